@@ -1,0 +1,12 @@
+#ifndef KVSPARSER_KVSPARSER_H
+#define KVSPARSER_KVSPARSER_H
+
+/* Umbrella header of libkvsparser. */
+#include "kvsparser/element.h"
+#include "kvsparser/event_format.h"
+#include "kvsparser/reader.h"
+#include "kvsparser/status.h"
+#include "kvsparser/version.h"
+#include "kvsparser/visitor.h"
+
+#endif

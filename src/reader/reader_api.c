@@ -1,0 +1,158 @@
+/* Reader lifecycle, input, filter and error accessors. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "element_table.h"
+#include "reader_internal.h"
+
+void kvsp_reader_options_init(kvsp_reader_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->limits.max_depth = KVSP_DEFAULT_MAX_DEPTH;
+    opts->limits.max_element_size = KVSP_DEFAULT_MAX_ELEMENT_SIZE;
+    opts->limits.max_string_size = KVSP_DEFAULT_MAX_STRING_SIZE;
+}
+
+kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
+{
+    kvsp_reader_options defaults;
+    if (!opts) {
+        kvsp_reader_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->limits.max_depth == 0 || opts->limits.max_element_size == 0 ||
+        opts->limits.max_depth > (1u << 20))
+        return NULL;
+    kvsp_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->opts = *opts;
+    r->stack = calloc(opts->limits.max_depth, sizeof *r->stack);
+    r->filter = calloc(kvsp_element_table_count, 1);
+    if (!r->stack || !r->filter) {
+        kvsp_reader_destroy(r);
+        return NULL;
+    }
+    kvsp_reader_reset(r);
+    return r;
+}
+
+void kvsp_reader_destroy(kvsp_reader *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r->stack);
+    free(r->filter);
+    free(r);
+}
+
+void kvsp_reader_reset(kvsp_reader *r)
+{
+    if (!r)
+        return;
+    r->in = NULL;
+    r->in_len = r->in_pos = 0;
+    r->pos = 0;
+    r->finishing = 0;
+    r->state = ST_HEADER;
+    r->hdr_len = 0;
+    r->buf_len = 0;
+    r->skip_left = 0;
+    r->depth = 0;
+    r->error = 0;
+    r->error_offset = 0;
+    r->error_msg[0] = '\0';
+    r->resync_error = 0;
+}
+
+int kvsp_reader_feed(kvsp_reader *r, const void *data, size_t len)
+{
+    if (!r || (!data && len))
+        return KVSP_ERR_INVALID_ARG;
+    if (r->error)
+        return r->error;
+    if (r->finishing)
+        return KVSP_ERR_FINISHED;
+    if (r->in_pos < r->in_len)
+        return KVSP_ERR_INPUT_PENDING;
+    r->in = data;
+    r->in_len = len;
+    r->in_pos = 0;
+    return KVSP_OK;
+}
+
+int kvsp_reader_finish(kvsp_reader *r)
+{
+    if (!r)
+        return KVSP_ERR_INVALID_ARG;
+    r->finishing = 1;
+    return r->error;
+}
+
+int kvsp_reader_set_filter(kvsp_reader *r, uint32_t id, kvsp_filter_action action)
+{
+    if (!r || action > KVSP_FILTER_SKIP)
+        return KVSP_ERR_INVALID_ARG;
+    if (id == 0) {
+        r->filter_unknown = (uint8_t)action;
+        return KVSP_OK;
+    }
+    const kvsp_element_info *info = kvsp_element_lookup(id);
+    if (!info)
+        return KVSP_ERR_INVALID_ARG;
+    r->filter[info - kvsp_element_table] = (uint8_t)action;
+    return KVSP_OK;
+}
+
+void kvsp_reader_set_filter_all(kvsp_reader *r, kvsp_filter_action action)
+{
+    if (!r || action > KVSP_FILTER_SKIP)
+        return;
+    memset(r->filter, (int)action, kvsp_element_table_count);
+    r->filter_unknown = (uint8_t)action;
+}
+
+uint64_t kvsp_reader_offset(const kvsp_reader *r)
+{
+    return r ? r->pos : 0;
+}
+
+size_t kvsp_reader_pending(const kvsp_reader *r)
+{
+    return r ? r->in_len - r->in_pos : 0;
+}
+
+int kvsp_reader_error(const kvsp_reader *r)
+{
+    return r ? r->error : KVSP_ERR_INVALID_ARG;
+}
+
+uint64_t kvsp_reader_error_offset(const kvsp_reader *r)
+{
+    return r ? r->error_offset : 0;
+}
+
+const char *kvsp_reader_error_message(const kvsp_reader *r)
+{
+    if (!r)
+        return "";
+    return r->error_msg[0] ? r->error_msg : kvsp_status_str(r->error);
+}
+
+int kvsp_reader_fail(kvsp_reader *r, int status, uint64_t offset, const char *fmt, ...)
+{
+    if (!r || status >= 0)
+        return KVSP_ERR_INVALID_ARG;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error_msg, sizeof r->error_msg, fmt, ap);
+    va_end(ap);
+    r->error = status;
+    r->error_offset = offset;
+    return status;
+}

@@ -1,0 +1,90 @@
+#ifndef KVSP_READER_INTERNAL_H
+#define KVSP_READER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvsparser/reader.h"
+
+/* What the reader is doing with the bytes at r->pos. */
+typedef enum reader_state {
+    ST_HEADER,       /* reading an element's ID and size (hdr_len bytes so far) */
+    ST_PLACE,        /* a header is complete; it may first end open masters */
+    ST_DATA,         /* collecting a data element's payload */
+    ST_SKIP,         /* passing over filtered bytes */
+    ST_RESYNC_SCAN,  /* resync mode: looking for an EBML header or Cluster ID */
+    ST_RESYNC_CLOSE, /* resync mode: ending masters the sync point leaves */
+    ST_DONE
+} reader_state;
+
+/* An open master element. limit is where it must end at the latest: its own
+ * end when its size is known, else its parent's limit (or unknown). */
+typedef struct open_master {
+    const kvsp_element_info *info;
+    uint32_t id;
+    uint32_t header_size;
+    uint64_t offset;
+    uint64_t size;
+    uint64_t limit;
+    uint8_t action;
+} open_master;
+
+/* The element whose header was read last. */
+typedef struct element_header {
+    uint32_t id;
+    uint32_t header_size;
+    uint64_t offset;
+    uint64_t size;
+    const kvsp_element_info *info;
+    uint8_t action;
+} element_header;
+
+struct kvsp_reader {
+    kvsp_reader_options opts;
+
+    const uint8_t *in; /* the caller's current chunk (not owned) */
+    size_t in_len;
+    size_t in_pos;
+    uint64_t pos; /* absolute stream offset of in[in_pos] */
+    int finishing;
+    reader_state state;
+
+    uint8_t hdr[12]; /* a header that straddles chunks: ID (<= 4) + size (<= 8) */
+    unsigned hdr_len;
+    element_header el;
+
+    uint8_t *buf; /* a data element that straddles chunks */
+    size_t buf_cap;
+    size_t buf_len;
+    uint64_t skip_left;
+
+    open_master *stack; /* opts.limits.max_depth entries, allocated once */
+    uint32_t depth;
+
+    uint8_t *filter; /* per element table index */
+    uint8_t filter_unknown;
+
+    kvsp_block block;
+    size_t lace_sizes[KVSP_MAX_LACED_FRAMES];
+
+    int error;
+    uint64_t error_offset;
+    char error_msg[192];
+
+    /* resync mode */
+    int resync_error;       /* the error being recovered from */
+    uint32_t sync_window;   /* last four bytes scanned */
+    uint64_t sync_scanned;  /* bytes scanned since the error */
+    uint32_t sync_id;
+    uint32_t sync_keep_depth;
+};
+
+/* A step that consumed input or changed state without producing an event. */
+#define KVSP_NO_EVENT 100
+
+/* Ends the innermost open master: an END event, or KVSP_NO_EVENT if hidden. */
+int kvsp_reader_pop(kvsp_reader *r, kvsp_event *ev, uint64_t end_offset);
+int kvsp_reader_resync_scan(kvsp_reader *r);
+int kvsp_reader_resync_close(kvsp_reader *r, kvsp_event *ev);
+
+#endif

@@ -1,0 +1,138 @@
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_input_options_init(cli_input_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->chunk_size = CLI_DEFAULT_CHUNK_SIZE;
+    kvsp_reader_options_init(&o->reader);
+}
+
+int cli_parse_size(const char *text, uint64_t *out)
+{
+    if (!text || !*text || *text == '-')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+int cli_common_option(cli_input_options *o, const char *name, const char *value)
+{
+    uint64_t v = 0;
+    if (strcmp(name, "resync") == 0) {
+        o->reader.resync = 1;
+        return 1;
+    }
+    int known = strcmp(name, "chunk-size") == 0 || strcmp(name, "max-depth") == 0 ||
+                strcmp(name, "max-element-size") == 0 || strcmp(name, "max-string-size") == 0;
+    if (!known)
+        return 0;
+    if (cli_parse_size(value, &v) != 0 || v == 0) {
+        fprintf(stderr, "kvsp: --%s needs a positive size, got '%s'\n", name, value ? value : "");
+        return -1;
+    }
+    if (strcmp(name, "chunk-size") == 0) {
+        if (v > (1u << 30)) {
+            fprintf(stderr, "kvsp: --chunk-size at most 1G\n");
+            return -1;
+        }
+        o->chunk_size = (size_t)v;
+    } else if (strcmp(name, "max-depth") == 0) {
+        if (v > (1u << 20)) {
+            fprintf(stderr, "kvsp: --max-depth at most 1048576\n");
+            return -1;
+        }
+        o->reader.limits.max_depth = (uint32_t)v;
+    } else if (strcmp(name, "max-element-size") == 0) {
+        o->reader.limits.max_element_size = v;
+    } else {
+        o->reader.limits.max_string_size = v;
+    }
+    return 1;
+}
+
+const char *cli_input_name(const cli_input_options *o)
+{
+    return (!o->path || strcmp(o->path, "-") == 0) ? "<stdin>" : o->path;
+}
+
+/* read() rather than stdio so that bytes from a pipe reach the reader as soon
+ * as they arrive. */
+int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
+{
+    int fd = STDIN_FILENO;
+    if (o->path && strcmp(o->path, "-") != 0) {
+        fd = open(o->path, O_RDONLY);
+        if (fd < 0)
+            return KVSP_ERR_IO;
+    }
+    uint8_t *buf = malloc(o->chunk_size);
+    int st = buf ? KVSP_OK : KVSP_ERR_NOMEM;
+    while (st == KVSP_OK) {
+        ssize_t n = read(fd, buf, o->chunk_size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = KVSP_ERR_IO;
+            break;
+        }
+        if (n == 0)
+            break;
+        st = kvsp_reader_push(r, buf, (size_t)n, v);
+        if (st == KVSP_NEED_DATA)
+            st = KVSP_OK;
+    }
+    if (st == KVSP_OK) {
+        kvsp_reader_finish(r);
+        st = kvsp_reader_run(r, v);
+        if (st == KVSP_DONE)
+            st = KVSP_OK;
+    }
+    int saved = errno;
+    free(buf);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    errno = saved;
+    return st;
+}
+
+void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,
+                      int status)
+{
+    if (status == KVSP_ERR_IO) {
+        fprintf(stderr, "kvsp %s: %s: %s\n", cmd, cli_input_name(o), strerror(errno));
+        return;
+    }
+    fprintf(stderr, "kvsp %s: %s: %s at offset %llu: %s\n", cmd, cli_input_name(o),
+            kvsp_status_name(status), (unsigned long long)kvsp_reader_error_offset(r),
+            kvsp_reader_error_message(r));
+}
+
+int cli_exit_status(int status)
+{
+    if (status >= 0)
+        return CLI_EXIT_OK;
+    if (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE)
+        return CLI_EXIT_SERVICE;
+    return CLI_EXIT_BAD_INPUT;
+}

@@ -1,0 +1,48 @@
+/* kvsp: command-line front end of libkvsparser. One file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"inspect", cmd_inspect, "print the element tree (like mkvinfo), or JSON events"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: kvsp COMMAND [OPTIONS] [INPUT]\n\n"
+                 "Reads Kinesis Video Streams media (GetMedia payloads, Matroska files).\n"
+                 "INPUT is a file path, or - or nothing for stdin.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'kvsp COMMAND --help' describes a command. kvsp --version prints the version.\n"
+                 "Exit status: 0 ok, 1 bad or truncated input, 2 usage error,\n"
+                 "3 network or service error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("kvsp %s\n", kvsp_version());
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "kvsp: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
