@@ -1,0 +1,47 @@
+#ifndef KVSP_TEST_UTIL_H
+#define KVSP_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvsparser/kvsparser.h"
+
+/* A growable text buffer holding an event log. */
+typedef struct log_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} log_buf;
+
+void log_free(log_buf *log);
+
+/* Reads a whole file; returns 0 on success. */
+int load_file(const char *path, uint8_t **data, size_t *len);
+
+/* Picks the size of the next chunk given the bytes left. */
+typedef size_t (*chunker_fn)(void *state, size_t remaining);
+
+typedef struct fixed_chunker {
+    size_t size;
+} fixed_chunker;
+size_t fixed_chunks(void *state, size_t remaining);
+
+typedef struct random_chunker {
+    uint64_t state;
+    size_t max;
+} random_chunker;
+size_t random_chunks(void *state, size_t remaining);
+
+/* Feeds data in chunks, pulling events (use_visitor == 0) or running a
+ * visitor (1), and writes one line per event: the JSON rendering plus an
+ * FNV-1a hash of the payload, then a final status line. Returns the final
+ * status (KVSP_DONE or an error). */
+int run_event_log(const uint8_t *data, size_t len, const kvsp_reader_options *opts,
+                  chunker_fn chunker, void *chunker_state, int use_visitor, log_buf *out);
+
+/* Files ending in .mkv in a directory, sorted; NULL-terminated array the
+ * caller frees with free_list. Returns NULL if the directory is absent. */
+char **list_mkv_files(const char *dir);
+void free_list(char **list);
+
+#endif
