@@ -90,7 +90,7 @@ typedef struct kvsp_event {
     const kvsp_block *block; /* SimpleBlock and Block, else NULL */
     /* ERROR and RESYNC events */
     int status;
-    uint64_t skipped; /* RESYNC: bytes skipped since the error */
+    uint64_t skipped; /* RESYNC: bytes from the error's offset to the sync point */
 } kvsp_event;
 
 /* Limits protect long-running consumers from hostile or corrupt input. */

@@ -23,7 +23,9 @@ int kvsp_reader_resync_scan(kvsp_reader *r)
         r->in_pos++;
         r->pos++;
         r->sync_scanned++;
-        if (r->sync_scanned < 4)
+        /* A sync point must lie past the error's offset: a bad header that
+         * starts with a sync ID is not found again, so the scan progresses. */
+        if (r->sync_scanned < 4 || r->pos - 4 <= r->error_offset)
             continue;
         if (r->sync_window == KVSP_ID_EBML) {
             r->sync_keep_depth = 0;
@@ -57,7 +59,7 @@ int kvsp_reader_resync_close(kvsp_reader *r, kvsp_event *ev)
     ev->info = kvsp_element_lookup(r->sync_id);
     ev->name = ev->info ? ev->info->name : "Unknown";
     ev->offset = sync_offset;
-    ev->skipped = r->sync_scanned - 4;
+    ev->skipped = sync_offset - r->error_offset;
     ev->depth = r->depth;
     return KVSP_OK;
 }
