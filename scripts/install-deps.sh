@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what kvsparser needs to build and test on Debian 12.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config python3 ca-certificates \
+  libcmocka-dev \
+  ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
+  >/dev/null

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Command-line conventions of kvsp: exit statuses, stdin, --chunk-size, JSON.
+
+usage: cli_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+KVSP = RESOURCES = CAPTURES = None
+
+
+def run(*args, stdin=None):
+    return subprocess.run([KVSP, *args], input=stdin, capture_output=True, timeout=120)
+
+
+def sample():
+    """A KVS-like chained stream: a project fixture, else a capture."""
+    for path in (os.path.join(RESOURCES, 'kvs_unknown_size_8byte.mkv'),
+                 os.path.join(CAPTURES or '', 'output_get_media.mkv')):
+        if os.path.exists(path):
+            return path
+    raise unittest.SkipTest('no sample stream')
+
+
+class ExitStatus(unittest.TestCase):
+    def test_help_and_usage(self):
+        self.assertEqual(run('--help').returncode, 0)
+        self.assertEqual(run().returncode, 2)
+        self.assertEqual(run('no-such-command').returncode, 2)
+        r = run('inspect', '--help')
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b'--chunk-size', r.stdout)
+        self.assertEqual(run('inspect', '--no-such-option').returncode, 2)
+        for bad in ('0', 'abc', '-5', '2X'):
+            self.assertEqual(run('inspect', '--chunk-size', bad, sample()).returncode, 2, bad)
+        self.assertEqual(run('inspect', 'a', 'b').returncode, 2)
+        self.assertIn(b'kvsp', run('--version').stdout)
+
+    def test_missing_file(self):
+        r = run('inspect', '/nonexistent/file.mkv')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'/nonexistent/file.mkv', r.stderr)
+
+    def test_truncated_input(self):
+        data = open(sample(), 'rb').read()
+        cut = len(data) // 2
+        r = run('inspect', '--json', '-', stdin=data[:cut])
+        self.assertEqual(r.returncode, 1)
+        last = json.loads(r.stdout.splitlines()[-1])
+        self.assertEqual(last['event'], 'error')
+        self.assertEqual(last['status'], 'ERR_TRUNCATED')
+        self.assertLess(last['offset'], cut)
+        self.assertIn(b'offset %d' % last['offset'], r.stderr)
+        # everything before the error line is what the complete input gives
+        full = run('inspect', '--json', '-', stdin=data).stdout.splitlines()
+        got = r.stdout.splitlines()[:-1]
+        prefix = [line for line in got if json.loads(line)['event'] != 'end' or
+                  json.loads(line)['end_offset'] != cut]
+        self.assertEqual(prefix, full[:len(prefix)])
+
+
+class Input(unittest.TestCase):
+    def test_stdin_and_chunk_sizes_match(self):
+        path = sample()
+        want = run('inspect', '--json', path)
+        self.assertEqual(want.returncode, 0)
+        data = open(path, 'rb').read()
+        self.assertEqual(run('inspect', '--json', stdin=data).stdout, want.stdout)
+        self.assertEqual(run('inspect', '--json', '-', stdin=data).stdout, want.stdout)
+        for size in ('1', '7', '4096', '1M'):
+            r = run('inspect', '--json', '--chunk-size', size, path)
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(r.stdout, want.stdout, size)
+        text = run('inspect', path)
+        self.assertEqual(text.returncode, 0)
+        self.assertEqual(len(text.stdout.splitlines()), len(want.stdout.splitlines()))
+
+
+class Json(unittest.TestCase):
+    def test_event_shape(self):
+        r = run('inspect', '--json', sample())
+        self.assertEqual(r.returncode, 0)
+        depth = 0
+        blocks = 0
+        for line in r.stdout.splitlines():
+            ev = json.loads(line)
+            for key in ('event', 'name', 'id', 'offset', 'header_size', 'size', 'depth'):
+                self.assertIn(key, ev)
+            self.assertRegex(ev['id'], r'^0x[0-9A-F]+$')
+            if ev['event'] == 'start':
+                self.assertEqual(ev['depth'], depth)
+                depth += 1
+            elif ev['event'] == 'end':
+                depth -= 1
+                self.assertEqual(ev['depth'], depth)
+            else:
+                self.assertEqual(ev['event'], 'data')
+                self.assertIn('value', ev)
+                self.assertIsNotNone(ev['size'])
+            if ev['name'] == 'Segment' and ev['event'] == 'start':
+                self.assertIsNone(ev['size'])  # GetMedia writes it with unknown size
+            if ev['name'] == 'SimpleBlock':
+                blocks += 1
+                for key in ('track', 'timecode', 'keyframe', 'frames'):
+                    self.assertIn(key, ev)
+                self.assertEqual(ev['frames'], len(ev['frame_sizes']))
+        self.assertEqual(depth, 0)
+        self.assertGreater(blocks, 0)
+
+
+class Resync(unittest.TestCase):
+    def test_garbage_between_fragments(self):
+        data = open(sample(), 'rb').read()
+        second = data.find(b'\x1a\x45\xdf\xa3', 1)
+        self.assertGreater(second, 0)
+        broken = data[:second] + b'\x00garbage\x00' + data[second:]
+        r = run('inspect', '--json', '-', stdin=broken)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout.splitlines()[-1])['offset'], second)
+        r = run('inspect', '--json', '--resync', '-', stdin=broken)
+        self.assertEqual(r.returncode, 0)
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        sync = [e for e in events if e['event'] == 'resync']
+        self.assertEqual(len(sync), 1)
+        self.assertEqual(sync[0]['skipped'], 9)
+        self.assertEqual(sync[0]['offset'], second + 9)
+        clean = [json.loads(line) for line in run('inspect', '--json', '-', stdin=data).stdout.splitlines()]
+        count = lambda evs: sum(1 for e in evs if e.get('name') == 'SimpleBlock')
+        self.assertEqual(count(events), count(clean))
+
+
+if __name__ == '__main__':
+    KVSP, RESOURCES = sys.argv[1], sys.argv[2]
+    CAPTURES = sys.argv[3] if len(sys.argv) > 3 and os.path.isdir(sys.argv[3]) else None
+    unittest.main(argv=sys.argv[:1], verbosity=2)
