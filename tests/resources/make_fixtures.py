@@ -1,0 +1,644 @@
+#!/usr/bin/env python3
+"""Generate the small Matroska/EBML fixtures for kvsparser's tests, plus fixtures.json.
+
+Usage:  python3 tests/resources/make_fixtures.py          # regenerate fixtures + manifest
+        python3 tests/resources/make_fixtures.py --check  # validate them with mkvinfo/ffprobe/ffmpeg
+
+Real codec payloads come from ffmpeg (libx264, libx265, native AAC, PCM), muxed by ffmpeg into
+a temporary .mkv; a small EBML reader below takes CodecPrivate, track parameters and frames out
+of it, and a small EBML writer lays each fixture out with exactly the structure wanted.  Output
+is byte-for-byte deterministic for a given ffmpeg build (bitexact, one thread, fixed UIDs).
+
+Why each fixture exists:
+  h264_blockgroups.mkv    every frame in a BlockGroup (Block, BlockDuration, ReferenceBlock for
+                          non-keyframes), known-size Segment and 2 Clusters.
+  lacing_xiph.mkv         AAC in Xiph-laced SimpleBlocks (2..8 frames per lace, frames >= 255
+                          bytes so 0xFF size bytes occur), mixed with unlaced blocks.
+  lacing_ebml.mkv         the same frames with EBML lacing (signed VINT size differences).
+  lacing_fixed.mkv        equal-size PCM frames with fixed-size lacing, mixed with unlaced blocks.
+  kvs_unknown_size_8byte.mkv  a GetMedia-like chain of 3 fragments (EBML header + Segment each),
+                          Segment and Cluster of unknown size (01 FF FF FF FF FF FF FF), the
+                          AWS_KINESISVIDEO_* tags before and after the Cluster; one tag value
+                          ends in a NUL byte, as real KVS output does.
+  kvs_unknown_size_1byte.mkv  the same chain with the 1-byte unknown size (FF).
+  known_size_cluster.mkv  SeekHead, Void, Info, Tracks, 2 known-size Clusters each starting with a
+                          correct CRC-32 element, Cues.
+  h265_track.mkv          HEVC (hvcC CodecPrivate) in SimpleBlocks.
+  audio_video.mkv         H.264 track 1 + AAC track 2 (SamplingFrequency, Channels), interleaved.
+"""
+import argparse
+import collections
+import hashlib
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import types
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Matroska element IDs (RFC 8794 / RFC 9559), marker bits included.
+EBML, EBML_VERSION, EBML_READ_VERSION = 0x1A45DFA3, 0x4286, 0x42F7
+EBML_MAX_ID_LENGTH, EBML_MAX_SIZE_LENGTH = 0x42F2, 0x42F3
+DOCTYPE, DOCTYPE_VERSION, DOCTYPE_READ_VERSION = 0x4282, 0x4287, 0x4285
+VOID, CRC32 = 0xEC, 0xBF
+SEGMENT, SEEK_HEAD, SEEK, SEEK_ID, SEEK_POSITION = 0x18538067, 0x114D9B74, 0x4DBB, 0x53AB, 0x53AC
+INFO, TIMECODE_SCALE, DURATION, MUXING_APP, WRITING_APP = 0x1549A966, 0x2AD7B1, 0x4489, 0x4D80, 0x5741
+TRACKS, TRACK_ENTRY, TRACK_NUMBER, TRACK_UID, TRACK_TYPE = 0x1654AE6B, 0xAE, 0xD7, 0x73C5, 0x83
+CODEC_ID, CODEC_PRIVATE, DEFAULT_DURATION = 0x86, 0x63A2, 0x23E383
+VIDEO, PIXEL_WIDTH, PIXEL_HEIGHT = 0xE0, 0xB0, 0xBA
+AUDIO, SAMPLING_FREQUENCY, CHANNELS, BIT_DEPTH = 0xE1, 0xB5, 0x9F, 0x6264
+CLUSTER, TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP = 0x1F43B675, 0xE7, 0xA3, 0xA0
+BLOCK, BLOCK_DURATION, REFERENCE_BLOCK = 0xA1, 0x9B, 0xFB
+CUES, CUE_POINT, CUE_TIME, CUE_TRACK_POSITIONS = 0x1C53BB6B, 0xBB, 0xB3, 0xB7
+CUE_TRACK, CUE_CLUSTER_POSITION = 0xF7, 0xF1
+TAGS, TAG, SIMPLE_TAG, TAG_NAME, TAG_STRING = 0x1254C367, 0x7373, 0x67C8, 0x45A3, 0x4487
+
+MS = 1000000  # TimecodeScale: every timestamp in this script is in milliseconds
+
+
+# ============================================================================ writer
+def Tally():
+    """What the writer emitted for the fixture being built; becomes its manifest entry."""
+    C = collections.Counter
+    return types.SimpleNamespace(count=C(), frames=C(), keyframes=C(), lacing=set(), unknown=C(),
+                                 unknown_lengths=set(), cluster_timecodes=[], xiph_ff_bytes=0,
+                                 ebml_lace_diffs=[], tracks={})
+
+
+T = Tally()
+UNKNOWN_SIZE = {8: b"\x01" + b"\xff" * 7, 1: b"\xff"}
+LACING_BITS = {"none": 0x00, "xiph": 0x02, "fixed": 0x04, "ebml": 0x06}
+
+
+def vint(value, length=0):
+    """Unsigned VINT, shortest form unless length is given; all-ones is reserved (unknown)."""
+    if not length:
+        length = 1
+        while value >= (1 << (7 * length)) - 1:
+            length += 1
+    assert 1 <= length <= 8 and value < (1 << (7 * length)) - 1
+    return ((1 << (7 * length)) | value).to_bytes(length, "big")
+
+
+def svint(value):
+    """Signed VINT of EBML lacing: stored as value + (2^(7n-1) - 1) in an n-byte VINT."""
+    n = 1
+    while abs(value) > (1 << (7 * n - 1)) - 1:
+        n += 1
+    return vint(value + (1 << (7 * n - 1)) - 1, n)
+
+
+def eid(i):
+    return i.to_bytes((i.bit_length() + 7) // 8, "big")
+
+
+def el(i, payload):
+    return eid(i) + vint(len(payload)) + payload
+
+
+def master(i, *children, unknown=None, name=None):
+    body = b"".join(children)
+    if unknown:
+        T.unknown[name] += 1
+        T.unknown_lengths.add(unknown)
+        return eid(i) + UNKNOWN_SIZE[unknown] + body
+    return el(i, body)
+
+
+def uint(i, v, width=0):
+    return el(i, v.to_bytes(width or max(1, (v.bit_length() + 7) // 8), "big"))
+
+
+def sint(i, v):
+    n = 1
+    while not -(1 << (8 * n - 1)) <= v < (1 << (8 * n - 1)):
+        n += 1
+    return el(i, v.to_bytes(n, "big", signed=True))
+
+
+def flt(i, v, width=8):
+    return el(i, struct.pack(">d" if width == 8 else ">f", v))
+
+
+def text(i, s):
+    return el(i, s.encode("utf-8"))
+
+
+def ebml_header():
+    T.count["ebml_headers"] += 1
+    return master(EBML, uint(EBML_VERSION, 1), uint(EBML_READ_VERSION, 1),
+                  uint(EBML_MAX_ID_LENGTH, 4), uint(EBML_MAX_SIZE_LENGTH, 8),
+                  text(DOCTYPE, "matroska"), uint(DOCTYPE_VERSION, 4), uint(DOCTYPE_READ_VERSION, 2))
+
+
+def segment(*children, unknown=None):
+    T.count["segments"] += 1
+    return master(SEGMENT, *children, unknown=unknown, name="Segment")
+
+
+def info(duration_ms=None):
+    kids = [uint(TIMECODE_SCALE, MS), text(MUXING_APP, "kvsparser make_fixtures.py"),
+            text(WRITING_APP, "kvsparser make_fixtures.py")]
+    if duration_ms is not None:
+        kids.append(flt(DURATION, float(duration_ms)))
+    return master(INFO, *kids)
+
+
+def track_entry(num, trk, default_duration_ns, float_width=8):
+    fact = collections.OrderedDict(codec_id=trk["codec_id"], codec_private=trk.get("private", b"").hex(),
+                                   default_duration_ns=default_duration_ns)
+    fact.update((k, trk[k]) for k in ("width", "height", "rate", "channels", "bit_depth") if k in trk)
+    T.tracks[num] = fact
+    kids = [uint(TRACK_NUMBER, num), uint(TRACK_UID, 0x4B565350000 + num),
+            uint(TRACK_TYPE, 1 if "width" in trk else 2), text(CODEC_ID, trk["codec_id"])]
+    if trk.get("private"):
+        kids.append(el(CODEC_PRIVATE, trk["private"]))
+    kids.append(uint(DEFAULT_DURATION, default_duration_ns))
+    if "width" in trk:
+        kids.append(master(VIDEO, uint(PIXEL_WIDTH, trk["width"]), uint(PIXEL_HEIGHT, trk["height"])))
+    else:
+        audio = [flt(SAMPLING_FREQUENCY, float(trk["rate"]), float_width), uint(CHANNELS, trk["channels"])]
+        if trk.get("bit_depth"):
+            audio.append(uint(BIT_DEPTH, trk["bit_depth"]))
+        kids.append(master(AUDIO, *audio))
+    return master(TRACK_ENTRY, *kids)
+
+
+def block_body(track, rel, flags, frames, lacing):
+    """Block / SimpleBlock payload (RFC 9559 §10.2-10.4): track, int16 timestamp, flags, laces."""
+    out = bytearray(vint(track) + struct.pack(">h", rel))
+    if lacing == "none":
+        assert len(frames) == 1
+        return bytes(out + bytes([flags]) + frames[0])
+    assert len(frames) >= 2
+    out += bytes([flags | LACING_BITS[lacing], len(frames) - 1])
+    sizes = [len(f) for f in frames]
+    if lacing == "xiph":
+        for n in sizes[:-1]:
+            out += b"\xff" * (n // 255) + bytes([n % 255])
+            T.xiph_ff_bytes += n // 255
+    elif lacing == "ebml":
+        out += vint(sizes[0])
+        for prev, cur in zip(sizes[:-2], sizes[1:-1]):
+            out += svint(cur - prev)
+            T.ebml_lace_diffs.append(cur - prev)
+    else:
+        assert lacing == "fixed" and len(set(sizes)) == 1
+    return bytes(out) + b"".join(frames)
+
+
+def tally_frames(track, frames, key, lacing):
+    T.frames[track] += len(frames)
+    T.keyframes[track] += len(frames) if key else 0
+    T.lacing.add(lacing)
+    T.count["laced_blocks"] += lacing != "none"
+
+
+def simple_block(track, rel, frames, key, lacing="none"):
+    T.count["simple_blocks"] += 1
+    tally_frames(track, frames, key, lacing)
+    return el(SIMPLE_BLOCK, block_body(track, rel, 0x80 if key else 0, frames, lacing))
+
+
+def block_group(track, rel, frame, key, duration, reference):
+    T.count["block_groups"] += 1
+    T.count["blocks"] += 1
+    tally_frames(track, [frame], key, "none")
+    kids = [el(BLOCK, block_body(track, rel, 0, [frame], "none")), uint(BLOCK_DURATION, duration)]
+    if not key:
+        kids.append(sint(REFERENCE_BLOCK, reference))
+    return master(BLOCK_GROUP, *kids)
+
+
+def cluster(timecode, blocks, crc=False, unknown=None):
+    T.count["clusters"] += 1
+    T.cluster_timecodes.append(timecode)
+    body = uint(TIMECODE, timecode) + b"".join(blocks)
+    if crc:
+        T.count["crc32"] += 1
+        body = el(CRC32, struct.pack("<I", zlib.crc32(body))) + body
+    return master(CLUSTER, body, unknown=unknown, name="Cluster")
+
+
+def tags(pairs):
+    """One Tags with one Tag holding SimpleTags, shaped like KVS output (no Targets)."""
+    T.count.update(tags=1, tag=1, simple_tags=len(pairs))
+    simple = [master(SIMPLE_TAG, text(TAG_NAME, n), text(TAG_STRING, v)) for n, v in pairs]
+    return master(TAGS, master(TAG, *simple))
+
+
+# ============================================================================ reader
+def read_vint(buf, pos, keep_marker=False):
+    first = buf[pos]
+    length = 8 - first.bit_length() + 1
+    assert 1 <= length <= 8, "bad VINT at %d" % pos
+    value = int.from_bytes(buf[pos:pos + length], "big")
+    if not keep_marker:
+        value &= (1 << (7 * length)) - 1
+        assert value != (1 << (7 * length)) - 1, "unknown size in ffmpeg output"
+    return value, pos + length
+
+
+def elements(buf):
+    pos = 0
+    while pos < len(buf):
+        i, pos = read_vint(buf, pos, keep_marker=True)
+        size, pos = read_vint(buf, pos)
+        yield i, buf[pos:pos + size]
+        pos += size
+
+
+def child(buf, i, default=None):
+    return next((body for j, body in elements(buf) if j == i), default)
+
+
+def be(b):
+    return int.from_bytes(b, "big")
+
+
+def demux(path):
+    """Tracks and frames of an unlaced, known-size Matroska file written by ffmpeg."""
+    tracks, frames = {}, collections.defaultdict(list)
+    for i, seg in elements(open(path, "rb").read()):
+        for j, body in elements(seg) if i == SEGMENT else ():
+            if j == INFO:
+                assert be(child(body, TIMECODE_SCALE)) == MS
+            elif j == TRACKS:
+                for te in (te for k, te in elements(body) if k == TRACK_ENTRY):
+                    t = {"codec_id": child(te, CODEC_ID).decode(), "private": child(te, CODEC_PRIVATE, b"")}
+                    if child(te, VIDEO):
+                        t["width"] = be(child(child(te, VIDEO), PIXEL_WIDTH))
+                        t["height"] = be(child(child(te, VIDEO), PIXEL_HEIGHT))
+                    if child(te, AUDIO):
+                        freq = child(child(te, AUDIO), SAMPLING_FREQUENCY)
+                        t["rate"] = int(struct.unpack(">d" if len(freq) == 8 else ">f", freq)[0])
+                        t["channels"] = be(child(child(te, AUDIO), CHANNELS, b"\x01"))
+                    tracks[be(child(te, TRACK_NUMBER))] = t
+            elif j == CLUSTER:
+                tc = be(child(body, TIMECODE))
+                for k, b in elements(body):
+                    if k in (SIMPLE_BLOCK, BLOCK_GROUP):
+                        blk = b if k == SIMPLE_BLOCK else child(b, BLOCK)
+                        key = bool(blk[3] & 0x80) if k == SIMPLE_BLOCK else child(b, REFERENCE_BLOCK) is None
+                        track, p = read_vint(blk, 0)
+                        rel, flags = struct.unpack(">hB", blk[p:p + 3])
+                        assert flags & 0x06 == 0, "unexpected lacing from ffmpeg"
+                        frames[track].append((tc + rel, key, blk[p + 3:]))
+    return tracks, frames
+
+
+# ============================================================================ sources
+BITEXACT = ["-fflags", "+bitexact", "-flags", "+bitexact", "-threads", "1", "-map_metadata", "-1"]
+
+
+def encode(tmp, name, args):
+    """Encode with ffmpeg into tmp/name.mkv; return (track info, [(ts, key, payload)])."""
+    path = os.path.join(tmp, name + ".mkv")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args, *BITEXACT, path], check=True)
+    tracks, frames = demux(path)
+    assert list(tracks) == [1]
+    t0 = frames[1][0][0]
+    return tracks[1], [(ts - t0, key, data) for ts, key, data in frames[1]]
+
+
+def sources(tmp):
+    video = ["-f", "lavfi", "-i", "testsrc=size=160x96:rate=10", "-pix_fmt", "yuv420p", "-bf", "0"]
+    src = {
+        "h264": encode(tmp, "h264", video + ["-frames:v", "20", "-c:v", "libx264", "-g", "5"]),
+        "h265": encode(tmp, "h265", video + ["-frames:v", "12", "-c:v", "libx265", "-g", "6", "-x265-params",
+                                             "log-level=error:pools=none:frame-threads=1"]),
+        "aac": encode(tmp, "aac", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4",
+                                   "-t", "2", "-ac", "1", "-c:a", "aac", "-b:a", "96k"]),
+        "pcm": encode(tmp, "pcm", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000",
+                                   "-t", "0.4", "-ac", "1", "-c:a", "pcm_s16le"]),
+    }
+    # PCM: re-cut the sample stream into equal 10 ms frames (80 samples, 160 bytes) for fixed lacing.
+    trk, frames = src["pcm"]
+    pcm = b"".join(data for _, _, data in frames)
+    trk.update(codec_id="A_PCM/INT/LIT", bit_depth=16)
+    src["pcm"] = trk, [(i // 160 * 10, True, pcm[i:i + 160]) for i in range(0, len(pcm), 160)]
+    return src
+
+
+def video_blocks(frames, cluster_ts):
+    return [simple_block(1, ts - cluster_ts, [data], key) for ts, key, data in frames]
+
+
+def split(frames, size):
+    return [frames[i:i + size] for i in range(0, len(frames), size)]
+
+
+# ============================================================================ fixtures
+def fx_h264_blockgroups(src):
+    trk, frames = src["h264"]
+    clusters, prev = [], None
+    for part in split(frames, 10):
+        assert part[0][1], "clusters must start with a keyframe"
+        groups = []
+        for ts, key, data in part:
+            groups.append(block_group(1, ts - part[0][0], data, key, 100, (prev - ts) if prev is not None else 0))
+            prev = ts
+        clusters.append(cluster(part[0][0], groups))
+    return ebml_header() + segment(info(2000), master(TRACKS, track_entry(1, trk, 100 * MS)), *clusters)
+
+
+def laced_audio(trk, frames, pattern, lacing, per_cluster, default_duration_ns):
+    """Group frames per pattern (1 = unlaced block) into SimpleBlocks, per_cluster groups each."""
+    assert sum(pattern) == len(frames)
+    groups = [frames[sum(pattern[:k]):sum(pattern[:k + 1])] for k in range(len(pattern))]
+    clusters = []
+    for part in split(groups, per_cluster):
+        base = part[0][0][0]
+        clusters.append(cluster(base, [simple_block(1, g[0][0] - base, [d for _, _, d in g], True,
+                                                    "none" if len(g) == 1 else lacing) for g in part]))
+    tracks = master(TRACKS, track_entry(1, trk, default_duration_ns, float_width=4))
+    return ebml_header() + segment(info(), tracks, *clusters)
+
+
+AAC_NS = round(1024 * 1e9 / 48000)
+
+
+def fx_lacing_xiph(src):
+    trk, frames = src["aac"]
+    out = laced_audio(trk, frames[:40], [1, 3, 2, 5, 1, 8, 4, 1, 6, 2, 7], "xiph", 6, AAC_NS)
+    assert T.xiph_ff_bytes > 0, "no lace size >= 255"
+    return out
+
+
+def fx_lacing_ebml(src):
+    trk, frames = src["aac"]
+    out = laced_audio(trk, frames[:40], [2, 1, 4, 8, 3, 1, 5, 6, 1, 2, 7], "ebml", 5, AAC_NS)
+    assert min(T.ebml_lace_diffs) < 0 < max(T.ebml_lace_diffs)
+    return out
+
+
+def fx_lacing_fixed(src):
+    trk, frames = src["pcm"]
+    return laced_audio(trk, frames, [4, 1, 2, 8, 3, 1, 6, 2, 1, 5, 7], "fixed", 6, 10 * MS)
+
+
+def kvs_chain(src, form):
+    trk, frames = src["h264"]
+    tracks = master(TRACKS, track_entry(1, trk, 100 * MS))
+    out, details, offsets = b"", [], []
+    for k, part in enumerate(split(frames[:15], 5)):
+        offsets.append(len(out))
+        assert part[0][1]
+        number = str(91343852333181432390000000000000000000000000001 + k * 4951760157141521099596496)
+        assert len(number) == 47
+        producer = 1700000000500 + part[0][0]
+        d = collections.OrderedDict(
+            fragment_number=number, server_timestamp="%d.%03d" % divmod(producer + 613, 1000),
+            producer_timestamp="%d.%03d" % divmod(producer, 1000), millis_behind_now=str(15858 - 500 * k),
+            continuation_token=number, cluster_timecode=part[0][0], simple_blocks=len(part),
+            nul_terminated=["AWS_KINESISVIDEO_CONTINUATION_TOKEN"] if k == 1 else [])
+        head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number),
+                     ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", d["server_timestamp"]),
+                     ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", d["producer_timestamp"])])
+        tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", d["millis_behind_now"]),
+                     ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number + ("\0" if k == 1 else ""))])
+        body = cluster(part[0][0], video_blocks(part, part[0][0]), unknown=form)
+        out += ebml_header() + segment(info(), tracks, head, body, tail, unknown=form)
+        details.append(d)
+    return out, {"fragment_offsets": offsets, "kvs_fragments": details}
+
+
+def fx_kvs_unknown_size_8byte(src):
+    return kvs_chain(src, 8)
+
+
+def fx_kvs_unknown_size_1byte(src):
+    return kvs_chain(src, 1)
+
+
+def fx_known_size_cluster(src):
+    trk, frames = src["h264"]
+    head = info(1000) + master(TRACKS, track_entry(1, trk, 100 * MS))
+    void = el(VOID, bytes(32))
+    clusters = [cluster(p[0][0], video_blocks(p, p[0][0]), crc=True) for p in split(frames[:10], 5)]
+
+    def seek_head(positions):  # 4-byte SeekPosition so the SeekHead size does not depend on them
+        return master(SEEK_HEAD, *(master(SEEK, el(SEEK_ID, eid(i)), uint(SEEK_POSITION, p, 4))
+                                   for i, p in positions))
+    offset = len(seek_head([(INFO, 0), (TRACKS, 0), (CUES, 0)])) + len(void)
+    info_pos, tracks_pos = offset, offset + len(info(1000))
+    cluster_pos = [offset + len(head) + sum(len(c) for c in clusters[:n]) for n in range(len(clusters))]
+    cues_pos = offset + len(head) + sum(len(c) for c in clusters)
+    cues = master(CUES, *(master(CUE_POINT, uint(CUE_TIME, p[0][0]), master(
+        CUE_TRACK_POSITIONS, uint(CUE_TRACK, 1), uint(CUE_CLUSTER_POSITION, pos, 4)))
+        for p, pos in zip(split(frames[:10], 5), cluster_pos)))
+    sh = seek_head([(INFO, info_pos), (TRACKS, tracks_pos), (CUES, cues_pos)])
+    return ebml_header() + segment(sh, void, head, *clusters, cues)
+
+
+def fx_h265_track(src):
+    trk, frames = src["h265"]
+    clusters = [cluster(p[0][0], video_blocks(p, p[0][0])) for p in split(frames, 6)]
+    return ebml_header() + segment(info(1200), master(TRACKS, track_entry(1, trk, 100 * MS)), *clusters)
+
+
+def fx_audio_video(src):
+    vtrk, vframes = src["h264"]
+    atrk, aframes = src["aac"]
+    items = sorted([(ts, 1, key, d) for ts, key, d in vframes] +
+                   [(ts, 2, key, d) for ts, key, d in aframes if ts < 2000])
+    clusters = []
+    for part in ([x for x in items if x[0] < 1000], [x for x in items if x[0] >= 1000]):
+        base = part[0][0]
+        assert part[0][1] == 1 and part[0][2]
+        clusters.append(cluster(base, [simple_block(t, ts - base, [d], key) for ts, t, key, d in part]))
+    tracks = master(TRACKS, track_entry(1, vtrk, 100 * MS), track_entry(2, atrk, AAC_NS))
+    return ebml_header() + segment(info(2000), tracks, *clusters)
+
+
+FIXTURES = collections.OrderedDict(
+    (f.__name__[3:] + ".mkv", f) for f in (
+        fx_h264_blockgroups, fx_lacing_xiph, fx_lacing_ebml, fx_lacing_fixed, fx_kvs_unknown_size_8byte,
+        fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video))
+
+
+FIELDS = collections.OrderedDict([
+    ("ebml_headers, segments, clusters", "number of EBML header, Segment and Cluster elements"),
+    ("simple_blocks, block_groups, blocks", "SimpleBlock, BlockGroup, and Block (inside BlockGroup) elements"),
+    ("crc32", "CRC-32 elements (first child of each Cluster that has one)"),
+    ("tags, tag, simple_tags", "Tags, Tag and SimpleTag elements"),
+    ("lacing, laced_blocks", "lacing used (none/xiph/ebml/fixed) and how many blocks are laced"),
+    ("frames_per_track, keyframes_per_track", "frames per track number after splitting laces"),
+    ("unknown_size, unknown_size_length", "masters written with unknown size (counts); size length 8 or 1"),
+    ("tracks", "track parameters as written; rate = SamplingFrequency, codec_private in hex"),
+    ("fragment_offsets, kvs_fragments", "KVS chains: byte offset of each EBML header; tag values "
+                                        "(without the NUL of the names in nul_terminated)"),
+])
+COUNTS = ("ebml_headers", "segments", "clusters", "simple_blocks", "block_groups", "blocks",
+          "crc32", "tags", "tag", "simple_tags", "laced_blocks")
+
+
+def facts(name, data, extra):
+    """The manifest entry, from the Tally the writer filled while writing this fixture."""
+    lacing = sorted(T.lacing - {"none"}) or ["none"]
+    assert len(lacing) == 1
+    f = collections.OrderedDict(file=name, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    f.update((key, T.count[key]) for key in COUNTS)
+    f["lacing"] = lacing[0]
+    f["frames_per_track"] = {str(t): n for t, n in sorted(T.frames.items())}
+    f["keyframes_per_track"] = {str(t): T.keyframes[t] for t in sorted(T.frames)}
+    f["codec_ids"] = {str(t): c["codec_id"] for t, c in sorted(T.tracks.items())}
+    f["tracks"] = {str(t): c for t, c in sorted(T.tracks.items())}
+    f["unknown_size"] = dict(sorted(T.unknown.items()))
+    f["unknown_size_length"] = max(T.unknown_lengths) if T.unknown_lengths else None
+    f["cluster_timecodes"] = T.cluster_timecodes
+    if T.xiph_ff_bytes:
+        f["xiph_ff_size_bytes"] = T.xiph_ff_bytes
+    f.update(extra)
+    return f
+
+
+def generate(outdir):
+    global T
+    with tempfile.TemporaryDirectory() as tmp:
+        src = sources(tmp)
+    manifest = collections.OrderedDict(generator="tests/resources/make_fixtures.py", fields=FIELDS, fixtures={})
+    for name, fn in FIXTURES.items():
+        T = Tally()
+        result = fn(src)
+        data, extra = result if isinstance(result, tuple) else (result, {})
+        assert len(data) < 80000, name
+        manifest["fixtures"][name] = facts(name, data, extra)
+        with open(os.path.join(outdir, name), "wb") as fh:
+            fh.write(data)
+        print("wrote %-28s %6d bytes" % (name, len(data)))
+    with open(os.path.join(outdir, "fixtures.json"), "w") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")
+
+
+# ============================================================================ --check
+CHAINED_NOTICE = re.compile(r"Found unknown-length element with ID 0x18538067 .* no syntax for parsing")
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    return p.returncode, p.stdout, p.stderr
+
+
+def check_crc(data):
+    """Recompute the CRC-32 (IEEE, little-endian) of every level-1 master that starts with one."""
+    good = bad = 0
+    for i, seg in elements(data):
+        for _, body in elements(seg) if i == SEGMENT else ():
+            if body[:2] == b"\xbf\x84":
+                ok = body[2:6] == struct.pack("<I", zlib.crc32(body[6:]))
+                good, bad = good + ok, bad + (not ok)
+    return good, bad
+
+
+def mkvinfo(path):
+    """Run mkvinfo -v; return rc, warning/error lines, blocks listed, frames listed."""
+    rc, out, err = run(["mkvinfo", "-v", path])
+    problems = [ln for ln in (out + err).splitlines() if re.search(r"error|warning", ln, re.I)]
+    frames = re.findall(r"\+ (?:Simple block|Block):.*?(\d+) frame\(s\)", out)
+    sizes = [int(n) for n in re.findall(r"\+ Frame with size (\d+)", out)]
+    return rc, problems, len(frames), sum(map(int, frames)), sizes
+
+
+def check_mkvinfo(path, data, f):
+    """mkvinfo must read the file cleanly.  A KVS chain is several Matroska files back to back and
+    mkvinfo -v reports a resync at each later EBML header (it does so on real GetMedia captures
+    too), so each fragment is also read on its own and must be clean."""
+    offsets = f.get("fragment_offsets", [0])
+    rc, problems, blocks, frames, sizes = mkvinfo(path)
+    resync = {"Error in the Matroska file structure at position %d." % p for p in offsets[1:]}
+    unexpected = [ln for ln in problems if not ("Resyncing successful" in ln or any(r in ln for r in resync))]
+    if unexpected or len(problems) != 2 * len(resync) or rc != (1 if resync else 0):
+        return False, "mkvinfo rc=%d %s" % (rc, problems[:2])
+    if (blocks, frames) != (f["simple_blocks"] + f["blocks"], sum(f["frames_per_track"].values())):
+        return False, "mkvinfo saw %d blocks / %d frames" % (blocks, frames)
+    f["mkvinfo_frame_sizes"] = sizes
+    msg = "mkvinfo rc=0 clean (%d blocks, %d frames)" % (blocks, frames)
+    if resync:
+        with tempfile.TemporaryDirectory() as tmp:
+            for n, (a, b) in enumerate(zip(offsets, offsets[1:] + [len(data)])):
+                frag = os.path.join(tmp, "fragment%d.mkv" % n)
+                open(frag, "wb").write(data[a:b])
+                rc, problems, _, _, _ = mkvinfo(frag)
+                if rc or problems:
+                    return False, "mkvinfo fragment %d rc=%d %s" % (n, rc, problems[:2])
+        msg = ("mkvinfo whole chain: %d blocks, %d frames, only the expected resync warnings at "
+               "fragment offsets %s (rc=1); each of %d fragments alone: rc=0 clean"
+               % (blocks, frames, offsets[1:], len(offsets)))
+    return True, msg
+
+
+def ffmpeg_errors(cmd, f):
+    """Run an ffmpeg tool; return (rc, stdout, error lines, chained-Segment notices)."""
+    rc, out, err = run(cmd)
+    notices = [ln for ln in err.splitlines() if f["segments"] > 1 and CHAINED_NOTICE.search(ln)]
+    return rc, out, [ln for ln in err.splitlines() if ln not in notices], len(notices)
+
+
+def check_ffmpeg(path, f):
+    notes = []
+    rc, out, err, _ = ffmpeg_errors(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
+                                     "stream=index,nb_read_packets,codec_name", "-of", "json", path], f)
+    streams = json.loads(out or "{}").get("streams", [])
+    got = {str(s["index"] + 1): int(s["nb_read_packets"]) for s in streams}
+    if rc or err or got != f["frames_per_track"]:
+        return False, "ffprobe packets %s rc=%d %s" % (got, rc, err[:2])
+    notes.append("ffprobe nb_read_packets %s (%s)" % (got, ",".join(s["codec_name"] for s in streams)))
+    rc, out, err, _ = ffmpeg_errors(["ffprobe", "-v", "error", "-show_entries",
+                                     "packet=stream_index,size,flags", "-of", "csv", path], f)
+    packets = re.findall(r"packet,(\d+),(\d+),(K?)", out)
+    keys = collections.Counter(str(int(t) + 1) for t, _, k in packets if k)
+    if {t: keys[t] for t in f["keyframes_per_track"]} != f["keyframes_per_track"]:
+        return False, "ffprobe keyframes %s" % dict(keys)
+    if [int(n) for _, n, _ in packets] != f.pop("mkvinfo_frame_sizes"):
+        return False, "ffprobe packet sizes differ from mkvinfo's frame sizes"
+    notes.append("keyframes %s; packet sizes == mkvinfo frame sizes" % dict(sorted(keys.items())))
+    rc, _, err, notices = ffmpeg_errors(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], f)
+    if rc or err:
+        return False, "ffmpeg decode rc=%d %s" % (rc, err[:2])
+    notes.append("ffmpeg decode rc=0, no errors" +
+                 (" (only %d chained-Segment notices)" % notices if notices else ""))
+    return True, "; ".join(notes)
+
+
+def check(outdir):
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:  # the CRC checker must agree with ffmpeg's CRC-32s
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine", "-t", "1",
+                        "-c:a", "pcm_s16le", os.path.join(tmp, "c.mkv")], check=True)
+        good, wrong = check_crc(open(os.path.join(tmp, "c.mkv"), "rb").read())
+    print("%s CRC-32 checker on an ffmpeg-written file: %d match, %d differ" % (
+        "PASS" if good and not wrong else "FAIL", good, wrong))
+    failures += not good or wrong
+    manifest = json.load(open(os.path.join(outdir, "fixtures.json")))
+    for name, f in manifest["fixtures"].items():
+        path = os.path.join(outdir, name)
+        data = open(path, "rb").read()
+        notes, bad = [], []
+        if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
+            bad.append("size/sha256 differ from manifest")
+        for ok, msg in (check_mkvinfo(path, data, f), check_ffmpeg(path, f)):
+            (notes if ok else bad).append(msg)
+            if not ok:
+                break
+        if f["crc32"]:
+            good, wrong = check_crc(data)
+            ok = (good, wrong) == (f["crc32"], 0)
+            (notes if ok else bad).append("CRC-32 recomputed: %d match, %d differ" % (good, wrong))
+        failures += bool(bad)
+        print("%s %s: %s" % ("FAIL" if bad else "PASS", name, "; ".join(bad or notes)))
+    print("%d failures" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="validate the existing fixtures")
+    args = ap.parse_args()
+    sys.exit(check(HERE) if args.check else generate(HERE))
