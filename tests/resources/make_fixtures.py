@@ -93,12 +93,16 @@ def svint(value):
     return vint(value + (1 << (7 * n - 1)) - 1, n)
 
 
-def eid(i):
+def eid(i):  # an element ID as bytes, marker bits included
     return i.to_bytes((i.bit_length() + 7) // 8, "big")
-
-
-def el(i, payload):
+def el(i, payload):  # noqa: E302 (one-liners kept together)
     return eid(i) + vint(len(payload)) + payload
+def uint(i, v, width=0):  # noqa: E302
+    return el(i, v.to_bytes(width or max(1, (v.bit_length() + 7) // 8), "big"))
+def flt(i, v, width=8):  # noqa: E302
+    return el(i, struct.pack(">d" if width == 8 else ">f", v))
+def text(i, s):  # noqa: E302
+    return el(i, s.encode("utf-8"))
 
 
 def master(i, *children, unknown=None, name=None):
@@ -110,23 +114,11 @@ def master(i, *children, unknown=None, name=None):
     return el(i, body)
 
 
-def uint(i, v, width=0):
-    return el(i, v.to_bytes(width or max(1, (v.bit_length() + 7) // 8), "big"))
-
-
 def sint(i, v):
     n = 1
     while not -(1 << (8 * n - 1)) <= v < (1 << (8 * n - 1)):
         n += 1
     return el(i, v.to_bytes(n, "big", signed=True))
-
-
-def flt(i, v, width=8):
-    return el(i, struct.pack(">d" if width == 8 else ">f", v))
-
-
-def text(i, s):
-    return el(i, s.encode("utf-8"))
 
 
 def ebml_header():
@@ -153,6 +145,8 @@ def track_entry(num, trk, default_duration_ns, float_width=8):
     fact = collections.OrderedDict(codec_id=trk["codec_id"], codec_private=trk.get("private", b"").hex(),
                                    default_duration_ns=default_duration_ns)
     fact.update((k, trk[k]) for k in ("width", "height", "rate", "channels", "bit_depth") if k in trk)
+    if "rate" in trk:
+        fact["rate_float_bytes"] = float_width
     T.tracks[num] = fact
     kids = [uint(TRACK_NUMBER, num), uint(TRACK_UID, 0x4B565350000 + num),
             uint(TRACK_TYPE, 1 if "width" in trk else 2), text(CODEC_ID, trk["codec_id"])]
@@ -253,11 +247,9 @@ def elements(buf):
         pos += size
 
 
-def child(buf, i, default=None):
+def child(buf, i, default=None):  # the first child with ID i
     return next((body for j, body in elements(buf) if j == i), default)
-
-
-def be(b):
+def be(b):  # noqa: E302
     return int.from_bytes(b, "big")
 
 
@@ -325,23 +317,21 @@ def sources(tmp):
     return src
 
 
-def video_blocks(frames, cluster_ts):
+def video_blocks(frames, cluster_ts):  # unlaced SimpleBlocks of track 1
     return [simple_block(1, ts - cluster_ts, [data], key) for ts, key, data in frames]
-
-
-def split(frames, size):
+def split(frames, size):  # noqa: E302
     return [frames[i:i + size] for i in range(0, len(frames), size)]
 
 
 # ============================================================================ fixtures
 def fx_h264_blockgroups(src):
     trk, frames = src["h264"]
-    clusters, prev = [], None
+    clusters, prev = [], 0
     for part in split(frames, 10):
         assert part[0][1], "clusters must start with a keyframe"
         groups = []
-        for ts, key, data in part:
-            groups.append(block_group(1, ts - part[0][0], data, key, 100, (prev - ts) if prev is not None else 0))
+        for ts, key, data in part:  # ReferenceBlock: the previous frame, relative to this one
+            groups.append(block_group(1, ts - part[0][0], data, key, 100, prev - ts))
             prev = ts
         clusters.append(cluster(part[0][0], groups))
     return ebml_header() + segment(info(2000), master(TRACKS, track_entry(1, trk, 100 * MS)), *clusters)
@@ -410,9 +400,7 @@ def kvs_chain(src, form):
 
 def fx_kvs_unknown_size_8byte(src):
     return kvs_chain(src, 8)
-
-
-def fx_kvs_unknown_size_1byte(src):
+def fx_kvs_unknown_size_1byte(src):  # noqa: E302
     return kvs_chain(src, 1)
 
 
@@ -521,9 +509,12 @@ def generate(outdir):
 CHAINED_NOTICE = re.compile(r"Found unknown-length element with ID 0x18538067 .* no syntax for parsing")
 
 
-def run(cmd):
+def run(cmd, chained=False):
+    """Run a tool; return (rc, stdout, stderr lines, count of chained-Segment notices dropped)."""
     p = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-    return p.returncode, p.stdout, p.stderr
+    lines = p.stderr.splitlines()
+    kept = [ln for ln in lines if not (chained and CHAINED_NOTICE.search(ln))]
+    return p.returncode, p.stdout, kept, len(lines) - len(kept)
 
 
 def check_crc(data):
@@ -538,101 +529,91 @@ def check_crc(data):
 
 
 def mkvinfo(path):
-    """Run mkvinfo -v; return rc, warning/error lines, blocks listed, frames listed."""
-    rc, out, err = run(["mkvinfo", "-v", path])
-    problems = [ln for ln in (out + err).splitlines() if re.search(r"error|warning", ln, re.I)]
-    frames = re.findall(r"\+ (?:Simple block|Block):.*?(\d+) frame\(s\)", out)
-    sizes = [int(n) for n in re.findall(r"\+ Frame with size (\d+)", out)]
-    return rc, problems, len(frames), sum(map(int, frames)), sizes
+    """mkvinfo -v: rc, warning/error lines, frame count of each block listed, sizes of frames."""
+    rc, out, err, _ = run(["mkvinfo", "-v", path])
+    problems = [ln for ln in out.splitlines() + err if re.search(r"error|warning", ln, re.I)]
+    laces = [int(n) for n in re.findall(r"\+ (?:Simple block|Block):.*?(\d+) frame\(s\)", out)]
+    return rc, problems, laces, [int(n) for n in re.findall(r"\+ Frame with size (\d+)", out)]
 
 
 def check_mkvinfo(path, data, f):
     """mkvinfo must read the file cleanly.  A KVS chain is several Matroska files back to back and
     mkvinfo -v reports a resync at each later EBML header (it does so on real GetMedia captures
-    too), so each fragment is also read on its own and must be clean."""
+    too), so each fragment is also read on its own and must be clean.  Returns (msg, sizes)."""
     offsets = f.get("fragment_offsets", [0])
-    rc, problems, blocks, frames, sizes = mkvinfo(path)
-    resync = {"Error in the Matroska file structure at position %d." % p for p in offsets[1:]}
+    rc, problems, laces, sizes = mkvinfo(path)
+    resync = ["Error in the Matroska file structure at position %d." % p for p in offsets[1:]]
     unexpected = [ln for ln in problems if not ("Resyncing successful" in ln or any(r in ln for r in resync))]
     if unexpected or len(problems) != 2 * len(resync) or rc != (1 if resync else 0):
-        return False, "mkvinfo rc=%d %s" % (rc, problems[:2])
-    if (blocks, frames) != (f["simple_blocks"] + f["blocks"], sum(f["frames_per_track"].values())):
-        return False, "mkvinfo saw %d blocks / %d frames" % (blocks, frames)
-    f["mkvinfo_frame_sizes"] = sizes
-    msg = "mkvinfo rc=0 clean (%d blocks, %d frames)" % (blocks, frames)
+        raise ValueError("mkvinfo rc=%d %s" % (rc, problems[:2]))
+    if (len(laces), sum(laces)) != (f["simple_blocks"] + f["blocks"], sum(f["frames_per_track"].values())):
+        raise ValueError("mkvinfo listed %d blocks / %d frames" % (len(laces), sum(laces)))
+    msg = "mkvinfo rc=0, no warnings (%d blocks, %d frames)" % (len(laces), sum(laces))
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (a, b) in enumerate(zip(offsets, offsets[1:] + [len(data)]) if resync else ()):
+            with open(os.path.join(tmp, "fragment.mkv"), "wb") as fh:
+                fh.write(data[a:b])
+            rc, problems, _, _ = mkvinfo(fh.name)
+            if rc or problems:
+                raise ValueError("mkvinfo fragment %d rc=%d %s" % (n, rc, problems[:2]))
     if resync:
-        with tempfile.TemporaryDirectory() as tmp:
-            for n, (a, b) in enumerate(zip(offsets, offsets[1:] + [len(data)])):
-                frag = os.path.join(tmp, "fragment%d.mkv" % n)
-                open(frag, "wb").write(data[a:b])
-                rc, problems, _, _, _ = mkvinfo(frag)
-                if rc or problems:
-                    return False, "mkvinfo fragment %d rc=%d %s" % (n, rc, problems[:2])
-        msg = ("mkvinfo whole chain: %d blocks, %d frames, only the expected resync warnings at "
-               "fragment offsets %s (rc=1); each of %d fragments alone: rc=0 clean"
-               % (blocks, frames, offsets[1:], len(offsets)))
-    return True, msg
+        msg = ("mkvinfo whole chain rc=1: %d blocks, %d frames, only the %d expected resync warnings at "
+               "fragment offsets %s; each fragment alone: rc=0, no warnings"
+               % (len(laces), sum(laces), len(resync), offsets[1:]))
+    return msg, sizes
 
 
-def ffmpeg_errors(cmd, f):
-    """Run an ffmpeg tool; return (rc, stdout, error lines, chained-Segment notices)."""
-    rc, out, err = run(cmd)
-    notices = [ln for ln in err.splitlines() if f["segments"] > 1 and CHAINED_NOTICE.search(ln)]
-    return rc, out, [ln for ln in err.splitlines() if ln not in notices], len(notices)
-
-
-def check_ffmpeg(path, f):
-    notes = []
-    rc, out, err, _ = ffmpeg_errors(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
-                                     "stream=index,nb_read_packets,codec_name", "-of", "json", path], f)
+def check_ffmpeg(path, f, sizes):
+    chained = f["segments"] > 1
+    rc, out, err, _ = run(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
+                           "stream=index,nb_read_packets,codec_name", "-of", "json", path], chained)
     streams = json.loads(out or "{}").get("streams", [])
     got = {str(s["index"] + 1): int(s["nb_read_packets"]) for s in streams}
     if rc or err or got != f["frames_per_track"]:
-        return False, "ffprobe packets %s rc=%d %s" % (got, rc, err[:2])
-    notes.append("ffprobe nb_read_packets %s (%s)" % (got, ",".join(s["codec_name"] for s in streams)))
-    rc, out, err, _ = ffmpeg_errors(["ffprobe", "-v", "error", "-show_entries",
-                                     "packet=stream_index,size,flags", "-of", "csv", path], f)
+        raise ValueError("ffprobe packets %s rc=%d %s" % (got, rc, err[:2]))
+    notes = ["ffprobe nb_read_packets %s (%s)" % (got, ",".join(s["codec_name"] for s in streams))]
+    rc, out, err, _ = run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,size,flags",
+                           "-of", "csv", path], chained)
     packets = re.findall(r"packet,(\d+),(\d+),(K?)", out)
     keys = collections.Counter(str(int(t) + 1) for t, _, k in packets if k)
-    if {t: keys[t] for t in f["keyframes_per_track"]} != f["keyframes_per_track"]:
-        return False, "ffprobe keyframes %s" % dict(keys)
-    if [int(n) for _, n, _ in packets] != f.pop("mkvinfo_frame_sizes"):
-        return False, "ffprobe packet sizes differ from mkvinfo's frame sizes"
+    if rc or err or {t: keys[t] for t in f["keyframes_per_track"]} != f["keyframes_per_track"]:
+        raise ValueError("ffprobe keyframes %s rc=%d %s" % (dict(keys), rc, err[:2]))
+    if [int(n) for _, n, _ in packets] != sizes:
+        raise ValueError("ffprobe packet sizes differ from mkvinfo's frame sizes")
     notes.append("keyframes %s; packet sizes == mkvinfo frame sizes" % dict(sorted(keys.items())))
-    rc, _, err, notices = ffmpeg_errors(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], f)
+    rc, _, err, dropped = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], chained)
     if rc or err:
-        return False, "ffmpeg decode rc=%d %s" % (rc, err[:2])
-    notes.append("ffmpeg decode rc=0, no errors" +
-                 (" (only %d chained-Segment notices)" % notices if notices else ""))
-    return True, "; ".join(notes)
+        raise ValueError("ffmpeg decode rc=%d %s" % (rc, err[:2]))
+    notes.append("ffmpeg decode rc=0, no errors" + (" besides %d chained-Segment notices" % dropped if dropped else ""))
+    return "; ".join(notes)
 
 
 def check(outdir):
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:  # the CRC checker must agree with ffmpeg's CRC-32s
+    with tempfile.TemporaryDirectory() as tmp:  # first, the CRC checker must agree with ffmpeg's CRC-32s
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine", "-t", "1",
                         "-c:a", "pcm_s16le", os.path.join(tmp, "c.mkv")], check=True)
         good, wrong = check_crc(open(os.path.join(tmp, "c.mkv"), "rb").read())
+    failures = int(not good or wrong > 0)
     print("%s CRC-32 checker on an ffmpeg-written file: %d match, %d differ" % (
-        "PASS" if good and not wrong else "FAIL", good, wrong))
-    failures += not good or wrong
+        "FAIL" if failures else "PASS", good, wrong))
     manifest = json.load(open(os.path.join(outdir, "fixtures.json")))
     for name, f in manifest["fixtures"].items():
         path = os.path.join(outdir, name)
         data = open(path, "rb").read()
-        notes, bad = [], []
-        if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
-            bad.append("size/sha256 differ from manifest")
-        for ok, msg in (check_mkvinfo(path, data, f), check_ffmpeg(path, f)):
-            (notes if ok else bad).append(msg)
-            if not ok:
-                break
-        if f["crc32"]:
-            good, wrong = check_crc(data)
-            ok = (good, wrong) == (f["crc32"], 0)
-            (notes if ok else bad).append("CRC-32 recomputed: %d match, %d differ" % (good, wrong))
-        failures += bool(bad)
-        print("%s %s: %s" % ("FAIL" if bad else "PASS", name, "; ".join(bad or notes)))
+        try:
+            if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
+                raise ValueError("size/sha256 differ from manifest")
+            msg, sizes = check_mkvinfo(path, data, f)
+            notes = [msg, check_ffmpeg(path, f, sizes)]
+            if f["crc32"]:
+                good, wrong = check_crc(data)
+                if (good, wrong) != (f["crc32"], 0):
+                    raise ValueError("CRC-32 recomputed: %d match, %d differ" % (good, wrong))
+                notes.append("CRC-32 recomputed: %d of %d match" % (good, f["crc32"]))
+            print("PASS %s: %s" % (name, "; ".join(notes)))
+        except ValueError as e:
+            failures += 1
+            print("FAIL %s: %s" % (name, e))
     print("%d failures" % failures)
     return 1 if failures else 0
 
