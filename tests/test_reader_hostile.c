@@ -412,6 +412,28 @@ static void test_resync_to_next_cluster(void **state)
     eb_free(&e);
     eb_free(&f);
 
+    /* A sync Cluster past the end of a known-size Segment: the Segment ends
+     * at its own end, and the Cluster is then out of place at the top level. */
+    ebml_buf g = {0};
+    eb_ebml_header(&g);
+    size_t gs = eb_begin(&g, KVSP_ID_SEGMENT);
+    size_t gc = eb_begin(&g, KVSP_ID_CLUSTER);
+    eb_bytes(&g, "\x00\x00", 2);
+    eb_end(&g, gc);
+    eb_end(&g, gs);
+    size_t seg_end = g.len;
+    eb_begin_unknown(&g, KVSP_ID_CLUSTER, 1);
+    eb_simple_block(&g, 0, 0x80, 10, 9);
+    assert_int_equal(collect_events(g.data, g.len, &o, 0, &ev), KVSP_ERR_NOT_TOP_LEVEL);
+    int seg_end_ev = find_event(&ev, KVSP_EV_END, KVSP_ID_SEGMENT, 0);
+    assert_true(seg_end_ev > 0);
+    assert_int_equal(ev.items[seg_end_ev].end_offset, seg_end);
+    assert_int_equal(ev.items[seg_end_ev - 1].id, KVSP_ID_CLUSTER);
+    assert_int_equal(ev.items[seg_end_ev - 1].end_offset, seg_end); /* its own end */
+    assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK), 0);
+    event_list_free(&ev);
+    eb_free(&g);
+
     /* No sync point before the end: the error stands. */
     ebml_buf d = fragment(0);
     eb_bytes(&d, "\x00garbage", 8);

@@ -286,7 +286,7 @@ static int place_element(kvsp_reader *r, kvsp_event *ev)
         if (top->size == KVSP_SIZE_UNKNOWN && !belongs_to(top, el))
             return kvsp_reader_pop(r, ev, el->offset); /* the element is placed again after */
         if (top->limit != KVSP_SIZE_UNKNOWN) {
-            uint64_t room = top->limit - el->offset;
+            uint64_t room = el->offset < top->limit ? top->limit - el->offset : 0;
             if (el->header_size > room ||
                 (el->size != KVSP_SIZE_UNKNOWN && el->size > room - el->header_size))
                 return raise_error(r, ev, KVSP_ERR_CHILD_OVERRUN, el->offset, 0,

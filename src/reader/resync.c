@@ -44,8 +44,16 @@ int kvsp_reader_resync_scan(kvsp_reader *r)
 int kvsp_reader_resync_close(kvsp_reader *r, kvsp_event *ev)
 {
     uint64_t sync_offset = r->pos - 4;
-    if (r->depth > r->sync_keep_depth)
-        return kvsp_reader_pop(r, ev, sync_offset);
+    if (r->depth) {
+        /* A known-size master the sync point lies beyond has ended already,
+         * at its own end; the others end where the sync point starts. */
+        uint64_t limit = r->stack[r->depth - 1].limit;
+        int passed = limit <= sync_offset;
+        if (passed && r->sync_keep_depth >= r->depth)
+            r->sync_keep_depth = r->depth - 1;
+        if (r->depth > r->sync_keep_depth)
+            return kvsp_reader_pop(r, ev, passed ? limit : sync_offset);
+    }
     /* Resume with the sync ID as the first bytes of the next header. */
     for (int i = 0; i < 4; i++)
         r->hdr[i] = (uint8_t)(r->sync_id >> (24 - 8 * i));
