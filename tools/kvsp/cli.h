@@ -47,6 +47,10 @@ int cli_exit_status(int status);
 
 const char *cli_input_name(const cli_input_options *o);
 
+/* Subcommands: each takes argv with argv[0] being its name and returns the
+ * exit status. */
+int cmd_inspect(int argc, char **argv);
+
 /* getopt_long entries for the common options; they return 0 and are handed
  * to cli_common_option by name. */
 #define CLI_COMMON_LONG_OPTIONS                            \

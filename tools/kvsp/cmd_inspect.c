@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "commands.h"
 
 typedef struct inspect_printer {
     int json;

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "commands.h"
 
 static const struct command {
     const char *name;
