@@ -344,7 +344,7 @@ static void test_visitor_pause_and_stop(void **state)
 
     kvsp_reader *r = kvsp_reader_create(NULL);
     pause_state p = {0, 3};
-    kvsp_visitor v = {&p, pausing_cb, pausing_cb, pausing_cb, NULL, NULL};
+    kvsp_visitor v = {.user = &p, .on_start = pausing_cb, .on_end = pausing_cb, .on_data = pausing_cb};
     int st, pauses = 0;
     st = kvsp_reader_push(r, b.data, b.len, &v);
     while (st == KVSP_PAUSED) {
@@ -360,7 +360,7 @@ static void test_visitor_pause_and_stop(void **state)
     assert_int_equal(pauses, all.count / 3);
 
     kvsp_reader_reset(r);
-    kvsp_visitor stop = {NULL, failing_cb, NULL, NULL, NULL, NULL};
+    kvsp_visitor stop = {.on_start = failing_cb};
     assert_int_equal(kvsp_reader_push(r, b.data, b.len, &stop), KVSP_ERR_CALLBACK);
     assert_int_equal(kvsp_reader_error(r), KVSP_ERR_CALLBACK);
     assert_int_equal(kvsp_reader_run(r, &stop), KVSP_ERR_CALLBACK);

@@ -64,6 +64,29 @@ typedef struct kvsp_element_info {
 #define KVSP_ID_TAG_BINARY 0x4485u
 #define KVSP_ID_VOID 0xECu
 #define KVSP_ID_CRC32 0xBFu
+#define KVSP_ID_DURATION 0x4489u
+#define KVSP_ID_TITLE 0x7BA9u
+#define KVSP_ID_MUXING_APP 0x4D80u
+#define KVSP_ID_WRITING_APP 0x5741u
+#define KVSP_ID_TRACK_NUMBER 0xD7u
+#define KVSP_ID_TRACK_UID 0x73C5u
+#define KVSP_ID_TRACK_TYPE 0x83u
+#define KVSP_ID_CODEC_ID 0x86u
+#define KVSP_ID_CODEC_PRIVATE 0x63A2u
+#define KVSP_ID_NAME 0x536Eu
+#define KVSP_ID_LANGUAGE 0x22B59Cu
+#define KVSP_ID_LANGUAGE_BCP47 0x22B59Du
+#define KVSP_ID_DEFAULT_DURATION 0x23E383u
+#define KVSP_ID_VIDEO 0xE0u
+#define KVSP_ID_PIXEL_WIDTH 0xB0u
+#define KVSP_ID_PIXEL_HEIGHT 0xBAu
+#define KVSP_ID_DISPLAY_WIDTH 0x54B0u
+#define KVSP_ID_DISPLAY_HEIGHT 0x54BAu
+#define KVSP_ID_AUDIO 0xE1u
+#define KVSP_ID_SAMPLING_FREQUENCY 0xB5u
+#define KVSP_ID_OUTPUT_SAMPLING_FREQUENCY 0x78B5u
+#define KVSP_ID_CHANNELS 0x9Fu
+#define KVSP_ID_BIT_DEPTH 0x6264u
 
 /* Schema entry for an ID, or NULL when the schema does not define it. */
 KVSP_API const kvsp_element_info *kvsp_element_lookup(uint32_t id);

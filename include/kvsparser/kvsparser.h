@@ -3,7 +3,10 @@
 
 /* Umbrella header of libkvsparser. */
 #include "kvsparser/element.h"
+#include "kvsparser/element_visitors.h"
 #include "kvsparser/event_format.h"
+#include "kvsparser/fragment.h"
+#include "kvsparser/frames.h"
 #include "kvsparser/reader.h"
 #include "kvsparser/status.h"
 #include "kvsparser/version.h"

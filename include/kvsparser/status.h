@@ -35,7 +35,9 @@ extern "C" {
     X(ERR_CALLBACK, -18, "stopped by a visitor")                                  \
     X(ERR_IO, -19, "input/output error")                                          \
     X(ERR_NETWORK, -20, "network error")                                          \
-    X(ERR_SERVICE, -21, "service error")
+    X(ERR_SERVICE, -21, "service error")                                          \
+    X(ERR_METADATA_LIMIT, -22, "fragment metadata larger than the configured limit") \
+    X(ERR_VISITOR_ORDER, -23, "a visitor ran before the visitor it depends on")
 
 typedef enum kvsp_status {
 #define KVSP_STATUS_ENUM_(name, value, text) KVSP_##name = value,

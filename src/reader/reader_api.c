@@ -59,6 +59,7 @@ void kvsp_reader_reset(kvsp_reader *r)
     r->in_len = r->in_pos = 0;
     r->pos = 0;
     r->finishing = 0;
+    r->visitor_paused = 0;
     r->state = ST_HEADER;
     r->hdr_len = 0;
     r->buf_len = 0;
@@ -78,7 +79,7 @@ int kvsp_reader_feed(kvsp_reader *r, const void *data, size_t len)
         return r->error;
     if (r->finishing)
         return KVSP_ERR_FINISHED;
-    if (r->in_pos < r->in_len)
+    if (r->in_pos < r->in_len || r->visitor_paused)
         return KVSP_ERR_INPUT_PENDING;
     r->in = data;
     r->in_len = len;

@@ -68,6 +68,9 @@ struct kvsp_reader {
     size_t lace_sizes[KVSP_MAX_LACED_FRAMES];
 
     int error;
+    /* A visitor paused the last run: its event's payload must stay valid, so
+     * no new input until the run is resumed. */
+    int visitor_paused;
     uint64_t error_offset;
     char error_msg[192];
 

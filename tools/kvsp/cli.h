@@ -1,6 +1,7 @@
 #ifndef KVSP_CLI_H
 #define KVSP_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,9 +48,23 @@ int cli_exit_status(int status);
 
 const char *cli_input_name(const cli_input_options *o);
 
+/* A subcommand's own option (getopt value c). Returns 0, or -1 after
+ * printing why the value is bad. */
+typedef int (*cli_option_fn)(void *user, int c, const char *value);
+
+/* getopt_long over argv with the common options (handled here) and the
+ * subcommand's own (handed to own); fills in->path from the one optional
+ * operand. Returns -1 to go on, or the exit status to return now (help,
+ * usage error). */
+int cli_parse_input_args(int argc, char **argv, const struct option *longopts,
+                         cli_input_options *in, cli_option_fn own, void *user,
+                         void (*usage)(FILE *out));
+
 /* Subcommands: each takes argv with argv[0] being its name and returns the
  * exit status. */
 int cmd_inspect(int argc, char **argv);
+int cmd_fragments(int argc, char **argv);
+int cmd_frames(int argc, char **argv);
 
 /* getopt_long entries for the common options; they return 0 and are handed
  * to cli_common_option by name. */

@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -71,6 +71,36 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
     return 1;
 }
 
+int cli_parse_input_args(int argc, char **argv, const struct option *longopts,
+                         cli_input_options *in, cli_option_fn own, void *user,
+                         void (*usage)(FILE *out))
+{
+    cli_input_options_init(in);
+    int c, idx;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (c == 0) {
+            if (cli_common_option(in, longopts[idx].name, optarg) < 0)
+                return CLI_EXIT_USAGE;
+        } else if (c == '?' || !own) {
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else if (own(user, c, optarg) < 0) {
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    in->path = optind < argc ? argv[optind] : NULL;
+    return -1;
+}
+
 const char *cli_input_name(const cli_input_options *o)
 {
     return (!o->path || strcmp(o->path, "-") == 0) ? "<stdin>" : o->path;
@@ -99,12 +129,16 @@ int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visito
         if (n == 0)
             break;
         st = kvsp_reader_push(r, buf, (size_t)n, v);
+        while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
+            st = kvsp_reader_run(r, v);
         if (st == KVSP_NEED_DATA)
             st = KVSP_OK;
     }
     if (st == KVSP_OK) {
         kvsp_reader_finish(r);
-        st = kvsp_reader_run(r, v);
+        do
+            st = kvsp_reader_run(r, v);
+        while (st == KVSP_PAUSED);
         if (st == KVSP_DONE)
             st = KVSP_OK;
     }

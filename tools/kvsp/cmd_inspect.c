@@ -6,28 +6,11 @@
 
 #include "cli.h"
 
-typedef struct inspect_printer {
-    int json;
-    char *line;
-    size_t cap;
-} inspect_printer;
-
-static int print_event(void *user, const kvsp_event *ev)
+static int write_line(void *user, const char *line, size_t len)
 {
-    inspect_printer *p = user;
-    for (;;) {
-        size_t n = p->json ? kvsp_event_format_json(ev, p->line, p->cap)
-                           : kvsp_event_format_text(ev, p->line, p->cap);
-        if (n < p->cap)
-            break;
-        char *bigger = realloc(p->line, n + 1);
-        if (!bigger)
-            return KVSP_ERR_NOMEM;
-        p->line = bigger;
-        p->cap = n + 1;
-    }
-    fputs(p->line, stdout);
-    fputc('\n', stdout);
+    (void)user;
+    if (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF)
+        return KVSP_ERR_IO;
     return KVSP_OK;
 }
 
@@ -44,7 +27,7 @@ static void usage(FILE *out)
 }
 
 /* The final error as one more line in the chosen format. */
-static void print_final_error(inspect_printer *p, const kvsp_reader *r, int status)
+static void print_final_error(kvsp_printer *p, const kvsp_reader *r, int status)
 {
     const char *msg = kvsp_reader_error_message(r);
     kvsp_event ev;
@@ -55,7 +38,16 @@ static void print_final_error(inspect_printer *p, const kvsp_reader *r, int stat
     ev.offset = kvsp_reader_error_offset(r);
     ev.data = (const uint8_t *)msg;
     ev.data_size = strlen(msg);
-    print_event(p, &ev);
+    kvsp_printer_print(p, &ev);
+}
+
+static int inspect_option(void *user, int c, const char *value)
+{
+    (void)value;
+    if (c != 'j')
+        return -1;
+    *(kvsp_print_format *)user = KVSP_PRINT_JSON;
+    return 0;
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -66,44 +58,27 @@ int cmd_inspect(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_input_options in;
-    cli_input_options_init(&in);
-    inspect_printer printer = {0, NULL, 0};
-    int c, idx;
-    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-        if (c == 'j') {
-            printer.json = 1;
-        } else if (c == 'h') {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (c == 0) {
-            if (cli_common_option(&in, longopts[idx].name, optarg) < 0)
-                return CLI_EXIT_USAGE;
-        } else {
-            usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (argc - optind > 1) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    in.path = optind < argc ? argv[optind] : NULL;
+    kvsp_print_format format = KVSP_PRINT_TEXT;
+    int rc = cli_parse_input_args(argc, argv, longopts, &in, inspect_option, &format, usage);
+    if (rc >= 0)
+        return rc;
 
     kvsp_reader *r = kvsp_reader_create(&in.reader);
-    if (!r) {
+    kvsp_printer *printer = kvsp_printer_create(format, write_line, NULL);
+    if (!r || !printer) {
         fprintf(stderr, "kvsp inspect: cannot create reader (invalid limits or no memory)\n");
+        kvsp_reader_destroy(r);
+        kvsp_printer_destroy(printer);
         return CLI_EXIT_USAGE;
     }
-    kvsp_visitor v = {0};
-    v.user = &printer;
-    v.on_start = v.on_end = v.on_data = v.on_error = v.on_resync = print_event;
+    kvsp_visitor v = kvsp_printer_visitor(printer);
     int st = cli_run_reader(&in, r, &v);
     if (st < 0 && st != KVSP_ERR_IO)
-        print_final_error(&printer, r, st);
+        print_final_error(printer, r, st);
     fflush(stdout);
     if (st < 0)
         cli_report_error("inspect", &in, r, st);
     kvsp_reader_destroy(r);
-    free(printer.line);
+    kvsp_printer_destroy(printer);
     return cli_exit_status(st);
 }

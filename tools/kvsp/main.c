@@ -10,6 +10,8 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"inspect", cmd_inspect, "print the element tree (like mkvinfo), or JSON events"},
+    {"fragments", cmd_fragments, "one JSON line per fragment: KVS tags, tracks, frame counts"},
+    {"frames", cmd_frames, "frames --list: one JSON line per frame with its timestamps"},
 };
 
 static void usage(FILE *out)

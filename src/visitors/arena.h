@@ -1,0 +1,30 @@
+#ifndef KVSP_ARENA_H
+#define KVSP_ARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A bump allocator for one fragment's metadata strings. Chunks never move,
+ * so pointers handed out stay valid until arena_clear; cleared chunks are
+ * reused, so a long-running consumer stops allocating once warmed up. */
+typedef struct arena_chunk arena_chunk;
+
+typedef struct arena {
+    arena_chunk *head;
+    arena_chunk *cur;
+    size_t used;  /* bytes handed out since the last clear */
+    size_t limit; /* most bytes handed out between clears */
+} arena;
+
+typedef enum arena_status { ARENA_OK = 0, ARENA_NOMEM = -1, ARENA_OVER_LIMIT = -2 } arena_status;
+
+void arena_init(arena *a, size_t limit);
+void arena_clear(arena *a);
+void arena_free(arena *a);
+/* n bytes, aligned for any scalar; NULL with *status set on failure. */
+void *arena_alloc(arena *a, size_t n, arena_status *status);
+/* A NUL-terminated copy of p[0..n) without its trailing NUL bytes; *len gets
+ * the copied length. */
+char *arena_string(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status);
+
+#endif

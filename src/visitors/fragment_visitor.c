@@ -1,0 +1,614 @@
+/* The fragment metadata visitor. One fragment is one Segment; its record is
+ * built as the Segment's children arrive and reported when the Segment ends
+ * (or, cut short, when the consumer calls finish). Strings live in a
+ * per-fragment arena; tracks, tags and per-track frame counts in arrays that
+ * are reused from fragment to fragment. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "fragment_internal.h"
+#include "kvs_tags.h"
+#include "kvsparser/fragment.h"
+
+#define DEFAULT_TIMECODE_SCALE 1000000u
+/* SimpleTags nest for structured values, a level or two in practice; the
+ * bound keeps the stack of open tags fixed-size. */
+#define MAX_TAG_NESTING 16
+
+struct kvsp_fragment_visitor {
+    kvsp_fragment_options opts;
+    arena arena;
+    kvsp_fragment frag; /* the open fragment, or the last one reported */
+    int open;
+    int damaged;        /* a read error was recovered from inside it */
+    int getmedia;       /* it carries GetMedia-style timestamp tags */
+    int in_info;
+    int in_cluster;
+    int pending_begin;  /* a Segment whose fragment begins on resume */
+    kvsp_event pending_event;
+
+    kvsp_track *tracks;
+    size_t track_count, track_cap;
+    size_t cur_track; /* index + 1 of the TrackEntry being read, 0 if none */
+
+    kvsp_tag *tags;
+    size_t tag_count, tag_cap;
+    size_t tag_stack[MAX_TAG_NESTING]; /* open SimpleTags, as tag indexes */
+    uint32_t tag_depth;
+    uint32_t tag_overflow; /* open SimpleTags nested beyond the stack */
+
+    kvsp_track_frames *per_track;
+    size_t per_track_count, per_track_cap;
+
+    char *token; /* latest continuation token of the stream */
+    size_t token_cap;
+    int has_token;
+    int has_millis_behind_now;
+    int64_t millis_behind_now;
+
+    uint64_t events;
+    uint64_t count;
+    uint64_t furthest; /* the furthest offset of the stream read so far */
+};
+
+void kvsp_fragment_options_init(kvsp_fragment_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->max_tracks = KVSP_DEFAULT_MAX_TRACKS;
+    opts->max_tags = KVSP_DEFAULT_MAX_TAGS;
+    opts->max_metadata_bytes = KVSP_DEFAULT_MAX_METADATA_BYTES;
+}
+
+kvsp_fragment_visitor *kvsp_fragment_visitor_create(const kvsp_fragment_options *opts)
+{
+    kvsp_fragment_options defaults;
+    if (!opts) {
+        kvsp_fragment_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!opts->max_tracks || !opts->max_tags || !opts->max_metadata_bytes)
+        return NULL;
+    kvsp_fragment_visitor *fv = calloc(1, sizeof *fv);
+    if (!fv)
+        return NULL;
+    fv->opts = *opts;
+    arena_init(&fv->arena, opts->max_metadata_bytes);
+    kvsp_fragment_visitor_reset(fv);
+    return fv;
+}
+
+void kvsp_fragment_visitor_destroy(kvsp_fragment_visitor *fv)
+{
+    if (!fv)
+        return;
+    arena_free(&fv->arena);
+    free(fv->tracks);
+    free(fv->tags);
+    free(fv->per_track);
+    free(fv->token);
+    free(fv);
+}
+
+static void clear_fragment(kvsp_fragment_visitor *fv)
+{
+    arena_clear(&fv->arena);
+    memset(&fv->frag, 0, sizeof fv->frag);
+    fv->frag.info.timecode_scale = DEFAULT_TIMECODE_SCALE;
+    fv->open = fv->damaged = fv->getmedia = 0;
+    fv->in_info = fv->in_cluster = 0;
+    fv->track_count = fv->cur_track = 0;
+    fv->tag_count = 0;
+    fv->tag_depth = fv->tag_overflow = 0;
+    fv->per_track_count = 0;
+}
+
+void kvsp_fragment_visitor_reset(kvsp_fragment_visitor *fv)
+{
+    if (!fv)
+        return;
+    clear_fragment(fv);
+    fv->pending_begin = 0;
+    fv->has_token = fv->has_millis_behind_now = 0;
+    fv->events = fv->count = fv->furthest = 0;
+}
+
+/* Grows an array of elements of `size` bytes to hold `need`, at most `limit`. */
+static int grow(void **array, size_t *cap, size_t need, size_t size, size_t limit)
+{
+    if (need <= *cap)
+        return KVSP_OK;
+    if (need > limit)
+        return KVSP_ERR_METADATA_LIMIT;
+    size_t cap2 = *cap ? *cap * 2 : 8;
+    if (cap2 > limit)
+        cap2 = limit;
+    void *bigger = realloc(*array, cap2 * size);
+    if (!bigger)
+        return KVSP_ERR_NOMEM;
+    *array = bigger;
+    *cap = cap2;
+    return KVSP_OK;
+}
+
+static int arena_error(arena_status st)
+{
+    return st == ARENA_NOMEM ? KVSP_ERR_NOMEM : KVSP_ERR_METADATA_LIMIT;
+}
+
+static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const char **out, size_t *len)
+{
+    arena_status st;
+    char *s = arena_string(&fv->arena, ev->data, ev->data_size, len, &st);
+    if (!s)
+        return arena_error(st);
+    *out = s;
+    return KVSP_OK;
+}
+
+/* Points the public record at the current arrays (they may have moved). */
+static void sync_record(kvsp_fragment_visitor *fv)
+{
+    fv->frag.tracks = fv->tracks;
+    fv->frag.track_count = fv->track_count;
+    fv->frag.tags = fv->tags;
+    fv->frag.tag_count = fv->tag_count;
+    fv->frag.frames_per_track = fv->per_track;
+    fv->frag.frames_track_count = fv->per_track_count;
+}
+
+static void begin_fragment(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    clear_fragment(fv);
+    fv->open = 1;
+    fv->frag.index = fv->count;
+    fv->frag.offset = ev->offset;
+    fv->frag.end_offset = ev->offset + ev->header_size;
+}
+
+static int report(kvsp_fragment_visitor *fv, uint64_t end_offset, int ended)
+{
+    kvsp_fragment *f = &fv->frag;
+    f->end_offset = end_offset;
+    int needs_closing_tags = fv->getmedia && (f->present & KVSP_FRAGMENT_HAS_CLUSTER);
+    f->complete = ended && !fv->damaged && (!needs_closing_tags || f->tags_after_cluster);
+    sync_record(fv);
+    fv->open = 0;
+    fv->count++;
+    return fv->opts.on_fragment ? fv->opts.on_fragment(fv->opts.user, f) : KVSP_OK;
+}
+
+static int on_segment_start(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    if (!fv->open) {
+        begin_fragment(fv, ev);
+        return KVSP_OK;
+    }
+    /* A Segment inside an unfinished one only happens after a resync: the
+     * old fragment is reported as cut short before the new one begins. */
+    int rc = report(fv, ev->offset, 0);
+    if (rc == KVSP_PAUSED) {
+        fv->pending_begin = 1;
+        fv->pending_event = *ev;
+        return rc;
+    }
+    begin_fragment(fv, ev);
+    return rc;
+}
+
+static int on_start(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    fv->events++;
+    if (ev->offset + ev->header_size > fv->furthest)
+        fv->furthest = ev->offset + ev->header_size;
+    if (ev->id == KVSP_ID_SEGMENT)
+        return on_segment_start(fv, ev);
+    if (!fv->open)
+        return KVSP_OK;
+    kvsp_fragment *f = &fv->frag;
+    switch (ev->id) {
+    case KVSP_ID_INFO:
+        fv->in_info = 1;
+        break;
+    case KVSP_ID_TRACK_ENTRY: {
+        int rc = grow((void **)&fv->tracks, &fv->track_cap, fv->track_count + 1, sizeof *fv->tracks,
+                      fv->opts.max_tracks);
+        if (rc)
+            return rc;
+        memset(&fv->tracks[fv->track_count], 0, sizeof *fv->tracks);
+        fv->cur_track = ++fv->track_count;
+        break;
+    }
+    case KVSP_ID_TAGS:
+        if (f->present & KVSP_FRAGMENT_HAS_CLUSTER)
+            f->tags_after_cluster = 1;
+        break;
+    case KVSP_ID_SIMPLETAG: {
+        if (fv->tag_depth >= MAX_TAG_NESTING) {
+            fv->tag_overflow++; /* too deep to keep; its values are dropped */
+            break;
+        }
+        int rc = grow((void **)&fv->tags, &fv->tag_cap, fv->tag_count + 1, sizeof *fv->tags,
+                      fv->opts.max_tags);
+        if (rc)
+            return rc;
+        kvsp_tag *t = &fv->tags[fv->tag_count];
+        memset(t, 0, sizeof *t);
+        t->name = "";
+        t->depth = fv->tag_depth;
+        fv->tag_stack[fv->tag_depth++] = fv->tag_count++;
+        break;
+    }
+    case KVSP_ID_CLUSTER:
+        f->present |= KVSP_FRAGMENT_HAS_CLUSTER;
+        f->present &= ~KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE;
+        f->cluster_timecode = 0;
+        fv->in_cluster = 1;
+        break;
+    default:
+        break;
+    }
+    return KVSP_OK;
+}
+
+static int count_frames(kvsp_fragment_visitor *fv, const kvsp_block *b)
+{
+    kvsp_fragment *f = &fv->frag;
+    size_t i = 0;
+    while (i < fv->per_track_count && fv->per_track[i].track != b->track)
+        i++;
+    if (i == fv->per_track_count) {
+        int rc = grow((void **)&fv->per_track, &fv->per_track_cap, i + 1, sizeof *fv->per_track,
+                      fv->opts.max_tracks);
+        if (rc)
+            return rc;
+        fv->per_track[i].track = b->track;
+        fv->per_track[i].frames = 0;
+        fv->per_track_count++;
+    }
+    fv->per_track[i].frames += b->frame_count;
+    f->frames += b->frame_count;
+    int64_t tc;
+    if (__builtin_add_overflow(f->cluster_timecode, (int64_t)b->timecode, &tc))
+        tc = f->cluster_timecode; /* a hostile Timestamp at the edge of int64 */
+    if (!(f->present & KVSP_FRAGMENT_HAS_FRAMES))
+        f->first_timecode = tc;
+    f->last_timecode = tc;
+    f->present |= KVSP_FRAGMENT_HAS_FRAMES;
+    return KVSP_OK;
+}
+
+static int track_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    kvsp_track *t = &fv->tracks[fv->cur_track - 1];
+    switch (ev->id) {
+    case KVSP_ID_TRACK_NUMBER: t->number = ev->value.u; t->present |= KVSP_TRACK_HAS_NUMBER; break;
+    case KVSP_ID_TRACK_UID: t->uid = ev->value.u; t->present |= KVSP_TRACK_HAS_UID; break;
+    case KVSP_ID_TRACK_TYPE: t->type = ev->value.u; t->present |= KVSP_TRACK_HAS_TYPE; break;
+    case KVSP_ID_DEFAULT_DURATION:
+        t->default_duration_ns = ev->value.u;
+        t->present |= KVSP_TRACK_HAS_DEFAULT_DURATION;
+        break;
+    case KVSP_ID_PIXEL_WIDTH: t->pixel_width = ev->value.u; t->present |= KVSP_TRACK_HAS_PIXEL_WIDTH; break;
+    case KVSP_ID_PIXEL_HEIGHT: t->pixel_height = ev->value.u; t->present |= KVSP_TRACK_HAS_PIXEL_HEIGHT; break;
+    case KVSP_ID_DISPLAY_WIDTH: t->display_width = ev->value.u; t->present |= KVSP_TRACK_HAS_DISPLAY_WIDTH; break;
+    case KVSP_ID_DISPLAY_HEIGHT: t->display_height = ev->value.u; t->present |= KVSP_TRACK_HAS_DISPLAY_HEIGHT; break;
+    case KVSP_ID_SAMPLING_FREQUENCY:
+        t->sampling_frequency = ev->value.f;
+        t->present |= KVSP_TRACK_HAS_SAMPLING_FREQUENCY;
+        break;
+    case KVSP_ID_OUTPUT_SAMPLING_FREQUENCY:
+        t->output_sampling_frequency = ev->value.f;
+        t->present |= KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY;
+        break;
+    case KVSP_ID_CHANNELS: t->channels = ev->value.u; t->present |= KVSP_TRACK_HAS_CHANNELS; break;
+    case KVSP_ID_BIT_DEPTH: t->bit_depth = ev->value.u; t->present |= KVSP_TRACK_HAS_BIT_DEPTH; break;
+    case KVSP_ID_CODEC_ID: return copy_string(fv, ev, &t->codec_id, NULL);
+    case KVSP_ID_NAME: return copy_string(fv, ev, &t->name, NULL);
+    case KVSP_ID_LANGUAGE: return copy_string(fv, ev, &t->language, NULL);
+    case KVSP_ID_LANGUAGE_BCP47:
+        return t->language ? KVSP_OK : copy_string(fv, ev, &t->language, NULL);
+    case KVSP_ID_CODEC_PRIVATE: {
+        arena_status st;
+        uint8_t *p = arena_alloc(&fv->arena, ev->data_size, &st);
+        if (!p)
+            return arena_error(st);
+        if (ev->data_size)
+            memcpy(p, ev->data, ev->data_size);
+        t->codec_private = p;
+        t->codec_private_size = ev->data_size;
+        break;
+    }
+    default:
+        break;
+    }
+    return KVSP_OK;
+}
+
+static int info_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    kvsp_segment_info *info = &fv->frag.info;
+    switch (ev->id) {
+    case KVSP_ID_TIMESTAMP_SCALE:
+        /* 0 would make every time 0; keep the default rather than divide
+         * the stream's time base away. */
+        if (ev->value.u)
+            info->timecode_scale = ev->value.u;
+        break;
+    case KVSP_ID_DURATION: info->duration = ev->value.f; info->has_duration = 1; break;
+    case KVSP_ID_TITLE: return copy_string(fv, ev, &info->title, NULL);
+    case KVSP_ID_MUXING_APP: return copy_string(fv, ev, &info->muxing_app, NULL);
+    case KVSP_ID_WRITING_APP: return copy_string(fv, ev, &info->writing_app, NULL);
+    default: break;
+    }
+    return KVSP_OK;
+}
+
+static int tag_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    kvsp_tag *t = &fv->tags[fv->tag_stack[fv->tag_depth - 1]];
+    switch (ev->id) {
+    case KVSP_ID_TAG_NAME: return copy_string(fv, ev, &t->name, NULL);
+    case KVSP_ID_TAG_STRING: return copy_string(fv, ev, &t->value, &t->value_size);
+    case KVSP_ID_TAG_BINARY: {
+        arena_status st;
+        uint8_t *p = arena_alloc(&fv->arena, ev->data_size, &st);
+        if (!p)
+            return arena_error(st);
+        if (ev->data_size)
+            memcpy(p, ev->data, ev->data_size);
+        t->binary = p;
+        t->binary_size = ev->data_size;
+        break;
+    }
+    default:
+        break;
+    }
+    return KVSP_OK;
+}
+
+static int on_data(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    fv->events++;
+    if (ev->end_offset > fv->furthest)
+        fv->furthest = ev->end_offset;
+    if (!fv->open)
+        return KVSP_OK;
+    if (ev->block)
+        return count_frames(fv, ev->block);
+    if (ev->id == KVSP_ID_TIMESTAMP && fv->in_cluster) {
+        fv->frag.cluster_timecode = (int64_t)ev->value.u;
+        fv->frag.present |= KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE;
+        return KVSP_OK;
+    }
+    if (fv->cur_track)
+        return track_data(fv, ev);
+    if (fv->in_info)
+        return info_data(fv, ev);
+    if (fv->tag_depth && !fv->tag_overflow)
+        return tag_data(fv, ev);
+    return KVSP_OK;
+}
+
+static int remember_token(kvsp_fragment_visitor *fv, const char *token, size_t len)
+{
+    if (len + 1 > fv->token_cap) {
+        char *bigger = realloc(fv->token, len + 1);
+        if (!bigger)
+            return KVSP_ERR_NOMEM;
+        fv->token = bigger;
+        fv->token_cap = len + 1;
+    }
+    memcpy(fv->token, token, len + 1);
+    fv->has_token = 1;
+    return KVSP_OK;
+}
+
+/* Decodes an AWS_KINESISVIDEO_* tag into the record. Returns 1 if it was
+ * taken, 0 if it stays a user tag (unknown name or a value that does not
+ * parse), or an error. */
+static int take_kvs_tag(kvsp_fragment_visitor *fv, const kvsp_tag *t)
+{
+    kvs_tag_kind kind = kvs_tag_classify(t->name, strlen(t->name));
+    if (kind == KVS_TAG_NONE || !t->value)
+        return 0;
+    kvsp_fragment *f = &fv->frag;
+    int64_t ms;
+    long long n;
+    switch (kind) {
+    case KVS_TAG_FRAGMENT_NUMBER: f->fragment_number = t->value; break;
+    case KVS_TAG_SERVER_TIMESTAMP:
+    case KVS_TAG_SERVER_SIDE_TIMESTAMP:
+        if (kvsp_parse_seconds_ms(t->value, t->value_size, &ms) != 0)
+            return 0;
+        f->server_timestamp_ms = ms;
+        f->present |= KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP;
+        fv->getmedia |= kind == KVS_TAG_SERVER_TIMESTAMP;
+        break;
+    case KVS_TAG_PRODUCER_TIMESTAMP:
+    case KVS_TAG_PRODUCER_SIDE_TIMESTAMP:
+        if (kvsp_parse_seconds_ms(t->value, t->value_size, &ms) != 0)
+            return 0;
+        f->producer_timestamp_ms = ms;
+        f->present |= KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP;
+        fv->getmedia |= kind == KVS_TAG_PRODUCER_TIMESTAMP;
+        break;
+    case KVS_TAG_MILLIS_BEHIND_NOW:
+        if (kvs_parse_int64(t->value, t->value_size, &n) != 0)
+            return 0;
+        f->millis_behind_now = fv->millis_behind_now = n;
+        f->present |= KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW;
+        fv->has_millis_behind_now = 1;
+        break;
+    case KVS_TAG_CONTINUATION_TOKEN: {
+        int rc = remember_token(fv, t->value, t->value_size);
+        if (rc)
+            return rc;
+        f->continuation_token = t->value;
+        break;
+    }
+    case KVS_TAG_ERROR_ID:
+        f->error_id_text = t->value;
+        if (kvs_parse_int64(t->value, t->value_size, &n) == 0) {
+            f->error_id = n;
+            f->present |= KVSP_FRAGMENT_HAS_ERROR_ID;
+        }
+        break;
+    case KVS_TAG_ERROR_CODE:
+    case KVS_TAG_EXCEPTION_ERROR_CODE: f->error_code = t->value; break;
+    case KVS_TAG_EXCEPTION_MESSAGE: f->error_message = t->value; break;
+    case KVS_TAG_NONE: return 0;
+    }
+    return 1;
+}
+
+static int end_simple_tag(kvsp_fragment_visitor *fv)
+{
+    if (fv->tag_overflow) {
+        fv->tag_overflow--;
+        return KVSP_OK;
+    }
+    if (!fv->tag_depth)
+        return KVSP_OK;
+    size_t index = fv->tag_stack[--fv->tag_depth];
+    /* Only a top-level tag with no nested tags after it is decoded, so
+     * removing it keeps the user tags in order. */
+    if (fv->tags[index].depth != 0 || index + 1 != fv->tag_count)
+        return KVSP_OK;
+    int taken = take_kvs_tag(fv, &fv->tags[index]);
+    if (taken < 0)
+        return taken;
+    if (taken)
+        fv->tag_count--;
+    return KVSP_OK;
+}
+
+static int on_end(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    fv->events++;
+    if (ev->end_offset > fv->furthest)
+        fv->furthest = ev->end_offset;
+    if (!fv->open)
+        return KVSP_OK;
+    switch (ev->id) {
+    case KVSP_ID_SEGMENT: return report(fv, ev->end_offset, 1);
+    case KVSP_ID_INFO: fv->in_info = 0; break;
+    case KVSP_ID_TRACK_ENTRY: fv->cur_track = 0; break;
+    case KVSP_ID_SIMPLETAG: return end_simple_tag(fv);
+    case KVSP_ID_CLUSTER: fv->in_cluster = 0; break;
+    default: break;
+    }
+    return KVSP_OK;
+}
+
+static int on_error(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    (void)ev;
+    fv->events++;
+    if (fv->open)
+        fv->damaged = 1;
+    return KVSP_OK;
+}
+
+static int on_resync(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    (void)ev;
+    fv->events++;
+    return KVSP_OK;
+}
+
+static int on_resume(void *user)
+{
+    kvsp_fragment_visitor *fv = user;
+    if (fv->pending_begin) {
+        fv->pending_begin = 0;
+        begin_fragment(fv, &fv->pending_event);
+    }
+    return KVSP_OK;
+}
+
+kvsp_visitor kvsp_fragment_visitor_visitor(kvsp_fragment_visitor *fv)
+{
+    kvsp_visitor v;
+    memset(&v, 0, sizeof v);
+    v.user = fv;
+    v.on_start = on_start;
+    v.on_end = on_end;
+    v.on_data = on_data;
+    v.on_error = on_error;
+    v.on_resync = on_resync;
+    v.on_resume = on_resume;
+    return v;
+}
+
+int kvsp_fragment_visitor_finish(kvsp_fragment_visitor *fv)
+{
+    if (!fv)
+        return KVSP_ERR_INVALID_ARG;
+    if (!fv->open)
+        return KVSP_OK;
+    return report(fv, fv->furthest, 0);
+}
+
+const kvsp_fragment *kvsp_fragment_visitor_current(kvsp_fragment_visitor *fv)
+{
+    if (!fv || !fv->open)
+        return NULL;
+    sync_record(fv);
+    return &fv->frag;
+}
+
+const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv, uint64_t number)
+{
+    if (!fv || !fv->open)
+        return NULL;
+    for (size_t i = 0; i < fv->track_count; i++) {
+        if ((fv->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && fv->tracks[i].number == number)
+            return &fv->tracks[i];
+    }
+    return NULL;
+}
+
+const char *kvsp_fragment_visitor_continuation_token(const kvsp_fragment_visitor *fv)
+{
+    return fv && fv->has_token ? fv->token : NULL;
+}
+
+int kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv, int64_t *ms)
+{
+    if (!fv || !fv->has_millis_behind_now)
+        return -1;
+    if (ms)
+        *ms = fv->millis_behind_now;
+    return 0;
+}
+
+uint64_t kvsp_fragment_visitor_count(const kvsp_fragment_visitor *fv)
+{
+    return fv ? fv->count : 0;
+}
+
+uint64_t kvsp_fragment_visitor_events(const kvsp_fragment_visitor *fv)
+{
+    return fv->events;
+}
+
+const char *kvsp_track_type_name(uint64_t type)
+{
+    switch (type) {
+    case KVSP_TRACK_VIDEO: return "video";
+    case KVSP_TRACK_AUDIO: return "audio";
+    case KVSP_TRACK_COMPLEX: return "complex";
+    case KVSP_TRACK_LOGO: return "logo";
+    case KVSP_TRACK_SUBTITLE: return "subtitle";
+    case KVSP_TRACK_BUTTONS: return "buttons";
+    case KVSP_TRACK_CONTROL: return "control";
+    case KVSP_TRACK_METADATA: return "metadata";
+    default: return "unknown";
+    }
+}

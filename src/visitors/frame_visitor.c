@@ -1,0 +1,301 @@
+/* The frame visitor. A SimpleBlock's frames go out while its event is
+ * current, zero-copy. A Block in a BlockGroup is copied and held until the
+ * BlockGroup ends, because whether it is a keyframe depends on
+ * ReferenceBlock children that may come after it and the event's payload
+ * does not outlive the event. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fragment_internal.h"
+#include "kvsparser/frames.h"
+
+/* The block whose frames are being handed out; `next` < `count` while a
+ * paused sink still owes us the rest. */
+typedef struct emission {
+    const uint8_t *data;
+    const size_t *sizes;
+    uint32_t count;
+    uint32_t next;
+    size_t offset; /* of frame `next` within data */
+    kvsp_frame frame;
+} emission;
+
+/* A Block waiting for its BlockGroup to end. */
+typedef struct held_block {
+    int active;    /* inside a BlockGroup */
+    int has_block;
+    int referenced;
+    uint8_t *data; /* owned copy, reused from group to group */
+    size_t size, cap;
+    size_t sizes[KVSP_MAX_LACED_FRAMES];
+    kvsp_block block;
+    uint64_t offset;
+    uint64_t duration;
+    int has_duration;
+} held_block;
+
+struct kvsp_frame_visitor {
+    kvsp_fragment_visitor *meta;
+    kvsp_fragment_visitor *own_meta; /* when we made it */
+    kvsp_composite *own_pair;        /* own_meta, then us */
+    kvsp_frame_options opts;
+    kvsp_visitor sink;
+    uint64_t events;
+    uint64_t delivered;
+    emission em;
+    held_block held;
+};
+
+static int wanted(const kvsp_frame_visitor *fv, uint64_t track, const kvsp_track *info)
+{
+    if (fv->opts.track && track != fv->opts.track)
+        return 0;
+    if (fv->opts.track_type && (!info || !(info->present & KVSP_TRACK_HAS_TYPE) ||
+                                info->type != fv->opts.track_type))
+        return 0;
+    return 1;
+}
+
+/* Fills the parts of the frame common to every frame of the block. */
+static void frame_timing(kvsp_frame *fr, const kvsp_block *b, const kvsp_fragment *frag)
+{
+    int64_t cluster = frag ? frag->cluster_timecode : 0;
+    uint64_t scale = frag ? frag->info.timecode_scale : 1000000u;
+    if (__builtin_add_overflow(cluster, (int64_t)b->timecode, &fr->timecode))
+        fr->timecode = cluster;
+    if (kvsp_ticks_to_ns(fr->timecode, scale, &fr->pts_ns) == 0) {
+        fr->present |= KVSP_FRAME_HAS_PTS;
+        fr->pts_ms = (double)fr->pts_ns / 1e6;
+    }
+    int64_t offset_ns;
+    if (!frag || kvsp_ticks_to_ns(b->timecode, scale, &offset_ns) != 0)
+        return;
+    if (frag->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP) {
+        fr->producer_timestamp_ms = (double)frag->producer_timestamp_ms + (double)offset_ns / 1e6;
+        fr->present |= KVSP_FRAME_HAS_PRODUCER_TIME;
+    }
+    if (frag->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) {
+        fr->server_timestamp_ms = (double)frag->server_timestamp_ms + (double)offset_ns / 1e6;
+        fr->present |= KVSP_FRAME_HAS_SERVER_TIME;
+    }
+}
+
+/* Hands out frames em.next.. of the current block. */
+static int emit_rest(kvsp_frame_visitor *fv)
+{
+    emission *em = &fv->em;
+    while (em->next < em->count) {
+        kvsp_frame *fr = &em->frame;
+        fr->index_in_block = em->next;
+        fr->data = em->data + em->offset;
+        fr->size = em->sizes[em->next];
+        em->offset += fr->size;
+        em->next++;
+        fv->delivered++;
+        int rc = kvsp_visitor_frame(&fv->sink, fr);
+        if (rc != KVSP_OK)
+            return rc; /* KVSP_PAUSED: on_resume goes on from em->next */
+    }
+    return KVSP_OK;
+}
+
+static int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t *data,
+                      const size_t *sizes, int keyframe, uint64_t offset, const held_block *group)
+{
+    const kvsp_track *info = kvsp_fragment_visitor_track(fv->meta, b->track);
+    if (!wanted(fv, b->track, info))
+        return KVSP_OK;
+    emission *em = &fv->em;
+    kvsp_frame *fr = &em->frame;
+    memset(fr, 0, sizeof *fr);
+    fr->track = b->track;
+    fr->track_info = info;
+    fr->fragment = kvsp_fragment_visitor_current(fv->meta);
+    fr->frames_in_block = b->frame_count;
+    fr->keyframe = keyframe;
+    fr->invisible = b->invisible;
+    fr->discardable = b->discardable;
+    fr->block_offset = offset;
+    if (group && group->has_duration) {
+        fr->duration = group->duration;
+        fr->present |= KVSP_FRAME_HAS_DURATION;
+    }
+    frame_timing(fr, b, fr->fragment);
+    em->data = data;
+    em->sizes = sizes;
+    em->count = b->frame_count;
+    em->next = 0;
+    em->offset = 0;
+    return emit_rest(fv);
+}
+
+static int check_order(kvsp_frame_visitor *fv)
+{
+    fv->events++;
+    return kvsp_fragment_visitor_events(fv->meta) == fv->events ? KVSP_OK : KVSP_ERR_VISITOR_ORDER;
+}
+
+static int hold_block(held_block *h, const kvsp_event *ev)
+{
+    const kvsp_block *b = ev->block;
+    size_t total = 0;
+    for (uint32_t i = 0; i < b->frame_count; i++)
+        total += b->frame_sizes[i]; /* frames lie within the element: no overflow */
+    if (total > h->cap) {
+        uint8_t *bigger = realloc(h->data, total);
+        if (!bigger)
+            return KVSP_ERR_NOMEM;
+        h->data = bigger;
+        h->cap = total;
+    }
+    if (total)
+        memcpy(h->data, b->frames, total);
+    memcpy(h->sizes, b->frame_sizes, b->frame_count * sizeof h->sizes[0]);
+    h->block = *b;
+    h->block.frame_sizes = h->sizes;
+    h->block.frames = h->data;
+    h->size = total;
+    h->offset = ev->offset;
+    h->has_block = 1;
+    return KVSP_OK;
+}
+
+static int on_start(void *user, const kvsp_event *ev)
+{
+    kvsp_frame_visitor *fv = user;
+    int rc = check_order(fv);
+    if (rc)
+        return rc;
+    if (ev->id == KVSP_ID_BLOCKGROUP) {
+        held_block *h = &fv->held;
+        h->active = 1;
+        h->has_block = h->referenced = h->has_duration = 0;
+    }
+    return KVSP_OK;
+}
+
+static int on_data(void *user, const kvsp_event *ev)
+{
+    kvsp_frame_visitor *fv = user;
+    int rc = check_order(fv);
+    if (rc)
+        return rc;
+    held_block *h = &fv->held;
+    if (ev->id == KVSP_ID_SIMPLEBLOCK && ev->block)
+        return emit_block(fv, ev->block, ev->block->frames, ev->block->frame_sizes,
+                          ev->block->keyframe, ev->offset, NULL);
+    if (ev->id == KVSP_ID_BLOCK && ev->block) {
+        if (!h->active) /* outside a BlockGroup: nothing says it is a keyframe */
+            return emit_block(fv, ev->block, ev->block->frames, ev->block->frame_sizes, 0,
+                              ev->offset, NULL);
+        return hold_block(h, ev);
+    }
+    if (h->active && ev->id == KVSP_ID_REFERENCE_BLOCK)
+        h->referenced = 1;
+    if (h->active && ev->id == KVSP_ID_BLOCK_DURATION) {
+        h->duration = ev->value.u;
+        h->has_duration = 1;
+    }
+    return KVSP_OK;
+}
+
+static int on_end(void *user, const kvsp_event *ev)
+{
+    kvsp_frame_visitor *fv = user;
+    int rc = check_order(fv);
+    if (rc)
+        return rc;
+    held_block *h = &fv->held;
+    if (ev->id != KVSP_ID_BLOCKGROUP || !h->active)
+        return KVSP_OK;
+    h->active = 0;
+    if (!h->has_block)
+        return KVSP_OK;
+    return emit_block(fv, &h->block, h->data, h->sizes, !h->referenced, h->offset, h);
+}
+
+static int on_other(void *user, const kvsp_event *ev)
+{
+    (void)ev;
+    return check_order(user);
+}
+
+static int on_resume(void *user)
+{
+    kvsp_frame_visitor *fv = user;
+    if (fv->sink.on_resume) {
+        int rc = fv->sink.on_resume(fv->sink.user);
+        if (rc != KVSP_OK)
+            return rc;
+    }
+    return emit_rest(fv);
+}
+
+static kvsp_visitor core_visitor(kvsp_frame_visitor *fv)
+{
+    kvsp_visitor v;
+    memset(&v, 0, sizeof v);
+    v.user = fv;
+    v.on_start = on_start;
+    v.on_end = on_end;
+    v.on_data = on_data;
+    v.on_error = v.on_resync = on_other;
+    v.on_resume = on_resume;
+    return v;
+}
+
+kvsp_frame_visitor *kvsp_frame_visitor_create(kvsp_fragment_visitor *meta,
+                                              const kvsp_frame_options *opts,
+                                              const kvsp_visitor *sink)
+{
+    if (!sink)
+        return NULL;
+    kvsp_frame_visitor *fv = calloc(1, sizeof *fv);
+    if (!fv)
+        return NULL;
+    fv->sink = *sink;
+    if (opts)
+        fv->opts = *opts;
+    if (!meta) {
+        fv->own_meta = kvsp_fragment_visitor_create(NULL);
+        kvsp_visitor pair[2];
+        if (fv->own_meta) {
+            pair[0] = kvsp_fragment_visitor_visitor(fv->own_meta);
+            pair[1] = core_visitor(fv);
+            fv->own_pair = kvsp_composite_create(pair, 2);
+        }
+        if (!fv->own_pair) {
+            kvsp_frame_visitor_destroy(fv);
+            return NULL;
+        }
+        meta = fv->own_meta;
+    }
+    fv->meta = meta;
+    fv->events = kvsp_fragment_visitor_events(meta);
+    return fv;
+}
+
+void kvsp_frame_visitor_destroy(kvsp_frame_visitor *fv)
+{
+    if (!fv)
+        return;
+    kvsp_composite_destroy(fv->own_pair);
+    kvsp_fragment_visitor_destroy(fv->own_meta);
+    free(fv->held.data);
+    free(fv);
+}
+
+kvsp_visitor kvsp_frame_visitor_visitor(kvsp_frame_visitor *fv)
+{
+    return fv->own_pair ? kvsp_composite_visitor(fv->own_pair) : core_visitor(fv);
+}
+
+kvsp_fragment_visitor *kvsp_frame_visitor_metadata(kvsp_frame_visitor *fv)
+{
+    return fv ? fv->meta : NULL;
+}
+
+uint64_t kvsp_frame_visitor_count(const kvsp_frame_visitor *fv)
+{
+    return fv ? fv->delivered : 0;
+}

@@ -1,0 +1,50 @@
+/* Exact time arithmetic for fragment and frame timestamps: KVS gives
+ * fragment times as decimal seconds, Matroska gives ticks of TimecodeScale
+ * ns. Going through double would lose the millisecond exactness consumers
+ * rely on to match frames across systems. */
+#include <limits.h>
+
+#include "kvsparser/fragment.h"
+
+int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
+{
+    if (timecode_scale > (uint64_t)INT64_MAX)
+        return -1;
+    int64_t product;
+    if (__builtin_mul_overflow(ticks, (int64_t)timecode_scale, &product))
+        return -1;
+    *ns = product;
+    return 0;
+}
+
+int kvsp_parse_seconds_ms(const char *text, size_t len, int64_t *ms)
+{
+    size_t i = 0;
+    int64_t seconds = 0;
+    if (len == 0 || text[0] < '0' || text[0] > '9')
+        return -1;
+    for (; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+        if (__builtin_mul_overflow(seconds, 10, &seconds) ||
+            __builtin_add_overflow(seconds, text[i] - '0', &seconds))
+            return -1;
+    }
+    int64_t millis = 0;
+    if (i < len && text[i] == '.') {
+        size_t digits = 0;
+        for (i++; i < len && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
+            if (digits < 3)
+                millis = millis * 10 + (text[i] - '0');
+            else if (text[i] != '0')
+                return -1; /* finer than a millisecond: not representable exactly */
+        }
+        for (; digits < 3; digits++)
+            millis *= 10;
+    }
+    if (i != len)
+        return -1;
+    int64_t total;
+    if (__builtin_mul_overflow(seconds, 1000, &total) || __builtin_add_overflow(total, millis, &total))
+        return -1;
+    *ms = total;
+    return 0;
+}
