@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@ void log_free(log_buf *log)
     memset(log, 0, sizeof *log);
 }
 
-static void log_append(log_buf *log, const char *text, size_t n)
+void log_append(log_buf *log, const char *text, size_t n)
 {
     if (log->len + n + 1 > log->cap) {
         size_t cap = log->cap ? log->cap : 4096;
@@ -27,6 +28,29 @@ static void log_append(log_buf *log, const char *text, size_t n)
     memcpy(log->data + log->len, text, n);
     log->len += n;
     log->data[log->len] = '\0';
+}
+
+void log_printf(log_buf *log, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    if ((size_t)n < sizeof tmp) {
+        log_append(log, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        abort();
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    log_append(log, big, (size_t)n);
+    free(big);
 }
 
 int load_file(const char *path, uint8_t **data, size_t *len)
@@ -63,7 +87,7 @@ size_t random_chunks(void *state, size_t remaining)
     return n < remaining ? n : remaining;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+uint64_t fnv1a(const uint8_t *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++)

@@ -14,6 +14,14 @@ typedef struct log_buf {
 } log_buf;
 
 void log_free(log_buf *log);
+void log_append(log_buf *log, const char *text, size_t n);
+void log_printf(log_buf *log, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* FNV-1a, 64 bits. */
+uint64_t fnv1a(const uint8_t *p, size_t n);
 
 /* Reads a whole file; returns 0 on success. */
 int load_file(const char *path, uint8_t **data, size_t *len);
