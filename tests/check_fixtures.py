@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 
+import ffprobe_packets
+
 
 def events(kvsp, path):
     out = subprocess.run([kvsp, 'inspect', '--json', path], capture_output=True, timeout=120)
@@ -65,14 +67,6 @@ def tally(evs):
     }, tracks
 
 
-def ffprobe_packets(path):
-    out = subprocess.run(['ffprobe', '-v', 'error', '-count_packets', '-show_entries',
-                          'stream=index,nb_read_packets', '-of', 'json', path],
-                         capture_output=True, timeout=120, check=True)
-    streams = json.loads(out.stdout)['streams']
-    return [int(s['nb_read_packets']) for s in sorted(streams, key=lambda s: s['index'])]
-
-
 def main():
     kvsp, resources = sys.argv[1], sys.argv[2]
     update = '--update' in sys.argv
@@ -95,7 +89,8 @@ def main():
                 print('FAIL %s: %s: manifest %r, kvsp %r' % (name, key, want[key], value))
                 failures += 1
         if have_ffprobe:
-            packets = ffprobe_packets(path)
+            probed = ffprobe_packets.packets(path, want.get('fragment_offsets'))
+            packets = [len(probed[i]) for i in sorted(probed)]
             ours = [got['frames_per_track'].get(str(t), 0) for t in tracks]
             if packets != ours:
                 print('FAIL %s: frames per track: ffprobe %r, kvsp %r' % (name, packets, ours))

@@ -25,9 +25,21 @@ Why each fixture exists:
                           correct CRC-32 element, Cues.
   h265_track.mkv          HEVC (hvcC CodecPrivate) in SimpleBlocks.
   audio_video.mkv         H.264 track 1 + AAC track 2 (SamplingFrequency, Channels), interleaved.
+  kvs_fragment_list.mkv   a GetMediaForFragmentList-like payload: 3 fragments, known-size Segments
+                          and Clusters, _SIDE_TIMESTAMP tags before the Cluster, no Tags after it.
+  kvs_error_tags.mkv      a GetMedia-like chain (8-byte unknown sizes): a normal fragment; an error
+                          fragment (_ERROR_CODE, _ERROR_ID; no Cluster); a GetMediaForFragmentList
+                          exception fragment (_EXCEPTION_ERROR_CODE, _EXCEPTION_MESSAGE; no Tracks,
+                          no Cluster).
+  kvs_user_tags.mkv       a GetMedia-like chain (1-byte unknown sizes) of 2 fragments, TimecodeScale
+                          500000: H.264 track 1 (Name, Language, DisplayWidth/Height) + stereo AAC
+                          track 2 (BitDepth) Xiph-laced; user SimpleTags (nested, TagBinary) in a
+                          second Tag with an empty Targets, one more after the Cluster ending in NUL.
 """
 import argparse
 import collections
+import fractions
+import functools
 import hashlib
 import json
 import os
@@ -49,14 +61,15 @@ VOID, CRC32 = 0xEC, 0xBF
 SEGMENT, SEEK_HEAD, SEEK, SEEK_ID, SEEK_POSITION = 0x18538067, 0x114D9B74, 0x4DBB, 0x53AB, 0x53AC
 INFO, TIMECODE_SCALE, DURATION, MUXING_APP, WRITING_APP = 0x1549A966, 0x2AD7B1, 0x4489, 0x4D80, 0x5741
 TRACKS, TRACK_ENTRY, TRACK_NUMBER, TRACK_UID, TRACK_TYPE = 0x1654AE6B, 0xAE, 0xD7, 0x73C5, 0x83
-CODEC_ID, CODEC_PRIVATE, DEFAULT_DURATION = 0x86, 0x63A2, 0x23E383
-VIDEO, PIXEL_WIDTH, PIXEL_HEIGHT = 0xE0, 0xB0, 0xBA
+CODEC_ID, CODEC_PRIVATE, DEFAULT_DURATION, NAME, LANGUAGE = 0x86, 0x63A2, 0x23E383, 0x536E, 0x22B59C
+VIDEO, PIXEL_WIDTH, PIXEL_HEIGHT, DISPLAY_WIDTH, DISPLAY_HEIGHT = 0xE0, 0xB0, 0xBA, 0x54B0, 0x54BA
 AUDIO, SAMPLING_FREQUENCY, CHANNELS, BIT_DEPTH = 0xE1, 0xB5, 0x9F, 0x6264
 CLUSTER, TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP = 0x1F43B675, 0xE7, 0xA3, 0xA0
 BLOCK, BLOCK_DURATION, REFERENCE_BLOCK = 0xA1, 0x9B, 0xFB
 CUES, CUE_POINT, CUE_TIME, CUE_TRACK_POSITIONS = 0x1C53BB6B, 0xBB, 0xB3, 0xB7
 CUE_TRACK, CUE_CLUSTER_POSITION = 0xF7, 0xF1
 TAGS, TAG, SIMPLE_TAG, TAG_NAME, TAG_STRING = 0x1254C367, 0x7373, 0x67C8, 0x45A3, 0x4487
+TAG_BINARY, TARGETS = 0x4485, 0x63C0
 
 MS = 1000000  # TimecodeScale: every timestamp in this script is in milliseconds
 
@@ -67,7 +80,13 @@ def Tally():
     C = collections.Counter
     return types.SimpleNamespace(count=C(), frames=C(), keyframes=C(), lacing=set(), unknown=C(),
                                  unknown_lengths=set(), cluster_timecodes=[], xiph_ff_bytes=0,
-                                 ebml_lace_diffs=[], tracks={})
+                                 ebml_lace_diffs=[], tracks={}, fragments=[Fragment()])
+
+
+def Fragment():
+    """What one EBML header + Segment got, in file order: Info's TimecodeScale, every SimpleTag
+    (name, str or bytes value, depth), Cluster timecodes, blocks (track, relative timecode, frames)."""
+    return types.SimpleNamespace(scale=None, tags=[], clusters=[], blocks=[])
 
 
 T = Tally()
@@ -122,7 +141,9 @@ def sint(i, v):
 
 
 def ebml_header():
+    """Also opens the Fragment record the writers below fill: build it before the Segment's children."""
     T.count["ebml_headers"] += 1
+    T.fragments.append(Fragment())
     return master(EBML, uint(EBML_VERSION, 1), uint(EBML_READ_VERSION, 1),
                   uint(EBML_MAX_ID_LENGTH, 4), uint(EBML_MAX_SIZE_LENGTH, 8),
                   text(DOCTYPE, "matroska"), uint(DOCTYPE_VERSION, 4), uint(DOCTYPE_READ_VERSION, 2))
@@ -133,8 +154,9 @@ def segment(*children, unknown=None):
     return master(SEGMENT, *children, unknown=unknown, name="Segment")
 
 
-def info(duration_ms=None):
-    kids = [uint(TIMECODE_SCALE, MS), text(MUXING_APP, "kvsparser make_fixtures.py"),
+def info(duration_ms=None, scale=MS):
+    T.fragments[-1].scale = scale
+    kids = [uint(TIMECODE_SCALE, scale), text(MUXING_APP, "kvsparser make_fixtures.py"),
             text(WRITING_APP, "kvsparser make_fixtures.py")]
     if duration_ms is not None:
         kids.append(flt(DURATION, float(duration_ms)))
@@ -144,17 +166,21 @@ def info(duration_ms=None):
 def track_entry(num, trk, default_duration_ns, float_width=8):
     fact = collections.OrderedDict(codec_id=trk["codec_id"], codec_private=trk.get("private", b"").hex(),
                                    default_duration_ns=default_duration_ns)
-    fact.update((k, trk[k]) for k in ("width", "height", "rate", "channels", "bit_depth") if k in trk)
+    fact.update((k, trk[k]) for k in ("name", "language", "width", "height", "display_width", "display_height",
+                                      "rate", "channels", "bit_depth") if k in trk)
     if "rate" in trk:
         fact["rate_float_bytes"] = float_width
     T.tracks[num] = fact
     kids = [uint(TRACK_NUMBER, num), uint(TRACK_UID, 0x4B565350000 + num),
             uint(TRACK_TYPE, 1 if "width" in trk else 2), text(CODEC_ID, trk["codec_id"])]
+    kids += [text(i, trk[k]) for i, k in ((NAME, "name"), (LANGUAGE, "language")) if k in trk]
     if trk.get("private"):
         kids.append(el(CODEC_PRIVATE, trk["private"]))
     kids.append(uint(DEFAULT_DURATION, default_duration_ns))
     if "width" in trk:
-        kids.append(master(VIDEO, uint(PIXEL_WIDTH, trk["width"]), uint(PIXEL_HEIGHT, trk["height"])))
+        video = [uint(i, trk[k]) for i, k in ((PIXEL_WIDTH, "width"), (PIXEL_HEIGHT, "height"),
+                 (DISPLAY_WIDTH, "display_width"), (DISPLAY_HEIGHT, "display_height")) if k in trk]
+        kids.append(master(VIDEO, *video))
     else:
         audio = [flt(SAMPLING_FREQUENCY, float(trk["rate"]), float_width), uint(CHANNELS, trk["channels"])]
         if trk.get("bit_depth"):
@@ -165,6 +191,7 @@ def track_entry(num, trk, default_duration_ns, float_width=8):
 
 def block_body(track, rel, flags, frames, lacing):
     """Block / SimpleBlock payload (RFC 9559 §10.2-10.4): track, int16 timestamp, flags, laces."""
+    T.fragments[-1].blocks.append((track, rel, len(frames)))
     out = bytearray(vint(track) + struct.pack(">h", rel))
     if lacing == "none":
         assert len(frames) == 1
@@ -212,6 +239,7 @@ def block_group(track, rel, frame, key, duration, reference):
 def cluster(timecode, blocks, crc=False, unknown=None):
     T.count["clusters"] += 1
     T.cluster_timecodes.append(timecode)
+    T.fragments[-1].clusters.append(timecode)
     body = uint(TIMECODE, timecode) + b"".join(blocks)
     if crc:
         T.count["crc32"] += 1
@@ -219,11 +247,22 @@ def cluster(timecode, blocks, crc=False, unknown=None):
     return master(CLUSTER, body, unknown=unknown, name="Cluster")
 
 
-def tags(pairs):
-    """One Tags with one Tag holding SimpleTags, shaped like KVS output (no Targets)."""
-    T.count.update(tags=1, tag=1, simple_tags=len(pairs))
-    simple = [master(SIMPLE_TAG, text(TAG_NAME, n), text(TAG_STRING, v)) for n, v in pairs]
-    return master(TAGS, master(TAG, *simple))
+def simple_tag(name, value, nested=(), depth=0):
+    """TagName, then TagString (str value) or TagBinary (bytes), then the nested (name, value[, nested])."""
+    T.count["simple_tags"] += 1
+    T.fragments[-1].tags.append((name, value, depth))  # before the nested ones: file order
+    kids = [text(TAG_NAME, name), el(TAG_BINARY, value) if isinstance(value, bytes) else text(TAG_STRING, value)]
+    return master(SIMPLE_TAG, *kids, *(simple_tag(*spec, depth=depth + 1) for spec in nested))
+
+
+def tags(specs, user=()):
+    """One Tags: a Tag of SimpleTags shaped like KVS output (no Targets); user specs, if any, in a
+    second Tag with an empty Targets.  A spec is (name, value) or (name, value, nested specs)."""
+    T.count.update(tags=1, tag=1 + bool(user))
+    tag_list = [master(TAG, *(simple_tag(*spec) for spec in specs))]
+    if user:
+        tag_list.append(master(TAG, master(TARGETS), *(simple_tag(*spec) for spec in user)))
+    return master(TAGS, *tag_list)
 
 
 # ============================================================================ reader
@@ -306,6 +345,8 @@ def sources(tmp):
                                              "log-level=error:pools=none:frame-threads=1"]),
         "aac": encode(tmp, "aac", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4",
                                    "-t", "2", "-ac", "1", "-c:a", "aac", "-b:a", "96k"]),
+        "aac_stereo": encode(tmp, "aac_stereo", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                                                 "-t", "1", "-ac", "2", "-c:a", "aac", "-b:a", "128k"]),
         "pcm": encode(tmp, "pcm", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000",
                                    "-t", "0.4", "-ac", "1", "-c:a", "pcm_s16le"]),
     }
@@ -372,36 +413,176 @@ def fx_lacing_fixed(src):
     return laced_audio(trk, frames, [4, 1, 2, 8, 3, 1, 6, 2, 1, 5, 7], "fixed", 6, 10 * MS)
 
 
+def seconds_ms(value):  # "1700000001.113" -> 1700000001113, in integers
+    sec, frac = value.split(".")
+    assert sec.isdigit() and frac.isdigit() and len(frac) == 3, value
+    return int(sec) * 1000 + int(frac)
+
+
+KVS_TAGS = {  # the AWS_KINESISVIDEO_* SimpleTags: manifest key, value (trailing NULs stripped) -> fact
+    "AWS_KINESISVIDEO_" + name: (key, convert) for name, key, convert in (
+        ("FRAGMENT_NUMBER", "fragment_number", str),
+        ("SERVER_TIMESTAMP", "server_timestamp_ms", seconds_ms),
+        ("SERVER_SIDE_TIMESTAMP", "server_timestamp_ms", seconds_ms),
+        ("PRODUCER_TIMESTAMP", "producer_timestamp_ms", seconds_ms),
+        ("PRODUCER_SIDE_TIMESTAMP", "producer_timestamp_ms", seconds_ms),
+        ("MILLIS_BEHIND_NOW", "millis_behind_now", int), ("CONTINUATION_TOKEN", "continuation_token", str),
+        ("ERROR_ID", "error_id", int), ("ERROR_CODE", "error_code", str),
+        ("EXCEPTION_ERROR_CODE", "error_code", str), ("EXCEPTION_MESSAGE", "error_message", str))}
+FRAGMENT_KEYS = ("fragment_number", "server_timestamp_ms", "producer_timestamp_ms", "millis_behind_now",
+                 "continuation_token", "error_id", "error_code", "error_message")
+
+
+def ticks_ms(ticks, scale):  # int when whole, else the exact binary fraction (x.5 with 0.5 ms ticks)
+    ms = fractions.Fraction(ticks * scale, 1000000)
+    return int(ms) if ms.denominator == 1 else float(ms)
+
+
+def fragment_facts():
+    """The "fragments" manifest field, from the Fragment records of what was written."""
+    pre = T.fragments[0]
+    assert not (pre.tags or pre.clusters or pre.blocks or pre.scale), "written before the first EBML header"
+    out = []
+    for rec in T.fragments[1:]:
+        f = collections.OrderedDict((key, None) for key in FRAGMENT_KEYS)
+        user = []
+        for name, value, depth in rec.tags:
+            if name in KVS_TAGS and depth == 0:
+                key, convert = KVS_TAGS[name]
+                assert f[key] is None, name
+                f[key] = convert(value.rstrip("\0"))
+            else:
+                binary = isinstance(value, bytes)
+                user.append(collections.OrderedDict(name=name, value=None if binary else value.rstrip("\0"),
+                                                    binary_hex=value.hex() if binary else None, depth=depth))
+        assert len(rec.clusters) <= 1 and (rec.clusters or not rec.blocks)
+        scale = rec.scale or MS
+        ticks = [rec.clusters[0] + rel for _, rel, _ in rec.blocks]
+        frames = collections.Counter()
+        for track, _, n in rec.blocks:
+            frames[str(track)] += n
+        f.update(has_cluster=bool(rec.clusters), cluster_timecode=rec.clusters[0] if rec.clusters else None,
+                 timecode_scale=scale, frames_per_track=dict(sorted(frames.items())),
+                 first_pts_ms=ticks_ms(ticks[0], scale) if ticks else None,
+                 last_pts_ms=ticks_ms(ticks[-1], scale) if ticks else None, user_tags=user)
+        out.append(f)
+    return out
+
+
+def kvs_ids(k, start_ms):
+    """Number of the k-th fragment (47 digits, as KVS writes them), server and producer timestamps."""
+    number = str(91343852333181432390000000000000000000000000001 + k * 4951760157141521099596496)
+    assert len(number) == 47
+    producer = 1700000000500 + start_ms
+    return number, "%d.%03d" % divmod(producer + 613, 1000), "%d.%03d" % divmod(producer, 1000)
+
+
+def chain(builders, unknown=None):
+    """Fragments back to back: an EBML header, then a Segment of what builder() returns, each."""
+    out, offsets = b"", []
+    for build in builders:
+        offsets.append(len(out))
+        header = ebml_header()
+        out += header + segment(*build(), unknown=unknown)
+    return out, {"fragment_offsets": offsets, "fragments": fragment_facts()}
+
+
 def kvs_chain(src, form):
     trk, frames = src["h264"]
     tracks = master(TRACKS, track_entry(1, trk, 100 * MS))
     out, details, offsets = b"", [], []
     for k, part in enumerate(split(frames[:15], 5)):
         offsets.append(len(out))
+        header = ebml_header()
         assert part[0][1]
-        number = str(91343852333181432390000000000000000000000000001 + k * 4951760157141521099596496)
-        assert len(number) == 47
-        producer = 1700000000500 + part[0][0]
+        number, server, producer = kvs_ids(k, part[0][0])
         d = collections.OrderedDict(
-            fragment_number=number, server_timestamp="%d.%03d" % divmod(producer + 613, 1000),
-            producer_timestamp="%d.%03d" % divmod(producer, 1000), millis_behind_now=str(15858 - 500 * k),
-            continuation_token=number, cluster_timecode=part[0][0], simple_blocks=len(part),
-            nul_terminated=["AWS_KINESISVIDEO_CONTINUATION_TOKEN"] if k == 1 else [])
+            fragment_number=number, server_timestamp=server, producer_timestamp=producer,
+            millis_behind_now=str(15858 - 500 * k), continuation_token=number, cluster_timecode=part[0][0],
+            simple_blocks=len(part), nul_terminated=["AWS_KINESISVIDEO_CONTINUATION_TOKEN"] if k == 1 else [])
         head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number),
                      ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", d["server_timestamp"]),
                      ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", d["producer_timestamp"])])
         tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", d["millis_behind_now"]),
                      ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number + ("\0" if k == 1 else ""))])
         body = cluster(part[0][0], video_blocks(part, part[0][0]), unknown=form)
-        out += ebml_header() + segment(info(), tracks, head, body, tail, unknown=form)
+        out += header + segment(info(), tracks, head, body, tail, unknown=form)
         details.append(d)
-    return out, {"fragment_offsets": offsets, "kvs_fragments": details}
+    return out, {"fragment_offsets": offsets, "kvs_fragments": details, "fragments": fragment_facts()}
 
 
 def fx_kvs_unknown_size_8byte(src):
     return kvs_chain(src, 8)
 def fx_kvs_unknown_size_1byte(src):  # noqa: E302
     return kvs_chain(src, 1)
+
+
+def fx_kvs_fragment_list(src):
+    trk, frames = src["h264"]
+    tracks = master(TRACKS, track_entry(1, trk, 100 * MS))
+
+    def fragment(k, part):  # known sizes; _SIDE_ timestamp names; no Tags after the Cluster
+        number, server, producer = kvs_ids(k, part[0][0])
+        head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number),
+                     ("AWS_KINESISVIDEO_SERVER_SIDE_TIMESTAMP", server),
+                     ("AWS_KINESISVIDEO_PRODUCER_SIDE_TIMESTAMP", producer)])
+        return [info(), tracks, head, cluster(part[0][0], video_blocks(part, part[0][0]))]
+    return chain([functools.partial(fragment, k, p) for k, p in zip((3, 4, 6), split(frames[:15], 5))])
+
+
+def fx_kvs_error_tags(src):
+    trk, frames = src["h264"]
+    tracks = master(TRACKS, track_entry(1, trk, 100 * MS))
+    number, server, producer = kvs_ids(0, 0)
+    missing = kvs_ids(2, 1000)[0]
+
+    def normal():
+        head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number), ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", server),
+                     ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", producer)])
+        tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "3021"),
+                     ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number + "\0")])
+        return [info(), tracks, head, cluster(0, video_blocks(frames[:5], 0), unknown=8), tail]
+
+    def error():  # GetMedia stopped: 4000 is "Requested fragment is not found"
+        return [info(), tracks, tags([("AWS_KINESISVIDEO_ERROR_CODE", "FRAGMENT_NOT_FOUND"),
+                                      ("AWS_KINESISVIDEO_ERROR_ID", "4000")])]
+
+    def exception():  # GetMediaForFragmentList could not read a listed fragment: no Tracks either
+        message = 'Fragment "%s" not found: it may be past the stream\'s retention period (24 h).' % missing
+        return [info(), tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", missing),
+                              ("AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE", "ResourceNotFoundException"),
+                              ("AWS_KINESISVIDEO_EXCEPTION_MESSAGE", message)])]
+    return chain([normal, error, exception], unknown=8)
+
+
+HALF_MS = 500000  # TimecodeScale of kvs_user_tags.mkv: 0.5 ms ticks
+
+
+def fx_kvs_user_tags(src):
+    vtrk, vframes = src["h264"]
+    atrk, aframes = src["aac_stereo"]
+    vtrk = dict(vtrk, name="Dock camera 7", language="eng", display_width=320, display_height=192)
+    tracks = master(TRACKS, track_entry(1, vtrk, 100 * MS), track_entry(2, dict(atrk, bit_depth=16), AAC_NS))
+
+    # timecodes in 0.5 ms ticks; audio frame n at n * 1024 / 48 kHz exactly (42.67 ticks), rounded
+    aticks = [((n * 128 + 1) // 3, key, d) for n, (_, key, d) in enumerate(aframes)]
+
+    def fragment(k, part):  # video unlaced, audio Xiph-laced 4 frames a block
+        start = 2 * part[0][0]
+        audio = [f for f in aticks if start <= f[0] < start + 1000]
+        items = sorted([(2 * ts, 1, [d], key) for ts, key, d in part] +
+                       [(g[0][0], 2, [d for _, _, d in g], True) for g in split(audio, 4)], key=lambda x: x[:2])
+        blocks = [simple_block(t, ts - start, fr, key, "xiph" if len(fr) > 1 else "none")
+                  for ts, t, fr, key in items]
+        number, server, producer = kvs_ids(k, part[0][0])
+        head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number), ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", server),
+                     ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", producer)],
+                    user=[("DEVICE_NAME", "camera-7"), ("LOCATION", "dock", [("GPS", "47.6,-122.3")]),
+                          ("THUMB_HASH", bytes([0x00, 0xFF, 0x5A, 0xA5, 0x80, 0x7F, 0x01, k]))])
+        tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", str(2400 - 500 * k)),
+                     ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number), ("FIRMWARE", "kvs-producer 3.4.1\0")])
+        return [info(scale=HALF_MS), tracks, head, cluster(start, blocks, unknown=1), tail]
+    return chain([functools.partial(fragment, k, p) for k, p in enumerate(split(vframes[:10], 5))], unknown=1)
 
 
 def fx_known_size_cluster(src):
@@ -447,7 +628,8 @@ def fx_audio_video(src):
 FIXTURES = collections.OrderedDict(
     (f.__name__[3:] + ".mkv", f) for f in (
         fx_h264_blockgroups, fx_lacing_xiph, fx_lacing_ebml, fx_lacing_fixed, fx_kvs_unknown_size_8byte,
-        fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video))
+        fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video, fx_kvs_fragment_list,
+        fx_kvs_error_tags, fx_kvs_user_tags))
 
 
 FIELDS = collections.OrderedDict([
@@ -461,6 +643,14 @@ FIELDS = collections.OrderedDict([
     ("tracks", "track parameters as written; rate = SamplingFrequency, codec_private in hex"),
     ("fragment_offsets, kvs_fragments", "KVS chains: byte offset of each EBML header; tag values "
                                         "(without the NUL of the names in nul_terminated)"),
+    ("fragments", "KVS chains, per EBML header + Segment in order: AWS_KINESISVIDEO_* tag values as written "
+                  "(trailing NULs stripped; *_TIMESTAMP and *_SIDE_TIMESTAMP as exact ms; error_code from "
+                  "_ERROR_CODE or _EXCEPTION_ERROR_CODE, error_message from _EXCEPTION_MESSAGE), null when "
+                  "absent; the Cluster's timecode in ticks of timecode_scale (Info's TimestampScale); "
+                  "frames_per_track with laces split; first/last_pts_ms of the first and last block in "
+                  "file order = (cluster + block timecode) * timecode_scale / 1e6 (a lace's frames share "
+                  "it); user_tags: every other SimpleTag in file order, nested ones after their parent "
+                  "with depth 1, value (TagString, NULs stripped) or binary_hex (TagBinary)"),
 ])
 COUNTS = ("ebml_headers", "segments", "clusters", "simple_blocks", "block_groups", "blocks",
           "crc32", "tags", "tag", "simple_tags", "laced_blocks")
@@ -531,61 +721,110 @@ def check_crc(data):
 def mkvinfo(path):
     """mkvinfo -v: rc, warning/error lines, frame count of each block listed, sizes of frames."""
     rc, out, err, _ = run(["mkvinfo", "-v", path])
-    problems = [ln for ln in out.splitlines() + err if re.search(r"error|warning", ln, re.I)]
+    tag_text = re.compile(r"^\|\s*\+ (Name|String): ")  # SimpleTag names and values, e.g. _ERROR_CODE
+    problems = [ln for ln in out.splitlines() + err if re.search(r"error|warning", ln, re.I)
+                and not tag_text.match(ln)]
     laces = [int(n) for n in re.findall(r"\+ (?:Simple block|Block):.*?(\d+) frame\(s\)", out)]
     return rc, problems, laces, [int(n) for n in re.findall(r"\+ Frame with size (\d+)", out)]
 
 
-def check_mkvinfo(path, data, f):
-    """mkvinfo must read the file cleanly.  A KVS chain is several Matroska files back to back and
-    mkvinfo -v reports a resync at each later EBML header (it does so on real GetMedia captures
-    too), so each fragment is also read on its own and must be clean.  Returns (msg, sizes)."""
-    offsets = f.get("fragment_offsets", [0])
+def mkvinfo_chain(path, offsets, known_size):
+    """mkvinfo -v on a whole KVS chain (several Matroska files back to back).  It reads on past a
+    known-size Segment's end into the next fragment silently.  At the EBML header after an
+    unknown-size Segment it reports a structure error and resyncs (as on real GetMedia captures);
+    the resync fails, ending the read, when no Cluster follows.  Returns (rc, note, laces, sizes)."""
     rc, problems, laces, sizes = mkvinfo(path)
-    resync = ["Error in the Matroska file structure at position %d." % p for p in offsets[1:]]
-    unexpected = [ln for ln in problems if not ("Resyncing successful" in ln or any(r in ln for r in resync))]
-    if unexpected or len(problems) != 2 * len(resync) or rc != (1 if resync else 0):
+    errors = [int(p) for ln in problems for p in re.findall(r"structure at position (\d+)\.", ln)]
+    results = [ln for ln in problems if re.search(r"Resync(ing successful| failed)", ln)]
+    failed = any("failed" in ln for ln in results)
+    expect = [] if known_size else offsets[1:1 + len(errors)] if failed else offsets[1:]
+    if (errors != expect or len(results) != len(errors) or len(problems) != 2 * len(errors)
+            or any("failed" in ln for ln in results[:-1]) or rc != (1 if errors else 0)):
         raise ValueError("mkvinfo rc=%d %s" % (rc, problems[:2]))
+    note = ("reads on past each known-size Segment, no warnings" if known_size else
+            "only the %d expected resync warnings at fragment offsets %s%s" % (
+                len(errors), errors, ", the last resync failing (no Cluster follows)" if failed else ""))
+    return rc, note, (None if failed else laces), sizes
+
+
+def check_mkvinfo(path, data, f):
+    """mkvinfo must read the file cleanly; a KVS chain must read cleanly one fragment at a time,
+    and as a whole as mkvinfo_chain describes.  Returns (msg, frame sizes)."""
+    offsets = f.get("fragment_offsets", [0])
+    if len(offsets) == 1:
+        rc, problems, laces, sizes = mkvinfo(path)
+        if rc or problems:
+            raise ValueError("mkvinfo rc=%d %s" % (rc, problems[:2]))
+        msg = "mkvinfo rc=0, no warnings"
+    else:
+        rc, note, whole, whole_sizes = mkvinfo_chain(path, offsets, not f["unknown_size"].get("Segment"))
+        laces, sizes = [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for n, (a, b) in enumerate(zip(offsets, offsets[1:] + [len(data)])):
+                with open(os.path.join(tmp, "fragment.mkv"), "wb") as fh:
+                    fh.write(data[a:b])
+                rc1, problems, fl, fs = mkvinfo(fh.name)
+                if rc1 or problems:
+                    raise ValueError("mkvinfo fragment %d rc=%d %s" % (n, rc1, problems[:2]))
+                laces, sizes = laces + fl, sizes + fs
+        if whole is not None and (whole, whole_sizes) != (laces, sizes):
+            raise ValueError("mkvinfo lists other blocks in the whole chain than fragment by fragment")
+        msg = "mkvinfo whole chain rc=%d: %s; each fragment alone: rc=0, no warnings" % (rc, note)
     if (len(laces), sum(laces)) != (f["simple_blocks"] + f["blocks"], sum(f["frames_per_track"].values())):
         raise ValueError("mkvinfo listed %d blocks / %d frames" % (len(laces), sum(laces)))
-    msg = "mkvinfo rc=0, no warnings (%d blocks, %d frames)" % (len(laces), sum(laces))
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, (a, b) in enumerate(zip(offsets, offsets[1:] + [len(data)]) if resync else ()):
-            with open(os.path.join(tmp, "fragment.mkv"), "wb") as fh:
-                fh.write(data[a:b])
-            rc, problems, _, _ = mkvinfo(fh.name)
-            if rc or problems:
-                raise ValueError("mkvinfo fragment %d rc=%d %s" % (n, rc, problems[:2]))
-    if resync:
-        msg = ("mkvinfo whole chain rc=1: %d blocks, %d frames, only the %d expected resync warnings at "
-               "fragment offsets %s; each fragment alone: rc=0, no warnings"
-               % (len(laces), sum(laces), len(resync), offsets[1:]))
-    return msg, sizes
+    return "%s (%d blocks, %d frames)" % (msg, len(laces), sum(laces)), sizes
 
 
-def check_ffmpeg(path, f, sizes):
+def check_ffmpeg(paths, f, sizes):
+    """ffprobe and ffmpeg on the file, or on each fragment alone (paths) of a chain of known-size
+    Segments: on the whole of one, ffmpeg skips the third fragment's Segment as an unknown element."""
     chained = f["segments"] > 1
-    rc, out, err, _ = run(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
-                           "stream=index,nb_read_packets,codec_name", "-of", "json", path], chained)
-    streams = json.loads(out or "{}").get("streams", [])
-    got = {str(s["index"] + 1): int(s["nb_read_packets"]) for s in streams}
-    if rc or err or got != f["frames_per_track"]:
-        raise ValueError("ffprobe packets %s rc=%d %s" % (got, rc, err[:2]))
-    notes = ["ffprobe nb_read_packets %s (%s)" % (got, ",".join(s["codec_name"] for s in streams))]
-    rc, out, err, _ = run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,size,flags",
-                           "-of", "csv", path], chained)
-    packets = re.findall(r"packet,(\d+),(\d+),(K?)", out)
+    got, codecs, packets, dropped = collections.Counter(), [], [], 0
+    for path in paths:
+        rc, out, err, _ = run(["ffprobe", "-v", "error", "-count_packets", "-show_entries",
+                               "stream=index,nb_read_packets,codec_name", "-of", "json", path], chained)
+        streams = json.loads(out or "{}").get("streams", [])
+        got.update({str(s["index"] + 1): int(s["nb_read_packets"]) for s in streams})
+        codecs = codecs or [s["codec_name"] for s in streams]
+        if rc or err:
+            raise ValueError("ffprobe rc=%d %s" % (rc, err[:2]))
+    if dict(got) != f["frames_per_track"]:
+        raise ValueError("ffprobe packets %s" % dict(got))
+    notes = ["ffprobe nb_read_packets %s (%s)" % (dict(sorted(got.items())), ",".join(codecs))]
+    for path in paths:
+        rc, out, err, _ = run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,size,flags",
+                               "-of", "csv", path], chained)
+        packets += re.findall(r"packet,(\d+),(\d+),(K?)", out)
+        if rc or err:
+            raise ValueError("ffprobe packets rc=%d %s" % (rc, err[:2]))
     keys = collections.Counter(str(int(t) + 1) for t, _, k in packets if k)
-    if rc or err or {t: keys[t] for t in f["keyframes_per_track"]} != f["keyframes_per_track"]:
-        raise ValueError("ffprobe keyframes %s rc=%d %s" % (dict(keys), rc, err[:2]))
+    if {t: keys[t] for t in f["keyframes_per_track"]} != f["keyframes_per_track"]:
+        raise ValueError("ffprobe keyframes %s" % dict(keys))
     if [int(n) for _, n, _ in packets] != sizes:
         raise ValueError("ffprobe packet sizes differ from mkvinfo's frame sizes")
     notes.append("keyframes %s; packet sizes == mkvinfo frame sizes" % dict(sorted(keys.items())))
-    rc, _, err, dropped = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], chained)
-    if rc or err:
-        raise ValueError("ffmpeg decode rc=%d %s" % (rc, err[:2]))
+    for path in paths:
+        rc, _, err, n = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], chained)
+        dropped += n
+        if rc or err:
+            raise ValueError("ffmpeg decode rc=%d %s" % (rc, err[:2]))
     notes.append("ffmpeg decode rc=0, no errors" + (" besides %d chained-Segment notices" % dropped if dropped else ""))
+    if len(paths) > 1:
+        notes[0] = "each fragment alone: " + notes[0]
     return "; ".join(notes)
+
+
+def fragment_files(tmp, data, f):
+    """The fragments of a chain of known-size Segments as files of their own, else []."""
+    offsets = f.get("fragment_offsets", [0])
+    if len(offsets) == 1 or f["unknown_size"].get("Segment"):
+        return []
+    paths = []
+    for n, (a, b) in enumerate(zip(offsets, offsets[1:] + [len(data)])):
+        paths.append(os.path.join(tmp, "fragment%d.mkv" % n))
+        with open(paths[-1], "wb") as fh:
+            fh.write(data[a:b])
+    return paths
 
 
 def check(outdir):
@@ -604,7 +843,8 @@ def check(outdir):
             if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
                 raise ValueError("size/sha256 differ from manifest")
             msg, sizes = check_mkvinfo(path, data, f)
-            notes = [msg, check_ffmpeg(path, f, sizes)]
+            with tempfile.TemporaryDirectory() as tmp:
+                notes = [msg, check_ffmpeg(fragment_files(tmp, data, f) or [path], f, sizes)]
             if f["crc32"]:
                 good, wrong = check_crc(data)
                 if (good, wrong) != (f["crc32"], 0):
