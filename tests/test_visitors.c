@@ -198,19 +198,25 @@ static int keep_last(void *user, const kvsp_fragment *f)
     return KVSP_OK;
 }
 
+/* A fragment visitor alone, remembering the last record in last_fragment. */
+static kvsp_fragment_visitor *keeping_visitor(void)
+{
+    kvsp_fragment_options fo;
+    kvsp_fragment_options_init(&fo);
+    fo.on_fragment = keep_last;
+    last_fragment = NULL;
+    return kvsp_fragment_visitor_create(&fo);
+}
+
 static void test_fragment_fields(void **state)
 {
     (void)state;
     ebml_buf b = {0};
     run_opts o = {0, 1, 1, 500000};
     fragment(&b, &o, "123", "tok-1");
-    kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
-    fo.on_fragment = keep_last;
-    kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(&fo);
+    kvsp_fragment_visitor *meta = keeping_visitor();
     kvsp_visitor v = kvsp_fragment_visitor_visitor(meta);
     kvsp_reader *r = kvsp_reader_create(NULL);
-    last_fragment = NULL;
     assert_int_equal(kvsp_reader_push(r, b.data, b.len, &v), KVSP_NEED_DATA);
     assert_null(last_fragment); /* unknown-size Segment: not over until the input is */
     kvsp_reader_finish(r);
@@ -383,13 +389,9 @@ static void test_error_fragment(void **state)
     eb_end(&b, tag);
     eb_end(&b, tags);
     eb_end(&b, seg);
-    kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
-    fo.on_fragment = keep_last;
-    kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(&fo);
+    kvsp_fragment_visitor *meta = keeping_visitor();
     kvsp_visitor v = kvsp_fragment_visitor_visitor(meta);
     kvsp_reader *r = kvsp_reader_create(NULL);
-    last_fragment = NULL;
     /* A known-size Segment is reported as soon as it ends. */
     assert_int_equal(kvsp_reader_push(r, b.data, b.len, &v), KVSP_NEED_DATA);
     assert_non_null(last_fragment);

@@ -146,6 +146,19 @@ static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const ch
     return KVSP_OK;
 }
 
+static int copy_binary(kvsp_fragment_visitor *fv, const kvsp_event *ev, const uint8_t **out, size_t *size)
+{
+    arena_status st;
+    uint8_t *p = arena_alloc(&fv->arena, ev->data_size, &st);
+    if (!p)
+        return arena_error(st);
+    if (ev->data_size)
+        memcpy(p, ev->data, ev->data_size);
+    *out = p;
+    *size = ev->data_size;
+    return KVSP_OK;
+}
+
 /* Points the public record at the current arrays (they may have moved). */
 static void sync_record(kvsp_fragment_visitor *fv)
 {
@@ -178,6 +191,15 @@ static int report(kvsp_fragment_visitor *fv, uint64_t end_offset, int ended)
     return fv->opts.on_fragment ? fv->opts.on_fragment(fv->opts.user, f) : KVSP_OK;
 }
 
+/* Every event counts (for the frame visitor's order check) and moves the
+ * point a fragment cut short is said to end at. */
+static void note_event(kvsp_fragment_visitor *fv, uint64_t reached)
+{
+    fv->events++;
+    if (reached > fv->furthest)
+        fv->furthest = reached;
+}
+
 static int on_segment_start(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
     if (!fv->open) {
@@ -199,9 +221,7 @@ static int on_segment_start(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 static int on_start(void *user, const kvsp_event *ev)
 {
     kvsp_fragment_visitor *fv = user;
-    fv->events++;
-    if (ev->offset + ev->header_size > fv->furthest)
-        fv->furthest = ev->offset + ev->header_size;
+    note_event(fv, ev->offset + ev->header_size);
     if (ev->id == KVSP_ID_SEGMENT)
         return on_segment_start(fv, ev);
     if (!fv->open)
@@ -309,17 +329,7 @@ static int track_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     case KVSP_ID_LANGUAGE: return copy_string(fv, ev, &t->language, NULL);
     case KVSP_ID_LANGUAGE_BCP47:
         return t->language ? KVSP_OK : copy_string(fv, ev, &t->language, NULL);
-    case KVSP_ID_CODEC_PRIVATE: {
-        arena_status st;
-        uint8_t *p = arena_alloc(&fv->arena, ev->data_size, &st);
-        if (!p)
-            return arena_error(st);
-        if (ev->data_size)
-            memcpy(p, ev->data, ev->data_size);
-        t->codec_private = p;
-        t->codec_private_size = ev->data_size;
-        break;
-    }
+    case KVSP_ID_CODEC_PRIVATE: return copy_binary(fv, ev, &t->codec_private, &t->codec_private_size);
     default:
         break;
     }
@@ -351,17 +361,7 @@ static int tag_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     switch (ev->id) {
     case KVSP_ID_TAG_NAME: return copy_string(fv, ev, &t->name, NULL);
     case KVSP_ID_TAG_STRING: return copy_string(fv, ev, &t->value, &t->value_size);
-    case KVSP_ID_TAG_BINARY: {
-        arena_status st;
-        uint8_t *p = arena_alloc(&fv->arena, ev->data_size, &st);
-        if (!p)
-            return arena_error(st);
-        if (ev->data_size)
-            memcpy(p, ev->data, ev->data_size);
-        t->binary = p;
-        t->binary_size = ev->data_size;
-        break;
-    }
+    case KVSP_ID_TAG_BINARY: return copy_binary(fv, ev, &t->binary, &t->binary_size);
     default:
         break;
     }
@@ -371,9 +371,7 @@ static int tag_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 static int on_data(void *user, const kvsp_event *ev)
 {
     kvsp_fragment_visitor *fv = user;
-    fv->events++;
-    if (ev->end_offset > fv->furthest)
-        fv->furthest = ev->end_offset;
+    note_event(fv, ev->end_offset);
     if (!fv->open)
         return KVSP_OK;
     if (ev->block)
@@ -488,9 +486,7 @@ static int end_simple_tag(kvsp_fragment_visitor *fv)
 static int on_end(void *user, const kvsp_event *ev)
 {
     kvsp_fragment_visitor *fv = user;
-    fv->events++;
-    if (ev->end_offset > fv->furthest)
-        fv->furthest = ev->end_offset;
+    note_event(fv, ev->end_offset);
     if (!fv->open)
         return KVSP_OK;
     switch (ev->id) {
