@@ -87,6 +87,18 @@ typedef struct kvsp_element_info {
 #define KVSP_ID_OUTPUT_SAMPLING_FREQUENCY 0x78B5u
 #define KVSP_ID_CHANNELS 0x9Fu
 #define KVSP_ID_BIT_DEPTH 0x6264u
+#define KVSP_ID_SEEK 0x4DBBu
+#define KVSP_ID_SEEK_ID 0x53ABu
+#define KVSP_ID_SEEK_POSITION 0x53ACu
+#define KVSP_ID_CUE_POINT 0xBBu
+#define KVSP_ID_CUE_TIME 0xB3u
+#define KVSP_ID_CUE_TRACK_POSITIONS 0xB7u
+#define KVSP_ID_CUE_TRACK 0xF7u
+#define KVSP_ID_CUE_CLUSTER_POSITION 0xF1u
+#define KVSP_ID_CUE_RELATIVE_POSITION 0xF0u
+#define KVSP_ID_TARGETS 0x63C0u
+#define KVSP_ID_POSITION 0xA7u
+#define KVSP_ID_PREV_SIZE 0xABu
 
 /* Schema entry for an ID, or NULL when the schema does not define it. */
 KVSP_API const kvsp_element_info *kvsp_element_lookup(uint32_t id);

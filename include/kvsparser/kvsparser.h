@@ -7,6 +7,7 @@
 #include "kvsparser/event_format.h"
 #include "kvsparser/fragment.h"
 #include "kvsparser/frames.h"
+#include "kvsparser/merger.h"
 #include "kvsparser/reader.h"
 #include "kvsparser/status.h"
 #include "kvsparser/version.h"

@@ -42,8 +42,9 @@ def Tally():
 
 def Fragment():
     """What one EBML header + Segment got, in file order: Info's TimecodeScale, every SimpleTag
-    (name, str or bytes value, depth), Cluster timecodes, blocks (track, relative timecode, frames)."""
-    return types.SimpleNamespace(scale=None, tags=[], clusters=[], blocks=[])
+    (name, str or bytes value, depth), Cluster timecodes, blocks (track, relative timecode, frames),
+    TrackEntry facts (track number, fact as in Tally.tracks)."""
+    return types.SimpleNamespace(scale=None, tags=[], clusters=[], blocks=[], tracks=[])
 
 
 T = Tally()
@@ -136,7 +137,8 @@ def track_entry(num, trk, default_duration_ns, float_width=8):
                                       "rate", "channels", "bit_depth") if k in trk)
     if "rate" in trk:
         fact["rate_float_bytes"] = float_width
-    T.tracks[num] = fact
+    assert T.tracks.setdefault(num, fact)["codec_id"] == fact["codec_id"]  # a chain's first TrackEntry
+    T.fragments[-1].tracks.append((num, fact))
     kids = [uint(TRACK_NUMBER, num), uint(TRACK_UID, 0x4B565350000 + num),
             uint(TRACK_TYPE, 1 if "width" in trk else 2), text(CODEC_ID, trk["codec_id"])]
     kids += [text(i, trk[k]) for i, k in ((NAME, "name"), (LANGUAGE, "language")) if k in trk]

@@ -2,7 +2,9 @@
 
 Every fixture must match its fixtures.json entry (size, sha256), be read cleanly by mkvinfo (a
 KVS chain also one fragment at a time), give ffprobe the recorded packets, keyframes and frame
-sizes, decode with ffmpeg, and carry correct CRC-32 elements where it has them.
+sizes, decode with ffmpeg (a chain whose timestamps restart or video size changes in runs of
+fragments that form one stream, checking the decoded size), and carry correct CRC-32 elements
+where it has them.
 """
 import collections
 import hashlib
@@ -97,9 +99,10 @@ def check_mkvinfo(path, data, f):
     return "%s (%d blocks, %d frames)" % (msg, len(laces), sum(laces)), sizes
 
 
-def check_ffmpeg(paths, f, sizes):
+def check_ffmpeg(paths, f, sizes, units=None):
     """ffprobe and ffmpeg on the file, or on each fragment alone (paths) of a chain of known-size
-    Segments: on the whole of one, ffmpeg skips the third fragment's Segment as an unknown element."""
+    Segments: on the whole of one, ffmpeg skips the third fragment's Segment as an unknown element.
+    units (see decode_units), if given, are what ffmpeg decodes instead of paths."""
     chained = f["segments"] > 1
     got, codecs, packets, dropped = collections.Counter(), [], [], 0
     for path in paths:
@@ -125,12 +128,23 @@ def check_ffmpeg(paths, f, sizes):
     if [int(n) for _, n, _ in packets] != sizes:
         raise ValueError("ffprobe packet sizes differ from mkvinfo's frame sizes")
     notes.append("keyframes %s; packet sizes == mkvinfo frame sizes" % dict(sorted(keys.items())))
-    for path in paths:
+    for path, _, _ in units or [(p, None, None) for p in paths]:
         rc, _, err, n = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], chained)
         dropped += n
         if rc or err:
             raise ValueError("ffmpeg decode rc=%d %s" % (rc, err[:2]))
     notes.append("ffmpeg decode rc=0, no errors" + (" besides %d chained-Segment notices" % dropped if dropped else ""))
+    if units:
+        notes[-1] += " (decoding each of fragments %s alone)" % ", ".join(
+            "%d-%d" % (g[0], g[-1]) if len(g) > 1 else str(g[0]) for _, g, _ in units)
+        if any(want for _, _, want in units):
+            for path, group, want in units:
+                rc, out, err, _ = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                       "frame=width,height", "-of", "csv=p=0", path], chained)
+                got = [tuple(int(n) for n in ln.split(",")[:2]) for ln in out.split()]  # + side_data,
+                if rc or err or got != want:
+                    raise ValueError("ffprobe decoded fragments %s as %s" % (group, sorted(set(got))))
+            notes.append("decoded frame sizes == recorded width x height per fragment")
     if len(paths) > 1:
         notes[0] = "each fragment alone: " + notes[0]
     return "; ".join(notes)
@@ -147,6 +161,40 @@ def fragment_files(tmp, data, f):
         with open(paths[-1], "wb") as fh:
             fh.write(data[a:b])
     return paths
+
+
+def decode_units(tmp, data, f):
+    """A chain of unknown-size Segments that ffmpeg cannot decode as one stream, cut at the fragment
+    offsets into runs it can, as files: [(path, fragment indexes, decoded (width, height) wanted or
+    None)]; [] when one run is the whole chain.  A run ends where timestamps restart (a Cluster not
+    after the previous one's last block: the null muxer rejects the non-monotonic DTS) or the video
+    size changes (ffmpeg keeps the first Tracks of a chain and decodes on with its SPS and PPS)."""
+    offsets, frags = f.get("fragment_offsets", [0]), f.get("fragments", [])
+    if len(offsets) == 1 or not f["unknown_size"].get("Segment"):
+        return []
+    groups = [[0]]
+    for k in range(1, len(frags)):
+        prev, cur = frags[groups[-1][-1]], frags[k]
+        restart = (None not in (prev["last_pts_ms"], cur["first_pts_ms"])
+                   and cur["first_pts_ms"] <= prev["last_pts_ms"])
+        resized = (prev.get("width"), prev.get("height")) != (cur.get("width"), cur.get("height"))
+        if restart or resized:
+            groups.append([])
+        groups[-1].append(k)
+    if len(groups) == 1:
+        return []
+    units = []
+    for n, group in enumerate(groups):
+        path = os.path.join(tmp, "run%d.mkv" % n)
+        end = offsets[group[-1] + 1] if group[-1] + 1 < len(offsets) else len(data)
+        with open(path, "wb") as fh:
+            fh.write(data[offsets[group[0]]:end])
+        want = None
+        if "width" in frags[group[0]]:
+            want = [(frags[k]["width"], frags[k]["height"]) for k in group
+                    for _ in range(frags[k]["frames_per_track"]["1"])]
+        units.append((path, group, want))
+    return units
 
 
 def check(outdir):
@@ -166,7 +214,8 @@ def check(outdir):
                 raise ValueError("size/sha256 differ from manifest")
             msg, sizes = check_mkvinfo(path, data, f)
             with tempfile.TemporaryDirectory() as tmp:
-                notes = [msg, check_ffmpeg(fragment_files(tmp, data, f) or [path], f, sizes)]
+                notes = [msg, check_ffmpeg(fragment_files(tmp, data, f) or [path], f, sizes,
+                                           decode_units(tmp, data, f))]
             if f["crc32"]:
                 good, wrong = check_crc(data)
                 if (good, wrong) != (f["crc32"], 0):

@@ -100,6 +100,12 @@ def sources(tmp):
         "pcm": encode(tmp, "pcm", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000",
                                    "-t", "0.4", "-ac", "1", "-c:a", "pcm_s16le"]),
     }
+    # GetMedia-like fragments of 10 frames (1 s), each starting with an IDR frame: keyframe every 10
+    # frames exactly (no scene cuts); the same test pattern at two sizes, encoded separately.
+    for size, count in (("160x96", 30), ("320x192", 40)):
+        src["h264_gop10_" + size] = encode(tmp, "h264_gop10_" + size, [
+            "-f", "lavfi", "-i", "testsrc=size=%s:rate=10" % size, "-pix_fmt", "yuv420p", "-bf", "0",
+            "-frames:v", str(count), "-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0"])
     # PCM: re-cut the sample stream into equal 10 ms frames (80 samples, 160 bytes) for fixed lacing.
     trk, frames = src["pcm"]
     pcm = b"".join(data for _, _, data in frames)

@@ -39,6 +39,15 @@ Why each fixture exists:
                           500000: H.264 track 1 (Name, Language, DisplayWidth/Height) + stereo AAC
                           track 2 (BitDepth) Xiph-laced; user SimpleTags (nested, TagBinary) in a
                           second Tag with an empty Targets, one more after the Cluster ending in NUL.
+  kvs_resolution_change.mkv  a GetMedia-like chain (8-byte unknown sizes) of 4 fragments of 10 H.264
+                          frames (10 fps, an IDR frame every 10 frames, so each fragment decodes alone):
+                          fragments 0-1 at 160x96, 2-3 at 320x192, encoded separately (other avcC
+                          CodecPrivate, PixelWidth/Height); Cluster timecodes 0, 1000, 2000, 3000 and
+                          producer timestamps base + k * 1000 ms, continuous across the change.
+  kvs_restart_at_zero.mkv a GetMedia-like chain (8-byte unknown sizes) of 3 fragments of 10 frames of
+                          one H.264 stream (each starting with an IDR frame), every Cluster at timecode
+                          0 (blocks 0..900 ms) while producer timestamps advance 1000 ms a fragment, as
+                          from a producer that restarts its clock.
 """
 import argparse
 import collections
@@ -141,8 +150,9 @@ def ticks_ms(ticks, scale):  # int when whole, else the exact binary fraction (x
     return int(ms) if ms.denominator == 1 else float(ms)
 
 
-def fragment_facts():
-    """The "fragments" manifest field, from the Fragment records of what was written."""
+def fragment_facts(video_size=False):
+    """The "fragments" manifest field, from the Fragment records of what was written; video_size adds
+    the width and height of each fragment's own video TrackEntry."""
     pre = W.T.fragments[0]
     assert not (pre.tags or pre.clusters or pre.blocks or pre.scale), "written before the first EBML header"
     out = []
@@ -168,6 +178,9 @@ def fragment_facts():
                  timecode_scale=scale, frames_per_track=dict(sorted(frames.items())),
                  first_pts_ms=ticks_ms(ticks[0], scale) if ticks else None,
                  last_pts_ms=ticks_ms(ticks[-1], scale) if ticks else None, user_tags=user)
+        if video_size:
+            (video,) = [fact for _, fact in rec.tracks if "width" in fact]
+            f.update(width=video["width"], height=video["height"])
         out.append(f)
     return out
 
@@ -180,14 +193,14 @@ def kvs_ids(k, start_ms):
     return number, "%d.%03d" % divmod(producer + 613, 1000), "%d.%03d" % divmod(producer, 1000)
 
 
-def chain(builders, unknown=None):
+def chain(builders, unknown=None, video_size=False):
     """Fragments back to back: an EBML header, then a Segment of what builder() returns, each."""
     out, offsets = b"", []
     for build in builders:
         offsets.append(len(out))
         header = ebml_header()
         out += header + segment(*build(), unknown=unknown)
-    return out, {"fragment_offsets": offsets, "fragments": fragment_facts()}
+    return out, {"fragment_offsets": offsets, "fragments": fragment_facts(video_size)}
 
 
 def kvs_chain(src, form):
@@ -256,6 +269,47 @@ def fx_kvs_error_tags(src):
                               ("AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE", "ResourceNotFoundException"),
                               ("AWS_KINESISVIDEO_EXCEPTION_MESSAGE", message)])]
     return chain([normal, error, exception], unknown=8)
+
+
+def get_media_fragment(k, frames, cluster_ts, producer_ms, trk):
+    """One GetMedia fragment (8-byte unknown sizes): Info, Tracks of trk, the leading AWS_KINESISVIDEO_*
+    tags (fragment k, producer timestamp producer_ms after the chain's base), a Cluster of unlaced
+    SimpleBlocks at timecode cluster_ts, the closing tags.  frames: (ms since cluster_ts, key, data)."""
+    assert frames[0][1], "a fragment starts with a keyframe"
+    number, server, producer = kvs_ids(k, producer_ms)
+    head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number), ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", server),
+                 ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", producer)])
+    tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", str(4210 - 1000 * k)),
+                 ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number)])
+    body = cluster(cluster_ts, [simple_block(1, rel, [data], key) for rel, key, data in frames], unknown=8)
+    return [info(), master(TRACKS, track_entry(1, trk, 100 * MS)), head, body, tail]
+
+
+def gop_fragments(frames, count):
+    """count fragments of 10 frames (1 s) each; timestamps from 0 ms in 100 ms steps, as ffmpeg gave."""
+    assert [ts for ts, _, _ in frames[:10 * count]] == list(range(0, 1000 * count, 100))
+    return split(frames[:10 * count], 10)
+
+
+def fx_kvs_resolution_change(src):
+    """Fragments 0-1 at 160x96, 2-3 at 320x192 (their own SPS/PPS in CodecPrivate); timecodes and
+    producer timestamps run on: fragment k at k * 1000 ms."""
+    small, large = src["h264_gop10_160x96"], src["h264_gop10_320x192"]
+    parts = [(small[0], p) for p in gop_fragments(small[1], 2)] + \
+            [(large[0], p) for p in gop_fragments(large[1], 4)[2:]]
+    assert small[0]["private"] != large[0]["private"]
+    return chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
+                                    1000 * k, 1000 * k, trk) for k, (trk, p) in enumerate(parts)],
+                 unknown=8, video_size=True)
+
+
+def fx_kvs_restart_at_zero(src):
+    """Each fragment's Cluster timecode is 0 (block timecodes 0..900), as from a producer whose clock
+    restarts, while the producer timestamps advance 1000 ms a fragment."""
+    trk, frames = src["h264_gop10_160x96"]
+    return chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
+                                    0, 1000 * k, trk) for k, p in enumerate(gop_fragments(frames, 3))],
+                 unknown=8)
 
 
 HALF_MS = 500000  # TimecodeScale of kvs_user_tags.mkv: 0.5 ms ticks
@@ -332,7 +386,7 @@ FIXTURES = collections.OrderedDict(
     (f.__name__[3:] + ".mkv", f) for f in (
         fx_h264_blockgroups, fx_lacing_xiph, fx_lacing_ebml, fx_lacing_fixed, fx_kvs_unknown_size_8byte,
         fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video, fx_kvs_fragment_list,
-        fx_kvs_error_tags, fx_kvs_user_tags))
+        fx_kvs_error_tags, fx_kvs_user_tags, fx_kvs_resolution_change, fx_kvs_restart_at_zero))
 
 
 FIELDS = collections.OrderedDict([
@@ -354,6 +408,9 @@ FIELDS = collections.OrderedDict([
                   "file order = (cluster + block timecode) * timecode_scale / 1e6 (a lace's frames share "
                   "it); user_tags: every other SimpleTag in file order, nested ones after their parent "
                   "with depth 1, value (TagString, NULs stripped) or binary_hex (TagBinary)"),
+    ("width, height", "kvs_resolution_change only, in each fragments entry: PixelWidth and PixelHeight of "
+                      "that fragment's own video TrackEntry (its CodecPrivate differs with them; tracks "
+                      "holds a chain's first TrackEntry)"),
 ])
 COUNTS = ("ebml_headers", "segments", "clusters", "simple_blocks", "block_groups", "blocks",
           "crc32", "tags", "tag", "simple_tags", "laced_blocks")

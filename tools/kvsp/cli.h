@@ -21,8 +21,13 @@ enum {
 /* Options every reading subcommand accepts. */
 typedef struct cli_input_options {
     const char *path; /* NULL or "-" for stdin */
+    const char *const *paths; /* every input operand */
+    int npaths;
     size_t chunk_size;
     kvsp_reader_options reader;
+    /* Called after each chunk with the bytes read so far, if set. */
+    void (*progress)(void *user, uint64_t bytes);
+    void *progress_user;
 } cli_input_options;
 
 void cli_input_options_init(cli_input_options *o);
@@ -39,6 +44,10 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
 /* Reads the input in chunks and runs the reader with the visitor until the
  * end of input. Returns KVSP_OK, a reader error, or KVSP_ERR_IO (errno set). */
 int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v);
+/* The same in two steps, for several inputs read as one stream: feed each
+ * file (or stdin for NULL / "-") without finishing, then finish once. */
+int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r, const kvsp_visitor *v);
+int cli_finish_reader(kvsp_reader *r, const kvsp_visitor *v);
 
 /* Prints "kvsp CMD: INPUT: offset N: message" on stderr. */
 void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,
@@ -52,19 +61,28 @@ const char *cli_input_name(const cli_input_options *o);
  * printing why the value is bad. */
 typedef int (*cli_option_fn)(void *user, int c, const char *value);
 
+/* How a subcommand's command line looks. */
+typedef struct cli_command_spec {
+    const struct option *longopts; /* own options, then CLI_COMMON_LONG_OPTIONS */
+    const char *shortopts;         /* own short options besides -h; may be NULL */
+    cli_option_fn own;             /* handles own options; may be NULL */
+    void *user;
+    void (*usage)(FILE *out);
+    int max_inputs;                /* input operands allowed */
+} cli_command_spec;
+
 /* getopt_long over argv with the common options (handled here) and the
- * subcommand's own (handed to own); fills in->path from the one optional
- * operand. Returns -1 to go on, or the exit status to return now (help,
- * usage error). */
-int cli_parse_input_args(int argc, char **argv, const struct option *longopts,
-                         cli_input_options *in, cli_option_fn own, void *user,
-                         void (*usage)(FILE *out));
+ * subcommand's own (handed to spec->own); fills in->path from the first
+ * operand and in->paths with all of them. Returns -1 to go on, or the exit
+ * status to return now (help, usage error). */
+int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cli_input_options *in);
 
 /* Subcommands: each takes argv with argv[0] being its name and returns the
  * exit status. */
 int cmd_inspect(int argc, char **argv);
 int cmd_fragments(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* getopt_long entries for the common options; they return 0 and are handed
  * to cli_common_option by name. */

@@ -71,33 +71,36 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
     return 1;
 }
 
-int cli_parse_input_args(int argc, char **argv, const struct option *longopts,
-                         cli_input_options *in, cli_option_fn own, void *user,
-                         void (*usage)(FILE *out))
+int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cli_input_options *in)
 {
     cli_input_options_init(in);
+    char shortopts[32] = "h";
+    if (spec->shortopts)
+        snprintf(shortopts, sizeof shortopts, "h%s", spec->shortopts);
     int c, idx;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, shortopts, spec->longopts, &idx)) != -1) {
         if (c == 'h') {
-            usage(stdout);
+            spec->usage(stdout);
             return CLI_EXIT_OK;
         }
         if (c == 0) {
-            if (cli_common_option(in, longopts[idx].name, optarg) < 0)
+            if (cli_common_option(in, spec->longopts[idx].name, optarg) < 0)
                 return CLI_EXIT_USAGE;
-        } else if (c == '?' || !own) {
-            usage(stderr);
+        } else if (c == '?' || !spec->own) {
+            spec->usage(stderr);
             return CLI_EXIT_USAGE;
-        } else if (own(user, c, optarg) < 0) {
+        } else if (spec->own(spec->user, c, optarg) < 0) {
             return CLI_EXIT_USAGE;
         }
     }
-    if (argc - optind > 1) {
-        usage(stderr);
+    if (argc - optind > spec->max_inputs) {
+        spec->usage(stderr);
         return CLI_EXIT_USAGE;
     }
     in->path = optind < argc ? argv[optind] : NULL;
+    in->paths = (const char *const *)argv + optind;
+    in->npaths = argc - optind;
     return -1;
 }
 
@@ -108,11 +111,11 @@ const char *cli_input_name(const cli_input_options *o)
 
 /* read() rather than stdio so that bytes from a pipe reach the reader as soon
  * as they arrive. */
-int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
+int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r, const kvsp_visitor *v)
 {
     int fd = STDIN_FILENO;
-    if (o->path && strcmp(o->path, "-") != 0) {
-        fd = open(o->path, O_RDONLY);
+    if (path && strcmp(path, "-") != 0) {
+        fd = open(path, O_RDONLY);
         if (fd < 0)
             return KVSP_ERR_IO;
     }
@@ -133,14 +136,8 @@ int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visito
             st = kvsp_reader_run(r, v);
         if (st == KVSP_NEED_DATA)
             st = KVSP_OK;
-    }
-    if (st == KVSP_OK) {
-        kvsp_reader_finish(r);
-        do
-            st = kvsp_reader_run(r, v);
-        while (st == KVSP_PAUSED);
-        if (st == KVSP_DONE)
-            st = KVSP_OK;
+        if (o->progress)
+            o->progress(o->progress_user, kvsp_reader_offset(r));
     }
     int saved = errno;
     free(buf);
@@ -148,6 +145,22 @@ int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visito
         close(fd);
     errno = saved;
     return st;
+}
+
+int cli_finish_reader(kvsp_reader *r, const kvsp_visitor *v)
+{
+    kvsp_reader_finish(r);
+    int st;
+    do
+        st = kvsp_reader_run(r, v);
+    while (st == KVSP_PAUSED);
+    return st == KVSP_DONE ? KVSP_OK : st;
+}
+
+int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
+{
+    int st = cli_feed_path(o, o->path, r, v);
+    return st == KVSP_OK ? cli_finish_reader(r, v) : st;
 }
 
 void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,

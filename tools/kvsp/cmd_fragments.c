@@ -33,7 +33,8 @@ int cmd_fragments(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_input_options in;
-    int rc = cli_parse_input_args(argc, argv, longopts, &in, NULL, NULL, usage);
+    cli_command_spec spec = {longopts, NULL, NULL, NULL, usage, 1};
+    int rc = cli_parse_input_args(argc, argv, &spec, &in);
     if (rc >= 0)
         return rc;
 

@@ -73,7 +73,8 @@ int cmd_frames(int argc, char **argv)
     frames_args args;
     memset(&args, 0, sizeof args);
     cli_input_options in;
-    int rc = cli_parse_input_args(argc, argv, longopts, &in, frames_option, &args, usage);
+    cli_command_spec spec = {longopts, NULL, frames_option, &args, usage, 1};
+    int rc = cli_parse_input_args(argc, argv, &spec, &in);
     if (rc >= 0)
         return rc;
     if (!args.list) {

@@ -59,7 +59,8 @@ int cmd_inspect(int argc, char **argv)
     };
     cli_input_options in;
     kvsp_print_format format = KVSP_PRINT_TEXT;
-    int rc = cli_parse_input_args(argc, argv, longopts, &in, inspect_option, &format, usage);
+    cli_command_spec spec = {longopts, NULL, inspect_option, &format, usage, 1};
+    int rc = cli_parse_input_args(argc, argv, &spec, &in);
     if (rc >= 0)
         return rc;
 

@@ -12,6 +12,7 @@ static const struct command {
     {"inspect", cmd_inspect, "print the element tree (like mkvinfo), or JSON events"},
     {"fragments", cmd_fragments, "one JSON line per fragment: KVS tags, tracks, frame counts"},
     {"frames", cmd_frames, "frames --list: one JSON line per frame with its timestamps"},
+    {"merge", cmd_merge, "merge a chain of fragments into playable, seekable MKV files"},
 };
 
 static void usage(FILE *out)

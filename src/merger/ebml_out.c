@@ -1,0 +1,135 @@
+#include "ebml_out.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void eo_free(ebml_out *o)
+{
+    free(o->data);
+    memset(o, 0, sizeof *o);
+}
+
+void eo_clear(ebml_out *o)
+{
+    o->len = 0;
+}
+
+void eo_bytes(ebml_out *o, const void *p, size_t n)
+{
+    if (o->failed)
+        return;
+    if (n > o->cap - o->len) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap - o->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                o->failed = 1;
+                return;
+            }
+            cap *= 2;
+        }
+        uint8_t *bigger = realloc(o->data, cap);
+        if (!bigger) {
+            o->failed = 1;
+            return;
+        }
+        o->data = bigger;
+        o->cap = cap;
+    }
+    if (n)
+        memcpy(o->data + o->len, p, n);
+    o->len += n;
+}
+
+void eo_id(ebml_out *o, uint32_t id)
+{
+    uint8_t b[4];
+    unsigned n = id > 0xFFFFFF ? 4 : id > 0xFFFF ? 3 : id > 0xFF ? 2 : 1;
+    for (unsigned i = 0; i < n; i++)
+        b[i] = (uint8_t)(id >> (8 * (n - 1 - i)));
+    eo_bytes(o, b, n);
+}
+
+void eo_size(ebml_out *o, uint64_t size, unsigned len)
+{
+    if (len == 0) {
+        len = 1;
+        /* All-ones is reserved for "unknown", hence the - 1. */
+        while (len < 8 && size >= (1ull << (7 * len)) - 1)
+            len++;
+    }
+    uint8_t b[8];
+    for (unsigned i = 0; i < len; i++)
+        b[i] = (uint8_t)(size >> (8 * (len - 1 - i)));
+    b[0] |= (uint8_t)(0x80 >> (len - 1));
+    eo_bytes(o, b, len);
+}
+
+void eo_unknown_size(ebml_out *o)
+{
+    static const uint8_t unknown[8] = {0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    eo_bytes(o, unknown, sizeof unknown);
+}
+
+void eo_uint(ebml_out *o, uint32_t id, uint64_t v)
+{
+    uint8_t b[8];
+    unsigned n = 1;
+    while (n < 8 && (v >> (8 * n)))
+        n++;
+    for (unsigned i = 0; i < n; i++)
+        b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    eo_id(o, id);
+    eo_size(o, n, 0);
+    eo_bytes(o, b, n);
+}
+
+void eo_put_double(uint8_t *p, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(bits >> (8 * (7 - i)));
+}
+
+void eo_float(ebml_out *o, uint32_t id, double v)
+{
+    uint8_t b[8];
+    eo_put_double(b, v);
+    eo_id(o, id);
+    eo_size(o, 8, 0);
+    eo_bytes(o, b, 8);
+}
+
+void eo_string(ebml_out *o, uint32_t id, const char *s)
+{
+    eo_binary(o, id, s, strlen(s));
+}
+
+void eo_binary(ebml_out *o, uint32_t id, const void *p, size_t n)
+{
+    eo_id(o, id);
+    eo_size(o, n, 0);
+    eo_bytes(o, p, n);
+}
+
+size_t eo_begin(ebml_out *o, uint32_t id)
+{
+    eo_id(o, id);
+    size_t mark = o->len;
+    eo_size(o, 0, 8);
+    return mark;
+}
+
+void eo_put_size8(uint8_t *p, uint64_t size)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(size >> (8 * (7 - i)));
+    p[0] = 0x01;
+}
+
+void eo_end(ebml_out *o, size_t mark)
+{
+    if (o->failed)
+        return;
+    eo_put_size8(o->data + mark, o->len - mark - 8);
+}

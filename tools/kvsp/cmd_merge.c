@@ -1,0 +1,264 @@
+/* kvsp merge: a chain of fragments into playable, seekable Matroska files. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+typedef struct merge_args {
+    const char *output;
+    kvsp_merge_options opts;
+} merge_args;
+
+/* The output files: OUT, then OUT with .1, .2, ... before its extension. */
+typedef struct merge_sink {
+    const char *base;
+    int fd;
+    int to_stdout;
+    unsigned index;
+    char *name;
+    char **names; /* every file written, for the summary */
+    unsigned count;
+} merge_sink;
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return KVSP_ERR_IO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return KVSP_OK;
+}
+
+static int sink_write(void *user, const void *data, size_t len)
+{
+    merge_sink *s = user;
+    return write_all(s->fd, data, len);
+}
+
+static int sink_patch(void *user, uint64_t offset, const void *data, size_t len)
+{
+    merge_sink *s = user;
+    const uint8_t *p = data;
+    while (len) {
+        ssize_t n = pwrite(s->fd, p, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return KVSP_ERR_IO;
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return KVSP_OK;
+}
+
+static char *numbered_name(const char *base, unsigned index)
+{
+    const char *slash = strrchr(base, '/');
+    const char *dot = strrchr(base, '.');
+    if (!dot || (slash && dot < slash) || dot == base || (slash && dot == slash + 1))
+        dot = base + strlen(base);
+    size_t cap = strlen(base) + 16;
+    char *name = malloc(cap);
+    if (name)
+        snprintf(name, cap, "%.*s.%u%s", (int)(dot - base), base, index, dot);
+    return name;
+}
+
+static int sink_open(merge_sink *s)
+{
+    char *name = s->index ? numbered_name(s->base, s->index) : strdup(s->base);
+    char **names = name ? realloc(s->names, (s->count + 1) * sizeof *names) : NULL;
+    if (!names) {
+        free(name);
+        return KVSP_ERR_NOMEM;
+    }
+    s->names = names;
+    s->names[s->count++] = name;
+    s->name = name;
+    s->fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    return s->fd < 0 ? KVSP_ERR_IO : KVSP_OK;
+}
+
+static int sink_next_file(void *user)
+{
+    merge_sink *s = user;
+    if (close(s->fd) != 0)
+        return KVSP_ERR_IO;
+    s->index++;
+    return sink_open(s);
+}
+
+static void progress(void *user, uint64_t bytes)
+{
+    uint64_t *next = user;
+    if (bytes < *next)
+        return;
+    fprintf(stderr, "\rkvsp merge: %" PRIu64 " MiB read", bytes >> 20);
+    *next = bytes + (16u << 20);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kvsp merge [OPTIONS] [INPUT...] -o OUT\n\n"
+            "Merges a chain of fragments (GetMedia or GetMediaForFragmentList payloads;\n"
+            "several inputs are read one after the other) into one continuous Matroska\n"
+            "file. A regular OUT is completed as a seekable file (SeekHead, Duration,\n"
+            "Cues); -o - writes live-style Matroska to stdout, fragment by fragment.\n\n"
+            "  -o, --output OUT      output file, or - for stdout (required)\n"
+            "  --timeline MODE       producer (default): fragments placed by producer\n"
+            "                        timestamp, gaps kept; original: input timecodes;\n"
+            "                        pack: back to back, no gaps\n"
+            "  --on-change ACTION    when tracks or codec private data change:\n"
+            "                        new-file (default; OUT.1.mkv, ...), new-segment,\n"
+            "                        or stop\n"
+            "  --no-kvs-tags         do not keep each fragment's number and timestamps\n"
+            "                        as Tags\n" CLI_COMMON_OPTIONS_HELP);
+}
+
+static int pick(const char *value, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    fprintf(stderr, "kvsp merge: unknown value '%s'\n", value);
+    return -1;
+}
+
+static int merge_option(void *user, int c, const char *value)
+{
+    merge_args *a = user;
+    static const char *const timelines[] = {"producer", "original", "pack"};
+    static const char *const actions[] = {"new-file", "new-segment", "stop"};
+    int v;
+    switch (c) {
+    case 'o': a->output = value; return 0;
+    case 'n': a->opts.drop_kvs_tags = 1; return 0;
+    case 't':
+        if (pick(value, timelines, 3, &v) < 0)
+            return -1;
+        a->opts.timeline = (kvsp_merge_timeline)v;
+        return 0;
+    case 'c':
+        if (pick(value, actions, 3, &v) < 0)
+            return -1;
+        a->opts.split = (kvsp_merge_split)v;
+        return 0;
+    default: return -1;
+    }
+}
+
+static void summary(const kvsp_merge_stats *s, const merge_sink *sink)
+{
+    fprintf(stderr,
+            "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64 " frames, %" PRIu64
+            " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64 " gap(s) (%.3f s)%s\n",
+            s->fragments, s->fragments_written, s->frames, s->clusters, s->segments,
+            s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
+            s->stopped ? "; stopped at a track change" : "");
+    if (sink->to_stdout)
+        fprintf(stderr, "kvsp merge: output: stdout\n");
+    for (unsigned i = 0; i < sink->count; i++)
+        fprintf(stderr, "kvsp merge: output: %s\n", sink->names[i]);
+}
+
+static int run_merge(cli_input_options *in, kvsp_merger *merger, kvsp_reader *r)
+{
+    kvsp_visitor v = kvsp_merger_visitor(merger);
+    int st = KVSP_OK;
+    if (in->npaths == 0)
+        st = cli_feed_path(in, NULL, r, &v);
+    for (int i = 0; st == KVSP_OK && i < in->npaths; i++)
+        st = cli_feed_path(in, in->paths[i], r, &v);
+    if (st == KVSP_OK)
+        st = cli_finish_reader(r, &v);
+    return st;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"timeline", required_argument, NULL, 't'},
+        {"on-change", required_argument, NULL, 'c'},
+        {"no-kvs-tags", no_argument, NULL, 'n'},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    merge_args args;
+    memset(&args, 0, sizeof args);
+    kvsp_merge_options_init(&args.opts);
+    args.opts.writing_app = "kvsp merge " KVSP_VERSION_STRING;
+    cli_input_options in;
+    cli_command_spec spec = {longopts, "o:", merge_option, &args, usage, 1 << 20};
+    int rc = cli_parse_input_args(argc, argv, &spec, &in);
+    if (rc >= 0)
+        return rc;
+    if (!args.output) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    merge_sink sink;
+    memset(&sink, 0, sizeof sink);
+    sink.base = args.output;
+    kvsp_merge_output out = {&sink, sink_write, sink_patch, sink_next_file};
+    if (strcmp(args.output, "-") == 0) {
+        sink.fd = STDOUT_FILENO;
+        sink.to_stdout = 1;
+        out.patch = NULL;
+        out.next_file = NULL;
+    } else if (sink_open(&sink) != KVSP_OK) {
+        fprintf(stderr, "kvsp merge: %s: %s\n", args.output, strerror(errno));
+        free(sink.names ? sink.names[0] : NULL);
+        free(sink.names);
+        return CLI_EXIT_BAD_INPUT;
+    } else {
+        struct stat stat_buf;
+        if (fstat(sink.fd, &stat_buf) == 0 && !S_ISREG(stat_buf.st_mode)) {
+            out.patch = NULL; /* a FIFO or device: live-style */
+            out.next_file = NULL;
+        }
+    }
+    uint64_t next_progress = 16u << 20;
+    if (isatty(STDERR_FILENO)) {
+        in.progress = progress;
+        in.progress_user = &next_progress;
+    }
+    kvsp_merger *merger = kvsp_merger_create(NULL, &args.opts, &out);
+    kvsp_reader *r = kvsp_reader_create(&in.reader);
+    int st = (merger && r) ? run_merge(&in, merger, r) : KVSP_ERR_NOMEM;
+    int fin = merger ? kvsp_merger_finish(merger) : KVSP_OK;
+    if (in.progress)
+        fputc('\n', stderr);
+    if (st < 0)
+        cli_report_error("merge", &in, r, st);
+    if (fin < 0)
+        fprintf(stderr, "kvsp merge: %s: %s\n", args.output, kvsp_status_str(fin));
+    if (merger)
+        summary(kvsp_merger_stats(merger), &sink);
+    if (!sink.to_stdout && sink.fd >= 0 && close(sink.fd) != 0 && fin == KVSP_OK)
+        fin = KVSP_ERR_IO;
+    for (unsigned i = 0; i < sink.count; i++)
+        free(sink.names[i]);
+    free(sink.names);
+    kvsp_reader_destroy(r);
+    kvsp_merger_destroy(merger);
+    return cli_exit_status(st < 0 ? st : fin);
+}
