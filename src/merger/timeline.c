@@ -82,7 +82,9 @@ int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int6
 
 int timeline_goes_back(const timeline *tl, int64_t tc_out)
 {
-    return tl->mode == KVSP_MERGE_TIMELINE_ORIGINAL && tl->any_cluster && tc_out < tl->last_cluster;
+    /* At or before the latest block: the blocks would overlap or go back. */
+    return tl->mode == KVSP_MERGE_TIMELINE_ORIGINAL &&
+           ((tl->any && tc_out <= tl->last_block) || (tl->any_cluster && tc_out < tl->last_cluster));
 }
 
 void timeline_cluster(timeline *tl, int64_t tc_out)

@@ -43,7 +43,8 @@ void timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
  * timecode tc_in; *gap gets the length of a producer-timeline gap (ticks),
  * 0 if none. */
 int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int64_t *gap);
-/* Original timecodes: a cluster at tc_out would go backwards. */
+/* Original timecodes: a cluster at tc_out would go backwards (start at or
+ * before the latest block). */
 int timeline_goes_back(const timeline *tl, int64_t tc_out);
 void timeline_cluster(timeline *tl, int64_t tc_out);
 void timeline_block(timeline *tl, uint64_t track, int64_t time);
