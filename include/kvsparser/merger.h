@@ -18,7 +18,7 @@ extern "C" {
  *
  * Consecutive fragments with the same EBML header, TimecodeScale, track set
  * and codec private data share one output Segment. Each input Cluster is
- * buffered (memory is bounded by the largest cluster, plus 16 bytes per cue
+ * buffered (memory is bounded by the largest cluster, plus 32 bytes per cue
  * point) and written with its timecode moved onto the output timeline;
  * blocks are copied byte for byte. Stale SeekHeads, Cues, CRC-32 and Void
  * elements of the input are not copied. */

@@ -1,0 +1,186 @@
+/* The merger through the library API: output into memory, read back with
+ * the reader; the same bytes whether or not another visitor pauses the run;
+ * write errors stop the run. (Playability is checked with mkvmerge, mkvinfo
+ * and ffmpeg in merge_test.py.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "reader_events.h"
+#include "test_util.h"
+
+static const char *resources;
+
+typedef struct memory_file {
+    uint8_t *data;
+    size_t len, cap;
+    int writes;
+    int fail_at; /* the nth write fails; 0: never */
+} memory_file;
+
+static int mem_write(void *user, const void *data, size_t len)
+{
+    memory_file *f = user;
+    if (f->fail_at && ++f->writes == f->fail_at)
+        return KVSP_ERR_IO;
+    if (f->len + len > f->cap) {
+        f->cap = (f->len + len) * 2;
+        f->data = realloc(f->data, f->cap);
+        assert_non_null(f->data);
+    }
+    memcpy(f->data + f->len, data, len);
+    f->len += len;
+    return KVSP_OK;
+}
+
+static int mem_patch(void *user, uint64_t offset, const void *data, size_t len)
+{
+    memory_file *f = user;
+    assert_true(offset + len <= f->len);
+    memcpy(f->data + offset, data, len);
+    return KVSP_OK;
+}
+
+typedef struct pauser {
+    int calls;
+} pauser;
+
+static int pause_every_third(void *user, const kvsp_event *ev)
+{
+    (void)ev;
+    pauser *p = user;
+    return ++p->calls % 3 == 0 ? KVSP_PAUSED : KVSP_OK;
+}
+
+/* Merges the file in chunks; with pausing, a visitor before the merger
+ * pauses every third event. Returns the reader status. */
+static int merge_file(const uint8_t *data, size_t len, memory_file *out, int seekable, int pausing,
+                      size_t chunk, kvsp_merge_stats *stats)
+{
+    kvsp_merge_output o = {out, mem_write, seekable ? mem_patch : NULL, NULL};
+    kvsp_merger *m = kvsp_merger_create(NULL, NULL, &o);
+    pauser p = {0};
+    kvsp_visitor kids[2] = {{.user = &p, .on_start = pause_every_third, .on_data = pause_every_third},
+                            kvsp_merger_visitor(m)};
+    kvsp_composite *c = kvsp_composite_create(kids + (pausing ? 0 : 1), pausing ? 2 : 1);
+    kvsp_visitor v = kvsp_composite_visitor(c);
+    kvsp_reader *r = kvsp_reader_create(NULL);
+    int st = KVSP_NEED_DATA;
+    for (size_t pos = 0; pos < len && st == KVSP_NEED_DATA; pos += chunk) {
+        size_t n = len - pos < chunk ? len - pos : chunk;
+        for (st = kvsp_reader_push(r, data + pos, n, &v); st == KVSP_PAUSED;)
+            st = kvsp_reader_push(r, NULL, 0, &v);
+    }
+    if (st == KVSP_NEED_DATA) {
+        kvsp_reader_finish(r);
+        while ((st = kvsp_reader_run(r, &v)) == KVSP_PAUSED)
+            ;
+    }
+    int fin = kvsp_merger_finish(m);
+    if (stats)
+        *stats = *kvsp_merger_stats(m);
+    kvsp_reader_destroy(r);
+    kvsp_composite_destroy(c);
+    kvsp_merger_destroy(m);
+    return st == KVSP_DONE ? fin : st;
+}
+
+static void load_fixture(const char *name, uint8_t **data, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", resources, name);
+    assert_int_equal(load_file(path, data, len), 0);
+}
+
+static void test_seekable_output(void **state)
+{
+    (void)state;
+    uint8_t *data;
+    size_t len;
+    load_fixture("kvs_unknown_size_8byte.mkv", &data, &len);
+    memory_file out = {0};
+    kvsp_merge_stats stats;
+    assert_int_equal(merge_file(data, len, &out, 1, 0, len, &stats), KVSP_OK);
+    assert_int_equal(stats.fragments, 3);
+    assert_int_equal(stats.frames, 15);
+    assert_int_equal(stats.segments, 1);
+
+    event_list ev;
+    assert_int_equal(collect_events(out.data, out.len, NULL, 0, &ev), KVSP_DONE);
+    assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_EBML), 1);
+    int seg = find_event(&ev, KVSP_EV_START, KVSP_ID_SEGMENT, 0);
+    assert_true(seg >= 0);
+    assert_int_equal(ev.items[seg].offset + ev.items[seg].header_size + ev.items[seg].size, out.len);
+    assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK), 15);
+    assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_CUE_POINT), 3);
+    assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_TAGS), 3);
+    int duration = find_event(&ev, KVSP_EV_DATA, KVSP_ID_DURATION, 0);
+    assert_true(duration >= 0 && ev.items[duration].f > 0);
+    event_list_free(&ev);
+
+    /* Chunking and pausing change nothing. */
+    for (size_t chunk = 1; chunk <= 64; chunk += 21) {
+        memory_file again = {0};
+        assert_int_equal(merge_file(data, len, &again, 1, 1, chunk, NULL), KVSP_OK);
+        assert_int_equal(again.len, out.len);
+        assert_memory_equal(again.data, out.data, out.len);
+        free(again.data);
+    }
+    free(out.data);
+    free(data);
+}
+
+static void test_live_output(void **state)
+{
+    (void)state;
+    uint8_t *data;
+    size_t len;
+    load_fixture("kvs_user_tags.mkv", &data, &len);
+    memory_file out = {0};
+    assert_int_equal(merge_file(data, len, &out, 0, 0, 4096, NULL), KVSP_OK);
+    event_list ev;
+    assert_int_equal(collect_events(out.data, out.len, NULL, 0, &ev), KVSP_DONE);
+    int seg = find_event(&ev, KVSP_EV_START, KVSP_ID_SEGMENT, 0);
+    assert_int_equal(ev.items[seg].size, KVSP_SIZE_UNKNOWN);
+    assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_CUES), 0);
+    assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_SEEKHEAD), 0);
+    event_list in;
+    collect_events(data, len, NULL, 0, &in);
+    assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK),
+                     count_events(&in, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK));
+    event_list_free(&in);
+    event_list_free(&ev);
+    free(out.data);
+    free(data);
+}
+
+static void test_write_error(void **state)
+{
+    (void)state;
+    uint8_t *data;
+    size_t len;
+    load_fixture("kvs_unknown_size_8byte.mkv", &data, &len);
+    memory_file out = {0};
+    out.fail_at = 2; /* the first cluster */
+    assert_int_equal(merge_file(data, len, &out, 1, 0, len, NULL), KVSP_ERR_IO);
+    free(out.data);
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 77;
+    resources = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seekable_output),
+        cmocka_unit_test(test_live_output),
+        cmocka_unit_test(test_write_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
