@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../visitors/fragment_internal.h"
+#include "../visitors/meta_pair.h"
 #include "ebml_out.h"
 #include "kvsparser/merger.h"
 #include "segment_writer.h"
@@ -21,14 +21,11 @@
 typedef enum capture_kind { CAPTURE_NONE, CAPTURE_EBML, CAPTURE_TRACKS, CAPTURE_CLUSTER } capture_kind;
 
 struct kvsp_merger {
-    kvsp_fragment_visitor *meta;
-    kvsp_fragment_visitor *own_meta;
-    kvsp_composite *own_pair;
+    meta_pair mp;
     kvsp_merge_options opts;
     segment_writer sw;
     timeline tl;
     kvsp_merge_stats stats;
-    uint64_t events;
 
     capture_kind capture;
     uint32_t capture_depth; /* reader depth of the subtree's root */
@@ -175,7 +172,7 @@ static int add_cue(kvsp_merger *m, int64_t time, uint64_t track, size_t relative
  * first cluster, the fragment), opening or splitting the output as needed. */
 static int start_cluster(kvsp_merger *m, int64_t tc_in)
 {
-    const kvsp_fragment *f = kvsp_fragment_visitor_current(m->meta);
+    const kvsp_fragment *f = kvsp_fragment_visitor_current(m->mp.meta);
     uint64_t scale = f ? f->info.timecode_scale : 1000000u;
     int rc = KVSP_OK;
     if (!m->fragment_placed) {
@@ -255,8 +252,7 @@ static int end_fragment(kvsp_merger *m)
 
 static int check_order(kvsp_merger *m)
 {
-    m->events++;
-    return kvsp_fragment_visitor_events(m->meta) == m->events ? KVSP_OK : KVSP_ERR_VISITOR_ORDER;
+    return meta_pair_check(&m->mp);
 }
 
 static int on_start(void *user, const kvsp_event *ev)
@@ -385,20 +381,10 @@ kvsp_merger *kvsp_merger_create(kvsp_fragment_visitor *meta, const kvsp_merge_op
     if (opts)
         m->opts = *opts;
     sw_init(&m->sw, out);
-    if (!meta) {
-        m->own_meta = kvsp_fragment_visitor_create(NULL);
-        if (m->own_meta) {
-            kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(m->own_meta), core_visitor(m)};
-            m->own_pair = kvsp_composite_create(pair, 2);
-        }
-        if (!m->own_pair) {
-            kvsp_merger_destroy(m);
-            return NULL;
-        }
-        meta = m->own_meta;
+    if (meta_pair_init(&m->mp, meta, core_visitor(m)) != 0) {
+        kvsp_merger_destroy(m);
+        return NULL;
     }
-    m->meta = meta;
-    m->events = kvsp_fragment_visitor_events(meta);
     return m;
 }
 
@@ -406,8 +392,7 @@ void kvsp_merger_destroy(kvsp_merger *m)
 {
     if (!m)
         return;
-    kvsp_composite_destroy(m->own_pair);
-    kvsp_fragment_visitor_destroy(m->own_meta);
+    meta_pair_free(&m->mp);
     sw_free(&m->sw);
     eo_free(&m->ebml_header);
     eo_free(&m->tracks);
@@ -421,7 +406,7 @@ void kvsp_merger_destroy(kvsp_merger *m)
 
 kvsp_visitor kvsp_merger_visitor(kvsp_merger *m)
 {
-    return m->own_pair ? kvsp_composite_visitor(m->own_pair) : core_visitor(m);
+    return meta_pair_visitor(&m->mp, core_visitor(m));
 }
 
 int kvsp_merger_finish(kvsp_merger *m)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fragment_internal.h"
+#include "meta_pair.h"
 #include "kvsparser/frames.h"
 
 /* The block whose frames are being handed out; `next` < `count` while a
@@ -35,12 +35,9 @@ typedef struct held_block {
 } held_block;
 
 struct kvsp_frame_visitor {
-    kvsp_fragment_visitor *meta;
-    kvsp_fragment_visitor *own_meta; /* when we made it */
-    kvsp_composite *own_pair;        /* own_meta, then us */
+    meta_pair mp;
     kvsp_frame_options opts;
     kvsp_visitor sink;
-    uint64_t events;
     uint64_t delivered;
     emission em;
     held_block held;
@@ -102,7 +99,7 @@ static int emit_rest(kvsp_frame_visitor *fv)
 static int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t *data,
                       const size_t *sizes, int keyframe, uint64_t offset, const held_block *group)
 {
-    const kvsp_track *info = kvsp_fragment_visitor_track(fv->meta, b->track);
+    const kvsp_track *info = kvsp_fragment_visitor_track(fv->mp.meta, b->track);
     if (!wanted(fv, b->track, info))
         return KVSP_OK;
     emission *em = &fv->em;
@@ -110,7 +107,7 @@ static int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t
     memset(fr, 0, sizeof *fr);
     fr->track = b->track;
     fr->track_info = info;
-    fr->fragment = kvsp_fragment_visitor_current(fv->meta);
+    fr->fragment = kvsp_fragment_visitor_current(fv->mp.meta);
     fr->frames_in_block = b->frame_count;
     fr->keyframe = keyframe;
     fr->invisible = b->invisible;
@@ -131,8 +128,7 @@ static int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t
 
 static int check_order(kvsp_frame_visitor *fv)
 {
-    fv->events++;
-    return kvsp_fragment_visitor_events(fv->meta) == fv->events ? KVSP_OK : KVSP_ERR_VISITOR_ORDER;
+    return meta_pair_check(&fv->mp);
 }
 
 static int hold_block(held_block *h, const kvsp_event *ev)
@@ -256,22 +252,10 @@ kvsp_frame_visitor *kvsp_frame_visitor_create(kvsp_fragment_visitor *meta,
     fv->sink = *sink;
     if (opts)
         fv->opts = *opts;
-    if (!meta) {
-        fv->own_meta = kvsp_fragment_visitor_create(NULL);
-        kvsp_visitor pair[2];
-        if (fv->own_meta) {
-            pair[0] = kvsp_fragment_visitor_visitor(fv->own_meta);
-            pair[1] = core_visitor(fv);
-            fv->own_pair = kvsp_composite_create(pair, 2);
-        }
-        if (!fv->own_pair) {
-            kvsp_frame_visitor_destroy(fv);
-            return NULL;
-        }
-        meta = fv->own_meta;
+    if (meta_pair_init(&fv->mp, meta, core_visitor(fv)) != 0) {
+        free(fv);
+        return NULL;
     }
-    fv->meta = meta;
-    fv->events = kvsp_fragment_visitor_events(meta);
     return fv;
 }
 
@@ -279,20 +263,19 @@ void kvsp_frame_visitor_destroy(kvsp_frame_visitor *fv)
 {
     if (!fv)
         return;
-    kvsp_composite_destroy(fv->own_pair);
-    kvsp_fragment_visitor_destroy(fv->own_meta);
+    meta_pair_free(&fv->mp);
     free(fv->held.data);
     free(fv);
 }
 
 kvsp_visitor kvsp_frame_visitor_visitor(kvsp_frame_visitor *fv)
 {
-    return fv->own_pair ? kvsp_composite_visitor(fv->own_pair) : core_visitor(fv);
+    return meta_pair_visitor(&fv->mp, core_visitor(fv));
 }
 
 kvsp_fragment_visitor *kvsp_frame_visitor_metadata(kvsp_frame_visitor *fv)
 {
-    return fv ? fv->meta : NULL;
+    return fv ? fv->mp.meta : NULL;
 }
 
 uint64_t kvsp_frame_visitor_count(const kvsp_frame_visitor *fv)

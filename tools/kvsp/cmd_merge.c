@@ -27,17 +27,20 @@ typedef struct merge_sink {
     unsigned count;
 } merge_sink;
 
-static int write_all(int fd, const void *data, size_t len)
+/* Writes everything, at the file position (offset < 0) or at offset. */
+static int write_all(int fd, const void *data, size_t len, int64_t offset)
 {
     const uint8_t *p = data;
     while (len) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return KVSP_ERR_IO;
         p += n;
         len -= (size_t)n;
+        if (offset >= 0)
+            offset += n;
     }
     return KVSP_OK;
 }
@@ -45,24 +48,13 @@ static int write_all(int fd, const void *data, size_t len)
 static int sink_write(void *user, const void *data, size_t len)
 {
     merge_sink *s = user;
-    return write_all(s->fd, data, len);
+    return write_all(s->fd, data, len, -1);
 }
 
 static int sink_patch(void *user, uint64_t offset, const void *data, size_t len)
 {
     merge_sink *s = user;
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = pwrite(s->fd, p, len, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return KVSP_ERR_IO;
-        p += n;
-        len -= (size_t)n;
-        offset += (uint64_t)n;
-    }
-    return KVSP_OK;
+    return write_all(s->fd, data, len, (int64_t)offset);
 }
 
 static char *numbered_name(const char *base, unsigned index)

@@ -1,0 +1,28 @@
+#ifndef KVSP_META_PAIR_H
+#define KVSP_META_PAIR_H
+
+#include <stdint.h>
+
+#include "kvsparser/fragment.h"
+#include "kvsparser/visitor.h"
+
+/* For visitors that read fragment metadata (frames, merger): the fragment
+ * visitor they read, which must see every event first. Given none, they get
+ * their own, run before them by a composite. */
+typedef struct meta_pair {
+    kvsp_fragment_visitor *meta;
+    kvsp_fragment_visitor *own_meta;
+    kvsp_composite *pair; /* own_meta, then the visitor; NULL with a caller's meta */
+    uint64_t events;      /* events the visitor has seen */
+} meta_pair;
+
+/* Returns 0, or -1 on allocation failure. */
+int meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core);
+void meta_pair_free(meta_pair *p);
+/* The visitor to hand to a reader: the pair, or core itself. */
+kvsp_visitor meta_pair_visitor(const meta_pair *p, kvsp_visitor core);
+/* Counts an event; KVSP_ERR_VISITOR_ORDER if the fragment visitor did not
+ * see it first. */
+int meta_pair_check(meta_pair *p);
+
+#endif
