@@ -7,6 +7,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 ca-certificates \
-  libcmocka-dev libjansson-dev \
+  libcmocka-dev libjansson-dev libavcodec-dev libavutil-dev libswscale-dev \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
   >/dev/null

@@ -1,0 +1,119 @@
+#ifndef KVSPARSER_DECODER_H
+#define KVSPARSER_DECODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvsparser/export.h"
+#include "kvsparser/frames.h"
+#include "kvsparser/visitor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The frame decoder (libkvsparser-decoder, built when FFmpeg's libavcodec,
+ * libavutil and libswscale are found): a visitor that decodes a video track
+ * with libavcodec and hands decoded pictures, with the metadata of the frame
+ * they came from, to a callback. H.264 and H.265 are opened from their codec
+ * private data (avcC / hvcC); other codecs libavcodec knows by Matroska codec
+ * ID work too. A new codec private data (e.g. a resolution change) reopens
+ * the decoder; a stream starting mid-GOP skips to its first keyframe; frames
+ * the decoder rejects or marks corrupt are counted and skipped. */
+
+typedef enum kvsp_pixel_format {
+    KVSP_PIX_NATIVE = 0, /* as decoded (e.g. yuv420p, nv12): no conversion */
+    KVSP_PIX_RGB24,
+    KVSP_PIX_BGR24,
+    KVSP_PIX_GRAY8,
+    KVSP_PIX_YUV420P
+} kvsp_pixel_format;
+
+typedef enum kvsp_sampling {
+    KVSP_SAMPLE_ALL = 0,
+    KVSP_SAMPLE_EVERY_N,     /* the 1st, (N+1)th, ... decoded picture */
+    KVSP_SAMPLE_INTERVAL,    /* the first picture of every interval_ms of presentation time */
+    KVSP_SAMPLE_KEYFRAMES    /* keyframes only; other frames are not decoded at all */
+} kvsp_sampling;
+
+#define KVSP_PICTURE_MAX_PLANES 4
+
+typedef struct kvsp_picture {
+    int width, height;
+    int pixel_format;         /* FFmpeg's AVPixelFormat */
+    const char *pixel_format_name; /* "yuv420p", "rgb24", ... */
+    const uint8_t *planes[KVSP_PICTURE_MAX_PLANES];
+    int strides[KVSP_PICTURE_MAX_PLANES];
+    const void *av_frame;     /* the AVFrame, for callers that use libav* themselves */
+    /* The frame the picture was decoded from. */
+    uint64_t track;
+    uint64_t fragment_index;
+    const char *fragment_number; /* NULL without the tag */
+    int keyframe;
+    uint32_t present;         /* KVSP_FRAME_HAS_* of the frame */
+    int64_t pts_ns;
+    double pts_ms;
+    double producer_timestamp_ms;
+    double server_timestamp_ms;
+    uint64_t index;           /* decoded pictures before this one */
+} kvsp_picture;
+
+/* Decoded audio (on request): interleaved or planar samples as libavcodec
+ * gives them. */
+typedef struct kvsp_audio {
+    int sample_rate;
+    int channels;
+    int sample_format; /* FFmpeg's AVSampleFormat */
+    int samples;       /* per channel */
+    const uint8_t *const *data;
+    const void *av_frame;
+    uint64_t track;
+    double pts_ms;
+} kvsp_audio;
+
+typedef struct kvsp_decoder_options {
+    uint64_t track;               /* video track number; 0: the first video track */
+    kvsp_pixel_format pixel_format;
+    int width, height;            /* output size; 0 keeps it; one side alone keeps the aspect */
+    kvsp_sampling sampling;
+    uint64_t every_n;             /* KVSP_SAMPLE_EVERY_N */
+    double interval_ms;           /* KVSP_SAMPLE_INTERVAL */
+    int threads;                  /* decoder threads; 0: as many as cores */
+    int (*on_picture)(void *user, const kvsp_picture *picture);
+    /* Optional: decode the first audio track too (AAC and the like). */
+    int (*on_audio)(void *user, const kvsp_audio *audio);
+    /* Optional: told of each frame that could not be decoded. */
+    void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
+    void *user;
+} kvsp_decoder_options;
+
+typedef struct kvsp_decoder_stats {
+    uint64_t frames;           /* frames of the video track seen */
+    uint64_t decoded;          /* pictures out of the decoder */
+    uint64_t delivered;        /* pictures handed to on_picture */
+    uint64_t skipped_to_keyframe; /* frames before the first keyframe (or after a reopen) */
+    uint64_t not_decoded;      /* non-keyframes passed over in keyframes mode */
+    uint64_t corrupt;          /* frames rejected or pictures marked corrupt */
+    uint64_t reopened;         /* decoder reopened for new codec private data */
+    uint64_t audio_frames;     /* decoded audio frames */
+} kvsp_decoder_stats;
+
+typedef struct kvsp_decoder kvsp_decoder;
+
+KVSP_API void kvsp_decoder_options_init(kvsp_decoder_options *opts);
+/* meta: a fragment visitor run before the decoder (see frames.h), or NULL
+ * for the decoder's own. NULL on bad options or allocation failure. */
+KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decoder_options *opts);
+KVSP_API void kvsp_decoder_destroy(kvsp_decoder *d);
+KVSP_API kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d);
+/* End of input: drains the pictures the decoder still holds. */
+KVSP_API int kvsp_decoder_finish(kvsp_decoder *d);
+KVSP_API const kvsp_decoder_stats *kvsp_decoder_get_stats(const kvsp_decoder *d);
+/* A short message for the last decoder error (opening a codec). */
+KVSP_API const char *kvsp_decoder_error(const kvsp_decoder *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

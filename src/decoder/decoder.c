@@ -1,0 +1,383 @@
+/* The frame decoder: a frame visitor's sink that feeds libavcodec. Packets
+ * carry a sequence number as their pts, so that a picture coming out later
+ * (reordering, frame threads) finds the metadata of the frame it came from
+ * in a small ring. */
+#include <libavcodec/avcodec.h>
+#include <libavutil/cpu.h>
+#include <libavutil/pixdesc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_map.h"
+#include "kvsparser/decoder.h"
+#include "picture_convert.h"
+
+/* Frames a decoder may hold before a picture comes out: reordering depth
+ * plus one per frame thread, far below this. */
+#define META_RING 1024
+#define FRAGMENT_NUMBER_MAX 128
+
+typedef struct frame_meta {
+    uint64_t id;
+    uint64_t track, fragment_index;
+    int keyframe;
+    uint32_t present;
+    int64_t pts_ns;
+    double pts_ms, producer_ms, server_ms;
+    char fragment_number[FRAGMENT_NUMBER_MAX];
+    int has_fragment_number;
+} frame_meta;
+
+/* One open libavcodec decoder and the codec private data it was opened with. */
+typedef struct stream_decoder {
+    AVCodecContext *ctx;
+    uint64_t track;
+    uint8_t *extradata;
+    size_t extradata_size;
+    int waiting_keyframe;
+} stream_decoder;
+
+struct kvsp_decoder {
+    kvsp_decoder_options opts;
+    kvsp_frame_visitor *frames;
+    stream_decoder video, audio;
+    AVPacket *packet;
+    AVFrame *picture;
+    picture_converter converter;
+    frame_meta ring[META_RING];
+    uint64_t next_id;
+    double next_keep_ms;
+    int kept_any;
+    kvsp_decoder_stats stats;
+    char error[160];
+};
+
+void kvsp_decoder_options_init(kvsp_decoder_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->every_n = 1;
+}
+
+static void close_stream(stream_decoder *s)
+{
+    avcodec_free_context(&s->ctx);
+    free(s->extradata);
+    s->extradata = NULL;
+    s->extradata_size = 0;
+}
+
+static int same_codec_private(const stream_decoder *s, const kvsp_track *t)
+{
+    return s->extradata_size == t->codec_private_size &&
+           (t->codec_private_size == 0 || memcmp(s->extradata, t->codec_private, t->codec_private_size) == 0);
+}
+
+static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
+{
+    enum AVCodecID id = codec_from_matroska(t->codec_id);
+    const AVCodec *codec = id == AV_CODEC_ID_NONE ? NULL : avcodec_find_decoder(id);
+    if (!codec) {
+        snprintf(d->error, sizeof d->error, "no decoder for codec %s", t->codec_id ? t->codec_id : "(none)");
+        return KVSP_ERR_INVALID_ARG;
+    }
+    s->ctx = avcodec_alloc_context3(codec);
+    if (!s->ctx)
+        return KVSP_ERR_NOMEM;
+    if (t->codec_private_size) {
+        s->ctx->extradata = av_mallocz(t->codec_private_size + AV_INPUT_BUFFER_PADDING_SIZE);
+        s->extradata = malloc(t->codec_private_size);
+        if (!s->ctx->extradata || !s->extradata)
+            return KVSP_ERR_NOMEM;
+        memcpy(s->ctx->extradata, t->codec_private, t->codec_private_size);
+        memcpy(s->extradata, t->codec_private, t->codec_private_size);
+        s->ctx->extradata_size = (int)t->codec_private_size;
+        s->extradata_size = t->codec_private_size;
+    }
+    if (codec->type == AVMEDIA_TYPE_VIDEO) {
+        s->ctx->width = (int)t->pixel_width;
+        s->ctx->height = (int)t->pixel_height;
+        s->ctx->thread_count = d->opts.threads > 0 ? d->opts.threads : av_cpu_count();
+    } else {
+        if (t->present & KVSP_TRACK_HAS_SAMPLING_FREQUENCY)
+            s->ctx->sample_rate = (int)t->sampling_frequency;
+        if (t->present & KVSP_TRACK_HAS_CHANNELS)
+            av_channel_layout_default(&s->ctx->ch_layout, (int)t->channels);
+    }
+    s->ctx->pkt_timebase = (AVRational){1, 1000};
+    int rc = avcodec_open2(s->ctx, codec, NULL);
+    if (rc < 0) {
+        snprintf(d->error, sizeof d->error, "cannot open the %s decoder", codec->name);
+        return KVSP_ERR_INVALID_ARG;
+    }
+    s->track = t->number;
+    s->waiting_keyframe = codec->type == AVMEDIA_TYPE_VIDEO;
+    return KVSP_OK;
+}
+
+static void corrupt(kvsp_decoder *d, uint64_t track, double pts_ms, const char *why)
+{
+    d->stats.corrupt++;
+    if (d->opts.on_corrupt)
+        d->opts.on_corrupt(d->opts.user, track, pts_ms, why);
+}
+
+static int keep_picture(kvsp_decoder *d, const frame_meta *m)
+{
+    uint64_t index = d->stats.decoded - 1;
+    switch (d->opts.sampling) {
+    case KVSP_SAMPLE_EVERY_N: return index % (d->opts.every_n ? d->opts.every_n : 1) == 0;
+    case KVSP_SAMPLE_INTERVAL:
+        if (!d->kept_any) {
+            d->next_keep_ms = m->pts_ms + d->opts.interval_ms;
+            return 1;
+        }
+        if (m->pts_ms < d->next_keep_ms)
+            return 0;
+        while (d->next_keep_ms <= m->pts_ms)
+            d->next_keep_ms += d->opts.interval_ms;
+        return 1;
+    default: return 1;
+    }
+}
+
+static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
+{
+    d->stats.decoded++;
+    const frame_meta *m = &d->ring[(uint64_t)frame->pts % META_RING];
+    if (frame->pts < 0 || m->id != (uint64_t)frame->pts)
+        m = NULL;
+    if (frame->flags & AV_FRAME_FLAG_CORRUPT || frame->decode_error_flags) {
+        corrupt(d, d->video.track, m ? m->pts_ms : 0, "picture marked corrupt by the decoder");
+        return KVSP_OK;
+    }
+    frame_meta none;
+    if (!m) {
+        memset(&none, 0, sizeof none);
+        m = &none;
+    }
+    if (!keep_picture(d, m))
+        return KVSP_OK; /* not converted: sampling drops it first */
+    d->kept_any = 1;
+    const AVFrame *out = converter_run(&d->converter, frame, d->opts.pixel_format, d->opts.width, d->opts.height);
+    if (!out)
+        return KVSP_ERR_NOMEM;
+    kvsp_picture p;
+    memset(&p, 0, sizeof p);
+    p.width = out->width;
+    p.height = out->height;
+    p.pixel_format = out->format;
+    p.pixel_format_name = av_get_pix_fmt_name((enum AVPixelFormat)out->format);
+    for (int i = 0; i < KVSP_PICTURE_MAX_PLANES; i++) {
+        p.planes[i] = out->data[i];
+        p.strides[i] = out->linesize[i];
+    }
+    p.av_frame = out;
+    p.track = m->track;
+    p.fragment_index = m->fragment_index;
+    p.fragment_number = m->has_fragment_number ? m->fragment_number : NULL;
+    p.keyframe = m->keyframe;
+    p.present = m->present;
+    p.pts_ns = m->pts_ns;
+    p.pts_ms = m->pts_ms;
+    p.producer_timestamp_ms = m->producer_ms;
+    p.server_timestamp_ms = m->server_ms;
+    p.index = d->stats.delivered++;
+    int rc = d->opts.on_picture ? d->opts.on_picture(d->opts.user, &p) : KVSP_OK;
+    return rc < 0 ? rc : KVSP_OK;
+}
+
+static int deliver_audio(kvsp_decoder *d, const AVFrame *frame)
+{
+    d->stats.audio_frames++;
+    const frame_meta *m = &d->ring[(uint64_t)frame->pts % META_RING];
+    kvsp_audio a;
+    memset(&a, 0, sizeof a);
+    a.sample_rate = frame->sample_rate;
+    a.channels = frame->ch_layout.nb_channels;
+    a.sample_format = frame->format;
+    a.samples = frame->nb_samples;
+    a.data = (const uint8_t *const *)frame->extended_data;
+    a.av_frame = frame;
+    a.track = d->audio.track;
+    a.pts_ms = (frame->pts >= 0 && m->id == (uint64_t)frame->pts) ? m->pts_ms : 0;
+    int rc = d->opts.on_audio(d->opts.user, &a);
+    return rc < 0 ? rc : KVSP_OK;
+}
+
+/* Takes every picture or audio frame the decoder has ready. */
+static int receive(kvsp_decoder *d, stream_decoder *s)
+{
+    for (;;) {
+        int rc = avcodec_receive_frame(s->ctx, d->picture);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return KVSP_OK;
+        if (rc < 0) {
+            corrupt(d, s->track, 0, "decoding failed");
+            return KVSP_OK;
+        }
+        rc = s == &d->video ? deliver_picture(d, d->picture) : deliver_audio(d, d->picture);
+        av_frame_unref(d->picture);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int drain(kvsp_decoder *d, stream_decoder *s)
+{
+    if (!s->ctx)
+        return KVSP_OK;
+    avcodec_send_packet(s->ctx, NULL);
+    int rc = receive(d, s);
+    avcodec_flush_buffers(s->ctx);
+    return rc;
+}
+
+static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
+{
+    uint64_t id = d->next_id++;
+    frame_meta *m = &d->ring[id % META_RING];
+    m->id = id;
+    m->track = fr->track;
+    m->fragment_index = fr->fragment ? fr->fragment->index : 0;
+    m->has_fragment_number = fr->fragment && fr->fragment->fragment_number;
+    if (m->has_fragment_number)
+        snprintf(m->fragment_number, sizeof m->fragment_number, "%s", fr->fragment->fragment_number);
+    m->keyframe = fr->keyframe;
+    m->present = fr->present;
+    m->pts_ns = fr->pts_ns;
+    m->pts_ms = fr->pts_ms;
+    m->producer_ms = fr->producer_timestamp_ms;
+    m->server_ms = fr->server_timestamp_ms;
+
+    if (fr->size > INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE || av_new_packet(d->packet, (int)fr->size) < 0)
+        return KVSP_ERR_NOMEM;
+    memcpy(d->packet->data, fr->data, fr->size);
+    d->packet->pts = d->packet->dts = (int64_t)id;
+    if (fr->keyframe)
+        d->packet->flags |= AV_PKT_FLAG_KEY;
+    int rc = avcodec_send_packet(s->ctx, d->packet);
+    av_packet_unref(d->packet);
+    if (rc < 0 && rc != AVERROR(EAGAIN)) {
+        corrupt(d, fr->track, fr->pts_ms, "frame rejected by the decoder");
+        return KVSP_OK;
+    }
+    return receive(d, s);
+}
+
+/* (Re)opens the stream's decoder for the track's codec private data. */
+static int ensure_open(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
+{
+    if (s->ctx && same_codec_private(s, t))
+        return KVSP_OK;
+    if (s->ctx) {
+        int rc = drain(d, s);
+        close_stream(s);
+        d->stats.reopened++;
+        if (rc < 0)
+            return rc;
+    }
+    int rc = open_stream(d, s, t);
+    if (rc < 0)
+        close_stream(s);
+    return rc;
+}
+
+static int on_frame(void *user, const kvsp_frame *fr)
+{
+    kvsp_decoder *d = user;
+    const kvsp_track *t = fr->track_info;
+    if (!t)
+        return KVSP_OK;
+    if (!d->video.track && t->type == KVSP_TRACK_VIDEO && (!d->opts.track || d->opts.track == fr->track))
+        d->video.track = fr->track;
+    if (fr->track == d->video.track) {
+        d->stats.frames++;
+        int rc = ensure_open(d, &d->video, t);
+        if (rc < 0)
+            return rc;
+        if (d->video.waiting_keyframe && !fr->keyframe) {
+            d->stats.skipped_to_keyframe++;
+            return KVSP_OK;
+        }
+        d->video.waiting_keyframe = 0;
+        if (d->opts.sampling == KVSP_SAMPLE_KEYFRAMES && !fr->keyframe) {
+            d->stats.not_decoded++;
+            return KVSP_OK;
+        }
+        return decode(d, &d->video, fr);
+    }
+    if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO && (!d->audio.track || d->audio.track == fr->track)) {
+        d->audio.track = fr->track;
+        int rc = ensure_open(d, &d->audio, t);
+        return rc < 0 ? rc : decode(d, &d->audio, fr);
+    }
+    return KVSP_OK;
+}
+
+kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decoder_options *opts)
+{
+    kvsp_decoder_options defaults;
+    if (!opts) {
+        kvsp_decoder_options_init(&defaults);
+        opts = &defaults;
+    }
+    if ((opts->sampling == KVSP_SAMPLE_INTERVAL && !(opts->interval_ms > 0)) || opts->width < 0 ||
+        opts->height < 0)
+        return NULL;
+    kvsp_decoder *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->opts = *opts;
+    for (size_t i = 0; i < META_RING; i++)
+        d->ring[i].id = UINT64_MAX;
+    d->packet = av_packet_alloc();
+    d->picture = av_frame_alloc();
+    kvsp_visitor sink;
+    memset(&sink, 0, sizeof sink);
+    sink.user = d;
+    sink.on_frame = on_frame;
+    d->frames = kvsp_frame_visitor_create(meta, NULL, &sink);
+    if (!d->packet || !d->picture || !d->frames) {
+        kvsp_decoder_destroy(d);
+        return NULL;
+    }
+    return d;
+}
+
+void kvsp_decoder_destroy(kvsp_decoder *d)
+{
+    if (!d)
+        return;
+    close_stream(&d->video);
+    close_stream(&d->audio);
+    converter_free(&d->converter);
+    av_packet_free(&d->packet);
+    av_frame_free(&d->picture);
+    kvsp_frame_visitor_destroy(d->frames);
+    free(d);
+}
+
+kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d)
+{
+    return kvsp_frame_visitor_visitor(d->frames);
+}
+
+int kvsp_decoder_finish(kvsp_decoder *d)
+{
+    if (!d)
+        return KVSP_ERR_INVALID_ARG;
+    int rc = drain(d, &d->video);
+    int rc2 = drain(d, &d->audio);
+    return rc < 0 ? rc : rc2;
+}
+
+const kvsp_decoder_stats *kvsp_decoder_get_stats(const kvsp_decoder *d)
+{
+    return d ? &d->stats : NULL;
+}
+
+const char *kvsp_decoder_error(const kvsp_decoder *d)
+{
+    return d && d->error[0] ? d->error : "";
+}
