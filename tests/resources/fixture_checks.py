@@ -4,7 +4,21 @@ Every fixture must match its fixtures.json entry (size, sha256), be read cleanly
 KVS chain also one fragment at a time), give ffprobe the recorded packets, keyframes and frame
 sizes, decode with ffmpeg (a chain whose timestamps restart or video size changes in runs of
 fragments that form one stream, checking the decoded size), and carry correct CRC-32 elements
-where it has them.
+where it has them.  The fixtures made for frame decoders (with a "keyframe_indexes" fact) are also
+decoded frame by frame (check_frames): which frames come out, keyframes, decoded size, and what
+the corrupted byte of kvs_corrupt_frame.mkv does.
+
+ffmpeg must decode every fixture without a message at -v error, with two exceptions, each allowed
+only for the fixture whose manifest fact says why (EXPECTED_DECODE_ERRORS) and tied to the recorded
+frames by check_frames:
+  kvs_corrupt_frame.mkv ("corrupted_frame_index"): H.264 "error while decoding MB x y, bytestream n"
+      (ffmpeg 5.1 prints "error while decoding MB 9 5, bytestream -14" once, for frame 14); restoring
+      the recorded byte must make the decode clean, and the decoded pictures must differ from the
+      restored file's from that frame on and only until the next keyframe.
+  kvs_mid_gop.mkv ("frames_before_first_keyframe"): "decode_slice_header error" / "no frame!" for the
+      leading P frames, whose reference frames are not in the file (ffmpeg 5.1 prints nothing: its
+      H.264 decoder drops frames before the first keyframe silently); exactly those frames must be
+      missing from the decoded ones.
 """
 import collections
 import hashlib
@@ -21,6 +35,12 @@ from fixture_sources import elements
 
 
 CHAINED_NOTICE = re.compile(r"Found unknown-length element with ID 0x18538067 .* no syntax for parsing")
+H264_MESSAGE = r"^\[h264 @ (?:0x)?[0-9a-fA-F]+\] "
+EXPECTED_DECODE_ERRORS = {  # manifest fact -> the decoder messages that fixture is made to cause
+    "corrupted_frame_index": re.compile(H264_MESSAGE + r"(error while decoding MB \d+ \d+, bytestream -?\d+)$"),
+    "frames_before_first_keyframe": re.compile(H264_MESSAGE + r"(decode_slice_header error|no frame!)$"),
+}
+REPEATED = re.compile(r"^\s*Last message repeated \d+ times?$")
 
 
 def run(cmd, chained=False):
@@ -29,6 +49,22 @@ def run(cmd, chained=False):
     lines = p.stderr.splitlines()
     kept = [ln for ln in lines if not (chained and CHAINED_NOTICE.search(ln))]
     return p.returncode, p.stdout, kept, len(lines) - len(kept)
+
+
+def expected_errors(f, lines):
+    """Split ffmpeg's messages into those f is made to cause (EXPECTED_DECODE_ERRORS, by its manifest
+    facts; "Last message repeated" after one of them counts with it), texts without the [h264 @ ...]
+    prefix, and all others."""
+    patterns = [p for fact, p in EXPECTED_DECODE_ERRORS.items() if f.get(fact)]
+    expected, others, last = [], [], False
+    for ln in lines:
+        m = next((p.match(ln) for p in patterns if p.match(ln)), None)
+        last = bool(m) or (last and bool(REPEATED.match(ln)))
+        if m:
+            expected.append(m.group(1))
+        elif not last:
+            others.append(ln)
+    return expected, others
 
 
 def check_crc(data):
@@ -128,12 +164,18 @@ def check_ffmpeg(paths, f, sizes, units=None):
     if [int(n) for _, n, _ in packets] != sizes:
         raise ValueError("ffprobe packet sizes differ from mkvinfo's frame sizes")
     notes.append("keyframes %s; packet sizes == mkvinfo frame sizes" % dict(sorted(keys.items())))
+    expected = []
     for path, _, _ in units or [(p, None, None) for p in paths]:
         rc, _, err, n = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"], chained)
         dropped += n
+        allowed, err = expected_errors(f, err)
+        expected += allowed
         if rc or err:
             raise ValueError("ffmpeg decode rc=%d %s" % (rc, err[:2]))
-    notes.append("ffmpeg decode rc=0, no errors" + (" besides %d chained-Segment notices" % dropped if dropped else ""))
+    besides = ["%d chained-Segment notices" % dropped] if dropped else []
+    if expected:
+        besides.append("the expected %s" % " / ".join('"%s"' % m for m in sorted(set(expected))))
+    notes.append("ffmpeg decode rc=0, no errors" + (" besides " + " and ".join(besides) if besides else ""))
     if units:
         notes[-1] += " (decoding each of fragments %s alone)" % ", ".join(
             "%d-%d" % (g[0], g[-1]) if len(g) > 1 else str(g[0]) for _, g, _ in units)
@@ -147,6 +189,86 @@ def check_ffmpeg(paths, f, sizes, units=None):
             notes.append("decoded frame sizes == recorded width x height per fragment")
     if len(paths) > 1:
         notes[0] = "each fragment alone: " + notes[0]
+    return "; ".join(notes)
+
+
+def probe_frames(path, f):
+    """ffprobe's packets [(pts, pos, size, key)] and decoded frames [(pts, key, width, height)] of the
+    video stream, timestamps in the Matroska time base (ms); decoder messages as EXPECTED_DECODE_ERRORS."""
+    out = []
+    for entries in ("packet=pts,pos,size,flags", "frame=pts,key_frame,width,height"):
+        rc, text, err, _ = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", entries,
+                                "-of", "json", path], f["segments"] > 1)
+        err = expected_errors(f, err)[1]
+        if rc or err:
+            raise ValueError("ffprobe %s rc=%d %s" % (entries.split("=")[0], rc, err[:2]))
+        out.append(json.loads(text).get(entries.split("=")[0] + "s", []))
+    return ([(int(p["pts"]), int(p["pos"]), int(p["size"]), "K" in p["flags"]) for p in out[0]],
+            [(int(fr["pts"]), fr["key_frame"] == 1, fr["width"], fr["height"]) for fr in out[1]])
+
+
+def framemd5(path, chained):
+    """The MD5 of each decoded picture (ffmpeg -f framemd5, no frame dropped or duplicated), and the
+    decoder messages."""
+    rc, out, err, _ = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode",
+                           "passthrough", "-f", "framemd5", "-"], chained)
+    if rc:
+        raise ValueError("ffmpeg framemd5 rc=%d %s" % (rc, err[:2]))
+    return [ln.split(",")[-1].strip() for ln in out.splitlines() if not ln.startswith("#")], err
+
+
+def check_frames(tmp, path, data, f):
+    """The fixtures made for frame decoders (a "keyframe_indexes" fact; one video track): ffprobe's
+    keyframe packets at the recorded indexes; the decoded frames (ffprobe) are the packets from
+    frames_before_first_keyframe on (ffmpeg outputs nothing before the first keyframe), with the same
+    timestamps and keyframe flags, at PixelWidth x PixelHeight; for corrupted_frame_index, the
+    recorded byte (inside that packet) restored gives a clean decode, and the pictures decoded from
+    the file differ from the restored file's first at that frame and not from the next keyframe on."""
+    chained = f["segments"] > 1
+    packets, frames = probe_frames(path, f)
+    keys = [n for n, p in enumerate(packets) if p[3]]
+    if keys != f["keyframe_indexes"]["1"]:
+        raise ValueError("ffprobe keyframe packets at %s" % keys)
+    lead = f.get("frames_before_first_keyframe", 0)
+    if keys[0] != lead:
+        raise ValueError("first keyframe at %d, frames_before_first_keyframe %d" % (keys[0], lead))
+    want = [(pts, key, f["tracks"]["1"]["width"], f["tracks"]["1"]["height"]) for pts, _, _, key in packets[lead:]]
+    if frames != want:
+        raise ValueError("ffprobe decoded %d frames %s, not the %d packets from %d on at %dx%d" % (
+            len(frames), sorted(set(fr[2:] for fr in frames)), len(want), lead, want[0][2], want[0][3]))
+    notes = ["packets %d, keyframes at %s; decoded %d frames%s, %dx%d, timestamps and keyframes as the packets'" % (
+        len(packets), keys, len(frames), " (none of the %d before the first keyframe)" % lead if lead else "",
+        want[0][2], want[0][3])]
+    index = f.get("corrupted_frame_index")
+    if index is not None:
+        pos, size = packets[index][1:3]
+        at = f["corrupted_byte_offset"]
+        # pos: the SimpleBlock's body; the frame follows its 1-byte track number, timecode and flags
+        if (pos + 4, size) != (f["corrupted_frame_offset"], f["corrupted_frame_size"]) or not \
+                pos + 4 <= at < pos + 4 + size or packets[index][3] or \
+                not data[at] == f["corrupted_byte_value"] == f["corrupted_byte_original"] ^ 0xFF:
+            raise ValueError("corrupted byte %d not the recorded one in non-key packet %d (pos %d, size %d)" % (
+                at, index, pos, size))
+        restored = os.path.join(tmp, "restored.mkv")
+        with open(restored, "wb") as fh:
+            fh.write(data[:at] + bytes([f["corrupted_byte_original"]]) + data[at + 1:])
+        good, err = framemd5(restored, chained)
+        if err:
+            raise ValueError("restored file: ffmpeg %s" % err[:2])
+        bad, err = framemd5(path, chained)
+        messages, err = expected_errors(f, err)
+        following = [k for k in keys if k > index]
+        differ = [n for n, (a, b) in enumerate(zip(good, bad)) if a != b]
+        if (err or len(good) != len(bad) or len(good) != len(packets) or not differ or differ[0] != index
+                or (following and differ[-1] >= following[0])):
+            raise ValueError("corrupted frame %d: decoded frames %s differ from the restored file's; %s" % (
+                index, differ, err[:2]))
+        notes.append("byte %d (0x%02x, was 0x%02x) inside packet %d: restored, ffmpeg decodes cleanly; as is, "
+                     "ffmpeg says %s and decoded frames %s differ (to the keyframe at %s)" % (
+                         at, data[at], f["corrupted_byte_original"], index,
+                         " / ".join('"%s"' % m for m in sorted(set(messages))) or "nothing",
+                         "%d-%d" % (differ[0], differ[-1]) if len(differ) > 1 else differ[0],
+                         following[0] if following else "end"))
     return "; ".join(notes)
 
 
@@ -216,6 +338,10 @@ def check(outdir):
             with tempfile.TemporaryDirectory() as tmp:
                 notes = [msg, check_ffmpeg(fragment_files(tmp, data, f) or [path], f, sizes,
                                            decode_units(tmp, data, f))]
+                if "keyframe_indexes" in f:
+                    if fragment_files(tmp, data, f) or decode_units(tmp, data, f):
+                        raise ValueError("check_frames reads a fixture as one stream")
+                    notes.append(check_frames(tmp, path, data, f))
             if f["crc32"]:
                 good, wrong = check_crc(data)
                 if (good, wrong) != (f["crc32"], 0):

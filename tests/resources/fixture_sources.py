@@ -106,6 +106,11 @@ def sources(tmp):
         src["h264_gop10_" + size] = encode(tmp, "h264_gop10_" + size, [
             "-f", "lavfi", "-i", "testsrc=size=%s:rate=10" % size, "-pix_fmt", "yuv420p", "-bf", "0",
             "-frames:v", str(count), "-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0"])
+    # A size that is not a multiple of 16 (the SPS crops the coded 656x368 to 642x362): 20 frames, an
+    # IDR frame every 10.
+    src["h264_gop10_642x362"] = encode(tmp, "h264_gop10_642x362", [
+        "-f", "lavfi", "-i", "testsrc=size=642x362:rate=10", "-pix_fmt", "yuv420p", "-bf", "0",
+        "-frames:v", "20", "-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0"])
     # PCM: re-cut the sample stream into equal 10 ms frames (80 samples, 160 bytes) for fixed lacing.
     trk, frames = src["pcm"]
     pcm = b"".join(data for _, _, data in frames)

@@ -48,6 +48,18 @@ Why each fixture exists:
                           one H.264 stream (each starting with an IDR frame), every Cluster at timecode
                           0 (blocks 0..900 ms) while producer timestamps advance 1000 ms a fragment, as
                           from a producer that restarts its clock.
+  Three fixtures for frame decoders (each with keyframe_indexes: which frames are keyframes):
+  kvs_mid_gop.mkv         a GetMedia-like chain (8-byte unknown sizes) joined mid-GOP: fragment 0 starts
+                          with 3 P frames (frames 7-9 of a 320x192 encode, IDR every 10, no B frames)
+                          whose reference frames are not in the file, then the GOP of frames 10-19;
+                          fragments 1 and 2 are frames 20-29 and 30-39.  Keyframes at file frames 3,
+                          13, 23; Cluster timecodes 700, 2000, 3000 (timestamps as encoded).
+  kvs_corrupt_frame.mkv   a GetMedia-like chain (8-byte unknown sizes) of 3 fragments of 10 H.264 frames
+                          (160x96, IDR every 10, no B frames) with one byte inverted (XOR 0xFF) in the
+                          middle of the slice data of frame 14, a P frame: the container is intact,
+                          ffmpeg reports a decode error for that frame (and conceals it).
+  odd_size_642x362.mkv    one plain Matroska file (known sizes, no KVS tags): 20 H.264 frames at
+                          642x362 (not a multiple of 16: the SPS crops), IDR frames 0 and 10.
 """
 import argparse
 import collections
@@ -271,11 +283,13 @@ def fx_kvs_error_tags(src):
     return chain([normal, error, exception], unknown=8)
 
 
-def get_media_fragment(k, frames, cluster_ts, producer_ms, trk):
+def get_media_fragment(k, frames, cluster_ts, producer_ms, trk, leading=0):
     """One GetMedia fragment (8-byte unknown sizes): Info, Tracks of trk, the leading AWS_KINESISVIDEO_*
     tags (fragment k, producer timestamp producer_ms after the chain's base), a Cluster of unlaced
-    SimpleBlocks at timecode cluster_ts, the closing tags.  frames: (ms since cluster_ts, key, data)."""
-    assert frames[0][1], "a fragment starts with a keyframe"
+    SimpleBlocks at timecode cluster_ts, the closing tags.  frames: (ms since cluster_ts, key, data).
+    The fragment starts with a keyframe, or with leading non-keyframes and then one (joined mid-GOP)."""
+    assert [key for _, key, _ in frames[:leading + 1]] == [False] * leading + [True], \
+        "a fragment starts with a keyframe (after the leading non-keyframes)"
     number, server, producer = kvs_ids(k, producer_ms)
     head = tags([("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number), ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", server),
                  ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", producer)])
@@ -310,6 +324,94 @@ def fx_kvs_restart_at_zero(src):
     return chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
                                     0, 1000 * k, trk) for k, p in enumerate(gop_fragments(frames, 3))],
                  unknown=8)
+
+
+def keyframe_indexes(frames):
+    """The "keyframe_indexes" fact of a one-track fixture: 0-based over the file's frames of track 1."""
+    return {"1": [n for n, (_, key, _) in enumerate(frames) if key]}
+
+
+def fx_kvs_mid_gop(src):
+    """A chain joined mid-GOP: the first fragment starts with frames 7, 8, 9 of the 320x192 encode (P
+    frames; the IDR frame 0 they predict from is not in the file), then the GOP of frames 10-19;
+    fragments 1 and 2 are frames 20-29 and 30-39, each from its IDR frame.  Timestamps as encoded
+    (frame n at n * 100 ms): Cluster timecodes 700, 2000, 3000; producer timestamps alike."""
+    trk, frames = src["h264_gop10_320x192"]
+    assert [key for _, key, _ in frames] == [n % 10 == 0 for n in range(40)]
+    parts = [frames[MID_GOP_DROPPED:20], frames[20:30], frames[30:40]]
+    out, extra = chain([functools.partial(get_media_fragment, k, [(ts - p[0][0], key, d) for ts, key, d in p],
+                                          p[0][0], p[0][0], trk, leading=MID_GOP_LEADING if k == 0 else 0)
+                        for k, p in enumerate(parts)], unknown=8)
+    written = [f for p in parts for f in p]
+    extra.update(keyframe_indexes=keyframe_indexes(written), frames_before_first_keyframe=MID_GOP_LEADING,
+                 encoded_frames_dropped=MID_GOP_DROPPED)
+    return out, extra
+
+
+MID_GOP_DROPPED = 7   # frames 0-6 of the encode (its first IDR frame included) are left out
+MID_GOP_LEADING = 10 - MID_GOP_DROPPED
+
+
+def avcc_nals(private, payload):
+    """(offset in payload of the NAL unit header, NAL unit type, NAL unit length) of an avcC frame."""
+    assert private[0] == 1
+    width, pos, out = (private[4] & 3) + 1, 0, []
+    while pos < len(payload):
+        n = int.from_bytes(payload[pos:pos + width], "big")
+        out.append((pos + width, payload[pos + width] & 0x1F, n))
+        pos += width + n
+    assert pos == len(payload)
+    return out
+
+
+def slice_data_byte(private, payload):
+    """A byte in the middle of the frame's one coded slice (a non-IDR slice NAL, type 1), far past the
+    slice header (a few bytes) and away from zero bytes, so flipping it neither makes nor breaks an
+    emulation prevention pattern (00 00 03) or a start code: the NAL keeps its size and structure."""
+    (start, _, n), = [nal for nal in avcc_nals(private, payload) if nal[1] == 1]
+    assert n >= 64, n
+    pos = start + n // 2
+    while payload[pos] in (0x00, 0x03, 0xFC, 0xFF) or 0 in payload[pos - 2:pos + 3]:
+        pos += 1
+    assert pos < start + n - 16
+    return pos
+
+
+CORRUPTED_FRAME = 14  # the 5th frame of fragment 1, a P frame
+
+
+def fx_kvs_corrupt_frame(src):
+    """The 30 frames of the 160x96 encode in 3 GetMedia fragments of 10 (each from its IDR frame, Cluster
+    timecodes and producer timestamps k * 1000 ms), with one byte of the slice data of frame 14 (a P
+    frame) inverted: the container is intact, the picture data is not."""
+    trk, frames = src["h264_gop10_160x96"]
+    frames = list(frames[:30])
+    ts, key, payload = frames[CORRUPTED_FRAME]
+    assert not key
+    pos = slice_data_byte(trk["private"], payload)
+    bad = payload[:pos] + bytes([payload[pos] ^ 0xFF]) + payload[pos + 1:]
+    frames[CORRUPTED_FRAME] = ts, key, bad
+    out, extra = chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
+                                          1000 * k, 1000 * k, trk) for k, p in enumerate(gop_fragments(frames, 3))],
+                       unknown=8)
+    assert out.count(bad) == 1
+    nal = [s for s, t, _ in avcc_nals(trk["private"], bad) if t == 1][0]
+    extra.update(keyframe_indexes=keyframe_indexes(frames), corrupted_frame_index=CORRUPTED_FRAME,
+                 corrupted_track=1, corrupted_frame_offset=out.find(bad), corrupted_frame_size=len(bad),
+                 corrupted_byte_in_frame=pos, corrupted_byte_in_nal=pos - nal,
+                 corrupted_byte_offset=out.find(bad) + pos, corrupted_byte_original=payload[pos],
+                 corrupted_byte_value=bad[pos])
+    return out, extra
+
+
+def fx_odd_size_642x362(src):
+    """One plain Matroska file (known sizes): 20 H.264 frames at 642x362, IDR frames 0 and 10, a Cluster
+    of 10 each."""
+    trk, frames = src["h264_gop10_642x362"]
+    assert (trk["width"], trk["height"]) == (642, 362) and len(frames) == 20
+    clusters = [cluster(p[0][0], video_blocks(p, p[0][0])) for p in split(frames, 10)]
+    out = ebml_header() + segment(info(2000), master(TRACKS, track_entry(1, trk, 100 * MS)), *clusters)
+    return out, {"keyframe_indexes": keyframe_indexes(frames)}
 
 
 HALF_MS = 500000  # TimecodeScale of kvs_user_tags.mkv: 0.5 ms ticks
@@ -386,7 +488,8 @@ FIXTURES = collections.OrderedDict(
     (f.__name__[3:] + ".mkv", f) for f in (
         fx_h264_blockgroups, fx_lacing_xiph, fx_lacing_ebml, fx_lacing_fixed, fx_kvs_unknown_size_8byte,
         fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video, fx_kvs_fragment_list,
-        fx_kvs_error_tags, fx_kvs_user_tags, fx_kvs_resolution_change, fx_kvs_restart_at_zero))
+        fx_kvs_error_tags, fx_kvs_user_tags, fx_kvs_resolution_change, fx_kvs_restart_at_zero,
+        fx_kvs_mid_gop, fx_kvs_corrupt_frame, fx_odd_size_642x362))
 
 
 FIELDS = collections.OrderedDict([
@@ -411,6 +514,18 @@ FIELDS = collections.OrderedDict([
     ("width, height", "kvs_resolution_change only, in each fragments entry: PixelWidth and PixelHeight of "
                       "that fragment's own video TrackEntry (its CodecPrivate differs with them; tracks "
                       "holds a chain's first TrackEntry)"),
+    ("keyframe_indexes", "fixtures for frame decoders: per track, the 0-based indexes (over the whole file, "
+                         "in file order) of its keyframes"),
+    ("frames_before_first_keyframe, encoded_frames_dropped",
+     "kvs_mid_gop: non-keyframes before the first keyframe (P frames whose references are not in the "
+     "file; ffmpeg outputs nothing for them), and how many frames of the encode (from its first IDR "
+     "frame) were left out before them"),
+    ("corrupted_frame_index, corrupted_track, corrupted_frame_offset, corrupted_frame_size",
+     "kvs_corrupt_frame: the 0-based index (over the file) of the frame with a corrupted byte, its track, "
+     "the file offset and size of its data (the SimpleBlock's payload after track number, timecode, flags)"),
+    ("corrupted_byte_offset, corrupted_byte_in_frame, corrupted_byte_in_nal, corrupted_byte_original, "
+     "corrupted_byte_value", "kvs_corrupt_frame: the inverted byte: its file offset, offset in the frame "
+     "data and from the slice NAL unit's header byte, value before (as encoded) and after (XOR 0xFF)"),
 ])
 COUNTS = ("ebml_headers", "segments", "clusters", "simple_blocks", "block_groups", "blocks",
           "crc32", "tags", "tag", "simple_tags", "laced_blocks")

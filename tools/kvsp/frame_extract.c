@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <libavutil/log.h>
 #include <libavutil/md5.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,9 @@ int frames_extract(const frames_args *args, const cli_input_options *in)
         fprintf(stderr, "kvsp frames: that --pix-fmt cannot be written as %s\n", image_writer_extension(format));
         return CLI_EXIT_USAGE;
     }
+    /* Decoding problems are reported once each, by on_corrupt, not by
+     * libavcodec's own log. */
+    av_log_set_level(AV_LOG_QUIET);
     extract_state s;
     memset(&s, 0, sizeof s);
     s.args = args;

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""kvsp frames (decoding) against FFmpeg: bit-identical pictures, sampling,
+image files, and the hard cases (H.265, resolution change, mid-GOP start,
+a corrupted frame, odd picture sizes).
+
+usage: frames_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+KVSP = RESOURCES = CAPTURES = TMP = None
+
+
+def run(cmd, data=None):
+    return subprocess.run(cmd, input=data, capture_output=True, timeout=600)
+
+
+def kvsp(*args):
+    return run([KVSP, *args])
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def capture(name):
+    if not CAPTURES:
+        raise unittest.SkipTest('shared captures absent')
+    return os.path.join(CAPTURES, name)
+
+
+def fixture(name):
+    path = os.path.join(RESOURCES, name)
+    if not os.path.exists(path):
+        raise unittest.SkipTest('%s not generated' % name)
+    return path
+
+
+def manifest(name):
+    with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
+        return json.load(f)['fixtures'][name]
+
+
+def hashes(framemd5_text):
+    """(size, md5) per picture, from framemd5 output (ours or ffmpeg's)."""
+    rows = [line.split(b',') for line in framemd5_text.splitlines() if line and not line.startswith(b'#')]
+    return [(int(r[4]), r[5].strip()) for r in rows]
+
+
+def ffmpeg_framemd5(path=None, data=None):
+    r = run(['ffmpeg', '-v', 'error', '-i', '-' if data is not None else path, '-map', '0:v:0',
+             '-f', 'framemd5', '-'], data=data)
+    return hashes(r.stdout)
+
+
+def our_framemd5(path, *options, status=0):
+    r = kvsp('frames', '--framemd5', *options, path)
+    if r.returncode != status:
+        raise AssertionError('kvsp frames --framemd5 %s: exit %d: %s' % (path, r.returncode, r.stderr.decode()))
+    return hashes(r.stdout), r.stderr.decode()
+
+
+def extract(path, name, *options):
+    out = os.path.join(TMP, name)
+    r = kvsp('frames', path, '-o', out, *options)
+    if r.returncode != 0:
+        raise AssertionError('kvsp frames -o: exit %d: %s' % (r.returncode, r.stderr.decode()))
+    with open(os.path.join(out, 'index.jsonl')) as f:
+        return out, [json.loads(line) for line in f]
+
+
+def image_size(path):
+    r = run(['ffprobe', '-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path])
+    return tuple(int(x) for x in r.stdout.decode().strip().split(','))
+
+
+class BitIdentical(unittest.TestCase):
+    """Same pictures as FFmpeg, frame for frame."""
+
+    def test_captures(self):
+        for name in ('output_get_media.mkv', 'kinesis_video_renderer_example_output.mkv', 'vogels_330.mkv'):
+            with self.subTest(capture=name):
+                ours, _ = our_framemd5(capture(name))
+                theirs = ffmpeg_framemd5(capture(name))
+                self.assertEqual(len(ours), len(theirs))
+                self.assertEqual(ours, theirs)
+
+    def test_h265_and_odd_size(self):
+        for name in ('h265_track.mkv', 'odd_size_642x362.mkv'):
+            with self.subTest(fixture=name):
+                ours, _ = our_framemd5(fixture(name))
+                self.assertGreater(len(ours), 0)
+                self.assertEqual(ours, ffmpeg_framemd5(fixture(name)))
+        _, index = extract(fixture('odd_size_642x362.mkv'), 'odd')
+        self.assertEqual({(p['width'], p['height']) for p in index}, {(642, 362)})
+
+    def test_threads_do_not_change_pictures(self):
+        path = fixture('kvs_user_tags.mkv')
+        one, _ = our_framemd5(path, '--threads', '1')
+        self.assertEqual(one, our_framemd5(path, '--threads', '4')[0])
+
+
+class Sampling(unittest.TestCase):
+    def test_counts(self):
+        path = capture('output_get_media.mkv')
+        out, index = extract(path, 'key', '--keyframes')
+        self.assertEqual(len(index), 5)
+        self.assertTrue(all(p['keyframe'] for p in index))
+        _, stats = our_framemd5(path, '--keyframes')
+        self.assertIn('5 decoded', stats)  # the other frames are not decoded at all
+        self.assertEqual(len(extract(path, 'every', '--every', '10', '--format', 'ppm')[1]), 30)
+        _, per_second = extract(path, 'interval', '--interval-ms', '1000', '--format', 'ppm')
+        self.assertEqual([p['pts_ms'] for p in per_second], [1000 * k for k in range(10)])
+
+    def test_index_and_images(self):
+        path = capture('output_get_media.mkv')
+        fragments = [json.loads(l) for l in kvsp('fragments', path).stdout.splitlines()]
+        frames = [json.loads(l) for l in kvsp('frames', '--list', path).stdout.splitlines()]
+        out, index = extract(path, 'png', '--every', '60')
+        self.assertEqual(len(index), 5)
+        for i, p in enumerate(index):
+            f = frames[60 * i]
+            self.assertEqual(p['fragment_number'], fragments[i]['fragment_number'])
+            for key in ('pts_ms', 'producer_timestamp_ms', 'server_timestamp_ms', 'keyframe'):
+                self.assertEqual(p[key], f[key], key)
+            self.assertEqual((p['width'], p['height']), (640, 360))
+            self.assertEqual(image_size(os.path.join(out, p['file'])), (640, 360))
+        out, index = extract(path, 'jpeg', '--keyframes', '--format', 'jpeg', '--size', '320x')
+        self.assertEqual(image_size(os.path.join(out, index[0]['file'])), (320, 180))
+        out, index = extract(path, 'gray', '--keyframes', '--format', 'raw', '--pix-fmt', 'gray', '--size', 'x90')
+        self.assertEqual(os.path.getsize(os.path.join(out, index[0]['file'])), 160 * 90)
+        # A picture matches ffmpeg's own conversion of the same frame closely.
+        ppm_dir, ppm = extract(path, 'ppm', '--keyframes', '--format', 'ppm')
+        ours = read(os.path.join(ppm_dir, ppm[0]['file']))
+        theirs = run(['ffmpeg', '-v', 'error', '-i', path, '-frames:v', '1', '-f', 'image2pipe',
+                      '-vcodec', 'ppm', '-']).stdout
+        self.assertEqual(len(ours), len(theirs))
+        diff = sum(abs(a - b) for a, b in zip(ours[20:], theirs[20:])) / len(ours)
+        self.assertLess(diff, 2.0)
+
+
+class HardCases(unittest.TestCase):
+    def test_resolution_change(self):
+        path = fixture('kvs_resolution_change.mkv')
+        facts = manifest('kvs_resolution_change.mkv')
+        ours, stats = our_framemd5(path)
+        self.assertIn('1 decoder reopen', stats)
+        data = read(path)
+        half = facts['fragment_offsets'][2]
+        self.assertEqual(ours, ffmpeg_framemd5(data=data[:half]) + ffmpeg_framemd5(data=data[half:]))
+        _, index = extract(path, 'res', '--format', 'ppm')
+        sizes = [(f['width'], f['height']) for f in facts['fragments']]
+        self.assertEqual([(p['width'], p['height']) for p in index],
+                         [sizes[0]] * 20 + [sizes[2]] * 20)
+
+    def test_mid_gop_start(self):
+        path = fixture('kvs_mid_gop.mkv')
+        facts = manifest('kvs_mid_gop.mkv')
+        skip = facts['frames_before_first_keyframe']
+        total = sum(facts['frames_per_track'].values())
+        ours, stats = our_framemd5(path)
+        self.assertEqual(len(ours), total - skip)
+        self.assertIn('%d skipped before a keyframe' % skip, stats)
+        _, index = extract(path, 'midgop', '--format', 'ppm')
+        self.assertTrue(index[0]['keyframe'])
+
+    def test_corrupt_frame(self):
+        path = fixture('kvs_corrupt_frame.mkv')
+        total = sum(manifest('kvs_corrupt_frame.mkv')['frames_per_track'].values())
+        ours, stats = our_framemd5(path)  # exit 0: never fatal
+        self.assertGreaterEqual(len(ours), total - 10)
+        self.assertLessEqual(len(ours), total)
+        # Frames before the corrupted one are exactly FFmpeg's.
+        bad = manifest('kvs_corrupt_frame.mkv')['corrupted_frame_index']
+        self.assertEqual(ours[:bad], ffmpeg_framemd5(path)[:bad])
+
+
+if __name__ == '__main__':
+    KVSP, RESOURCES = sys.argv[1], sys.argv[2]
+    CAPTURES = sys.argv[3] if len(sys.argv) > 3 and os.path.isdir(sys.argv[3]) else None
+    TMP = tempfile.mkdtemp(prefix='kvsp-frames-')
+    try:
+        program = unittest.main(argv=sys.argv[:1], verbosity=2, exit=False)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(0 if program.result.wasSuccessful() else 1)
