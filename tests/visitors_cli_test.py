@@ -11,6 +11,7 @@
 
 usage: visitors_cli_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 """
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -215,12 +216,14 @@ class SplitInvariance(unittest.TestCase):
     """Both commands print identical lines for every chunk size."""
 
     def check(self, path, sizes):
-        for command in (['fragments'], ['frames', '--list']):
-            ref = run(*command, path)
-            for size in sizes:
-                got = run(*command, '--chunk-size', str(size), path)
-                self.assertEqual(got.returncode, ref.returncode)
-                self.assertEqual(got.stdout, ref.stdout, '%s %s chunk %d' % (command, path, size))
+        # Runs in parallel: thousands of short processes.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for command in (['fragments'], ['frames', '--list']):
+                ref = run(*command, path)
+                runs = pool.map(lambda size: (size, run(*command, '--chunk-size', str(size), path)), sizes)
+                for size, got in runs:
+                    self.assertEqual(got.returncode, ref.returncode)
+                    self.assertEqual(got.stdout, ref.stdout, '%s %s chunk %d' % (command, path, size))
 
     def test_fixtures_every_size(self):
         for name in sorted(manifest()):
