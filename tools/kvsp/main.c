@@ -11,7 +11,7 @@ static const struct command {
 } commands[] = {
     {"inspect", cmd_inspect, "print the element tree (like mkvinfo), or JSON events"},
     {"fragments", cmd_fragments, "one JSON line per fragment: KVS tags, tracks, frame counts"},
-    {"frames", cmd_frames, "frames --list: one JSON line per frame with its timestamps"},
+    {"frames", cmd_frames, "decoded pictures to images (-o DIR), --framemd5, or --list frames"},
     {"merge", cmd_merge, "merge a chain of fragments into playable, seekable MKV files"},
 };
 
