@@ -1,0 +1,60 @@
+#ifndef KVSPARSER_CREDENTIALS_H
+#define KVSPARSER_CREDENTIALS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvsparser/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* AWS credentials and region, found the way the AWS CLI and SDKs find them
+ * (libkvsparser-client):
+ *  1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
+ *  2. shared files: AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and
+ *     AWS_CONFIG_FILE (~/.aws/config), profile from the options, AWS_PROFILE
+ *     or "default";
+ *  3. ECS container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+ *     (from 169.254.170.2) or AWS_CONTAINER_CREDENTIALS_FULL_URI, with
+ *     AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE);
+ *  4. EC2 instance metadata with an IMDSv2 session token
+ *     (AWS_EC2_METADATA_SERVICE_ENDPOINT overrides the address,
+ *     AWS_EC2_METADATA_DISABLED=true skips it).
+ * Temporary credentials are fetched again before they expire. Secrets are
+ * never written into error messages. */
+
+typedef struct kvsp_credentials {
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token; /* NULL if none */
+    int64_t expiration;  /* Unix seconds; 0 if they do not expire */
+    const char *source;  /* "environment", "shared-file", "ecs", "imds" */
+} kvsp_credentials;
+
+typedef struct kvsp_credentials_options {
+    const char *profile;     /* NULL: AWS_PROFILE or "default" */
+    long timeout_ms;         /* for the ECS and IMDS requests; 0: 1000 */
+    int refresh_before_s;    /* refresh this long before expiry; 0: 300 */
+} kvsp_credentials_options;
+
+typedef struct kvsp_credential_provider kvsp_credential_provider;
+
+KVSP_API kvsp_credential_provider *kvsp_credential_provider_create(const kvsp_credentials_options *opts);
+KVSP_API void kvsp_credential_provider_destroy(kvsp_credential_provider *p);
+/* Current credentials (cached; fetched again near expiry). The pointer is
+ * valid until the next call. Returns 0, or a negative status with a message
+ * in `why`. */
+KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out,
+                                          char *why, size_t why_size);
+
+/* The region: `explicit_region` if given, else AWS_REGION, AWS_DEFAULT_REGION,
+ * or the profile's `region` in the config file. Returns 0, or -1 if none. */
+KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
