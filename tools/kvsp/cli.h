@@ -83,6 +83,14 @@ int cmd_inspect(int argc, char **argv);
 int cmd_fragments(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+#ifdef KVSP_HAVE_CLIENT
+int cmd_get_media(int argc, char **argv);
+int cmd_list_fragments(int argc, char **argv);
+int cmd_get_media_for_fragment_list(int argc, char **argv);
+#endif
+#ifdef KVSP_HAVE_SERVE
+int cmd_serve(int argc, char **argv);
+#endif
 
 /* getopt_long entries for the common options; they return 0 and are handed
  * to cli_common_option by name. */

@@ -13,6 +13,15 @@ static const struct command {
     {"fragments", cmd_fragments, "one JSON line per fragment: KVS tags, tracks, frame counts"},
     {"frames", cmd_frames, "decoded pictures to images (-o DIR), --framemd5, or --list frames"},
     {"merge", cmd_merge, "merge a chain of fragments into playable, seekable MKV files"},
+#ifdef KVSP_HAVE_CLIENT
+    {"get-media", cmd_get_media, "GetMedia: write a stream's raw payload"},
+    {"list-fragments", cmd_list_fragments, "ListFragments: one JSON line per fragment"},
+    {"get-media-for-fragment-list", cmd_get_media_for_fragment_list,
+     "GetMediaForFragmentList: write the payload of given fragments"},
+#endif
+#ifdef KVSP_HAVE_SERVE
+    {"serve", cmd_serve, "a local KVS-compatible endpoint on 127.0.0.1"},
+#endif
 };
 
 static void usage(FILE *out)
