@@ -25,6 +25,15 @@ typedef struct cli_input_options {
     int npaths;
     size_t chunk_size;
     kvsp_reader_options reader;
+    /* --stream: read GetMedia of this stream instead of a file. */
+    const char *stream;
+    const char *start;        /* --start, default "now" */
+    const char *region;
+    const char *endpoint_url;
+    const char *profile;
+    const char *ca_bundle;
+    int verbose;
+    char client_error[512];   /* the service or network error of a --stream read */
     /* Called after each chunk with the bytes read so far, if set. */
     void (*progress)(void *user, uint64_t bytes);
     void *progress_user;
@@ -43,7 +52,7 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
 
 /* Reads the input in chunks and runs the reader with the visitor until the
  * end of input. Returns KVSP_OK, a reader error, or KVSP_ERR_IO (errno set). */
-int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v);
+int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v);
 /* The same in two steps, for several inputs read as one stream: feed each
  * file (or stdin for NULL / "-") without finishing, then finish once. */
 int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r, const kvsp_visitor *v);
@@ -92,9 +101,25 @@ int cmd_get_media_for_fragment_list(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 #endif
 
+/* Reading a stream from KVS instead of a file (builds with the client). */
+#define CLI_CLIENT_LONG_OPTIONS                            \
+    {"stream", required_argument, NULL, 0},                \
+    {"start", required_argument, NULL, 0},                 \
+    {"region", required_argument, NULL, 0},                \
+    {"endpoint-url", required_argument, NULL, 0},          \
+    {"profile", required_argument, NULL, 0},               \
+    {"ca-bundle", required_argument, NULL, 0},             \
+    {"verbose", no_argument, NULL, 0},
+
+#ifdef KVSP_HAVE_CLIENT
+/* Feeds GetMedia of in->stream into the reader (not finished). */
+int client_feed_stream(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
+#endif
+
 /* getopt_long entries for the common options; they return 0 and are handed
  * to cli_common_option by name. */
 #define CLI_COMMON_LONG_OPTIONS                            \
+    CLI_CLIENT_LONG_OPTIONS                                \
     {"chunk-size", required_argument, NULL, 0},            \
     {"resync", no_argument, NULL, 0},                      \
     {"max-depth", required_argument, NULL, 0},             \
@@ -109,6 +134,11 @@ int cmd_serve(int argc, char **argv);
     "  --max-depth N         nesting limit (default 64)\n"                         \
     "  --max-element-size N  largest data element, e.g. 64M (default 256M)\n"      \
     "  --max-string-size N   largest string element (default 1M)\n"               \
+    "  --stream NAME         read GetMedia of a KVS stream (name or ARN) instead\n"  \
+    "                        of INPUT; --start earliest|now|fragment:N|\n"           \
+    "                        continuation:T|server-ts:S|producer-ts:S (default\n"     \
+    "                        now); --region, --endpoint-url, --profile,\n"           \
+    "                        --ca-bundle, --verbose (requests on stderr)\n"          \
     "  -h, --help            show this help\n"
 
 #endif

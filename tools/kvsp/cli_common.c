@@ -36,9 +36,29 @@ int cli_parse_size(const char *text, uint64_t *out)
     return 0;
 }
 
+/* The --stream family; 1 if name was one of them. */
+static int client_option(cli_input_options *o, const char *name, const char *value)
+{
+    static const char *const names[] = {"stream", "start", "region", "endpoint-url", "profile", "ca-bundle"};
+    const char **fields[] = {&o->stream, &o->start, &o->region, &o->endpoint_url, &o->profile, &o->ca_bundle};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *fields[i] = value;
+            return 1;
+        }
+    }
+    if (strcmp(name, "verbose") == 0) {
+        o->verbose = 1;
+        return 1;
+    }
+    return 0;
+}
+
 int cli_common_option(cli_input_options *o, const char *name, const char *value)
 {
     uint64_t v = 0;
+    if (client_option(o, name, value))
+        return 1;
     if (strcmp(name, "resync") == 0) {
         o->reader.resync = 1;
         return 1;
@@ -94,6 +114,16 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
             return CLI_EXIT_USAGE;
         }
     }
+#ifndef KVSP_HAVE_CLIENT
+    if (in->stream) {
+        fprintf(stderr, "kvsp: --stream needs a build with the KVS client (libcurl, OpenSSL)\n");
+        return CLI_EXIT_USAGE;
+    }
+#endif
+    if (in->stream && argc - optind > 0) {
+        fprintf(stderr, "kvsp: give either --stream or an input file\n");
+        return CLI_EXIT_USAGE;
+    }
     if (argc - optind > spec->max_inputs) {
         spec->usage(stderr);
         return CLI_EXIT_USAGE;
@@ -106,6 +136,8 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
 
 const char *cli_input_name(const cli_input_options *o)
 {
+    if (o->stream)
+        return o->stream;
     return (!o->path || strcmp(o->path, "-") == 0) ? "<stdin>" : o->path;
 }
 
@@ -157,8 +189,14 @@ int cli_finish_reader(kvsp_reader *r, const kvsp_visitor *v)
     return st == KVSP_DONE ? KVSP_OK : st;
 }
 
-int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
+int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
 {
+#ifdef KVSP_HAVE_CLIENT
+    if (o->stream) {
+        int st = client_feed_stream(o, r, v);
+        return st == KVSP_OK ? cli_finish_reader(r, v) : st;
+    }
+#endif
     int st = cli_feed_path(o, o->path, r, v);
     return st == KVSP_OK ? cli_finish_reader(r, v) : st;
 }
@@ -166,6 +204,10 @@ int cli_run_reader(const cli_input_options *o, kvsp_reader *r, const kvsp_visito
 void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,
                       int status)
 {
+    if ((status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE) && o->client_error[0]) {
+        fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, o->stream ? o->stream : "", o->client_error);
+        return;
+    }
     if (status == KVSP_ERR_IO) {
         fprintf(stderr, "kvsp %s: %s: %s\n", cmd, cli_input_name(o), strerror(errno));
         return;

@@ -135,7 +135,7 @@ static int frames_option(void *user, int c, const char *value)
     return -1;
 }
 
-static int list_frames(const frames_args *args, const cli_input_options *in)
+static int list_frames(const frames_args *args, cli_input_options *in)
 {
     kvsp_visitor sink;
     memset(&sink, 0, sizeof sink);

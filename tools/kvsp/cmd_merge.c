@@ -175,6 +175,8 @@ static int run_merge(cli_input_options *in, kvsp_merger *merger, kvsp_reader *r)
 {
     kvsp_visitor v = kvsp_merger_visitor(merger);
     int st = KVSP_OK;
+    if (in->stream)
+        return cli_run_reader(in, r, &v);
     if (in->npaths == 0)
         st = cli_feed_path(in, NULL, r, &v);
     for (int i = 0; st == KVSP_OK && i < in->npaths; i++)

@@ -147,7 +147,7 @@ static int open_output(extract_state *s)
     return s->index ? 0 : -1;
 }
 
-int frames_extract(const frames_args *args, const cli_input_options *in)
+int frames_extract(const frames_args *args, cli_input_options *in)
 {
     image_format format = args->framemd5 ? IMAGE_RAW : args->format;
     int pix = args->framemd5 ? (args->pix_fmt < 0 ? KVSP_PIX_NATIVE : args->pix_fmt)

@@ -25,6 +25,6 @@ typedef struct frames_args {
 
 /* Decodes and writes pictures (or framemd5 lines); returns the exit status.
  * Only in builds with the decoder. */
-int frames_extract(const frames_args *args, const cli_input_options *in);
+int frames_extract(const frames_args *args, cli_input_options *in);
 
 #endif

@@ -1,0 +1,102 @@
+#ifndef KVSPARSER_CLIENT_H
+#define KVSPARSER_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvsparser/credentials.h"
+#include "kvsparser/status.h"
+#include "kvsparser/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The KVS media APIs over libcurl (libkvsparser-client): GetDataEndpoint
+ * (cached), GetMedia, ListFragments and GetMediaForFragmentList, signed with
+ * SigV4. Media bodies are handed to a callback as they arrive, so they can
+ * be pushed straight into a kvsp_reader. Errors are KVSP_ERR_NETWORK
+ * (connection, TLS, timeout) or KVSP_ERR_SERVICE (an AWS exception; see
+ * kvsp_client_error for its name, HTTP status and message). */
+
+typedef struct kvsp_client kvsp_client;
+
+typedef struct kvsp_client_options {
+    const char *region;       /* NULL: AWS_REGION, AWS_DEFAULT_REGION or the profile */
+    const char *endpoint_url; /* control plane; NULL: AWS_ENDPOINT_URL_KINESIS_VIDEO,
+                                 AWS_ENDPOINT_URL or https://kinesisvideo.REGION.amazonaws.com */
+    const char *profile;
+    const char *ca_bundle;    /* TLS certificates are always verified */
+    long connect_timeout_ms;  /* 0: 10000 */
+    /* Request log lines (method, URL, status; never secrets), if set. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
+    /* NULL: the client makes the standard provider chain for `profile`. */
+    kvsp_credential_provider *credentials;
+} kvsp_client_options;
+
+typedef enum kvsp_start_type {
+    KVSP_START_NOW = 0,
+    KVSP_START_EARLIEST,
+    KVSP_START_FRAGMENT_NUMBER,
+    KVSP_START_SERVER_TIMESTAMP,
+    KVSP_START_PRODUCER_TIMESTAMP,
+    KVSP_START_CONTINUATION_TOKEN
+} kvsp_start_type;
+
+typedef struct kvsp_start_selector {
+    kvsp_start_type type;
+    const char *value;   /* fragment number or continuation token */
+    double timestamp;    /* seconds since the epoch, for the timestamp types */
+} kvsp_start_selector;
+
+/* Parses the command-line form: earliest, now, fragment:N, continuation:T,
+ * server-ts:SECONDS, producer-ts:SECONDS. value points into text. */
+KVSP_API int kvsp_start_selector_parse(const char *text, kvsp_start_selector *out);
+
+/* Media bytes as they arrive; return 0 to go on, negative to stop. */
+typedef int (*kvsp_body_cb)(void *user, const void *data, size_t len);
+
+typedef struct kvsp_fragment_info {
+    char fragment_number[64];
+    int64_t producer_timestamp_ms;
+    int64_t server_timestamp_ms;
+    int64_t length_ms;
+    uint64_t size;
+} kvsp_fragment_info;
+
+typedef enum kvsp_timestamp_type {
+    KVSP_TIMESTAMP_NONE = 0, /* all fragments */
+    KVSP_TIMESTAMP_SERVER,
+    KVSP_TIMESTAMP_PRODUCER
+} kvsp_timestamp_type;
+
+KVSP_API kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size_t why_size);
+KVSP_API void kvsp_client_destroy(kvsp_client *c);
+
+/* stream: a stream name, or an ARN ("arn:..."). */
+KVSP_API int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name,
+                                           char *out, size_t out_size);
+KVSP_API int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
+                                   kvsp_body_cb body, void *user);
+/* Every page, sorted by fragment number as a number. *out is malloc'ed. */
+KVSP_API int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
+                                        double from, double to, kvsp_fragment_info **out, size_t *count);
+/* In requests of at most 1,000 fragments, in the order given. */
+KVSP_API int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream,
+                                                     const char *const *fragments, size_t count,
+                                                     kvsp_body_cb body, void *user);
+
+/* The last error: "ResourceNotFoundException (HTTP 404): Stream x not found",
+ * or a network error. */
+KVSP_API const char *kvsp_client_error(const kvsp_client *c);
+KVSP_API long kvsp_client_http_status(const kvsp_client *c);
+
+/* Compares two decimal fragment numbers as numbers (<0, 0, >0). */
+KVSP_API int kvsp_fragment_number_cmp(const char *a, const char *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

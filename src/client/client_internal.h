@@ -1,0 +1,70 @@
+#ifndef KVSP_CLIENT_INTERNAL_H
+#define KVSP_CLIENT_INTERNAL_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "kvsparser/client.h"
+
+/* Data endpoints are cached per stream and API. KVS says they stay valid
+ * for 45 minutes; they are fetched again a little before that. */
+#define ENDPOINT_TTL_S (40 * 60)
+#define ENDPOINT_CACHE_SIZE 32
+
+typedef struct endpoint_entry {
+    char *stream;
+    char *api;
+    char *url;
+    time_t fetched;
+} endpoint_entry;
+
+struct kvsp_client {
+    CURL *curl; /* reused: keeps connections alive between calls */
+    char region[64];
+    char *control_url;
+    char *ca_bundle;
+    long connect_timeout_ms;
+    void (*log)(void *user, const char *line);
+    void *log_user;
+    kvsp_credential_provider *credentials;
+    int own_credentials;
+    endpoint_entry endpoints[ENDPOINT_CACHE_SIZE];
+    char error[512];
+    long http_status;
+};
+
+/* One signed POST of a JSON body. With `body` set, a 200 response's bytes
+ * go to it as they arrive; otherwise (and for errors) the response is
+ * collected into `response` (at most 4 MiB). */
+typedef struct http_call {
+    const char *base_url; /* scheme://host[:port] */
+    const char *path;     /* "/getMedia" */
+    const char *json;
+    kvsp_body_cb body;
+    void *user;
+    char *response;
+    size_t response_len;
+    long status;
+    char error_type[128];
+} http_call;
+
+int http_post(kvsp_client *c, http_call *call);
+void http_call_free(http_call *call);
+
+/* Sets c->error from a failed call and returns the status to report. */
+int client_fail(kvsp_client *c, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The data endpoint for stream and API, from the cache or GetDataEndpoint. */
+int endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url);
+void endpoint_forget(kvsp_client *c, const char *stream, const char *api);
+
+/* {"StreamName": s}, or {"StreamARN": s} for an ARN. */
+json_t *stream_body(const char *stream);
+
+#endif

@@ -1,0 +1,203 @@
+/* Signed JSON POSTs with libcurl. The media bodies are not buffered: each
+ * chunk libcurl receives goes straight to the caller. */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client_internal.h"
+#include "kvsparser/sigv4.h"
+
+#define MAX_COLLECTED (4u << 20)
+
+typedef struct transfer {
+    kvsp_client *c;
+    http_call *call;
+    int body_failed;
+    int too_large;
+} transfer;
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    transfer *t = user;
+    size_t len = size * n;
+    static const char name[] = "x-amzn-errortype:";
+    if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        const char *v = data + sizeof name - 1;
+        while (*v == ' ')
+            v++;
+        size_t k = 0;
+        /* "ResourceNotFoundException:http://..." : the name is before ':' */
+        while (v + k < data + len && v[k] != ':' && v[k] != '\r' && v[k] != '\n' &&
+               k + 1 < sizeof t->call->error_type)
+            k++;
+        memcpy(t->call->error_type, v, k);
+        t->call->error_type[k] = '\0';
+    }
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    transfer *t = user;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200 && t->call->body) {
+        if (t->call->body(t->call->user, data, len) < 0) {
+            t->body_failed = 1;
+            return 0; /* aborts the transfer */
+        }
+        return len;
+    }
+    http_call *call = t->call;
+    if (call->response_len + len > MAX_COLLECTED) {
+        t->too_large = 1;
+        return 0;
+    }
+    char *bigger = realloc(call->response, call->response_len + len + 1);
+    if (!bigger)
+        return 0;
+    call->response = bigger;
+    memcpy(call->response + call->response_len, data, len);
+    call->response_len += len;
+    call->response[call->response_len] = '\0';
+    return len;
+}
+
+/* Host header and signing inputs from the base URL. */
+static int host_of(const char *base_url, char *host, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *h = NULL, *port = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when given explicitly */
+        snprintf(host, cap, port ? "%s:%s" : "%s", h, port ? port : "");
+        rc = 0;
+    }
+    curl_free(h);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static struct curl_slist *signed_headers(kvsp_client *c, http_call *call, const char *host, int *status)
+{
+    const kvsp_credentials *cred;
+    char why[sizeof c->error - 32];
+    *status = kvsp_credential_provider_get(c->credentials, &cred, why, sizeof why);
+    if (*status < 0) {
+        client_fail(c, *status, "no AWS credentials: %s", why);
+        return NULL;
+    }
+    char date[17];
+    kvsp_sigv4_now(date);
+    kvsp_sigv4_header h[4] = {{"host", host}, {"content-type", "application/json"}, {"x-amz-date", date},
+                              {"x-amz-security-token", cred->session_token}};
+    kvsp_sigv4_request req = {"POST", call->path, NULL, h, cred->session_token ? 4 : 3, call->json,
+                              strlen(call->json), c->region, "kinesisvideo", date, 1};
+    kvsp_sigv4_credentials keys = {cred->access_key_id, cred->secret_access_key, cred->session_token};
+    kvsp_sigv4_result sig;
+    memset(&sig, 0, sizeof sig);
+    *status = kvsp_sigv4_sign(&req, &keys, &sig);
+    if (*status < 0) {
+        kvsp_sigv4_result_free(&sig);
+        client_fail(c, *status, "cannot sign the request");
+        return NULL;
+    }
+    char line[2048];
+    struct curl_slist *list = NULL;
+    snprintf(line, sizeof line, "Host: %s", host);
+    list = curl_slist_append(list, line);
+    list = curl_slist_append(list, "Content-Type: application/json");
+    snprintf(line, sizeof line, "X-Amz-Date: %s", date);
+    list = curl_slist_append(list, line);
+    if (cred->session_token) {
+        snprintf(line, sizeof line, "X-Amz-Security-Token: %s", cred->session_token);
+        list = curl_slist_append(list, line);
+    }
+    snprintf(line, sizeof line, "Authorization: %s", sig.authorization);
+    list = curl_slist_append(list, line);
+    list = curl_slist_append(list, "Expect:");
+    kvsp_sigv4_result_free(&sig);
+    return list;
+}
+
+/* "ResourceNotFoundException (HTTP 404): Stream x not found" */
+static int service_error(kvsp_client *c, http_call *call)
+{
+    const char *message = "";
+    json_t *doc = call->response ? json_loads(call->response, 0, NULL) : NULL;
+    json_t *m = doc ? json_object_get(doc, "message") : NULL;
+    if (!m && doc)
+        m = json_object_get(doc, "Message");
+    if (json_is_string(m))
+        message = json_string_value(m);
+    if (!call->error_type[0] && doc && json_is_string(json_object_get(doc, "__type")))
+        snprintf(call->error_type, sizeof call->error_type, "%s",
+                 json_string_value(json_object_get(doc, "__type")));
+    client_fail(c, KVSP_ERR_SERVICE, "%s (HTTP %ld): %s", call->error_type[0] ? call->error_type : "Error",
+                call->status, message);
+    json_decref(doc);
+    return KVSP_ERR_SERVICE;
+}
+
+int http_post(kvsp_client *c, http_call *call)
+{
+    char host[512], url[1024];
+    if (host_of(call->base_url, host, sizeof host) != 0)
+        return client_fail(c, KVSP_ERR_INVALID_ARG, "bad endpoint URL %s", call->base_url);
+    snprintf(url, sizeof url, "%s%s", call->base_url, call->path);
+    int st;
+    struct curl_slist *headers = signed_headers(c, call, host, &st);
+    if (!headers)
+        return st;
+    transfer t = {c, call, 0, 0};
+    CURL *curl = c->curl;
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call->json);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(call->json));
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    if (c->ca_bundle)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_bundle);
+    if (c->log) {
+        char line[1200];
+        snprintf(line, sizeof line, "POST %s", url); /* no headers: they carry the signature */
+        c->log(c->log_user, line);
+    }
+    CURLcode rc = curl_easy_perform(curl);
+    curl_slist_free_all(headers);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &call->status);
+    c->http_status = call->status;
+    if (c->log) {
+        char line[256];
+        snprintf(line, sizeof line, "HTTP %ld (%s)", call->status, curl_easy_strerror(rc));
+        c->log(c->log_user, line);
+    }
+    if (t.body_failed)
+        return client_fail(c, KVSP_ERR_CALLBACK, "stopped by the consumer of the response");
+    if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR))
+        return client_fail(c, KVSP_ERR_NETWORK, "%s: %s", url, curl_easy_strerror(rc));
+    if (call->status != 200)
+        return service_error(c, call);
+    return KVSP_OK;
+}
+
+void http_call_free(http_call *call)
+{
+    free(call->response);
+    call->response = NULL;
+    call->response_len = 0;
+}

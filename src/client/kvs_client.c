@@ -1,0 +1,202 @@
+/* The client handle, its errors, and the data-endpoint cache. */
+#define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_internal.h"
+
+int client_fail(kvsp_client *c, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* The control-plane URL: option, then the standard environment variables. */
+static char *control_url(const kvsp_client_options *o, const char *region)
+{
+    const char *url = o->endpoint_url;
+    if (!url || !*url)
+        url = getenv("AWS_ENDPOINT_URL_KINESIS_VIDEO");
+    if (!url || !*url)
+        url = getenv("AWS_ENDPOINT_URL");
+    if (url && *url) {
+        char *copy = strdup(url);
+        size_t n = copy ? strlen(copy) : 0;
+        while (n && copy[n - 1] == '/')
+            copy[--n] = '\0';
+        return copy;
+    }
+    size_t cap = strlen(region) + 48;
+    char *built = malloc(cap);
+    if (built)
+        snprintf(built, cap, "https://kinesisvideo.%s.amazonaws.com", region);
+    return built;
+}
+
+kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size_t why_size)
+{
+    kvsp_client_options defaults;
+    if (!opts) {
+        memset(&defaults, 0, sizeof defaults);
+        opts = &defaults;
+    }
+    if (why_size)
+        why[0] = '\0';
+    kvsp_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != 0) {
+        snprintf(why, why_size, "no region: use --region, AWS_REGION or a profile with a region");
+        free(c);
+        return NULL;
+    }
+    c->curl = curl_easy_init();
+    c->control_url = control_url(opts, c->region);
+    c->ca_bundle = dup_or_null(opts->ca_bundle);
+    c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
+    c->log = opts->log;
+    c->log_user = opts->log_user;
+    c->credentials = opts->credentials;
+    if (!c->credentials) {
+        kvsp_credentials_options co;
+        memset(&co, 0, sizeof co);
+        co.profile = opts->profile;
+        c->credentials = kvsp_credential_provider_create(&co);
+        c->own_credentials = 1;
+    }
+    if (!c->curl || !c->control_url || !c->credentials) {
+        snprintf(why, why_size, "out of memory");
+        kvsp_client_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void kvsp_client_destroy(kvsp_client *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < ENDPOINT_CACHE_SIZE; i++) {
+        free(c->endpoints[i].stream);
+        free(c->endpoints[i].api);
+        free(c->endpoints[i].url);
+    }
+    if (c->own_credentials)
+        kvsp_credential_provider_destroy(c->credentials);
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    free(c->control_url);
+    free(c->ca_bundle);
+    free(c);
+}
+
+const char *kvsp_client_error(const kvsp_client *c)
+{
+    return c ? c->error : "";
+}
+
+long kvsp_client_http_status(const kvsp_client *c)
+{
+    return c ? c->http_status : 0;
+}
+
+/* {"StreamName": s} or {"StreamARN": s} */
+json_t *stream_body(const char *stream)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, strncmp(stream, "arn:", 4) == 0 ? "StreamARN" : "StreamName", json_string(stream));
+    return o;
+}
+
+int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name, char *out,
+                                  size_t out_size)
+{
+    if (!c || !stream || !api_name)
+        return KVSP_ERR_INVALID_ARG;
+    json_t *body = stream_body(stream);
+    json_object_set_new(body, "APIName", json_string(api_name));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return KVSP_ERR_NOMEM;
+    http_call call = {c->control_url, "/getDataEndpoint", text, NULL, NULL, NULL, 0, 0, ""};
+    int rc = http_post(c, &call);
+    free(text);
+    if (rc == KVSP_OK) {
+        json_t *doc = json_loads(call.response ? call.response : "", 0, NULL);
+        const char *url = json_string_value(json_object_get(doc, "DataEndpoint"));
+        if (url && strlen(url) < out_size) {
+            snprintf(out, out_size, "%s", url);
+            size_t n = strlen(out);
+            while (n && out[n - 1] == '/')
+                out[--n] = '\0';
+        } else {
+            rc = client_fail(c, KVSP_ERR_SERVICE, "GetDataEndpoint: no DataEndpoint in the response");
+        }
+        json_decref(doc);
+    }
+    http_call_free(&call);
+    return rc;
+}
+
+static endpoint_entry *find_entry(kvsp_client *c, const char *stream, const char *api)
+{
+    for (size_t i = 0; i < ENDPOINT_CACHE_SIZE; i++) {
+        endpoint_entry *e = &c->endpoints[i];
+        if (e->stream && strcmp(e->stream, stream) == 0 && strcmp(e->api, api) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+void endpoint_forget(kvsp_client *c, const char *stream, const char *api)
+{
+    endpoint_entry *e = find_entry(c, stream, api);
+    if (e)
+        e->fetched = 0;
+}
+
+int endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url)
+{
+    time_t now = time(NULL);
+    endpoint_entry *e = find_entry(c, stream, api);
+    if (e && e->fetched && now - e->fetched < ENDPOINT_TTL_S) {
+        *url = e->url;
+        return KVSP_OK;
+    }
+    char fresh[1024];
+    int rc = kvsp_client_get_data_endpoint(c, stream, api, fresh, sizeof fresh);
+    if (rc < 0)
+        return rc;
+    if (!e) {
+        /* The least recently fetched slot. */
+        e = &c->endpoints[0];
+        for (size_t i = 1; i < ENDPOINT_CACHE_SIZE; i++)
+            if (c->endpoints[i].fetched < e->fetched)
+                e = &c->endpoints[i];
+        free(e->stream);
+        free(e->api);
+        e->stream = strdup(stream);
+        e->api = strdup(api);
+    }
+    free(e->url);
+    e->url = strdup(fresh);
+    e->fetched = now;
+    if (!e->stream || !e->api || !e->url) {
+        e->fetched = 0;
+        return KVSP_ERR_NOMEM;
+    }
+    *url = e->url;
+    return KVSP_OK;
+}

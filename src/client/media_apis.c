@@ -1,0 +1,177 @@
+#define _POSIX_C_SOURCE 200809L
+/* GetMedia, ListFragments and GetMediaForFragmentList on the stream's data
+ * endpoint. A call that fails with InvalidEndpointException is retried once
+ * after fetching the endpoint again. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_internal.h"
+
+#define FRAGMENTS_PER_REQUEST 1000
+
+static int post_json(kvsp_client *c, const char *stream, const char *api, const char *path, json_t *body,
+                     kvsp_body_cb cb, void *user, http_call *out)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        return KVSP_ERR_NOMEM;
+    int rc = KVSP_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const char *url;
+        rc = endpoint_for(c, stream, api, &url);
+        if (rc < 0)
+            break;
+        http_call call = {url, path, text, cb, user, NULL, 0, 0, ""};
+        rc = http_post(c, &call);
+        int stale = rc == KVSP_ERR_SERVICE && strcmp(call.error_type, "InvalidEndpointException") == 0;
+        if (out && rc == KVSP_OK)
+            *out = call;
+        else
+            http_call_free(&call);
+        if (!stale)
+            break;
+        endpoint_forget(c, stream, api);
+    }
+    free(text);
+    return rc;
+}
+
+static const char *start_type_name(kvsp_start_type t)
+{
+    static const char *const names[] = {"NOW", "EARLIEST", "FRAGMENT_NUMBER", "SERVER_TIMESTAMP",
+                                        "PRODUCER_TIMESTAMP", "CONTINUATION_TOKEN"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "NOW";
+}
+
+int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
+                          kvsp_body_cb body, void *user)
+{
+    if (!c || !stream || !start || !body)
+        return KVSP_ERR_INVALID_ARG;
+    json_t *req = stream_body(stream);
+    json_t *sel = json_object();
+    json_object_set_new(sel, "StartSelectorType", json_string(start_type_name(start->type)));
+    if (start->type == KVSP_START_FRAGMENT_NUMBER)
+        json_object_set_new(sel, "AfterFragmentNumber", json_string(start->value ? start->value : ""));
+    if (start->type == KVSP_START_CONTINUATION_TOKEN)
+        json_object_set_new(sel, "ContinuationToken", json_string(start->value ? start->value : ""));
+    if (start->type == KVSP_START_SERVER_TIMESTAMP || start->type == KVSP_START_PRODUCER_TIMESTAMP)
+        json_object_set_new(sel, "StartTimestamp", json_real(start->timestamp));
+    json_object_set_new(req, "StartSelector", sel);
+    int rc = post_json(c, stream, "GET_MEDIA", "/getMedia", req, body, user, NULL);
+    json_decref(req);
+    return rc;
+}
+
+static int cmp_fragments(const void *a, const void *b)
+{
+    return kvsp_fragment_number_cmp(((const kvsp_fragment_info *)a)->fragment_number,
+                                    ((const kvsp_fragment_info *)b)->fragment_number);
+}
+
+static int64_t seconds_to_ms(json_t *v)
+{
+    return json_is_number(v) ? (int64_t)llround(json_number_value(v) * 1000.0) : 0;
+}
+
+/* Appends one page's fragments; returns KVSP_OK or an error. */
+static int take_page(kvsp_client *c, json_t *doc, kvsp_fragment_info **out, size_t *count, size_t *cap)
+{
+    json_t *list = json_object_get(doc, "Fragments");
+    if (!json_is_array(list))
+        return client_fail(c, KVSP_ERR_SERVICE, "ListFragments: no Fragments in the response");
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        if (*count == *cap) {
+            size_t bigger_cap = *cap ? *cap * 2 : 256;
+            kvsp_fragment_info *bigger = realloc(*out, bigger_cap * sizeof *bigger);
+            if (!bigger)
+                return KVSP_ERR_NOMEM;
+            *out = bigger;
+            *cap = bigger_cap;
+        }
+        kvsp_fragment_info *f = &(*out)[(*count)++];
+        memset(f, 0, sizeof *f);
+        const char *number = json_string_value(json_object_get(item, "FragmentNumber"));
+        snprintf(f->fragment_number, sizeof f->fragment_number, "%s", number ? number : "");
+        f->producer_timestamp_ms = seconds_to_ms(json_object_get(item, "ProducerTimestamp"));
+        f->server_timestamp_ms = seconds_to_ms(json_object_get(item, "ServerTimestamp"));
+        f->length_ms = json_integer_value(json_object_get(item, "FragmentLengthInMilliseconds"));
+        f->size = (uint64_t)json_integer_value(json_object_get(item, "FragmentSizeInBytes"));
+    }
+    return KVSP_OK;
+}
+
+int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
+                               double to, kvsp_fragment_info **out, size_t *count)
+{
+    if (!c || !stream || !out || !count)
+        return KVSP_ERR_INVALID_ARG;
+    *out = NULL;
+    *count = 0;
+    size_t cap = 0;
+    char *next = NULL;
+    int rc;
+    do {
+        json_t *req = stream_body(stream);
+        json_object_set_new(req, "MaxResults", json_integer(1000));
+        if (next)
+            json_object_set_new(req, "NextToken", json_string(next));
+        if (type != KVSP_TIMESTAMP_NONE) {
+            json_t *range = json_pack("{s:f,s:f}", "StartTimestamp", from, "EndTimestamp", to);
+            json_object_set_new(req, "FragmentSelector",
+                                json_pack("{s:s,s:o}", "FragmentSelectorType",
+                                          type == KVSP_TIMESTAMP_SERVER ? "SERVER_TIMESTAMP" : "PRODUCER_TIMESTAMP",
+                                          "TimestampRange", range));
+        }
+        http_call call;
+        rc = post_json(c, stream, "LIST_FRAGMENTS", "/listFragments", req, NULL, NULL, &call);
+        json_decref(req);
+        free(next);
+        next = NULL;
+        if (rc < 0)
+            break;
+        json_t *doc = json_loads(call.response ? call.response : "", 0, NULL);
+        http_call_free(&call);
+        rc = doc ? take_page(c, doc, out, count, &cap)
+                 : client_fail(c, KVSP_ERR_SERVICE, "ListFragments: the response is not JSON");
+        const char *token = json_string_value(json_object_get(doc, "NextToken"));
+        if (rc == KVSP_OK && token && *token)
+            next = strdup(token);
+        json_decref(doc);
+    } while (rc == KVSP_OK && next);
+    free(next);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+        return rc;
+    }
+    /* Fragment numbers are 47-digit decimals: sorted as numbers, not text. */
+    if (*count)
+        qsort(*out, *count, sizeof **out, cmp_fragments);
+    return KVSP_OK;
+}
+
+int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream, const char *const *fragments,
+                                            size_t count, kvsp_body_cb body, void *user)
+{
+    if (!c || !stream || (count && !fragments) || !body)
+        return KVSP_ERR_INVALID_ARG;
+    int rc = KVSP_OK;
+    for (size_t first = 0; first < count && rc == KVSP_OK; first += FRAGMENTS_PER_REQUEST) {
+        size_t n = count - first < FRAGMENTS_PER_REQUEST ? count - first : FRAGMENTS_PER_REQUEST;
+        json_t *req = stream_body(stream);
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, json_string(fragments[first + i]));
+        json_object_set_new(req, "Fragments", list);
+        rc = post_json(c, stream, "GET_MEDIA_FOR_FRAGMENT_LIST", "/getMediaForFragmentList", req, body, user,
+                       NULL);
+        json_decref(req);
+    }
+    return rc;
+}

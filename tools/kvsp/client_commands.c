@@ -1,0 +1,251 @@
+/* kvsp get-media, list-fragments and get-media-for-fragment-list. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_json.h"
+#include "client_cli.h"
+
+static void log_line(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "kvsp: %s\n", line);
+}
+
+kvsp_client *client_cli_create(cli_input_options *in)
+{
+    kvsp_client_options o;
+    memset(&o, 0, sizeof o);
+    o.region = in->region;
+    o.endpoint_url = in->endpoint_url;
+    o.profile = in->profile;
+    o.ca_bundle = in->ca_bundle;
+    if (in->verbose)
+        o.log = log_line;
+    kvsp_client *c = kvsp_client_create(&o, in->client_error, sizeof in->client_error);
+    if (!c)
+        fprintf(stderr, "kvsp: %s\n", in->client_error);
+    return c;
+}
+
+typedef struct command_args {
+    const char *output;
+    const char *fragments;
+    const char *fragments_file;
+    const char *from, *to;
+    const char *timestamp;
+} command_args;
+
+static int own_option(void *user, int c, const char *value)
+{
+    command_args *a = user;
+    switch (c) {
+    case 'o': a->output = value; return 0;
+    case 'F': a->fragments = value; return 0;
+    case 'L': a->fragments_file = value; return 0;
+    case 'f': a->from = value; return 0;
+    case 't': a->to = value; return 0;
+    case 'T': a->timestamp = value; return 0;
+    default: return -1;
+    }
+}
+
+static int write_body(void *user, const void *data, size_t len)
+{
+    FILE *f = user;
+    if (fwrite(data, 1, len, f) != len || fflush(f) != 0)
+        return -1;
+    return 0;
+}
+
+static int finish(const char *cmd, cli_input_options *in, kvsp_client *c, int st)
+{
+    if (st < 0)
+        fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, in->stream, c ? kvsp_client_error(c) : in->client_error);
+    kvsp_client_destroy(c);
+    return cli_exit_status(st);
+}
+
+static int parse(int argc, char **argv, void (*usage)(FILE *), cli_input_options *in, command_args *a)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"fragments", required_argument, NULL, 'F'},
+        {"fragments-file", required_argument, NULL, 'L'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"timestamp", required_argument, NULL, 'T'},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    cli_command_spec spec = {longopts, "o:", own_option, a, usage, 0};
+    int rc = cli_parse_input_args(argc, argv, &spec, in);
+    if (rc < 0 && !in->stream) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    return rc;
+}
+
+static FILE *open_output(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+static void get_media_usage(FILE *out)
+{
+    fprintf(out, "usage: kvsp get-media --stream NAME [--start SELECTOR] [-o FILE|-]\n\n"
+                 "Writes the raw GetMedia payload (chained MKV fragments), as it arrives.\n\n"
+                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_COMMON_OPTIONS_HELP);
+}
+
+int cmd_get_media(int argc, char **argv)
+{
+    cli_input_options in;
+    command_args a;
+    int rc = parse(argc, argv, get_media_usage, &in, &a);
+    if (rc >= 0)
+        return rc;
+    kvsp_start_selector start;
+    if (kvsp_start_selector_parse(in.start ? in.start : "now", &start) != KVSP_OK) {
+        fprintf(stderr, "kvsp get-media: bad --start '%s'\n", in.start);
+        return CLI_EXIT_USAGE;
+    }
+    FILE *out = open_output(a.output);
+    kvsp_client *c = out ? client_cli_create(&in) : NULL;
+    int st = c ? kvsp_client_get_media(c, in.stream, &start, write_body, out) : KVSP_ERR_INVALID_ARG;
+    if (out && out != stdout && fclose(out) != 0 && st >= 0)
+        st = KVSP_ERR_IO;
+    return finish("get-media", &in, c, st);
+}
+
+static void list_usage(FILE *out)
+{
+    fprintf(out, "usage: kvsp list-fragments --stream NAME [--from T --to T] [--timestamp server|producer]\n\n"
+                 "Prints one JSON line per fragment, sorted by fragment number: fragment_number,\n"
+                 "producer_timestamp_ms, server_timestamp_ms, length_ms, size. T is in seconds\n"
+                 "since the epoch.\n\n" CLI_COMMON_OPTIONS_HELP);
+}
+
+int cmd_list_fragments(int argc, char **argv)
+{
+    cli_input_options in;
+    command_args a;
+    int rc = parse(argc, argv, list_usage, &in, &a);
+    if (rc >= 0)
+        return rc;
+    kvsp_timestamp_type type = KVSP_TIMESTAMP_NONE;
+    if (a.from || a.to || a.timestamp) {
+        type = a.timestamp && strcmp(a.timestamp, "producer") == 0 ? KVSP_TIMESTAMP_PRODUCER : KVSP_TIMESTAMP_SERVER;
+        if (a.timestamp && strcmp(a.timestamp, "producer") != 0 && strcmp(a.timestamp, "server") != 0) {
+            list_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    double from = a.from ? strtod(a.from, NULL) : 0, to = a.to ? strtod(a.to, NULL) : 4102444800.0;
+    kvsp_client *c = client_cli_create(&in);
+    kvsp_fragment_info *list = NULL;
+    size_t n = 0;
+    int st = c ? kvsp_client_list_fragments(c, in.stream, type, from, to, &list, &n) : KVSP_ERR_INVALID_ARG;
+    for (size_t i = 0; st == KVSP_OK && i < n; i++) {
+        json_t *o = json_object();
+        cli_json_set(o, "fragment_number", json_string(list[i].fragment_number));
+        cli_json_set(o, "producer_timestamp_ms", json_integer(list[i].producer_timestamp_ms));
+        cli_json_set(o, "server_timestamp_ms", json_integer(list[i].server_timestamp_ms));
+        cli_json_set(o, "length_ms", json_integer(list[i].length_ms));
+        cli_json_set(o, "size", json_integer((json_int_t)list[i].size));
+        if (cli_json_print_line(o) != 0)
+            st = KVSP_ERR_IO;
+    }
+    free(list);
+    fflush(stdout);
+    return finish("list-fragments", &in, c, st);
+}
+
+/* Numbers separated by commas or white space. */
+static size_t split_numbers(char *text, char ***out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    for (char *tok = strtok(text, ", \t\r\n"); tok; tok = strtok(NULL, ", \t\r\n")) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **bigger = realloc(*out, cap * sizeof *bigger);
+            if (!bigger)
+                break;
+            *out = bigger;
+        }
+        (*out)[n++] = tok;
+    }
+    return n;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static void gmffl_usage(FILE *out)
+{
+    fprintf(out, "usage: kvsp get-media-for-fragment-list --stream NAME (--fragments N,N,... |\n"
+                 "       --fragments-file F) [-o FILE|-]\n\n"
+                 "Writes the payload of the given fragments (requests of at most 1,000).\n\n"
+                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_COMMON_OPTIONS_HELP);
+}
+
+int cmd_get_media_for_fragment_list(int argc, char **argv)
+{
+    cli_input_options in;
+    command_args a;
+    int rc = parse(argc, argv, gmffl_usage, &in, &a);
+    if (rc >= 0)
+        return rc;
+    char *text = a.fragments ? strdup(a.fragments) : a.fragments_file ? read_text(a.fragments_file) : NULL;
+    if (!text) {
+        fprintf(stderr, "kvsp get-media-for-fragment-list: give --fragments or a readable --fragments-file\n");
+        return CLI_EXIT_USAGE;
+    }
+    char **numbers;
+    size_t n = split_numbers(text, &numbers);
+    FILE *out = open_output(a.output);
+    kvsp_client *c = out ? client_cli_create(&in) : NULL;
+    int st = c ? kvsp_client_get_media_for_fragment_list(c, in.stream, (const char *const *)numbers, n,
+                                                         write_body, out)
+               : KVSP_ERR_INVALID_ARG;
+    if (out && out != stdout && fclose(out) != 0 && st >= 0)
+        st = KVSP_ERR_IO;
+    free(numbers);
+    free(text);
+    return finish("get-media-for-fragment-list", &in, c, st);
+}
