@@ -1,0 +1,181 @@
+#ifndef KVSP_SERVE_H
+#define KVSP_SERVE_H
+
+/* kvsp serve: a local stand-in for the Kinesis Video Streams media APIs,
+ * serving .mkv files of a directory as streams. Shared types of the
+ * serve_*.c files. */
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../src/merger/ebml_out.h"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+
+#define SERVE_FRAGMENT_NUMBER_DIGITS 47
+/* Server timestamps trail producer timestamps by this much, as an upload
+ * would. */
+#define SERVE_SERVER_DELAY_MS 250
+/* When no --start-time is given and not --live: 2023-11-14T22:13:20Z. */
+#define SERVE_DEFAULT_BASE_MS 1700000000000LL
+
+/* Info and Tracks in effect for some fragments, re-encoded without
+ * CRC-32, Void or Duration. */
+typedef struct serve_header {
+    ebml_out info;
+    ebml_out tracks;
+    uint64_t timecode_scale;
+} serve_header;
+
+typedef struct serve_fragment {
+    char number[SERVE_FRAGMENT_NUMBER_DIGITS + 1];
+    uint64_t offset; /* the Cluster's bytes in the file, header included */
+    uint64_t size;
+    /* A Cluster cut short by the end of the file: only its complete
+     * children are in offset/size, sent after a new unknown-size header. */
+    int reheader;
+    uint32_t header; /* index into the stream's headers */
+    uint32_t frames;
+    int64_t cluster_timecode;
+    int64_t offset_ms; /* producer time since the stream's first fragment */
+    int64_t producer_ms;
+    int64_t server_ms;
+    int64_t duration_ms;
+} serve_fragment;
+
+typedef struct serve_stream {
+    char *name;
+    char *path;
+    char *arn;
+    int fd; /* shared by every request: reads use pread */
+    char doctype[32];
+    serve_header *headers;
+    size_t header_count;
+    serve_fragment *fragments;
+    size_t count;
+} serve_stream;
+
+typedef struct serve_config {
+    const char *root;
+    unsigned port;
+    const char *access_key; /* NULL: requests are not authenticated */
+    const char *secret_key;
+    const char *region;
+    int live;
+    int have_start_time;
+    int64_t start_time_ms;
+    unsigned threads;
+    uint64_t fault_close_after;       /* 0: off */
+    uint64_t fault_limit_every;       /* 0: off */
+    int64_t fault_error_at_fragment;  /* -1: off */
+} serve_config;
+
+/* Suspended GetMedia responses of --live waiting for a fragment's release. */
+typedef struct serve_waiter {
+    struct MHD_Connection *conn;
+    int64_t wake_ms;
+    struct serve_waiter *prev, *next;
+} serve_waiter;
+
+typedef struct serve_live {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+    int running;
+    int stopping;
+    serve_waiter *head;
+} serve_live;
+
+typedef struct serve_ctx {
+    serve_config cfg;
+    serve_stream *streams;
+    size_t stream_count;
+    int64_t start_ms; /* wall clock when the server started */
+    int64_t base_ms;  /* producer timestamp of each stream's first fragment */
+    unsigned port;
+    char endpoint[64];
+    struct MHD_Daemon *daemon;
+    atomic_uint_fast64_t requests;
+    serve_live live;
+} serve_ctx;
+
+/* serve_index.c */
+int serve_index_root(serve_ctx *ctx);
+/* Sets the producer timestamp of each stream's first fragment; the others
+ * keep their offsets from it. */
+void serve_set_base(serve_ctx *ctx, int64_t base_ms);
+void serve_streams_free(serve_ctx *ctx);
+serve_stream *serve_find_stream(serve_ctx *ctx, const char *name, const char *arn);
+/* Index of the fragment with this number, or -1. */
+long serve_find_fragment(const serve_stream *s, const char *number);
+
+/* serve_payload.c: the Matroska bytes of a fragment around its Cluster. */
+/* "1700000000.113" */
+void serve_format_seconds(char *out, size_t size, int64_t ms);
+typedef enum serve_api { SERVE_GET_MEDIA, SERVE_FRAGMENT_LIST } serve_api;
+void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragment *f, serve_api api);
+void serve_fragment_tail(ebml_out *o, const serve_fragment *f, int64_t millis_behind_now);
+void serve_error_fragment(ebml_out *o, const serve_stream *s, const serve_fragment *f,
+                          const char *code, unsigned id);
+
+/* serve_body.c: the streamed body of GetMedia and GetMediaForFragmentList. */
+typedef struct serve_body serve_body;
+/* first: the first fragment of GetMedia; list/count: the fragments of
+ * GetMediaForFragmentList (taken over). */
+serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connection *c,
+                              serve_api api, size_t first, size_t *list, size_t count);
+/* Queues the 200 response with the body streamed. Returns an MHD result. */
+int serve_body_queue(serve_body *b);
+
+/* serve_live.c: the clock of --live and the connections waiting on it. */
+int64_t serve_now_ms(void);
+/* Whether a fragment is available yet (always, unless --live). */
+int serve_released(const serve_ctx *ctx, const serve_fragment *f, int64_t now_ms);
+int64_t serve_release_ms(const serve_ctx *ctx, const serve_fragment *f);
+int serve_live_start(serve_live *l);
+/* Suspends the connection until wake_ms. Must be called from the content
+ * reader. Returns 0, or -1 if the server is stopping. */
+int serve_live_wait(serve_live *l, serve_waiter *w, struct MHD_Connection *c, int64_t wake_ms);
+/* Resumes every waiting connection and refuses new waits. */
+void serve_live_stop(serve_live *l);
+void serve_live_join(serve_live *l);
+
+/* serve_http.c */
+int serve_http_start(serve_ctx *ctx);
+void serve_http_stop(serve_ctx *ctx);
+/* A KVS error: status, x-amzn-ErrorType and a JSON message. */
+int serve_error(struct MHD_Connection *c, unsigned status, const char *type, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* x-amzn-RequestId, as every KVS response has. */
+struct MHD_Response;
+void serve_add_request_id(struct MHD_Response *r);
+/* Sends the JSON object (reference taken) with status 200. */
+int serve_json(struct MHD_Connection *c, json_t *obj);
+
+/* serve_auth.c: SigV4 check of a request. Returns 0 if it may go on, or 1
+ * after queueing the 403, with the MHD result in *result. */
+int serve_auth_check(serve_ctx *ctx, struct MHD_Connection *c, const char *method, const char *url,
+                     const void *body, size_t body_size, int *result);
+
+/* serve_api.c: the JSON APIs, routed by path. Returns an MHD result. */
+int serve_api_dispatch(serve_ctx *ctx, struct MHD_Connection *c, const char *url, const char *body,
+                       size_t body_size);
+/* The stream named by StreamName or StreamARN, or NULL after queueing the
+ * error; *result is then the MHD result. */
+serve_stream *serve_request_stream(serve_ctx *ctx, struct MHD_Connection *c, json_t *req,
+                                   int *result);
+/* Epoch seconds (a JSON number) to milliseconds. Returns 0, or -1. */
+int serve_json_timestamp_ms(json_t *v, int64_t *ms);
+
+/* serve_media.c */
+int serve_get_media(serve_ctx *ctx, struct MHD_Connection *c, json_t *req);
+int serve_get_media_for_fragment_list(serve_ctx *ctx, struct MHD_Connection *c, json_t *req);
+
+#endif

@@ -1,0 +1,226 @@
+/* kvsp serve: a local endpoint speaking the KVS media APIs over the .mkv
+ * files of a directory, for testing consumers (kvsp's client, AWS SDKs)
+ * without AWS: authentication, live pacing and failures included. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "serve.h"
+
+#define DEFAULT_ACCESS_KEY "AKIDEXAMPLE"
+#define DEFAULT_SECRET_KEY "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define DEFAULT_REGION "us-west-2"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kvsp serve --root DIR [OPTIONS]\n\n"
+            "Serves every DIR/NAME.mkv as the stream NAME over the Kinesis Video Streams\n"
+            "APIs GetDataEndpoint, DescribeStream, GetMedia, ListFragments and\n"
+            "GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
+            "until SIGINT or SIGTERM. Each Cluster is a fragment. The first line on stdout\n"
+            "is \"listening on http://127.0.0.1:PORT\".\n\n"
+            "Fragment numbers are 47 digits, increasing. A stream's first fragment has\n"
+            "the producer timestamp --start-time (default 1700000000.000, or the server's\n"
+            "start with --live); later ones add their cluster time since the first (a\n"
+            "cluster time that goes back follows the previous fragment's end instead).\n"
+            "Server timestamps are producer + 0.250 s.\n\n"
+            "  --root DIR                 directory of .mkv files (required)\n"
+            "  --port P                   TCP port; 0 (default) picks a free one\n"
+            "  --access-key AK            require SigV4-signed requests (service\n"
+            "  --secret-key SK            kinesisvideo); either option enables it, the\n"
+            "                             other then defaults to " DEFAULT_ACCESS_KEY " /\n"
+            "                             " DEFAULT_SECRET_KEY "\n"
+            "  --region R                 region of the signatures and ARNs (default\n"
+            "                             " DEFAULT_REGION ")\n"
+            "  --live                     release fragments in real time from the server's\n"
+            "                             start; GetMedia waits for new fragments and ends\n"
+            "                             after the last one of the file\n"
+            "  --start-time SECONDS       producer timestamp of the first fragments\n"
+            "  --threads N                event-loop threads (default 1)\n"
+            "  --fault-close-after N      drop the connection after N bytes of each media\n"
+            "                             body (GetMedia, GetMediaForFragmentList)\n"
+            "  --fault-limit-every K      answer every Kth request (of those signed\n"
+            "                             right, with keys) with 400\n"
+            "                             ClientLimitExceededException\n"
+            "  --fault-error-at-fragment K  after K fragments of a GetMedia response, send\n"
+            "                             a fragment with only AWS_KINESISVIDEO_ERROR_CODE\n"
+            "                             and _ERROR_ID (4000) tags, then end it\n"
+            "  -h, --help                 show this help\n");
+}
+
+static int parse_count(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (cli_parse_size(value, out) != 0 || *out < min || *out > max) {
+        fprintf(stderr, "kvsp serve: --%s needs a number from %llu to %llu, got '%s'\n", name,
+                (unsigned long long)min, (unsigned long long)max, value);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, serve_config *cfg)
+{
+    static const struct option longopts[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"port", required_argument, NULL, 'p'},
+        {"access-key", required_argument, NULL, 'a'},
+        {"secret-key", required_argument, NULL, 's'},
+        {"region", required_argument, NULL, 'g'},
+        {"live", no_argument, NULL, 'l'},
+        {"start-time", required_argument, NULL, 't'},
+        {"threads", required_argument, NULL, 'n'},
+        {"fault-close-after", required_argument, NULL, 'C'},
+        {"fault-limit-every", required_argument, NULL, 'L'},
+        {"fault-error-at-fragment", required_argument, NULL, 'E'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return CLI_EXIT_OK;
+        case 'r': cfg->root = optarg; break;
+        case 'a': cfg->access_key = optarg; break;
+        case 's': cfg->secret_key = optarg; break;
+        case 'g': cfg->region = optarg; break;
+        case 'l': cfg->live = 1; break;
+        case 'p':
+            if (parse_count("port", optarg, 0, 65535, &v) != 0)
+                return CLI_EXIT_USAGE;
+            cfg->port = (unsigned)v;
+            break;
+        case 'n':
+            if (parse_count("threads", optarg, 1, 64, &v) != 0)
+                return CLI_EXIT_USAGE;
+            cfg->threads = (unsigned)v;
+            break;
+        case 'C':
+            if (parse_count("fault-close-after", optarg, 1, UINT64_MAX, &cfg->fault_close_after) != 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'L':
+            if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) != 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'E':
+            if (parse_count("fault-error-at-fragment", optarg, 0, INT64_MAX, &v) != 0)
+                return CLI_EXIT_USAGE;
+            cfg->fault_error_at_fragment = (int64_t)v;
+            break;
+        case 't': {
+            char *end;
+            errno = 0;
+            double seconds = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(seconds) || seconds < 0 || seconds > 1e11) {
+                fprintf(stderr, "kvsp serve: --start-time needs epoch seconds, got '%s'\n", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            cfg->have_start_time = 1;
+            cfg->start_time_ms = (int64_t)llround(seconds * 1000.0);
+            break;
+        }
+        default: usage(stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    if (!cfg->root || optind < argc) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (cfg->access_key || cfg->secret_key) {
+        if (!cfg->access_key)
+            cfg->access_key = DEFAULT_ACCESS_KEY;
+        if (!cfg->secret_key)
+            cfg->secret_key = DEFAULT_SECRET_KEY;
+    }
+    return -1;
+}
+
+/* Hundreds of concurrent connections need as many descriptors. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void report_streams(const serve_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->stream_count; i++) {
+        const serve_stream *s = &ctx->streams[i];
+        fprintf(stderr, "kvsp serve: stream %s: %zu fragments (%s)\n", s->name, s->count, s->path);
+    }
+    if (ctx->stream_count == 0)
+        fprintf(stderr, "kvsp serve: no .mkv files in %s\n", ctx->cfg.root);
+}
+
+static int run(serve_ctx *ctx)
+{
+    /* Blocked before any thread starts, so that only sigwait sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    if (ctx->cfg.live && serve_live_start(&ctx->live) != 0) {
+        fprintf(stderr, "kvsp serve: cannot start the live clock\n");
+        return CLI_EXIT_SERVICE;
+    }
+    if (serve_http_start(ctx) != 0) {
+        fprintf(stderr, "kvsp serve: cannot listen on 127.0.0.1:%u\n", ctx->cfg.port);
+        serve_live_stop(&ctx->live);
+        serve_live_join(&ctx->live);
+        return CLI_EXIT_SERVICE;
+    }
+    printf("listening on %s\n", ctx->endpoint);
+    fflush(stdout);
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "kvsp serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* Suspended connections must be resumed before MHD stops. */
+    serve_live_stop(&ctx->live);
+    serve_http_stop(ctx);
+    serve_live_join(&ctx->live);
+    return CLI_EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static serve_ctx ctx; /* lives as long as the daemon's threads */
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cfg.region = DEFAULT_REGION;
+    ctx.cfg.fault_error_at_fragment = -1;
+    int rc = parse_args(argc, argv, &ctx.cfg);
+    if (rc >= 0)
+        return rc;
+    int st = serve_index_root(&ctx);
+    if (st < 0) {
+        if (st != KVSP_ERR_IO)
+            fprintf(stderr, "kvsp serve: %s\n", kvsp_status_str(st));
+        serve_streams_free(&ctx);
+        return st == KVSP_ERR_IO ? CLI_EXIT_BAD_INPUT : CLI_EXIT_SERVICE;
+    }
+    /* The live clock starts once indexing is done, just before listening. */
+    ctx.start_ms = serve_now_ms();
+    serve_set_base(&ctx, ctx.cfg.have_start_time ? ctx.cfg.start_time_ms
+                         : ctx.cfg.live          ? ctx.start_ms
+                                                 : SERVE_DEFAULT_BASE_MS);
+    report_streams(&ctx);
+    rc = run(&ctx);
+    serve_streams_free(&ctx);
+    return rc;
+}
