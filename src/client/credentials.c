@@ -27,27 +27,6 @@ struct kvsp_credential_provider {
     kvsp_credentials cur;
 };
 
-static void fail(char *why, size_t why_size, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void fail(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (!why || !why_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
 
 static char *dup_str(const char *s)
 {
@@ -68,15 +47,15 @@ typedef int (*fetch_fn)(const kvsp_credential_provider *p, kvsp_md_credentials *
 static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why, size_t why_size)
 {
     (void)p;
-    const char *ak = env("AWS_ACCESS_KEY_ID");
-    const char *sk = env("AWS_SECRET_ACCESS_KEY");
-    const char *tok = env("AWS_SESSION_TOKEN");
+    const char *ak = kvsp_md_env("AWS_ACCESS_KEY_ID");
+    const char *sk = kvsp_md_env("AWS_SECRET_ACCESS_KEY");
+    const char *tok = kvsp_md_env("AWS_SESSION_TOKEN");
     if (!ak && !sk) {
-        fail(why, why_size, "no AWS_ACCESS_KEY_ID");
+        kvsp_md_fail(why, why_size, "no AWS_ACCESS_KEY_ID");
         return 1;
     }
     if (!ak || !sk) {
-        fail(why, why_size, "%s is set but %s is not", ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+        kvsp_md_fail(why, why_size, "%s is set but %s is not", ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
              ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
         return KVSP_ERR_INVALID_ARG;
     }
@@ -85,7 +64,7 @@ static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out,
     out->session_token = tok ? dup_str(tok) : NULL;
     if (!out->access_key_id || !out->secret_access_key || (tok && !out->session_token)) {
         kvsp_md_credentials_free(out);
-        fail(why, why_size, "out of memory");
+        kvsp_md_fail(why, why_size, "out of memory");
         return KVSP_ERR_NOMEM;
     }
     return 0;
@@ -97,7 +76,7 @@ static int take_profile(kvsp_aws_profile *pf, const char *name, const char *path
                         char *why, size_t why_size)
 {
     if (!pf->access_key_id || !pf->secret_access_key) {
-        fail(why, why_size, "profile '%s' in %s has %s but no %s", name, path,
+        kvsp_md_fail(why, why_size, "profile '%s' in %s has %s but no %s", name, path,
              pf->access_key_id ? "aws_access_key_id" : "aws_secret_access_key",
              pf->access_key_id ? "aws_secret_access_key" : "aws_access_key_id");
         return KVSP_ERR_INVALID_ARG;
@@ -119,7 +98,7 @@ static int from_files(const kvsp_credential_provider *p, kvsp_md_credentials *ou
     kvsp_aws_profile cp = {0}, fp = {0};
     int rc = 0;
     if (nomem_c || nomem_f) {
-        fail(why, why_size, "out of memory");
+        kvsp_md_fail(why, why_size, "out of memory");
         rc = KVSP_ERR_NOMEM;
     }
     if (rc == 0 && cpath)
@@ -133,17 +112,17 @@ static int from_files(const kvsp_credential_provider *p, kvsp_md_credentials *ou
     } else if (fp.access_key_id || fp.secret_access_key) {
         rc = take_profile(&fp, name, fpath, out, why, why_size);
     } else if (cp.unsupported || fp.unsupported) {
-        fail(why, why_size,
+        kvsp_md_fail(why, why_size,
              "profile '%s' gets its credentials through %s, which kvsparser does not support; "
              "give it aws_access_key_id and aws_secret_access_key",
              name, cp.unsupported ? cp.unsupported : fp.unsupported);
         rc = KVSP_ERR_INVALID_ARG;
     } else if (named && !cp.found && !fp.found) {
-        fail(why, why_size, "profile '%s' not found in %s or %s", name, cpath ? cpath : "(no HOME)",
+        kvsp_md_fail(why, why_size, "profile '%s' not found in %s or %s", name, cpath ? cpath : "(no HOME)",
              fpath ? fpath : "(no HOME)");
         rc = KVSP_ERR_INVALID_ARG;
     } else {
-        fail(why, why_size, "no keys for profile '%s'", name);
+        kvsp_md_fail(why, why_size, "no keys for profile '%s'", name);
         rc = 1;
     }
     kvsp_aws_profile_free(&cp);
@@ -157,7 +136,7 @@ static int from_ecs(const kvsp_credential_provider *p, kvsp_md_credentials *out,
 {
     int rc = kvsp_md_fetch_ecs(p->timeout_ms, out, why, why_size);
     if (rc == 1)
-        fail(why, why_size, "not configured");
+        kvsp_md_fail(why, why_size, "not configured");
     return rc;
 }
 
@@ -251,13 +230,13 @@ static int resolve(kvsp_credential_provider *p, char *why, size_t why_size)
             return 0;
         }
         if (rc < 0 && i + 1 < CHAIN_LEN) {
-            fail(why, why_size, "%s: %s", chain[i].label, notes[i]);
+            kvsp_md_fail(why, why_size, "%s: %s", chain[i].label, notes[i]);
             return rc;
         }
         if (rc < 0)
             last = rc; /* the last resort failing is the answer, network or service */
     }
-    fail(why, why_size, "no AWS credentials found (environment: %s; shared files: %s; ECS: %s; IMDS: %s)",
+    kvsp_md_fail(why, why_size, "no AWS credentials found (environment: %s; shared files: %s; ECS: %s; IMDS: %s)",
          notes[0], notes[1], notes[2], notes[3]);
     return last;
 }
@@ -270,7 +249,7 @@ KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvs
     if (out)
         *out = NULL;
     if (!p || !out) {
-        fail(why, why_size, "no provider or no output");
+        kvsp_md_fail(why, why_size, "no provider or no output");
         return KVSP_ERR_INVALID_ARG;
     }
     time_t now = time(NULL);
@@ -298,7 +277,7 @@ KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvs
         }
         drop(p);
         if (rc < 0) {
-            fail(why, why_size, "refreshing %s credentials: %s", chain[src].label, detail);
+            kvsp_md_fail(why, why_size, "refreshing %s credentials: %s", chain[src].label, detail);
             return rc;
         }
         /* rc == 1: the source was switched off; look along the chain again. */
@@ -329,9 +308,9 @@ KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profil
 {
     if (!out || !out_size)
         return -1;
-    const char *r = explicit_region && *explicit_region ? explicit_region : env("AWS_REGION");
+    const char *r = explicit_region && *explicit_region ? explicit_region : kvsp_md_env("AWS_REGION");
     if (!r)
-        r = env("AWS_DEFAULT_REGION");
+        r = kvsp_md_env("AWS_DEFAULT_REGION");
     if (r)
         return copy_region(r, out, out_size);
     int named, nomem;

@@ -20,13 +20,7 @@
  * costs nothing and survives a slow instance. */
 #define IMDS_TOKEN_TTL "21600"
 
-static void fail(char *why, size_t why_size, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void fail(char *why, size_t why_size, const char *fmt, ...)
+void kvsp_md_fail(char *why, size_t why_size, const char *fmt, ...)
 {
     if (!why || !why_size)
         return;
@@ -36,7 +30,7 @@ static void fail(char *why, size_t why_size, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *env(const char *name)
+const char *kvsp_md_env(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
@@ -141,7 +135,7 @@ int kvsp_md_request(const char *method, const char *url, const char *const *head
     if (!ok) {
         curl_easy_cleanup(h);
         curl_slist_free_all(list);
-        fail(why, why_size, "out of memory");
+        kvsp_md_fail(why, why_size, "out of memory");
         return KVSP_ERR_NOMEM;
     }
     if (timeout_ms <= 0)
@@ -181,18 +175,18 @@ int kvsp_md_request(const char *method, const char *url, const char *const *head
 
     int rc = 0;
     if (s.nomem) {
-        fail(why, why_size, "out of memory");
+        kvsp_md_fail(why, why_size, "out of memory");
         rc = KVSP_ERR_NOMEM;
     } else if (s.too_big) {
-        fail(why, why_size, "response larger than %zu bytes", MAX_BODY);
+        kvsp_md_fail(why, why_size, "response larger than %zu bytes", MAX_BODY);
         rc = KVSP_ERR_SERVICE;
     } else if (cc != CURLE_OK) {
-        fail(why, why_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        kvsp_md_fail(why, why_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
         rc = KVSP_ERR_NETWORK;
     } else if (!resp->body) {
         resp->body = dup_str("");
         if (!resp->body) {
-            fail(why, why_size, "out of memory");
+            kvsp_md_fail(why, why_size, "out of memory");
             rc = KVSP_ERR_NOMEM;
         }
     }
@@ -294,7 +288,7 @@ int kvsp_md_parse_credentials(const char *json, size_t len, kvsp_md_credentials 
     /* err.text quotes the input near the error, which may be a secret. */
     if (!json_is_object(root)) {
         json_decref(root);
-        fail(why, why_size, "the response is not a JSON object");
+        kvsp_md_fail(why, why_size, "the response is not a JSON object");
         return KVSP_ERR_SERVICE;
     }
     const char *code = json_string_value(json_object_get(root, "Code"));
@@ -304,18 +298,18 @@ int kvsp_md_parse_credentials(const char *json, size_t len, kvsp_md_credentials 
     json_t *exp = json_object_get(root, "Expiration");
     int rc = KVSP_ERR_SERVICE;
     if (code && strcmp(code, "Success") != 0) {
-        fail(why, why_size, "the service reported \"%.64s\" instead of credentials", code);
+        kvsp_md_fail(why, why_size, "the service reported \"%.64s\" instead of credentials", code);
     } else if (!ak || !*ak || !sk || !*sk) {
-        fail(why, why_size, "the response lacks %s", !ak || !*ak ? "AccessKeyId" : "SecretAccessKey");
+        kvsp_md_fail(why, why_size, "the response lacks %s", !ak || !*ak ? "AccessKeyId" : "SecretAccessKey");
     } else if (exp && (!json_is_string(exp) || kvsp_md_parse_time(json_string_value(exp), &out->expiration))) {
-        fail(why, why_size, "the response has an unreadable Expiration");
+        kvsp_md_fail(why, why_size, "the response has an unreadable Expiration");
     } else {
         out->access_key_id = dup_str(ak);
         out->secret_access_key = dup_str(sk);
         out->session_token = tok && *tok ? dup_str(tok) : NULL;
         rc = 0;
         if (!out->access_key_id || !out->secret_access_key || (tok && *tok && !out->session_token)) {
-            fail(why, why_size, "out of memory");
+            kvsp_md_fail(why, why_size, "out of memory");
             rc = KVSP_ERR_NOMEM;
         }
     }
@@ -368,17 +362,17 @@ static int check_full_uri(const char *uri, char *origin, size_t origin_size, cha
     char *scheme = NULL, *host = NULL, *port = NULL;
     int rc = KVSP_ERR_INVALID_ARG;
     if (!u) {
-        fail(why, why_size, "out of memory");
+        kvsp_md_fail(why, why_size, "out of memory");
         return KVSP_ERR_NOMEM;
     }
     if (curl_url_set(u, CURLUPART_URL, uri, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL");
+        kvsp_md_fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL");
     } else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-        fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be http or https, not %.16s", scheme);
+        kvsp_md_fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be http or https, not %.16s", scheme);
     } else if (strcmp(scheme, "http") == 0 && !http_host_allowed(host)) {
-        fail(why, why_size,
+        kvsp_md_fail(why, why_size,
              "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is only allowed to loopback or the "
              "ECS/EKS agent addresses, not %.128s",
              host);
@@ -399,19 +393,19 @@ static int check_full_uri(const char *uri, char *origin, size_t origin_size, cha
 static int auth_token(char **token, char *why, size_t why_size)
 {
     *token = NULL;
-    const char *path = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-    const char *value = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    const char *path = kvsp_md_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    const char *value = kvsp_md_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     char *t;
     if (path) {
         FILE *f = fopen(path, "rb");
         if (!f) {
-            fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(errno));
+            kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(errno));
             return KVSP_ERR_IO;
         }
         t = malloc(MAX_TOKEN + 1);
         if (!t) {
             fclose(f);
-            fail(why, why_size, "out of memory");
+            kvsp_md_fail(why, why_size, "out of memory");
             return KVSP_ERR_NOMEM;
         }
         size_t n = fread(t, 1, MAX_TOKEN + 1, f);
@@ -420,14 +414,14 @@ static int auth_token(char **token, char *why, size_t why_size)
         if (err) {
             wipe(t, n);
             free(t);
-            fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(err));
+            kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(err));
             return KVSP_ERR_IO;
         }
         t[n] = '\0';
     } else if (value) {
         t = dup_str(value);
         if (!t) {
-            fail(why, why_size, "out of memory");
+            kvsp_md_fail(why, why_size, "out of memory");
             return KVSP_ERR_NOMEM;
         }
     } else {
@@ -440,7 +434,7 @@ static int auth_token(char **token, char *why, size_t why_size)
         if ((unsigned char)t[i] < ' ' || t[i] == 0x7f) {
             kvsp_wipe_free(t);
             /* it would end the header early and inject the rest */
-            fail(why, why_size, "the container authorization token contains control characters");
+            kvsp_md_fail(why, why_size, "the container authorization token contains control characters");
             return KVSP_ERR_INVALID_ARG;
         }
     }
@@ -454,25 +448,25 @@ static int auth_token(char **token, char *why, size_t why_size)
 int kvsp_md_fetch_ecs(long timeout_ms, kvsp_md_credentials *out, char *why, size_t why_size)
 {
     memset(out, 0, sizeof *out);
-    const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-    const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char *rel = kvsp_md_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *full = kvsp_md_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     char url[2048], origin[300] = KVSP_ECS_HOST;
     int rc;
     if (rel) {
         if (kvsp_md_ecs_url(rel, url, sizeof url) != 0) {
-            fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not a path");
+            kvsp_md_fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not a path");
             return KVSP_ERR_INVALID_ARG;
         }
     } else if (full) {
         if (strlen(full) >= sizeof url) {
-            fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
+            kvsp_md_fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
             return KVSP_ERR_INVALID_ARG;
         }
         if ((rc = check_full_uri(full, origin, sizeof origin, why, why_size)) != 0)
             return rc;
         strcpy(url, full);
     } else {
-        fail(why, why_size, "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set");
+        kvsp_md_fail(why, why_size, "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set");
         return 1;
     }
     char *token = NULL;
@@ -486,7 +480,7 @@ int kvsp_md_fetch_ecs(long timeout_ms, kvsp_md_credentials *out, char *why, size
             snprintf(header, n, "Authorization: %s", token);
         kvsp_wipe_free(token);
         if (!header) {
-            fail(why, why_size, "out of memory");
+            kvsp_md_fail(why, why_size, "out of memory");
             return KVSP_ERR_NOMEM;
         }
     }
@@ -503,7 +497,7 @@ int kvsp_md_fetch_ecs(long timeout_ms, kvsp_md_credentials *out, char *why, size
         rc = kvsp_md_parse_credentials(r.body, r.len, out, detail, sizeof detail);
     response_free(&r);
     if (rc != 0)
-        fail(why, why_size, "endpoint %s: %s", origin, detail);
+        kvsp_md_fail(why, why_size, "endpoint %s: %s", origin, detail);
     return rc;
 }
 
@@ -535,13 +529,13 @@ int kvsp_md_fetch_imds(long timeout_ms, kvsp_md_credentials *out, char *why, siz
     memset(out, 0, sizeof *out);
     const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
     if (disabled && ascii_ieq(disabled, "true")) {
-        fail(why, why_size, "disabled by AWS_EC2_METADATA_DISABLED");
+        kvsp_md_fail(why, why_size, "disabled by AWS_EC2_METADATA_DISABLED");
         return 1;
     }
-    const char *set = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    const char *set = kvsp_md_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     char base[512], url[1024], token_header[256 + sizeof "X-aws-ec2-metadata-token: "];
     if (strlen(set ? set : KVSP_IMDS_DEFAULT_ENDPOINT) >= sizeof base) {
-        fail(why, why_size, "AWS_EC2_METADATA_SERVICE_ENDPOINT is too long");
+        kvsp_md_fail(why, why_size, "AWS_EC2_METADATA_SERVICE_ENDPOINT is too long");
         return KVSP_ERR_INVALID_ARG;
     }
     strcpy(base, set ? set : KVSP_IMDS_DEFAULT_ENDPOINT);
@@ -606,6 +600,6 @@ int kvsp_md_fetch_imds(long timeout_ms, kvsp_md_credentials *out, char *why, siz
     }
     wipe(token_header, sizeof token_header);
     if (rc != 0)
-        fail(why, why_size, "endpoint %s: %s", base, detail);
+        kvsp_md_fail(why, why_size, "endpoint %s: %s", base, detail);
     return rc;
 }

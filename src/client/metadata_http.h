@@ -19,6 +19,15 @@ typedef struct kvsp_md_credentials {
 
 void kvsp_md_credentials_free(kvsp_md_credentials *c);
 
+/* A message into why (if there is room for one); never given secrets. */
+void kvsp_md_fail(char *why, size_t why_size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* An environment variable, NULL when unset or empty. */
+const char *kvsp_md_env(const char *name);
+
 /* Fetches from the ECS endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
  * (under KVSP_ECS_HOST; it wins, as in the SDKs) or
  * AWS_CONTAINER_CREDENTIALS_FULL_URI, sending AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE's
