@@ -51,6 +51,15 @@ typedef struct http_call {
 } http_call;
 
 int http_post(kvsp_client *c, http_call *call);
+/* Sets up a signed POST on any easy handle (for the multi interface);
+ * returns the header list to free after the transfer, or NULL with *status. */
+struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
+                                const char *json, int *status);
+/* The exception name from an x-amzn-ErrorType header line, if it is one. */
+void http_error_type_header(const char *data, size_t len, char *out, size_t out_size);
+/* "Name (HTTP status): message" from an error response; KVSP_ERR_SERVICE. */
+int http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
+                       const char *body);
 void http_call_free(http_call *call);
 
 /* Sets c->error from a failed call and returns the status to report. */

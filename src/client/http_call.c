@@ -19,24 +19,27 @@ typedef struct transfer {
     int too_large;
 } transfer;
 
+void http_error_type_header(const char *data, size_t len, char *out, size_t out_size)
+{
+    static const char name[] = "x-amzn-errortype:";
+    if (len <= sizeof name - 1 || strncasecmp(data, name, sizeof name - 1) != 0)
+        return;
+    const char *v = data + sizeof name - 1;
+    while (v < data + len && *v == ' ')
+        v++;
+    size_t k = 0;
+    /* "ResourceNotFoundException:http://..." : the name is before ':' */
+    while (v + k < data + len && v[k] != ':' && v[k] != '\r' && v[k] != '\n' && k + 1 < out_size)
+        k++;
+    memcpy(out, v, k);
+    out[k] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     transfer *t = user;
-    size_t len = size * n;
-    static const char name[] = "x-amzn-errortype:";
-    if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        const char *v = data + sizeof name - 1;
-        while (*v == ' ')
-            v++;
-        size_t k = 0;
-        /* "ResourceNotFoundException:http://..." : the name is before ':' */
-        while (v + k < data + len && v[k] != ':' && v[k] != '\r' && v[k] != '\n' &&
-               k + 1 < sizeof t->call->error_type)
-            k++;
-        memcpy(t->call->error_type, v, k);
-        t->call->error_type[k] = '\0';
-    }
-    return len;
+    http_error_type_header(data, size * n, t->call->error_type, sizeof t->call->error_type);
+    return size * n;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *user)
@@ -85,7 +88,8 @@ static int host_of(const char *base_url, char *host, size_t cap)
     return rc;
 }
 
-static struct curl_slist *signed_headers(kvsp_client *c, http_call *call, const char *host, int *status)
+static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const char *json, const char *host,
+                                         int *status)
 {
     const kvsp_credentials *cred;
     char why[sizeof c->error - 32];
@@ -98,8 +102,8 @@ static struct curl_slist *signed_headers(kvsp_client *c, http_call *call, const 
     kvsp_sigv4_now(date);
     kvsp_sigv4_header h[4] = {{"host", host}, {"content-type", "application/json"}, {"x-amz-date", date},
                               {"x-amz-security-token", cred->session_token}};
-    kvsp_sigv4_request req = {"POST", call->path, NULL, h, cred->session_token ? 4 : 3, call->json,
-                              strlen(call->json), c->region, "kinesisvideo", date, 1};
+    kvsp_sigv4_request req = {"POST", path, NULL, h, cred->session_token ? 4 : 3, json,
+                              strlen(json), c->region, "kinesisvideo", date, 1};
     kvsp_sigv4_credentials keys = {cred->access_key_id, cred->secret_access_key, cred->session_token};
     kvsp_sigv4_result sig;
     memset(&sig, 0, sizeof sig);
@@ -128,46 +132,46 @@ static struct curl_slist *signed_headers(kvsp_client *c, http_call *call, const 
 }
 
 /* "ResourceNotFoundException (HTTP 404): Stream x not found" */
-static int service_error(kvsp_client *c, http_call *call)
+int http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
+                       const char *body)
 {
     const char *message = "";
-    json_t *doc = call->response ? json_loads(call->response, 0, NULL) : NULL;
+    json_t *doc = body ? json_loads(body, 0, NULL) : NULL;
     json_t *m = doc ? json_object_get(doc, "message") : NULL;
     if (!m && doc)
         m = json_object_get(doc, "Message");
     if (json_is_string(m))
         message = json_string_value(m);
-    if (!call->error_type[0] && doc && json_is_string(json_object_get(doc, "__type")))
-        snprintf(call->error_type, sizeof call->error_type, "%s",
-                 json_string_value(json_object_get(doc, "__type")));
-    client_fail(c, KVSP_ERR_SERVICE, "%s (HTTP %ld): %s", call->error_type[0] ? call->error_type : "Error",
-                call->status, message);
+    if (!error_type[0] && doc && json_is_string(json_object_get(doc, "__type")))
+        snprintf(error_type, type_size, "%s", json_string_value(json_object_get(doc, "__type")));
+    snprintf(out, out_size, "%s (HTTP %ld): %s", error_type[0] ? error_type : "Error", status, message);
     json_decref(doc);
     return KVSP_ERR_SERVICE;
 }
 
-int http_post(kvsp_client *c, http_call *call)
+static int service_error(kvsp_client *c, http_call *call)
+{
+    return http_error_message(c->error, sizeof c->error, call->error_type, sizeof call->error_type, call->status,
+                              call->response);
+}
+
+struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
+                                const char *json, int *status)
 {
     char host[512], url[1024];
-    if (host_of(call->base_url, host, sizeof host) != 0)
-        return client_fail(c, KVSP_ERR_INVALID_ARG, "bad endpoint URL %s", call->base_url);
-    snprintf(url, sizeof url, "%s%s", call->base_url, call->path);
-    int st;
-    struct curl_slist *headers = signed_headers(c, call, host, &st);
+    if (host_of(base_url, host, sizeof host) != 0) {
+        *status = client_fail(c, KVSP_ERR_INVALID_ARG, "bad endpoint URL %s", base_url);
+        return NULL;
+    }
+    snprintf(url, sizeof url, "%s%s", base_url, path);
+    struct curl_slist *headers = signed_headers(c, path, json, host, status);
     if (!headers)
-        return st;
-    transfer t = {c, call, 0, 0};
-    CURL *curl = c->curl;
+        return NULL;
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call->json);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(call->json));
+    curl_easy_setopt(curl, CURLOPT_COPYPOSTFIELDS, json);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     if (c->ca_bundle)
@@ -177,6 +181,22 @@ int http_post(kvsp_client *c, http_call *call)
         snprintf(line, sizeof line, "POST %s", url); /* no headers: they carry the signature */
         c->log(c->log_user, line);
     }
+    *status = KVSP_OK;
+    return headers;
+}
+
+int http_post(kvsp_client *c, http_call *call)
+{
+    int st;
+    CURL *curl = c->curl;
+    struct curl_slist *headers = http_prepare(c, curl, call->base_url, call->path, call->json, &st);
+    if (!headers)
+        return st;
+    transfer t = {c, call, 0, 0};
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &call->status);
@@ -189,7 +209,7 @@ int http_post(kvsp_client *c, http_call *call)
     if (t.body_failed)
         return client_fail(c, KVSP_ERR_CALLBACK, "stopped by the consumer of the response");
     if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR))
-        return client_fail(c, KVSP_ERR_NETWORK, "%s: %s", url, curl_easy_strerror(rc));
+        return client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s", call->base_url, call->path, curl_easy_strerror(rc));
     if (call->status != 200)
         return service_error(c, call);
     return KVSP_OK;
