@@ -183,6 +183,8 @@ KVSP_API int kvsp_fragment_visitor_finish(kvsp_fragment_visitor *fv);
 /* The fragment being read, as far as it has been read (closing tags not yet
  * seen), or NULL between fragments. Valid until the next reader event. */
 KVSP_API const kvsp_fragment *kvsp_fragment_visitor_current(kvsp_fragment_visitor *fv);
+/* The last fragment reported, until the next one begins; else NULL. */
+KVSP_API const kvsp_fragment *kvsp_fragment_visitor_last(kvsp_fragment_visitor *fv);
 /* A track of the current fragment by number, or NULL. */
 KVSP_API const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv,
                                                        uint64_t number);

@@ -75,5 +75,7 @@ void endpoint_forget(kvsp_client *c, const char *stream, const char *api);
 
 /* {"StreamName": s}, or {"StreamARN": s} for an ARN. */
 json_t *stream_body(const char *stream);
+/* The GetMedia request body. */
+json_t *get_media_request(const char *stream, const kvsp_start_selector *start);
 
 #endif

@@ -45,11 +45,8 @@ static const char *start_type_name(kvsp_start_type t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "NOW";
 }
 
-int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
-                          kvsp_body_cb body, void *user)
+json_t *get_media_request(const char *stream, const kvsp_start_selector *start)
 {
-    if (!c || !stream || !start || !body)
-        return KVSP_ERR_INVALID_ARG;
     json_t *req = stream_body(stream);
     json_t *sel = json_object();
     json_object_set_new(sel, "StartSelectorType", json_string(start_type_name(start->type)));
@@ -60,6 +57,15 @@ int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_s
     if (start->type == KVSP_START_SERVER_TIMESTAMP || start->type == KVSP_START_PRODUCER_TIMESTAMP)
         json_object_set_new(sel, "StartTimestamp", json_real(start->timestamp));
     json_object_set_new(req, "StartSelector", sel);
+    return req;
+}
+
+int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
+                          kvsp_body_cb body, void *user)
+{
+    if (!c || !stream || !start || !body)
+        return KVSP_ERR_INVALID_ARG;
+    json_t *req = get_media_request(stream, start);
     int rc = post_json(c, stream, "GET_MEDIA", "/getMedia", req, body, user, NULL);
     json_decref(req);
     return rc;

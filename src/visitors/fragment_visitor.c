@@ -559,6 +559,14 @@ const kvsp_fragment *kvsp_fragment_visitor_current(kvsp_fragment_visitor *fv)
     return &fv->frag;
 }
 
+const kvsp_fragment *kvsp_fragment_visitor_last(kvsp_fragment_visitor *fv)
+{
+    if (!fv || fv->open || fv->count == 0)
+        return NULL;
+    sync_record(fv);
+    return &fv->frag;
+}
+
 const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv, uint64_t number)
 {
     if (!fv || !fv->open)

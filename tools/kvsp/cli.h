@@ -26,7 +26,11 @@ typedef struct cli_input_options {
     size_t chunk_size;
     kvsp_reader_options reader;
     /* --stream: read GetMedia of this stream instead of a file. */
-    const char *stream;
+    const char *stream;       /* the first --stream */
+    const char *streams[64];  /* every --stream */
+    int nstreams;
+    int follow;               /* --follow: read live until interrupted */
+    const char *checkpoint;   /* --checkpoint FILE: the last continuation token */
     const char *start;        /* --start, default "now" */
     const char *region;
     const char *endpoint_url;
@@ -109,11 +113,16 @@ int cmd_serve(int argc, char **argv);
     {"endpoint-url", required_argument, NULL, 0},          \
     {"profile", required_argument, NULL, 0},               \
     {"ca-bundle", required_argument, NULL, 0},             \
-    {"verbose", no_argument, NULL, 0},
+    {"verbose", no_argument, NULL, 0},                     \
+    {"follow", no_argument, NULL, 0},                      \
+    {"checkpoint", required_argument, NULL, 0},
 
 #ifdef KVSP_HAVE_CLIENT
-/* Feeds GetMedia of in->stream into the reader (not finished). */
+/* Feeds GetMedia of in->stream into the reader (not finished), resuming
+ * after interruptions; with --follow until SIGINT/SIGTERM. */
 int client_feed_stream(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
+/* kvsp fragments --stream A [--stream B ...]: lines as fragments complete. */
+int client_fragments(cli_input_options *in);
 #endif
 
 /* getopt_long entries for the common options; they return 0 and are handed
@@ -138,7 +147,10 @@ int client_feed_stream(cli_input_options *in, kvsp_reader *r, const kvsp_visitor
     "                        of INPUT; --start earliest|now|fragment:N|\n"           \
     "                        continuation:T|server-ts:S|producer-ts:S (default\n"     \
     "                        now); --region, --endpoint-url, --profile,\n"           \
-    "                        --ca-bundle, --verbose (requests on stderr)\n"          \
+    "                        --ca-bundle, --verbose (requests on stderr);\n"         \
+    "                        --follow: read live until interrupted;\n"               \
+    "                        --checkpoint FILE: keep the last continuation token\n"  \
+    "                        there and start from it\n"                              \
     "  -h, --help            show this help\n"
 
 #endif

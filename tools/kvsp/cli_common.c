@@ -44,21 +44,38 @@ static int client_option(cli_input_options *o, const char *name, const char *val
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(name, names[i]) == 0) {
             *fields[i] = value;
-            return 1;
+            break;
         }
     }
-    if (strcmp(name, "verbose") == 0) {
-        o->verbose = 1;
+    if (strcmp(name, "stream") == 0) {
+        if (o->nstreams == (int)(sizeof o->streams / sizeof o->streams[0])) {
+            fprintf(stderr, "kvsp: at most %d --stream options\n", o->nstreams);
+            return -1;
+        }
+        o->streams[o->nstreams++] = value;
+        o->stream = o->streams[0];
         return 1;
     }
+    if (strcmp(name, "verbose") == 0 || strcmp(name, "follow") == 0) {
+        *(name[0] == 'v' ? &o->verbose : &o->follow) = 1;
+        return 1;
+    }
+    if (strcmp(name, "checkpoint") == 0) {
+        o->checkpoint = value;
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
     return 0;
 }
 
 int cli_common_option(cli_input_options *o, const char *name, const char *value)
 {
     uint64_t v = 0;
-    if (client_option(o, name, value))
-        return 1;
+    int client = client_option(o, name, value);
+    if (client)
+        return client;
     if (strcmp(name, "resync") == 0) {
         o->reader.resync = 1;
         return 1;
@@ -204,7 +221,8 @@ int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
 void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,
                       int status)
 {
-    if ((status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE) && o->client_error[0]) {
+    if (o->client_error[0] && (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE || !r ||
+                               !kvsp_reader_error(r))) {
         fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, o->stream ? o->stream : "", o->client_error);
         return;
     }

@@ -38,6 +38,10 @@ int cmd_fragments(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
+#ifdef KVSP_HAVE_CLIENT
+    if (in.stream)
+        return client_fragments(&in); /* each line as its fragment completes */
+#endif
     kvsp_fragment_options fo;
     kvsp_fragment_options_init(&fo);
     fo.on_fragment = print_fragment;

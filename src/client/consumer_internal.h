@@ -1,0 +1,56 @@
+#ifndef KVSP_CONSUMER_INTERNAL_H
+#define KVSP_CONSUMER_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include "client_internal.h"
+#include "fragment_splitter.h"
+#include "kvsparser/consumer.h"
+
+/* One stream of a consumer: its GetMedia transfer, the fragment splitter
+ * in front of the caller's visitor, and where to resume. */
+typedef struct consumer_stream {
+    kvsp_consumer *owner;
+    kvsp_stream_options opts;
+    char *name;
+    char *start_value;
+    CURL *easy;
+    struct curl_slist *headers;
+    int in_multi;
+    fragment_splitter split;
+    kvsp_reader *reader;   /* the caller's, or own_reader */
+    kvsp_reader *own_reader;
+    kvsp_stream_stats stats;
+    char token[512];        /* continuation token of the last complete fragment */
+    char last_number[64];   /* number of the last fragment delivered */
+    char skip_number[64];   /* a resumed FRAGMENT_NUMBER start repeats this one */
+    char error[512];
+    char error_type[128];
+    char *error_body;       /* of a non-200 answer, bounded */
+    size_t error_len;
+    int fail_status;        /* set by callbacks: stop this stream with it */
+    int retry_soon;         /* an error tag asked for a new connection */
+    int delivered_this_response;
+    int attempts;           /* consecutive failures, for the backoff */
+    double wake_at;         /* BACKOFF: when to connect again */
+    double last_byte_at;
+} consumer_stream;
+
+struct kvsp_consumer {
+    kvsp_client *client;
+    CURLM *multi;
+    kvsp_consumer_options opts;
+    consumer_stream **streams;
+    size_t count, cap;
+    volatile int stop;
+    unsigned rng;
+};
+
+double consumer_now(void);
+/* Starts (or restarts) the stream's GetMedia. */
+int stream_connect(consumer_stream *s);
+/* A transfer of the stream finished with this libcurl result. */
+void stream_done(consumer_stream *s, CURLcode result);
+void stream_free(consumer_stream *s);
+
+#endif

@@ -1,0 +1,291 @@
+#define _POSIX_C_SOURCE 200809L
+/* One stream's life: connect, receive, cut into fragments, deliver, and on
+ * any interruption reconnect from the last complete fragment. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer_internal.h"
+
+#define MAX_ERROR_BODY 65536
+
+static void note(consumer_stream *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void note(consumer_stream *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+    s->stats.last_error = s->error;
+}
+
+static int is_error_fragment(const kvsp_fragment *f)
+{
+    return f->error_code || (f->present & KVSP_FRAGMENT_HAS_ERROR_ID) || f->error_id_text;
+}
+
+/* A complete fragment: to the caller's visitor, then its callback. */
+static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_fragment *f)
+{
+    consumer_stream *s = user;
+    if (s->skip_number[0] && f->fragment_number && strcmp(s->skip_number, f->fragment_number) == 0) {
+        s->skip_number[0] = '\0'; /* delivered before the reconnect */
+        return KVSP_OK;
+    }
+    s->skip_number[0] = '\0';
+    if (is_error_fragment(f)) {
+        s->stats.error_tags++;
+        if (s->opts.on_error_tag)
+            s->opts.on_error_tag(s->opts.user, s->name, f);
+        /* KVS GetMedia error ids: 4xxx the request cannot succeed (fragment
+         * not found, KMS key problems), 5xxx a server error worth a retry. */
+        if (f->error_id >= 5000)
+            s->retry_soon = 1;
+        else
+            s->fail_status = KVSP_ERR_SERVICE;
+        note(s, "error tag in the payload: %s %s", f->error_id_text ? f->error_id_text : "",
+             f->error_code ? f->error_code : "");
+        return KVSP_OK;
+    }
+    if (s->opts.visitor) {
+        int st = kvsp_reader_push(s->reader, bytes, len, s->opts.visitor);
+        while (st == KVSP_PAUSED)
+            st = kvsp_reader_run(s->reader, s->opts.visitor);
+        if (st != KVSP_NEED_DATA) {
+            s->fail_status = st;
+            note(s, "%s", kvsp_reader_error_message(s->reader));
+            return st;
+        }
+    }
+    kvsp_fragment record = *f;
+    record.index = s->stats.fragments; /* counts across reconnects */
+    f = &record;
+    s->stats.fragments++;
+    s->stats.frames += f->frames;
+    if (f->present & KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW)
+        s->stats.millis_behind_now = f->millis_behind_now;
+    if (f->continuation_token && strlen(f->continuation_token) < sizeof s->token)
+        snprintf(s->token, sizeof s->token, "%s", f->continuation_token);
+    if (f->fragment_number && strlen(f->fragment_number) < sizeof s->last_number)
+        snprintf(s->last_number, sizeof s->last_number, "%s", f->fragment_number);
+    s->stats.continuation_token = s->token[0] ? s->token : NULL;
+    s->stats.last_fragment_number = s->last_number[0] ? s->last_number : NULL;
+    s->delivered_this_response = 1;
+    s->attempts = 0;
+    if (s->opts.on_fragment) {
+        int rc = s->opts.on_fragment(s->opts.user, s->name, f);
+        if (rc < 0) {
+            s->fail_status = rc;
+            note(s, "stopped by the fragment callback");
+            return rc;
+        }
+    }
+    return KVSP_OK;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    consumer_stream *s = user;
+    http_error_type_header(data, size * n, s->error_type, sizeof s->error_type);
+    return size * n;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    consumer_stream *s = user;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+    s->stats.bytes += len;
+    s->last_byte_at = consumer_now();
+    if (status != 200) {
+        if (s->error_len + len <= MAX_ERROR_BODY) {
+            char *bigger = realloc(s->error_body, s->error_len + len + 1);
+            if (bigger) {
+                s->error_body = bigger;
+                memcpy(s->error_body + s->error_len, data, len);
+                s->error_len += len;
+                s->error_body[s->error_len] = '\0';
+            }
+        }
+        return len;
+    }
+    s->stats.state = KVSP_STREAM_STREAMING;
+    int rc = splitter_feed(&s->split, data, len, deliver, s);
+    if (rc < 0 && !s->fail_status) {
+        s->fail_status = rc;
+        note(s, "bad payload: %s", kvsp_status_str(rc));
+    }
+    return s->fail_status || s->retry_soon ? 0 : len;
+}
+
+int stream_connect(consumer_stream *s)
+{
+    kvsp_consumer *c = s->owner;
+    kvsp_start_selector start = s->opts.start;
+    if (s->token[0]) {
+        start.type = KVSP_START_CONTINUATION_TOKEN;
+        start.value = s->token;
+    } else if (s->last_number[0]) {
+        /* No token yet: start at the last fragment delivered and skip it. */
+        start.type = KVSP_START_FRAGMENT_NUMBER;
+        start.value = s->last_number;
+        snprintf(s->skip_number, sizeof s->skip_number, "%s", s->last_number);
+    }
+    const char *url;
+    int st = endpoint_for(c->client, s->name, "GET_MEDIA", &url);
+    if (st < 0) {
+        note(s, "%s", kvsp_client_error(c->client));
+        return st;
+    }
+    json_t *req = get_media_request(s->name, &start);
+    char *json = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!json)
+        return KVSP_ERR_NOMEM;
+    if (!s->easy)
+        s->easy = curl_easy_init();
+    s->headers = s->easy ? http_prepare(c->client, s->easy, url, "/getMedia", json, &st) : NULL;
+    free(json);
+    if (!s->headers) {
+        note(s, "%s", kvsp_client_error(c->client));
+        return st < 0 ? st : KVSP_ERR_NOMEM;
+    }
+    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    s->error_type[0] = '\0';
+    s->error_len = 0;
+    s->fail_status = 0;
+    s->retry_soon = 0;
+    s->delivered_this_response = 0;
+    s->stats.state = KVSP_STREAM_CONNECTING;
+    if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
+        return KVSP_ERR_NETWORK;
+    s->in_multi = 1;
+    return KVSP_OK;
+}
+
+static void fail(consumer_stream *s, int status)
+{
+    s->stats.state = KVSP_STREAM_FAILED;
+    s->stats.last_status = status;
+}
+
+/* Exponential backoff with jitter: half the delay fixed, half random. */
+static void backoff(consumer_stream *s, long min_ms)
+{
+    kvsp_consumer *c = s->owner;
+    s->attempts++;
+    if (c->opts.max_retries && s->attempts > c->opts.max_retries) {
+        fail(s, KVSP_ERR_NETWORK);
+        return;
+    }
+    long delay = c->opts.initial_backoff_ms;
+    for (int i = 1; i < s->attempts && delay < c->opts.max_backoff_ms; i++)
+        delay *= 2;
+    if (delay > c->opts.max_backoff_ms)
+        delay = c->opts.max_backoff_ms;
+    c->rng = c->rng * 1103515245u + 12345u;
+    long wait = delay / 2 + (long)((c->rng >> 8) % (unsigned long)(delay / 2 + 1));
+    if (wait < min_ms)
+        wait = min_ms;
+    s->stats.state = KVSP_STREAM_BACKOFF;
+    s->wake_at = consumer_now() + (double)wait / 1000.0;
+}
+
+/* A new connection, now: the last one ended or was cut on our side. */
+static void reconnect(consumer_stream *s, long delay_ms)
+{
+    s->stats.reconnects++;
+    s->stats.state = KVSP_STREAM_BACKOFF;
+    s->wake_at = consumer_now() + (double)delay_ms / 1000.0;
+}
+
+static void service_answer(consumer_stream *s, long status)
+{
+    http_error_message(s->error, sizeof s->error, s->error_type, sizeof s->error_type, status, s->error_body);
+    s->stats.last_error = s->error;
+    const char *type = s->error_type;
+    if (strcmp(type, "ClientLimitExceededException") == 0 || strcmp(type, "ConnectionLimitExceededException") == 0) {
+        s->stats.throttled++;
+        backoff(s, 0);
+    } else if (strcmp(type, "InvalidEndpointException") == 0) {
+        endpoint_forget(s->owner->client, s->name, "GET_MEDIA");
+        backoff(s, 0);
+    } else if (status >= 500) {
+        backoff(s, 0);
+    } else {
+        fail(s, KVSP_ERR_SERVICE); /* 403, 404 and other client errors: retrying cannot help */
+    }
+}
+
+void stream_done(consumer_stream *s, CURLcode result)
+{
+    kvsp_consumer *c = s->owner;
+    long status = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(c->multi, s->easy);
+    s->in_multi = 0;
+    curl_slist_free_all(s->headers);
+    s->headers = NULL;
+    if (s->fail_status) {
+        fail(s, s->fail_status);
+        return;
+    }
+    if (status != 200 && status != 0) {
+        splitter_reset(&s->split);
+        service_answer(s, status);
+        return;
+    }
+    if (result != CURLE_OK && !s->retry_soon) {
+        /* Cut off: the partial fragment goes, the stream resumes. */
+        s->stats.dropped_bytes += splitter_reset(&s->split);
+        note(s, "connection: %s", curl_easy_strerror(result));
+        s->stats.reconnects++;
+        backoff(s, 0);
+        return;
+    }
+    if (s->retry_soon) {
+        s->stats.dropped_bytes += splitter_reset(&s->split);
+        s->stats.reconnects++;
+        backoff(s, 0);
+        return;
+    }
+    int partial = splitter_end_of_response(&s->split, deliver, s);
+    if (s->fail_status || partial < 0) {
+        fail(s, s->fail_status ? s->fail_status : partial);
+        return;
+    }
+    if (partial) {
+        reconnect(s, 0); /* a clean end inside a fragment is a cut */
+    } else if (s->opts.follow) {
+        /* Live: ask again; wait a little when nothing new came. */
+        reconnect(s, s->delivered_this_response ? 0 : 500);
+    } else {
+        s->stats.state = KVSP_STREAM_DONE;
+    }
+}
+
+void stream_free(consumer_stream *s)
+{
+    if (!s)
+        return;
+    if (s->easy)
+        curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->headers);
+    splitter_free(&s->split);
+    kvsp_reader_destroy(s->own_reader);
+    free(s->error_body);
+    free(s->name);
+    free(s->start_value);
+    free(s);
+}
