@@ -1,11 +1,24 @@
 #define _POSIX_C_SOURCE 200809L
 /* The consumer: many streams on one libcurl multi handle, one thread. The
- * only timers of its own are the streams waiting to reconnect. */
+ * only timers of its own are the streams waiting to reconnect.
+ *
+ * kvsp_consumer_run waits with epoll on Linux and drives libcurl with
+ * curl_multi_socket_action (the socket and timer callbacks below keep the
+ * epoll set), so that hundreds of mostly idle streams cost nothing between
+ * their fragments; elsewhere, and for applications with their own loop
+ * (fdset/timeout/perform), curl_multi_poll / curl_multi_perform. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include "consumer_internal.h"
+
+#define MAX_WAIT_MS 200 /* so that a stop request is seen soon */
 
 #define DEFAULT_MAX_FRAGMENT (256u << 20)
 
@@ -15,6 +28,52 @@ double consumer_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+#ifdef __linux__
+/* CURLMOPT_SOCKETFUNCTION: what libcurl waits for on a socket. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    kvsp_consumer *c = user;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = fd;
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when libcurl wants socket_action(TIMEOUT). */
+static int on_timer(CURLM *multi, long timeout_ms, void *user)
+{
+    (void)multi;
+    kvsp_consumer *c = user;
+    c->timer_at = timeout_ms < 0 ? -1 : consumer_now() + (double)timeout_ms / 1000.0;
+    return 0;
+}
+
+static void watch_sockets(kvsp_consumer *c)
+{
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (c->epfd < 0)
+        return; /* run falls back to curl_multi_poll */
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+}
+#else
+static void watch_sockets(kvsp_consumer *c)
+{
+    (void)c;
+}
+#endif
 
 kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_options *opts)
 {
@@ -33,11 +92,14 @@ kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_opt
         c->opts.max_fragment_bytes = DEFAULT_MAX_FRAGMENT;
     c->client = client;
     c->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)c;
+    c->epfd = -1;
+    c->timer_at = -1;
     c->multi = curl_multi_init();
     if (!c->multi) {
         free(c);
         return NULL;
     }
+    watch_sockets(c);
     return c;
 }
 
@@ -52,6 +114,8 @@ void kvsp_consumer_destroy(kvsp_consumer *c)
     }
     free(c->streams);
     curl_multi_cleanup(c->multi);
+    if (c->epfd >= 0)
+        close(c->epfd);
     free(c);
 }
 
@@ -81,7 +145,9 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
         s->reader = s->own_reader = kvsp_reader_create(NULL);
     s->stats.millis_behind_now = -1;
     s->last_byte_at = consumer_now();
-    if (!s->name || (opts->visitor && !s->reader) || splitter_init(&s->split, c->opts.max_fragment_bytes) != 0) {
+    /* Without a visitor only the metadata is wanted: no bytes are kept. */
+    int keep = opts->visitor != NULL;
+    if (!s->name || (keep && !s->reader) || splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
         stream_free(s);
         return KVSP_ERR_NOMEM;
     }
@@ -112,13 +178,10 @@ static void wake_streams(kvsp_consumer *c)
     }
 }
 
-int kvsp_consumer_perform(kvsp_consumer *c)
+/* Finished transfers to their streams; then the streams due connect.
+ * Returns the number of streams still active. */
+static int after_transfers(kvsp_consumer *c)
 {
-    if (!c)
-        return KVSP_ERR_INVALID_ARG;
-    wake_streams(c);
-    int running;
-    curl_multi_perform(c->multi, &running);
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(c->multi, &left))) {
@@ -134,6 +197,16 @@ int kvsp_consumer_perform(kvsp_consumer *c)
     for (size_t i = 0; i < c->count; i++)
         n += active(c->streams[i]);
     return n;
+}
+
+int kvsp_consumer_perform(kvsp_consumer *c)
+{
+    if (!c)
+        return KVSP_ERR_INVALID_ARG;
+    wake_streams(c);
+    int running;
+    curl_multi_perform(c->multi, &running);
+    return after_transfers(c);
 }
 
 long kvsp_consumer_timeout(kvsp_consumer *c)
@@ -163,15 +236,75 @@ void kvsp_consumer_stop(kvsp_consumer *c)
         c->stop = 1;
 }
 
+/* How long the run loop may sleep: until libcurl's timer (timer_at, with
+ * the socket interface) or the first stream's reconnect, at most
+ * MAX_WAIT_MS. */
+static int wait_ms(kvsp_consumer *c, int socket_api)
+{
+    long ms;
+    if (socket_api) {
+        ms = -1;
+        if (c->timer_at >= 0) {
+            double left = c->timer_at - consumer_now();
+            ms = left <= 0 ? 0 : (long)(left * 1000.0) + 1;
+        }
+        double now = consumer_now();
+        for (size_t i = 0; i < c->count; i++) {
+            const consumer_stream *s = c->streams[i];
+            if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
+                continue;
+            long wait = s->wake_at <= now ? 0 : (long)((s->wake_at - now) * 1000.0) + 1;
+            if (ms < 0 || wait < ms)
+                ms = wait;
+        }
+    } else {
+        ms = kvsp_consumer_timeout(c);
+    }
+    return ms < 0 || ms > MAX_WAIT_MS ? MAX_WAIT_MS : (int)ms;
+}
+
+#ifdef __linux__
+/* One round with epoll: wait, then hand libcurl the ready sockets and,
+ * when due, its timeout. Returns the streams still active. */
+static int run_epoll(kvsp_consumer *c)
+{
+    struct epoll_event ev[64];
+    int running;
+    int n = epoll_wait(c->epfd, ev, (int)(sizeof ev / sizeof ev[0]), wait_ms(c, 1));
+    for (int i = 0; i < n; i++) {
+        int mask = 0;
+        if (ev[i].events & (EPOLLIN | EPOLLHUP))
+            mask |= CURL_CSELECT_IN;
+        if (ev[i].events & EPOLLOUT)
+            mask |= CURL_CSELECT_OUT;
+        if (ev[i].events & EPOLLERR)
+            mask |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(c->multi, ev[i].data.fd, mask, &running);
+    }
+    if (c->timer_at >= 0 && c->timer_at <= consumer_now()) {
+        c->timer_at = -1;
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    return after_transfers(c);
+}
+#endif
+
 int kvsp_consumer_run(kvsp_consumer *c)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
-    while (!c->stop && kvsp_consumer_perform(c) > 0) {
-        long ms = kvsp_consumer_timeout(c);
-        if (ms < 0 || ms > 200)
-            ms = 200; /* so that a stop request is seen soon */
-        curl_multi_poll(c->multi, NULL, 0, (int)ms, NULL);
+#ifdef __linux__
+    if (c->epfd >= 0) {
+        /* Streams connect in after_transfers; libcurl's timer then asks for
+         * socket_action(TIMEOUT) to start them. */
+        int active = after_transfers(c);
+        while (!c->stop && active > 0)
+            active = run_epoll(c);
+    } else
+#endif
+    {
+        while (!c->stop && kvsp_consumer_perform(c) > 0)
+            curl_multi_poll(c->multi, NULL, 0, wait_ms(c, 0), NULL);
     }
     int status = KVSP_OK;
     for (size_t i = 0; i < c->count; i++)

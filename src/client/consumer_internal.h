@@ -7,8 +7,12 @@
 #include "fragment_splitter.h"
 #include "kvsparser/consumer.h"
 
-/* One stream of a consumer: its GetMedia transfer, the fragment splitter
- * in front of the caller's visitor, and where to resume. */
+/* What the stream's transfer is: GetDataEndpoint, then GetMedia. */
+enum { PHASE_ENDPOINT, PHASE_MEDIA };
+
+/* One stream of a consumer: its GetDataEndpoint and GetMedia transfers (on
+ * the multi handle, never blocking the others), the fragment splitter in
+ * front of the caller's visitor, and where to resume. */
 typedef struct consumer_stream {
     kvsp_consumer *owner;
     kvsp_stream_options opts;
@@ -26,8 +30,12 @@ typedef struct consumer_stream {
     char skip_number[64];   /* a resumed FRAGMENT_NUMBER start repeats this one */
     char error[512];
     char error_type[128];
-    char *error_body;       /* of a non-200 answer, bounded */
-    size_t error_len;
+    char *answer;           /* GetDataEndpoint's answer or an error's body, bounded */
+    size_t answer_len;
+    int phase;              /* PHASE_* of the current transfer */
+    int reached;            /* the service answered once: network errors are retried */
+    char *endpoint;         /* the stream's GET_MEDIA data endpoint, or NULL */
+    double endpoint_at;     /* when it was fetched */
     int fail_status;        /* set by callbacks: stop this stream with it */
     int retry_soon;         /* an error tag asked for a new connection */
     int delivered_this_response;
@@ -44,6 +52,11 @@ struct kvsp_consumer {
     size_t count, cap;
     volatile int stop;
     unsigned rng;
+    /* kvsp_consumer_run on Linux: libcurl's sockets in an epoll set and
+     * curl_multi_socket_action, so that a wakeup costs what the ready
+     * sockets need, not a poll of every stream's. -1: not in use. */
+    int epfd;
+    double timer_at; /* libcurl's timer (monotonic seconds), < 0: none */
 };
 
 double consumer_now(void);

@@ -8,7 +8,7 @@
 
 #include "consumer_internal.h"
 
-#define MAX_ERROR_BODY 65536
+#define MAX_ANSWER 65536
 
 static void note(consumer_stream *s, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -25,34 +25,38 @@ static void note(consumer_stream *s, const char *fmt, ...)
     s->stats.last_error = s->error;
 }
 
-static int is_error_fragment(const kvsp_fragment *f)
+/* A fragment with AWS_KINESISVIDEO_ERROR_* tags: reported, then the
+ * stream stops (4xxx) or reconnects (5xxx). */
+static int error_fragment(consumer_stream *s, const kvsp_fragment *f)
 {
-    return f->error_code || (f->present & KVSP_FRAGMENT_HAS_ERROR_ID) || f->error_id_text;
+    s->stats.error_tags++;
+    if (s->opts.on_error_tag)
+        s->opts.on_error_tag(s->opts.user, s->name, f);
+    /* KVS GetMedia error ids: 4xxx the request cannot succeed (fragment
+     * not found, KMS key problems), 5xxx a server error worth a retry. */
+    if (f->error_id >= 5000)
+        s->retry_soon = 1;
+    else
+        s->fail_status = KVSP_ERR_SERVICE;
+    note(s, "error tag%s%s after fragment %s: %s %s", f->fragment_number ? " for fragment " : "",
+         f->fragment_number ? f->fragment_number : "", s->last_number[0] ? s->last_number : "(none)",
+         f->error_id_text ? f->error_id_text : "", f->error_code ? f->error_code : "");
+    return KVSP_OK;
 }
 
 /* A complete fragment: to the caller's visitor, then its callback. */
 static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_fragment *f)
 {
     consumer_stream *s = user;
+    if (s->fail_status || s->retry_soon)
+        return KVSP_OK; /* after an error tag: nothing more from this response */
+    if (splitter_error_fragment(f))
+        return error_fragment(s, f); /* it may name the fragment to skip: checked first */
     if (s->skip_number[0] && f->fragment_number && strcmp(s->skip_number, f->fragment_number) == 0) {
         s->skip_number[0] = '\0'; /* delivered before the reconnect */
         return KVSP_OK;
     }
     s->skip_number[0] = '\0';
-    if (is_error_fragment(f)) {
-        s->stats.error_tags++;
-        if (s->opts.on_error_tag)
-            s->opts.on_error_tag(s->opts.user, s->name, f);
-        /* KVS GetMedia error ids: 4xxx the request cannot succeed (fragment
-         * not found, KMS key problems), 5xxx a server error worth a retry. */
-        if (f->error_id >= 5000)
-            s->retry_soon = 1;
-        else
-            s->fail_status = KVSP_ERR_SERVICE;
-        note(s, "error tag in the payload: %s %s", f->error_id_text ? f->error_id_text : "",
-             f->error_code ? f->error_code : "");
-        return KVSP_OK;
-    }
     if (s->opts.visitor) {
         int st = kvsp_reader_push(s->reader, bytes, len, s->opts.visitor);
         while (st == KVSP_PAUSED)
@@ -102,20 +106,20 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     size_t len = size * n;
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-    s->stats.bytes += len;
     s->last_byte_at = consumer_now();
-    if (status != 200) {
-        if (s->error_len + len <= MAX_ERROR_BODY) {
-            char *bigger = realloc(s->error_body, s->error_len + len + 1);
+    if (status != 200 || s->phase == PHASE_ENDPOINT) {
+        if (s->answer_len + len <= MAX_ANSWER) {
+            char *bigger = realloc(s->answer, s->answer_len + len + 1);
             if (bigger) {
-                s->error_body = bigger;
-                memcpy(s->error_body + s->error_len, data, len);
-                s->error_len += len;
-                s->error_body[s->error_len] = '\0';
+                s->answer = bigger;
+                memcpy(s->answer + s->answer_len, data, len);
+                s->answer_len += len;
+                s->answer[s->answer_len] = '\0';
             }
         }
         return len;
     }
+    s->stats.bytes += len;
     s->stats.state = KVSP_STREAM_STREAMING;
     int rc = splitter_feed(&s->split, data, len, deliver, s);
     if (rc < 0 && !s->fail_status) {
@@ -125,10 +129,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     return s->fail_status || s->retry_soon ? 0 : len;
 }
 
-int stream_connect(consumer_stream *s)
+/* The request of the stream's next transfer: GetDataEndpoint when its data
+ * endpoint is not known (or old), else GetMedia from where to resume. */
+static json_t *next_request(consumer_stream *s, const char **base, const char **path)
 {
     kvsp_consumer *c = s->owner;
+    if (!s->endpoint || consumer_now() - s->endpoint_at >= ENDPOINT_TTL_S) {
+        s->phase = PHASE_ENDPOINT;
+        *base = c->client->control_url;
+        *path = "/getDataEndpoint";
+        json_t *req = stream_body(s->name);
+        json_object_set_new(req, "APIName", json_string("GET_MEDIA"));
+        return req;
+    }
     kvsp_start_selector start = s->opts.start;
+    s->skip_number[0] = '\0';
     if (s->token[0]) {
         start.type = KVSP_START_CONTINUATION_TOKEN;
         start.value = s->token;
@@ -138,20 +153,25 @@ int stream_connect(consumer_stream *s)
         start.value = s->last_number;
         snprintf(s->skip_number, sizeof s->skip_number, "%s", s->last_number);
     }
-    const char *url;
-    int st = endpoint_for(c->client, s->name, "GET_MEDIA", &url);
-    if (st < 0) {
-        note(s, "%s", kvsp_client_error(c->client));
-        return st;
-    }
-    json_t *req = get_media_request(s->name, &start);
-    char *json = json_dumps(req, JSON_COMPACT);
+    s->phase = PHASE_MEDIA;
+    *base = s->endpoint;
+    *path = "/getMedia";
+    return get_media_request(s->name, &start);
+}
+
+int stream_connect(consumer_stream *s)
+{
+    kvsp_consumer *c = s->owner;
+    const char *base, *path;
+    json_t *req = next_request(s, &base, &path);
+    char *json = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!json)
         return KVSP_ERR_NOMEM;
+    int st = KVSP_ERR_NOMEM;
     if (!s->easy)
         s->easy = curl_easy_init();
-    s->headers = s->easy ? http_prepare(c->client, s->easy, url, "/getMedia", json, &st) : NULL;
+    s->headers = s->easy ? http_prepare(c->client, s->easy, base, path, json, &st) : NULL;
     free(json);
     if (!s->headers) {
         note(s, "%s", kvsp_client_error(c->client));
@@ -163,7 +183,7 @@ int stream_connect(consumer_stream *s)
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     s->error_type[0] = '\0';
-    s->error_len = 0;
+    s->answer_len = 0;
     s->fail_status = 0;
     s->retry_soon = 0;
     s->delivered_this_response = 0;
@@ -210,22 +230,60 @@ static void reconnect(consumer_stream *s, long delay_ms)
     s->wake_at = consumer_now() + (double)delay_ms / 1000.0;
 }
 
+static void forget_endpoint(consumer_stream *s)
+{
+    free(s->endpoint);
+    s->endpoint = NULL;
+}
+
 static void service_answer(consumer_stream *s, long status)
 {
-    http_error_message(s->error, sizeof s->error, s->error_type, sizeof s->error_type, status, s->error_body);
+    http_error_message(s->error, sizeof s->error, s->error_type, sizeof s->error_type, status,
+                       s->answer_len ? s->answer : NULL);
     s->stats.last_error = s->error;
     const char *type = s->error_type;
     if (strcmp(type, "ClientLimitExceededException") == 0 || strcmp(type, "ConnectionLimitExceededException") == 0) {
         s->stats.throttled++;
         backoff(s, 0);
     } else if (strcmp(type, "InvalidEndpointException") == 0) {
-        endpoint_forget(s->owner->client, s->name, "GET_MEDIA");
+        forget_endpoint(s);
         backoff(s, 0);
     } else if (status >= 500) {
         backoff(s, 0);
     } else {
         fail(s, KVSP_ERR_SERVICE); /* 403, 404 and other client errors: retrying cannot help */
     }
+}
+
+/* GetDataEndpoint answered (or failed to): GetMedia comes next. */
+static void endpoint_done(consumer_stream *s, CURLcode result)
+{
+    if (result != CURLE_OK) {
+        note(s, "%s/getDataEndpoint: %s", s->owner->client->control_url, curl_easy_strerror(result));
+        /* Never reached: a wrong endpoint or no network, not a glitch. */
+        if (s->reached)
+            backoff(s, 0);
+        else
+            fail(s, KVSP_ERR_NETWORK);
+        return;
+    }
+    json_t *doc = s->answer_len ? json_loads(s->answer, 0, NULL) : NULL;
+    const char *url = json_string_value(json_object_get(doc, "DataEndpoint"));
+    char *copy = url ? strdup(url) : NULL;
+    json_decref(doc);
+    if (!copy) {
+        note(s, "GetDataEndpoint: no DataEndpoint in the answer");
+        backoff(s, 0);
+        return;
+    }
+    size_t n = strlen(copy);
+    while (n && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    free(s->endpoint);
+    s->endpoint = copy;
+    s->endpoint_at = consumer_now();
+    s->stats.state = KVSP_STREAM_BACKOFF; /* connects at once */
+    s->wake_at = 0;
 }
 
 void stream_done(consumer_stream *s, CURLcode result)
@@ -237,6 +295,8 @@ void stream_done(consumer_stream *s, CURLcode result)
     s->in_multi = 0;
     curl_slist_free_all(s->headers);
     s->headers = NULL;
+    if (status != 0)
+        s->reached = 1;
     if (s->fail_status) {
         fail(s, s->fail_status);
         return;
@@ -244,6 +304,10 @@ void stream_done(consumer_stream *s, CURLcode result)
     if (status != 200 && status != 0) {
         splitter_reset(&s->split);
         service_answer(s, status);
+        return;
+    }
+    if (s->phase == PHASE_ENDPOINT) {
+        endpoint_done(s, result);
         return;
     }
     if (result != CURLE_OK && !s->retry_soon) {
@@ -260,13 +324,18 @@ void stream_done(consumer_stream *s, CURLcode result)
         backoff(s, 0);
         return;
     }
+    size_t pending = s->split.len;
     int partial = splitter_end_of_response(&s->split, deliver, s);
     if (s->fail_status || partial < 0) {
         fail(s, s->fail_status ? s->fail_status : partial);
         return;
     }
     if (partial) {
-        reconnect(s, 0); /* a clean end inside a fragment is a cut */
+        /* A clean end inside a fragment is a cut, not the end. */
+        s->stats.dropped_bytes += pending;
+        note(s, "the response ended inside a fragment");
+        s->stats.reconnects++;
+        backoff(s, 0);
     } else if (s->opts.follow) {
         /* Live: ask again; wait a little when nothing new came. */
         reconnect(s, s->delivered_this_response ? 0 : 500);
@@ -284,7 +353,8 @@ void stream_free(consumer_stream *s)
     curl_slist_free_all(s->headers);
     splitter_free(&s->split);
     kvsp_reader_destroy(s->own_reader);
-    free(s->error_body);
+    free(s->answer);
+    free(s->endpoint);
     free(s->name);
     free(s->start_value);
     free(s);

@@ -3,6 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int splitter_error_fragment(const kvsp_fragment *f)
+{
+    return f->error_code || (f->present & KVSP_FRAGMENT_HAS_ERROR_ID) || f->error_id_text;
+}
+
+/* The fragment being read, also at its Segment's end. */
+static const kvsp_fragment *current(const fragment_splitter *s)
+{
+    const kvsp_fragment *f = kvsp_fragment_visitor_current(s->meta);
+    return f ? f : kvsp_fragment_visitor_last(s->meta);
+}
+
 /* Watches the events after the fragment visitor has seen them, and pauses
  * the reader where a fragment is complete so that its bytes can be handed
  * on before the next fragment's are read. */
@@ -14,6 +26,15 @@ static int detect(void *user, const kvsp_event *ev)
     const kvsp_fragment *f = kvsp_fragment_visitor_current(s->meta);
     int closing_tags = ev->id == KVSP_ID_TAGS && ev->depth == 1 && f && f->tags_after_cluster &&
                        f->continuation_token;
+    if (closing_tags)
+        s->closing_tags_seen = 1;
+    if (!closing_tags && ev->id == KVSP_ID_SEGMENT && s->at_end) {
+        /* Closed by the end of the response, not by its size or the next
+         * EBML header: whole only if nothing is missing. */
+        f = current(s);
+        if (!f || !(splitter_error_fragment(f) || (!s->closing_tags_seen && f->complete)))
+            return KVSP_OK; /* stays in buf: the caller sees a partial fragment */
+    }
     if (closing_tags || ev->id == KVSP_ID_SEGMENT) {
         s->complete = 1;
         s->end = ev->end_offset;
@@ -30,10 +51,11 @@ static int segment_start(void *user, const kvsp_event *ev)
     return KVSP_OK;
 }
 
-int splitter_init(fragment_splitter *s, size_t max_bytes)
+int splitter_init(fragment_splitter *s, size_t max_bytes, int keep)
 {
     memset(s, 0, sizeof *s);
     s->max_bytes = max_bytes;
+    s->keep = keep;
     s->reader = kvsp_reader_create(NULL);
     s->meta = kvsp_fragment_visitor_create(NULL);
     if (!s->reader || !s->meta)
@@ -69,6 +91,7 @@ size_t splitter_reset(fragment_splitter *s)
     s->base = 0;
     s->complete = 0;
     s->delivered = 0;
+    s->at_end = 0;
     return dropped;
 }
 
@@ -76,6 +99,10 @@ static int append(fragment_splitter *s, const void *data, size_t len)
 {
     if (s->len + len > s->max_bytes)
         return KVSP_ERR_ELEMENT_TOO_LARGE;
+    if (!s->keep) {
+        s->len += len;
+        return KVSP_OK;
+    }
     if (s->len + len > s->cap) {
         size_t cap = s->cap ? s->cap : 65536;
         while (cap < s->len + len)
@@ -95,9 +122,7 @@ static int append(fragment_splitter *s, const void *data, size_t len)
 static int deliver_complete(fragment_splitter *s, splitter_deliver_fn deliver, void *user)
 {
     size_t n = (size_t)(s->end - s->base);
-    const kvsp_fragment *f = kvsp_fragment_visitor_current(s->meta);
-    if (!f)
-        f = kvsp_fragment_visitor_last(s->meta); /* reported at its Segment's end */
+    const kvsp_fragment *f = current(s);
     kvsp_fragment record;
     if (f)
         record = *f;
@@ -105,8 +130,9 @@ static int deliver_complete(fragment_splitter *s, splitter_deliver_fn deliver, v
         memset(&record, 0, sizeof record);
     record.complete = 1;
     record.end_offset = s->end;
-    int rc = deliver(user, s->buf, n, &record);
-    memmove(s->buf, s->buf + n, s->len - n);
+    int rc = deliver(user, s->keep ? s->buf : NULL, n, &record);
+    if (s->keep)
+        memmove(s->buf, s->buf + n, s->len - n);
     s->len -= n;
     s->base = s->end;
     s->complete = 0;
@@ -141,6 +167,7 @@ int splitter_end_of_response(fragment_splitter *s, splitter_deliver_fn deliver, 
 {
     /* A clean end closes unknown-size Segments: the last fragment is
      * complete unless it was cut inside an element. */
+    s->at_end = 1;
     kvsp_reader_finish(s->reader);
     int st = run(s, NULL, 0, deliver, user);
     int partial = st != KVSP_DONE || s->len > 0;

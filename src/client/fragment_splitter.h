@@ -12,7 +12,13 @@
  * start of the current fragment until it is known to be complete: its
  * closing Tags (after the Cluster) ended, its Segment ended, or the response
  * ended cleanly. Then the whole fragment is handed on at once, so a
- * fragment cut off by a dropped connection is never seen by anyone. */
+ * fragment cut off by a dropped connection is never seen by anyone.
+ *
+ * A clean end of the response completes the last fragment only if it is an
+ * error fragment (AWS_KINESISVIDEO_ERROR_* tags), or if the stream has not
+ * shown closing Tags so far and the fragment visitor finds it complete: once
+ * fragments have come with closing Tags, one without them at the end of a
+ * response was cut short, even at an element boundary. */
 
 typedef int (*splitter_deliver_fn)(void *user, const uint8_t *bytes, size_t len, const kvsp_fragment *f);
 
@@ -21,16 +27,24 @@ typedef struct fragment_splitter {
     kvsp_fragment_visitor *meta;
     kvsp_composite *pair;
     kvsp_visitor visitor;
-    uint8_t *buf;      /* bytes from the current fragment's start */
-    size_t len, cap;
+    uint8_t *buf;      /* bytes from the current fragment's start (if keep) */
+    size_t len, cap;   /* len counts them even when they are not kept */
+    int keep;          /* the caller wants the bytes, not only the metadata */
     uint64_t base;     /* stream offset of buf[0] */
     int delivered;     /* the current fragment was handed on already */
     int complete;      /* the detector found the end of the fragment... */
     uint64_t end;      /* ...here */
     size_t max_bytes;
+    int closing_tags_seen; /* a fragment ended with closing Tags (kept by reset) */
+    int at_end;        /* the response ended: finishing the reader */
 } fragment_splitter;
 
-int splitter_init(fragment_splitter *s, size_t max_bytes);
+/* A fragment that carries AWS_KINESISVIDEO_ERROR_* tags. */
+int splitter_error_fragment(const kvsp_fragment *f);
+
+/* keep 0: deliver gets NULL bytes (only the metadata is wanted), and
+ * nothing is copied or buffered. */
+int splitter_init(fragment_splitter *s, size_t max_bytes, int keep);
 void splitter_free(fragment_splitter *s);
 /* Forgets a partial fragment (before reconnecting). Returns the bytes dropped. */
 size_t splitter_reset(fragment_splitter *s);

@@ -27,7 +27,7 @@ typedef struct cli_input_options {
     kvsp_reader_options reader;
     /* --stream: read GetMedia of this stream instead of a file. */
     const char *stream;       /* the first --stream */
-    const char *streams[64];  /* every --stream */
+    const char *streams[1024]; /* every --stream */
     int nstreams;
     int follow;               /* --follow: read live until interrupted */
     const char *checkpoint;   /* --checkpoint FILE: the last continuation token */

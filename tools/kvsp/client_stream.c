@@ -2,12 +2,16 @@
 /* --stream for the reading commands: GetMedia through the consumer, which
  * resumes after any interruption without losing or repeating a fragment;
  * --follow keeps reading live until SIGINT/SIGTERM; --checkpoint keeps the
- * last continuation token in a file. */
+ * last continuation token in a file. kvsp fragments --stream prints each
+ * fragment as it completes, with "stream" and "received_at_us" (the wall
+ * clock, CLOCK_REALTIME in microseconds, when the consumer handed it over)
+ * added to the usual fields. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cli_json.h"
@@ -28,6 +32,12 @@ typedef struct follow_state {
     char start_text[600]; /* "continuation:TOKEN" from the checkpoint file */
     int print_fragments;
 } follow_state;
+
+/* The user pointer of each --stream's callbacks. */
+typedef struct stream_state {
+    follow_state *all;
+    char last[64]; /* the number of the last fragment delivered */
+} stream_state;
 
 /* Writes the token to FILE.tmp, then renames it: a crash never leaves a
  * half-written checkpoint. */
@@ -66,29 +76,44 @@ static const char *load_checkpoint(follow_state *st)
 
 static int on_fragment(void *user, const char *stream, const kvsp_fragment *f)
 {
-    follow_state *st = user;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    stream_state *ss = user;
+    follow_state *st = ss->all;
+    if (f->fragment_number && strlen(f->fragment_number) < sizeof ss->last)
+        snprintf(ss->last, sizeof ss->last, "%s", f->fragment_number);
+    if (st->print_fragments) {
+        json_t *line = fragment_json(f);
+        json_object_set_new(line, "stream", json_string(stream));
+        json_object_set_new(line, "received_at_us",
+                            json_integer((json_int_t)now.tv_sec * 1000000 + now.tv_nsec / 1000));
+        if (cli_json_print_line(line) != 0 || fflush(stdout) != 0)
+            return KVSP_ERR_IO;
+    }
+    /* After the fragment is out: a crash in between repeats it next time
+     * rather than losing it. */
     if (st->in->checkpoint && f->continuation_token)
         save_checkpoint(st->in->checkpoint, f->continuation_token);
-    if (!st->print_fragments)
-        return KVSP_OK;
-    json_t *line = fragment_json(f);
-    json_object_set_new(line, "stream", json_string(stream));
-    if (cli_json_print_line(line) != 0 || fflush(stdout) != 0)
-        return KVSP_ERR_IO;
     return KVSP_OK;
 }
 
 static void on_error_tag(void *user, const char *stream, const kvsp_fragment *f)
 {
-    (void)user;
-    fprintf(stderr, "kvsp: stream %s: error tag after fragment %s: %s %s\n", stream,
-            f->fragment_number ? f->fragment_number : "(none)", f->error_id_text ? f->error_id_text : "",
-            f->error_code ? f->error_code : "");
+    const stream_state *ss = user;
+    const char *after = ss->last[0] ? ss->last : "(none)";
+    fprintf(stderr, "kvsp: stream %s: error tag%s%s after fragment %s: %s %s\n", stream,
+            f->fragment_number ? " for fragment " : "", f->fragment_number ? f->fragment_number : "", after,
+            f->error_id_text ? f->error_id_text : "", f->error_code ? f->error_code : "");
 }
 
 /* Runs the consumer over every --stream; v/r receive the payload when given. */
 static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v, int print_fragments)
 {
+    if (in->checkpoint && in->nstreams > 1) {
+        snprintf(in->client_error, sizeof in->client_error,
+                 "--checkpoint keeps the token of one stream: give one --stream with it");
+        return KVSP_ERR_INVALID_ARG;
+    }
     follow_state st;
     memset(&st, 0, sizeof st);
     st.in = in;
@@ -101,6 +126,9 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         snprintf(in->client_error, sizeof in->client_error, "bad --start '%.400s'", start_text);
         return KVSP_ERR_INVALID_ARG;
     }
+    stream_state *per = calloc((size_t)in->nstreams + 1, sizeof *per);
+    if (!per)
+        return KVSP_ERR_NOMEM;
     kvsp_client *client = client_cli_create(in);
     kvsp_consumer *c = client ? kvsp_consumer_create(client, NULL) : NULL;
     int status = c ? KVSP_OK : KVSP_ERR_INVALID_ARG;
@@ -113,7 +141,8 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         so.reader = r;
         so.on_fragment = on_fragment;
         so.on_error_tag = on_error_tag;
-        so.user = &st;
+        per[i].all = &st;
+        so.user = &per[i];
         so.follow = in->follow;
         int idx = kvsp_consumer_add(c, &so);
         if (idx < 0)
@@ -128,23 +157,34 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         signal(SIGTERM, SIG_DFL);
         running = NULL;
     }
+    /* The first stream that failed is reported by the caller (its status is
+     * the exit status), any others here. */
+    int reported = 0;
     for (size_t i = 0; c && status < 0 && i < kvsp_consumer_stream_count(c); i++) {
         const kvsp_stream_stats *s = kvsp_consumer_stats(c, i);
-        if (s->state == KVSP_STREAM_FAILED && s->last_error) {
+        if (s->state != KVSP_STREAM_FAILED || !s->last_error)
+            continue;
+        if (!reported++) {
             snprintf(in->client_error, sizeof in->client_error, "%s", s->last_error);
-            break;
+            in->stream = in->streams[i];
+        } else {
+            fprintf(stderr, "kvsp: stream %s: %s\n", in->streams[i], s->last_error);
         }
     }
     if (in->verbose && c) {
         for (size_t i = 0; i < kvsp_consumer_stream_count(c); i++) {
             const kvsp_stream_stats *s = kvsp_consumer_stats(c, i);
-            fprintf(stderr, "kvsp: stream %s: %llu fragments, %llu frames, %llu bytes, %llu reconnects\n",
+            fprintf(stderr,
+                    "kvsp: stream %s: %llu fragments, %llu frames, %llu bytes, %llu reconnects, "
+                    "%llu throttled, %llu bytes dropped\n",
                     in->streams[i], (unsigned long long)s->fragments, (unsigned long long)s->frames,
-                    (unsigned long long)s->bytes, (unsigned long long)s->reconnects);
+                    (unsigned long long)s->bytes, (unsigned long long)s->reconnects,
+                    (unsigned long long)s->throttled, (unsigned long long)s->dropped_bytes);
         }
     }
     kvsp_consumer_destroy(c);
     kvsp_client_destroy(client);
+    free(per);
     return status;
 }
 

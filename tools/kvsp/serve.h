@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../../src/merger/ebml_out.h"
 
@@ -45,6 +46,7 @@ typedef struct serve_fragment {
     int64_t producer_ms;
     int64_t server_ms;
     int64_t duration_ms;
+    int64_t release_offset_ms; /* --live: released this long after the start */
 } serve_fragment;
 
 typedef struct serve_stream {
@@ -57,7 +59,16 @@ typedef struct serve_stream {
     size_t header_count;
     serve_fragment *fragments;
     size_t count;
+    int64_t delay_ms; /* --live-stagger: this stream starts that much later */
 } serve_stream;
+
+/* --fault-cut-at / --fault-end-at: where a GetMedia response stops once. */
+typedef struct serve_cut {
+    uint64_t fragment; /* index of the fragment in its stream */
+    uint64_t byte;     /* bytes of that fragment sent before the cut */
+    int end_cleanly;   /* end the chunked body instead of dropping the connection */
+    atomic_int used;   /* each point cuts one response only */
+} serve_cut;
 
 typedef struct serve_config {
     const char *root;
@@ -72,6 +83,10 @@ typedef struct serve_config {
     uint64_t fault_close_after;       /* 0: off */
     uint64_t fault_limit_every;       /* 0: off */
     int64_t fault_error_at_fragment;  /* -1: off */
+    serve_cut *cuts;                  /* --fault-cut-at, --fault-end-at */
+    size_t cut_count;
+    int64_t live_stagger_ms;
+    const char *log_fragments;        /* --log-fragments FILE */
 } serve_config;
 
 /* Suspended GetMedia responses of --live waiting for a fragment's release. */
@@ -101,12 +116,14 @@ typedef struct serve_ctx {
     struct MHD_Daemon *daemon;
     atomic_uint_fast64_t requests;
     serve_live live;
+    FILE *fragment_log; /* --log-fragments */
+    pthread_mutex_t log_lock;
 } serve_ctx;
 
 /* serve_index.c */
 int serve_index_root(serve_ctx *ctx);
-/* Sets the producer timestamp of each stream's first fragment; the others
- * keep their offsets from it. */
+/* Sets the producer timestamp of each stream's first fragment (plus the
+ * stream's delay_ms); the others keep their offsets from it. */
 void serve_set_base(serve_ctx *ctx, int64_t base_ms);
 void serve_streams_free(serve_ctx *ctx);
 serve_stream *serve_find_stream(serve_ctx *ctx, const char *name, const char *arn);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -33,7 +34,19 @@ struct serve_body {
     int failed;
     uint64_t sent;
     serve_waiter waiter;
+    /* The fragment going out (GetMedia): its index in the stream and the
+     * bytes of it handed to MHD so far (for the cut points). */
+    int in_fragment;
+    size_t frag_index;
+    uint64_t frag_pos;
+    const serve_fragment *tail_of; /* whose closing Tags are in out */
+    /* Fragments completed by the block being filled, for --log-fragments. */
+    const serve_fragment *done[8];
+    size_t done_count;
+    int cut; /* a --fault-cut-at / --fault-end-at point was reached */
 };
+
+enum { CUT_NONE, CUT_DROP, CUT_END };
 
 serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connection *c,
                               serve_api api, size_t first, size_t *list, size_t count)
@@ -88,6 +101,9 @@ static int next_fragment(serve_body *b, int64_t *wake_ms)
             *wake_ms = serve_release_ms(b->ctx, f);
             return NEXT_WAIT;
         }
+        b->in_fragment = 1;
+        b->frag_index = b->next;
+        b->frag_pos = 0;
         /* As KVS does on a failure mid-stream: a fragment that carries
          * only the error tags, then the end of the response. */
         if (cfg->fault_error_at_fragment >= 0 &&
@@ -127,6 +143,68 @@ static ssize_t read_cluster(serve_body *b, char *buf, size_t max)
     return n;
 }
 
+/* How many bytes of the current fragment may go before the next cut point;
+ * 0 once one is reached (taken: b->cut is set). UINT64_MAX: none. */
+static uint64_t cut_room(serve_body *b)
+{
+    const serve_config *cfg = &b->ctx->cfg;
+    if (!cfg->cut_count || b->api != SERVE_GET_MEDIA || !b->in_fragment)
+        return UINT64_MAX;
+    uint64_t room = UINT64_MAX;
+    for (size_t i = 0; i < cfg->cut_count; i++) {
+        serve_cut *c = &cfg->cuts[i];
+        if (c->fragment != b->frag_index || c->byte < b->frag_pos || atomic_load(&c->used))
+            continue;
+        if (c->byte > b->frag_pos) {
+            if (c->byte - b->frag_pos < room)
+                room = c->byte - b->frag_pos;
+        } else if (atomic_exchange(&c->used, 1) == 0) {
+            b->cut = c->end_cleanly ? CUT_END : CUT_DROP;
+            fprintf(stderr, "kvsp serve: fault: GetMedia of %s %s at fragment %zu byte %llu\n",
+                    b->s->name, c->end_cleanly ? "ended" : "cut", b->frag_index,
+                    (unsigned long long)c->byte);
+            return 0;
+        }
+    }
+    return room;
+}
+
+/* --log-fragments: the fragments whose last byte is in the block just
+ * filled, with the time it goes to MHD. */
+static void log_done(serve_body *b)
+{
+    serve_ctx *ctx = b->ctx;
+    if (!b->done_count)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    pthread_mutex_lock(&ctx->log_lock);
+    for (size_t i = 0; i < b->done_count; i++)
+        fprintf(ctx->fragment_log, "%lld %s %s\n", us, b->s->name, b->done[i]->number);
+    pthread_mutex_unlock(&ctx->log_lock);
+    b->done_count = 0;
+}
+
+/* Copies what is encoded and not sent yet; notes a fragment's end. */
+static size_t copy_out(serve_body *b, char *buf, size_t room)
+{
+    size_t take = b->out.len - b->out_pos;
+    if (take > room)
+        take = room;
+    memcpy(buf, b->out.data + b->out_pos, take);
+    b->out_pos += take;
+    if (b->tail_of && b->out_pos == b->out.len) {
+        if (b->ctx->fragment_log) {
+            if (b->done_count == sizeof b->done / sizeof b->done[0])
+                log_done(b);
+            b->done[b->done_count++] = b->tail_of;
+        }
+        b->tail_of = NULL;
+    }
+    return take;
+}
+
 /* MHD's content reader: fills buf with as much as is ready; suspends the
  * connection when --live has nothing more to give yet. */
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -134,11 +212,13 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     serve_body *b = cls;
     (void)pos;
     uint64_t limit = b->ctx->cfg.fault_close_after;
-    if (b->failed)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (b->failed || b->cut == CUT_DROP)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* drops the connection */
+    if (b->cut == CUT_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
     if (limit) {
         if (b->sent >= limit)
-            return MHD_CONTENT_READER_END_WITH_ERROR; /* drops the connection */
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         if (max > limit - b->sent)
             max = (size_t)(limit - b->sent);
     }
@@ -146,40 +226,49 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     int64_t wake_ms = 0;
     int state = NEXT_READY;
     while (n < max) {
+        size_t room = max - n;
+        uint64_t cut = cut_room(b);
+        if (cut == 0)
+            break;
+        if (room > cut)
+            room = (size_t)cut;
+        size_t got = 0;
         if (b->out_pos < b->out.len) {
-            size_t take = b->out.len - b->out_pos;
-            if (take > max - n)
-                take = max - n;
-            memcpy(buf + n, b->out.data + b->out_pos, take);
-            b->out_pos += take;
-            n += take;
+            got = copy_out(b, buf + n, room);
         } else if (b->cur && b->cluster_pos < b->cur->size) {
-            ssize_t got = read_cluster(b, buf + n, max - n);
-            if (got < 0) {
+            ssize_t r = read_cluster(b, buf + n, room);
+            if (r < 0) {
                 b->failed = 1;
                 break;
             }
-            n += (size_t)got;
+            got = (size_t)r;
         } else if (b->cur) {
             eo_clear(&b->out);
             b->out_pos = 0;
-            if (b->api == SERVE_GET_MEDIA)
+            if (b->api == SERVE_GET_MEDIA) {
                 serve_fragment_tail(&b->out, b->cur, millis_behind(b, b->cur));
+                b->tail_of = b->cur;
+            }
             b->cur = NULL;
         } else if (b->ending || (state = next_fragment(b, &wake_ms)) != NEXT_READY) {
             break;
         }
+        n += got;
+        b->frag_pos += got;
         if (b->out.failed) {
             b->failed = 1;
             break;
         }
     }
+    log_done(b);
     if (n > 0) {
         b->sent += n;
         return (ssize_t)n;
     }
-    if (b->failed)
+    if (b->failed || b->cut == CUT_DROP)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (b->cut == CUT_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
     if (state == NEXT_WAIT) {
         if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, wake_ms) != 0)
             return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */

@@ -321,7 +321,8 @@ void serve_set_base(serve_ctx *ctx, int64_t base_ms)
     for (size_t i = 0; i < ctx->stream_count; i++) {
         serve_stream *s = &ctx->streams[i];
         for (size_t k = 0; k < s->count; k++) {
-            s->fragments[k].producer_ms = base_ms + s->fragments[k].offset_ms;
+            s->fragments[k].release_offset_ms = s->delay_ms + s->fragments[k].offset_ms;
+            s->fragments[k].producer_ms = base_ms + s->fragments[k].release_offset_ms;
             s->fragments[k].server_ms = s->fragments[k].producer_ms + SERVE_SERVER_DELAY_MS;
         }
     }

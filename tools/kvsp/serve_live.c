@@ -22,7 +22,7 @@ int64_t serve_now_ms(void)
 
 int64_t serve_release_ms(const serve_ctx *ctx, const serve_fragment *f)
 {
-    return ctx->start_ms + f->offset_ms;
+    return ctx->start_ms + f->release_offset_ms;
 }
 
 int serve_released(const serve_ctx *ctx, const serve_fragment *f, int64_t now_ms)

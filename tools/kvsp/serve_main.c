@@ -51,8 +51,27 @@ static void usage(FILE *out)
             "                             right, with keys) with 400\n"
             "                             ClientLimitExceededException\n"
             "  --fault-error-at-fragment K  after K fragments of a GetMedia response, send\n"
-            "                             a fragment with only AWS_KINESISVIDEO_ERROR_CODE\n"
-            "                             and _ERROR_ID (4000) tags, then end it\n"
+            "                             instead of the next fragment one with only the\n"
+            "                             tags AWS_KINESISVIDEO_FRAGMENT_NUMBER (the number\n"
+            "                             of the fragment it replaces), _ERROR_CODE and\n"
+            "                             _ERROR_ID (4000), then end the response\n"
+            "  --fault-cut-at K:B[,K:B...]  drop the connection of the first GetMedia\n"
+            "                             response that has sent B bytes of fragment K (K\n"
+            "                             counts from 0 in the stream; B counts the bytes of\n"
+            "                             the fragment as sent, from its EBML header to its\n"
+            "                             closing Tags; B 0 is just before it). Each point\n"
+            "                             cuts one response, of whichever stream gets there\n"
+            "                             first, and is reported on stderr; list several or\n"
+            "                             repeat the option\n"
+            "  --fault-end-at K:B[,K:B...]  the same, but end the response cleanly there (a\n"
+            "                             complete chunked body), as if it were over\n"
+            "  --live-stagger MS          with --live, stream number i (from 0, in name\n"
+            "                             order) starts i*MS later: its fragments are\n"
+            "                             released and timestamped that much later\n"
+            "  --log-fragments FILE       for each fragment a GetMedia response has sent\n"
+            "                             completely, write a line \"MICROS STREAM NUMBER\"\n"
+            "                             to FILE: the wall clock (CLOCK_REALTIME, us since\n"
+            "                             1970) when its last byte went to the connection\n"
             "  -h, --help                 show this help\n");
 }
 
@@ -62,6 +81,42 @@ static int parse_count(const char *name, const char *value, uint64_t min, uint64
         fprintf(stderr, "kvsp serve: --%s needs a number from %llu to %llu, got '%s'\n", name,
                 (unsigned long long)min, (unsigned long long)max, value);
         return -1;
+    }
+    return 0;
+}
+
+/* "K:B[,K:B...]" appended to cfg->cuts. */
+static int parse_cuts(const char *name, const char *text, int end_cleanly, serve_config *cfg)
+{
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        unsigned long long k = strtoull(p, &end, 10);
+        int ok = !errno && end != p && *p != '-' && *end == ':';
+        unsigned long long b = 0;
+        if (ok) {
+            p = end + 1;
+            b = strtoull(p, &end, 10);
+            ok = !errno && end != p && *p != '-' && (*end == ',' || *end == '\0');
+        }
+        if (!ok) {
+            fprintf(stderr, "kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n", name,
+                    text);
+            return -1;
+        }
+        serve_cut *more = realloc(cfg->cuts, (cfg->cut_count + 1) * sizeof *more);
+        if (!more) {
+            fprintf(stderr, "kvsp serve: out of memory\n");
+            return -1;
+        }
+        cfg->cuts = more;
+        serve_cut *cut = &cfg->cuts[cfg->cut_count++];
+        cut->fragment = k;
+        cut->byte = b;
+        cut->end_cleanly = end_cleanly;
+        atomic_init(&cut->used, 0);
+        p = *end == ',' ? end + 1 : end;
     }
     return 0;
 }
@@ -80,6 +135,10 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-close-after", required_argument, NULL, 'C'},
         {"fault-limit-every", required_argument, NULL, 'L'},
         {"fault-error-at-fragment", required_argument, NULL, 'E'},
+        {"fault-cut-at", required_argument, NULL, 'X'},
+        {"fault-end-at", required_argument, NULL, 'Y'},
+        {"live-stagger", required_argument, NULL, 'S'},
+        {"log-fragments", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -117,6 +176,17 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             cfg->fault_error_at_fragment = (int64_t)v;
             break;
+        case 'X':
+        case 'Y':
+            if (parse_cuts(c == 'X' ? "fault-cut-at" : "fault-end-at", optarg, c == 'Y', cfg) != 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'S':
+            if (parse_count("live-stagger", optarg, 0, 86400000, &v) != 0)
+                return CLI_EXIT_USAGE;
+            cfg->live_stagger_ms = (int64_t)v;
+            break;
+        case 'F': cfg->log_fragments = optarg; break;
         case 't': {
             char *end;
             errno = 0;
@@ -165,6 +235,18 @@ static void report_streams(const serve_ctx *ctx)
         fprintf(stderr, "kvsp serve: no .mkv files in %s\n", ctx->cfg.root);
 }
 
+static int close_log(serve_ctx *ctx)
+{
+    if (!ctx->fragment_log)
+        return 0;
+    int rc = fclose(ctx->fragment_log);
+    ctx->fragment_log = NULL;
+    pthread_mutex_destroy(&ctx->log_lock);
+    if (rc != 0)
+        fprintf(stderr, "kvsp serve: %s: %s\n", ctx->cfg.log_fragments, strerror(errno));
+    return rc;
+}
+
 static int run(serve_ctx *ctx)
 {
     /* Blocked before any thread starts, so that only sigwait sees them. */
@@ -175,14 +257,26 @@ static int run(serve_ctx *ctx)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
+    if (ctx->cfg.log_fragments) {
+        ctx->fragment_log = fopen(ctx->cfg.log_fragments, "w");
+        if (!ctx->fragment_log || pthread_mutex_init(&ctx->log_lock, NULL) != 0) {
+            fprintf(stderr, "kvsp serve: %s: %s\n", ctx->cfg.log_fragments, strerror(errno));
+            if (ctx->fragment_log)
+                fclose(ctx->fragment_log);
+            ctx->fragment_log = NULL;
+            return CLI_EXIT_USAGE;
+        }
+    }
     if (ctx->cfg.live && serve_live_start(&ctx->live) != 0) {
         fprintf(stderr, "kvsp serve: cannot start the live clock\n");
+        close_log(ctx);
         return CLI_EXIT_SERVICE;
     }
     if (serve_http_start(ctx) != 0) {
         fprintf(stderr, "kvsp serve: cannot listen on 127.0.0.1:%u\n", ctx->cfg.port);
         serve_live_stop(&ctx->live);
         serve_live_join(&ctx->live);
+        close_log(ctx);
         return CLI_EXIT_SERVICE;
     }
     printf("listening on %s\n", ctx->endpoint);
@@ -195,7 +289,7 @@ static int run(serve_ctx *ctx)
     serve_live_stop(&ctx->live);
     serve_http_stop(ctx);
     serve_live_join(&ctx->live);
-    return CLI_EXIT_OK;
+    return close_log(ctx) == 0 ? CLI_EXIT_OK : CLI_EXIT_SERVICE;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -205,15 +299,20 @@ int cmd_serve(int argc, char **argv)
     ctx.cfg.region = DEFAULT_REGION;
     ctx.cfg.fault_error_at_fragment = -1;
     int rc = parse_args(argc, argv, &ctx.cfg);
-    if (rc >= 0)
+    if (rc >= 0) {
+        free(ctx.cfg.cuts);
         return rc;
+    }
     int st = serve_index_root(&ctx);
     if (st < 0) {
         if (st != KVSP_ERR_IO)
             fprintf(stderr, "kvsp serve: %s\n", kvsp_status_str(st));
         serve_streams_free(&ctx);
+        free(ctx.cfg.cuts);
         return st == KVSP_ERR_IO ? CLI_EXIT_BAD_INPUT : CLI_EXIT_SERVICE;
     }
+    for (size_t i = 0; ctx.cfg.live && i < ctx.stream_count; i++)
+        ctx.streams[i].delay_ms = (int64_t)i * ctx.cfg.live_stagger_ms;
     /* The live clock starts once indexing is done, just before listening. */
     ctx.start_ms = serve_now_ms();
     serve_set_base(&ctx, ctx.cfg.have_start_time ? ctx.cfg.start_time_ms
@@ -222,5 +321,6 @@ int cmd_serve(int argc, char **argv)
     report_streams(&ctx);
     rc = run(&ctx);
     serve_streams_free(&ctx);
+    free(ctx.cfg.cuts);
     return rc;
 }

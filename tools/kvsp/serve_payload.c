@@ -105,6 +105,8 @@ void serve_error_fragment(ebml_out *o, const serve_stream *s, const serve_fragme
     segment_start(o, s, f);
     size_t tags = eo_begin(o, KVSP_ID_TAGS);
     size_t tag = eo_begin(o, KVSP_ID_TAG);
+    /* Names the fragment that could not be sent. */
+    simple_tag(o, "AWS_KINESISVIDEO_FRAGMENT_NUMBER", f->number);
     simple_tag(o, "AWS_KINESISVIDEO_ERROR_CODE", code);
     simple_tag(o, "AWS_KINESISVIDEO_ERROR_ID", id_text);
     eo_end(o, tag);
