@@ -2,6 +2,7 @@
 #define KVSPARSER_KVSPARSER_H
 
 /* Umbrella header of libkvsparser. */
+#include "kvsparser/alloc.h"
 #include "kvsparser/element.h"
 #include "kvsparser/element_visitors.h"
 #include "kvsparser/event_format.h"

@@ -2,10 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "../alloc_internal.h"
 
 void eo_free(ebml_out *o)
 {
-    free(o->data);
+    kvsp_free(o->data);
     memset(o, 0, sizeof *o);
 }
 
@@ -27,7 +28,7 @@ void eo_bytes(ebml_out *o, const void *p, size_t n)
             }
             cap *= 2;
         }
-        uint8_t *bigger = realloc(o->data, cap);
+        uint8_t *bigger = kvsp_realloc(o->data, cap);
         if (!bigger) {
             o->failed = 1;
             return;

@@ -13,6 +13,7 @@
 #include "segment_writer.h"
 #include "fragment_tags.h"
 #include "timeline.h"
+#include "../alloc_internal.h"
 
 /* Nesting inside a copied subtree (TrackEntry/Video/Colour/..., or
  * BlockGroup/BlockAdditions/...); deeper content is not Matroska. */
@@ -157,7 +158,7 @@ static int add_cue(kvsp_merger *m, int64_t time, uint64_t track, size_t relative
         return KVSP_OK;
     if (m->pending_count == m->pending_cap) {
         size_t cap = m->pending_cap ? m->pending_cap * 2 : 16;
-        cue_point *bigger = realloc(m->pending_cues, cap * sizeof *bigger);
+        cue_point *bigger = kvsp_realloc(m->pending_cues, cap * sizeof *bigger);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         m->pending_cues = bigger;
@@ -375,7 +376,7 @@ kvsp_merger *kvsp_merger_create(kvsp_fragment_visitor *meta, const kvsp_merge_op
 {
     if (!out || !out->write)
         return NULL;
-    kvsp_merger *m = calloc(1, sizeof *m);
+    kvsp_merger *m = kvsp_calloc(1, sizeof *m);
     if (!m)
         return NULL;
     if (opts)
@@ -400,8 +401,8 @@ void kvsp_merger_destroy(kvsp_merger *m)
     eo_free(&m->seg_tracks);
     eo_free(&m->cluster);
     eo_free(&m->fragment_tags);
-    free(m->pending_cues);
-    free(m);
+    kvsp_free(m->pending_cues);
+    kvsp_free(m);
 }
 
 kvsp_visitor kvsp_merger_visitor(kvsp_merger *m)

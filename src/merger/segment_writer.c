@@ -8,6 +8,7 @@
 
 #include "kvsparser/element.h"
 #include "kvsparser/version.h"
+#include "../alloc_internal.h"
 
 /* The SeekHead written into the reserved space lists Info, Tracks, Cues and
  * the first Tags: at most 12 + 4 * 28 bytes, plus a Void of at least 2. */
@@ -22,7 +23,7 @@ void sw_init(segment_writer *sw, const kvsp_merge_output *out)
 
 void sw_free(segment_writer *sw)
 {
-    free(sw->cues);
+    kvsp_free(sw->cues);
     eo_free(&sw->scratch);
 }
 
@@ -98,7 +99,7 @@ static int add_cue(segment_writer *sw, const cue_point *c)
 {
     if (sw->cue_count == sw->cue_cap) {
         size_t cap = sw->cue_cap ? sw->cue_cap * 2 : 256;
-        cue_point *bigger = realloc(sw->cues, cap * sizeof *bigger);
+        cue_point *bigger = kvsp_realloc(sw->cues, cap * sizeof *bigger);
         if (!bigger)
             return sw->error = KVSP_ERR_NOMEM;
         sw->cues = bigger;

@@ -9,6 +9,7 @@
 #include "element_table.h"
 #include "reader_internal.h"
 #include "vint.h"
+#include "../alloc_internal.h"
 
 #define NO_EVENT KVSP_NO_EVENT
 
@@ -376,7 +377,7 @@ static int grow_buffer(kvsp_reader *r, size_t need, size_t total)
         cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
     if (cap > total)
         cap = total; /* never more than the element: a declared size alone allocates nothing */
-    uint8_t *p = realloc(r->buf, cap);
+    uint8_t *p = kvsp_realloc(r->buf, cap);
     if (!p)
         return KVSP_ERR_NOMEM;
     r->buf = p;

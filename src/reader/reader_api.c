@@ -6,6 +6,7 @@
 
 #include "element_table.h"
 #include "reader_internal.h"
+#include "../alloc_internal.h"
 
 void kvsp_reader_options_init(kvsp_reader_options *opts)
 {
@@ -27,12 +28,12 @@ kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
     if (opts->limits.max_depth == 0 || opts->limits.max_element_size == 0 ||
         opts->limits.max_depth > (1u << 20))
         return NULL;
-    kvsp_reader *r = calloc(1, sizeof *r);
+    kvsp_reader *r = kvsp_calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->opts = *opts;
-    r->stack = calloc(opts->limits.max_depth, sizeof *r->stack);
-    r->filter = calloc(kvsp_element_table_count, 1);
+    r->stack = kvsp_calloc(opts->limits.max_depth, sizeof *r->stack);
+    r->filter = kvsp_calloc(kvsp_element_table_count, 1);
     if (!r->stack || !r->filter) {
         kvsp_reader_destroy(r);
         return NULL;
@@ -45,10 +46,10 @@ void kvsp_reader_destroy(kvsp_reader *r)
 {
     if (!r)
         return;
-    free(r->buf);
-    free(r->stack);
-    free(r->filter);
-    free(r);
+    kvsp_free(r->buf);
+    kvsp_free(r->stack);
+    kvsp_free(r->filter);
+    kvsp_free(r);
 }
 
 void kvsp_reader_reset(kvsp_reader *r)

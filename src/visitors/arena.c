@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "../alloc_internal.h"
 
 #define ARENA_CHUNK_SIZE 16384u
 #define ARENA_ALIGN 16u
@@ -33,7 +34,7 @@ void arena_free(arena *a)
     arena_chunk *c = a->head;
     while (c) {
         arena_chunk *next = c->next;
-        free(c);
+        kvsp_free(c);
         c = next;
     }
     a->head = a->cur = NULL;
@@ -59,7 +60,7 @@ void *arena_alloc(arena *a, size_t n, arena_status *status)
         c = c->next; /* a chunk left over from an earlier fragment */
     if (!c) {
         size_t cap = need > ARENA_CHUNK_SIZE ? need : ARENA_CHUNK_SIZE;
-        c = malloc(sizeof *c + cap);
+        c = kvsp_malloc(sizeof *c + cap);
         if (!c) {
             *status = ARENA_NOMEM;
             return NULL;

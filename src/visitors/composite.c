@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kvsparser/visitor.h"
+#include "../alloc_internal.h"
 
 typedef enum pending_kind { PENDING_NONE, PENDING_EVENT, PENDING_FRAME } pending_kind;
 
@@ -22,13 +23,13 @@ kvsp_composite *kvsp_composite_create(const kvsp_visitor *children, size_t n)
 {
     if (n && !children)
         return NULL;
-    kvsp_composite *c = calloc(1, sizeof *c);
+    kvsp_composite *c = kvsp_calloc(1, sizeof *c);
     if (!c)
         return NULL;
     if (n) {
-        c->children = malloc(n * sizeof *children);
+        c->children = kvsp_malloc(n * sizeof *children);
         if (!c->children) {
-            free(c);
+            kvsp_free(c);
             return NULL;
         }
         memcpy(c->children, children, n * sizeof *children);
@@ -41,8 +42,8 @@ void kvsp_composite_destroy(kvsp_composite *c)
 {
     if (!c)
         return;
-    free(c->children);
-    free(c);
+    kvsp_free(c->children);
+    kvsp_free(c);
 }
 
 static int deliver_one(kvsp_composite *c, size_t i)

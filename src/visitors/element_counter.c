@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kvsparser/element_visitors.h"
+#include "../alloc_internal.h"
 
 struct kvsp_element_counter {
     uint64_t unknown;
@@ -15,7 +16,7 @@ struct kvsp_element_counter {
 kvsp_element_counter *kvsp_element_counter_create(void)
 {
     size_t n = kvsp_element_count();
-    kvsp_element_counter *c = calloc(1, sizeof *c + n * sizeof c->counts[0]);
+    kvsp_element_counter *c = kvsp_calloc(1, sizeof *c + n * sizeof c->counts[0]);
     if (c)
         c->n = n;
     return c;
@@ -23,7 +24,7 @@ kvsp_element_counter *kvsp_element_counter_create(void)
 
 void kvsp_element_counter_destroy(kvsp_element_counter *c)
 {
-    free(c);
+    kvsp_free(c);
 }
 
 void kvsp_element_counter_reset(kvsp_element_counter *c)

@@ -10,6 +10,7 @@
 #include "fragment_internal.h"
 #include "kvs_tags.h"
 #include "kvsparser/fragment.h"
+#include "../alloc_internal.h"
 
 #define DEFAULT_TIMECODE_SCALE 1000000u
 /* SimpleTags nest for structured values, a level or two in practice; the
@@ -69,7 +70,7 @@ kvsp_fragment_visitor *kvsp_fragment_visitor_create(const kvsp_fragment_options 
     }
     if (!opts->max_tracks || !opts->max_tags || !opts->max_metadata_bytes)
         return NULL;
-    kvsp_fragment_visitor *fv = calloc(1, sizeof *fv);
+    kvsp_fragment_visitor *fv = kvsp_calloc(1, sizeof *fv);
     if (!fv)
         return NULL;
     fv->opts = *opts;
@@ -83,11 +84,11 @@ void kvsp_fragment_visitor_destroy(kvsp_fragment_visitor *fv)
     if (!fv)
         return;
     arena_free(&fv->arena);
-    free(fv->tracks);
-    free(fv->tags);
-    free(fv->per_track);
-    free(fv->token);
-    free(fv);
+    kvsp_free(fv->tracks);
+    kvsp_free(fv->tags);
+    kvsp_free(fv->per_track);
+    kvsp_free(fv->token);
+    kvsp_free(fv);
 }
 
 static void clear_fragment(kvsp_fragment_visitor *fv)
@@ -123,7 +124,7 @@ static int grow(void **array, size_t *cap, size_t need, size_t size, size_t limi
     size_t cap2 = *cap ? *cap * 2 : 8;
     if (cap2 > limit)
         cap2 = limit;
-    void *bigger = realloc(*array, cap2 * size);
+    void *bigger = kvsp_realloc(*array, cap2 * size);
     if (!bigger)
         return KVSP_ERR_NOMEM;
     *array = bigger;
@@ -393,7 +394,7 @@ static int on_data(void *user, const kvsp_event *ev)
 static int remember_token(kvsp_fragment_visitor *fv, const char *token, size_t len)
 {
     if (len + 1 > fv->token_cap) {
-        char *bigger = realloc(fv->token, len + 1);
+        char *bigger = kvsp_realloc(fv->token, len + 1);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         fv->token = bigger;

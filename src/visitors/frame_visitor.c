@@ -8,6 +8,7 @@
 
 #include "meta_pair.h"
 #include "kvsparser/frames.h"
+#include "../alloc_internal.h"
 
 /* The block whose frames are being handed out; `next` < `count` while a
  * paused sink still owes us the rest. */
@@ -138,7 +139,7 @@ static int hold_block(held_block *h, const kvsp_event *ev)
     for (uint32_t i = 0; i < b->frame_count; i++)
         total += b->frame_sizes[i]; /* frames lie within the element: no overflow */
     if (total > h->cap) {
-        uint8_t *bigger = realloc(h->data, total);
+        uint8_t *bigger = kvsp_realloc(h->data, total);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         h->data = bigger;
@@ -246,14 +247,14 @@ kvsp_frame_visitor *kvsp_frame_visitor_create(kvsp_fragment_visitor *meta,
 {
     if (!sink)
         return NULL;
-    kvsp_frame_visitor *fv = calloc(1, sizeof *fv);
+    kvsp_frame_visitor *fv = kvsp_calloc(1, sizeof *fv);
     if (!fv)
         return NULL;
     fv->sink = *sink;
     if (opts)
         fv->opts = *opts;
     if (meta_pair_init(&fv->mp, meta, core_visitor(fv)) != 0) {
-        free(fv);
+        kvsp_free(fv);
         return NULL;
     }
     return fv;
@@ -264,8 +265,8 @@ void kvsp_frame_visitor_destroy(kvsp_frame_visitor *fv)
     if (!fv)
         return;
     meta_pair_free(&fv->mp);
-    free(fv->held.data);
-    free(fv);
+    kvsp_free(fv->held.data);
+    kvsp_free(fv);
 }
 
 kvsp_visitor kvsp_frame_visitor_visitor(kvsp_frame_visitor *fv)

@@ -6,6 +6,7 @@
 
 #include "kvsparser/element_visitors.h"
 #include "kvsparser/event_format.h"
+#include "../alloc_internal.h"
 
 struct kvsp_printer {
     kvsp_print_format format;
@@ -19,7 +20,7 @@ kvsp_printer *kvsp_printer_create(kvsp_print_format format, kvsp_line_writer wri
 {
     if (!write || (format != KVSP_PRINT_TEXT && format != KVSP_PRINT_JSON))
         return NULL;
-    kvsp_printer *p = calloc(1, sizeof *p);
+    kvsp_printer *p = kvsp_calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->format = format;
@@ -32,8 +33,8 @@ void kvsp_printer_destroy(kvsp_printer *p)
 {
     if (!p)
         return;
-    free(p->line);
-    free(p);
+    kvsp_free(p->line);
+    kvsp_free(p);
 }
 
 int kvsp_printer_print(kvsp_printer *p, const kvsp_event *ev)
@@ -47,7 +48,7 @@ int kvsp_printer_print(kvsp_printer *p, const kvsp_event *ev)
             int rc = p->write(p->user, p->line, n);
             return rc < 0 ? rc : KVSP_OK;
         }
-        char *bigger = realloc(p->line, n + 1);
+        char *bigger = kvsp_realloc(p->line, n + 1);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         p->line = bigger;
