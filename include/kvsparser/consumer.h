@@ -25,7 +25,9 @@ extern "C" {
  * fragment (or starting at the fragment after the last one delivered when
  * the service sent no token yet): no fragment is lost or delivered twice.
  * Throttling, 5xx and network errors are retried with exponential backoff
- * and jitter; 403 and 404 stop the stream with a clear error. */
+ * and jitter; 403 and 404 stop the stream with a clear error, and so does a
+ * network error before the service has answered at all (a wrong endpoint).
+ * A silent producer is not an error: the connection simply stays open. */
 
 typedef struct kvsp_consumer kvsp_consumer;
 
