@@ -21,6 +21,8 @@ extern "C" {
  * the decoder; a stream starting mid-GOP skips to its first keyframe; frames
  * the decoder rejects or marks corrupt are counted and skipped. */
 
+/* A picture already in the asked format and size is handed out as decoded,
+ * without a copy or conversion (e.g. KVSP_PIX_YUV420P for H.264 4:2:0). */
 typedef enum kvsp_pixel_format {
     KVSP_PIX_NATIVE = 0, /* as decoded (e.g. yuv420p, nv12): no conversion */
     KVSP_PIX_RGB24,
