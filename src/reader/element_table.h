@@ -9,4 +9,9 @@
 extern const kvsp_element_info kvsp_element_table[];
 extern const size_t kvsp_element_table_count;
 
+#define ELEMENT_NO_PARENT 0xFFFFu
+
+/* Whether the schema places an ancestor with this ID above the element. */
+int kvsp_element_has_ancestor(const kvsp_element_info *info, uint32_t ancestor_id);
+
 #endif

@@ -177,13 +177,7 @@ static int belongs_to(const open_master *m, const element_header *el)
         return 1;
     if ((info->flags & KVSP_ELEMENT_RECURSIVE) && m->id == el->id)
         return 1;
-    for (uint32_t parent = info->parent_id; parent != 0;) {
-        if (parent == m->id)
-            return 1;
-        const kvsp_element_info *p = kvsp_element_lookup(parent);
-        parent = p ? p->parent_id : 0;
-    }
-    return 0;
+    return kvsp_element_has_ancestor(info, m->id);
 }
 
 static int open_master_element(kvsp_reader *r, kvsp_event *ev)
