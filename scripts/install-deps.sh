@@ -9,6 +9,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 ca-certificates \
   libcmocka-dev libjansson-dev libavcodec-dev libavutil-dev libswscale-dev \
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev python3-botocore \
-  libsdl2-dev \
+  libsdl2-dev clang \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
   >/dev/null

@@ -19,3 +19,4 @@ for variant in release asan; do
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900
 done
+if command -v clang >/dev/null; then ./fuzz/run 60; fi
