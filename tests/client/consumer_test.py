@@ -36,54 +36,19 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import consumer_streams  # noqa: E402
+import kvsp_server  # noqa: E402
 
 KVSP = RESOURCES = None
 AK, SK = 'AKIDCONSUMERTEST', 'consumer/test/secret/key/EXAMPLEKEY'
 TIMEOUT = 60  # seconds, for any one subprocess
 
 
-class Server:
-    """kvsp serve over root on a free port; stopped with SIGTERM (killed if it hangs)."""
+class Server(kvsp_server.KvspServer):
+    """kvsp serve over root, with the test keys unless keys=False."""
 
     def __init__(self, root, *args, keys=True):
-        self.log = tempfile.TemporaryFile()
         auth = ['--access-key', AK, '--secret-key', SK] if keys else []
-        self.proc = subprocess.Popen([KVSP, 'serve', '--root', root, '--port', '0', *auth, *args],
-                                     stdout=subprocess.PIPE, stderr=self.log)
-        ready, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT)
-        line = self.proc.stdout.readline().decode() if ready else ''
-        m = re.fullmatch(r'listening on (http://127\.0\.0\.1:\d+)\n', line)
-        if not m:
-            self.stop()
-            raise AssertionError('kvsp serve did not start: %r %s' % (line, self.stderr()))
-        self.url = m.group(1)
-        self.started = time.monotonic()
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors='replace')
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        return self.proc.returncode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        code = self.stop()
-        log = self.stderr()
-        self.log.close()
-        # 0 after SIGTERM; a sanitizer report makes it not
-        if kind is None and code != 0:
-            raise AssertionError('kvsp serve exited with %s: %s' % (code, log[-4000:]))
+        super().__init__(KVSP, root, *auth, *args, timeout=TIMEOUT)
 
 
 def env(home, secret=SK):

@@ -10,14 +10,15 @@ import http.client
 import json
 import os
 import re
-import select
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kvsp_server  # noqa: E402
 
 KVSP = RESOURCES = CAPTURES = None
 ROOT = None  # a directory of symlinks to the fixtures (and captures)
@@ -51,51 +52,11 @@ def source(name):
     return os.path.join(ROOT, name + '.mkv')
 
 
-class Server:
-    """kvsp serve on a free port, stopped with SIGTERM (killed if it hangs)."""
+class Server(kvsp_server.KvspServer):
+    """kvsp serve over ROOT."""
 
     def __init__(self, *args):
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([KVSP, 'serve', '--root', ROOT, '--port', '0', *args],
-                                     stdout=subprocess.PIPE, stderr=self.log)
-        ready, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT)
-        line = self.proc.stdout.readline().decode() if ready else ''
-        m = re.fullmatch(r'listening on http://127\.0\.0\.1:(\d+)\n', line)
-        if not m:
-            self.stop()
-            raise AssertionError('kvsp serve did not start: %r %s' % (line, self.stderr()))
-        self.port = int(m.group(1))
-        self.started = time.monotonic()
-
-    def stderr(self):
-        if self.log.closed:
-            return ''
-        self.log.seek(0)
-        return self.log.read().decode(errors='replace')
-
-    def stop(self):
-        """SIGTERM; the exit status must be 0 (sanitizer reports make it not)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError('kvsp serve did not stop on SIGTERM: ' + self.stderr())
-        if not self.log.closed:
-            log = self.stderr()
-            self.proc.stdout.close()
-            self.log.close()
-            if self.proc.returncode != 0:
-                raise AssertionError('kvsp serve exited with %d: %s' % (self.proc.returncode, log))
-        return self.proc.returncode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(KVSP, ROOT, *args, timeout=TIMEOUT)
 
 
 class Response:

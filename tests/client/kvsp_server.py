@@ -1,0 +1,58 @@
+"""kvsp serve as a test fixture: started on a free loopback port, stopped with
+SIGTERM. Its exit status must then be 0, so a sanitizer report or a hang
+(it is killed after a timeout) fails the test that used it."""
+import re
+import select
+import signal
+import subprocess
+import tempfile
+import time
+
+
+class KvspServer:
+    def __init__(self, kvsp, root, *args, timeout=60):
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([kvsp, 'serve', '--root', root, '--port', '0', *args],
+                                     stdout=subprocess.PIPE, stderr=self.log)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline().decode() if ready else ''
+        m = re.fullmatch(r'listening on (http://127\.0\.0\.1:(\d+))\n', line)
+        if not m:
+            self.stop(check=False)
+            raise AssertionError('kvsp serve did not start: %r %s' % (line, self.stderr()))
+        self.url, self.port = m.group(1), int(m.group(2))
+        self.started = time.monotonic()
+
+    def stderr(self):
+        if self.log.closed:
+            return ''
+        self.log.seek(0)
+        return self.log.read().decode(errors='replace')
+
+    def stop(self, check=True):
+        """Stops the server once; returns its exit status, and with check
+        raises unless it stopped cleanly on SIGTERM."""
+        killed = False
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                killed = True
+        if self.log.closed:
+            return self.proc.returncode
+        log = self.stderr()
+        self.proc.stdout.close()
+        self.log.close()
+        if check and (killed or self.proc.returncode != 0):
+            raise AssertionError('kvsp serve %s: %s' % (
+                'did not stop on SIGTERM' if killed else 'exited with %d' % self.proc.returncode, log[-4000:]))
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.stop(check=kind is None)
