@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvsparser/visitor.h"
+
 typedef struct fuzz_chunker {
     uint64_t state;
     uint8_t mode; /* 0: whole input, 1: 1-byte chunks (for the last 64 KiB), 2: fixed size, 3: random sizes */
@@ -52,6 +54,25 @@ static inline uint8_t fuzz_touch(const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         x ^= p[i];
     return x;
+}
+
+/* Feeds the whole input in the chunker's chunks, then finishes; the final
+ * status of the run. */
+static inline int fuzz_run_reader(kvsp_reader *r, const kvsp_visitor *v, fuzz_chunker *ch, const uint8_t *data,
+                                  size_t size)
+{
+    int st = KVSP_NEED_DATA;
+    size_t pos = 0;
+    while (pos < size && st == KVSP_NEED_DATA) {
+        size_t n = fuzz_chunker_next(ch, size - pos);
+        st = kvsp_reader_push(r, data + pos, n, v);
+        pos += n;
+    }
+    if (st == KVSP_NEED_DATA) {
+        kvsp_reader_finish(r);
+        st = kvsp_reader_run(r, v);
+    }
+    return st;
 }
 
 #endif

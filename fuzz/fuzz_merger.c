@@ -67,17 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!m || !r)
         abort();
     kvsp_visitor v = kvsp_merger_visitor(m);
-    int st = KVSP_NEED_DATA;
-    size_t pos = 0;
-    while (pos < size && st == KVSP_NEED_DATA) {
-        size_t n = fuzz_chunker_next(&ch, size - pos);
-        st = kvsp_reader_push(r, data + pos, n, &v);
-        pos += n;
-    }
-    if (st == KVSP_NEED_DATA) {
-        kvsp_reader_finish(r);
-        st = kvsp_reader_run(r, &v);
-    }
+    int st = fuzz_run_reader(r, &v, &ch, data, size);
     int fin = kvsp_merger_finish(m);
     kvsp_reader_destroy(r);
     kvsp_merger_destroy(m);

@@ -86,19 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kvsp_reader *r = kvsp_reader_create(NULL);
     if (!r)
         abort();
-    int st = KVSP_NEED_DATA;
-    size_t pos = 0;
-    while (pos < size && st == KVSP_NEED_DATA) {
-        size_t n = fuzz_chunker_next(&ch, size - pos);
-        st = kvsp_reader_push(r, data + pos, n, &v);
-        pos += n;
-    }
-    if (st == KVSP_NEED_DATA) {
-        kvsp_reader_finish(r);
-        st = kvsp_reader_run(r, &v);
-        if (st != KVSP_DONE && st >= 0)
-            abort();
-    }
+    int st = fuzz_run_reader(r, &v, &ch, data, size);
+    if (st != KVSP_DONE && st >= 0)
+        abort(); /* a run ends done or in an error */
     kvsp_fragment_visitor_finish(meta);
     kvsp_fragment_visitor_finish(kvsp_frame_visitor_metadata(frames));
     touch_str(kvsp_fragment_visitor_continuation_token(meta));

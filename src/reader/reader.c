@@ -20,6 +20,13 @@ static const char *element_name(const kvsp_element_info *info)
 
 static int raise_error(kvsp_reader *r, kvsp_event *ev, int status, uint64_t offset,
                        int structure_intact, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+static int raise_error(kvsp_reader *r, kvsp_event *ev, int status, uint64_t offset,
+                       int structure_intact, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -34,6 +34,12 @@ static void put(sink *s, const char *str)
 }
 
 static void putf(sink *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void putf(sink *s, const char *fmt, ...)
 {
     char tmp[128];
     va_list ap;
