@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "ebml_builder.h"
 #include "reader_events.h"
 #include "test_util.h"
 
@@ -172,6 +173,36 @@ static void test_write_error(void **state)
     free(data);
 }
 
+/* Found by fuzz_merger: an EBML header field inside a known-size Cluster was
+ * copied into the live-style (unknown-size) output Cluster, where it ends the
+ * Cluster and Segment and the output no longer reads back. */
+static void test_misplaced_cluster_child(void **state)
+{
+    (void)state;
+    ebml_buf b = {0};
+    eb_ebml_header(&b);
+    eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+    size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
+    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    eb_simple_block(&b, 0, 0x80, 10, 1);
+    eb_uint(&b, 0x4287, 4); /* DocTypeVersion: belongs in the EBML header */
+    eb_simple_block(&b, 33, 0, 10, 2);
+    eb_end(&b, cluster);
+    for (int seekable = 0; seekable < 2; seekable++) {
+        memory_file out = {0};
+        kvsp_merge_stats stats;
+        assert_int_equal(merge_file(b.data, b.len, &out, seekable, 0, b.len, &stats), KVSP_OK);
+        assert_int_equal(stats.frames, 2);
+        event_list ev;
+        assert_int_equal(collect_events(out.data, out.len, NULL, 0, &ev), KVSP_DONE);
+        assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK), 2);
+        assert_int_equal(count_events(&ev, KVSP_EV_DATA, 0x4287), 1); /* only the header's own */
+        event_list_free(&ev);
+        free(out.data);
+    }
+    eb_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -181,6 +212,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_seekable_output),
         cmocka_unit_test(test_live_output),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_misplaced_cluster_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../reader/element_table.h"
 #include "../visitors/meta_pair.h"
 #include "ebml_out.h"
 #include "kvsparser/merger.h"
@@ -63,6 +64,15 @@ void kvsp_merge_options_init(kvsp_merge_options *opts)
 static int copy_ignored(uint32_t id)
 {
     return id == KVSP_ID_CRC32 || id == KVSP_ID_VOID || id == KVSP_ID_POSITION || id == KVSP_ID_PREV_SIZE;
+}
+
+/* A known-size input Cluster may hold elements that belong elsewhere (e.g.
+ * an EBML header field). Copied into a live-style unknown-size Cluster they
+ * would end it, so only what the schema places under a Cluster (and IDs it
+ * does not know) is copied. */
+static int misplaced(const kvsp_merger *m, const kvsp_event *ev)
+{
+    return m->capture == CAPTURE_CLUSTER && ev->info && !kvsp_element_has_ancestor(ev->info, KVSP_ID_CLUSTER);
 }
 
 static ebml_out *capture_buffer(kvsp_merger *m)
@@ -263,7 +273,7 @@ static int on_start(void *user, const kvsp_event *ev)
     if (rc || m->stats.stopped)
         return rc;
     if (m->capture != CAPTURE_NONE) {
-        if (m->skip_depth || copy_ignored(ev->id) || m->open_masters + 1 >= MAX_COPY_DEPTH) {
+        if (m->skip_depth || copy_ignored(ev->id) || misplaced(m, ev) || m->open_masters + 1 >= MAX_COPY_DEPTH) {
             m->skip_depth++;
             return KVSP_OK;
         }
@@ -293,7 +303,8 @@ static int on_data(void *user, const kvsp_event *ev)
 {
     kvsp_merger *m = user;
     int rc = check_order(m);
-    if (rc || m->stats.stopped || m->capture == CAPTURE_NONE || m->skip_depth || copy_ignored(ev->id))
+    if (rc || m->stats.stopped || m->capture == CAPTURE_NONE || m->skip_depth || copy_ignored(ev->id) ||
+        misplaced(m, ev))
         return rc;
     ebml_out *o = capture_buffer(m);
     if (m->capture == CAPTURE_CLUSTER) {
