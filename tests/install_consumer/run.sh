@@ -15,3 +15,23 @@ libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
 export PKG_CONFIG_PATH="$libdir"
 cc ${CONSUMER_CFLAGS:-} "$src_dir/main.c" $(pkg-config --cflags --libs kvsparser) -o "$work/pc_consumer"
 LD_LIBRARY_PATH="$(dirname "$libdir")" "$work/pc_consumer"
+
+# The installed command line: the lean front links only the core (and
+# Jansson) and becomes libexec/kvsparser/kvsp-full for commands that need
+# the decoder or the client.
+prefix="$work/prefix"
+export LD_LIBRARY_PATH="$prefix/lib:$prefix/lib/x86_64-linux-gnu"
+needed=$(readelf -d "$prefix/bin/kvsp" | grep NEEDED || true)
+if grep -Eq 'avcodec|curl|crypto|microhttpd|kvsparser-(client|decoder)' <<<"$needed"; then
+  echo "the kvsp front links more than the core:"; echo "$needed"; exit 1
+fi
+fixture="$src_dir/../resources/h264_blockgroups.mkv"
+"$prefix/bin/kvsp" merge "$fixture" -o "$work/merged.mkv" 2>/dev/null
+test -s "$work/merged.mkv"
+if [ -x "$prefix/libexec/kvsparser/kvsp-full" ]; then
+  "$prefix/bin/kvsp" frames --framemd5 "$fixture" >"$work/installed.md5"
+  "$build_dir/kvsp-full" frames --framemd5 "$fixture" >"$work/built.md5"
+  test -s "$work/installed.md5"
+  cmp "$work/installed.md5" "$work/built.md5"
+fi
+echo "installed kvsp: merge and delegated frames --framemd5 ok"

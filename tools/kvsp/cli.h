@@ -105,6 +105,21 @@ int cmd_get_media_for_fragment_list(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 #endif
 
+/* Optional parts the lean `kvsp` front leaves to kvsp-full (cli_delegate.c). */
+typedef enum cli_feature {
+    CLI_FEATURE_CLIENT,
+    CLI_FEATURE_DECODER,
+    CLI_FEATURE_SERVE
+} cli_feature;
+/* Keeps argv as main got it, for the exec. */
+void cli_delegate_init(int argc, char **argv);
+/* Becomes kvsp-full with the original command line when it has the feature
+ * (only the front's build says so); otherwise, or if it cannot, prints why
+ * naming `what` and returns CLI_EXIT_USAGE. */
+int cli_delegate(const char *what, cli_feature feature);
+/* A subcommand that lives only in kvsp-full (get-media, serve, ...). */
+int cli_delegate_command(int argc, char **argv);
+
 /* Reading a stream from KVS instead of a file (builds with the client). */
 #define CLI_CLIENT_LONG_OPTIONS                            \
     {"stream", required_argument, NULL, 0},                \

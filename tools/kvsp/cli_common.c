@@ -132,10 +132,8 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
         }
     }
 #ifndef KVSP_HAVE_CLIENT
-    if (in->stream) {
-        fprintf(stderr, "kvsp: --stream needs a build with the KVS client (libcurl, OpenSSL)\n");
-        return CLI_EXIT_USAGE;
-    }
+    if (in->stream)
+        return cli_delegate("--stream", CLI_FEATURE_CLIENT);
 #endif
     if (in->stream && argc - optind > 0) {
         fprintf(stderr, "kvsp: give either --stream or an input file\n");

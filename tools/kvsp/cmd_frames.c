@@ -193,7 +193,6 @@ int cmd_frames(int argc, char **argv)
 #ifdef KVSP_HAVE_DECODER
     return frames_extract(&args, &in);
 #else
-    fprintf(stderr, "kvsp frames: this build has no decoder (FFmpeg libraries were not found)\n");
-    return CLI_EXIT_USAGE;
+    return cli_delegate("kvsp frames -o/--framemd5", CLI_FEATURE_DECODER);
 #endif
 }

@@ -4,6 +4,18 @@
 
 #include "cli.h"
 
+/* In the lean front (see cli_delegate.c) these commands run in kvsp-full. */
+#ifdef KVSP_HAVE_CLIENT
+#define CLIENT_COMMAND(fn) fn
+#else
+#define CLIENT_COMMAND(fn) cli_delegate_command
+#endif
+#ifdef KVSP_HAVE_SERVE
+#define SERVE_COMMAND(fn) fn
+#else
+#define SERVE_COMMAND(fn) cli_delegate_command
+#endif
+
 static const struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -13,14 +25,14 @@ static const struct command {
     {"fragments", cmd_fragments, "one JSON line per fragment: KVS tags, tracks, frame counts"},
     {"frames", cmd_frames, "decoded pictures to images (-o DIR), --framemd5, or --list frames"},
     {"merge", cmd_merge, "merge a chain of fragments into playable, seekable MKV files"},
-#ifdef KVSP_HAVE_CLIENT
-    {"get-media", cmd_get_media, "GetMedia: write a stream's raw payload"},
-    {"list-fragments", cmd_list_fragments, "ListFragments: one JSON line per fragment"},
-    {"get-media-for-fragment-list", cmd_get_media_for_fragment_list,
+#if defined(KVSP_HAVE_CLIENT) || defined(KVSP_FULL_HAS_CLIENT)
+    {"get-media", CLIENT_COMMAND(cmd_get_media), "GetMedia: write a stream's raw payload"},
+    {"list-fragments", CLIENT_COMMAND(cmd_list_fragments), "ListFragments: one JSON line per fragment"},
+    {"get-media-for-fragment-list", CLIENT_COMMAND(cmd_get_media_for_fragment_list),
      "GetMediaForFragmentList: write the payload of given fragments"},
 #endif
-#ifdef KVSP_HAVE_SERVE
-    {"serve", cmd_serve, "a local KVS-compatible endpoint on 127.0.0.1"},
+#if defined(KVSP_HAVE_SERVE) || defined(KVSP_FULL_HAS_SERVE)
+    {"serve", SERVE_COMMAND(cmd_serve), "a local KVS-compatible endpoint on 127.0.0.1"},
 #endif
 };
 
@@ -38,6 +50,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    cli_delegate_init(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -1,0 +1,126 @@
+/* The lean `kvsp` front hands commands that need the KVS client, the decoder
+ * or `kvsp serve` to kvsp-full by exec, keeping its own process small.
+ *
+ * Why two executables: kvsp-full links FFmpeg, libcurl, OpenSSL and
+ * libmicrohttpd. Loading and relocating them costs about 23 MB of resident
+ * memory and some 30 ms at every start, which reading, inspecting and
+ * merging files never needs (the merge benchmark's memory bound is 16 MiB
+ * plus the largest fragment). The front decides only after parsing the
+ * command line, before it reads any input, so stdin is still untouched when
+ * kvsp-full takes over the same process (same PID, same descriptors). */
+#define _GNU_SOURCE /* readlink, PATH_MAX */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define FULL_NAME "kvsp-full"
+
+/* getopt_long permutes argv as it parses, so the original order is kept
+ * here for the exec. */
+static char **original_argv;
+
+void cli_delegate_init(int argc, char **argv)
+{
+    original_argv = malloc(((size_t)argc + 1) * sizeof *original_argv);
+    if (!original_argv)
+        return;
+    memcpy(original_argv, argv, (size_t)argc * sizeof *argv);
+    original_argv[argc] = NULL;
+}
+
+static const char *feature_name(cli_feature feature)
+{
+    switch (feature) {
+    case CLI_FEATURE_CLIENT:
+        return "the KVS client (libcurl, OpenSSL)";
+    case CLI_FEATURE_DECODER:
+        return "the decoder (FFmpeg libraries)";
+    case CLI_FEATURE_SERVE:
+        return "kvsp serve (libmicrohttpd)";
+    }
+    return "an optional part";
+}
+
+static int full_has(cli_feature feature)
+{
+    switch (feature) {
+    case CLI_FEATURE_CLIENT:
+#ifdef KVSP_FULL_HAS_CLIENT
+        return 1;
+#else
+        return 0;
+#endif
+    case CLI_FEATURE_DECODER:
+#ifdef KVSP_FULL_HAS_DECODER
+        return 1;
+#else
+        return 0;
+#endif
+    case CLI_FEATURE_SERVE:
+#ifdef KVSP_FULL_HAS_SERVE
+        return 1;
+#else
+        return 0;
+#endif
+    }
+    return 0;
+}
+
+/* Directory of this executable, without the trailing slash. */
+static int own_directory(char *dir, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", dir, size - 1);
+    if (n <= 0)
+        return -1;
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return 0;
+}
+
+int cli_delegate(const char *what, cli_feature feature)
+{
+    if (!full_has(feature)) {
+        fprintf(stderr, "kvsp: %s needs %s, which this build does not have\n", what,
+                feature_name(feature));
+        return CLI_EXIT_USAGE;
+    }
+    char dir[PATH_MAX];
+    if (!original_argv || own_directory(dir, sizeof dir) < 0) {
+        fprintf(stderr, "kvsp: %s: cannot locate %s: %s\n", what, FULL_NAME, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    /* Beside kvsp in a build tree; in libexec once installed. */
+    const char *places[] = {"", "/" KVSP_FULL_RELATIVE_DIR};
+    char path[PATH_MAX + 64];
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        int len = snprintf(path, sizeof path, "%s%s/%s", dir, places[i], FULL_NAME);
+        if (len < 0 || (size_t)len >= sizeof path)
+            continue;
+        if (access(path, X_OK) == 0) {
+            fflush(NULL);
+            execv(path, original_argv);
+            fprintf(stderr, "kvsp: %s: cannot run %s: %s\n", what, path, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    fprintf(stderr, "kvsp: %s needs %s, which is not installed (looked in %s and %s/%s)\n", what,
+            FULL_NAME, dir, dir, KVSP_FULL_RELATIVE_DIR);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_delegate_command(int argc, char **argv)
+{
+    (void)argc;
+    cli_feature feature = strcmp(argv[0], "serve") == 0 ? CLI_FEATURE_SERVE : CLI_FEATURE_CLIENT;
+    char what[64];
+    snprintf(what, sizeof what, "kvsp %s", argv[0]);
+    return cli_delegate(what, feature);
+}
