@@ -3,7 +3,10 @@
  *   allocates no more than reading it once (only warm-up growth);
  * - every allocation the library makes may fail: making the i-th one fail,
  *   for every i a run reaches, gives an error or a clean run, never a crash,
- *   and leaks nothing. */
+ *   and leaks nothing;
+ * - hostile input (huge declared sizes, depth and tag bombs, bad lacing)
+ *   costs memory in proportion to the bytes that arrived and within the
+ *   documented limits, never to what a size field claims. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "ebml_builder.h"
 #include "test_util.h"
 
 static const char *resources;
@@ -43,6 +47,52 @@ static void count_free(void *p)
 }
 
 static const kvsp_allocator counting = {count_malloc, count_realloc, count_free};
+
+/* Live and peak bytes: each block carries its size in front of it. */
+typedef union size_header {
+    max_align_t align;
+    size_t size;
+} size_header;
+static size_t live_bytes, peak_bytes;
+
+static void *sizing_malloc(size_t n)
+{
+    size_header *h = malloc(sizeof *h + n);
+    if (!h)
+        return NULL;
+    h->size = n;
+    live_bytes += n;
+    if (live_bytes > peak_bytes)
+        peak_bytes = live_bytes;
+    return h + 1;
+}
+
+static void *sizing_realloc(void *p, size_t n)
+{
+    if (!p)
+        return sizing_malloc(n);
+    size_header *h = (size_header *)p - 1;
+    size_t old = h->size;
+    h = realloc(h, sizeof *h + n);
+    if (!h)
+        return NULL;
+    h->size = n;
+    live_bytes = live_bytes - old + n;
+    if (live_bytes > peak_bytes)
+        peak_bytes = live_bytes;
+    return h + 1;
+}
+
+static void sizing_free(void *p)
+{
+    if (!p)
+        return;
+    size_header *h = (size_header *)p - 1;
+    live_bytes -= h->size;
+    free(h);
+}
+
+static const kvsp_allocator sizing = {sizing_malloc, sizing_realloc, sizing_free};
 
 static int on_frame(void *user, const kvsp_frame *f)
 {
@@ -164,6 +214,129 @@ static void test_every_allocation_may_fail(void **state)
     free(data);
 }
 
+/* Peak bytes the pipeline holds while reading b; its status in *st. */
+static size_t peak_of(const ebml_buf *b, int *st)
+{
+    long frames = 0;
+    live_bytes = peak_bytes = 0;
+    kvsp_set_allocator(&sizing);
+    *st = run_pipeline(b->data, b->len, &frames);
+    kvsp_set_allocator(NULL);
+    assert_int_equal(live_bytes, 0);
+    return peak_bytes;
+}
+
+static void open_cluster(ebml_buf *b)
+{
+    eb_ebml_header(b);
+    eb_begin_unknown(b, KVSP_ID_SEGMENT, 8);
+    eb_begin_unknown(b, KVSP_ID_CLUSTER, 8);
+    eb_uint(b, KVSP_ID_TIMESTAMP, 0);
+}
+
+static void test_hostile_input_memory(void **state)
+{
+    (void)state;
+    int st;
+    ebml_buf base = {0};
+    open_cluster(&base);
+    eb_simple_block(&base, 0, 0x80, 100, 1);
+    size_t baseline = peak_of(&base, &st);
+    assert_int_equal(st, KVSP_DONE);
+    eb_free(&base);
+    const size_t slack = 64 * 1024;
+
+    /* A declared 2^56-2 byte block fails at its header: nothing allocated for it. */
+    ebml_buf huge = {0};
+    open_cluster(&huge);
+    eb_id(&huge, KVSP_ID_SIMPLEBLOCK);
+    eb_size(&huge, (1ull << 56) - 2, 8);
+    eb_bytes(&huge, "\x81\0\0\x80", 4);
+    size_t peak = peak_of(&huge, &st);
+    assert_int_equal(st, KVSP_ERR_ELEMENT_TOO_LARGE);
+    assert_true(peak <= baseline + slack);
+    eb_free(&huge);
+
+    /* A declared 200 MB block (under the 256 MiB limit) of which 1 MiB
+     * arrives: the buffer follows the bytes that came, at most doubled. */
+    const size_t fed = 1u << 20;
+    ebml_buf big = {0};
+    open_cluster(&big);
+    eb_id(&big, KVSP_ID_SIMPLEBLOCK);
+    eb_size(&big, 200u * 1000 * 1000, 8);
+    eb_bytes(&big, "\x81\0\0\x80", 4);
+    uint8_t *filler = calloc(1, fed);
+    assert_non_null(filler);
+    eb_bytes(&big, filler, fed);
+    free(filler);
+    peak = peak_of(&big, &st);
+    assert_int_equal(st, KVSP_ERR_TRUNCATED);
+    assert_true(peak <= baseline + 2 * fed + slack);
+    print_message("200 MB declared, 1 MiB sent: peak %zu bytes (baseline %zu)\n", peak, baseline);
+    eb_free(&big);
+
+    /* 10,000 nested SimpleTags stop at the depth limit. */
+    ebml_buf deep = {0};
+    eb_ebml_header(&deep);
+    eb_begin_unknown(&deep, KVSP_ID_SEGMENT, 8);
+    eb_begin_unknown(&deep, KVSP_ID_TAGS, 1);
+    eb_begin_unknown(&deep, KVSP_ID_TAG, 1);
+    for (int i = 0; i < 10000; i++)
+        eb_begin_unknown(&deep, KVSP_ID_SIMPLETAG, 1);
+    peak = peak_of(&deep, &st);
+    assert_int_equal(st, KVSP_ERR_TOO_DEEP);
+    assert_true(peak <= baseline + slack);
+    eb_free(&deep);
+
+    /* 5,000 tags of 1,000 bytes, then 3,000 tags of 8,000 bytes: the tag
+     * count limit (1,024), then the metadata limit (4 MiB per store), stop them. */
+    static const struct {
+        int tags;
+        size_t len;
+    } bombs[] = {{5000, 1000}, {3000, 8000}};
+    for (size_t k = 0; k < 2; k++) {
+        ebml_buf tags = {0};
+        eb_ebml_header(&tags);
+        eb_begin_unknown(&tags, KVSP_ID_SEGMENT, 8);
+        size_t t = eb_begin(&tags, KVSP_ID_TAGS);
+        size_t tag = eb_begin(&tags, KVSP_ID_TAG);
+        char *text = malloc(bombs[k].len + 1);
+        assert_non_null(text);
+        memset(text, 'x', bombs[k].len);
+        text[bombs[k].len] = '\0';
+        for (int i = 0; i < bombs[k].tags; i++) {
+            size_t st_mark = eb_begin(&tags, KVSP_ID_SIMPLETAG);
+            eb_string(&tags, KVSP_ID_TAG_NAME, "AWS_KINESISVIDEO_X");
+            eb_string(&tags, KVSP_ID_TAG_STRING, text);
+            eb_end(&tags, st_mark);
+        }
+        free(text);
+        eb_end(&tags, tag);
+        eb_end(&tags, t);
+        peak = peak_of(&tags, &st);
+        assert_int_equal(st, KVSP_ERR_METADATA_LIMIT);
+        print_message("tag bomb %d x %zu: peak %zu bytes\n", bombs[k].tags, bombs[k].len, peak);
+        /* Two metadata stores (the frame visitor and the merger each keep a
+         * fragment visitor of their own here), each with at most 4 MiB of
+         * strings plus its records of up to 1,024 tags. */
+        assert_true(peak <= baseline + 2 * KVSP_DEFAULT_MAX_METADATA_BYTES + 16 * slack);
+        eb_free(&tags);
+    }
+
+    /* Xiph lacing that claims 256 frames of 255 bytes in a 40-byte block. */
+    ebml_buf lace = {0};
+    open_cluster(&lace);
+    eb_id(&lace, KVSP_ID_SIMPLEBLOCK);
+    eb_size(&lace, 40, 1);
+    eb_bytes(&lace, "\x81\0\0\x82\xFF", 5);
+    for (int i = 0; i < 35; i++)
+        eb_byte(&lace, 0xFF);
+    peak = peak_of(&lace, &st);
+    assert_true(st < 0 && st != KVSP_ERR_NOMEM);
+    assert_true(peak <= baseline + slack);
+    eb_free(&lace);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -172,6 +345,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_allocation_per_element),
         cmocka_unit_test(test_every_allocation_may_fail),
+        cmocka_unit_test(test_hostile_input_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
