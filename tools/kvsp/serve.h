@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "../../src/merger/ebml_out.h"
 
@@ -70,6 +71,35 @@ typedef struct serve_cut {
     atomic_int used;   /* each point cuts one response only */
 } serve_cut;
 
+/* Faults of one media response (GetMedia or GetMediaForFragmentList),
+ * chosen by its index K among the media responses the server has started,
+ * from 0 (serve_faults.c). */
+typedef enum serve_fault_kind {
+    SERVE_FAULT_STALL,          /* B bytes of the body, then nothing, open */
+    SERVE_FAULT_GARBAGE,        /* 200 with B random bytes instead of MKV */
+    SERVE_FAULT_CHUNK_BAD_SIZE, /* B bytes well chunked, then a non-hex size line */
+    SERVE_FAULT_CHUNK_SHORT,    /* ... then a chunk shorter than declared, close */
+    SERVE_FAULT_CHUNK_NO_END    /* ... then close without the zero-size chunk */
+} serve_fault_kind;
+
+typedef struct serve_response_fault {
+    serve_fault_kind kind;
+    uint64_t response; /* K */
+    uint64_t bytes;    /* B */
+} serve_response_fault;
+
+/* --fault-list-json: how ListFragments answers are spoiled. */
+typedef enum serve_list_fault {
+    SERVE_LIST_OK = 0,
+    SERVE_LIST_TRUNCATED,  /* the JSON cut in half */
+    SERVE_LIST_NOT_JSON,   /* an HTML page with status 200 */
+    SERVE_LIST_SHAPE,      /* "Fragments" an object, not a list */
+    SERVE_LIST_TYPES,      /* a FragmentNumber that is a number */
+    SERVE_LIST_LONG_NUMBER,/* a FragmentNumber of 100,000 digits */
+    SERVE_LIST_HUGE,       /* a 5 MiB string in the answer */
+    SERVE_LIST_ERROR_TEXT  /* HTTP 500 with a text/html body */
+} serve_list_fault;
+
 typedef struct serve_config {
     const char *root;
     unsigned port;
@@ -87,6 +117,10 @@ typedef struct serve_config {
     size_t cut_count;
     int64_t live_stagger_ms;
     const char *log_fragments;        /* --log-fragments FILE */
+    serve_response_fault *faults;     /* --fault-stall-at, --fault-garbage, --fault-chunked */
+    size_t fault_count;
+    const char *expired_token;        /* --fault-expired-token */
+    serve_list_fault list_fault;      /* --fault-list-json */
 } serve_config;
 
 /* Suspended GetMedia responses of --live waiting for a fragment's release. */
@@ -115,6 +149,7 @@ typedef struct serve_ctx {
     char endpoint[64];
     struct MHD_Daemon *daemon;
     atomic_uint_fast64_t requests;
+    atomic_uint_fast64_t media_responses; /* K of the response faults */
     serve_live live;
     FILE *fragment_log; /* --log-fragments */
     pthread_mutex_t log_lock;
@@ -145,8 +180,29 @@ typedef struct serve_body serve_body;
  * GetMediaForFragmentList (taken over). */
 serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connection *c,
                               serve_api api, size_t first, size_t *list, size_t count);
-/* Queues the 200 response with the body streamed. Returns an MHD result. */
+/* Queues the 200 response with the body streamed, or plays the response
+ * fault chosen for it. Returns an MHD result. */
 int serve_body_queue(serve_body *b);
+/* The next bytes of the body, never waiting for --live fragments: > 0, or
+ * 0 at the end (or where it would wait), -1 on a failure. */
+ssize_t serve_body_fill(serve_body *b, char *buf, size_t max);
+void serve_body_destroy(serve_body *b);
+
+/* serve_faults.c: the response faults and their options. */
+/* Parses the value of a fault option (its getopt value c, below); 0, or
+ * -1 after printing why. */
+enum { SERVE_OPT_STALL = 1000, SERVE_OPT_GARBAGE, SERVE_OPT_CHUNKED, SERVE_OPT_EXPIRED, SERVE_OPT_LIST_JSON };
+int serve_fault_option(serve_config *cfg, int c, const char *value);
+/* The fault for media response k, or NULL. */
+const serve_response_fault *serve_fault_for(const serve_config *cfg, uint64_t k);
+/* Writes a malformed chunked response on the connection's socket itself
+ * (MHD always chunks correctly) and returns MHD_NO so that MHD closes it. */
+int serve_fault_raw_chunked(serve_body *b, struct MHD_Connection *c, const serve_response_fault *f);
+/* --fault-expired-token: 1 after queueing the 403 (*result) if the request
+ * carries that session token. */
+int serve_fault_expired(serve_ctx *ctx, struct MHD_Connection *c, int *result);
+/* --fault-list-json: queues the spoiled answer instead of `good` (taken). */
+int serve_fault_list_json(serve_ctx *ctx, struct MHD_Connection *c, json_t *good);
 
 /* serve_live.c: the clock of --live and the connections waiting on it. */
 int64_t serve_now_ms(void);

@@ -211,6 +211,8 @@ static int list_fragments(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
         snprintf(token, sizeof token, NEXT_TOKEN_PREFIX "%zu", next);
         json_object_set_new(out, "NextToken", json_string(token));
     }
+    if (ctx->cfg.list_fault != SERVE_LIST_OK)
+        return serve_fault_list_json(ctx, c, out);
     return serve_json(c, out);
 }
 

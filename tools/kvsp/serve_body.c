@@ -44,6 +44,13 @@ struct serve_body {
     const serve_fragment *done[8];
     size_t done_count;
     int cut; /* a --fault-cut-at / --fault-end-at point was reached */
+    /* Response faults: this response's index among the media responses,
+     * and what it does instead of the normal body. */
+    uint64_t response;
+    const serve_response_fault *fault;
+    uint64_t garbage_state; /* SERVE_FAULT_GARBAGE: xorshift64 */
+    int no_wait;            /* serve_body_fill: end where --live would wait */
+    int stalled;
 };
 
 enum { CUT_NONE, CUT_DROP, CUT_END };
@@ -63,6 +70,9 @@ serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connec
     b->next = api == SERVE_GET_MEDIA ? first : 0;
     b->list = list;
     b->list_count = count;
+    b->response = atomic_fetch_add(&ctx->media_responses, 1);
+    b->fault = serve_fault_for(&ctx->cfg, b->response);
+    b->garbage_state = 0x9E3779B97F4A7C15ull ^ b->response;
     return b;
 }
 
@@ -72,6 +82,43 @@ static void body_free(void *cls)
     eo_free(&b->out);
     free(b->list);
     free(b);
+}
+
+void serve_body_destroy(serve_body *b)
+{
+    body_free(b);
+}
+
+/* SERVE_FAULT_GARBAGE: the same bytes for the same K in every run. */
+static ssize_t garbage_read(serve_body *b, char *buf, size_t max)
+{
+    if (b->sent >= b->fault->bytes)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (max > b->fault->bytes - b->sent)
+        max = (size_t)(b->fault->bytes - b->sent);
+    uint64_t x = b->garbage_state;
+    for (size_t i = 0; i < max; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        buf[i] = (char)(x >> 24);
+    }
+    b->garbage_state = x;
+    b->sent += max;
+    return (ssize_t)max;
+}
+
+/* SERVE_FAULT_STALL: nothing more after B bytes, and the connection stays
+ * open: suspended (no busy loop here either) until the server stops. */
+static ssize_t stall(serve_body *b)
+{
+    if (b->stalled++)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* resumed: the server is stopping */
+    fprintf(stderr, "kvsp serve: fault: media response %llu stalls after %llu bytes\n",
+            (unsigned long long)b->response, (unsigned long long)b->sent);
+    if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, INT64_MAX) != 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return 0;
 }
 
 /* How far behind the stream's newest fragment this one is: live, behind
@@ -212,6 +259,15 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     serve_body *b = cls;
     (void)pos;
     uint64_t limit = b->ctx->cfg.fault_close_after;
+    const serve_response_fault *fault = b->fault;
+    if (fault && fault->kind == SERVE_FAULT_GARBAGE)
+        return garbage_read(b, buf, max);
+    if (fault && fault->kind == SERVE_FAULT_STALL) {
+        if (b->sent >= fault->bytes)
+            return stall(b);
+        if (max > fault->bytes - b->sent)
+            max = (size_t)(fault->bytes - b->sent);
+    }
     if (b->failed || b->cut == CUT_DROP)
         return MHD_CONTENT_READER_END_WITH_ERROR; /* drops the connection */
     if (b->cut == CUT_END)
@@ -269,7 +325,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_WITH_ERROR;
     if (b->cut == CUT_END)
         return MHD_CONTENT_READER_END_OF_STREAM;
-    if (state == NEXT_WAIT) {
+    if (state == NEXT_WAIT && !b->no_wait) {
         if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, wake_ms) != 0)
             return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */
         return 0; /* called again once resumed */
@@ -277,8 +333,19 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
+ssize_t serve_body_fill(serve_body *b, char *buf, size_t max)
+{
+    b->no_wait = 1;
+    ssize_t n = body_read(b, 0, buf, max);
+    if (n == MHD_CONTENT_READER_END_OF_STREAM)
+        return 0;
+    return n < 0 ? -1 : n;
+}
+
 int serve_body_queue(serve_body *b)
 {
+    if (b->fault && b->fault->kind >= SERVE_FAULT_CHUNK_BAD_SIZE)
+        return serve_fault_raw_chunked(b, b->conn, b->fault);
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_BLOCK_SIZE, body_read, b, body_free);
     if (!r) {

@@ -91,6 +91,8 @@ static enum MHD_Result handle(serve_ctx *ctx, struct MHD_Connection *c, const ch
     if (rq->too_large)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_BAD_REQUEST, "InvalidArgumentException",
                                             "request body larger than %u bytes", MAX_REQUEST_BODY);
+    if (serve_fault_expired(ctx, c, &result))
+        return (enum MHD_Result)result;
     if (ctx->cfg.access_key &&
         serve_auth_check(ctx, c, method, url, rq->body, rq->len, &result) != 0)
         return (enum MHD_Result)result;

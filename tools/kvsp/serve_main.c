@@ -65,6 +65,24 @@ static void usage(FILE *out)
             "                             repeat the option\n"
             "  --fault-end-at K:B[,K:B...]  the same, but end the response cleanly there (a\n"
             "                             complete chunked body), as if it were over\n"
+            "  --fault-stall-at K:B[,K:B...]  media response K (GetMedia and\n"
+            "                             GetMediaForFragmentList responses, counted from 0\n"
+            "                             in the order they start) sends B bytes of its body,\n"
+            "                             then nothing: the connection stays open\n"
+            "  --fault-garbage K[:B][,...]  media response K is 200 with B bytes (default\n"
+            "                             10M) of random bytes instead of MKV\n"
+            "  --fault-chunked K:B:MODE[,...]  media response K is written by kvsp serve\n"
+            "                             itself: B bytes of the body in good chunks, then\n"
+            "                             MODE: bad-size (a chunk-size line that is not hex),\n"
+            "                             short (a chunk shorter than declared, then close)\n"
+            "                             or no-end (close without the last, empty chunk)\n"
+            "  --fault-expired-token T    requests with session token T get 403\n"
+            "                             ExpiredTokenException (checked with or without keys)\n"
+            "  --fault-list-json MODE     every ListFragments answer is spoiled: truncated,\n"
+            "                             not-json (HTML with 200), shape (Fragments not a\n"
+            "                             list), types (a numeric FragmentNumber),\n"
+            "                             long-number (100,000 digits), huge (a 5 MiB\n"
+            "                             string), error-text (500 with an HTML body)\n"
             "  --live-stagger MS          with --live, stream number i (from 0, in name\n"
             "                             order) starts i*MS later: its fragments are\n"
             "                             released and timestamped that much later\n"
@@ -139,6 +157,11 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-end-at", required_argument, NULL, 'Y'},
         {"live-stagger", required_argument, NULL, 'S'},
         {"log-fragments", required_argument, NULL, 'F'},
+        {"fault-stall-at", required_argument, NULL, SERVE_OPT_STALL},
+        {"fault-garbage", required_argument, NULL, SERVE_OPT_GARBAGE},
+        {"fault-chunked", required_argument, NULL, SERVE_OPT_CHUNKED},
+        {"fault-expired-token", required_argument, NULL, SERVE_OPT_EXPIRED},
+        {"fault-list-json", required_argument, NULL, SERVE_OPT_LIST_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -187,6 +210,14 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             cfg->live_stagger_ms = (int64_t)v;
             break;
         case 'F': cfg->log_fragments = optarg; break;
+        case SERVE_OPT_STALL:
+        case SERVE_OPT_GARBAGE:
+        case SERVE_OPT_CHUNKED:
+        case SERVE_OPT_EXPIRED:
+        case SERVE_OPT_LIST_JSON:
+            if (serve_fault_option(cfg, c, optarg) != 0)
+                return CLI_EXIT_USAGE;
+            break;
         case 't': {
             char *end;
             errno = 0;
@@ -267,7 +298,11 @@ static int run(serve_ctx *ctx)
             return CLI_EXIT_USAGE;
         }
     }
-    if (ctx->cfg.live && serve_live_start(&ctx->live) != 0) {
+    /* Stalled responses wait on the live clock's list too. */
+    int stalls = 0;
+    for (size_t i = 0; i < ctx->cfg.fault_count; i++)
+        stalls |= ctx->cfg.faults[i].kind == SERVE_FAULT_STALL;
+    if ((ctx->cfg.live || stalls) && serve_live_start(&ctx->live) != 0) {
         fprintf(stderr, "kvsp serve: cannot start the live clock\n");
         close_log(ctx);
         return CLI_EXIT_SERVICE;
@@ -301,6 +336,7 @@ int cmd_serve(int argc, char **argv)
     int rc = parse_args(argc, argv, &ctx.cfg);
     if (rc >= 0) {
         free(ctx.cfg.cuts);
+        free(ctx.cfg.faults);
         return rc;
     }
     int st = serve_index_root(&ctx);
@@ -309,6 +345,7 @@ int cmd_serve(int argc, char **argv)
             fprintf(stderr, "kvsp serve: %s\n", kvsp_status_str(st));
         serve_streams_free(&ctx);
         free(ctx.cfg.cuts);
+        free(ctx.cfg.faults);
         return st == KVSP_ERR_IO ? CLI_EXIT_BAD_INPUT : CLI_EXIT_SERVICE;
     }
     for (size_t i = 0; ctx.cfg.live && i < ctx.stream_count; i++)
@@ -322,5 +359,6 @@ int cmd_serve(int argc, char **argv)
     rc = run(&ctx);
     serve_streams_free(&ctx);
     free(ctx.cfg.cuts);
+    free(ctx.cfg.faults);
     return rc;
 }
