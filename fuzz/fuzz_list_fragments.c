@@ -144,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (out || count) {
         abort(); /* on failure nothing is returned */
     }
-    free(out);
+    kvsp_client_free(out);
     free(c);
     return 0;
 }

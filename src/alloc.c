@@ -39,3 +39,32 @@ void kvsp_free(void *p)
     if (p)
         current.free(p);
 }
+
+void *kvsp_ext_malloc(size_t size)
+{
+    return kvsp_malloc(size);
+}
+
+void *kvsp_ext_calloc(size_t n, size_t size)
+{
+    return kvsp_calloc(n, size);
+}
+
+void *kvsp_ext_realloc(void *p, size_t size)
+{
+    return kvsp_realloc(p, size);
+}
+
+void kvsp_ext_free(void *p)
+{
+    kvsp_free(p);
+}
+
+char *kvsp_ext_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = kvsp_malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}

@@ -17,7 +17,14 @@ extern "C" {
  * SigV4. Media bodies are handed to a callback as they arrive, so they can
  * be pushed straight into a kvsp_reader. Errors are KVSP_ERR_NETWORK
  * (connection, TLS, timeout) or KVSP_ERR_SERVICE (an AWS exception; see
- * kvsp_client_error for its name, HTTP status and message). */
+ * kvsp_client_error for its name, HTTP status and message).
+ *
+ * One-shot calls try a request up to 3 times when it stalls or its response
+ * is cut (or its chunked encoding is broken) before any body byte went to
+ * the caller; once bytes went, the call fails at once (a retry would repeat
+ * them). A 403 ExpiredTokenException is retried once after fetching fresh
+ * credentials when the provider's can be renewed (ECS, instance metadata);
+ * static keys fail at once. */
 
 typedef struct kvsp_client kvsp_client;
 
@@ -33,6 +40,12 @@ typedef struct kvsp_client_options {
     void *log_user;
     /* NULL: the client makes the standard provider chain for `profile`. */
     kvsp_credential_provider *credentials;
+    /* A transfer that receives nothing (no header or body byte) for this
+     * long is given up as stalled: one-shot calls retry it (below), the
+     * consumer reconnects from the last complete fragment. 0: 30000; < 0:
+     * never. A live stream whose producer is silent sends nothing either;
+     * reconnecting then is harmless (nothing is lost or repeated). */
+    long stall_timeout_ms;
 } kvsp_client_options;
 
 typedef enum kvsp_start_type {
@@ -79,7 +92,11 @@ KVSP_API int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, c
                                            char *out, size_t out_size);
 KVSP_API int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
                                    kvsp_body_cb body, void *user);
-/* Every page, sorted by fragment number as a number. *out is malloc'ed. */
+/* Every page, sorted by fragment number as a number. Free *out with
+ * kvsp_client_free (it comes from kvsp_set_allocator's functions). An
+ * answer that is not what ListFragments returns (not JSON, no Fragments
+ * list, a FragmentNumber that is not a decimal string of at most 63 digits,
+ * timestamps that are not numbers) is KVSP_ERR_SERVICE naming the fault. */
 KVSP_API int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
                                         double from, double to, kvsp_fragment_info **out, size_t *count);
 /* In requests of at most 1,000 fragments, in the order given. */
@@ -91,6 +108,9 @@ KVSP_API int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char 
  * or a network error. */
 KVSP_API const char *kvsp_client_error(const kvsp_client *c);
 KVSP_API long kvsp_client_http_status(const kvsp_client *c);
+
+/* Frees what the client allocated for the caller. */
+KVSP_API void kvsp_client_free(void *p);
 
 /* Compares two decimal fragment numbers as numbers (<0, 0, >0). */
 KVSP_API int kvsp_fragment_number_cmp(const char *a, const char *b);

@@ -27,7 +27,14 @@ extern "C" {
  * Throttling, 5xx and network errors are retried with exponential backoff
  * and jitter; 403 and 404 stop the stream with a clear error, and so does a
  * network error before the service has answered at all (a wrong endpoint).
- * A silent producer is not an error: the connection simply stays open. */
+ * A connection on which nothing arrives for the client's stall timeout
+ * (kvsp_client_options.stall_timeout_ms) is given up and resumed the same
+ * way; with a silent producer that only means a reconnect per timeout.
+ * An ExpiredTokenException is retried once with fresh credentials when the
+ * provider can renew them (ECS, instance metadata), else it stops the
+ * stream like any 403. A payload that is not MKV (the reader fails on it)
+ * stops the stream with the reader's status and the offset: asking again
+ * would most likely get the same bytes. */
 
 typedef struct kvsp_consumer kvsp_consumer;
 
@@ -54,6 +61,7 @@ typedef struct kvsp_stream_stats {
     double seconds_since_last_byte;
     int last_status;          /* KVSP_OK or the error that stopped the stream */
     const char *last_error;   /* message of the last error or retry cause */
+    uint64_t stalls;          /* connections given up by the stall timeout */
 } kvsp_stream_stats;
 
 typedef struct kvsp_stream_options {

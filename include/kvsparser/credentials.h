@@ -49,6 +49,13 @@ KVSP_API void kvsp_credential_provider_destroy(kvsp_credential_provider *p);
 KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out,
                                           char *why, size_t why_size);
 
+/* The service rejected the current credentials as expired
+ * (ExpiredTokenException) although their expiry had not come: temporary
+ * credentials (ECS, instance metadata) are fetched again at the next get.
+ * Returns 1 if they will be, 0 if they cannot be renewed (keys from the
+ * environment or the shared files) or there are none. */
+KVSP_API int kvsp_credential_provider_expire(kvsp_credential_provider *p);
+
 /* The region: `explicit_region` if given, else AWS_REGION, AWS_DEFAULT_REGION,
  * or the profile's `region` in the config file. Returns 0, or -1 if none. */
 KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size);

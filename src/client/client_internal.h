@@ -26,6 +26,7 @@ struct kvsp_client {
     char *control_url;
     char *ca_bundle;
     long connect_timeout_ms;
+    long stall_timeout_ms; /* <= 0: none */
     void (*log)(void *user, const char *line);
     void *log_user;
     kvsp_credential_provider *credentials;
@@ -50,7 +51,11 @@ typedef struct http_call {
     char error_type[128];
 } http_call;
 
+/* Retries a stalled or cut request (nothing of the body delivered yet) up
+ * to 3 times, and an ExpiredTokenException once with fresh credentials. */
 int http_post(kvsp_client *c, http_call *call);
+/* Monotonic seconds. */
+double client_now(void);
 /* Sets up a signed POST on any easy handle (for the multi interface);
  * returns the header list to free after the transfer, or NULL with *status. */
 struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,

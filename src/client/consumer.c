@@ -79,7 +79,7 @@ kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_opt
 {
     if (!client)
         return NULL;
-    kvsp_consumer *c = calloc(1, sizeof *c);
+    kvsp_consumer *c = kvsp_ext_calloc(1, sizeof *c);
     if (!c)
         return NULL;
     if (opts)
@@ -96,7 +96,7 @@ kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_opt
     c->timer_at = -1;
     c->multi = curl_multi_init();
     if (!c->multi) {
-        free(c);
+        kvsp_ext_free(c);
         return NULL;
     }
     watch_sockets(c);
@@ -112,11 +112,11 @@ void kvsp_consumer_destroy(kvsp_consumer *c)
             curl_multi_remove_handle(c->multi, c->streams[i]->easy);
         stream_free(c->streams[i]);
     }
-    free(c->streams);
+    kvsp_ext_free(c->streams);
     curl_multi_cleanup(c->multi);
     if (c->epfd >= 0)
         close(c->epfd);
-    free(c);
+    kvsp_ext_free(c);
 }
 
 int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
@@ -125,19 +125,19 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
         return KVSP_ERR_INVALID_ARG;
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
-        consumer_stream **bigger = realloc(c->streams, cap * sizeof *bigger);
+        consumer_stream **bigger = kvsp_ext_realloc(c->streams, cap * sizeof *bigger);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         c->streams = bigger;
         c->cap = cap;
     }
-    consumer_stream *s = calloc(1, sizeof *s);
+    consumer_stream *s = kvsp_ext_calloc(1, sizeof *s);
     if (!s)
         return KVSP_ERR_NOMEM;
     s->owner = c;
     s->opts = *opts;
-    s->name = strdup(opts->stream);
-    s->start_value = opts->start.value ? strdup(opts->start.value) : NULL;
+    s->name = kvsp_ext_strdup(opts->stream);
+    s->start_value = opts->start.value ? kvsp_ext_strdup(opts->start.value) : NULL;
     s->opts.stream = s->name;
     s->opts.start.value = s->start_value;
     s->reader = opts->reader;
@@ -147,7 +147,7 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     s->last_byte_at = consumer_now();
     /* Without a visitor only the metadata is wanted: no bytes are kept. */
     int keep = opts->visitor != NULL;
-    if (!s->name || (keep && !s->reader) || splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
+    if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
         stream_free(s);
         return KVSP_ERR_NOMEM;
     }
@@ -184,6 +184,7 @@ static int after_transfers(kvsp_consumer *c)
 {
     CURLMsg *msg;
     int left;
+    streams_check_stalls(c, 1);
     while ((msg = curl_multi_info_read(c->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
@@ -213,6 +214,9 @@ long kvsp_consumer_timeout(kvsp_consumer *c)
 {
     long ms = -1;
     curl_multi_timeout(c->multi, &ms);
+    long stall = streams_check_stalls(c, 0);
+    if (stall >= 0 && (ms < 0 || stall < ms))
+        ms = stall;
     double now = consumer_now();
     for (size_t i = 0; i < c->count; i++) {
         const consumer_stream *s = c->streams[i];

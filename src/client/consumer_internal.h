@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 
+#include "../alloc_internal.h"
 #include "client_internal.h"
 #include "fragment_splitter.h"
 #include "kvsparser/consumer.h"
@@ -41,7 +42,9 @@ typedef struct consumer_stream {
     int delivered_this_response;
     int attempts;           /* consecutive failures, for the backoff */
     double wake_at;         /* BACKOFF: when to connect again */
-    double last_byte_at;
+    double last_byte_at;    /* header or body byte, or the connect */
+    int stalled;            /* the transfer was given up by the stall timeout */
+    int token_refreshed;    /* an ExpiredTokenException got fresh credentials */
 } consumer_stream;
 
 struct kvsp_consumer {
@@ -65,5 +68,9 @@ int stream_connect(consumer_stream *s);
 /* A transfer of the stream finished with this libcurl result. */
 void stream_done(consumer_stream *s, CURLcode result);
 void stream_free(consumer_stream *s);
+/* With give_up, ends the transfers on which nothing arrived for the stall
+ * timeout (as failed: they resume). Returns the ms until the next could be
+ * due, -1 if none. */
+long streams_check_stalls(kvsp_consumer *c, int give_up);
 
 #endif

@@ -63,7 +63,8 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
             st = kvsp_reader_run(s->reader, s->opts.visitor);
         if (st != KVSP_NEED_DATA) {
             s->fail_status = st;
-            note(s, "%s", kvsp_reader_error_message(s->reader));
+            note(s, "%s at offset %llu of the payload: %s", kvsp_status_name(st),
+                 (unsigned long long)kvsp_reader_error_offset(s->reader), kvsp_reader_error_message(s->reader));
             return st;
         }
     }
@@ -96,6 +97,7 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     consumer_stream *s = user;
+    s->last_byte_at = consumer_now();
     http_error_type_header(data, size * n, s->error_type, sizeof s->error_type);
     return size * n;
 }
@@ -109,7 +111,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     s->last_byte_at = consumer_now();
     if (status != 200 || s->phase == PHASE_ENDPOINT) {
         if (s->answer_len + len <= MAX_ANSWER) {
-            char *bigger = realloc(s->answer, s->answer_len + len + 1);
+            char *bigger = kvsp_ext_realloc(s->answer, s->answer_len + len + 1);
             if (bigger) {
                 s->answer = bigger;
                 memcpy(s->answer + s->answer_len, data, len);
@@ -123,8 +125,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     s->stats.state = KVSP_STREAM_STREAMING;
     int rc = splitter_feed(&s->split, data, len, deliver, s);
     if (rc < 0 && !s->fail_status) {
+        /* Not retried: the same request most likely gets the same bytes. */
         s->fail_status = rc;
-        note(s, "bad payload: %s", kvsp_status_str(rc));
+        if (rc == KVSP_ERR_ELEMENT_TOO_LARGE || rc == KVSP_ERR_NOMEM)
+            note(s, "bad payload: %s (a fragment of more than %zu bytes)", kvsp_status_str(rc),
+                 s->owner->opts.max_fragment_bytes);
+        else
+            note(s, "bad payload at byte %llu of a GetMedia response, after %llu fragments: %s: %s",
+                 (unsigned long long)kvsp_reader_error_offset(s->split.reader),
+                 (unsigned long long)s->stats.fragments, kvsp_status_name(rc),
+                 kvsp_reader_error_message(s->split.reader));
     }
     return s->fail_status || s->retry_soon ? 0 : len;
 }
@@ -187,6 +197,8 @@ int stream_connect(consumer_stream *s)
     s->fail_status = 0;
     s->retry_soon = 0;
     s->delivered_this_response = 0;
+    s->stalled = 0;
+    s->last_byte_at = consumer_now();
     s->stats.state = KVSP_STREAM_CONNECTING;
     if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
         return KVSP_ERR_NETWORK;
@@ -232,7 +244,7 @@ static void reconnect(consumer_stream *s, long delay_ms)
 
 static void forget_endpoint(consumer_stream *s)
 {
-    free(s->endpoint);
+    kvsp_ext_free(s->endpoint);
     s->endpoint = NULL;
 }
 
@@ -245,12 +257,23 @@ static void service_answer(consumer_stream *s, long status)
     if (strcmp(type, "ClientLimitExceededException") == 0 || strcmp(type, "ConnectionLimitExceededException") == 0) {
         s->stats.throttled++;
         backoff(s, 0);
+    } else if (strcmp(type, "ExpiredTokenException") == 0 && !s->token_refreshed &&
+               kvsp_credential_provider_expire(s->owner->client->credentials)) {
+        /* Once until a request succeeds again: fresh temporary credentials. */
+        s->token_refreshed = 1;
+        reconnect(s, 0);
     } else if (strcmp(type, "InvalidEndpointException") == 0) {
         forget_endpoint(s);
         backoff(s, 0);
     } else if (status >= 500) {
         backoff(s, 0);
     } else {
+        if (strcmp(type, "ExpiredTokenException") == 0) {
+            size_t n = strlen(s->error);
+            snprintf(s->error + n, sizeof s->error - n, "%s",
+                     s->token_refreshed ? " (also with refreshed credentials)"
+                                        : " (these credentials cannot be refreshed: renew them)");
+        }
         fail(s, KVSP_ERR_SERVICE); /* 403, 404 and other client errors: retrying cannot help */
     }
 }
@@ -269,7 +292,7 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
     }
     json_t *doc = s->answer_len ? json_loads(s->answer, 0, NULL) : NULL;
     const char *url = json_string_value(json_object_get(doc, "DataEndpoint"));
-    char *copy = url ? strdup(url) : NULL;
+    char *copy = url ? kvsp_ext_strdup(url) : NULL;
     json_decref(doc);
     if (!copy) {
         note(s, "GetDataEndpoint: no DataEndpoint in the answer");
@@ -279,7 +302,7 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
     size_t n = strlen(copy);
     while (n && copy[n - 1] == '/')
         copy[--n] = '\0';
-    free(s->endpoint);
+    kvsp_ext_free(s->endpoint);
     s->endpoint = copy;
     s->endpoint_at = consumer_now();
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at once */
@@ -297,6 +320,8 @@ void stream_done(consumer_stream *s, CURLcode result)
     s->headers = NULL;
     if (status != 0)
         s->reached = 1;
+    if (status == 200)
+        s->token_refreshed = 0;
     if (s->fail_status) {
         fail(s, s->fail_status);
         return;
@@ -313,7 +338,10 @@ void stream_done(consumer_stream *s, CURLcode result)
     if (result != CURLE_OK && !s->retry_soon) {
         /* Cut off: the partial fragment goes, the stream resumes. */
         s->stats.dropped_bytes += splitter_reset(&s->split);
-        note(s, "connection: %s", curl_easy_strerror(result));
+        if (s->stalled)
+            note(s, "no data for %.1f s (stall timeout): reconnecting", (double)c->client->stall_timeout_ms / 1000.0);
+        else
+            note(s, "connection: %s", curl_easy_strerror(result));
         s->stats.reconnects++;
         backoff(s, 0);
         return;
@@ -344,6 +372,30 @@ void stream_done(consumer_stream *s, CURLcode result)
     }
 }
 
+long streams_check_stalls(kvsp_consumer *c, int give_up)
+{
+    long limit = c->client->stall_timeout_ms, next = -1;
+    if (limit <= 0)
+        return -1;
+    double now = consumer_now();
+    for (size_t i = 0; i < c->count; i++) {
+        consumer_stream *s = c->streams[i];
+        if (!s->in_multi)
+            continue;
+        double idle_ms = (now - s->last_byte_at) * 1000.0;
+        if (idle_ms < (double)limit || !give_up) {
+            long left = idle_ms < (double)limit ? (long)((double)limit - idle_ms) + 1 : 0;
+            if (next < 0 || left < next)
+                next = left;
+            continue;
+        }
+        s->stalled = 1;
+        s->stats.stalls++;
+        stream_done(s, CURLE_OPERATION_TIMEDOUT); /* takes it off the multi handle */
+    }
+    return next;
+}
+
 void stream_free(consumer_stream *s)
 {
     if (!s)
@@ -353,9 +405,9 @@ void stream_free(consumer_stream *s)
     curl_slist_free_all(s->headers);
     splitter_free(&s->split);
     kvsp_reader_destroy(s->own_reader);
-    free(s->answer);
-    free(s->endpoint);
-    free(s->name);
-    free(s->start_value);
-    free(s);
+    kvsp_ext_free(s->answer);
+    kvsp_ext_free(s->endpoint);
+    kvsp_ext_free(s->name);
+    kvsp_ext_free(s->start_value);
+    kvsp_ext_free(s);
 }

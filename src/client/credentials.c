@@ -288,6 +288,17 @@ KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvs
     return rc;
 }
 
+KVSP_API int kvsp_credential_provider_expire(kvsp_credential_provider *p)
+{
+    if (!p || p->source < 0 || p->cur.expiration == 0)
+        return 0;
+    /* In the past: the next get refreshes from the same source, and if that
+     * fails the old ones are not handed out again. */
+    p->cur.expiration = 1;
+    p->retry_after = 0;
+    return 1;
+}
+
 /* Regions end up in host names; anything but letters, digits and dashes
  * would change the host. */
 static int copy_region(const char *r, char *out, size_t out_size)

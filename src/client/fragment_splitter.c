@@ -1,5 +1,7 @@
 #include "fragment_splitter.h"
 
+#include "../alloc_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +80,7 @@ void splitter_free(fragment_splitter *s)
     kvsp_reader_destroy(s->reader);
     kvsp_composite_destroy(s->pair);
     kvsp_fragment_visitor_destroy(s->meta);
-    free(s->buf);
+    kvsp_ext_free(s->buf);
     memset(s, 0, sizeof *s);
 }
 
@@ -107,7 +109,7 @@ static int append(fragment_splitter *s, const void *data, size_t len)
         size_t cap = s->cap ? s->cap : 65536;
         while (cap < s->len + len)
             cap *= 2;
-        uint8_t *bigger = realloc(s->buf, cap);
+        uint8_t *bigger = kvsp_ext_realloc(s->buf, cap);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         s->buf = bigger;

@@ -1,23 +1,62 @@
 /* Signed JSON POSTs with libcurl. The media bodies are not buffered: each
  * chunk libcurl receives goes straight to the caller. */
+#define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "client_internal.h"
 #include "kvsparser/sigv4.h"
 
 #define MAX_COLLECTED (4u << 20)
+/* One-shot calls: attempts of a request that stalled or was cut before
+ * any body byte reached the caller, and the pause before the second. */
+#define ATTEMPTS 3
+#define RETRY_PAUSE_MS 250
 
 typedef struct transfer {
     kvsp_client *c;
     http_call *call;
     int body_failed;
     int too_large;
+    uint64_t delivered;     /* body bytes handed to call->body */
+    curl_off_t down, up;    /* as last seen by on_progress */
+    double last_activity;   /* monotonic seconds */
+    int stalled;
 } transfer;
+
+double client_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* libcurl calls this about once a second while nothing moves: the stall
+ * timer, with no thread and no busy wait. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    transfer *t = user;
+    double now = client_now();
+    if (dlnow != t->down || ulnow != t->up) {
+        t->down = dlnow;
+        t->up = ulnow;
+        t->last_activity = now;
+        return 0;
+    }
+    long limit = t->c->stall_timeout_ms;
+    if (limit > 0 && (now - t->last_activity) * 1000.0 >= (double)limit) {
+        t->stalled = 1;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
 
 void http_error_type_header(const char *data, size_t len, char *out, size_t out_size)
 {
@@ -38,6 +77,7 @@ void http_error_type_header(const char *data, size_t len, char *out, size_t out_
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     transfer *t = user;
+    t->last_activity = client_now();
     http_error_type_header(data, size * n, t->call->error_type, sizeof t->call->error_type);
     return size * n;
 }
@@ -53,6 +93,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
             t->body_failed = 1;
             return 0; /* aborts the transfer */
         }
+        t->delivered += len;
         return len;
     }
     http_call *call = t->call;
@@ -144,6 +185,17 @@ int http_error_message(char *out, size_t out_size, char *error_type, size_t type
         message = json_string_value(m);
     if (!error_type[0] && doc && json_is_string(json_object_get(doc, "__type")))
         snprintf(error_type, type_size, "%s", json_string_value(json_object_get(doc, "__type")));
+    char excerpt[120];
+    if (!doc && body && *body) {
+        /* Not JSON (a proxy's HTML page, say): its start, printable only. */
+        size_t k = 0;
+        for (const char *p = body; *p && k + 1 < sizeof excerpt; p++)
+            excerpt[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
+        excerpt[k] = '\0';
+        snprintf(out, out_size, "%s (HTTP %ld): the error body is not JSON: %s%s", error_type[0] ? error_type : "Error",
+                 status, excerpt, body[k] ? "..." : "");
+        return KVSP_ERR_SERVICE;
+    }
     snprintf(out, out_size, "%s (HTTP %ld): %s", error_type[0] ? error_type : "Error", status, message);
     json_decref(doc);
     return KVSP_ERR_SERVICE;
@@ -185,34 +237,101 @@ struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url
     return headers;
 }
 
-int http_post(kvsp_client *c, http_call *call)
+/* One attempt of the call; *t tells what happened. */
+static int post_once(kvsp_client *c, http_call *call, transfer *t, CURLcode *result)
 {
     int st;
     CURL *curl = c->curl;
     struct curl_slist *headers = http_prepare(c, curl, call->base_url, call->path, call->json, &st);
+    *result = CURLE_OK;
     if (!headers)
         return st;
-    transfer t = {c, call, 0, 0};
+    memset(t, 0, sizeof *t);
+    t->c = c;
+    t->call = call;
+    t->last_activity = client_now();
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(curl);
+    *result = rc;
     curl_slist_free_all(headers);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &call->status);
     c->http_status = call->status;
     if (c->log) {
         char line[256];
-        snprintf(line, sizeof line, "HTTP %ld (%s)", call->status, curl_easy_strerror(rc));
+        snprintf(line, sizeof line, "HTTP %ld (%s)", call->status, t->stalled ? "stalled" : curl_easy_strerror(rc));
         c->log(c->log_user, line);
     }
-    if (t.body_failed)
+    if (t->body_failed)
         return client_fail(c, KVSP_ERR_CALLBACK, "stopped by the consumer of the response");
+    if (t->too_large)
+        return client_fail(c, KVSP_ERR_SERVICE, "%s%s: the response is larger than %u bytes", call->base_url,
+                           call->path, MAX_COLLECTED);
+    if (t->stalled)
+        return client_fail(c, KVSP_ERR_NETWORK, "%s%s: no data for %.1f s (stall timeout) after %llu bytes of the response",
+                           call->base_url, call->path, (double)c->stall_timeout_ms / 1000.0,
+                           (unsigned long long)t->down);
     if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR))
-        return client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s", call->base_url, call->path, curl_easy_strerror(rc));
+        return client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s after %llu bytes of the response", call->base_url,
+                           call->path, curl_easy_strerror(rc), (unsigned long long)t->down);
     if (call->status != 200)
         return service_error(c, call);
     return KVSP_OK;
+}
+
+/* Failures of a request that reached the server: worth another attempt
+ * when nothing of the body has gone to the caller yet. */
+static int retryable(const transfer *t, CURLcode rc)
+{
+    if (t->delivered || t->body_failed || t->too_large)
+        return 0;
+    return t->stalled || rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+           rc == CURLE_SEND_ERROR;
+}
+
+static void reset_call(http_call *call)
+{
+    http_call_free(call);
+    call->status = 0;
+    call->error_type[0] = '\0';
+}
+
+int http_post(kvsp_client *c, http_call *call)
+{
+    int refreshed = 0;
+    for (int attempt = 1;; attempt++) {
+        transfer t;
+        CURLcode result;
+        int rc = post_once(c, call, &t, &result);
+        if (rc == KVSP_ERR_NETWORK && attempt < ATTEMPTS && retryable(&t, result)) {
+            reset_call(call);
+            struct timespec pause = {0, (long)RETRY_PAUSE_MS * attempt * 1000000L};
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        if (rc == KVSP_ERR_NETWORK && attempt > 1) {
+            size_t n = strlen(c->error);
+            snprintf(c->error + n, sizeof c->error - n, " (attempt %d of %d)", attempt, ATTEMPTS);
+        }
+        if (rc == KVSP_ERR_SERVICE && strcmp(call->error_type, "ExpiredTokenException") == 0) {
+            /* Once: fresh temporary credentials, or the error as it is. */
+            if (!refreshed && kvsp_credential_provider_expire(c->credentials)) {
+                refreshed = 1;
+                reset_call(call);
+                continue;
+            }
+            size_t n = strlen(c->error);
+            snprintf(c->error + n, sizeof c->error - n, "%s",
+                     refreshed ? " (also with refreshed credentials)"
+                               : " (these credentials cannot be refreshed: renew them)");
+        }
+        return rc;
+    }
 }
 
 void http_call_free(http_call *call)

@@ -8,6 +8,8 @@
 
 #include "client_internal.h"
 
+#define DEFAULT_STALL_TIMEOUT_MS 30000
+
 int client_fail(kvsp_client *c, int status, const char *fmt, ...)
 {
     va_list ap;
@@ -65,6 +67,7 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size
     c->control_url = control_url(opts, c->region);
     c->ca_bundle = dup_or_null(opts->ca_bundle);
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
+    c->stall_timeout_ms = opts->stall_timeout_ms == 0 ? DEFAULT_STALL_TIMEOUT_MS : opts->stall_timeout_ms;
     c->log = opts->log;
     c->log_user = opts->log_user;
     c->credentials = opts->credentials;

@@ -2,12 +2,13 @@
 /* GetMedia, ListFragments and GetMediaForFragmentList on the stream's data
  * endpoint. A call that fails with InvalidEndpointException is retried once
  * after fetching the endpoint again. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "client_internal.h"
+#include "fragment_list.h"
 
 #define FRAGMENTS_PER_REQUEST 1000
 
@@ -77,40 +78,6 @@ static int cmp_fragments(const void *a, const void *b)
                                     ((const kvsp_fragment_info *)b)->fragment_number);
 }
 
-static int64_t seconds_to_ms(json_t *v)
-{
-    return json_is_number(v) ? (int64_t)llround(json_number_value(v) * 1000.0) : 0;
-}
-
-/* Appends one page's fragments; returns KVSP_OK or an error. */
-static int take_page(kvsp_client *c, json_t *doc, kvsp_fragment_info **out, size_t *count, size_t *cap)
-{
-    json_t *list = json_object_get(doc, "Fragments");
-    if (!json_is_array(list))
-        return client_fail(c, KVSP_ERR_SERVICE, "ListFragments: no Fragments in the response");
-    size_t i;
-    json_t *item;
-    json_array_foreach(list, i, item) {
-        if (*count == *cap) {
-            size_t bigger_cap = *cap ? *cap * 2 : 256;
-            kvsp_fragment_info *bigger = realloc(*out, bigger_cap * sizeof *bigger);
-            if (!bigger)
-                return KVSP_ERR_NOMEM;
-            *out = bigger;
-            *cap = bigger_cap;
-        }
-        kvsp_fragment_info *f = &(*out)[(*count)++];
-        memset(f, 0, sizeof *f);
-        const char *number = json_string_value(json_object_get(item, "FragmentNumber"));
-        snprintf(f->fragment_number, sizeof f->fragment_number, "%s", number ? number : "");
-        f->producer_timestamp_ms = seconds_to_ms(json_object_get(item, "ProducerTimestamp"));
-        f->server_timestamp_ms = seconds_to_ms(json_object_get(item, "ServerTimestamp"));
-        f->length_ms = json_integer_value(json_object_get(item, "FragmentLengthInMilliseconds"));
-        f->size = (uint64_t)json_integer_value(json_object_get(item, "FragmentSizeInBytes"));
-    }
-    return KVSP_OK;
-}
-
 int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
                                double to, kvsp_fragment_info **out, size_t *count)
 {
@@ -118,7 +85,7 @@ int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestam
         return KVSP_ERR_INVALID_ARG;
     *out = NULL;
     *count = 0;
-    size_t cap = 0;
+    fragment_list list = {NULL, 0, 0};
     char *next = NULL;
     int rc;
     do {
@@ -136,30 +103,29 @@ int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestam
         http_call call;
         rc = post_json(c, stream, "LIST_FRAGMENTS", "/listFragments", req, NULL, NULL, &call);
         json_decref(req);
-        free(next);
+        kvsp_ext_free(next);
         next = NULL;
         if (rc < 0)
             break;
-        json_t *doc = json_loads(call.response ? call.response : "", 0, NULL);
+        rc = fragment_list_page(call.response, call.response_len, &list, &next, c->error, sizeof c->error);
         http_call_free(&call);
-        rc = doc ? take_page(c, doc, out, count, &cap)
-                 : client_fail(c, KVSP_ERR_SERVICE, "ListFragments: the response is not JSON");
-        const char *token = json_string_value(json_object_get(doc, "NextToken"));
-        if (rc == KVSP_OK && token && *token)
-            next = strdup(token);
-        json_decref(doc);
     } while (rc == KVSP_OK && next);
-    free(next);
+    kvsp_ext_free(next);
     if (rc < 0) {
-        free(*out);
-        *out = NULL;
-        *count = 0;
+        kvsp_ext_free(list.items);
         return rc;
     }
     /* Fragment numbers are 47-digit decimals: sorted as numbers, not text. */
-    if (*count)
-        qsort(*out, *count, sizeof **out, cmp_fragments);
+    if (list.count)
+        qsort(list.items, list.count, sizeof *list.items, cmp_fragments);
+    *out = list.items;
+    *count = list.count;
     return KVSP_OK;
+}
+
+void kvsp_client_free(void *p)
+{
+    kvsp_ext_free(p);
 }
 
 int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream, const char *const *fragments,

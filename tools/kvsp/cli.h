@@ -37,6 +37,7 @@ typedef struct cli_input_options {
     const char *profile;
     const char *ca_bundle;
     int verbose;
+    long stall_timeout_ms;    /* --stall-timeout: 0 the default, -1 none */
     char client_error[512];   /* the service or network error of a --stream read */
     /* Called after each chunk with the bytes read so far, if set. */
     void (*progress)(void *user, uint64_t bytes);
@@ -130,7 +131,8 @@ int cli_delegate_command(int argc, char **argv);
     {"ca-bundle", required_argument, NULL, 0},             \
     {"verbose", no_argument, NULL, 0},                     \
     {"follow", no_argument, NULL, 0},                      \
-    {"checkpoint", required_argument, NULL, 0},
+    {"checkpoint", required_argument, NULL, 0},            \
+    {"stall-timeout", required_argument, NULL, 0},
 
 #ifdef KVSP_HAVE_CLIENT
 /* Feeds GetMedia of in->stream into the reader (not finished), resuming
@@ -165,7 +167,9 @@ int client_fragments(cli_input_options *in);
     "                        --ca-bundle, --verbose (requests on stderr);\n"         \
     "                        --follow: read live until interrupted;\n"               \
     "                        --checkpoint FILE: keep the last continuation token\n"  \
-    "                        there and start from it\n"                              \
+    "                        there and start from it; --stall-timeout S: give up\n" \
+    "                        a connection after S seconds without data (default\n"  \
+    "                        30, 0: never), resuming or retrying it\n"             \
     "  -h, --help            show this help\n"
 
 #endif

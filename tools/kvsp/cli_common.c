@@ -64,6 +64,18 @@ static int client_option(cli_input_options *o, const char *name, const char *val
         o->checkpoint = value;
         return 1;
     }
+    if (strcmp(name, "stall-timeout") == 0) {
+        char *end;
+        double s = strtod(value, &end);
+        if (end == value || *end || !(s >= 0 && s <= 86400)) {
+            fprintf(stderr, "kvsp: --stall-timeout needs seconds from 0 to 86400, got '%s'\n", value);
+            return -1;
+        }
+        o->stall_timeout_ms = s == 0 ? -1 : (long)(s * 1000.0 + 0.5);
+        if (o->stall_timeout_ms == 0)
+            o->stall_timeout_ms = 1;
+        return 1;
+    }
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0)
             return 1;

@@ -23,6 +23,7 @@ kvsp_client *client_cli_create(cli_input_options *in)
     o.endpoint_url = in->endpoint_url;
     o.profile = in->profile;
     o.ca_bundle = in->ca_bundle;
+    o.stall_timeout_ms = in->stall_timeout_ms;
     if (in->verbose)
         o.log = log_line;
     kvsp_client *c = kvsp_client_create(&o, in->client_error, sizeof in->client_error);
@@ -166,7 +167,7 @@ int cmd_list_fragments(int argc, char **argv)
         if (cli_json_print_line(o) != 0)
             st = KVSP_ERR_IO;
     }
-    free(list);
+    kvsp_client_free(list);
     fflush(stdout);
     return finish("list-fragments", &in, c, st);
 }

@@ -176,10 +176,11 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
             const kvsp_stream_stats *s = kvsp_consumer_stats(c, i);
             fprintf(stderr,
                     "kvsp: stream %s: %llu fragments, %llu frames, %llu bytes, %llu reconnects, "
-                    "%llu throttled, %llu bytes dropped\n",
+                    "%llu throttled, %llu bytes dropped, %llu stalls\n",
                     in->streams[i], (unsigned long long)s->fragments, (unsigned long long)s->frames,
                     (unsigned long long)s->bytes, (unsigned long long)s->reconnects,
-                    (unsigned long long)s->throttled, (unsigned long long)s->dropped_bytes);
+                    (unsigned long long)s->throttled, (unsigned long long)s->dropped_bytes,
+                    (unsigned long long)s->stalls);
         }
     }
     kvsp_consumer_destroy(c);

@@ -192,10 +192,24 @@ int serve_fault_raw_chunked(serve_body *b, struct MHD_Connection *c, const serve
     return MHD_NO;
 }
 
+/* Whether token is one of the comma-separated list (session tokens are
+ * base64: no commas). */
+static int listed(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; *p;) {
+        size_t item = strcspn(p, ",");
+        if (item == n && strncmp(p, token, n) == 0)
+            return 1;
+        p += item + (p[item] == ',');
+    }
+    return 0;
+}
+
 int serve_fault_expired(serve_ctx *ctx, struct MHD_Connection *c, int *result)
 {
     const char *token = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Security-Token");
-    if (!ctx->cfg.expired_token || !token || strcmp(token, ctx->cfg.expired_token) != 0)
+    if (!ctx->cfg.expired_token || !token || !listed(ctx->cfg.expired_token, token))
         return 0;
     /* What AWS answers for a session token past its expiry. */
     *result = serve_error(c, MHD_HTTP_FORBIDDEN, "ExpiredTokenException",

@@ -76,7 +76,7 @@ static void usage(FILE *out)
             "                             MODE: bad-size (a chunk-size line that is not hex),\n"
             "                             short (a chunk shorter than declared, then close)\n"
             "                             or no-end (close without the last, empty chunk)\n"
-            "  --fault-expired-token T    requests with session token T get 403\n"
+            "  --fault-expired-token T[,T...]  requests with session token T get 403\n"
             "                             ExpiredTokenException (checked with or without keys)\n"
             "  --fault-list-json MODE     every ListFragments answer is spoiled: truncated,\n"
             "                             not-json (HTML with 200), shape (Fragments not a\n"
