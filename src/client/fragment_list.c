@@ -85,6 +85,12 @@ int fragment_list_page(const char *text, size_t len, fragment_list *list, char *
     *next = NULL;
     json_error_t err;
     json_t *doc = json_loadb(text ? text : "", text ? len : 0, 0, &err);
+    /* Jansson reports most failed allocations as such; one while setting
+     * up its lexer leaves the error empty (every parse error has a text). */
+    if (!doc && (json_error_code(&err) == json_error_out_of_memory || !err.text[0])) {
+        snprintf(why, why_size, "ListFragments: out of memory");
+        return KVSP_ERR_NOMEM;
+    }
     if (!doc) {
         char detail[200];
         snprintf(detail, sizeof detail, " (%.120s at byte %d)", err.text, err.position);

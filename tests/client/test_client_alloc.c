@@ -1,0 +1,265 @@
+/* Allocation failure in the client library's own code, through
+ * kvsp_set_allocator (and Jansson's allocator, for the JSON it parses):
+ * making the i-th allocation fail, for every i a clean run reaches, gives
+ * KVSP_ERR_NOMEM or a complete result, never a crash, and leaks nothing.
+ *  - the fragment splitter (the consumer's front) fed a GetMedia capture in
+ *    16 KiB pieces: every fragment of a run that succeeds, each once;
+ *  - ListFragments parsing over three pages (fragment_list.c);
+ *  - a consumer with three streams created and destroyed (consumer.c).
+ * Jansson's own allocations are not failed: Jansson 2.14 stops on
+ * assert(0) in lex_scan_string (load.c:442) when one inside a string
+ * fails, so its out-of-memory handling cannot be tested from here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "fragment_list.h"
+#include "kvsparser/consumer.h"
+#include "fragment_splitter.h"
+#include "test_util.h"
+
+static const char *captures;
+static long allocations, live, fail_at;
+
+static void *count_malloc(size_t n)
+{
+    if (++allocations == fail_at)
+        return NULL;
+    void *p = malloc(n);
+    live += p != NULL;
+    return p;
+}
+
+static void *count_realloc(void *p, size_t n)
+{
+    if (++allocations == fail_at)
+        return NULL;
+    void *q = realloc(p, n);
+    live += q && !p;
+    return q;
+}
+
+static void count_free(void *p)
+{
+    live -= p != NULL;
+    free(p);
+}
+
+static const kvsp_allocator counting = {count_malloc, count_realloc, count_free};
+
+static void start(long fail)
+{
+    allocations = 0;
+    live = 0;
+    fail_at = fail;
+}
+
+typedef struct delivered {
+    size_t fragments;
+    uint64_t bytes;
+} delivered;
+
+static int on_fragment(void *user, const uint8_t *bytes, size_t len, const kvsp_fragment *f)
+{
+    delivered *d = user;
+    assert_non_null(bytes);
+    assert_true(f->complete);
+    d->fragments++;
+    d->bytes += len;
+    return KVSP_OK;
+}
+
+static int split_once(const uint8_t *data, size_t len, delivered *d)
+{
+    fragment_splitter s;
+    memset(d, 0, sizeof *d);
+    int rc = splitter_init(&s, 64u << 20, 1);
+    for (size_t at = 0; rc == KVSP_OK && at < len; at += 16384)
+        rc = splitter_feed(&s, data + at, len - at < 16384 ? len - at : 16384, on_fragment, d);
+    if (rc == KVSP_OK) {
+        rc = splitter_end_of_response(&s, on_fragment, d);
+        rc = rc < 0 ? rc : KVSP_OK; /* 1: a partial fragment at the end */
+    }
+    splitter_free(&s);
+    return rc;
+}
+
+static void test_splitter_allocation_failures(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/output_get_media.mkv", captures);
+    uint8_t *data;
+    size_t len;
+    if (load_file(path, &data, &len) != 0) {
+        fprintf(stderr, "no capture %s: skipped\n", path);
+        skip();
+    }
+    kvsp_set_allocator(&counting);
+    delivered want, got;
+    start(0);
+    assert_int_equal(split_once(data, len, &want), KVSP_OK);
+    assert_int_equal(live, 0);
+    long total = allocations;
+    assert_int_equal(want.fragments, 5); /* as its README says */
+    assert_true(total > 5);
+    long failed = 0;
+    for (long i = 1; i <= total; i++) {
+        start(i);
+        int rc = split_once(data, len, &got);
+        assert_int_equal(live, 0); /* nothing leaked */
+        if (rc == KVSP_OK) {
+            assert_int_equal(got.fragments, want.fragments);
+            assert_true(got.bytes == want.bytes);
+        } else {
+            assert_int_equal(rc, KVSP_ERR_NOMEM);
+            assert_true(got.fragments <= want.fragments);
+            failed++;
+        }
+    }
+    assert_true(failed > 0); /* the hook does reach the splitter's allocations */
+    fprintf(stderr, "splitter: %zu fragments, %ld allocations, each failed in turn (%ld runs failed)\n",
+            want.fragments, total, failed);
+    kvsp_set_allocator(NULL);
+    free(data);
+}
+
+/* Three pages as ListFragments sends them, 40 fragments each. */
+static char *page(int k)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < 40; i++) {
+        char number[64];
+        snprintf(number, sizeof number, "9134385233318143239268206260774392014615916%04d", k * 40 + i);
+        json_array_append_new(list, json_pack("{s:s,s:f,s:f,s:i,s:i}", "FragmentNumber", number,
+                                              "ProducerTimestamp", 1700000000.5 + k * 40 + i, "ServerTimestamp",
+                                              1700000000.75 + k * 40 + i, "FragmentLengthInMilliseconds", 1000,
+                                              "FragmentSizeInBytes", 50000 + i));
+    }
+    json_t *doc = json_pack("{s:o}", "Fragments", list);
+    if (k < 2)
+        json_object_set_new(doc, "NextToken", json_string(k ? "token-2" : "token-1"));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
+static int list_once(char *const *pages, fragment_list *list)
+{
+    char why[256];
+    memset(list, 0, sizeof *list);
+    int rc = KVSP_OK;
+    for (int k = 0; k < 3 && rc == KVSP_OK; k++) {
+        char *next = NULL;
+        rc = fragment_list_page(pages[k], strlen(pages[k]), list, &next, why, sizeof why);
+        if (rc == KVSP_OK)
+            assert_true((next != NULL) == (k < 2));
+        kvsp_client_free(next);
+    }
+    return rc;
+}
+
+static void test_list_fragments_allocation_failures(void **state)
+{
+    (void)state;
+    char *pages[3] = {page(0), page(1), page(2)};
+    kvsp_set_allocator(&counting);
+    fragment_list want, got;
+    start(0);
+    assert_int_equal(list_once(pages, &want), KVSP_OK);
+    long total = allocations;
+    assert_int_equal(want.count, 120);
+    assert_string_equal(want.items[119].fragment_number, "91343852333181432392682062607743920146159160119");
+    assert_true(want.items[3].producer_timestamp_ms == 1700000003500);
+    kvsp_client_free(want.items);
+    assert_int_equal(live, 0);
+    long failed = 0;
+    for (long i = 1; i <= total; i++) {
+        start(i);
+        if (getenv("KVSP_TEST_TRACE"))
+            fprintf(stderr, "failing allocation %ld of %ld\n", i, total);
+        int rc = list_once(pages, &got);
+        kvsp_client_free(got.items);
+        assert_int_equal(live, 0);
+        if (rc == KVSP_OK) {
+            assert_int_equal(got.count, 120);
+            continue;
+        }
+        failed++;
+        assert_int_equal(rc, KVSP_ERR_NOMEM);
+    }
+    assert_true(failed > 0);
+    fprintf(stderr, "ListFragments: 3 pages, %ld allocations, each failed in turn (%ld runs failed)\n", total,
+            failed);
+    kvsp_set_allocator(NULL);
+    for (int k = 0; k < 3; k++)
+        free(pages[k]);
+}
+
+/* A consumer with three streams (visitor: each gets a reader and a
+ * splitter), created and destroyed without connecting. */
+static int consumer_once(kvsp_client *client)
+{
+    kvsp_consumer *c = kvsp_consumer_create(client, NULL);
+    if (!c)
+        return KVSP_ERR_NOMEM;
+    kvsp_visitor v;
+    memset(&v, 0, sizeof v);
+    int rc = KVSP_OK;
+    const char *names[] = {"a", "b", "arn:aws:kinesisvideo:us-west-2:123456789012:stream/c/1"};
+    for (int i = 0; i < 3 && rc >= 0; i++) {
+        kvsp_stream_options o;
+        memset(&o, 0, sizeof o);
+        o.stream = names[i];
+        o.visitor = &v;
+        o.start.type = KVSP_START_CONTINUATION_TOKEN;
+        o.start.value = "91343852333181432392682062607743920146159169392";
+        rc = kvsp_consumer_add(c, &o);
+    }
+    if (rc >= 0 && kvsp_consumer_stream_count(c) != 3)
+        rc = KVSP_ERR_INVALID_ARG;
+    kvsp_consumer_destroy(c);
+    return rc < 0 ? rc : KVSP_OK;
+}
+
+static void test_consumer_allocation_failures(void **state)
+{
+    (void)state;
+    kvsp_client_options o;
+    memset(&o, 0, sizeof o);
+    o.region = "us-west-2";
+    o.endpoint_url = "http://127.0.0.1:9"; /* never contacted */
+    char why[256];
+    kvsp_client *client = kvsp_client_create(&o, why, sizeof why);
+    assert_non_null(client);
+    kvsp_set_allocator(&counting);
+    start(0);
+    assert_int_equal(consumer_once(client), KVSP_OK);
+    long total = allocations;
+    assert_int_equal(live, 0);
+    for (long i = 1; i <= total; i++) {
+        start(i);
+        assert_int_equal(consumer_once(client), KVSP_ERR_NOMEM);
+        assert_int_equal(live, 0);
+    }
+    fprintf(stderr, "consumer: 3 streams, %ld allocations, each failed in turn\n", total);
+    kvsp_set_allocator(NULL);
+    kvsp_client_destroy(client);
+}
+
+int main(int argc, char **argv)
+{
+    captures = argc > 1 ? argv[1] : ".";
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_splitter_allocation_failures),
+        cmocka_unit_test(test_list_fragments_allocation_failures),
+        cmocka_unit_test(test_consumer_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
