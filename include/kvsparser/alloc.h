@@ -9,7 +9,9 @@
 extern "C" {
 #endif
 
-/* The memory functions of the core library (reader, visitors, merger). For
+/* The memory functions of the core library (reader, visitors, merger) and
+ * of libkvsparser-client's own allocations (not libcurl's, OpenSSL's or
+ * Jansson's). For
  * applications with their own allocator, and for tests that count
  * allocations or make the i-th one fail. Set it before creating any object
  * and keep it while they live; NULL restores malloc, realloc and free. Not
