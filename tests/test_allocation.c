@@ -17,36 +17,11 @@
 #include <cmocka.h>
 
 #include "ebml_builder.h"
+#include "counting_alloc.h"
 #include "test_util.h"
 
 static const char *resources;
-static long allocations, live, fail_at;
 
-static void *count_malloc(size_t n)
-{
-    if (++allocations == fail_at)
-        return NULL;
-    void *p = malloc(n);
-    live += p != NULL;
-    return p;
-}
-
-static void *count_realloc(void *p, size_t n)
-{
-    if (++allocations == fail_at)
-        return NULL;
-    void *q = realloc(p, n);
-    live += q && !p;
-    return q;
-}
-
-static void count_free(void *p)
-{
-    live -= p != NULL;
-    free(p);
-}
-
-static const kvsp_allocator counting = {count_malloc, count_realloc, count_free};
 
 /* Live and peak bytes: each block carries its size in front of it. */
 typedef union size_header {
@@ -167,14 +142,13 @@ static void test_no_allocation_per_element(void **state)
     for (int k = 0; k < 2; k++) {
         size_t len;
         uint8_t *data = repeated("kvs_user_tags.mkv", k ? 30 : 10, &len);
-        allocations = live = 0;
-        fail_at = 0;
+        counting_reset(0);
         frames[k] = 0;
-        kvsp_set_allocator(&counting);
+        kvsp_set_allocator(&counting_allocator);
         assert_int_equal(run_pipeline(data, len, &frames[k]), KVSP_DONE);
         kvsp_set_allocator(NULL);
-        counts[k] = allocations;
-        assert_int_equal(live, 0);
+        counts[k] = counted_allocations;
+        assert_int_equal(counted_live, 0);
         free(data);
     }
     assert_int_equal(frames[1], 3 * frames[0]);
@@ -191,22 +165,20 @@ static void test_every_allocation_may_fail(void **state)
     size_t len;
     uint8_t *data = repeated("kvs_user_tags.mkv", 2, &len);
     long frames = 0;
-    allocations = live = 0;
-    fail_at = 0;
-    kvsp_set_allocator(&counting);
+    counting_reset(0);
+    kvsp_set_allocator(&counting_allocator);
     assert_int_equal(run_pipeline(data, len, &frames), KVSP_DONE);
-    long total = allocations;
+    long total = counted_allocations;
     for (long i = 1; i <= total; i++) {
-        allocations = live = 0;
-        fail_at = i;
+        counting_reset(i);
         frames = 0;
         int st = run_pipeline(data, len, &frames);
         if (st != KVSP_DONE && st != KVSP_ERR_NOMEM) {
             print_error("allocation %ld failed: status %s\n", i, kvsp_status_name(st));
             fail();
         }
-        if (live != 0) {
-            print_error("allocation %ld failed: %ld blocks leaked\n", i, live);
+        if (counted_live != 0) {
+            print_error("allocation %ld failed: %ld blocks leaked\n", i, counted_live);
             fail();
         }
     }

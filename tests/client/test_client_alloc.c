@@ -22,43 +22,11 @@
 #include "fragment_list.h"
 #include "kvsparser/consumer.h"
 #include "fragment_splitter.h"
+#include "counting_alloc.h"
 #include "test_util.h"
 
 static const char *captures;
-static long allocations, live, fail_at;
 
-static void *count_malloc(size_t n)
-{
-    if (++allocations == fail_at)
-        return NULL;
-    void *p = malloc(n);
-    live += p != NULL;
-    return p;
-}
-
-static void *count_realloc(void *p, size_t n)
-{
-    if (++allocations == fail_at)
-        return NULL;
-    void *q = realloc(p, n);
-    live += q && !p;
-    return q;
-}
-
-static void count_free(void *p)
-{
-    live -= p != NULL;
-    free(p);
-}
-
-static const kvsp_allocator counting = {count_malloc, count_realloc, count_free};
-
-static void start(long fail)
-{
-    allocations = 0;
-    live = 0;
-    fail_at = fail;
-}
 
 typedef struct delivered {
     size_t fragments;
@@ -101,19 +69,19 @@ static void test_splitter_allocation_failures(void **state)
         fprintf(stderr, "no capture %s: skipped\n", path);
         skip();
     }
-    kvsp_set_allocator(&counting);
+    kvsp_set_allocator(&counting_allocator);
     delivered want, got;
-    start(0);
+    counting_reset(0);
     assert_int_equal(split_once(data, len, &want), KVSP_OK);
-    assert_int_equal(live, 0);
-    long total = allocations;
+    assert_int_equal(counted_live, 0);
+    long total = counted_allocations;
     assert_int_equal(want.fragments, 5); /* as its README says */
     assert_true(total > 5);
     long failed = 0;
     for (long i = 1; i <= total; i++) {
-        start(i);
+        counting_reset(i);
         int rc = split_once(data, len, &got);
-        assert_int_equal(live, 0); /* nothing leaked */
+        assert_int_equal(counted_live, 0); /* nothing leaked */
         if (rc == KVSP_OK) {
             assert_int_equal(got.fragments, want.fragments);
             assert_true(got.bytes == want.bytes);
@@ -169,24 +137,24 @@ static void test_list_fragments_allocation_failures(void **state)
 {
     (void)state;
     char *pages[3] = {page(0), page(1), page(2)};
-    kvsp_set_allocator(&counting);
+    kvsp_set_allocator(&counting_allocator);
     fragment_list want, got;
-    start(0);
+    counting_reset(0);
     assert_int_equal(list_once(pages, &want), KVSP_OK);
-    long total = allocations;
+    long total = counted_allocations;
     assert_int_equal(want.count, 120);
     assert_string_equal(want.items[119].fragment_number, "91343852333181432392682062607743920146159160119");
     assert_true(want.items[3].producer_timestamp_ms == 1700000003500);
     kvsp_client_free(want.items);
-    assert_int_equal(live, 0);
+    assert_int_equal(counted_live, 0);
     long failed = 0;
     for (long i = 1; i <= total; i++) {
-        start(i);
+        counting_reset(i);
         if (getenv("KVSP_TEST_TRACE"))
             fprintf(stderr, "failing allocation %ld of %ld\n", i, total);
         int rc = list_once(pages, &got);
         kvsp_client_free(got.items);
-        assert_int_equal(live, 0);
+        assert_int_equal(counted_live, 0);
         if (rc == KVSP_OK) {
             assert_int_equal(got.count, 120);
             continue;
@@ -238,15 +206,15 @@ static void test_consumer_allocation_failures(void **state)
     char why[256];
     kvsp_client *client = kvsp_client_create(&o, why, sizeof why);
     assert_non_null(client);
-    kvsp_set_allocator(&counting);
-    start(0);
+    kvsp_set_allocator(&counting_allocator);
+    counting_reset(0);
     assert_int_equal(consumer_once(client), KVSP_OK);
-    long total = allocations;
-    assert_int_equal(live, 0);
+    long total = counted_allocations;
+    assert_int_equal(counted_live, 0);
     for (long i = 1; i <= total; i++) {
-        start(i);
+        counting_reset(i);
         assert_int_equal(consumer_once(client), KVSP_ERR_NOMEM);
-        assert_int_equal(live, 0);
+        assert_int_equal(counted_live, 0);
     }
     fprintf(stderr, "consumer: 3 streams, %ld allocations, each failed in turn\n", total);
     kvsp_set_allocator(NULL);
