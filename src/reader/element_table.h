@@ -2,6 +2,7 @@
 #define KVSP_ELEMENT_TABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kvsparser/element.h"
 
@@ -10,8 +11,42 @@ extern const kvsp_element_info kvsp_element_table[];
 extern const size_t kvsp_element_table_count;
 
 #define ELEMENT_NO_PARENT 0xFFFFu
-
 /* Whether the schema places an ancestor with this ID above the element. */
 int kvsp_element_has_ancestor(const kvsp_element_info *info, uint32_t ancestor_id);
+
+/* Builds the lookup tables below, once per process (thread-safe). Every
+ * reader calls it when created, so that the per-element lookup of its hot
+ * path is a table load with no pthread_once call. */
+void kvsp_element_tables_init(void);
+
+/* The tables kvsp_element_find reads (element_lookup.c). Entries are table
+ * indexes + 1; 0 means the schema has no such ID. 1-byte IDs (0x80-0xFF) and
+ * 2-byte IDs (0x4000-0x7FFF), 246 of the schema's 273, are direct-mapped;
+ * the 27 longer ones sit in a small open-addressing hash table. */
+#define ELEMENT_HASH_SLOTS 128u
+extern uint16_t kvsp_element_id1[0x80];
+extern uint16_t kvsp_element_id2[0x4000];
+extern uint16_t kvsp_element_id_hash[ELEMENT_HASH_SLOTS];
+
+static inline unsigned kvsp_element_hash(uint32_t id)
+{
+    return (unsigned)((id * 0x9E3779B1u) >> 25); /* 7 bits: ELEMENT_HASH_SLOTS */
+}
+
+/* Table index + 1 of a well-formed element ID (1-4 bytes with the length
+ * marker, as the reader's header parser accepts), or 0 if the schema does
+ * not define it. Only after kvsp_element_tables_init. */
+static inline unsigned kvsp_element_slot(uint32_t id)
+{
+    if (id <= 0xFF)
+        return kvsp_element_id1[id & 0x7F];
+    if (id <= 0x7FFF)
+        return kvsp_element_id2[id & 0x3FFF];
+    for (unsigned h = kvsp_element_hash(id);; h = (h + 1) & (ELEMENT_HASH_SLOTS - 1)) {
+        unsigned slot = kvsp_element_id_hash[h];
+        if (slot == 0 || kvsp_element_table[slot - 1].id == id)
+            return slot;
+    }
+}
 
 #endif

@@ -66,11 +66,6 @@ static void consume(kvsp_reader *r, size_t n)
     r->pos += n;
 }
 
-static uint8_t action_of(const kvsp_reader *r, const kvsp_element_info *info)
-{
-    return info ? r->filter[info - kvsp_element_table] : r->filter_unknown;
-}
-
 static void fill_common(kvsp_event *ev, kvsp_event_type type, uint32_t id,
                         const kvsp_element_info *info, uint64_t offset, uint32_t header_size,
                         uint64_t size, uint32_t depth)
@@ -282,7 +277,8 @@ static int begin_data_element(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
 static int place_element(kvsp_reader *r, kvsp_event *ev)
 {
     element_header *el = &r->el;
-    el->info = kvsp_element_lookup(el->id);
+    unsigned slot = kvsp_element_slot(el->id);
+    el->info = slot ? &kvsp_element_table[slot - 1] : NULL;
     if (r->depth) {
         const open_master *top = &r->stack[r->depth - 1];
         if (top->size == KVSP_SIZE_UNKNOWN && !belongs_to(top, el))
@@ -302,7 +298,7 @@ static int place_element(kvsp_reader *r, kvsp_event *ev)
                            "%s (ID 0x%X) at offset %llu where only EBML or Segment may start",
                            element_name(el->info), el->id, (unsigned long long)el->offset);
     }
-    el->action = action_of(r, el->info);
+    el->action = slot ? r->filter[slot - 1] : r->filter_unknown;
     kvsp_type type = el->info ? el->info->type : KVSP_TYPE_UNKNOWN;
     if (type == KVSP_TYPE_MASTER)
         return open_master_element(r, ev);

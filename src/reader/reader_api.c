@@ -28,6 +28,7 @@ kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
     if (opts->limits.max_depth == 0 || opts->limits.max_element_size == 0 ||
         opts->limits.max_depth > (1u << 20))
         return NULL;
+    kvsp_element_tables_init(); /* the reader's lookups then need no pthread_once */
     kvsp_reader *r = kvsp_calloc(1, sizeof *r);
     if (!r)
         return NULL;
