@@ -3,7 +3,9 @@
 
 #include "../reader/reader_internal.h"
 
-int kvsp_visitor_dispatch(const kvsp_visitor *v, const kvsp_event *ev)
+/* Inlined into kvsp_reader_run: the exported function would be called
+ * through the PLT (it may be interposed), once per event. */
+static inline int dispatch(const kvsp_visitor *v, const kvsp_event *ev)
 {
     int (*cb)(void *, const kvsp_event *) = NULL;
     switch (ev->type) {
@@ -14,6 +16,11 @@ int kvsp_visitor_dispatch(const kvsp_visitor *v, const kvsp_event *ev)
     case KVSP_EV_RESYNC: cb = v->on_resync; break;
     }
     return cb ? cb(v->user, ev) : KVSP_OK;
+}
+
+int kvsp_visitor_dispatch(const kvsp_visitor *v, const kvsp_event *ev)
+{
+    return dispatch(v, ev);
 }
 
 int kvsp_visitor_frame(const kvsp_visitor *v, const struct kvsp_frame *frame)
@@ -50,7 +57,10 @@ int kvsp_reader_run(kvsp_reader *r, const kvsp_visitor *v)
     kvsp_event ev;
     int st;
     while ((st = kvsp_reader_next(r, &ev)) == KVSP_OK) {
-        int rc = settle(r, kvsp_visitor_dispatch(v, &ev), ev.offset, ev.name);
+        int rc = dispatch(v, &ev);
+        if (rc == KVSP_OK)
+            continue;
+        rc = settle(r, rc, ev.offset, ev.name);
         if (rc != KVSP_OK)
             return rc;
     }
