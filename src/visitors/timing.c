@@ -4,17 +4,12 @@
  * rely on to match frames across systems. */
 #include <limits.h>
 
+#include "fragment_internal.h"
 #include "kvsparser/fragment.h"
 
 int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
 {
-    if (timecode_scale > (uint64_t)INT64_MAX)
-        return -1;
-    int64_t product;
-    if (__builtin_mul_overflow(ticks, (int64_t)timecode_scale, &product))
-        return -1;
-    *ns = product;
-    return 0;
+    return kvsp_ticks_to_ns_inline(ticks, timecode_scale, ns);
 }
 
 int kvsp_parse_seconds_ms(const char *text, size_t len, int64_t *ms)
