@@ -218,6 +218,7 @@ static int open_master_element(kvsp_reader *r, kvsp_event *ev)
     m->offset = el->offset;
     m->size = el->size;
     m->limit = limit;
+    m->fast_end = el->size != KVSP_SIZE_UNKNOWN ? limit : 0;
     m->action = el->action == KVSP_FILTER_DELIVER ? KVSP_FILTER_DELIVER : KVSP_FILTER_HIDE;
     r->state = ST_HEADER;
     if (m->action != KVSP_FILTER_DELIVER)
@@ -261,6 +262,22 @@ static int check_data_size(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
         break;
     }
     return NO_EVENT;
+}
+
+/* check_data_size's verdict without the error reporting, for the fast path. */
+static inline int data_size_ok(const kvsp_reader *r, kvsp_type type, uint64_t size)
+{
+    if (size > r->opts.limits.max_element_size)
+        return 0;
+    switch (type) {
+    case KVSP_TYPE_UINT:
+    case KVSP_TYPE_INT:
+    case KVSP_TYPE_DATE: return size <= 8;
+    case KVSP_TYPE_FLOAT: return size == 0 || size == 4 || size == 8;
+    case KVSP_TYPE_STRING:
+    case KVSP_TYPE_UTF8: return size <= r->opts.limits.max_string_size;
+    default: return 1;
+    }
 }
 
 static int begin_data_element(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
@@ -364,7 +381,7 @@ static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
     ev->data_size = n;
     decode_value(ev, p, n);
     if (el->id == KVSP_ID_SIMPLEBLOCK || el->id == KVSP_ID_BLOCK) {
-        int st = kvsp_block_parse(&r->block, r->lace_sizes, el->id == KVSP_ID_SIMPLEBLOCK, p, n);
+        int st = kvsp_block_parse_inline(&r->block, r->lace_sizes, el->id == KVSP_ID_SIMPLEBLOCK, p, n);
         if (st != KVSP_OK)
             return raise_error(r, ev, st, el->offset, 1, "%s at offset %llu: %s",
                                element_name(el->info), (unsigned long long)el->offset,
@@ -518,26 +535,28 @@ static inline uint64_t load_be64(const uint8_t *p)
 
 /* parse_header for a header known to lie in p[0..12): the ID (<= 4 bytes)
  * and size (<= 8 bytes) are read with one load each instead of byte loops.
- * Returns the header length or a negative status, like parse_header. */
+ * Returns the header length, or 0 for anything parse_header would refuse;
+ * the reserved IDs are left to the caller (no schema element has one). */
 static inline int parse_header_fast(const uint8_t *p, element_header *el)
 {
     unsigned id_len = kvsp_vint_length(p[0]);
-    if (id_len == 0 || id_len > 4)
-        return KVSP_ERR_INVALID_ID;
-    uint32_t id = load_be32(p) >> (32 - 8 * id_len);
-    uint32_t id_bits = id & ((UINT32_C(1) << (7 * id_len)) - 1);
-    if (id_bits == 0 || id_bits == (UINT32_C(1) << (7 * id_len)) - 1)
-        return KVSP_ERR_INVALID_ID; /* reserved values, RFC 8794 section 5 */
-    unsigned size_len = kvsp_vint_length(p[id_len]);
-    if (size_len == 0)
-        return KVSP_ERR_INVALID_SIZE;
+    unsigned size_len = kvsp_vint_length(p[id_len & 7]);
+    if (id_len == 0 || id_len > 4 || size_len == 0)
+        return 0;
     uint64_t size = load_be64(p + id_len) >> (64 - 8 * size_len);
     uint64_t all_ones = ((uint64_t)1 << (7 * size_len)) - 1;
     size &= all_ones; /* drops the length marker */
-    el->id = id;
+    el->id = load_be32(p) >> (32 - 8 * id_len);
     el->header_size = id_len + size_len;
     el->size = size == all_ones ? KVSP_SIZE_UNKNOWN : size;
     return (int)(id_len + size_len);
+}
+
+/* An ID with all value bits 0 or 1: reserved (RFC 8794 section 5). */
+static int id_reserved(uint32_t id, unsigned id_len)
+{
+    uint32_t bits = id & ((UINT32_C(1) << (7 * id_len)) - 1);
+    return bits == 0 || bits == (UINT32_C(1) << (7 * id_len)) - 1;
 }
 
 /* The common case in one pass: at an element boundary, with the whole header
@@ -557,15 +576,19 @@ static int next_element(kvsp_reader *r, kvsp_event *ev)
     if (r->in_len - r->in_pos < 12) /* the longest header: 4-byte ID + 8-byte size */
         return step(r, ev);
     element_header *el = &r->el;
+    const uint8_t *in = r->in + r->in_pos;
+    int len = parse_header_fast(in, el);
+    if (len == 0)
+        return step(r, ev); /* read_header reports the error */
+    unsigned slot = kvsp_element_slot(el->id);
+    if (!slot && id_reserved(el->id, kvsp_vint_length(in[0])))
+        return step(r, ev);
     el->offset = r->pos;
-    int len = parse_header_fast(r->in + r->in_pos, el);
-    if (len < 0)
-        return header_error(r, ev, len);
     consume(r, (size_t)len);
     r->state = ST_PLACE;
-    unsigned slot = kvsp_element_slot(el->id);
-    if (!slot || !top || top->size == KVSP_SIZE_UNKNOWN || el->size == KVSP_SIZE_UNKNOWN ||
-        top->limit < r->pos || el->size > top->limit - r->pos ||
+    /* fast_end is 0 for an unknown-size master, and el->size is never
+     * UINT64_MAX here unless unknown: both fail the room test. */
+    if (!slot || !top || r->pos > top->fast_end || el->size > top->fast_end - r->pos ||
         r->filter[slot - 1] != KVSP_FILTER_DELIVER)
         return place_element(r, ev);
     const kvsp_element_info *info = &kvsp_element_table[slot - 1];
@@ -573,9 +596,11 @@ static int next_element(kvsp_reader *r, kvsp_event *ev)
     el->action = KVSP_FILTER_DELIVER;
     if (info->type == KVSP_TYPE_MASTER)
         return open_master_element(r, ev);
-    int st = check_data_size(r, ev, info->type);
-    if (st != NO_EVENT)
-        return st;
+    if (!data_size_ok(r, info->type, el->size)) {
+        int st = check_data_size(r, ev, info->type); /* raises the error */
+        if (st != NO_EVENT)
+            return st;
+    }
     size_t n = (size_t)el->size;
     if (n > r->in_len - r->in_pos) { /* read_data collects it across chunks */
         r->buf_len = 0;

@@ -26,6 +26,9 @@ typedef struct open_master {
     uint64_t offset;
     uint64_t size;
     uint64_t limit;
+    /* The reader's fast path takes a child only while it fits before this
+     * offset: the master's end when its size is known, else 0 (never). */
+    uint64_t fast_end;
     uint8_t action;
 } open_master;
 
