@@ -86,9 +86,22 @@ char *arena_string(arena *a, const uint8_t *p, size_t n, size_t *len, arena_stat
 {
     while (n && p[n - 1] == '\0')
         n--;
-    char *s = arena_alloc(a, n + 1, status);
-    if (!s)
-        return NULL;
+    char *s;
+    arena_chunk *c = a->cur;
+    size_t need = round_up(n + 1);
+    /* The usual short string that fits the current chunk and the limit,
+     * bumped here: tag names and values come several per fragment. n is
+     * small, so nothing overflows; arena_alloc does the rest. */
+    if (n < 4096 && c && c->cap - c->used >= need && n < a->limit - a->used) {
+        s = (char *)c->data + c->used;
+        c->used += need;
+        a->used += n + 1;
+    } else {
+        s = arena_alloc(a, n + 1, status);
+        if (!s)
+            return NULL;
+    }
+    *status = ARENA_OK;
     if (n)
         memcpy(s, p, n);
     s[n] = '\0';

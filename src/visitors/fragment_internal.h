@@ -9,6 +9,8 @@
  * compares this with its own count to make sure the fragment visitor ran
  * first on every event. */
 uint64_t kvsp_fragment_visitor_events(const kvsp_fragment_visitor *fv);
+/* Where that count lives, for a check inline on every event (meta_pair.h). */
+const uint64_t *kvsp_fragment_visitor_events_counter(const kvsp_fragment_visitor *fv);
 
 /* For the frame visitor, once per block: the open fragment as
  * kvsp_fragment_visitor_current gives it (NULL outside one) and, in *track,

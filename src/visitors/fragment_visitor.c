@@ -410,7 +410,7 @@ static int remember_token(kvsp_fragment_visitor *fv, const char *token, size_t l
  * parse), or an error. */
 static int take_kvs_tag(kvsp_fragment_visitor *fv, const kvsp_tag *t)
 {
-    kvs_tag_kind kind = kvs_tag_classify(t->name, strlen(t->name));
+    kvs_tag_kind kind = kvs_tag_classify_cstr(t->name);
     if (kind == KVS_TAG_NONE || !t->value)
         return 0;
     kvsp_fragment *f = &fv->frag;
@@ -617,6 +617,11 @@ uint64_t kvsp_fragment_visitor_count(const kvsp_fragment_visitor *fv)
 uint64_t kvsp_fragment_visitor_events(const kvsp_fragment_visitor *fv)
 {
     return fv->events;
+}
+
+const uint64_t *kvsp_fragment_visitor_events_counter(const kvsp_fragment_visitor *fv)
+{
+    return &fv->events;
 }
 
 const char *kvsp_track_type_name(uint64_t type)

@@ -35,6 +35,14 @@ kvs_tag_kind kvs_tag_classify(const char *name, size_t len)
     return KVS_TAG_NONE;
 }
 
+kvs_tag_kind kvs_tag_classify_cstr(const char *name)
+{
+    size_t prefix = sizeof KVS_PREFIX - 1;
+    if (strncmp(name, KVS_PREFIX, prefix) != 0) /* stops at the name's NUL */
+        return KVS_TAG_NONE;
+    return kvs_tag_classify(name, prefix + strlen(name + prefix));
+}
+
 int kvs_parse_int64(const char *text, size_t len, long long *out)
 {
     size_t i = 0;

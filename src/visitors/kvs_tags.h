@@ -21,6 +21,9 @@ typedef enum kvs_tag_kind {
 } kvs_tag_kind;
 
 kvs_tag_kind kvs_tag_classify(const char *name, size_t len);
+/* The same for a NUL-terminated name, without a strlen of the user tags
+ * (most tags), which fail on the prefix. */
+kvs_tag_kind kvs_tag_classify_cstr(const char *name);
 
 /* A decimal integer with an optional leading '-'; 0 on success. */
 int kvs_parse_int64(const char *text, size_t len, long long *out);

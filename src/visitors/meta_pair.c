@@ -21,6 +21,7 @@ int meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core)
     }
     p->meta = meta;
     p->events = kvsp_fragment_visitor_events(meta);
+    p->meta_events = kvsp_fragment_visitor_events_counter(meta);
     return 0;
 }
 
@@ -34,10 +35,4 @@ void meta_pair_free(meta_pair *p)
 kvsp_visitor meta_pair_visitor(const meta_pair *p, kvsp_visitor core)
 {
     return p->pair ? kvsp_composite_visitor(p->pair) : core;
-}
-
-int meta_pair_check(meta_pair *p)
-{
-    p->events++;
-    return kvsp_fragment_visitor_events(p->meta) == p->events ? KVSP_OK : KVSP_ERR_VISITOR_ORDER;
 }

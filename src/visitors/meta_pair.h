@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "kvsparser/fragment.h"
+#include "kvsparser/status.h"
 #include "kvsparser/visitor.h"
 
 /* For visitors that read fragment metadata (frames, merger): the fragment
@@ -14,6 +15,7 @@ typedef struct meta_pair {
     kvsp_fragment_visitor *own_meta;
     kvsp_composite *pair; /* own_meta, then the visitor; NULL with a caller's meta */
     uint64_t events;      /* events the visitor has seen */
+    const uint64_t *meta_events; /* meta's own count, read on every event */
 } meta_pair;
 
 /* Returns 0, or -1 on allocation failure. */
@@ -22,7 +24,10 @@ void meta_pair_free(meta_pair *p);
 /* The visitor to hand to a reader: the pair, or core itself. */
 kvsp_visitor meta_pair_visitor(const meta_pair *p, kvsp_visitor core);
 /* Counts an event; KVSP_ERR_VISITOR_ORDER if the fragment visitor did not
- * see it first. */
-int meta_pair_check(meta_pair *p);
+ * see it first. Inline: it runs for every event. */
+static inline int meta_pair_check(meta_pair *p)
+{
+    return *p->meta_events == ++p->events ? KVSP_OK : KVSP_ERR_VISITOR_ORDER;
+}
 
 #endif
