@@ -368,7 +368,14 @@ static void decode_value(kvsp_event *ev, const uint8_t *p, size_t n)
     }
 }
 
-static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* Inlined into the fast path (next_element), called elsewhere. */
+static ALWAYS_INLINE int emit_data_inline(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
 {
     element_header *el = &r->el;
     size_t n = (size_t)el->size;
@@ -389,6 +396,11 @@ static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
         ev->block = &r->block;
     }
     return KVSP_OK;
+}
+
+static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
+{
+    return emit_data_inline(r, ev, p);
 }
 
 static int grow_buffer(kvsp_reader *r, size_t need, size_t total)
@@ -609,7 +621,7 @@ static int next_element(kvsp_reader *r, kvsp_event *ev)
     }
     const uint8_t *p = r->in + r->in_pos;
     consume(r, n);
-    return emit_data(r, ev, n ? p : (const uint8_t *)"");
+    return emit_data_inline(r, ev, n ? p : (const uint8_t *)"");
 }
 
 int kvsp_reader_next(kvsp_reader *r, kvsp_event *ev)
