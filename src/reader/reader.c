@@ -13,6 +13,12 @@
 
 #define NO_EVENT KVSP_NO_EVENT
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 static const char *element_name(const kvsp_element_info *info)
 {
     return info ? info->name : "Unknown";
@@ -191,7 +197,8 @@ static int belongs_to(const open_master *m, const element_header *el)
     return kvsp_element_has_ancestor(info, m->id);
 }
 
-static int open_master_element(kvsp_reader *r, kvsp_event *ev)
+/* Inlined into the fast path (next_element), called elsewhere. */
+static ALWAYS_INLINE int open_master_inline(kvsp_reader *r, kvsp_event *ev)
 {
     element_header *el = &r->el;
     if (el->action == KVSP_FILTER_SKIP && el->size != KVSP_SIZE_UNKNOWN) {
@@ -226,6 +233,11 @@ static int open_master_element(kvsp_reader *r, kvsp_event *ev)
     fill_common(ev, KVSP_EV_START, el->id, el->info, el->offset, el->header_size, el->size,
                 r->depth - 1);
     return KVSP_OK;
+}
+
+static int open_master_element(kvsp_reader *r, kvsp_event *ev)
+{
+    return open_master_inline(r, ev);
 }
 
 static int check_data_size(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
@@ -367,12 +379,6 @@ static void decode_value(kvsp_event *ev, const uint8_t *p, size_t n)
         break;
     }
 }
-
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
 
 /* Inlined into the fast path (next_element), called elsewhere. */
 static ALWAYS_INLINE int emit_data_inline(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
@@ -607,7 +613,7 @@ static int next_element(kvsp_reader *r, kvsp_event *ev)
     el->info = info;
     el->action = KVSP_FILTER_DELIVER;
     if (info->type == KVSP_TYPE_MASTER)
-        return open_master_element(r, ev);
+        return open_master_inline(r, ev);
     if (!data_size_ok(r, info->type, el->size)) {
         int st = check_data_size(r, ev, info->type); /* raises the error */
         if (st != NO_EVENT)
