@@ -1,5 +1,5 @@
 /* Element counts indexed by schema table position, so counting is one
- * binary search and no allocation per element. */
+ * schema lookup (a table load) and no allocation per element. */
 #include <stdlib.h>
 #include <string.h>
 
