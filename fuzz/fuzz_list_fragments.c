@@ -10,8 +10,12 @@
  * kvsp_start_selector_parse and kvsp_fragment_number_cmp (the real
  * src/client/start_selector.c) are fuzzed too.
  *
- * Not covered here: the HTTP/curl code, error-response parsing
- * (http_error_message), GetDataEndpoint's JSON and the credential parsers.
+ * The same input also goes through the error-response parsing
+ * (src/client/service_error.c): the selector text as an x-amzn-ErrorType
+ * header line, the page bytes as an error body.
+ *
+ * Not covered here: the HTTP/curl code, GetDataEndpoint's JSON and the
+ * credential parsers.
  *
  * Input layout, '\0'-separated: start selector text, fragment number A,
  * fragment number B, then one ListFragments response body per page. */
@@ -146,5 +150,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     kvsp_client_free(out);
     free(c);
+
+    /* The error path: the selector text as an x-amzn-ErrorType header line
+     * (into buffers of every size, 0 included), the pages' bytes as an
+     * error body. */
+    char type[64] = "", msg[512];
+    http_error_type_header(selector, strlen(selector), type, size % sizeof type);
+    if (!memchr(type, 0, sizeof type))
+        abort();
+    size_t body_len = (size_t)(end - p);
+    char *body = malloc(body_len + 1);
+    if (!body)
+        abort();
+    memcpy(body, p, body_len);
+    body[body_len] = 0;
+    if (http_error_message(msg, sizeof msg, type, sizeof type, 400 + (long)(size % 200), body) !=
+        KVSP_ERR_SERVICE)
+        abort();
+    if (!memchr(msg, 0, sizeof msg) || !memchr(type, 0, sizeof type))
+        abort();
+    sink += strlen(msg);
+    free(body);
     return 0;
 }
