@@ -5,19 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "block.h"
-#include "element_table.h"
-#include "reader_internal.h"
-#include "vint.h"
+#include "reader_fast.h"
 #include "../alloc_internal.h"
 
 #define NO_EVENT KVSP_NO_EVENT
-
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
 
 static const char *element_name(const kvsp_element_info *info)
 {
@@ -74,35 +65,12 @@ static void consume(kvsp_reader *r, size_t n)
     r->pos += n;
 }
 
-/* Every field is written once (no memset first): this runs for every event. */
-static inline void fill_common(kvsp_event *ev, kvsp_event_type type, uint32_t id,
-                               const kvsp_element_info *info, uint64_t offset,
-                               uint32_t header_size, uint64_t size, uint32_t depth)
-{
-    ev->type = type;
-    ev->id = id;
-    ev->name = element_name(info);
-    ev->info = info;
-    ev->value_type = info ? info->type : KVSP_TYPE_UNKNOWN;
-    ev->offset = offset;
-    ev->header_size = header_size;
-    ev->size = size;
-    ev->end_offset = 0;
-    ev->depth = depth;
-    ev->value.u = 0;
-    ev->data = NULL;
-    ev->data_size = 0;
-    ev->block = NULL;
-    ev->status = 0;
-    ev->skipped = 0;
-}
-
 int kvsp_reader_pop(kvsp_reader *r, kvsp_event *ev, uint64_t end_offset)
 {
     open_master m = r->stack[--r->depth];
     if (m.action != KVSP_FILTER_DELIVER)
         return NO_EVENT;
-    fill_common(ev, KVSP_EV_END, m.id, m.info, m.offset, m.header_size, m.size, r->depth);
+    kvsp_event_fill(ev, KVSP_EV_END, m.id, m.info, m.offset, m.header_size, m.size, r->depth);
     ev->end_offset = end_offset;
     return KVSP_OK;
 }
@@ -197,8 +165,7 @@ static int belongs_to(const open_master *m, const element_header *el)
     return kvsp_element_has_ancestor(info, m->id);
 }
 
-/* Inlined into the fast path (next_element), called elsewhere. */
-static ALWAYS_INLINE int open_master_inline(kvsp_reader *r, kvsp_event *ev)
+static int open_master_element(kvsp_reader *r, kvsp_event *ev)
 {
     element_header *el = &r->el;
     if (el->action == KVSP_FILTER_SKIP && el->size != KVSP_SIZE_UNKNOWN) {
@@ -230,14 +197,9 @@ static ALWAYS_INLINE int open_master_inline(kvsp_reader *r, kvsp_event *ev)
     r->state = ST_HEADER;
     if (m->action != KVSP_FILTER_DELIVER)
         return NO_EVENT;
-    fill_common(ev, KVSP_EV_START, el->id, el->info, el->offset, el->header_size, el->size,
+    kvsp_event_fill(ev, KVSP_EV_START, el->id, el->info, el->offset, el->header_size, el->size,
                 r->depth - 1);
     return KVSP_OK;
-}
-
-static int open_master_element(kvsp_reader *r, kvsp_event *ev)
-{
-    return open_master_inline(r, ev);
 }
 
 static int check_data_size(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
@@ -274,22 +236,6 @@ static int check_data_size(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
         break;
     }
     return NO_EVENT;
-}
-
-/* check_data_size's verdict without the error reporting, for the fast path. */
-static inline int data_size_ok(const kvsp_reader *r, kvsp_type type, uint64_t size)
-{
-    if (size > r->opts.limits.max_element_size)
-        return 0;
-    switch (type) {
-    case KVSP_TYPE_UINT:
-    case KVSP_TYPE_INT:
-    case KVSP_TYPE_DATE: return size <= 8;
-    case KVSP_TYPE_FLOAT: return size == 0 || size == 4 || size == 8;
-    case KVSP_TYPE_STRING:
-    case KVSP_TYPE_UTF8: return size <= r->opts.limits.max_string_size;
-    default: return 1;
-    }
 }
 
 static int begin_data_element(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
@@ -343,70 +289,32 @@ static int place_element(kvsp_reader *r, kvsp_event *ev)
     return begin_data_element(r, ev, type);
 }
 
-static void decode_value(kvsp_event *ev, const uint8_t *p, size_t n)
+int kvsp_reader_block_error(kvsp_reader *r, kvsp_event *ev, int status,
+                            const kvsp_element_info *info, uint64_t offset)
 {
-    switch (ev->value_type) {
-    case KVSP_TYPE_UINT: {
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; i++)
-            v = (v << 8) | p[i];
-        ev->value.u = v;
-        break;
-    }
-    case KVSP_TYPE_INT:
-    case KVSP_TYPE_DATE: {
-        uint64_t v = (n && (p[0] & 0x80)) ? UINT64_MAX : 0; /* sign extension */
-        for (size_t i = 0; i < n; i++)
-            v = (v << 8) | p[i];
-        ev->value.i = (int64_t)v;
-        break;
-    }
-    case KVSP_TYPE_FLOAT:
-        if (n == 4) {
-            uint32_t bits = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-                            ((uint32_t)p[2] << 8) | p[3];
-            float f;
-            memcpy(&f, &bits, sizeof f);
-            ev->value.f = f;
-        } else if (n == 8) {
-            uint64_t bits = 0;
-            for (size_t i = 0; i < 8; i++)
-                bits = (bits << 8) | p[i];
-            memcpy(&ev->value.f, &bits, sizeof ev->value.f);
-        }
-        break;
-    default:
-        break;
-    }
+    return raise_error(r, ev, status, offset, 1, "%s at offset %llu: %s", element_name(info),
+                       (unsigned long long)offset, kvsp_status_str(status));
 }
 
-/* Inlined into the fast path (next_element), called elsewhere. */
-static ALWAYS_INLINE int emit_data_inline(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
+static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
 {
     element_header *el = &r->el;
     size_t n = (size_t)el->size;
     r->state = ST_HEADER;
     r->hdr_len = 0;
-    fill_common(ev, KVSP_EV_DATA, el->id, el->info, el->offset, el->header_size, el->size,
-                r->depth);
+    kvsp_event_fill(ev, KVSP_EV_DATA, el->id, el->info, el->offset, el->header_size, el->size,
+                    r->depth);
     ev->end_offset = el->offset + el->header_size + el->size;
     ev->data = p;
     ev->data_size = n;
-    decode_value(ev, p, n);
+    kvsp_event_decode(ev, p, n);
     if (el->id == KVSP_ID_SIMPLEBLOCK || el->id == KVSP_ID_BLOCK) {
         int st = kvsp_block_parse_inline(&r->block, r->lace_sizes, el->id == KVSP_ID_SIMPLEBLOCK, p, n);
         if (st != KVSP_OK)
-            return raise_error(r, ev, st, el->offset, 1, "%s at offset %llu: %s",
-                               element_name(el->info), (unsigned long long)el->offset,
-                               kvsp_status_str(st));
+            return kvsp_reader_block_error(r, ev, st, el->info, el->offset);
         ev->block = &r->block;
     }
     return KVSP_OK;
-}
-
-static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
-{
-    return emit_data_inline(r, ev, p);
 }
 
 static int grow_buffer(kvsp_reader *r, size_t need, size_t total)
@@ -494,7 +402,7 @@ static int end_of_input(kvsp_reader *r, kvsp_event *ev)
                        (unsigned long long)r->pos, name, (unsigned long long)r->el.offset);
 }
 
-static int step(kvsp_reader *r, kvsp_event *ev)
+int kvsp_reader_step(kvsp_reader *r, kvsp_event *ev)
 {
     int needs_input = 0;
     switch (r->state) {
@@ -535,101 +443,6 @@ static int step(kvsp_reader *r, kvsp_event *ev)
     }
 }
 
-/* Big-endian loads for the fast header parser; memcpy keeps them legal at
- * any alignment and compiles to one load. */
-static inline uint32_t load_be32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_bswap32(v);
-}
-
-static inline uint64_t load_be64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_bswap64(v);
-}
-
-/* parse_header for a header known to lie in p[0..12): the ID (<= 4 bytes)
- * and size (<= 8 bytes) are read with one load each instead of byte loops.
- * Returns the header length, or 0 for anything parse_header would refuse;
- * the reserved IDs are left to the caller (no schema element has one). */
-static inline int parse_header_fast(const uint8_t *p, element_header *el)
-{
-    unsigned id_len = kvsp_vint_length(p[0]);
-    unsigned size_len = kvsp_vint_length(p[id_len & 7]);
-    if (id_len == 0 || id_len > 4 || size_len == 0)
-        return 0;
-    uint64_t size = load_be64(p + id_len) >> (64 - 8 * size_len);
-    uint64_t all_ones = ((uint64_t)1 << (7 * size_len)) - 1;
-    size &= all_ones; /* drops the length marker */
-    el->id = load_be32(p) >> (32 - 8 * id_len);
-    el->header_size = id_len + size_len;
-    el->size = size == all_ones ? KVSP_SIZE_UNKNOWN : size;
-    return (int)(id_len + size_len);
-}
-
-/* An ID with all value bits 0 or 1: reserved (RFC 8794 section 5). */
-static int id_reserved(uint32_t id, unsigned id_len)
-{
-    uint32_t bits = id & ((UINT32_C(1) << (7 * id_len)) - 1);
-    return bits == 0 || bits == (UINT32_C(1) << (7 * id_len)) - 1;
-}
-
-/* The common case in one pass: at an element boundary, with the whole header
- * in the current chunk, a schema element of known size to be delivered,
- * inside a known-size master with room for it, is read and delivered here
- * (a data element's payload too, when it is in the chunk) without going
- * round the state machine once per stage or re-checking what the case
- * implies. Anything else (headers that straddle chunks, unknown sizes,
- * filters, unknown IDs, errors, end of input) goes through the general
- * path, which gives the same events: this only saves work. */
-static int next_element(kvsp_reader *r, kvsp_event *ev)
-{
-    uint32_t depth = r->depth;
-    const open_master *top = depth ? &r->stack[depth - 1] : NULL;
-    if (top && top->limit == r->pos)
-        return kvsp_reader_pop(r, ev, r->pos);
-    if (r->in_len - r->in_pos < 12) /* the longest header: 4-byte ID + 8-byte size */
-        return step(r, ev);
-    element_header *el = &r->el;
-    const uint8_t *in = r->in + r->in_pos;
-    int len = parse_header_fast(in, el);
-    if (len == 0)
-        return step(r, ev); /* read_header reports the error */
-    unsigned slot = kvsp_element_slot(el->id);
-    if (!slot && id_reserved(el->id, kvsp_vint_length(in[0])))
-        return step(r, ev);
-    el->offset = r->pos;
-    consume(r, (size_t)len);
-    r->state = ST_PLACE;
-    /* fast_end is 0 for an unknown-size master, and el->size is never
-     * UINT64_MAX here unless unknown: both fail the room test. */
-    if (!slot || !top || r->pos > top->fast_end || el->size > top->fast_end - r->pos ||
-        r->filter[slot - 1] != KVSP_FILTER_DELIVER)
-        return place_element(r, ev);
-    const kvsp_element_info *info = &kvsp_element_table[slot - 1];
-    el->info = info;
-    el->action = KVSP_FILTER_DELIVER;
-    if (info->type == KVSP_TYPE_MASTER)
-        return open_master_inline(r, ev);
-    if (!data_size_ok(r, info->type, el->size)) {
-        int st = check_data_size(r, ev, info->type); /* raises the error */
-        if (st != NO_EVENT)
-            return st;
-    }
-    size_t n = (size_t)el->size;
-    if (n > r->in_len - r->in_pos) { /* read_data collects it across chunks */
-        r->buf_len = 0;
-        r->state = ST_DATA;
-        return NO_EVENT;
-    }
-    const uint8_t *p = r->in + r->in_pos;
-    consume(r, n);
-    return emit_data_inline(r, ev, n ? p : (const uint8_t *)"");
-}
-
 int kvsp_reader_next(kvsp_reader *r, kvsp_event *ev)
 {
     if (!r || !ev)
@@ -637,7 +450,7 @@ int kvsp_reader_next(kvsp_reader *r, kvsp_event *ev)
     for (;;) {
         if (r->error)
             return r->error;
-        int st = r->state == ST_HEADER && r->hdr_len == 0 ? next_element(r, ev) : step(r, ev);
+        int st = r->state == ST_HEADER && r->hdr_len == 0 ? kvsp_reader_next_fast(r, ev) : kvsp_reader_step(r, ev);
         if (st != NO_EVENT)
             return st;
     }

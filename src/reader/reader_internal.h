@@ -90,6 +90,13 @@ struct kvsp_reader {
 
 /* Ends the innermost open master: an END event, or KVSP_NO_EVENT if hidden. */
 int kvsp_reader_pop(kvsp_reader *r, kvsp_event *ev, uint64_t end_offset);
+/* One step of the general state machine, from any state: KVSP_OK with *ev
+ * filled, KVSP_NO_EVENT, or a status (reader.c). */
+int kvsp_reader_step(kvsp_reader *r, kvsp_event *ev);
+/* Reports a SimpleBlock or Block whose payload does not parse (consumed
+ * already): the reader's error, or an ERROR event in resync mode. */
+int kvsp_reader_block_error(kvsp_reader *r, kvsp_event *ev, int status,
+                            const kvsp_element_info *info, uint64_t offset);
 int kvsp_reader_resync_scan(kvsp_reader *r);
 int kvsp_reader_resync_close(kvsp_reader *r, kvsp_event *ev);
 

@@ -1,0 +1,62 @@
+/* Running visitors over a reader's events, with pause and resume. The loop
+ * is kvsp_reader_next's with the fast path inline, so that an element costs
+ * no call besides the visitor's own. */
+#include "kvsparser/visitor.h"
+
+#include "reader_fast.h"
+#include "../visitors/dispatch.h"
+
+/* A visitor's verdict on an event: PAUSED marks the reader so that the next
+ * run resumes the visitor first; an error becomes the reader's sticky error. */
+static int settle(kvsp_reader *r, int rc, uint64_t offset, const char *where)
+{
+    if (rc == KVSP_PAUSED) {
+        r->visitor_paused = 1;
+        return KVSP_PAUSED;
+    }
+    if (rc < 0) {
+        kvsp_reader_fail(r, rc, offset, "stopped by a visitor at %s", where);
+        return rc;
+    }
+    return KVSP_OK;
+}
+
+int kvsp_reader_run(kvsp_reader *r, const kvsp_visitor *v)
+{
+    if (!r || !v)
+        return KVSP_ERR_INVALID_ARG;
+    if (r->visitor_paused) {
+        r->visitor_paused = 0;
+        int rc = v->on_resume ? v->on_resume(v->user) : KVSP_OK;
+        rc = settle(r, rc, kvsp_reader_offset(r), "resume");
+        if (rc != KVSP_OK)
+            return rc;
+    }
+    kvsp_event ev;
+    for (;;) {
+        if (r->error)
+            return r->error;
+        int st = r->state == ST_HEADER && r->hdr_len == 0 ? kvsp_reader_next_fast(r, &ev)
+                                                          : kvsp_reader_step(r, &ev);
+        if (st == KVSP_NO_EVENT)
+            continue;
+        if (st != KVSP_OK)
+            return st;
+        int rc = kvsp_dispatch_inline(v, &ev);
+        if (rc == KVSP_OK)
+            continue;
+        rc = settle(r, rc, ev.offset, ev.name);
+        if (rc != KVSP_OK)
+            return rc;
+    }
+}
+
+int kvsp_reader_push(kvsp_reader *r, const void *data, size_t len, const kvsp_visitor *v)
+{
+    if (data || len) {
+        int st = kvsp_reader_feed(r, data, len);
+        if (st != KVSP_OK)
+            return st;
+    }
+    return kvsp_reader_run(r, v);
+}
