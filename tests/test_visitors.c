@@ -312,6 +312,74 @@ static void test_frames_timing_and_blockgroups(void **state)
     eb_free(&b);
 }
 
+typedef struct ms_check {
+    int frames, mismatches;
+    int64_t server_ms;
+    uint64_t scale;
+} ms_check;
+
+/* The frame's millisecond values against the plain division they stand for
+ * (the frame visitor skips the division when it can): equal bit for bit. */
+static int check_frame_ms(void *user, const kvsp_frame *fr)
+{
+    ms_check *c = user;
+    int64_t offset_ns = (fr->timecode - fr->fragment->cluster_timecode) * (int64_t)c->scale;
+    double server = (double)c->server_ms + (double)offset_ns / 1e6;
+    if (fr->pts_ms != (double)fr->pts_ns / 1e6 || fr->server_timestamp_ms != server)
+        c->mismatches++;
+    c->frames++;
+    return KVSP_OK;
+}
+
+static void test_frame_milliseconds_exact(void **state)
+{
+    (void)state;
+    const uint64_t scales[] = {1000000, 500000, 1000, 1, 3000000, 1234567};
+    /* small, a KVS epoch in ms, around the largest whole-ms ns a double
+     * holds exactly (2^53 ns), past it, and two epochs in ms whose ns do not
+     * divide back to the ms exactly (found by search) */
+    const uint64_t clusters[] = {10, 1511852109000ull, 9007199254ull, 9007199255ull, 9007199300ull,
+                                 1019905353221ull, 1883714710314ull};
+    const int16_t blocks[] = {0, 1, 3, -7, 999, 32767, -32768};
+    for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+        ebml_buf b = {0};
+        for (size_t ci = 0; ci < sizeof clusters / sizeof clusters[0]; ci++) {
+            eb_ebml_header(&b);
+            eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+            size_t info = eb_begin(&b, KVSP_ID_INFO);
+            eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, scales[si]);
+            eb_end(&b, info);
+            size_t tags = eb_begin(&b, KVSP_ID_TAGS);
+            size_t tag = eb_begin(&b, KVSP_ID_TAG);
+            simple_tag(&b, "AWS_KINESISVIDEO_SERVER_TIMESTAMP", "1700000000.123");
+            eb_end(&b, tag);
+            eb_end(&b, tags);
+            eb_begin_unknown(&b, KVSP_ID_CLUSTER, 8);
+            eb_uint(&b, KVSP_ID_TIMESTAMP, clusters[ci]);
+            for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
+                eb_simple_block(&b, blocks[k], 0x80, 2, 1);
+        }
+        ms_check c = {0, 0, 1700000000123, scales[si]};
+        kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(NULL);
+        kvsp_visitor sink = {.user = &c, .on_frame = check_frame_ms};
+        kvsp_frame_visitor *fv = kvsp_frame_visitor_create(meta, NULL, &sink);
+        kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(meta), kvsp_frame_visitor_visitor(fv)};
+        kvsp_composite *comp = kvsp_composite_create(pair, 2);
+        kvsp_visitor v = kvsp_composite_visitor(comp);
+        kvsp_reader *r = kvsp_reader_create(NULL);
+        assert_int_equal(kvsp_reader_push(r, b.data, b.len, &v), KVSP_NEED_DATA);
+        kvsp_reader_finish(r);
+        assert_int_equal(kvsp_reader_run(r, &v), KVSP_DONE);
+        assert_int_equal(c.frames, (int)(sizeof clusters / sizeof clusters[0] * 7));
+        assert_int_equal(c.mismatches, 0);
+        kvsp_reader_destroy(r);
+        kvsp_composite_destroy(comp);
+        kvsp_frame_visitor_destroy(fv);
+        kvsp_fragment_visitor_destroy(meta);
+        eb_free(&b);
+    }
+}
+
 static void test_completeness(void **state)
 {
     (void)state;
@@ -590,6 +658,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fragment_fields),
         cmocka_unit_test(test_frames_timing_and_blockgroups),
+        cmocka_unit_test(test_frame_milliseconds_exact),
         cmocka_unit_test(test_completeness),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_error_fragment),

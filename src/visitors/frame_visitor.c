@@ -55,15 +55,15 @@ static int wanted(const kvsp_frame_visitor *fv, uint64_t track, const kvsp_track
     return 1;
 }
 
-/* ns / 1e6, bit for bit what the division gives, without it when the
- * quotient is exact: whole milliseconds small enough that the double holds
- * ns exactly. That is every offset within a cluster at Matroska's usual 1 ms
- * TimecodeScale, and the division's latency was half of a block's cost. */
-static inline double ns_to_ms(int64_t ns)
+/* ns / 1e6 for ns = ticks * scale, bit for bit what the division gives,
+ * without it at Matroska's usual 1 ms TimecodeScale while ns is a whole
+ * number of milliseconds the double holds exactly: the quotient is then
+ * ticks itself. The division's latency was half of a block's cost. */
+static inline double ticks_to_ms(int64_t ticks, uint64_t scale, int64_t ns)
 {
-    const int64_t exact = INT64_C(1) << 53;
-    if (ns >= -exact && ns <= exact && ns % 1000000 == 0)
-        return (double)(ns / 1000000);
+    const int64_t exact_ms = (INT64_C(1) << 53) / 1000000;
+    if (scale == 1000000u && ticks >= -exact_ms && ticks <= exact_ms)
+        return (double)ticks;
     return (double)ns / 1e6;
 }
 
@@ -76,12 +76,12 @@ static void frame_timing(kvsp_frame *fr, const kvsp_block *b, const kvsp_fragmen
         fr->timecode = cluster;
     if (kvsp_ticks_to_ns_inline(fr->timecode, scale, &fr->pts_ns) == 0) {
         fr->present |= KVSP_FRAME_HAS_PTS;
-        fr->pts_ms = ns_to_ms(fr->pts_ns);
+        fr->pts_ms = ticks_to_ms(fr->timecode, scale, fr->pts_ns);
     }
     int64_t offset_ns;
     if (!frag || kvsp_ticks_to_ns_inline(b->timecode, scale, &offset_ns) != 0)
         return;
-    double offset_ms = ns_to_ms(offset_ns);
+    double offset_ms = ticks_to_ms(b->timecode, scale, offset_ns);
     if (frag->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP) {
         fr->producer_timestamp_ms = (double)frag->producer_timestamp_ms + offset_ms;
         fr->present |= KVSP_FRAME_HAS_PRODUCER_TIME;
