@@ -4,6 +4,7 @@
 #include "kvsparser/visitor.h"
 
 #include "reader_fast.h"
+#include "../visitors/composite_internal.h"
 #include "../visitors/dispatch.h"
 
 /* A visitor's verdict on an event: PAUSED marks the reader so that the next
@@ -32,6 +33,12 @@ int kvsp_reader_run(kvsp_reader *r, const kvsp_visitor *v)
         if (rc != KVSP_OK)
             return rc;
     }
+    /* A composite's loop over its children runs here inline. */
+    kvsp_composite *composite = NULL;
+    if (v->on_start == kvsp_composite_on_event && v->on_end == kvsp_composite_on_event &&
+        v->on_data == kvsp_composite_on_event && v->on_error == kvsp_composite_on_event &&
+        v->on_resync == kvsp_composite_on_event)
+        composite = v->user;
     kvsp_event ev;
     for (;;) {
         if (r->error)
@@ -42,7 +49,7 @@ int kvsp_reader_run(kvsp_reader *r, const kvsp_visitor *v)
             continue;
         if (st != KVSP_OK)
             return st;
-        int rc = kvsp_dispatch_inline(v, &ev);
+        int rc = composite ? kvsp_composite_event(composite, &ev) : kvsp_dispatch_inline(v, &ev);
         if (rc == KVSP_OK)
             continue;
         rc = settle(r, rc, ev.offset, ev.name);

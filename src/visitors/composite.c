@@ -10,33 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvsparser/visitor.h"
+#include "composite_internal.h"
 #include "../alloc_internal.h"
-
-typedef enum pending_kind { PENDING_NONE, PENDING_EVENT, PENDING_FRAME } pending_kind;
-
-typedef int (*event_callback)(void *user, const kvsp_event *ev);
-
-/* A child's callback for one event type. */
-typedef struct target {
-    event_callback cb;
-    void *user;
-    size_t child;
-} target;
-
-#define EVENT_TYPES 6 /* kvsp_event_type values 1..5; 0 and others have no targets */
-
-struct kvsp_composite {
-    kvsp_visitor *children;
-    size_t n;
-    target *targets;             /* grouped by event type, children in order */
-    size_t first[EVENT_TYPES + 1]; /* type t's targets: [first[t], first[t + 1]) */
-    pending_kind pending;
-    size_t paused_child; /* the child that returned KVSP_PAUSED */
-    kvsp_event event;    /* copy of the event being delivered; its payload
-                            pointers stay valid while the run is paused */
-    const struct kvsp_frame *frame;
-};
 
 static event_callback callback_for(const kvsp_visitor *v, kvsp_event_type type)
 {
@@ -64,7 +39,7 @@ kvsp_composite *kvsp_composite_create(const kvsp_visitor *children, size_t n)
             return NULL;
         }
         memcpy(c->children, children, n * sizeof *children);
-        c->targets = kvsp_malloc(n * (EVENT_TYPES - 1) * sizeof *c->targets);
+        c->targets = kvsp_malloc(n * (COMPOSITE_EVENT_TYPES - 1) * sizeof *c->targets);
         if (!c->targets) {
             kvsp_composite_destroy(c);
             return NULL;
@@ -72,15 +47,15 @@ kvsp_composite *kvsp_composite_create(const kvsp_visitor *children, size_t n)
     }
     c->n = n;
     size_t k = 0;
-    for (unsigned t = 0; t < EVENT_TYPES; t++) {
+    for (unsigned t = 0; t < COMPOSITE_EVENT_TYPES; t++) {
         c->first[t] = k;
         for (size_t i = 0; t && i < n; i++) {
             event_callback cb = callback_for(&children[i], (kvsp_event_type)t);
             if (cb)
-                c->targets[k++] = (target){cb, children[i].user, i};
+                c->targets[k++] = (composite_target){cb, children[i].user, i};
         }
     }
-    c->first[EVENT_TYPES] = k;
+    c->first[COMPOSITE_EVENT_TYPES] = k;
     return c;
 }
 
@@ -118,23 +93,9 @@ static int deliver_from(kvsp_composite *c, size_t first)
     return KVSP_OK;
 }
 
-static int on_event(void *user, const kvsp_event *ev)
+int kvsp_composite_on_event(void *user, const kvsp_event *ev)
 {
-    kvsp_composite *c = user;
-    unsigned t = (unsigned)ev->type < EVENT_TYPES ? (unsigned)ev->type : 0;
-    for (size_t k = c->first[t], end = c->first[t + 1]; k < end; k++) {
-        const target *tg = &c->targets[k];
-        int rc = tg->cb(tg->user, ev);
-        if (rc == KVSP_PAUSED) {
-            c->event = *ev; /* on_resume goes on with the children after this one */
-            c->pending = PENDING_EVENT;
-            c->paused_child = tg->child;
-            return KVSP_PAUSED;
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return KVSP_OK;
+    return kvsp_composite_event(user, ev);
 }
 
 static int on_frame(void *user, const struct kvsp_frame *frame)
@@ -168,7 +129,7 @@ kvsp_visitor kvsp_composite_visitor(kvsp_composite *c)
     kvsp_visitor v;
     memset(&v, 0, sizeof v);
     v.user = c;
-    v.on_start = v.on_end = v.on_data = v.on_error = v.on_resync = on_event;
+    v.on_start = v.on_end = v.on_data = v.on_error = v.on_resync = kvsp_composite_on_event;
     v.on_frame = on_frame;
     v.on_resume = on_resume;
     return v;
