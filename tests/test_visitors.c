@@ -187,6 +187,21 @@ static int run_pipeline(const ebml_buf *b, collected *c, kvsp_fragment_options *
     return st;
 }
 
+/* Runs a composite of the n visitors over the whole buffer, which must be
+ * read to its end without error. */
+static void run_all(const ebml_buf *b, const kvsp_visitor *kids, size_t n)
+{
+    kvsp_composite *comp = kvsp_composite_create(kids, n);
+    assert_non_null(comp);
+    kvsp_visitor v = kvsp_composite_visitor(comp);
+    kvsp_reader *r = kvsp_reader_create(NULL);
+    assert_int_equal(kvsp_reader_push(r, b->data, b->len, &v), KVSP_NEED_DATA);
+    kvsp_reader_finish(r);
+    assert_int_equal(kvsp_reader_run(r, &v), KVSP_DONE);
+    kvsp_reader_destroy(r);
+    kvsp_composite_destroy(comp);
+}
+
 /* ---- fragment metadata ---- */
 
 static const kvsp_fragment *last_fragment;
@@ -364,16 +379,9 @@ static void test_frame_milliseconds_exact(void **state)
         kvsp_visitor sink = {.user = &c, .on_frame = check_frame_ms};
         kvsp_frame_visitor *fv = kvsp_frame_visitor_create(meta, NULL, &sink);
         kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(meta), kvsp_frame_visitor_visitor(fv)};
-        kvsp_composite *comp = kvsp_composite_create(pair, 2);
-        kvsp_visitor v = kvsp_composite_visitor(comp);
-        kvsp_reader *r = kvsp_reader_create(NULL);
-        assert_int_equal(kvsp_reader_push(r, b.data, b.len, &v), KVSP_NEED_DATA);
-        kvsp_reader_finish(r);
-        assert_int_equal(kvsp_reader_run(r, &v), KVSP_DONE);
+        run_all(&b, pair, 2);
         assert_int_equal(c.frames, (int)(sizeof clusters / sizeof clusters[0] * 7));
         assert_int_equal(c.mismatches, 0);
-        kvsp_reader_destroy(r);
-        kvsp_composite_destroy(comp);
         kvsp_frame_visitor_destroy(fv);
         kvsp_fragment_visitor_destroy(meta);
         eb_free(&b);
@@ -620,12 +628,7 @@ static void test_counter_and_printer(void **state)
     log_buf lines = {0};
     kvsp_printer *printer = kvsp_printer_create(KVSP_PRINT_JSON, collect_lines, &lines);
     kvsp_visitor kids[2] = {kvsp_element_counter_visitor(counter), kvsp_printer_visitor(printer)};
-    kvsp_composite *comp = kvsp_composite_create(kids, 2);
-    kvsp_visitor v = kvsp_composite_visitor(comp);
-    kvsp_reader *r = kvsp_reader_create(NULL);
-    assert_int_equal(kvsp_reader_push(r, b.data, b.len, &v), KVSP_NEED_DATA);
-    kvsp_reader_finish(r);
-    assert_int_equal(kvsp_reader_run(r, &v), KVSP_DONE);
+    run_all(&b, kids, 2);
 
     assert_int_equal(kvsp_element_counter_get(counter, KVSP_ID_EBML), 2);
     assert_int_equal(kvsp_element_counter_get(counter, KVSP_ID_SEGMENT), 2);
@@ -644,8 +647,6 @@ static void test_counter_and_printer(void **state)
 
     kvsp_element_counter_reset(counter);
     assert_int_equal(kvsp_element_counter_total(counter), 0);
-    kvsp_reader_destroy(r);
-    kvsp_composite_destroy(comp);
     kvsp_printer_destroy(printer);
     kvsp_element_counter_destroy(counter);
     log_free(&lines);

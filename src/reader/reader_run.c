@@ -5,7 +5,32 @@
 
 #include "reader_fast.h"
 #include "../visitors/composite_internal.h"
-#include "../visitors/dispatch.h"
+
+/* The visitor's callback for an event, inline for the run loop: the
+ * exported kvsp_visitor_dispatch would be called through the PLT (it may be
+ * interposed), once per event. */
+static inline int dispatch(const kvsp_visitor *v, const kvsp_event *ev)
+{
+    int (*cb)(void *, const kvsp_event *) = NULL;
+    switch (ev->type) {
+    case KVSP_EV_START: cb = v->on_start; break;
+    case KVSP_EV_END: cb = v->on_end; break;
+    case KVSP_EV_DATA: cb = v->on_data; break;
+    case KVSP_EV_ERROR: cb = v->on_error; break;
+    case KVSP_EV_RESYNC: cb = v->on_resync; break;
+    }
+    return cb ? cb(v->user, ev) : KVSP_OK;
+}
+
+int kvsp_visitor_dispatch(const kvsp_visitor *v, const kvsp_event *ev)
+{
+    return dispatch(v, ev);
+}
+
+int kvsp_visitor_frame(const kvsp_visitor *v, const struct kvsp_frame *frame)
+{
+    return v->on_frame ? v->on_frame(v->user, frame) : KVSP_OK;
+}
 
 /* A visitor's verdict on an event: PAUSED marks the reader so that the next
  * run resumes the visitor first; an error becomes the reader's sticky error. */
@@ -49,7 +74,7 @@ int kvsp_reader_run(kvsp_reader *r, const kvsp_visitor *v)
             continue;
         if (st != KVSP_OK)
             return st;
-        int rc = composite ? kvsp_composite_event(composite, &ev) : kvsp_dispatch_inline(v, &ev);
+        int rc = composite ? kvsp_composite_event(composite, &ev) : dispatch(v, &ev);
         if (rc == KVSP_OK)
             continue;
         rc = settle(r, rc, ev.offset, ev.name);
