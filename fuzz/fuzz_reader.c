@@ -1,19 +1,47 @@
 /* libFuzzer target: the push-fed reader. The input's first bytes choose how
- * the rest is split into feeds (whole, 1 byte, fixed size, random) and
- * whether resync mode is on; every event is pulled and its payload read. */
+ * the rest is split into feeds (whole, 1 byte, fixed size, random), whether
+ * resync mode is on and whether masters are skipped; every event is pulled
+ * and its payload read, and every content a START carries is read in place
+ * with the content cursor. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "fuzz_common.h"
+#include "kvsparser/content.h"
 #include "kvsparser/reader.h"
 
 static volatile uint8_t sink;
 
-static int drain(kvsp_reader *r)
+static void read_in_place(const kvsp_event *start)
+{
+    kvsp_content c;
+    if (kvsp_content_open(&c, start) != KVSP_OK)
+        abort();
+    kvsp_event ev;
+    int st;
+    while ((st = kvsp_content_next(&c, &ev)) == KVSP_OK) {
+        if (ev.offset < start->offset + start->header_size ||
+            ev.end_offset > start->offset + start->header_size + start->size)
+            abort(); /* outside the master */
+        if (ev.data)
+            sink ^= fuzz_touch(ev.data, ev.data_size);
+    }
+    if (st != KVSP_DONE && st != KVSP_DEFERRED)
+        abort();
+}
+
+static int drain(kvsp_reader *r, int skip_odd)
 {
     kvsp_event ev;
     int st;
     while ((st = kvsp_reader_next(r, &ev)) == KVSP_OK) {
+        if (ev.type == KVSP_EV_START && ev.data)
+            read_in_place(&ev);
+        if (skip_odd && ev.type == KVSP_EV_START && (ev.offset & 1)) {
+            int skip = kvsp_reader_skip(r);
+            if (skip != KVSP_OK && skip != KVSP_ERR_INVALID_ARG)
+                abort();
+        }
         if (ev.data)
             sink ^= fuzz_touch(ev.data, ev.data_size);
         if (ev.block) {
@@ -37,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kvsp_reader_options opts;
     kvsp_reader_options_init(&opts);
     opts.resync = (ch.state >> 2) & 1;
+    int skip_odd = (ch.state >> 3) & 1;
     kvsp_reader *r = kvsp_reader_create(&opts);
     if (!r)
         abort();
@@ -47,13 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kvsp_reader_feed(r, data + pos, n) != KVSP_OK)
             break;
         pos += n;
-        st = drain(r);
+        st = drain(r, skip_odd);
         if (st != KVSP_NEED_DATA)
             break;
     }
     if (st == KVSP_NEED_DATA) {
         kvsp_reader_finish(r);
-        st = drain(r);
+        st = drain(r, skip_odd);
         if (st != KVSP_DONE && st >= 0)
             abort(); /* after finish the reader must end in DONE or an error */
     }

@@ -26,6 +26,10 @@ static void record(event_list *l, const kvsp_event *ev)
     e->u = ev->value.u;
     e->i = ev->value.i;
     e->f = ev->value.f;
+    /* A START's content comes only when it lies in the chunk (test_content
+     * checks it); the record is of what every chunking gives. */
+    if (ev->type == KVSP_EV_START)
+        return;
     e->data_size = ev->data_size;
     if (ev->data)
         memcpy(e->data_head, ev->data, ev->data_size < 16 ? ev->data_size : 16);

@@ -93,6 +93,13 @@ static int on_frame(void *user, const kvsp_frame *fr)
     return maybe_pause(s);
 }
 
+static int watch_event(void *user, const kvsp_event *ev)
+{
+    (void)ev;
+    ++*(uint64_t *)user;
+    return KVSP_OK;
+}
+
 /* Runs until the input is consumed, resuming every pause. */
 static int run_all(kvsp_reader *r, const kvsp_visitor *v, const uint8_t *data, size_t n)
 {
@@ -120,8 +127,14 @@ int run_visitor_log(const uint8_t *data, size_t len, const visitor_run *run, log
     sink.user = &fs;
     sink.on_frame = on_frame;
     kvsp_frame_visitor *frames = kvsp_frame_visitor_create(meta, &run->frames, &sink);
-    kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(meta), kvsp_frame_visitor_visitor(frames)};
-    kvsp_composite *c = kvsp_composite_create(pair, 2);
+    uint64_t watched = 0;
+    kvsp_visitor watcher;
+    memset(&watcher, 0, sizeof watcher);
+    watcher.user = &watched;
+    watcher.on_start = watcher.on_data = watcher.on_end = watch_event;
+    kvsp_visitor all[3] = {kvsp_fragment_visitor_visitor(meta), kvsp_frame_visitor_visitor(frames),
+                           watcher};
+    kvsp_composite *c = kvsp_composite_create(all, run->watch ? 3 : 2);
     kvsp_reader *r = kvsp_reader_create(NULL);
     if (!meta || !frames || !c || !r)
         abort();

@@ -14,6 +14,10 @@ typedef struct visitor_run {
     void *chunker_state;
     int pause_every;
     kvsp_frame_options frames;
+    /* A third visitor after the two that wants every event: the reader then
+     * skips no master's children (KVSP_SKIP needs every visitor's vote), so
+     * the fragment visitor gets the children of a Tags it read in place. */
+    int watch;
 } visitor_run;
 
 int run_visitor_log(const uint8_t *data, size_t len, const visitor_run *run, log_buf *out);

@@ -3,6 +3,7 @@
 
 /* Umbrella header of libkvsparser. */
 #include "kvsparser/alloc.h"
+#include "kvsparser/content.h"
 #include "kvsparser/element.h"
 #include "kvsparser/element_visitors.h"
 #include "kvsparser/event_format.h"

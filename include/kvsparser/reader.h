@@ -84,7 +84,14 @@ typedef struct kvsp_event {
         double f;     /* KVSP_TYPE_FLOAT */
     } value;
     /* STRING, UTF8, BINARY, UNKNOWN and blocks: the payload, valid until the
-     * next call on the reader. Strings are not NUL-terminated. */
+     * next call on the reader. Strings are not NUL-terminated.
+     * START of a master of known size: its content (the bytes of all its
+     * children), when all of it lies in the current input, it is no larger
+     * than max_string_size and max_element_size, the filter delivers every
+     * element, and max_depth leaves 16 levels below the master; else NULL.
+     * A consumer that takes what it needs from these bytes can pass over
+     * the children with kvsp_reader_skip (or KVSP_SKIP from a visitor);
+     * kvsparser/content.h reads it as the reader would. */
     const uint8_t *data;
     size_t data_size;
     const kvsp_block *block; /* SimpleBlock and Block, else NULL */
@@ -137,6 +144,14 @@ KVSP_API int kvsp_reader_finish(kvsp_reader *r);
 /* Next event: KVSP_OK with *ev filled, KVSP_NEED_DATA, KVSP_DONE after
  * finish, or a (sticky) error. */
 KVSP_API int kvsp_reader_next(kvsp_reader *r, kvsp_event *ev);
+
+/* Passes over the children of the master whose START was the last event:
+ * its END comes next. The children are not read, so errors in them go
+ * unreported. KVSP_ERR_INVALID_ARG (not sticky) when the last event was not
+ * a START or the master's size is unknown (only its children tell where it
+ * ends): the children then follow as usual. The START event's content
+ * stays valid until the next kvsp_reader_next. */
+KVSP_API int kvsp_reader_skip(kvsp_reader *r);
 
 /* Element filter. DELIVER: events are produced (default). HIDE: no events,
  * but a master's children are still read and delivered per their own action.

@@ -15,6 +15,8 @@ extern "C" {
     X(NEED_DATA, 1, "all input consumed; feed more or finish")                   \
     X(DONE, 2, "end of stream reached")                                           \
     X(PAUSED, 3, "paused by a visitor")                                           \
+    X(SKIP, 4, "a visitor asks to pass over the children of a master")            \
+    X(DEFERRED, 5, "content left for the reader to deliver as events")            \
     X(ERR_INVALID_ARG, -1, "invalid argument")                                    \
     X(ERR_NOMEM, -2, "out of memory")                                             \
     X(ERR_INVALID_ID, -3, "invalid element ID")                                   \

@@ -22,7 +22,14 @@ struct kvsp_frame; /* kvsparser/frames.h */
  * a laced block) finishes it, then continues with the next event. No event
  * is repeated to a visitor that already had it. While paused, the paused
  * event's payload stays valid (the reader is not advanced) and the reader
- * refuses new input with KVSP_ERR_INPUT_PENDING. */
+ * refuses new input with KVSP_ERR_INPUT_PENDING.
+ *
+ * Skipping: on_start may return KVSP_SKIP when the visitor does not need
+ * the master's children (e.g. it read them from the START event's content,
+ * see kvsp_event.data). It is a request: the reader passes over the
+ * children (kvsp_reader_skip) only when every visitor of the run asks for
+ * it, so a visitor that asked must still ignore children that come. Any
+ * other callback returning KVSP_SKIP means KVSP_OK. */
 typedef struct kvsp_visitor {
     void *user;
     int (*on_start)(void *user, const kvsp_event *ev);
@@ -57,7 +64,9 @@ KVSP_API int kvsp_reader_push(kvsp_reader *r, const void *data, size_t len, cons
 /* A composite runs any number of visitors, in order, on the same events and
  * frames: e.g. fragment metadata + merger + logger in one pass. Any child may
  * pause; on resume the composite lets that child finish and then hands the
- * same event to the children after it. */
+ * same event to the children after it. It answers KVSP_SKIP for a START
+ * when every child with an on_start did, and every child with an on_data or
+ * on_end has an on_start. */
 typedef struct kvsp_composite kvsp_composite;
 
 /* Copies the n visitor tables. NULL on allocation failure or bad arguments. */

@@ -199,6 +199,11 @@ static int open_master_element(kvsp_reader *r, kvsp_event *ev)
         return NO_EVENT;
     kvsp_event_fill(ev, KVSP_EV_START, el->id, el->info, el->offset, el->header_size, el->size,
                 r->depth - 1);
+    if (r->depth - 1 < r->content_depth_max && el->size <= r->content_max &&
+        el->size <= r->in_len - r->in_pos) {
+        ev->data = el->size ? r->in + r->in_pos : (const uint8_t *)"";
+        ev->data_size = (size_t)el->size;
+    }
     return KVSP_OK;
 }
 
@@ -356,6 +361,41 @@ static int read_data(kvsp_reader *r, kvsp_event *ev)
     if (r->buf_len == total)
         return emit_data(r, ev, r->buf);
     return NO_EVENT;
+}
+
+int kvsp_reader_skip_content(kvsp_reader *r)
+{
+    if (r->error)
+        return r->error;
+    if (r->state != ST_HEADER || r->hdr_len || !r->depth)
+        return KVSP_ERR_INVALID_ARG;
+    const open_master *top = &r->stack[r->depth - 1];
+    /* Nothing of the master read yet: its START was the last event. */
+    if (top->action != KVSP_FILTER_DELIVER || r->pos != top->offset + top->header_size)
+        return KVSP_ERR_INVALID_ARG;
+    if (top->size == KVSP_SIZE_UNKNOWN)
+        return KVSP_ERR_INVALID_ARG; /* only its children would tell where it ends */
+    uint64_t left = top->limit - r->pos;
+    size_t avail = r->in_len - r->in_pos;
+    if (left <= avail) {
+        consume(r, (size_t)left);
+        return KVSP_OK;
+    }
+    consume(r, avail);
+    /* For the message if the input ends before the master does. */
+    r->el.id = top->id;
+    r->el.info = top->info;
+    r->el.offset = top->offset;
+    r->el.header_size = top->header_size;
+    r->el.size = top->size;
+    r->skip_left = left - avail;
+    r->state = ST_SKIP;
+    return KVSP_OK;
+}
+
+int kvsp_reader_skip(kvsp_reader *r)
+{
+    return r ? kvsp_reader_skip_content(r) : KVSP_ERR_INVALID_ARG;
 }
 
 static int skip_bytes(kvsp_reader *r)

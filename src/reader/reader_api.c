@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvsparser/content.h"
 #include "element_table.h"
 #include "reader_internal.h"
 #include "../alloc_internal.h"
@@ -40,7 +41,21 @@ kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
         return NULL;
     }
     kvsp_reader_reset(r);
+    kvsp_reader_content_bounds(r);
     return r;
+}
+
+void kvsp_reader_content_bounds(kvsp_reader *r)
+{
+    const kvsp_limits *lim = &r->opts.limits;
+    r->content_max = lim->max_string_size < lim->max_element_size ? lim->max_string_size
+                                                                  : lim->max_element_size;
+    int delivers_all = r->filter_unknown == KVSP_FILTER_DELIVER;
+    for (size_t i = 0; delivers_all && i < kvsp_element_table_count; i++)
+        delivers_all = r->filter[i] == KVSP_FILTER_DELIVER;
+    r->content_depth_max = delivers_all && lim->max_depth > KVSP_CONTENT_MAX_NESTING
+                               ? lim->max_depth - KVSP_CONTENT_MAX_NESTING
+                               : 0;
 }
 
 void kvsp_reader_destroy(kvsp_reader *r)
@@ -103,12 +118,14 @@ int kvsp_reader_set_filter(kvsp_reader *r, uint32_t id, kvsp_filter_action actio
         return KVSP_ERR_INVALID_ARG;
     if (id == 0) {
         r->filter_unknown = (uint8_t)action;
+        kvsp_reader_content_bounds(r);
         return KVSP_OK;
     }
     const kvsp_element_info *info = kvsp_element_lookup(id);
     if (!info)
         return KVSP_ERR_INVALID_ARG;
     r->filter[info - kvsp_element_table] = (uint8_t)action;
+    kvsp_reader_content_bounds(r);
     return KVSP_OK;
 }
 
@@ -118,6 +135,7 @@ void kvsp_reader_set_filter_all(kvsp_reader *r, kvsp_filter_action action)
         return;
     memset(r->filter, (int)action, kvsp_element_table_count);
     r->filter_unknown = (uint8_t)action;
+    kvsp_reader_content_bounds(r);
 }
 
 uint64_t kvsp_reader_offset(const kvsp_reader *r)

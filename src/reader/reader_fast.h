@@ -166,6 +166,11 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
         r->in_pos = in_pos + header_size;
         r->pos = data_pos;
         kvsp_event_fill(ev, KVSP_EV_START, id, info, pos, header_size, size, depth);
+        if (depth < r->content_depth_max && size <= r->content_max &&
+            size <= r->in_len - in_pos - header_size) {
+            ev->data = in + header_size;
+            ev->data_size = (size_t)size;
+        }
         return KVSP_OK;
     }
     if (!kvsp_data_size_ok(r, info->type, size) || size > r->in_len - in_pos - header_size)

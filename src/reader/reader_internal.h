@@ -66,6 +66,15 @@ struct kvsp_reader {
 
     uint8_t *filter; /* per element table index */
     uint8_t filter_unknown;
+    /* START events carry their master's content (see reader.h) when it lies
+     * in the chunk, is at most content_max bytes and the master's depth is
+     * below content_depth_max. Bounds chosen so that no element of such
+     * content can break a limit the reader enforces, apart from nesting
+     * deeper than KVSP_CONTENT_MAX_NESTING below the master, which a reader
+     * of the content refuses (content.h); content_depth_max is 0 while the
+     * filter hides or skips anything. */
+    uint64_t content_max;
+    uint32_t content_depth_max;
 
     kvsp_block block;
     size_t lace_sizes[KVSP_MAX_LACED_FRAMES];
@@ -98,6 +107,11 @@ int kvsp_reader_step(kvsp_reader *r, kvsp_event *ev);
 int kvsp_reader_block_error(kvsp_reader *r, kvsp_event *ev, int status,
                             const kvsp_element_info *info, uint64_t offset);
 int kvsp_reader_resync_scan(kvsp_reader *r);
+/* kvsp_reader_skip without the argument checks, for the run loop. */
+int kvsp_reader_skip_content(kvsp_reader *r);
+/* Recomputes content_max and content_depth_max after the options or the
+ * filter changed. */
+void kvsp_reader_content_bounds(kvsp_reader *r);
 int kvsp_reader_resync_close(kvsp_reader *r, kvsp_event *ev);
 
 #endif

@@ -33,9 +33,15 @@ int kvsp_visitor_frame(const kvsp_visitor *v, const struct kvsp_frame *frame)
 }
 
 /* A visitor's verdict on an event: PAUSED marks the reader so that the next
- * run resumes the visitor first; an error becomes the reader's sticky error. */
+ * run resumes the visitor first; an error becomes the reader's sticky error;
+ * SKIP passes over the children of the master just started (refused after
+ * any other event, and for an unknown size: the children then come). */
 static int settle(kvsp_reader *r, int rc, uint64_t offset, const char *where)
 {
+    if (rc == KVSP_SKIP) {
+        (void)kvsp_reader_skip_content(r);
+        return KVSP_OK;
+    }
     if (rc == KVSP_PAUSED) {
         r->visitor_paused = 1;
         return KVSP_PAUSED;

@@ -41,6 +41,25 @@ void arena_free(arena *a)
     a->used = 0;
 }
 
+arena_mark arena_get_mark(const arena *a)
+{
+    arena_mark m = {a->cur, a->cur ? a->cur->used : 0, a->used};
+    return m;
+}
+
+void arena_rewind(arena *a, arena_mark m)
+{
+    /* The chunks after the current one are always unused (it only moves
+     * forward between clears), so those after the mark's are now too. */
+    arena_chunk *c = m.cur ? m.cur->next : a->head;
+    for (; c; c = c->next)
+        c->used = 0;
+    if (m.cur)
+        m.cur->used = m.cur_used;
+    a->cur = m.cur ? m.cur : a->head;
+    a->used = m.used;
+}
+
 static size_t round_up(size_t n)
 {
     return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);

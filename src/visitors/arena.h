@@ -21,6 +21,17 @@ typedef enum arena_status { ARENA_OK = 0, ARENA_NOMEM = -1, ARENA_OVER_LIMIT = -
 void arena_init(arena *a, size_t limit);
 void arena_clear(arena *a);
 void arena_free(arena *a);
+/* Where the arena stands, to give back what was handed out after it. */
+typedef struct arena_mark {
+    arena_chunk *cur;
+    size_t cur_used;
+    size_t used;
+} arena_mark;
+
+arena_mark arena_get_mark(const arena *a);
+/* Gives back everything handed out since the mark was taken (no clear in
+ * between). */
+void arena_rewind(arena *a, arena_mark m);
 /* n bytes, aligned for any scalar; NULL with *status set on failure. */
 void *arena_alloc(arena *a, size_t n, arena_status *status);
 /* A NUL-terminated copy of p[0..n) without its trailing NUL bytes; *len gets

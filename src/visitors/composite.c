@@ -7,6 +7,7 @@
  * once at creation (no per-child switch or NULL test per event), and the
  * event is copied only when a child pauses (its payload stays valid while
  * the run is paused, but the caller's event struct does not). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,13 @@ kvsp_composite *kvsp_composite_create(const kvsp_visitor *children, size_t n)
         }
     }
     c->first[COMPOSITE_EVENT_TYPES] = k;
+    size_t voters = 0;
+    int blind_reader = 0; /* reads children but cannot say it would skip them */
+    for (size_t i = 0; i < n; i++) {
+        voters += children[i].on_start != NULL;
+        blind_reader |= !children[i].on_start && (children[i].on_data || children[i].on_end);
+    }
+    c->skip_votes_needed = voters && !blind_reader ? voters : SIZE_MAX;
     return c;
 }
 
@@ -75,11 +83,21 @@ static int deliver_one(kvsp_composite *c, size_t i)
     return kvsp_visitor_dispatch(&c->children[i], &c->event);
 }
 
+/* Whether the pending item is a START whose children every voter asked to
+ * skip. */
+static int skip_agreed(const kvsp_composite *c)
+{
+    return c->pending == PENDING_EVENT && c->event.type == KVSP_EV_START &&
+           c->votes == c->skip_votes_needed;
+}
+
 /* Hands the pending item to children first..n-1. */
 static int deliver_from(kvsp_composite *c, size_t first)
 {
     for (size_t i = first; i < c->n; i++) {
         int rc = deliver_one(c, i);
+        if (rc == KVSP_SKIP && c->children[i].on_start)
+            c->votes++;
         if (rc == KVSP_PAUSED) {
             c->paused_child = i;
             return KVSP_PAUSED;
@@ -89,8 +107,9 @@ static int deliver_from(kvsp_composite *c, size_t first)
             return rc;
         }
     }
+    int rc = skip_agreed(c) ? KVSP_SKIP : KVSP_OK;
     c->pending = PENDING_NONE;
-    return KVSP_OK;
+    return rc;
 }
 
 int kvsp_composite_on_event(void *user, const kvsp_event *ev)
@@ -102,6 +121,7 @@ static int on_frame(void *user, const struct kvsp_frame *frame)
 {
     kvsp_composite *c = user;
     c->frame = frame;
+    c->votes = 0;
     c->pending = PENDING_FRAME;
     return deliver_from(c, 0);
 }
@@ -120,6 +140,8 @@ static int on_resume(void *user)
             c->pending = PENDING_NONE;
             return rc;
         }
+        if (rc == KVSP_SKIP && child->on_start)
+            c->votes++; /* its answer to the event it paused on */
     }
     return deliver_from(c, c->paused_child + 1);
 }

@@ -23,6 +23,11 @@ struct kvsp_composite {
     size_t n;
     composite_target *targets;             /* grouped by event type, children in order */
     size_t first[COMPOSITE_EVENT_TYPES + 1]; /* type t's targets: [first[t], first[t + 1]) */
+    /* A START is skipped when this many children (those with on_start)
+     * answer KVSP_SKIP; SIZE_MAX when some child would read the children
+     * without an on_start to say so, or none has one. */
+    size_t skip_votes_needed;
+    size_t votes; /* KVSP_SKIP answers so far for the pending START */
     pending_kind pending;
     size_t paused_child; /* the child that returned KVSP_PAUSED */
     kvsp_event event;    /* copy of the event being delivered; its payload
@@ -39,19 +44,27 @@ int kvsp_composite_on_event(void *user, const kvsp_event *ev);
 static inline int kvsp_composite_event(kvsp_composite *c, const kvsp_event *ev)
 {
     unsigned t = (unsigned)ev->type < COMPOSITE_EVENT_TYPES ? (unsigned)ev->type : 0;
+    size_t skips = 0;
     for (size_t k = c->first[t], end = c->first[t + 1]; k < end; k++) {
         const composite_target *tg = &c->targets[k];
         int rc = tg->cb(tg->user, ev);
+        if (rc == KVSP_OK)
+            continue;
+        if (rc == KVSP_SKIP) {
+            skips++;
+            continue;
+        }
         if (rc == KVSP_PAUSED) {
             c->event = *ev; /* on_resume goes on with the children after this one */
             c->pending = PENDING_EVENT;
             c->paused_child = tg->child;
+            c->votes = skips;
             return KVSP_PAUSED;
         }
         if (rc < 0)
             return rc;
     }
-    return KVSP_OK;
+    return t == KVSP_EV_START && skips == c->skip_votes_needed ? KVSP_SKIP : KVSP_OK;
 }
 
 #endif

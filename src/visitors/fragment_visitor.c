@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "fragment_internal.h"
+#include "kvsparser/content.h"
 #include "kvs_tags.h"
 #include "kvsparser/fragment.h"
 #include "../alloc_internal.h"
@@ -16,6 +17,7 @@
 /* SimpleTags nest for structured values, a level or two in practice; the
  * bound keeps the stack of open tags fixed-size. */
 #define MAX_TAG_NESTING 16
+#define NOT_IN_PLACE UINT32_MAX
 
 struct kvsp_fragment_visitor {
     kvsp_fragment_options opts;
@@ -47,6 +49,11 @@ struct kvsp_fragment_visitor {
     int has_token;
     int has_millis_behind_now;
     int64_t millis_behind_now;
+
+    /* Children at this depth or deeper belong to a Tags read in place from
+     * its START; if they come anyway (another visitor wanted them), they
+     * were taken already. NOT_IN_PLACE otherwise. */
+    uint32_t in_place_depth;
 
     uint64_t events;
     uint64_t count;
@@ -102,6 +109,7 @@ static void clear_fragment(kvsp_fragment_visitor *fv)
     fv->tag_count = 0;
     fv->tag_depth = fv->tag_overflow = 0;
     fv->per_track_count = 0;
+    fv->in_place_depth = NOT_IN_PLACE;
 }
 
 void kvsp_fragment_visitor_reset(kvsp_fragment_visitor *fv)
@@ -219,10 +227,26 @@ static int on_segment_start(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     return rc;
 }
 
-static int on_start(void *user, const kvsp_event *ev)
+static int begin_simple_tag(kvsp_fragment_visitor *fv)
 {
-    kvsp_fragment_visitor *fv = user;
-    note_event(fv, ev->offset + ev->header_size);
+    if (fv->tag_depth >= MAX_TAG_NESTING) {
+        fv->tag_overflow++; /* too deep to keep; its values are dropped */
+        return KVSP_OK;
+    }
+    int rc = grow((void **)&fv->tags, &fv->tag_cap, fv->tag_count + 1, sizeof *fv->tags,
+                  fv->opts.max_tags);
+    if (rc)
+        return rc;
+    kvsp_tag *t = &fv->tags[fv->tag_count];
+    memset(t, 0, sizeof *t);
+    t->name = "";
+    t->depth = fv->tag_depth;
+    fv->tag_stack[fv->tag_depth++] = fv->tag_count++;
+    return KVSP_OK;
+}
+
+static int start_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
     if (ev->id == KVSP_ID_SEGMENT)
         return on_segment_start(fv, ev);
     if (!fv->open)
@@ -245,22 +269,7 @@ static int on_start(void *user, const kvsp_event *ev)
         if (f->present & KVSP_FRAGMENT_HAS_CLUSTER)
             f->tags_after_cluster = 1;
         break;
-    case KVSP_ID_SIMPLETAG: {
-        if (fv->tag_depth >= MAX_TAG_NESTING) {
-            fv->tag_overflow++; /* too deep to keep; its values are dropped */
-            break;
-        }
-        int rc = grow((void **)&fv->tags, &fv->tag_cap, fv->tag_count + 1, sizeof *fv->tags,
-                      fv->opts.max_tags);
-        if (rc)
-            return rc;
-        kvsp_tag *t = &fv->tags[fv->tag_count];
-        memset(t, 0, sizeof *t);
-        t->name = "";
-        t->depth = fv->tag_depth;
-        fv->tag_stack[fv->tag_depth++] = fv->tag_count++;
-        break;
-    }
+    case KVSP_ID_SIMPLETAG: return begin_simple_tag(fv);
     case KVSP_ID_CLUSTER:
         f->present |= KVSP_FRAGMENT_HAS_CLUSTER;
         f->present &= ~KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE;
@@ -369,10 +378,8 @@ static int tag_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     return KVSP_OK;
 }
 
-static int on_data(void *user, const kvsp_event *ev)
+static int data_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
-    kvsp_fragment_visitor *fv = user;
-    note_event(fv, ev->end_offset);
     if (!fv->open)
         return KVSP_OK;
     if (ev->block)
@@ -484,10 +491,8 @@ static int end_simple_tag(kvsp_fragment_visitor *fv)
     return KVSP_OK;
 }
 
-static int on_end(void *user, const kvsp_event *ev)
+static int end_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
-    kvsp_fragment_visitor *fv = user;
-    note_event(fv, ev->end_offset);
     if (!fv->open)
         return KVSP_OK;
     switch (ev->id) {
@@ -499,6 +504,125 @@ static int on_end(void *user, const kvsp_event *ev)
     default: break;
     }
     return KVSP_OK;
+}
+
+/* What reading a Tags in place may change, to put back if it fails. */
+typedef struct tags_checkpoint {
+    kvsp_fragment frag;
+    size_t tag_count;
+    arena_mark mark;
+    int getmedia, has_token, has_millis_behind_now;
+    int64_t millis_behind_now;
+} tags_checkpoint;
+
+static void save_tags_state(const kvsp_fragment_visitor *fv, tags_checkpoint *cp)
+{
+    cp->frag = fv->frag;
+    cp->tag_count = fv->tag_count;
+    cp->mark = arena_get_mark(&fv->arena);
+    cp->getmedia = fv->getmedia;
+    cp->has_token = fv->has_token;
+    cp->has_millis_behind_now = fv->has_millis_behind_now;
+    cp->millis_behind_now = fv->millis_behind_now;
+}
+
+/* The continuation token's buffer is not put back: a failed pass is read
+ * again from the reader's events, which take the same tags up to the same
+ * point and so leave the same token. */
+static void restore_tags_state(kvsp_fragment_visitor *fv, const tags_checkpoint *cp)
+{
+    fv->frag = cp->frag;
+    fv->tag_count = cp->tag_count;
+    fv->tag_depth = fv->tag_overflow = 0;
+    arena_rewind(&fv->arena, cp->mark);
+    fv->getmedia = cp->getmedia;
+    fv->has_token = cp->has_token;
+    fv->has_millis_behind_now = cp->has_millis_behind_now;
+    fv->millis_behind_now = cp->millis_behind_now;
+}
+
+/* A child of a Tags read in place, handled as start_event, data_event and
+ * end_event would in a fragment outside Info, TrackEntry and Cluster (as
+ * read_tags_in_place requires). Masters that would change more than the
+ * tags (a Segment, Info, a TrackEntry, a Cluster) are left to the reader's
+ * events. */
+static int in_place_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    switch (ev->type) {
+    case KVSP_EV_START:
+        if (ev->id == KVSP_ID_SIMPLETAG)
+            return begin_simple_tag(fv);
+        return ev->id == KVSP_ID_TAG || ev->id == KVSP_ID_TARGETS ? KVSP_OK
+                                                                 : KVSP_DEFERRED;
+    case KVSP_EV_DATA: return fv->tag_depth && !fv->tag_overflow ? tag_data(fv, ev) : KVSP_OK;
+    case KVSP_EV_END: return ev->id == KVSP_ID_SIMPLETAG ? end_simple_tag(fv) : KVSP_OK;
+    default: return KVSP_DEFERRED;
+    }
+}
+
+/* Reads a Tags whose content came with its START in one pass, so that the
+ * reader can pass over its children (a GetMedia fragment has two Tags of
+ * several SimpleTags each: four events per tag through every visitor
+ * otherwise). Gives exactly what the events would: on anything the content
+ * cursor refuses, or an error (a limit), everything is put back and the
+ * reader's events bring the children, and the error, as usual. */
+static int read_tags_in_place(kvsp_fragment_visitor *fv, const kvsp_event *tags)
+{
+    if (!fv->open || fv->cur_track || fv->in_info || fv->in_cluster || fv->tag_depth ||
+        fv->tag_overflow)
+        return KVSP_OK;
+    tags_checkpoint cp;
+    save_tags_state(fv, &cp);
+    kvsp_content content;
+    kvsp_content_open(&content, tags);
+    kvsp_event ev;
+    int st;
+    while ((st = kvsp_content_next(&content, &ev)) == KVSP_OK) {
+        st = in_place_event(fv, &ev);
+        if (st != KVSP_OK)
+            break;
+    }
+    if (st != KVSP_DONE) {
+        restore_tags_state(fv, &cp);
+        return KVSP_OK;
+    }
+    uint64_t end = tags->offset + tags->header_size + tags->data_size;
+    if (end > fv->furthest)
+        fv->furthest = end;
+    fv->in_place_depth = tags->depth + 1;
+    return KVSP_SKIP;
+}
+
+static int on_start(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    note_event(fv, ev->offset + ev->header_size);
+    if (ev->depth >= fv->in_place_depth)
+        return KVSP_OK;
+    int rc = start_event(fv, ev);
+    if (rc == KVSP_OK && ev->id == KVSP_ID_TAGS && ev->data)
+        return read_tags_in_place(fv, ev);
+    return rc;
+}
+
+static int on_data(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    note_event(fv, ev->end_offset);
+    if (ev->depth >= fv->in_place_depth)
+        return KVSP_OK;
+    return data_event(fv, ev);
+}
+
+static int on_end(void *user, const kvsp_event *ev)
+{
+    kvsp_fragment_visitor *fv = user;
+    note_event(fv, ev->end_offset);
+    if (ev->depth >= fv->in_place_depth)
+        return KVSP_OK;
+    if (ev->depth + 1 == fv->in_place_depth)
+        fv->in_place_depth = NOT_IN_PLACE; /* the Tags read in place ends */
+    return end_event(fv, ev);
 }
 
 static int on_error(void *user, const kvsp_event *ev)

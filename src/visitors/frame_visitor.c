@@ -190,8 +190,11 @@ static int on_start(void *user, const kvsp_event *ev)
         held_block *h = &fv->held;
         h->active = 1;
         h->has_block = h->referenced = h->has_duration = 0;
+        return KVSP_OK;
     }
-    return KVSP_OK;
+    /* Blocks lie in Clusters (and their BlockGroups) of a Segment: the rest
+     * (Tags, Tracks, the EBML header) need not be read for this visitor. */
+    return ev->id == KVSP_ID_SEGMENT || ev->id == KVSP_ID_CLUSTER ? KVSP_OK : KVSP_SKIP;
 }
 
 static int on_data(void *user, const kvsp_event *ev)

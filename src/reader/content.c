@@ -1,0 +1,135 @@
+/* The in-place content cursor (kvsparser/content.h). It repeats the reader's checks
+ * for the elements it accepts, so that what it delivers is what the reader
+ * would deliver; where the reader would take its general path (an error, an
+ * unknown size, a block) it refuses instead, and the reader reads the bytes
+ * itself. Sizes within the reader's limits are guaranteed by the reader,
+ * which offers only content no larger than them. */
+#include "kvsparser/content.h"
+
+#include "reader_fast.h"
+
+int kvsp_content_open(kvsp_content *c, const kvsp_event *start)
+{
+    if (!c || !start || start->type != KVSP_EV_START || !start->data)
+        return KVSP_ERR_INVALID_ARG;
+    c->base = start->data;
+    c->offset = start->offset + start->header_size;
+    c->pos = 0;
+    c->end = c->limit = start->data_size;
+    c->depth = start->depth + 1;
+    c->nesting = 0;
+    return KVSP_OK;
+}
+
+static int close_master(kvsp_content *c, kvsp_event *ev)
+{
+    const kvsp_content_master *m = &c->open[--c->nesting];
+    c->limit = c->nesting ? c->open[c->nesting - 1].end : c->end;
+    kvsp_event_fill(ev, KVSP_EV_END, m->id, m->info, m->offset, m->header_size, m->size,
+                    c->depth + c->nesting);
+    ev->end_offset = c->offset + m->end;
+    return KVSP_OK;
+}
+
+/* Whether a data element of this type and size is one the reader delivers
+ * rather than reports (limits aside, see above). */
+static int plain_data(const kvsp_element_info *info, uint64_t size)
+{
+    if (!info)
+        return 1; /* an unknown ID: delivered as binary */
+    if (info->id == KVSP_ID_SIMPLEBLOCK || info->id == KVSP_ID_BLOCK)
+        return 0; /* the reader parses blocks; left to it */
+    switch (info->type) {
+    case KVSP_TYPE_UINT:
+    case KVSP_TYPE_INT:
+    case KVSP_TYPE_DATE: return size <= 8;
+    case KVSP_TYPE_FLOAT: return size == 0 || size == 4 || size == 8;
+    default: return 1;
+    }
+}
+
+/* An element header that may end near the content's end, byte by byte:
+ * its length, or 0 if the reader would not deliver it as it is. */
+static unsigned header_slow(const uint8_t *p, size_t room, uint32_t *id, uint64_t *size)
+{
+    unsigned id_len = kvsp_vint_length(p[0]);
+    if (id_len == 0 || id_len > 4 || room < id_len + 1u)
+        return 0;
+    unsigned size_len = kvsp_vint_length(p[id_len]);
+    if (size_len == 0 || room < id_len + size_len)
+        return 0;
+    uint64_t v = kvsp_vint_value(p + id_len, size_len);
+    if (kvsp_vint_is_all_ones(v, size_len))
+        return 0;
+    *id = (uint32_t)kvsp_be_value(p, id_len);
+    *size = v;
+    return id_len + size_len;
+}
+
+int kvsp_content_next(kvsp_content *c, kvsp_event *ev)
+{
+    size_t pos = c->pos, limit = c->limit;
+    if (pos == limit)
+        return c->nesting ? close_master(c, ev) : KVSP_DONE;
+    /* The header must lie within the innermost master: the reader reads
+     * past it only to report the overrun. */
+    const uint8_t *p = c->base + pos;
+    size_t room = limit - pos;
+    uint32_t id;
+    uint64_t size;
+    unsigned header_size;
+    if (c->end - pos >= 12) {
+        /* Loads of the longest header stay inside the content. */
+        unsigned id_len = kvsp_vint_length(p[0]);
+        unsigned size_len = kvsp_vint_length(p[id_len & 7]);
+        if (id_len == 0 || id_len > 4 || size_len == 0)
+            return KVSP_DEFERRED;
+        uint64_t all_ones = ((uint64_t)1 << (7 * size_len)) - 1;
+        id = kvsp_load_be32(p) >> (32 - 8 * id_len);
+        size = (kvsp_load_be64(p + id_len) >> (64 - 8 * size_len)) & all_ones;
+        header_size = id_len + size_len;
+        if (size == all_ones || header_size > room)
+            return KVSP_DEFERRED; /* an unknown size, or an overrun */
+    } else if (!(header_size = header_slow(p, room, &id, &size))) {
+        return KVSP_DEFERRED;
+    }
+    if (size > room - header_size)
+        return KVSP_DEFERRED; /* an overrun */
+    unsigned slot = kvsp_element_slot(id);
+    const kvsp_element_info *info = slot ? &kvsp_element_table[slot - 1] : NULL;
+    if (!slot) {
+        unsigned id_len = kvsp_vint_length(p[0]);
+        uint64_t id_bits = kvsp_vint_value(p, id_len);
+        if (id_bits == 0 || kvsp_vint_is_all_ones(id_bits, id_len))
+            return KVSP_DEFERRED; /* reserved IDs */
+    }
+    uint64_t offset = c->offset + pos;
+    uint32_t depth = c->depth + c->nesting;
+    size_t data_pos = pos + header_size;
+    size_t n = (size_t)size;
+    if (info && info->type == KVSP_TYPE_MASTER) {
+        if (c->nesting == KVSP_CONTENT_MAX_NESTING)
+            return KVSP_DEFERRED;
+        kvsp_content_master *m = &c->open[c->nesting++];
+        m->info = info;
+        m->id = id;
+        m->header_size = header_size;
+        m->offset = offset;
+        m->size = size;
+        m->end = c->limit = data_pos + n;
+        c->pos = data_pos;
+        kvsp_event_fill(ev, KVSP_EV_START, id, info, offset, header_size, size, depth);
+        ev->data = c->base + data_pos;
+        ev->data_size = n;
+        return KVSP_OK;
+    }
+    if (!plain_data(info, size))
+        return KVSP_DEFERRED;
+    c->pos = data_pos + n;
+    kvsp_event_fill(ev, KVSP_EV_DATA, id, info, offset, header_size, size, depth);
+    ev->end_offset = offset + header_size + size;
+    ev->data = n ? c->base + data_pos : (const uint8_t *)"";
+    ev->data_size = n;
+    kvsp_event_decode(ev, c->base + data_pos, n);
+    return KVSP_OK;
+}
