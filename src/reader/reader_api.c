@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvsparser/content.h"
+#include "content_step.h"
 #include "element_table.h"
 #include "reader_internal.h"
 #include "../alloc_internal.h"
@@ -176,4 +176,23 @@ int kvsp_reader_fail(kvsp_reader *r, int status, uint64_t offset, const char *fm
     r->error = status;
     r->error_offset = offset;
     return status;
+}
+
+/* The content cursor (kvsparser/content.h); its step is content_step.h. */
+int kvsp_content_open(kvsp_content *c, const kvsp_event *start)
+{
+    if (!c || !start || start->type != KVSP_EV_START || !start->data)
+        return KVSP_ERR_INVALID_ARG;
+    c->base = start->data;
+    c->offset = start->offset + start->header_size;
+    c->pos = 0;
+    c->end = c->limit = start->data_size;
+    c->depth = start->depth + 1;
+    c->nesting = 0;
+    return KVSP_OK;
+}
+
+int kvsp_content_next(kvsp_content *c, kvsp_event *ev)
+{
+    return kvsp_content_step(c, ev);
 }

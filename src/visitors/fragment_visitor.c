@@ -8,7 +8,7 @@
 
 #include "arena.h"
 #include "fragment_internal.h"
-#include "kvsparser/content.h"
+#include "../reader/content_step.h"
 #include "kvs_tags.h"
 #include "kvsparser/fragment.h"
 #include "../alloc_internal.h"
@@ -506,19 +506,26 @@ static int end_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     return KVSP_OK;
 }
 
-/* What reading a Tags in place may change, to put back if it fails. */
-typedef struct tags_checkpoint {
+/* What reading a master in place may change, to put back if it fails. It
+ * starts outside Info, a TrackEntry, a Cluster and any SimpleTag (only the
+ * master's own START may have entered one), and what its children add
+ * (tracks, tags, strings) goes after what is there. */
+typedef struct in_place_checkpoint {
     kvsp_fragment frag;
-    size_t tag_count;
+    size_t track_count, tag_count, cur_track;
+    int in_info;
     arena_mark mark;
     int getmedia, has_token, has_millis_behind_now;
     int64_t millis_behind_now;
-} tags_checkpoint;
+} in_place_checkpoint;
 
-static void save_tags_state(const kvsp_fragment_visitor *fv, tags_checkpoint *cp)
+static void save_state(const kvsp_fragment_visitor *fv, in_place_checkpoint *cp)
 {
     cp->frag = fv->frag;
+    cp->track_count = fv->track_count;
     cp->tag_count = fv->tag_count;
+    cp->cur_track = fv->cur_track;
+    cp->in_info = fv->in_info;
     cp->mark = arena_get_mark(&fv->arena);
     cp->getmedia = fv->getmedia;
     cp->has_token = fv->has_token;
@@ -529,10 +536,13 @@ static void save_tags_state(const kvsp_fragment_visitor *fv, tags_checkpoint *cp
 /* The continuation token's buffer is not put back: a failed pass is read
  * again from the reader's events, which take the same tags up to the same
  * point and so leave the same token. */
-static void restore_tags_state(kvsp_fragment_visitor *fv, const tags_checkpoint *cp)
+static void restore_state(kvsp_fragment_visitor *fv, const in_place_checkpoint *cp)
 {
     fv->frag = cp->frag;
+    fv->track_count = cp->track_count;
     fv->tag_count = cp->tag_count;
+    fv->cur_track = cp->cur_track;
+    fv->in_info = cp->in_info;
     fv->tag_depth = fv->tag_overflow = 0;
     arena_rewind(&fv->arena, cp->mark);
     fv->getmedia = cp->getmedia;
@@ -541,55 +551,63 @@ static void restore_tags_state(kvsp_fragment_visitor *fv, const tags_checkpoint 
     fv->millis_behind_now = cp->millis_behind_now;
 }
 
-/* A child of a Tags read in place, handled as start_event, data_event and
- * end_event would in a fragment outside Info, TrackEntry and Cluster (as
- * read_tags_in_place requires). Masters that would change more than the
- * tags (a Segment, Info, a TrackEntry, a Cluster) are left to the reader's
- * events. */
+/* A child of a master read in place, handled as its event is. A Segment or
+ * Cluster inside (which would report a fragment or count frames) is left
+ * to the reader's events. */
 static int in_place_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
     switch (ev->type) {
     case KVSP_EV_START:
-        if (ev->id == KVSP_ID_SIMPLETAG)
-            return begin_simple_tag(fv);
-        return ev->id == KVSP_ID_TAG || ev->id == KVSP_ID_TARGETS ? KVSP_OK
-                                                                 : KVSP_DEFERRED;
-    case KVSP_EV_DATA: return fv->tag_depth && !fv->tag_overflow ? tag_data(fv, ev) : KVSP_OK;
-    case KVSP_EV_END: return ev->id == KVSP_ID_SIMPLETAG ? end_simple_tag(fv) : KVSP_OK;
+        if (ev->id == KVSP_ID_SEGMENT || ev->id == KVSP_ID_CLUSTER)
+            return KVSP_DEFERRED;
+        return start_event(fv, ev);
+    case KVSP_EV_DATA: return data_event(fv, ev);
+    case KVSP_EV_END: return end_event(fv, ev);
     default: return KVSP_DEFERRED;
     }
 }
 
-/* Reads a Tags whose content came with its START in one pass, so that the
- * reader can pass over its children (a GetMedia fragment has two Tags of
- * several SimpleTags each: four events per tag through every visitor
- * otherwise). Gives exactly what the events would: on anything the content
- * cursor refuses, or an error (a limit), everything is put back and the
- * reader's events bring the children, and the error, as usual. */
-static int read_tags_in_place(kvsp_fragment_visitor *fv, const kvsp_event *tags)
+/* The masters a fragment has besides its Cluster, small and read whole when
+ * their content came with their START, so that the reader can pass over
+ * their children: about 30 elements per GetMedia fragment (the EBML header,
+ * Info, Tracks, and two Tags of several SimpleTags), each an event through
+ * every visitor otherwise. */
+static int read_whole(const kvsp_event *ev)
 {
-    if (!fv->open || fv->cur_track || fv->in_info || fv->in_cluster || fv->tag_depth ||
-        fv->tag_overflow)
-        return KVSP_OK;
-    tags_checkpoint cp;
-    save_tags_state(fv, &cp);
+    switch (ev->id) {
+    case KVSP_ID_EBML:
+    case KVSP_ID_INFO:
+    case KVSP_ID_TRACKS:
+    case KVSP_ID_TAGS: return ev->data != NULL;
+    default: return 0;
+    }
+}
+
+/* Reads a master in one pass from its content, with the same handlers as
+ * its children's events; gives exactly what they would. On anything the
+ * content cursor defers, or an error (a limit), everything is put back and
+ * the reader's events bring the children, and the error, as usual. */
+static int read_in_place(kvsp_fragment_visitor *fv, const kvsp_event *master)
+{
+    in_place_checkpoint cp;
+    save_state(fv, &cp);
     kvsp_content content;
-    kvsp_content_open(&content, tags);
+    kvsp_content_open(&content, master);
     kvsp_event ev;
     int st;
-    while ((st = kvsp_content_next(&content, &ev)) == KVSP_OK) {
+    while ((st = kvsp_content_step(&content, &ev)) == KVSP_OK) {
         st = in_place_event(fv, &ev);
         if (st != KVSP_OK)
             break;
     }
     if (st != KVSP_DONE) {
-        restore_tags_state(fv, &cp);
+        restore_state(fv, &cp);
         return KVSP_OK;
     }
-    uint64_t end = tags->offset + tags->header_size + tags->data_size;
+    uint64_t end = master->offset + master->header_size + master->data_size;
     if (end > fv->furthest)
         fv->furthest = end;
-    fv->in_place_depth = tags->depth + 1;
+    fv->in_place_depth = master->depth + 1;
     return KVSP_SKIP;
 }
 
@@ -599,9 +617,11 @@ static int on_start(void *user, const kvsp_event *ev)
     note_event(fv, ev->offset + ev->header_size);
     if (ev->depth >= fv->in_place_depth)
         return KVSP_OK;
+    int whole = read_whole(ev) && !fv->cur_track && !fv->in_info && !fv->in_cluster &&
+                !fv->tag_depth && !fv->tag_overflow;
     int rc = start_event(fv, ev);
-    if (rc == KVSP_OK && ev->id == KVSP_ID_TAGS && ev->data)
-        return read_tags_in_place(fv, ev);
+    if (rc == KVSP_OK && whole)
+        return read_in_place(fv, ev);
     return rc;
 }
 
@@ -621,7 +641,7 @@ static int on_end(void *user, const kvsp_event *ev)
     if (ev->depth >= fv->in_place_depth)
         return KVSP_OK;
     if (ev->depth + 1 == fv->in_place_depth)
-        fv->in_place_depth = NOT_IN_PLACE; /* the Tags read in place ends */
+        fv->in_place_depth = NOT_IN_PLACE; /* the master read in place ends */
     return end_event(fv, ev);
 }
 

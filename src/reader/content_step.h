@@ -1,27 +1,21 @@
-/* The in-place content cursor (kvsparser/content.h). It repeats the reader's checks
- * for the elements it accepts, so that what it delivers is what the reader
- * would deliver; where the reader would take its general path (an error, an
- * unknown size, a block) it refuses instead, and the reader reads the bytes
- * itself. Sizes within the reader's limits are guaranteed by the reader,
- * which offers only content no larger than them. */
+/* The in-place content cursor (kvsparser/content.h). It repeats the
+ * reader's checks for the elements it accepts, so that what it delivers is
+ * what the reader would deliver; where the reader would take its general
+ * path (an error, an unknown size, a block) it defers instead, and the
+ * reader reads the bytes itself. Sizes within the reader's limits are
+ * guaranteed by the reader, which offers only content no larger than them.
+ *
+ * Inline for the fragment visitor, which reads the small masters of every
+ * fragment with it (a call per element cost a fifth of the element);
+ * kvsp_content_next (reader_api.c) is the same step. */
+#ifndef KVSP_CONTENT_STEP_H
+#define KVSP_CONTENT_STEP_H
+
 #include "kvsparser/content.h"
 
 #include "reader_fast.h"
 
-int kvsp_content_open(kvsp_content *c, const kvsp_event *start)
-{
-    if (!c || !start || start->type != KVSP_EV_START || !start->data)
-        return KVSP_ERR_INVALID_ARG;
-    c->base = start->data;
-    c->offset = start->offset + start->header_size;
-    c->pos = 0;
-    c->end = c->limit = start->data_size;
-    c->depth = start->depth + 1;
-    c->nesting = 0;
-    return KVSP_OK;
-}
-
-static int close_master(kvsp_content *c, kvsp_event *ev)
+static inline int kvsp_content_close(kvsp_content *c, kvsp_event *ev)
 {
     const kvsp_content_master *m = &c->open[--c->nesting];
     c->limit = c->nesting ? c->open[c->nesting - 1].end : c->end;
@@ -33,7 +27,7 @@ static int close_master(kvsp_content *c, kvsp_event *ev)
 
 /* Whether a data element of this type and size is one the reader delivers
  * rather than reports (limits aside, see above). */
-static int plain_data(const kvsp_element_info *info, uint64_t size)
+static inline int kvsp_content_plain_data(const kvsp_element_info *info, uint64_t size)
 {
     if (!info)
         return 1; /* an unknown ID: delivered as binary */
@@ -50,7 +44,7 @@ static int plain_data(const kvsp_element_info *info, uint64_t size)
 
 /* An element header that may end near the content's end, byte by byte:
  * its length, or 0 if the reader would not deliver it as it is. */
-static unsigned header_slow(const uint8_t *p, size_t room, uint32_t *id, uint64_t *size)
+static inline unsigned kvsp_content_header_slow(const uint8_t *p, size_t room, uint32_t *id, uint64_t *size)
 {
     unsigned id_len = kvsp_vint_length(p[0]);
     if (id_len == 0 || id_len > 4 || room < id_len + 1u)
@@ -66,11 +60,11 @@ static unsigned header_slow(const uint8_t *p, size_t room, uint32_t *id, uint64_
     return id_len + size_len;
 }
 
-int kvsp_content_next(kvsp_content *c, kvsp_event *ev)
+static KVSP_ALWAYS_INLINE int kvsp_content_step(kvsp_content *c, kvsp_event *ev)
 {
     size_t pos = c->pos, limit = c->limit;
     if (pos == limit)
-        return c->nesting ? close_master(c, ev) : KVSP_DONE;
+        return c->nesting ? kvsp_content_close(c, ev) : KVSP_DONE;
     /* The header must lie within the innermost master: the reader reads
      * past it only to report the overrun. */
     const uint8_t *p = c->base + pos;
@@ -90,7 +84,7 @@ int kvsp_content_next(kvsp_content *c, kvsp_event *ev)
         header_size = id_len + size_len;
         if (size == all_ones || header_size > room)
             return KVSP_DEFERRED; /* an unknown size, or an overrun */
-    } else if (!(header_size = header_slow(p, room, &id, &size))) {
+    } else if (!(header_size = kvsp_content_header_slow(p, room, &id, &size))) {
         return KVSP_DEFERRED;
     }
     if (size > room - header_size)
@@ -123,7 +117,7 @@ int kvsp_content_next(kvsp_content *c, kvsp_event *ev)
         ev->data_size = n;
         return KVSP_OK;
     }
-    if (!plain_data(info, size))
+    if (!kvsp_content_plain_data(info, size))
         return KVSP_DEFERRED;
     c->pos = data_pos + n;
     kvsp_event_fill(ev, KVSP_EV_DATA, id, info, offset, header_size, size, depth);
@@ -133,3 +127,5 @@ int kvsp_content_next(kvsp_content *c, kvsp_event *ev)
     kvsp_event_decode(ev, c->base + data_pos, n);
     return KVSP_OK;
 }
+
+#endif
