@@ -6,59 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
 #include "fragment_internal.h"
+#include "fragment_state.h"
 #include "../reader/content_step.h"
 #include "kvs_tags.h"
 #include "kvsparser/fragment.h"
 #include "../alloc_internal.h"
-
-#define DEFAULT_TIMECODE_SCALE 1000000u
-/* SimpleTags nest for structured values, a level or two in practice; the
- * bound keeps the stack of open tags fixed-size. */
-#define MAX_TAG_NESTING 16
-#define NOT_IN_PLACE UINT32_MAX
-
-struct kvsp_fragment_visitor {
-    kvsp_fragment_options opts;
-    arena arena;
-    kvsp_fragment frag; /* the open fragment, or the last one reported */
-    int open;
-    int damaged;        /* a read error was recovered from inside it */
-    int getmedia;       /* it carries GetMedia-style timestamp tags */
-    int in_info;
-    int in_cluster;
-    int pending_begin;  /* a Segment whose fragment begins on resume */
-    kvsp_event pending_event;
-
-    kvsp_track *tracks;
-    size_t track_count, track_cap;
-    size_t cur_track; /* index + 1 of the TrackEntry being read, 0 if none */
-
-    kvsp_tag *tags;
-    size_t tag_count, tag_cap;
-    size_t tag_stack[MAX_TAG_NESTING]; /* open SimpleTags, as tag indexes */
-    uint32_t tag_depth;
-    uint32_t tag_overflow; /* open SimpleTags nested beyond the stack */
-
-    kvsp_track_frames *per_track;
-    size_t per_track_count, per_track_cap;
-
-    char *token; /* latest continuation token of the stream */
-    size_t token_cap;
-    int has_token;
-    int has_millis_behind_now;
-    int64_t millis_behind_now;
-
-    /* Children at this depth or deeper belong to a Tags read in place from
-     * its START; if they come anyway (another visitor wanted them), they
-     * were taken already. NOT_IN_PLACE otherwise. */
-    uint32_t in_place_depth;
-
-    uint64_t events;
-    uint64_t count;
-    uint64_t furthest; /* the furthest offset of the stream read so far */
-};
 
 void kvsp_fragment_options_init(kvsp_fragment_options *opts)
 {
@@ -166,17 +119,6 @@ static int copy_binary(kvsp_fragment_visitor *fv, const kvsp_event *ev, const ui
     *out = p;
     *size = ev->data_size;
     return KVSP_OK;
-}
-
-/* Points the public record at the current arrays (they may have moved). */
-static void sync_record(kvsp_fragment_visitor *fv)
-{
-    fv->frag.tracks = fv->tracks;
-    fv->frag.track_count = fv->track_count;
-    fv->frag.tags = fv->tags;
-    fv->frag.tag_count = fv->tag_count;
-    fv->frag.frames_per_track = fv->per_track;
-    fv->frag.frames_track_count = fv->per_track_count;
 }
 
 static void begin_fragment(kvsp_fragment_visitor *fv, const kvsp_event *ev)
@@ -694,91 +636,4 @@ int kvsp_fragment_visitor_finish(kvsp_fragment_visitor *fv)
     if (!fv->open)
         return KVSP_OK;
     return report(fv, fv->furthest, 0);
-}
-
-const kvsp_fragment *kvsp_fragment_visitor_current(kvsp_fragment_visitor *fv)
-{
-    if (!fv || !fv->open)
-        return NULL;
-    sync_record(fv);
-    return &fv->frag;
-}
-
-const kvsp_fragment *kvsp_fragment_visitor_last(kvsp_fragment_visitor *fv)
-{
-    if (!fv || fv->open || fv->count == 0)
-        return NULL;
-    sync_record(fv);
-    return &fv->frag;
-}
-
-static const kvsp_track *find_track(const kvsp_fragment_visitor *fv, uint64_t number)
-{
-    for (size_t i = 0; i < fv->track_count; i++) {
-        if ((fv->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && fv->tracks[i].number == number)
-            return &fv->tracks[i];
-    }
-    return NULL;
-}
-
-const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv, uint64_t number)
-{
-    return fv && fv->open ? find_track(fv, number) : NULL;
-}
-
-const kvsp_fragment *kvsp_fragment_visitor_block_context(kvsp_fragment_visitor *fv,
-                                                         uint64_t number,
-                                                         const kvsp_track **track)
-{
-    if (!fv->open) {
-        *track = NULL;
-        return NULL;
-    }
-    *track = find_track(fv, number);
-    sync_record(fv);
-    return &fv->frag;
-}
-
-const char *kvsp_fragment_visitor_continuation_token(const kvsp_fragment_visitor *fv)
-{
-    return fv && fv->has_token ? fv->token : NULL;
-}
-
-int kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv, int64_t *ms)
-{
-    if (!fv || !fv->has_millis_behind_now)
-        return -1;
-    if (ms)
-        *ms = fv->millis_behind_now;
-    return 0;
-}
-
-uint64_t kvsp_fragment_visitor_count(const kvsp_fragment_visitor *fv)
-{
-    return fv ? fv->count : 0;
-}
-
-uint64_t kvsp_fragment_visitor_events(const kvsp_fragment_visitor *fv)
-{
-    return fv->events;
-}
-
-const uint64_t *kvsp_fragment_visitor_events_counter(const kvsp_fragment_visitor *fv)
-{
-    return &fv->events;
-}
-
-const char *kvsp_track_type_name(uint64_t type)
-{
-    switch (type) {
-    case KVSP_TRACK_VIDEO: return "video";
-    case KVSP_TRACK_AUDIO: return "audio";
-    case KVSP_TRACK_COMPLEX: return "complex";
-    case KVSP_TRACK_LOGO: return "logo";
-    case KVSP_TRACK_SUBTITLE: return "subtitle";
-    case KVSP_TRACK_BUTTONS: return "buttons";
-    case KVSP_TRACK_CONTROL: return "control";
-    case KVSP_TRACK_METADATA: return "metadata";
-    default: return "unknown";
-    }
 }
