@@ -172,7 +172,6 @@ static void test_invalid_vints(void **state)
         {{0x0F, 1, 2, 3, 4}, 5, KVSP_ERR_INVALID_ID},
         {{0x01, 1, 2, 3, 4, 5}, 6, KVSP_ERR_INVALID_ID},
         {{0xFF, 0x81}, 2, KVSP_ERR_INVALID_ID},
-        {{0x80, 0x81}, 2, KVSP_ERR_INVALID_ID},
         {{0x7F, 0xFF, 0x81}, 3, KVSP_ERR_INVALID_ID},
         {{0x40, 0x00, 0x81}, 3, KVSP_ERR_INVALID_ID},
         {{0x3F, 0xFF, 0xFF, 0x81}, 4, KVSP_ERR_INVALID_ID},
@@ -193,6 +192,42 @@ static void test_invalid_vints(void **state)
             eb_free(&b);
         }
     }
+}
+
+/* 0x80 is reserved in EBML (all value bits zero) but Matroska keeps it for
+ * ChapterDisplay: every path of the reader (whole and byte by byte) reads
+ * it as that master. */
+static void test_chapter_display_id(void **state)
+{
+    (void)state;
+    ebml_buf b = {0};
+    eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+    size_t chapters = eb_begin(&b, 0x1043A770);       /* Chapters */
+    size_t edition = eb_begin(&b, 0x45B9);            /* EditionEntry */
+    size_t atom = eb_begin(&b, 0xB6);                 /* ChapterAtom */
+    eb_uint(&b, 0x91, 0);                             /* ChapterTimeStart */
+    eb_id(&b, 0x80);                                  /* ChapterDisplay */
+    eb_size(&b, 4, 1);
+    eb_string(&b, 0x85, "ab");                        /* ChapString */
+    eb_end(&b, atom);
+    eb_end(&b, edition);
+    eb_end(&b, chapters);
+    event_list whole, bytes;
+    assert_int_equal(collect_events(b.data, b.len, NULL, 0, &whole), KVSP_DONE);
+    assert_int_equal(collect_events(b.data, b.len, NULL, 1, &bytes), KVSP_DONE);
+    int at = find_event(&whole, KVSP_EV_START, 0x80, 0);
+    assert_true(at >= 0);
+    assert_string_equal(whole.items[at].name, "ChapterDisplay");
+    assert_int_equal(whole.count, bytes.count);
+    for (int i = 0; i < whole.count; i++) {
+        assert_int_equal(whole.items[i].type, bytes.items[i].type);
+        assert_int_equal(whole.items[i].id, bytes.items[i].id);
+        assert_int_equal(whole.items[i].offset, bytes.items[i].offset);
+        assert_int_equal(whole.items[i].end_offset, bytes.items[i].end_offset);
+    }
+    event_list_free(&whole);
+    event_list_free(&bytes);
+    eb_free(&b);
 }
 
 static void add_laced_block(ebml_buf *c, uint8_t flags, const uint8_t *lace, size_t lace_len,
@@ -452,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_huge_declared_sizes),
         cmocka_unit_test(test_depth_bombs),
         cmocka_unit_test(test_invalid_vints),
+        cmocka_unit_test(test_chapter_display_id),
         cmocka_unit_test(test_lacing),
         cmocka_unit_test(test_bad_blocks),
         cmocka_unit_test(test_block_group),

@@ -87,9 +87,11 @@ static int parse_header(const uint8_t *p, size_t n, element_header *el)
     uint32_t id = 0;
     for (unsigned i = 0; i < id_len; i++)
         id = (id << 8) | p[i];
+    /* Reserved values (RFC 8794 section 5), except where the schema gives
+     * one a meaning: Matroska keeps ChapterDisplay at 0x80. */
     uint64_t id_bits = kvsp_vint_value(p, id_len);
-    if (id_bits == 0 || kvsp_vint_is_all_ones(id_bits, id_len))
-        return KVSP_ERR_INVALID_ID; /* reserved values, RFC 8794 section 5 */
+    if ((id_bits == 0 || kvsp_vint_is_all_ones(id_bits, id_len)) && !kvsp_element_slot(id))
+        return KVSP_ERR_INVALID_ID;
     unsigned size_len = kvsp_vint_length(p[id_len]);
     if (size_len == 0)
         return KVSP_ERR_INVALID_SIZE; /* would be longer than 8 bytes */
