@@ -20,7 +20,9 @@
 
 #include "ebml_builder.h"
 #include "file_tests.h"
+#include "kvsparser/content.h"
 #include "test_util.h"
+#include "visitor_log.h"
 
 /* Every event of a whole-input pull, kept as is: with the input fed in one
  * piece every payload points into it and stays valid. */
@@ -241,6 +243,145 @@ static void test_damaged_tags(void **state)
     print_message("damaged Tags: %d read in place, %d deferred\n", accepted, deferred);
     assert_true(accepted > 1000 && deferred > 1000);
     free(copy);
+    eb_free(&b);
+}
+
+/* Damaged Tags through the fragment and frame visitors: read in place
+ * (whole input: the content cursor, and SimpleTags of the usual shape taken
+ * at once) or from the reader's events (1-byte chunks: no content comes),
+ * the records and the final status are the same. */
+static void test_damaged_tags_visitors(void **state)
+{
+    (void)state;
+    ebml_buf b = {0};
+    size_t tags_at = build_fragment(&b);
+    size_t content_at = tags_at + 4 + 8;
+    size_t content_len = b.len - content_at;
+    uint8_t *copy = malloc(b.len);
+    assert_non_null(copy);
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    char what[64];
+    for (int round = 0; round < 5000; round++) {
+        memcpy(copy, b.data, b.len);
+        int flips = 1 + (int)(next_random(&seed) % 3);
+        for (int f = 0; f < flips; f++) {
+            size_t at = content_at + next_random(&seed) % content_len;
+            uint64_t r = next_random(&seed);
+            copy[at] = r & 1 ? (uint8_t)(copy[at] ^ (1u << (r >> 1) % 8)) : (uint8_t)(r >> 8);
+        }
+        log_buf whole_log = {0}, bytes_log = {0}, watched_log = {0};
+        fixed_chunker whole = {b.len}, bytes = {1};
+        visitor_run in_place = {fixed_chunks, &whole, 0, {0, 0}, 0};
+        visitor_run from_events = {fixed_chunks, &bytes, 0, {0, 0}, 0};
+        visitor_run watched = {fixed_chunks, &whole, 0, {0, 0}, 1};
+        run_visitor_log(copy, b.len, &in_place, &whole_log);
+        run_visitor_log(copy, b.len, &from_events, &bytes_log);
+        run_visitor_log(copy, b.len, &watched, &watched_log);
+        snprintf(what, sizeof what, "round %d, whole", round);
+        assert_same_log(what, &bytes_log, &whole_log);
+        snprintf(what, sizeof what, "round %d, whole, every event wanted", round);
+        assert_same_log(what, &bytes_log, &watched_log);
+        log_free(&whole_log);
+        log_free(&bytes_log);
+        log_free(&watched_log);
+    }
+    free(copy);
+    eb_free(&b);
+}
+
+/* A SimpleTag of TagName and TagString, its size written in size_len
+ * bytes (eb_begin's masters have 8). */
+static void usual_simple_tag(ebml_buf *b, const char *name, const char *value, unsigned size_len)
+{
+    ebml_buf kids = {0};
+    eb_string(&kids, KVSP_ID_TAG_NAME, name);
+    eb_string(&kids, KVSP_ID_TAG_STRING, value);
+    eb_id(b, KVSP_ID_SIMPLETAG);
+    eb_size(b, kids.len, size_len);
+    eb_bytes(b, kids.data, kids.len);
+    eb_free(&kids);
+}
+
+static void assert_same_in_place_and_from_events(const ebml_buf *b, const char *what)
+{
+    log_buf whole_log = {0}, bytes_log = {0};
+    fixed_chunker whole = {b->len}, bytes = {1};
+    visitor_run in_place = {fixed_chunks, &whole, 0, {0, 0}, 0};
+    visitor_run from_events = {fixed_chunks, &bytes, 0, {0, 0}, 0};
+    run_visitor_log(b->data, b->len, &in_place, &whole_log);
+    run_visitor_log(b->data, b->len, &from_events, &bytes_log);
+    assert_same_log(what, &bytes_log, &whole_log);
+    log_free(&whole_log);
+    log_free(&bytes_log);
+}
+
+/* SimpleTags of the usual shape where the fragment visitor's handlers do
+ * not keep them as they usually do: outside a fragment (in an EBML
+ * header), inside Info or a TrackEntry (whose handlers take the strings),
+ * inside another SimpleTag (kept, not decoded), and at the nesting where
+ * the reader refuses them. Read in place, they must give what their events
+ * give. */
+static void test_usual_tags_in_odd_places(void **state)
+{
+    (void)state;
+    static const char token[] = "AWS_KINESISVIDEO_CONTINUATION_TOKEN";
+    ebml_buf b = {0};
+    size_t header = eb_begin(&b, KVSP_ID_EBML);
+    eb_string(&b, 0x4282, "matroska"); /* DocType */
+    size_t tag = eb_begin(&b, KVSP_ID_TAG);
+    usual_simple_tag(&b, token, "outside", 1);
+    eb_end(&b, tag);
+    eb_end(&b, header);
+    size_t seg = eb_begin(&b, KVSP_ID_SEGMENT);
+    size_t info = eb_begin(&b, KVSP_ID_INFO);
+    eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    tag = eb_begin(&b, KVSP_ID_TAG);
+    usual_simple_tag(&b, "AWS_KINESISVIDEO_FRAGMENT_NUMBER", "in info", 1);
+    eb_end(&b, tag);
+    eb_end(&b, info);
+    size_t tracks = eb_begin(&b, KVSP_ID_TRACKS), entry = eb_begin(&b, KVSP_ID_TRACK_ENTRY);
+    eb_uint(&b, KVSP_ID_TRACK_NUMBER, 1);
+    tag = eb_begin(&b, KVSP_ID_TAG);
+    usual_simple_tag(&b, "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", "1511852109.100", 2);
+    eb_end(&b, tag);
+    eb_end(&b, entry);
+    eb_end(&b, tracks);
+    size_t tags = eb_begin(&b, KVSP_ID_TAGS);
+    tag = eb_begin(&b, KVSP_ID_TAG);
+    usual_simple_tag(&b, "kept", "as usual", 1);
+    size_t outer_tag = eb_begin(&b, KVSP_ID_SIMPLETAG);
+    eb_string(&b, KVSP_ID_TAG_NAME, "outer");
+    size_t nested = eb_begin(&b, KVSP_ID_TAG);
+    usual_simple_tag(&b, "AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "1000", 1);
+    eb_end(&b, nested);
+    eb_end(&b, outer_tag);
+    usual_simple_tag(&b, "AWS_KINESISVIDEO_SERVER_TIMESTAMP", "1511852109.123", 8);
+    eb_end(&b, tag);
+    eb_end(&b, tags);
+    eb_end(&b, seg);
+    assert_same_in_place_and_from_events(&b, "usual SimpleTags in odd places");
+    eb_free(&b);
+
+    /* Tags at a depth where the reader still offers their content, with
+     * a SimpleTag one level deeper than it accepts. */
+    uint32_t max_depth = KVSP_DEFAULT_MAX_DEPTH; /* run_visitor_log's reader */
+    eb_ebml_header(&b);
+    seg = eb_begin(&b, KVSP_ID_SEGMENT);
+    size_t outer[64], inner[KVSP_CONTENT_MAX_NESTING];
+    uint32_t tags_depth = max_depth - KVSP_CONTENT_MAX_NESTING - 1;
+    for (uint32_t d = 1; d < tags_depth; d++)
+        outer[d] = eb_begin(&b, KVSP_ID_TAG);
+    tags = eb_begin(&b, KVSP_ID_TAGS);
+    for (int d = 0; d < KVSP_CONTENT_MAX_NESTING; d++)
+        inner[d] = eb_begin(&b, KVSP_ID_TAG);
+    usual_simple_tag(&b, token, "too deep", 1);
+    for (int d = KVSP_CONTENT_MAX_NESTING - 1; d >= 0; d--)
+        eb_end(&b, inner[d]);
+    eb_end(&b, tags);
+    for (uint32_t d = tags_depth - 1; d >= 1; d--)
+        eb_end(&b, outer[d]);
+    eb_end(&b, seg);
+    assert_same_in_place_and_from_events(&b, "a usual SimpleTag nested too deep");
     eb_free(&b);
 }
 
@@ -485,6 +626,8 @@ int main(int argc, char **argv)
         return run_tests_on_files("content", argc, argv, test_file);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_damaged_tags),
+        cmocka_unit_test(test_damaged_tags_visitors),
+        cmocka_unit_test(test_usual_tags_in_odd_places),
         cmocka_unit_test(test_reader_skip),
         cmocka_unit_test(test_skip_refused),
         cmocka_unit_test(test_skip_truncated),

@@ -10,6 +10,7 @@
 #include "fragment_state.h"
 #include "../reader/content_step.h"
 #include "kvs_tags.h"
+#include "simple_tag_shape.h"
 #include "kvsparser/fragment.h"
 #include "../alloc_internal.h"
 
@@ -98,14 +99,20 @@ static int arena_error(arena_status st)
     return st == ARENA_NOMEM ? KVSP_ERR_NOMEM : KVSP_ERR_METADATA_LIMIT;
 }
 
-static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const char **out, size_t *len)
+static int copy_bytes_as_string(kvsp_fragment_visitor *fv, const uint8_t *data, size_t size,
+                                const char **out, size_t *len)
 {
     arena_status st;
-    char *s = arena_string(&fv->arena, ev->data, ev->data_size, len, &st);
+    char *s = arena_string(&fv->arena, data, size, len, &st);
     if (!s)
         return arena_error(st);
     *out = s;
     return KVSP_OK;
+}
+
+static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const char **out, size_t *len)
+{
+    return copy_bytes_as_string(fv, ev->data, ev->data_size, out, len);
 }
 
 static int copy_binary(kvsp_fragment_visitor *fv, const kvsp_event *ev, const uint8_t **out, size_t *size)
@@ -307,17 +314,32 @@ static int info_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     return KVSP_OK;
 }
 
+static int tag_string(kvsp_fragment_visitor *fv, uint32_t id, const uint8_t *data, size_t size)
+{
+    kvsp_tag *t = &fv->tags[fv->tag_stack[fv->tag_depth - 1]];
+    if (id == KVSP_ID_TAG_NAME)
+        return copy_bytes_as_string(fv, data, size, &t->name, NULL);
+    return copy_bytes_as_string(fv, data, size, &t->value, &t->value_size);
+}
+
 static int tag_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
     kvsp_tag *t = &fv->tags[fv->tag_stack[fv->tag_depth - 1]];
     switch (ev->id) {
-    case KVSP_ID_TAG_NAME: return copy_string(fv, ev, &t->name, NULL);
-    case KVSP_ID_TAG_STRING: return copy_string(fv, ev, &t->value, &t->value_size);
+    case KVSP_ID_TAG_NAME:
+    case KVSP_ID_TAG_STRING: return tag_string(fv, ev->id, ev->data, ev->data_size);
     case KVSP_ID_TAG_BINARY: return copy_binary(fv, ev, &t->binary, &t->binary_size);
     default:
         break;
     }
     return KVSP_OK;
+}
+
+/* Whether a tag's data goes to the innermost SimpleTag: a TrackEntry or
+ * Info around it takes it first, and one nested too deep is dropped. */
+static int takes_tag_data(const kvsp_fragment_visitor *fv)
+{
+    return fv->open && !fv->cur_track && !fv->in_info && fv->tag_depth && !fv->tag_overflow;
 }
 
 static int data_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
@@ -335,7 +357,7 @@ static int data_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
         return track_data(fv, ev);
     if (fv->in_info)
         return info_data(fv, ev);
-    if (fv->tag_depth && !fv->tag_overflow)
+    if (takes_tag_data(fv))
         return tag_data(fv, ev);
     return KVSP_OK;
 }
@@ -525,6 +547,34 @@ static int read_whole(const kvsp_event *ev)
     }
 }
 
+/* Inside a Tag read in place: the SimpleTags at the cursor that have the
+ * usual shape (simple_tag_shape.h), each at once with the handlers its
+ * events would reach, the cursor then moved past it. It stops at anything
+ * else, which the cursor reads as usual. Only where those handlers keep
+ * the tag and give it its strings (in a fragment, not inside a TrackEntry
+ * or Info, not nested too deep to keep: begin_simple_tag and
+ * takes_tag_data), and where the cursor would not defer the SimpleTag for
+ * its nesting. */
+static int usual_simple_tags(kvsp_fragment_visitor *fv, kvsp_content *c)
+{
+    if (!fv->open || fv->cur_track || fv->in_info || fv->tag_overflow ||
+        fv->tag_depth >= MAX_TAG_NESTING || c->nesting == KVSP_CONTENT_MAX_NESTING)
+        return KVSP_OK;
+    simple_tag_shape shape;
+    size_t length;
+    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, &shape)) != 0) {
+        int rc = begin_simple_tag(fv);
+        for (unsigned i = 0; rc == KVSP_OK && i < shape.count; i++)
+            rc = tag_string(fv, shape.child[i].id, shape.child[i].data, shape.child[i].size);
+        if (rc == KVSP_OK)
+            rc = end_simple_tag(fv);
+        if (rc != KVSP_OK)
+            return rc;
+        c->pos += length;
+    }
+    return KVSP_OK;
+}
+
 /* Reads a master in one pass from its content, with the same handlers as
  * its children's events; gives exactly what they would. On anything the
  * content cursor defers, or an error (a limit), everything is put back and
@@ -541,6 +591,11 @@ static int read_in_place(kvsp_fragment_visitor *fv, const kvsp_event *master)
         st = in_place_event(fv, &ev);
         if (st != KVSP_OK)
             break;
+        if (content.nesting && content.open[content.nesting - 1].id == KVSP_ID_TAG) {
+            st = usual_simple_tags(fv, &content);
+            if (st != KVSP_OK)
+                break;
+        }
     }
     if (st != KVSP_DONE) {
         restore_state(fv, &cp);
