@@ -245,6 +245,31 @@ static void test_filter(void **state)
     assert_int_equal(kvsp_reader_set_filter(r, 0, KVSP_FILTER_SKIP), KVSP_OK);
     kvsp_reader_destroy(r);
     eb_free(&b);
+
+    /* Blocks in a Cluster of known size, whole (the fast path) and byte by
+     * byte: hidden, skipped and delivered again after a filter change. */
+    b = (ebml_buf){0};
+    eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+    size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
+    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    for (int i = 0; i < 3; i++)
+        eb_simple_block(&b, (int16_t)i, 0x80, 8, (uint8_t)i);
+    eb_end(&b, cluster);
+    static const kvsp_filter_action actions[] = {KVSP_FILTER_HIDE, KVSP_FILTER_SKIP, KVSP_FILTER_DELIVER};
+    for (size_t chunk = 0; chunk <= 1; chunk++) {
+        r = kvsp_reader_create(NULL);
+        for (size_t k = 0; k < 3; k++) {
+            kvsp_reader_reset(r);
+            kvsp_reader_set_filter(r, KVSP_ID_SIMPLEBLOCK, actions[k]);
+            assert_int_equal(collect_with_reader(r, b.data, b.len, chunk, &ev), KVSP_DONE);
+            assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK),
+                             actions[k] == KVSP_FILTER_DELIVER ? 3 : 0);
+            assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_TIMESTAMP), 1);
+            event_list_free(&ev);
+        }
+        kvsp_reader_destroy(r);
+    }
+    eb_free(&b);
 }
 
 static void test_zero_copy(void **state)

@@ -56,6 +56,9 @@ void kvsp_reader_content_bounds(kvsp_reader *r)
     r->content_depth_max = delivers_all && lim->max_depth > KVSP_CONTENT_MAX_NESTING
                                ? lim->max_depth - KVSP_CONTENT_MAX_NESTING
                                : 0;
+    unsigned slot = kvsp_element_slot(KVSP_ID_SIMPLEBLOCK);
+    r->simple_block_info = &kvsp_element_table[slot - 1];
+    r->simple_block_fast = r->filter[slot - 1] == KVSP_FILTER_DELIVER;
 }
 
 void kvsp_reader_destroy(kvsp_reader *r)

@@ -14,16 +14,12 @@
 
 #include <string.h>
 
+#include "../compiler.h"
 #include "block.h"
 #include "element_table.h"
 #include "reader_internal.h"
 #include "vint.h"
 
-#if defined(__GNUC__)
-#define KVSP_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define KVSP_ALWAYS_INLINE inline
-#endif
 
 /* Big-endian loads; memcpy keeps them legal at any alignment and compiles
  * to one load. */
@@ -119,6 +115,44 @@ static inline int kvsp_data_size_ok(const kvsp_reader *r, kvsp_type type, uint64
     }
 }
 
+static KVSP_ALWAYS_INLINE int kvsp_fast_block(kvsp_reader *r, kvsp_event *ev, int simple,
+                                             const kvsp_element_info *info, uint64_t pos,
+                                             const uint8_t *p, size_t n)
+{
+    int st = kvsp_block_parse_inline(&r->block, r->lace_sizes, simple, p, n);
+    if (st != KVSP_OK)
+        return kvsp_reader_block_error(r, ev, st, info, pos);
+    ev->block = &r->block;
+    return KVSP_OK;
+}
+
+/* A SimpleBlock (a 1-byte ID) whose header is at in[0..header_size): the
+ * checks and the event of the path below for it, without the table lookup,
+ * the filter and the type's size rule (a binary element: only the element
+ * size limit), which simple_block_fast stands for. One per frame. */
+static KVSP_ALWAYS_INLINE int kvsp_fast_simple_block(kvsp_reader *r, kvsp_event *ev,
+                                                     const open_master *top, const uint8_t *in,
+                                                     unsigned header_size, uint64_t size,
+                                                     uint64_t all_ones)
+{
+    uint64_t pos = r->pos;
+    uint64_t data_pos = pos + header_size;
+    size_t in_pos = r->in_pos;
+    if (size == all_ones || data_pos > top->fast_end || size > top->fast_end - data_pos ||
+        size > r->opts.limits.max_element_size || size > r->in_len - in_pos - header_size)
+        return kvsp_reader_step(r, ev);
+    const uint8_t *p = in + header_size;
+    size_t n = (size_t)size;
+    r->in_pos = in_pos + header_size + n;
+    r->pos = data_pos + n;
+    kvsp_event_fill(ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK, r->simple_block_info, pos, header_size,
+                    size, r->depth);
+    ev->end_offset = data_pos + n;
+    ev->data = n ? p : (const uint8_t *)"";
+    ev->data_size = n;
+    return kvsp_fast_block(r, ev, 1, r->simple_block_info, pos, p, n);
+}
+
 /* One step from an element boundary (state ST_HEADER, no header bytes
  * held): KVSP_OK with *ev filled, KVSP_NO_EVENT, or a status. */
 static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *ev)
@@ -142,6 +176,8 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
     uint64_t all_ones = ((uint64_t)1 << (7 * size_len)) - 1;
     uint64_t size = (kvsp_load_be64(in + id_len) >> (64 - 8 * size_len)) & all_ones;
     unsigned header_size = id_len + size_len;
+    if (id == KVSP_ID_SIMPLEBLOCK && r->simple_block_fast)
+        return kvsp_fast_simple_block(r, ev, top, in, header_size, size, all_ones);
     uint64_t data_pos = pos + header_size;
     unsigned slot = kvsp_element_slot(id);
     /* fast_end is 0 for an unknown-size master: nothing fits. An unknown
@@ -184,12 +220,8 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
     ev->data = n ? p : (const uint8_t *)"";
     ev->data_size = n;
     kvsp_event_decode(ev, p, n);
-    if (id == KVSP_ID_SIMPLEBLOCK || id == KVSP_ID_BLOCK) {
-        int st = kvsp_block_parse_inline(&r->block, r->lace_sizes, id == KVSP_ID_SIMPLEBLOCK, p, n);
-        if (st != KVSP_OK)
-            return kvsp_reader_block_error(r, ev, st, info, pos);
-        ev->block = &r->block;
-    }
+    if (id == KVSP_ID_SIMPLEBLOCK || id == KVSP_ID_BLOCK)
+        return kvsp_fast_block(r, ev, id == KVSP_ID_SIMPLEBLOCK, info, pos, p, n);
     return KVSP_OK;
 }
 

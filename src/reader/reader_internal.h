@@ -75,6 +75,10 @@ struct kvsp_reader {
      * filter hides or skips anything. */
     uint64_t content_max;
     uint32_t content_depth_max;
+    /* The filter delivers SimpleBlocks: the fast path may take them
+     * without looking the ID up (simple_block_info is its entry). */
+    int simple_block_fast;
+    const kvsp_element_info *simple_block_info;
 
     kvsp_block block;
     size_t lace_sizes[KVSP_MAX_LACED_FRAMES];
@@ -109,8 +113,8 @@ int kvsp_reader_block_error(kvsp_reader *r, kvsp_event *ev, int status,
 int kvsp_reader_resync_scan(kvsp_reader *r);
 /* kvsp_reader_skip without the argument checks, for the run loop. */
 int kvsp_reader_skip_content(kvsp_reader *r);
-/* Recomputes content_max and content_depth_max after the options or the
- * filter changed. */
+/* Recomputes content_max, content_depth_max and simple_block_fast after the
+ * options or the filter changed. */
 void kvsp_reader_content_bounds(kvsp_reader *r);
 int kvsp_reader_resync_close(kvsp_reader *r, kvsp_event *ev);
 
