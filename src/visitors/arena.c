@@ -5,14 +5,6 @@
 #include "../alloc_internal.h"
 
 #define ARENA_CHUNK_SIZE 16384u
-#define ARENA_ALIGN 16u
-
-struct arena_chunk {
-    arena_chunk *next;
-    size_t cap;
-    size_t used;
-    _Alignas(16) unsigned char data[];
-};
 
 void arena_init(arena *a, size_t limit)
 {
@@ -101,26 +93,11 @@ void *arena_alloc(arena *a, size_t n, arena_status *status)
     return p;
 }
 
-char *arena_string(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status)
+char *arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status)
 {
-    while (n && p[n - 1] == '\0')
-        n--;
-    char *s;
-    arena_chunk *c = a->cur;
-    size_t need = round_up(n + 1);
-    /* The usual short string that fits the current chunk and the limit,
-     * bumped here: tag names and values come several per fragment. n is
-     * small, so nothing overflows; arena_alloc does the rest. */
-    if (n < 4096 && c && c->cap - c->used >= need && n < a->limit - a->used) {
-        s = (char *)c->data + c->used;
-        c->used += need;
-        a->used += n + 1;
-    } else {
-        s = arena_alloc(a, n + 1, status);
-        if (!s)
-            return NULL;
-    }
-    *status = ARENA_OK;
+    char *s = arena_alloc(a, n + 1, status);
+    if (!s)
+        return NULL;
     if (n)
         memcpy(s, p, n);
     s[n] = '\0';
