@@ -21,31 +21,9 @@ const kvsp_fragment *kvsp_fragment_visitor_last(kvsp_fragment_visitor *fv)
     return &fv->frag;
 }
 
-static const kvsp_track *find_track(const kvsp_fragment_visitor *fv, uint64_t number)
-{
-    for (size_t i = 0; i < fv->track_count; i++) {
-        if ((fv->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && fv->tracks[i].number == number)
-            return &fv->tracks[i];
-    }
-    return NULL;
-}
-
 const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv, uint64_t number)
 {
-    return fv && fv->open ? find_track(fv, number) : NULL;
-}
-
-const kvsp_fragment *kvsp_fragment_visitor_block_context(kvsp_fragment_visitor *fv,
-                                                         uint64_t number,
-                                                         const kvsp_track **track)
-{
-    if (!fv->open) {
-        *track = NULL;
-        return NULL;
-    }
-    *track = find_track(fv, number);
-    sync_record(fv);
-    return &fv->frag;
+    return fv && fv->open ? fragment_find_track(fv, number) : NULL;
 }
 
 const char *kvsp_fragment_visitor_continuation_token(const kvsp_fragment_visitor *fv)

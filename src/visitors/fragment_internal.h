@@ -12,14 +12,6 @@ uint64_t kvsp_fragment_visitor_events(const kvsp_fragment_visitor *fv);
 /* Where that count lives, for a check inline on every event (meta_pair.h). */
 const uint64_t *kvsp_fragment_visitor_events_counter(const kvsp_fragment_visitor *fv);
 
-/* For the frame visitor, once per block: the open fragment as
- * kvsp_fragment_visitor_current gives it (NULL outside one) and, in *track,
- * its track numbered `number` as kvsp_fragment_visitor_track gives it. One
- * direct call instead of two exported ones (which go through the PLT). */
-const kvsp_fragment *kvsp_fragment_visitor_block_context(kvsp_fragment_visitor *fv,
-                                                         uint64_t number,
-                                                         const kvsp_track **track);
-
 /* kvsp_ticks_to_ns, inline for the per-frame timing. */
 static inline int kvsp_ticks_to_ns_inline(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
 {

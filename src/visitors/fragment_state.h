@@ -38,6 +38,7 @@ struct kvsp_fragment_visitor {
 
     kvsp_track_frames *per_track;
     size_t per_track_count, per_track_cap;
+    size_t last_track_slot; /* per_track index of the last block's track (a hint) */
 
     char *token; /* latest continuation token of the stream */
     size_t token_cap;
@@ -64,6 +65,30 @@ static inline void sync_record(kvsp_fragment_visitor *fv)
     fv->frag.tag_count = fv->tag_count;
     fv->frag.frames_per_track = fv->per_track;
     fv->frag.frames_track_count = fv->per_track_count;
+}
+
+static inline const kvsp_track *fragment_find_track(const kvsp_fragment_visitor *fv, uint64_t number)
+{
+    for (size_t i = 0; i < fv->track_count; i++) {
+        if ((fv->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && fv->tracks[i].number == number)
+            return &fv->tracks[i];
+    }
+    return NULL;
+}
+
+/* For the frame visitor, once per block, inline: the open fragment as
+ * kvsp_fragment_visitor_current gives it (NULL outside one) and, in *track,
+ * its track numbered `number` as kvsp_fragment_visitor_track gives it. */
+static inline const kvsp_fragment *fragment_block_context(kvsp_fragment_visitor *fv, uint64_t number,
+                                                          const kvsp_track **track)
+{
+    if (!fv->open) {
+        *track = NULL;
+        return NULL;
+    }
+    *track = fragment_find_track(fv, number);
+    sync_record(fv);
+    return &fv->frag;
 }
 
 #endif

@@ -231,12 +231,17 @@ static int start_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     return KVSP_OK;
 }
 
-static int count_frames(kvsp_fragment_visitor *fv, const kvsp_block *b)
+static inline int count_frames(kvsp_fragment_visitor *fv, const kvsp_block *b)
 {
     kvsp_fragment *f = &fv->frag;
-    size_t i = 0;
-    while (i < fv->per_track_count && fv->per_track[i].track != b->track)
-        i++;
+    /* Blocks of one track come in runs: its slot is likely the last one's. */
+    size_t i = fv->last_track_slot;
+    if (i >= fv->per_track_count || fv->per_track[i].track != b->track) {
+        i = 0;
+        while (i < fv->per_track_count && fv->per_track[i].track != b->track)
+            i++;
+    }
+    fv->last_track_slot = i;
     if (i == fv->per_track_count) {
         int rc = grow((void **)&fv->per_track, &fv->per_track_cap, i + 1, sizeof *fv->per_track,
                       fv->opts.max_tracks);
@@ -547,6 +552,35 @@ static int read_whole(const kvsp_event *ev)
     }
 }
 
+/* A usual SimpleTag outside any other: what begin_simple_tag, tag_string
+ * for each child and end_simple_tag do, in one go (the tag stack is left
+ * as they leave it, empty). On an error the caller puts everything back. */
+static int take_top_level_tag(kvsp_fragment_visitor *fv, const simple_tag_shape *shape)
+{
+    size_t index = fv->tag_count;
+    int rc = grow((void **)&fv->tags, &fv->tag_cap, index + 1, sizeof *fv->tags, fv->opts.max_tags);
+    if (rc)
+        return rc;
+    kvsp_tag *t = &fv->tags[index];
+    memset(t, 0, sizeof *t);
+    t->name = "";
+    for (unsigned i = 0; i < shape->count; i++) {
+        const simple_tag_child *child = &shape->child[i];
+        rc = child->id == KVSP_ID_TAG_NAME
+                 ? copy_bytes_as_string(fv, child->data, child->size, &t->name, NULL)
+                 : copy_bytes_as_string(fv, child->data, child->size, &t->value, &t->value_size);
+        if (rc)
+            return rc;
+    }
+    fv->tag_count = index + 1;
+    int taken = take_kvs_tag(fv, t);
+    if (taken < 0)
+        return taken;
+    if (taken)
+        fv->tag_count = index;
+    return KVSP_OK;
+}
+
 /* Inside a Tag read in place: the SimpleTags at the cursor that have the
  * usual shape (simple_tag_shape.h), each at once with the handlers its
  * events would reach, the cursor then moved past it. It stops at anything
@@ -563,11 +597,16 @@ static int usual_simple_tags(kvsp_fragment_visitor *fv, kvsp_content *c)
     simple_tag_shape shape;
     size_t length;
     while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, &shape)) != 0) {
-        int rc = begin_simple_tag(fv);
-        for (unsigned i = 0; rc == KVSP_OK && i < shape.count; i++)
-            rc = tag_string(fv, shape.child[i].id, shape.child[i].data, shape.child[i].size);
-        if (rc == KVSP_OK)
-            rc = end_simple_tag(fv);
+        int rc;
+        if (fv->tag_depth == 0) {
+            rc = take_top_level_tag(fv, &shape);
+        } else {
+            rc = begin_simple_tag(fv);
+            for (unsigned i = 0; rc == KVSP_OK && i < shape.count; i++)
+                rc = tag_string(fv, shape.child[i].id, shape.child[i].data, shape.child[i].size);
+            if (rc == KVSP_OK)
+                rc = end_simple_tag(fv);
+        }
         if (rc != KVSP_OK)
             return rc;
         c->pos += length;
@@ -628,6 +667,8 @@ static int on_data(void *user, const kvsp_event *ev)
     note_event(fv, ev->end_offset);
     if (ev->depth >= fv->in_place_depth)
         return KVSP_OK;
+    if (ev->block && fv->open)
+        return count_frames(fv, ev->block); /* what data_event does with it, a call sooner */
     return data_event(fv, ev);
 }
 

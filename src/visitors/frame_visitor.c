@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../compiler.h"
 #include "fragment_internal.h"
+#include "fragment_state.h"
 #include "meta_pair.h"
 #include "kvsparser/frames.h"
 #include "../alloc_internal.h"
@@ -68,8 +70,32 @@ static inline double ticks_to_ms(int64_t ticks, uint64_t scale, int64_t ns)
 }
 
 /* Fills the parts of the frame common to every frame of the block. */
-static void frame_timing(kvsp_frame *fr, const kvsp_block *b, const kvsp_fragment *frag)
+static KVSP_ALWAYS_INLINE void frame_timing(kvsp_frame *fr, const kvsp_block *b, const kvsp_fragment *frag)
 {
+    /* The usual 1 ms scale with times within 104 days of 0 (|ticks| <=
+     * exact_ms, block timecodes being 16-bit): nothing overflows and each
+     * value is the general path's, bit for bit, without its checks. */
+    const int64_t exact_ms = (INT64_C(1) << 53) / 1000000;
+    const int64_t cluster_bound = exact_ms - INT16_MAX - 1;
+    if (frag && frag->info.timecode_scale == 1000000u && frag->cluster_timecode >= -cluster_bound &&
+        frag->cluster_timecode <= cluster_bound) {
+        int64_t tc = frag->cluster_timecode + b->timecode;
+        double offset_ms = (double)b->timecode;
+        uint32_t present = KVSP_FRAME_HAS_PTS;
+        fr->timecode = tc;
+        fr->pts_ns = tc * 1000000;
+        fr->pts_ms = (double)tc;
+        if (frag->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP) {
+            fr->producer_timestamp_ms = (double)frag->producer_timestamp_ms + offset_ms;
+            present |= KVSP_FRAME_HAS_PRODUCER_TIME;
+        }
+        if (frag->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) {
+            fr->server_timestamp_ms = (double)frag->server_timestamp_ms + offset_ms;
+            present |= KVSP_FRAME_HAS_SERVER_TIME;
+        }
+        fr->present |= present;
+        return;
+    }
     int64_t cluster = frag ? frag->cluster_timecode : 0;
     uint64_t scale = frag ? frag->info.timecode_scale : 1000000u;
     if (__builtin_add_overflow(cluster, (int64_t)b->timecode, &fr->timecode))
@@ -93,7 +119,7 @@ static void frame_timing(kvsp_frame *fr, const kvsp_block *b, const kvsp_fragmen
 }
 
 /* Hands out frames em.next.. of the current block. */
-static int emit_rest(kvsp_frame_visitor *fv)
+static inline int emit_rest(kvsp_frame_visitor *fv)
 {
     emission *em = &fv->em;
     while (em->next < em->count) {
@@ -111,11 +137,11 @@ static int emit_rest(kvsp_frame_visitor *fv)
     return KVSP_OK;
 }
 
-static int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t *data,
+static KVSP_ALWAYS_INLINE int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t *data,
                       const size_t *sizes, int keyframe, uint64_t offset, const held_block *group)
 {
     const kvsp_track *info;
-    const kvsp_fragment *frag = kvsp_fragment_visitor_block_context(fv->mp.meta, b->track, &info);
+    const kvsp_fragment *frag = fragment_block_context(fv->mp.meta, b->track, &info);
     if (!wanted(fv, b->track, info))
         return KVSP_OK;
     emission *em = &fv->em;
