@@ -153,6 +153,19 @@ static void test_file(void **state)
     free(data);
 }
 
+/* A SimpleTag of TagName and TagString, its size written in size_len
+ * bytes (eb_begin's masters have 8). */
+static void usual_simple_tag(ebml_buf *b, const char *name, const char *value, unsigned size_len)
+{
+    ebml_buf kids = {0};
+    eb_string(&kids, KVSP_ID_TAG_NAME, name);
+    eb_string(&kids, KVSP_ID_TAG_STRING, value);
+    eb_id(b, KVSP_ID_SIMPLETAG);
+    eb_size(b, kids.len, size_len);
+    eb_bytes(b, kids.data, kids.len);
+    eb_free(&kids);
+}
+
 /* A GetMedia-like fragment: Segment > Info, Tags (Targets, nested
  * SimpleTags, binary), Cluster of blocks. Returns the Tags' offset. */
 static size_t build_fragment(ebml_buf *b)
@@ -173,15 +186,17 @@ static size_t build_fragment(ebml_buf *b)
     static const char *values[] = {"91343852333181432392682062607743920146159169392", "1511852109.123",
                                    "value", "1511852109.100"};
     for (int i = 0; i < 4; i++) {
-        size_t st = eb_begin(b, KVSP_ID_SIMPLETAG);
+        if (i != 2) { /* sizes in 1 byte (i = 0, 1) or 8 */
+            usual_simple_tag(b, names[i], values[i], i < 2 ? 1 : 8);
+            continue;
+        }
+        size_t st = eb_begin(b, KVSP_ID_SIMPLETAG); /* with a nested one */
         eb_string(b, KVSP_ID_TAG_NAME, names[i]);
         eb_string(b, KVSP_ID_TAG_STRING, values[i]);
-        if (i == 2) {
-            size_t inner = eb_begin(b, KVSP_ID_SIMPLETAG);
-            eb_string(b, KVSP_ID_TAG_NAME, "inner");
-            eb_binary(b, KVSP_ID_TAG_BINARY, "\x00\x01\x02", 3);
-            eb_end(b, inner);
-        }
+        size_t inner = eb_begin(b, KVSP_ID_SIMPLETAG);
+        eb_string(b, KVSP_ID_TAG_NAME, "inner");
+        eb_binary(b, KVSP_ID_TAG_BINARY, "\x00\x01\x02", 3);
+        eb_end(b, inner);
         eb_end(b, st);
     }
     eb_end(b, tag);
@@ -287,19 +302,6 @@ static void test_damaged_tags_visitors(void **state)
     }
     free(copy);
     eb_free(&b);
-}
-
-/* A SimpleTag of TagName and TagString, its size written in size_len
- * bytes (eb_begin's masters have 8). */
-static void usual_simple_tag(ebml_buf *b, const char *name, const char *value, unsigned size_len)
-{
-    ebml_buf kids = {0};
-    eb_string(&kids, KVSP_ID_TAG_NAME, name);
-    eb_string(&kids, KVSP_ID_TAG_STRING, value);
-    eb_id(b, KVSP_ID_SIMPLETAG);
-    eb_size(b, kids.len, size_len);
-    eb_bytes(b, kids.data, kids.len);
-    eb_free(&kids);
 }
 
 static void assert_same_in_place_and_from_events(const ebml_buf *b, const char *what)

@@ -61,10 +61,41 @@ static inline unsigned simple_tag_header(const uint8_t *p, size_t room, uint32_t
     return 2 + size_len;
 }
 
+/* The layout nearly every SimpleTag has, checked in one go: all three
+ * sizes in one byte, TagName then TagString. Returns the SimpleTag's length
+ * (the children into `shape`), or 0 to try the general reading below. */
+static inline size_t simple_tag_shape_short(const uint8_t *p, size_t room, simple_tag_shape *shape)
+{
+    if (room < 9 || p[0] != 0x67 || p[1] != 0xC8 || !(p[2] & 0x80))
+        return 0;
+    size_t n = p[2] & 0x7Fu;
+    if (n == 0x7F || n > room - 3 || n < 6)
+        return 0;
+    const uint8_t *name = p + 3;
+    if (name[0] != 0x45 || name[1] != 0xA3 || !(name[2] & 0x80))
+        return 0;
+    size_t name_size = name[2] & 0x7Fu;
+    if (name_size > n - 6) /* also refuses 0x7F, the unknown size: n - 6 < 0x7F */
+        return 0;
+    const uint8_t *value = name + 3 + name_size;
+    if (value[0] != 0x44 || value[1] != 0x87 || !(value[2] & 0x80))
+        return 0;
+    size_t value_size = value[2] & 0x7Fu;
+    if (value_size != n - 6 - name_size) /* also refuses 0x7F */
+        return 0;
+    shape->count = 2;
+    shape->child[0] = (simple_tag_child){KVSP_ID_TAG_NAME, name + 3, name_size};
+    shape->child[1] = (simple_tag_child){KVSP_ID_TAG_STRING, value + 3, value_size};
+    return 3 + n;
+}
+
 /* Reads the SimpleTag element at p[0..room) into `shape` and returns its
  * length if it has the usual shape, else 0. */
 static inline size_t simple_tag_shape_read(const uint8_t *p, size_t room, simple_tag_shape *shape)
 {
+    size_t length = simple_tag_shape_short(p, room, shape);
+    if (length)
+        return length;
     uint32_t id;
     size_t n;
     unsigned header = simple_tag_header(p, room, &id, &n);
