@@ -387,6 +387,50 @@ static void test_usual_tags_in_odd_places(void **state)
     eb_free(&b);
 }
 
+/* The fragment visitor compares an EBML header with the last one it read
+ * in place rather than read it again: a second header differing in any one
+ * byte must still be read (and its damage found) as the reader reads it. */
+static void test_repeated_ebml_header(void **state)
+{
+    (void)state;
+    ebml_buf b = {0};
+    build_fragment(&b);
+    size_t second = b.len;
+    build_fragment(&b);
+    size_t header_end = second;
+    while (header_end < b.len && !(b.data[header_end] == 0x18 && b.data[header_end + 1] == 0x53))
+        header_end++; /* the second Segment's ID */
+    assert_true(header_end < b.len);
+    assert_same_in_place_and_from_events(&b, "repeated EBML header");
+    char what[64];
+    for (size_t at = second + 12; at < header_end; at++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            b.data[at] ^= (uint8_t)(1u << bit);
+            snprintf(what, sizeof what, "EBML header byte %zu, bit %d", at - second, bit);
+            assert_same_in_place_and_from_events(&b, what);
+            b.data[at] ^= (uint8_t)(1u << bit);
+        }
+    }
+    eb_free(&b);
+
+    /* The same header (with a tag in it) inside a fragment, where its tag
+     * is kept: it must be read there, not taken as seen. */
+    b = (ebml_buf){0};
+    for (int copy = 0; copy < 2; copy++) {
+        size_t seg = copy ? eb_begin(&b, KVSP_ID_SEGMENT) : 0;
+        size_t header = eb_begin(&b, KVSP_ID_EBML);
+        eb_string(&b, 0x4282, "matroska"); /* DocType */
+        size_t tag = eb_begin(&b, KVSP_ID_TAG);
+        usual_simple_tag(&b, "kept", "inside", 1);
+        eb_end(&b, tag);
+        eb_end(&b, header);
+        if (copy)
+            eb_end(&b, seg);
+    }
+    assert_same_in_place_and_from_events(&b, "the same EBML header inside a fragment");
+    eb_free(&b);
+}
+
 /* One line per event: what a skip must leave unchanged. */
 static void log_event(log_buf *log, const kvsp_event *ev)
 {
@@ -630,6 +674,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_damaged_tags),
         cmocka_unit_test(test_damaged_tags_visitors),
         cmocka_unit_test(test_usual_tags_in_odd_places),
+        cmocka_unit_test(test_repeated_ebml_header),
         cmocka_unit_test(test_reader_skip),
         cmocka_unit_test(test_skip_refused),
         cmocka_unit_test(test_skip_truncated),

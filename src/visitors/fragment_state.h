@@ -13,6 +13,8 @@
  * bound keeps the stack of open tags fixed-size. */
 #define MAX_TAG_NESTING 16
 #define NOT_IN_PLACE UINT32_MAX
+/* Larger EBML headers (a usual one has about 35 bytes) are read each time. */
+#define EBML_HEADER_SEEN_MAX 64
 
 struct kvsp_fragment_visitor {
     kvsp_fragment_options opts;
@@ -50,6 +52,12 @@ struct kvsp_fragment_visitor {
      * from its START; if they come anyway (another visitor wanted them),
      * they were taken already. NOT_IN_PLACE otherwise. */
     uint32_t in_place_depth;
+
+    /* The content of the last EBML header read in place outside a
+     * fragment, where its children change nothing here: the same bytes
+     * again (every fragment repeats them) need only be compared. */
+    uint8_t header_seen[EBML_HEADER_SEEN_MAX];
+    size_t header_seen_size; /* 0: none */
 
     uint64_t events;
     uint64_t count;

@@ -72,6 +72,7 @@ void kvsp_fragment_visitor_reset(kvsp_fragment_visitor *fv)
         return;
     clear_fragment(fv);
     fv->pending_begin = 0;
+    fv->header_seen_size = 0;
     fv->has_token = fv->has_millis_behind_now = 0;
     fv->events = fv->count = fv->furthest = 0;
 }
@@ -614,6 +615,16 @@ static int usual_simple_tags(kvsp_fragment_visitor *fv, kvsp_content *c)
     return KVSP_OK;
 }
 
+static int passed_in_place(kvsp_fragment_visitor *fv, const kvsp_event *master);
+
+/* Whether this is the content of the last EBML header read in place, again
+ * outside a fragment: reading it would give the same, nothing. */
+static int header_seen_again(const kvsp_fragment_visitor *fv, const kvsp_event *ev)
+{
+    return ev->id == KVSP_ID_EBML && !fv->open && fv->header_seen_size &&
+           ev->data_size == fv->header_seen_size && memcmp(ev->data, fv->header_seen, ev->data_size) == 0;
+}
+
 /* Reads a master in one pass from its content, with the same handlers as
  * its children's events; gives exactly what they would. On anything the
  * content cursor defers, or an error (a limit), everything is put back and
@@ -640,6 +651,17 @@ static int read_in_place(kvsp_fragment_visitor *fv, const kvsp_event *master)
         restore_state(fv, &cp);
         return KVSP_OK;
     }
+    if (master->id == KVSP_ID_EBML && !fv->open && master->data_size <= EBML_HEADER_SEEN_MAX) {
+        memcpy(fv->header_seen, master->data, master->data_size);
+        fv->header_seen_size = master->data_size;
+    }
+    return passed_in_place(fv, master);
+}
+
+/* The master's children were taken from its content: the reader may pass
+ * over them, and if they come anyway they are ignored. */
+static int passed_in_place(kvsp_fragment_visitor *fv, const kvsp_event *master)
+{
     uint64_t end = master->offset + master->header_size + master->data_size;
     if (end > fv->furthest)
         fv->furthest = end;
@@ -657,7 +679,7 @@ static int on_start(void *user, const kvsp_event *ev)
                 !fv->tag_depth && !fv->tag_overflow;
     int rc = start_event(fv, ev);
     if (rc == KVSP_OK && whole)
-        return read_in_place(fv, ev);
+        return header_seen_again(fv, ev) ? passed_in_place(fv, ev) : read_in_place(fv, ev);
     return rc;
 }
 
