@@ -70,6 +70,9 @@ static void test_unknown_sizes_end_at_non_descendants(void **state)
         size_t tags = b.len;
         size_t m = eb_begin(&b, KVSP_ID_TAGS); /* a Segment child: ends the Cluster */
         eb_end(&b, m);
+        eb_begin_unknown(&b, KVSP_ID_TAGS, size_len);
+        size_t stray_block = b.len;
+        eb_simple_block(&b, 0, 0x80, 10, 2); /* not in Tags: ends them, lies in the Segment */
         size_t ebml2 = b.len;
         eb_ebml_header(&b); /* ends the Segment */
         eb_begin_unknown(&b, KVSP_ID_SEGMENT, size_len);
@@ -93,6 +96,11 @@ static void test_unknown_sizes_end_at_non_descendants(void **state)
         assert_int_equal(find_event(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK, 0) >= 0, 1);
         assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, KVSP_ID_VOID, 0)].depth, 2);
         assert_int_equal(ev.items[find_event(&ev, KVSP_EV_START, KVSP_ID_TAGS, 0)].depth, 1);
+        i = find_event(&ev, KVSP_EV_END, KVSP_ID_TAGS, 1);
+        assert_int_equal(ev.items[i].end_offset, stray_block);
+        i = find_event(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK, 1);
+        assert_int_equal(ev.items[i].offset, stray_block);
+        assert_int_equal(ev.items[i].depth, 1);
         event_list_free(&ev);
         eb_free(&b);
     }

@@ -154,19 +154,6 @@ static int read_header(kvsp_reader *r, kvsp_event *ev)
     return NO_EVENT;
 }
 
-/* Whether an element may lie inside an open master of unknown size: RFC 8794
- * section 6.2 ends such a master at the first element that is not one of its
- * descendants. IDs the schema does not know stay inside. */
-static int belongs_to(const open_master *m, const element_header *el)
-{
-    const kvsp_element_info *info = el->info;
-    if (!info || (info->flags & KVSP_ELEMENT_GLOBAL))
-        return 1;
-    if ((info->flags & KVSP_ELEMENT_RECURSIVE) && m->id == el->id)
-        return 1;
-    return kvsp_element_has_ancestor(info, m->id);
-}
-
 static int open_master_element(kvsp_reader *r, kvsp_event *ev)
 {
     element_header *el = &r->el;
@@ -194,7 +181,7 @@ static int open_master_element(kvsp_reader *r, kvsp_event *ev)
     m->offset = el->offset;
     m->size = el->size;
     m->limit = limit;
-    m->fast_end = el->size != KVSP_SIZE_UNKNOWN ? limit : 0;
+    m->fast_end = limit != KVSP_SIZE_UNKNOWN ? limit : KVSP_SIZE_UNKNOWN - 1;
     m->action = el->action == KVSP_FILTER_DELIVER ? KVSP_FILTER_DELIVER : KVSP_FILTER_HIDE;
     r->state = ST_HEADER;
     if (m->action != KVSP_FILTER_DELIVER)
@@ -272,7 +259,7 @@ static int place_element(kvsp_reader *r, kvsp_event *ev)
     el->info = slot ? &kvsp_element_table[slot - 1] : NULL;
     if (r->depth) {
         const open_master *top = &r->stack[r->depth - 1];
-        if (top->size == KVSP_SIZE_UNKNOWN && !belongs_to(top, el))
+        if (top->size == KVSP_SIZE_UNKNOWN && !kvsp_belongs_to(top, el->info, el->id))
             return kvsp_reader_pop(r, ev, el->offset); /* the element is placed again after */
         if (top->limit != KVSP_SIZE_UNKNOWN) {
             uint64_t room = el->offset < top->limit ? top->limit - el->offset : 0;

@@ -139,7 +139,8 @@ static KVSP_ALWAYS_INLINE int kvsp_fast_simple_block(kvsp_reader *r, kvsp_event 
     uint64_t data_pos = pos + header_size;
     size_t in_pos = r->in_pos;
     if (size == all_ones || data_pos > top->fast_end || size > top->fast_end - data_pos ||
-        size > r->opts.limits.max_element_size || size > r->in_len - in_pos - header_size)
+        size > r->opts.limits.max_element_size || size > r->in_len - in_pos - header_size ||
+        (top->size == KVSP_SIZE_UNKNOWN && !kvsp_belongs_to(top, r->simple_block_info, KVSP_ID_SIMPLEBLOCK)))
         return kvsp_reader_step(r, ev);
     const uint8_t *p = in + header_size;
     size_t n = (size_t)size;
@@ -180,13 +181,15 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
         return kvsp_fast_simple_block(r, ev, top, in, header_size, size, all_ones);
     uint64_t data_pos = pos + header_size;
     unsigned slot = kvsp_element_slot(id);
-    /* fast_end is 0 for an unknown-size master: nothing fits. An unknown
-     * size (all ones) never fits either. Unknown IDs (slot 0), reserved ones
-     * among them, take the general path. */
+    /* An unknown size (all ones) never fits. Unknown IDs (slot 0), reserved
+     * ones among them, take the general path, and so does an element that
+     * ends a master of unknown size. */
     if (!slot || size == all_ones || data_pos > top->fast_end || size > top->fast_end - data_pos ||
         r->filter[slot - 1] != KVSP_FILTER_DELIVER)
         return kvsp_reader_step(r, ev);
     const kvsp_element_info *info = &kvsp_element_table[slot - 1];
+    if (top->size == KVSP_SIZE_UNKNOWN && !kvsp_belongs_to(top, info, id))
+        return kvsp_reader_step(r, ev);
     if (info->type == KVSP_TYPE_MASTER) {
         if (depth >= r->opts.limits.max_depth)
             return kvsp_reader_step(r, ev); /* it reports the error */

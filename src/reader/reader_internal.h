@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kvsparser/reader.h"
+#include "element_table.h"
 
 /* What the reader is doing with the bytes at r->pos. */
 typedef enum reader_state {
@@ -27,10 +28,23 @@ typedef struct open_master {
     uint64_t size;
     uint64_t limit;
     /* The reader's fast path takes a child only while it fits before this
-     * offset: the master's end when its size is known, else 0 (never). */
+     * offset: limit, or the largest offset when that is unknown too (so no
+     * child's end overflows). */
     uint64_t fast_end;
     uint8_t action;
 } open_master;
+
+/* Whether an element may lie inside an open master of unknown size: RFC 8794
+ * section 6.2 ends such a master at the first element that is not one of its
+ * descendants. IDs the schema does not know (info NULL) stay inside. */
+static inline int kvsp_belongs_to(const open_master *m, const kvsp_element_info *info, uint32_t id)
+{
+    if (!info || (info->flags & KVSP_ELEMENT_GLOBAL))
+        return 1;
+    if ((info->flags & KVSP_ELEMENT_RECURSIVE) && m->id == id)
+        return 1;
+    return kvsp_element_has_ancestor(info, m->id);
+}
 
 /* The element whose header was read last. */
 typedef struct element_header {
