@@ -654,11 +654,53 @@ static void test_counter_and_printer(void **state)
     eb_free(&b);
 }
 
+static int check_empty_frame(void *user, const kvsp_frame *fr)
+{
+    int *seen = user;
+    assert_non_null(fr->data);
+    assert_int_equal(fr->size, 0);
+    ++*seen;
+    return KVSP_OK;
+}
+
+/* Frames of no bytes, from a SimpleBlock and from a Block held for its
+ * BlockGroup (which copies nothing): their data is not NULL. */
+static void test_empty_frames(void **state)
+{
+    (void)state;
+    ebml_buf b = {0};
+    eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+    size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
+    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    eb_simple_block(&b, 0, 0x80, 0, 0);
+    size_t g = eb_begin(&b, KVSP_ID_BLOCKGROUP);
+    block(&b, 1, 0, 0);
+    eb_end(&b, g);
+    eb_end(&b, cluster);
+    int seen = 0;
+    kvsp_visitor sink = {0};
+    sink.user = &seen;
+    sink.on_frame = check_empty_frame;
+    kvsp_frame_visitor *fv = kvsp_frame_visitor_create(NULL, NULL, &sink);
+    kvsp_reader *r = kvsp_reader_create(NULL);
+    assert_non_null(fv);
+    assert_non_null(r);
+    kvsp_visitor v = kvsp_frame_visitor_visitor(fv);
+    assert_int_equal(kvsp_reader_push(r, b.data, b.len, &v), KVSP_NEED_DATA);
+    kvsp_reader_finish(r);
+    assert_int_equal(kvsp_reader_run(r, &v), KVSP_DONE);
+    assert_int_equal(seen, 2);
+    kvsp_reader_destroy(r);
+    kvsp_frame_visitor_destroy(fv);
+    eb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fragment_fields),
         cmocka_unit_test(test_frames_timing_and_blockgroups),
+        cmocka_unit_test(test_empty_frames),
         cmocka_unit_test(test_frame_milliseconds_exact),
         cmocka_unit_test(test_completeness),
         cmocka_unit_test(test_limits),

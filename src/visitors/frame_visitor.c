@@ -199,7 +199,8 @@ static int hold_block(held_block *h, const kvsp_event *ev)
     memcpy(h->sizes, b->frame_sizes, b->frame_count * sizeof h->sizes[0]);
     h->block = *b;
     h->block.frame_sizes = h->sizes;
-    h->block.frames = h->data;
+    /* Empty frames still point somewhere, as the reader's empty payloads do. */
+    h->block.frames = h->data ? h->data : (const uint8_t *)"";
     h->size = total;
     h->offset = ev->offset;
     h->has_block = 1;
@@ -260,7 +261,7 @@ static int on_end(void *user, const kvsp_event *ev)
     h->active = 0;
     if (!h->has_block)
         return KVSP_OK;
-    return emit_block(fv, &h->block, h->data, h->sizes, !h->referenced, h->offset, h);
+    return emit_block(fv, &h->block, h->block.frames, h->sizes, !h->referenced, h->offset, h);
 }
 
 static int on_other(void *user, const kvsp_event *ev)
