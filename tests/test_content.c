@@ -218,6 +218,20 @@ static uint64_t next_random(uint64_t *s)
     return *s;
 }
 
+/* copy = the fragment with 1-3 bytes of content_at..+content_len changed:
+ * a bit flipped or a byte replaced (small changes to sizes and IDs are the
+ * interesting ones). */
+static void damage(uint8_t *copy, const ebml_buf *b, size_t content_at, size_t content_len, uint64_t *seed)
+{
+    memcpy(copy, b->data, b->len);
+    int flips = 1 + (int)(next_random(seed) % 3);
+    for (int f = 0; f < flips; f++) {
+        size_t at = content_at + next_random(seed) % content_len;
+        uint64_t r = next_random(seed);
+        copy[at] = r & 1 ? (uint8_t)(copy[at] ^ (1u << (r >> 1) % 8)) : (uint8_t)(r >> 8);
+    }
+}
+
 /* Damaged Tags: wherever the cursor accepts the content, the reader (the
  * oracle) delivers the same events without an error. */
 static void test_damaged_tags(void **state)
@@ -234,14 +248,7 @@ static void test_damaged_tags(void **state)
     uint64_t seed = 0x2545F4914F6CDD1Dull;
     int accepted = 0, deferred = 0;
     for (int round = 0; round < 20000; round++) {
-        memcpy(copy, b.data, b.len);
-        int flips = 1 + (int)(next_random(&seed) % 3);
-        for (int f = 0; f < flips; f++) {
-            size_t at = content_at + next_random(&seed) % content_len;
-            uint64_t r = next_random(&seed);
-            /* Small changes to sizes and IDs are the interesting ones. */
-            copy[at] = r & 1 ? (uint8_t)(copy[at] ^ (1u << (r >> 1) % 8)) : (uint8_t)(r >> 8);
-        }
+        damage(copy, &b, content_at, content_len, &seed);
         pulled p;
         pull_all(copy, b.len, &p);
         for (size_t i = 0; i < p.count; i++) {
@@ -277,13 +284,7 @@ static void test_damaged_tags_visitors(void **state)
     uint64_t seed = 0x9E3779B97F4A7C15ull;
     char what[64];
     for (int round = 0; round < 5000; round++) {
-        memcpy(copy, b.data, b.len);
-        int flips = 1 + (int)(next_random(&seed) % 3);
-        for (int f = 0; f < flips; f++) {
-            size_t at = content_at + next_random(&seed) % content_len;
-            uint64_t r = next_random(&seed);
-            copy[at] = r & 1 ? (uint8_t)(copy[at] ^ (1u << (r >> 1) % 8)) : (uint8_t)(r >> 8);
-        }
+        damage(copy, &b, content_at, content_len, &seed);
         log_buf whole_log = {0}, bytes_log = {0}, watched_log = {0};
         fixed_chunker whole = {b.len}, bytes = {1};
         visitor_run in_place = {fixed_chunks, &whole, 0, {0, 0}, 0};
