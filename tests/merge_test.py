@@ -3,13 +3,17 @@
 
 usage: merge_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 """
+import glob
 import json
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+from fractions import Fraction
 
 KVSP = RESOURCES = CAPTURES = None
 TMP = None
@@ -82,6 +86,148 @@ def elements(path, name):
     return [e for e in map(json.loads, r.stdout.splitlines()) if e.get('name') == name and e['event'] != 'end']
 
 
+# ---- A merged file read back by mkvinfo (mkvtoolnix), not by kvsp ----
+# `mkvinfo -a -P -z` prints one element a line: "|" and spaces for its depth, "+ ", its name and
+# value, then " at OFFSET size TOTAL [data size N]". Times are printed as h:mm:ss.nnnnnnnnn.
+
+LINE = re.compile(r'^([| ]*)\+ (.*) at (\d+) size (\d+)(?: data size (\d+))?$')
+TIME = re.compile(r'(-?)(\d+):(\d\d):(\d\d)\.(\d{9})')
+BLOCK = re.compile(r'^(Simple block|Block): (.*?)track number (\d+), (\d+) frame\(s\), timestamp (\S+)$')
+
+
+def ns(text):
+    sign, h, m, s, frac = TIME.search(text).groups()
+    value = ((int(h) * 60 + int(m)) * 60 + int(s)) * 10**9 + int(frac)
+    return -value if sign else value
+
+
+class Readback:
+    """What mkvinfo reads in a one-Segment file: positions, times in ns, the raw Duration."""
+
+    def __init__(self, path):
+        r = run(['mkvinfo', '-a', '-P', '-z', path])
+        if r.returncode != 0:
+            raise AssertionError('mkvinfo %s: exit %d: %s' % (path, r.returncode, r.stdout[-2000:]))
+        self.segments, self.top = [], []  # top: (name, offset) of the Segment's children
+        self.scale, self.duration, self.duration_ns = 1000000, None, None
+        self.tracks, self.track_order = {}, []
+        self.clusters, self.blocks, self.cues, self.seek, self.tags = [], [], [], {}, []
+        data = read(path)
+        track = seek_name = None
+        for line in r.stdout.decode().splitlines():
+            m = LINE.match(line)
+            if not m:
+                continue
+            depth, text, at, size = len(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+            data_size = int(m.group(5)) if m.group(5) else None
+            name, _, value = text.partition(': ')
+            if depth == 0 and name == 'Segment':
+                self.segments.append(at + size - data_size)  # where its data starts
+            elif depth == 1:
+                self.top.append((name, at))
+                if name == 'Cluster':
+                    self.clusters.append({'offset': at, 'data': at + size - data_size, 'time': None})
+                elif name == 'Tags':
+                    self.tags.append({'offset': at, 'simple': []})
+            elif name == 'Timestamp scale':
+                self.scale = int(value)
+            elif name == 'Duration':
+                raw = data[at + size - data_size:at + size]
+                self.duration = struct.unpack('>d' if data_size == 8 else '>f', raw)[0]
+                self.duration_ns = ns(value)
+            elif name == 'Track':
+                track = {'type': None, 'default_ns': None}
+            elif name == 'Track number':
+                self.tracks[int(value.split()[0])] = track
+                self.track_order.append(int(value.split()[0]))
+            elif name == 'Track type':
+                track['type'] = value
+            elif name == 'Default duration':
+                track['default_ns'] = ns(value)
+            elif name == 'Cluster timestamp':
+                self.clusters[-1]['time'] = ns(value)
+            elif name in ('Simple block', 'Block group'):
+                self.blocks.append({'offset': at, 'cluster': len(self.clusters) - 1, 'group': name == 'Block group',
+                                    'duration': None, 'referenced': False})
+            if name in ('Simple block', 'Block') and BLOCK.match(text):
+                kind, flags, number, frames, _ = BLOCK.match(text).groups()
+                self.blocks[-1].update(track=int(number), frames=int(frames), time=ns(text),
+                                       key=('key' in flags) if kind == 'Simple block' else None)
+            elif name == 'Block duration':
+                self.blocks[-1]['duration'] = ns(value)
+            elif name == 'Reference block':
+                self.blocks[-1]['referenced'] = True
+            elif name == 'Cue point':
+                self.cues.append({'relative': None})
+            elif name == 'Cue time':
+                self.cues[-1]['time'] = ns(value)
+            elif name == 'Cue track':
+                self.cues[-1]['track'] = int(value)
+            elif name == 'Cue cluster position':
+                self.cues[-1]['cluster'] = int(value)
+            elif name == 'Cue relative position':
+                self.cues[-1]['relative'] = int(value)
+            elif name == 'Seek ID':
+                seek_name = re.search(r'\((\w+)\)', value).group(1)
+            elif name == 'Seek position':
+                self.seek[seek_name] = int(value)
+            elif name == 'Simple' and self.tags:
+                self.tags[-1]['simple'].append([None, None])
+            elif name == 'Name' and self.tags and depth == 3:
+                self.tags[-1]['simple'][-1][0] = value
+            elif name == 'String' and self.tags and depth == 3:
+                self.tags[-1]['simple'][-1][1] = value
+        for b in self.blocks:
+            if b['group']:
+                b['key'] = not b['referenced']
+        self.data_start = self.segments[0] if self.segments else None
+
+    def ticks(self, time_ns):
+        if time_ns % self.scale:
+            raise AssertionError('%d ns is not a whole number of %d ns ticks' % (time_ns, self.scale))
+        return time_ns // self.scale
+
+    def cue_track(self):
+        """Where the merger documents its cue points: the first video track's keyframes, or for
+        audio only every Cluster (of the first track)."""
+        video = [n for n in self.track_order if self.tracks[n]['type'] == 'video']
+        return (video[0], True) if video else (self.track_order[0], False)
+
+
+def expected_cues(rb):
+    """The cue points the file's own blocks call for: (time ns, track, cluster position)."""
+    track, video = rb.cue_track()
+    want = []
+    for i, cluster in enumerate(rb.clusters):
+        position = cluster['offset'] - rb.data_start
+        blocks = [b for b in rb.blocks if b['cluster'] == i and b['track'] == track]
+        if video:
+            want += [(b['time'], track, position, b['offset'] - cluster['data']) for b in blocks if b['key']]
+        elif blocks:
+            want.append((blocks[0]['time'], track, position, None))
+    return want
+
+
+def first_frames_after_seeks(path, times):
+    """For each time T (s), the pts (s) of the first picture ffmpeg decodes after `-ss T` to the
+    keyframe before it: one ffmpeg run, an input and an output per seek."""
+    cmd = ['ffmpeg', '-hide_banner', '-nostats', '-copyts']
+    for t in times:
+        cmd += ['-noaccurate_seek', '-ss', '%.9f' % t, '-i', path]
+    cmd += ['-filter_complex', ';'.join('[%d:v:0]showinfo[o%d]' % (i, i) for i in range(len(times)))]
+    for i in range(len(times)):
+        cmd += ['-map', '[o%d]' % i, '-frames:v', '1', '-f', 'null', '-']
+    r = run(cmd)
+    found = {}
+    for i in range(len(times)):
+        tb = re.search(rb'_%d @ \w+\] config in time_base: (\d+)/(\d+)' % i, r.stderr)
+        pts = re.search(rb'_%d @ \w+\] n: *0 pts: *(-?\d+)' % i, r.stderr)
+        if tb and pts:
+            found[i] = int(pts.group(1)) * Fraction(int(tb.group(1)), int(tb.group(2)))
+    if r.returncode or len(found) != len(times):
+        raise AssertionError('ffmpeg seeks in %s: exit %d: %s' % (path, r.returncode, r.stderr[-1500:]))
+    return [found[i] for i in range(len(times))]
+
 class Checks(unittest.TestCase):
     def assert_playable(self, path, frames, duration=None, frame_ms=None):
         """What every merged file must pass."""
@@ -98,6 +244,39 @@ class Checks(unittest.TestCase):
                     '-frames:v', '1', '-f', 'null', '-'])
         self.assertEqual(seek.returncode, 0, seek.stderr)
         self.assertEqual(seek.stderr, b'')
+
+    def assert_cues(self, path):
+        """Every cue point is a keyframe of the cue track (or a Cluster's first block, audio only)
+        at its exact time, in the Cluster that holds it; every such block has one; the SeekHead
+        points at the elements where mkvinfo finds them."""
+        rb = Readback(path)
+        self.assertEqual(len(rb.segments), 1, path)
+        got = [(c['time'], c['track'], c['cluster'], c['relative']) for c in rb.cues]
+        want = expected_cues(rb)
+        if not rb.cue_track()[1]:  # audio only: no relative position, or the block's
+            got = [g[:3] + (None,) for g in got]
+        self.assertEqual(got, want, path)
+        self.assertGreater(len(want), 0, path)
+        first = {}
+        for name, offset in rb.top:
+            first.setdefault(name, offset)
+        wanted_seek = {'KaxInfo': 'Segment information', 'KaxTracks': 'Tracks', 'KaxCues': 'Cues', 'KaxTags': 'Tags'}
+        self.assertEqual(rb.seek, {k: first[v] - rb.data_start for k, v in wanted_seek.items() if v in first}, path)
+        return rb
+
+    def assert_seeks(self, path, rb):
+        """ffmpeg -ss T (no accurate seek) decodes first the keyframe at or before T, for T at
+        each keyframe and halfway to the next one."""
+        track, video = rb.cue_track()
+        if not video:
+            return
+        keys = [Fraction(b['time'], 10**9) for b in rb.blocks if b['track'] == track and b['key']]
+        end = Fraction(rb.duration_ns, 10**9)
+        times, want = [], []
+        for key, after in zip(keys, keys[1:] + [end]):
+            times += [key, (key + after) / 2]
+            want += [key, key]
+        self.assertEqual(first_frames_after_seeks(path, times), want, '%s: -ss %s' % (path, [float(t) for t in times]))
 
 
 class GetMedia(Checks):
@@ -216,6 +395,37 @@ class Fixtures(Checks):
         merge([fixture('h264_blockgroups.mkv')], groups)
         self.assertEqual([p[1:] for p in packets(groups)], [p[1:] for p in packets(fixture('h264_blockgroups.mkv'))])
         self.assertEqual(len(elements(groups, 'CuePoint')), manifest('h264_blockgroups.mkv')['keyframes_per_track']['1'])
+
+
+def merged_files(out):
+    """out.mkv, then out.1.mkv, out.2.mkv, ... as kvsp merge names them."""
+    stem = out[:-len('.mkv')]
+    rest = sorted(glob.glob(glob.escape(stem) + '.*.mkv'), key=lambda p: int(p[len(stem) + 1:-len('.mkv')]))
+    return [out] + rest
+
+
+class Oracles(Checks):
+    """Cues and seeking, on every fixture and capture, read back by mkvinfo and ffmpeg."""
+
+    def check_input(self, src, status=0):
+        out = tmp('oracle_' + os.path.basename(src))
+        for old in merged_files(out)[1:]:
+            os.remove(old)
+        merge([src], out, status=status)
+        for path in merged_files(out):
+            rb = self.assert_cues(path)
+            self.assert_seeks(path, rb)
+
+    def test_fixtures(self):
+        for src in sorted(glob.glob(os.path.join(RESOURCES, '*.mkv'))):
+            with self.subTest(fixture=os.path.basename(src)):
+                self.check_input(src)
+
+    def test_captures(self):
+        capture('output_get_media.mkv')  # skips without the captures
+        for src in sorted(glob.glob(os.path.join(CAPTURES, '*.mkv'))):
+            with self.subTest(capture=os.path.basename(src)):
+                self.check_input(src, status=1 if 'equal-timecode' in src else 0)
 
 
 class ChunkInvariance(unittest.TestCase):
