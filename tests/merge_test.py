@@ -208,6 +208,28 @@ def expected_cues(rb):
     return want
 
 
+def end_of_last_frame(rb):
+    """Where the last frame ends, in ticks of the file's TimestampScale, by the rule the merger
+    documents: each block lasts its BlockDuration, else its frames times its track's
+    DefaultDuration (whole ticks), else the spacing from the block before it on its track (or
+    one tick); the end is the latest block time plus its duration."""
+    end, last, gap = None, {}, {}
+    for b in rb.blocks:
+        t, track = rb.ticks(b['time']), b['track']
+        if track in last and t > last[track]:
+            gap[track] = t - last[track]
+        last[track] = t
+        default_ns = rb.tracks.get(track, {}).get('default_ns')
+        if b['duration'] is not None:
+            d = rb.ticks(b['duration'])
+        elif default_ns and b['frames'] * default_ns // rb.scale > 0:
+            d = b['frames'] * default_ns // rb.scale
+        else:
+            d = gap.get(track, 1)
+        end = t + d if end is None else max(end, t + d)
+    return end
+
+
 def first_frames_after_seeks(path, times):
     """For each time T (s), the pts (s) of the first picture ffmpeg decodes after `-ss T` to the
     keyframe before it: one ffmpeg run, an input and an output per seek."""
@@ -263,6 +285,12 @@ class Checks(unittest.TestCase):
         wanted_seek = {'KaxInfo': 'Segment information', 'KaxTracks': 'Tracks', 'KaxCues': 'Cues', 'KaxTags': 'Tags'}
         self.assertEqual(rb.seek, {k: first[v] - rb.data_start for k, v in wanted_seek.items() if v in first}, path)
         return rb
+
+    def assert_duration(self, path, rb):
+        """Duration (a float, in ticks) is exactly the end of the last frame."""
+        want = end_of_last_frame(rb)
+        self.assertEqual(rb.duration, float(want), path)
+        self.assertEqual(rb.duration_ns, want * rb.scale, path)  # as mkvinfo prints it
 
     def assert_seeks(self, path, rb):
         """ffmpeg -ss T (no accurate seek) decodes first the keyframe at or before T, for T at
@@ -405,7 +433,7 @@ def merged_files(out):
 
 
 class Oracles(Checks):
-    """Cues and seeking, on every fixture and capture, read back by mkvinfo and ffmpeg."""
+    """Cues, Duration and seeking, on every fixture and capture, read back by mkvinfo and ffmpeg."""
 
     def check_input(self, src, status=0):
         out = tmp('oracle_' + os.path.basename(src))
@@ -414,6 +442,7 @@ class Oracles(Checks):
         merge([src], out, status=status)
         for path in merged_files(out):
             rb = self.assert_cues(path)
+            self.assert_duration(path, rb)
             self.assert_seeks(path, rb)
 
     def test_fixtures(self):
