@@ -250,6 +250,44 @@ def first_frames_after_seeks(path, times):
         raise AssertionError('ffmpeg seeks in %s: exit %d: %s' % (path, r.returncode, r.stderr[-1500:]))
     return [found[i] for i in range(len(times))]
 
+def packet_times(path):
+    """(stream index, pts in s as a Fraction) of every packet in file order, by ffprobe."""
+    out = json.loads(run(['ffprobe', '-v', 'error', '-show_entries', 'packet=stream_index,pts:stream=index,time_base',
+                          '-of', 'json', path]).stdout)
+    base = {st['index']: Fraction(st['time_base']) for st in out['streams']}
+    return [(p['stream_index'], p['pts'] * base[p['stream_index']]) for p in out['packets']]
+
+
+def fragment_files(name, keep=None):
+    """The fragments of a KVS fixture chain, each cut out (by the offsets in fixtures.json) into
+    a file of its own, with their facts; keep: the indexes to keep (all by default)."""
+    facts = manifest(name)
+    data = read(fixture(name))
+    ends = facts['fragment_offsets'][1:] + [len(data)]
+    parts = []
+    for i, (start, end) in enumerate(zip(facts['fragment_offsets'], ends)):
+        if keep is None or i in keep:
+            path = tmp('%s.fragment%d.mkv' % (name, i))
+            write(path, data[start:end])
+            parts.append((path, facts['fragments'][i]))
+    return parts
+
+
+def producer_times(parts):
+    """The packet times merging these fragments must give on the producer timeline: each
+    fragment's own packet times (ffprobe on the fragment alone), moved so that its first
+    Cluster starts at its producer timestamp less the Segment's first one."""
+    want, origin = [], None
+    for path, f in parts:
+        if not f['has_cluster']:
+            continue
+        if origin is None:
+            origin = f['producer_timestamp_ms']
+        shift = Fraction(f['producer_timestamp_ms'] - origin, 1000) - Fraction(f['cluster_timecode'] * f['timecode_scale'], 10**9)
+        want += [(stream, t + shift) for stream, t in packet_times(path)]
+    return want
+
+
 class Checks(unittest.TestCase):
     def assert_playable(self, path, frames, duration=None, frame_ms=None):
         """What every merged file must pass."""
@@ -413,6 +451,49 @@ class Fixtures(Checks):
         original = tmp('zero_orig.mkv')
         self.assertIn('3 segment(s)', merge([fixture('kvs_restart_at_zero.mkv')], original, '--timeline', 'original'))
         self.assertTrue(os.path.exists(tmp('zero_orig.2.mkv')))
+
+    def test_producer_timeline_every_chain(self):
+        # Every frame of every KVS fixture lands at its fragment's producer timestamp (relative
+        # to the Segment's first fragment) plus its time inside the fragment.
+        with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
+            chains = [n for n, facts in json.load(f)['fixtures'].items() if 'fragments' in facts]
+        self.assertGreaterEqual(len(chains), 8)
+        for name in chains:
+            with self.subTest(fixture=name):
+                parts = fragment_files(name)
+                # A new output file begins where the tracks change (kvs_resolution_change).
+                files, shape = [], None
+                for path, facts in parts:
+                    if (facts.get('width'), facts.get('height')) != shape and facts['has_cluster']:
+                        files.append([])
+                        shape = (facts.get('width'), facts.get('height'))
+                    if files:
+                        files[-1].append((path, facts))
+                out = tmp('producer_' + name)
+                for old in merged_files(out)[1:]:
+                    os.remove(old)
+                merge([fixture(name)], out)
+                self.assertEqual(len(merged_files(out)), len(files))
+                for path, group in zip(merged_files(out), files):
+                    self.assertEqual(packet_times(path), producer_times(group), path)
+
+    def test_producer_gap(self):
+        # A fragment missing from a chain (as GetMediaForFragmentList gives when one is left
+        # out) leaves its time empty on the producer timeline, and only there.
+        parts = fragment_files('kvs_restart_at_zero.mkv', keep={0, 2})
+        src = tmp('gap_input.mkv')
+        write(src, b''.join(read(path) for path, _ in parts))
+        out, packed = tmp('gap.mkv'), tmp('gap_pack.mkv')
+        self.assertIn('1 gap(s) (1.000 s)', merge([src], out))
+        want = producer_times(parts)
+        self.assertEqual(packet_times(out), want)
+        self.assertEqual([t for t, _, key in packets(out) if key], [0.0, 2.0])
+        rb = self.assert_cues(out)
+        self.assert_duration(out, rb)
+        self.assert_seeks(out, rb)
+        self.assertIn('0 gap(s)', merge([src], packed, '--timeline', 'pack'))
+        second = len(want) // 2  # the second fragment follows the first's last frame (0.9 s + 0.1 s)
+        self.assertEqual(packet_times(packed), want[:second] + [(s, t - 1) for s, t in want[second:]])
 
     def test_audio_only_and_blockgroups(self):
         out = tmp('laced.mkv')
