@@ -173,9 +173,9 @@ class Readback:
                 self.seek[seek_name] = int(value)
             elif name == 'Simple' and self.tags:
                 self.tags[-1]['simple'].append([None, None])
-            elif name == 'Name' and self.tags and depth == 3:
+            elif name == 'Name' and self.tags and depth == 4:
                 self.tags[-1]['simple'][-1][0] = value
-            elif name == 'String' and self.tags and depth == 3:
+            elif name == 'String' and self.tags and depth == 4:
                 self.tags[-1]['simple'][-1][1] = value
         for b in self.blocks:
             if b['group']:
@@ -271,6 +271,30 @@ def fragment_files(name, keep=None):
             write(path, data[start:end])
             parts.append((path, facts['fragments'][i]))
     return parts
+
+
+def kvs_chains():
+    with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
+        return [n for n, facts in json.load(f)['fixtures'].items() if 'fragments' in facts]
+
+
+def merged_chain(name, *options):
+    """Merges a KVS fixture chain; for each output file, its path and the fragments (file of
+    its own, facts) that go into it: a new file begins where the tracks change."""
+    groups, shape = [], None
+    for path, facts in fragment_files(name):
+        if (facts.get('width'), facts.get('height')) != shape and facts['has_cluster']:
+            groups.append([])
+            shape = (facts.get('width'), facts.get('height'))
+        if groups:
+            groups[-1].append((path, facts))
+    out = tmp('chain_' + name)
+    for old in merged_files(out)[1:]:
+        os.remove(old)
+    merge([fixture(name)], out, *options)
+    if len(merged_files(out)) != len(groups):
+        raise AssertionError('%s: %d output files for %d track sets' % (name, len(merged_files(out)), len(groups)))
+    return list(zip(merged_files(out), groups))
 
 
 def producer_times(parts):
@@ -455,27 +479,37 @@ class Fixtures(Checks):
     def test_producer_timeline_every_chain(self):
         # Every frame of every KVS fixture lands at its fragment's producer timestamp (relative
         # to the Segment's first fragment) plus its time inside the fragment.
-        with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
-            chains = [n for n, facts in json.load(f)['fixtures'].items() if 'fragments' in facts]
+        chains = kvs_chains()
         self.assertGreaterEqual(len(chains), 8)
         for name in chains:
             with self.subTest(fixture=name):
-                parts = fragment_files(name)
-                # A new output file begins where the tracks change (kvs_resolution_change).
-                files, shape = [], None
-                for path, facts in parts:
-                    if (facts.get('width'), facts.get('height')) != shape and facts['has_cluster']:
-                        files.append([])
-                        shape = (facts.get('width'), facts.get('height'))
-                    if files:
-                        files[-1].append((path, facts))
-                out = tmp('producer_' + name)
-                for old in merged_files(out)[1:]:
-                    os.remove(old)
-                merge([fixture(name)], out)
-                self.assertEqual(len(merged_files(out)), len(files))
-                for path, group in zip(merged_files(out), files):
+                for path, group in merged_chain(name):
                     self.assertEqual(packet_times(path), producer_times(group), path)
+
+    def test_kvs_tags_after_their_clusters(self):
+        # Each fragment's Tags (number, server and producer timestamps as fixtures.json has
+        # them, in decimal seconds) follows its Cluster and comes before the next fragment's;
+        # no other KVS tag is kept, and --no-kvs-tags leaves none.
+        seconds = lambda ms: '%d.%03d' % (ms // 1000, ms % 1000)
+        for name in kvs_chains():
+            with self.subTest(fixture=name):
+                for path, group in merged_chain(name):
+                    rb = Readback(path)
+                    want_order, want_tags = [], []
+                    for _, f in group:
+                        if not f['has_cluster']:
+                            continue
+                        want_order.append('Cluster')
+                        tags = [('AWS_KINESISVIDEO_FRAGMENT_NUMBER', f['fragment_number'])]
+                        for kind in ('server', 'producer'):
+                            if f[kind + '_timestamp_ms'] is not None:
+                                tags.append(('AWS_KINESISVIDEO_%s_TIMESTAMP' % kind.upper(), seconds(f[kind + '_timestamp_ms'])))
+                        want_order.append('Tags')
+                        want_tags.append(tags)
+                    self.assertEqual([n for n, _ in rb.top if n in ('Cluster', 'Tags')], want_order, path)
+                    self.assertEqual([[tuple(t) for t in tags['simple']] for tags in rb.tags], want_tags, path)
+                for path, _ in merged_chain(name, '--no-kvs-tags'):
+                    self.assertEqual(Readback(path).tags, [], path)
 
     def test_producer_gap(self):
         # A fragment missing from a chain (as GetMediaForFragmentList gives when one is left
