@@ -195,7 +195,8 @@ class Readback:
 
 
 def expected_cues(rb):
-    """The cue points the file's own blocks call for: (time ns, track, cluster position)."""
+    """The cue points the file's own blocks call for: (time ns, track, cluster position,
+    relative position of the block in the cluster's data)."""
     track, video = rb.cue_track()
     want = []
     for i, cluster in enumerate(rb.clusters):
@@ -204,7 +205,7 @@ def expected_cues(rb):
         if video:
             want += [(b['time'], track, position, b['offset'] - cluster['data']) for b in blocks if b['key']]
         elif blocks:
-            want.append((blocks[0]['time'], track, position, None))
+            want.append((blocks[0]['time'], track, position, blocks[0]['offset'] - cluster['data']))
     return want
 
 
@@ -249,6 +250,14 @@ def first_frames_after_seeks(path, times):
     if r.returncode or len(found) != len(times):
         raise AssertionError('ffmpeg seeks in %s: exit %d: %s' % (path, r.returncode, r.stderr[-1500:]))
     return [found[i] for i in range(len(times))]
+
+
+def merged_files(out):
+    """out.mkv, then out.1.mkv, out.2.mkv, ... as kvsp merge names them."""
+    stem = out[:-len('.mkv')]
+    rest = sorted(glob.glob(glob.escape(stem) + '.*.mkv'), key=lambda p: int(p[len(stem) + 1:-len('.mkv')]))
+    return [out] + rest
+
 
 def packet_times(path):
     """(stream index, pts in s as a Fraction) of every packet in file order, by ffprobe."""
@@ -337,8 +346,8 @@ class Checks(unittest.TestCase):
         self.assertEqual(len(rb.segments), 1, path)
         got = [(c['time'], c['track'], c['cluster'], c['relative']) for c in rb.cues]
         want = expected_cues(rb)
-        if not rb.cue_track()[1]:  # audio only: no relative position, or the block's
-            got = [g[:3] + (None,) for g in got]
+        if not rb.cue_track()[1]:  # audio only: the merger writes no relative position
+            want = [w[:3] + (None,) for w in want]
         self.assertEqual(got, want, path)
         self.assertGreater(len(want), 0, path)
         first = {}
@@ -538,13 +547,6 @@ class Fixtures(Checks):
         merge([fixture('h264_blockgroups.mkv')], groups)
         self.assertEqual([p[1:] for p in packets(groups)], [p[1:] for p in packets(fixture('h264_blockgroups.mkv'))])
         self.assertEqual(len(elements(groups, 'CuePoint')), manifest('h264_blockgroups.mkv')['keyframes_per_track']['1'])
-
-
-def merged_files(out):
-    """out.mkv, then out.1.mkv, out.2.mkv, ... as kvsp merge names them."""
-    stem = out[:-len('.mkv')]
-    rest = sorted(glob.glob(glob.escape(stem) + '.*.mkv'), key=lambda p: int(p[len(stem) + 1:-len('.mkv')]))
-    return [out] + rest
 
 
 class Oracles(Checks):
