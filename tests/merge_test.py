@@ -3,13 +3,17 @@
 
 usage: merge_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 """
+import glob
 import json
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+from fractions import Fraction
 
 KVSP = RESOURCES = CAPTURES = None
 TMP = None
@@ -82,6 +86,241 @@ def elements(path, name):
     return [e for e in map(json.loads, r.stdout.splitlines()) if e.get('name') == name and e['event'] != 'end']
 
 
+# ---- A merged file read back by mkvinfo (mkvtoolnix), not by kvsp ----
+# `mkvinfo -a -P -z` prints one element a line: "|" and spaces for its depth, "+ ", its name and
+# value, then " at OFFSET size TOTAL [data size N]". Times are printed as h:mm:ss.nnnnnnnnn.
+
+LINE = re.compile(r'^([| ]*)\+ (.*) at (\d+) size (\d+)(?: data size (\d+))?$')
+TIME = re.compile(r'(-?)(\d+):(\d\d):(\d\d)\.(\d{9})')
+BLOCK = re.compile(r'^(Simple block|Block): (.*?)track number (\d+), (\d+) frame\(s\), timestamp (\S+)$')
+
+
+def ns(text):
+    sign, h, m, s, frac = TIME.search(text).groups()
+    value = ((int(h) * 60 + int(m)) * 60 + int(s)) * 10**9 + int(frac)
+    return -value if sign else value
+
+
+class Readback:
+    """What mkvinfo reads in a one-Segment file: positions, times in ns, the raw Duration."""
+
+    def __init__(self, path):
+        r = run(['mkvinfo', '-a', '-P', '-z', path])
+        if r.returncode != 0:
+            raise AssertionError('mkvinfo %s: exit %d: %s' % (path, r.returncode, r.stdout[-2000:]))
+        self.segments, self.top = [], []  # top: (name, offset) of the Segment's children
+        self.scale, self.duration, self.duration_ns = 1000000, None, None
+        self.tracks, self.track_order = {}, []
+        self.clusters, self.blocks, self.cues, self.seek, self.tags = [], [], [], {}, []
+        data = read(path)
+        track = seek_name = None
+        for line in r.stdout.decode().splitlines():
+            m = LINE.match(line)
+            if not m:
+                continue
+            depth, text, at, size = len(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+            data_size = int(m.group(5)) if m.group(5) else None
+            name, _, value = text.partition(': ')
+            if depth == 0 and name == 'Segment':
+                self.segments.append(at + size - data_size)  # where its data starts
+            elif depth == 1:
+                self.top.append((name, at))
+                if name == 'Cluster':
+                    self.clusters.append({'offset': at, 'data': at + size - data_size, 'time': None})
+                elif name == 'Tags':
+                    self.tags.append({'offset': at, 'simple': []})
+            elif name == 'Timestamp scale':
+                self.scale = int(value)
+            elif name == 'Duration':
+                raw = data[at + size - data_size:at + size]
+                self.duration = struct.unpack('>d' if data_size == 8 else '>f', raw)[0]
+                self.duration_ns = ns(value)
+            elif name == 'Track':
+                track = {'type': None, 'default_ns': None}
+            elif name == 'Track number':
+                self.tracks[int(value.split()[0])] = track
+                self.track_order.append(int(value.split()[0]))
+            elif name == 'Track type':
+                track['type'] = value
+            elif name == 'Default duration':
+                track['default_ns'] = ns(value)
+            elif name == 'Cluster timestamp':
+                self.clusters[-1]['time'] = ns(value)
+            elif name in ('Simple block', 'Block group'):
+                self.blocks.append({'offset': at, 'cluster': len(self.clusters) - 1, 'group': name == 'Block group',
+                                    'duration': None, 'referenced': False})
+            if name in ('Simple block', 'Block') and BLOCK.match(text):
+                kind, flags, number, frames, _ = BLOCK.match(text).groups()
+                self.blocks[-1].update(track=int(number), frames=int(frames), time=ns(text),
+                                       key=('key' in flags) if kind == 'Simple block' else None)
+            elif name == 'Block duration':
+                self.blocks[-1]['duration'] = ns(value)
+            elif name == 'Reference block':
+                self.blocks[-1]['referenced'] = True
+            elif name == 'Cue point':
+                self.cues.append({'relative': None})
+            elif name == 'Cue time':
+                self.cues[-1]['time'] = ns(value)
+            elif name == 'Cue track':
+                self.cues[-1]['track'] = int(value)
+            elif name == 'Cue cluster position':
+                self.cues[-1]['cluster'] = int(value)
+            elif name == 'Cue relative position':
+                self.cues[-1]['relative'] = int(value)
+            elif name == 'Seek ID':
+                seek_name = re.search(r'\((\w+)\)', value).group(1)
+            elif name == 'Seek position':
+                self.seek[seek_name] = int(value)
+            elif name == 'Simple' and self.tags:
+                self.tags[-1]['simple'].append([None, None])
+            elif name == 'Name' and self.tags and depth == 4:
+                self.tags[-1]['simple'][-1][0] = value
+            elif name == 'String' and self.tags and depth == 4:
+                self.tags[-1]['simple'][-1][1] = value
+        for b in self.blocks:
+            if b['group']:
+                b['key'] = not b['referenced']
+        self.data_start = self.segments[0] if self.segments else None
+
+    def ticks(self, time_ns):
+        if time_ns % self.scale:
+            raise AssertionError('%d ns is not a whole number of %d ns ticks' % (time_ns, self.scale))
+        return time_ns // self.scale
+
+    def cue_track(self):
+        """Where the merger documents its cue points: the first video track's keyframes, or for
+        audio only every Cluster (of the first track)."""
+        video = [n for n in self.track_order if self.tracks[n]['type'] == 'video']
+        return (video[0], True) if video else (self.track_order[0], False)
+
+
+def expected_cues(rb):
+    """The cue points the file's own blocks call for: (time ns, track, cluster position,
+    relative position of the block in the cluster's data)."""
+    track, video = rb.cue_track()
+    want = []
+    for i, cluster in enumerate(rb.clusters):
+        position = cluster['offset'] - rb.data_start
+        blocks = [b for b in rb.blocks if b['cluster'] == i and b['track'] == track]
+        if video:
+            want += [(b['time'], track, position, b['offset'] - cluster['data']) for b in blocks if b['key']]
+        elif blocks:
+            want.append((blocks[0]['time'], track, position, blocks[0]['offset'] - cluster['data']))
+    return want
+
+
+def end_of_last_frame(rb):
+    """Where the last frame ends, in ticks of the file's TimestampScale, by the rule the merger
+    documents: each block lasts its BlockDuration, else its frames times its track's
+    DefaultDuration (whole ticks), else the spacing from the block before it on its track (or
+    one tick); the end is the latest block time plus its duration."""
+    end, last, gap = None, {}, {}
+    for b in rb.blocks:
+        t, track = rb.ticks(b['time']), b['track']
+        if track in last and t > last[track]:
+            gap[track] = t - last[track]
+        last[track] = t
+        default_ns = rb.tracks.get(track, {}).get('default_ns')
+        if b['duration'] is not None:
+            d = rb.ticks(b['duration'])
+        elif default_ns and b['frames'] * default_ns // rb.scale > 0:
+            d = b['frames'] * default_ns // rb.scale
+        else:
+            d = gap.get(track, 1)
+        end = t + d if end is None else max(end, t + d)
+    return end
+
+
+def first_frames_after_seeks(path, times):
+    """For each time T (s), the pts (s) of the first picture ffmpeg decodes after `-ss T` to the
+    keyframe before it: one ffmpeg run, an input and an output per seek."""
+    cmd = ['ffmpeg', '-hide_banner', '-nostats', '-copyts']
+    for t in times:
+        cmd += ['-noaccurate_seek', '-ss', '%.9f' % t, '-i', path]
+    cmd += ['-filter_complex', ';'.join('[%d:v:0]showinfo[o%d]' % (i, i) for i in range(len(times)))]
+    for i in range(len(times)):
+        cmd += ['-map', '[o%d]' % i, '-frames:v', '1', '-f', 'null', '-']
+    r = run(cmd)
+    found = {}
+    for i in range(len(times)):
+        tb = re.search(rb'_%d @ \w+\] config in time_base: (\d+)/(\d+)' % i, r.stderr)
+        pts = re.search(rb'_%d @ \w+\] n: *0 pts: *(-?\d+)' % i, r.stderr)
+        if tb and pts:
+            found[i] = int(pts.group(1)) * Fraction(int(tb.group(1)), int(tb.group(2)))
+    if r.returncode or len(found) != len(times):
+        raise AssertionError('ffmpeg seeks in %s: exit %d: %s' % (path, r.returncode, r.stderr[-1500:]))
+    return [found[i] for i in range(len(times))]
+
+
+def merged_files(out):
+    """out.mkv, then out.1.mkv, out.2.mkv, ... as kvsp merge names them."""
+    stem = out[:-len('.mkv')]
+    rest = sorted(glob.glob(glob.escape(stem) + '.*.mkv'), key=lambda p: int(p[len(stem) + 1:-len('.mkv')]))
+    return [out] + rest
+
+
+def packet_times(path):
+    """(stream index, pts in s as a Fraction) of every packet in file order, by ffprobe."""
+    out = json.loads(run(['ffprobe', '-v', 'error', '-show_entries', 'packet=stream_index,pts:stream=index,time_base',
+                          '-of', 'json', path]).stdout)
+    base = {st['index']: Fraction(st['time_base']) for st in out['streams']}
+    return [(p['stream_index'], p['pts'] * base[p['stream_index']]) for p in out['packets']]
+
+
+def fragment_files(name, keep=None):
+    """The fragments of a KVS fixture chain, each cut out (by the offsets in fixtures.json) into
+    a file of its own, with their facts; keep: the indexes to keep (all by default)."""
+    facts = manifest(name)
+    data = read(fixture(name))
+    ends = facts['fragment_offsets'][1:] + [len(data)]
+    parts = []
+    for i, (start, end) in enumerate(zip(facts['fragment_offsets'], ends)):
+        if keep is None or i in keep:
+            path = tmp('%s.fragment%d.mkv' % (name, i))
+            write(path, data[start:end])
+            parts.append((path, facts['fragments'][i]))
+    return parts
+
+
+def kvs_chains():
+    with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
+        return [n for n, facts in json.load(f)['fixtures'].items() if 'fragments' in facts]
+
+
+def merged_chain(name, *options):
+    """Merges a KVS fixture chain; for each output file, its path and the fragments (file of
+    its own, facts) that go into it: a new file begins where the tracks change."""
+    groups, shape = [], None
+    for path, facts in fragment_files(name):
+        if (facts.get('width'), facts.get('height')) != shape and facts['has_cluster']:
+            groups.append([])
+            shape = (facts.get('width'), facts.get('height'))
+        if groups:
+            groups[-1].append((path, facts))
+    out = tmp('chain_' + name)
+    for old in merged_files(out)[1:]:
+        os.remove(old)
+    merge([fixture(name)], out, *options)
+    if len(merged_files(out)) != len(groups):
+        raise AssertionError('%s: %d output files for %d track sets' % (name, len(merged_files(out)), len(groups)))
+    return list(zip(merged_files(out), groups))
+
+
+def producer_times(parts):
+    """The packet times merging these fragments must give on the producer timeline: each
+    fragment's own packet times (ffprobe on the fragment alone), moved so that its first
+    Cluster starts at its producer timestamp less the Segment's first one."""
+    want, origin = [], None
+    for path, f in parts:
+        if not f['has_cluster']:
+            continue
+        if origin is None:
+            origin = f['producer_timestamp_ms']
+        shift = Fraction(f['producer_timestamp_ms'] - origin, 1000) - Fraction(f['cluster_timecode'] * f['timecode_scale'], 10**9)
+        want += [(stream, t + shift) for stream, t in packet_times(path)]
+    return want
+
+
 class Checks(unittest.TestCase):
     def assert_playable(self, path, frames, duration=None, frame_ms=None):
         """What every merged file must pass."""
@@ -98,6 +337,45 @@ class Checks(unittest.TestCase):
                     '-frames:v', '1', '-f', 'null', '-'])
         self.assertEqual(seek.returncode, 0, seek.stderr)
         self.assertEqual(seek.stderr, b'')
+
+    def assert_cues(self, path):
+        """Every cue point is a keyframe of the cue track (or a Cluster's first block, audio only)
+        at its exact time, in the Cluster that holds it; every such block has one; the SeekHead
+        points at the elements where mkvinfo finds them."""
+        rb = Readback(path)
+        self.assertEqual(len(rb.segments), 1, path)
+        got = [(c['time'], c['track'], c['cluster'], c['relative']) for c in rb.cues]
+        want = expected_cues(rb)
+        if not rb.cue_track()[1]:  # audio only: the merger writes no relative position
+            want = [w[:3] + (None,) for w in want]
+        self.assertEqual(got, want, path)
+        self.assertGreater(len(want), 0, path)
+        first = {}
+        for name, offset in rb.top:
+            first.setdefault(name, offset)
+        wanted_seek = {'KaxInfo': 'Segment information', 'KaxTracks': 'Tracks', 'KaxCues': 'Cues', 'KaxTags': 'Tags'}
+        self.assertEqual(rb.seek, {k: first[v] - rb.data_start for k, v in wanted_seek.items() if v in first}, path)
+        return rb
+
+    def assert_duration(self, path, rb):
+        """Duration (a float, in ticks) is exactly the end of the last frame."""
+        want = end_of_last_frame(rb)
+        self.assertEqual(rb.duration, float(want), path)
+        self.assertEqual(rb.duration_ns, want * rb.scale, path)  # as mkvinfo prints it
+
+    def assert_seeks(self, path, rb):
+        """ffmpeg -ss T (no accurate seek) decodes first the keyframe at or before T, for T at
+        each keyframe and halfway to the next one."""
+        track, video = rb.cue_track()
+        if not video:
+            return
+        keys = [Fraction(b['time'], 10**9) for b in rb.blocks if b['track'] == track and b['key']]
+        end = Fraction(rb.duration_ns, 10**9)
+        times, want = [], []
+        for key, after in zip(keys, keys[1:] + [end]):
+            times += [key, (key + after) / 2]
+            want += [key, key]
+        self.assertEqual(first_frames_after_seeks(path, times), want, '%s: -ss %s' % (path, [float(t) for t in times]))
 
 
 class GetMedia(Checks):
@@ -207,6 +485,59 @@ class Fixtures(Checks):
         self.assertIn('3 segment(s)', merge([fixture('kvs_restart_at_zero.mkv')], original, '--timeline', 'original'))
         self.assertTrue(os.path.exists(tmp('zero_orig.2.mkv')))
 
+    def test_producer_timeline_every_chain(self):
+        # Every frame of every KVS fixture lands at its fragment's producer timestamp (relative
+        # to the Segment's first fragment) plus its time inside the fragment.
+        chains = kvs_chains()
+        self.assertGreaterEqual(len(chains), 8)
+        for name in chains:
+            with self.subTest(fixture=name):
+                for path, group in merged_chain(name):
+                    self.assertEqual(packet_times(path), producer_times(group), path)
+
+    def test_kvs_tags_after_their_clusters(self):
+        # Each fragment's Tags (number, server and producer timestamps as fixtures.json has
+        # them, in decimal seconds) follows its Cluster and comes before the next fragment's;
+        # no other KVS tag is kept, and --no-kvs-tags leaves none.
+        seconds = lambda ms: '%d.%03d' % (ms // 1000, ms % 1000)
+        for name in kvs_chains():
+            with self.subTest(fixture=name):
+                for path, group in merged_chain(name):
+                    rb = Readback(path)
+                    want_order, want_tags = [], []
+                    for _, f in group:
+                        if not f['has_cluster']:
+                            continue
+                        want_order.append('Cluster')
+                        tags = [('AWS_KINESISVIDEO_FRAGMENT_NUMBER', f['fragment_number'])]
+                        for kind in ('server', 'producer'):
+                            if f[kind + '_timestamp_ms'] is not None:
+                                tags.append(('AWS_KINESISVIDEO_%s_TIMESTAMP' % kind.upper(), seconds(f[kind + '_timestamp_ms'])))
+                        want_order.append('Tags')
+                        want_tags.append(tags)
+                    self.assertEqual([n for n, _ in rb.top if n in ('Cluster', 'Tags')], want_order, path)
+                    self.assertEqual([[tuple(t) for t in tags['simple']] for tags in rb.tags], want_tags, path)
+                for path, _ in merged_chain(name, '--no-kvs-tags'):
+                    self.assertEqual(Readback(path).tags, [], path)
+
+    def test_producer_gap(self):
+        # A fragment missing from a chain (as GetMediaForFragmentList gives when one is left
+        # out) leaves its time empty on the producer timeline, and only there.
+        parts = fragment_files('kvs_restart_at_zero.mkv', keep={0, 2})
+        src = tmp('gap_input.mkv')
+        write(src, b''.join(read(path) for path, _ in parts))
+        out, packed = tmp('gap.mkv'), tmp('gap_pack.mkv')
+        self.assertIn('1 gap(s) (1.000 s)', merge([src], out))
+        want = producer_times(parts)
+        self.assertEqual(packet_times(out), want)
+        self.assertEqual([t for t, _, key in packets(out) if key], [0.0, 2.0])
+        rb = self.assert_cues(out)
+        self.assert_duration(out, rb)
+        self.assert_seeks(out, rb)
+        self.assertIn('0 gap(s)', merge([src], packed, '--timeline', 'pack'))
+        second = len(want) // 2  # the second fragment follows the first's last frame (0.9 s + 0.1 s)
+        self.assertEqual(packet_times(packed), want[:second] + [(s, t - 1) for s, t in want[second:]])
+
     def test_audio_only_and_blockgroups(self):
         out = tmp('laced.mkv')
         merge([fixture('lacing_xiph.mkv')], out)
@@ -216,6 +547,31 @@ class Fixtures(Checks):
         merge([fixture('h264_blockgroups.mkv')], groups)
         self.assertEqual([p[1:] for p in packets(groups)], [p[1:] for p in packets(fixture('h264_blockgroups.mkv'))])
         self.assertEqual(len(elements(groups, 'CuePoint')), manifest('h264_blockgroups.mkv')['keyframes_per_track']['1'])
+
+
+class Oracles(Checks):
+    """Cues, Duration and seeking, on every fixture and capture, read back by mkvinfo and ffmpeg."""
+
+    def check_input(self, src, status=0):
+        out = tmp('oracle_' + os.path.basename(src))
+        for old in merged_files(out)[1:]:
+            os.remove(old)
+        merge([src], out, status=status)
+        for path in merged_files(out):
+            rb = self.assert_cues(path)
+            self.assert_duration(path, rb)
+            self.assert_seeks(path, rb)
+
+    def test_fixtures(self):
+        for src in sorted(glob.glob(os.path.join(RESOURCES, '*.mkv'))):
+            with self.subTest(fixture=os.path.basename(src)):
+                self.check_input(src)
+
+    def test_captures(self):
+        capture('output_get_media.mkv')  # skips without the captures
+        for src in sorted(glob.glob(os.path.join(CAPTURES, '*.mkv'))):
+            with self.subTest(capture=os.path.basename(src)):
+                self.check_input(src, status=1 if 'equal-timecode' in src else 0)
 
 
 class ChunkInvariance(unittest.TestCase):

@@ -203,6 +203,181 @@ static void test_misplaced_cluster_child(void **state)
     eb_free(&b);
 }
 
+/* The start of one Segment: Info (1 ms ticks), a video track 1 with
+ * DefaultDuration 40 ms and an audio track 2 with 21,333,333 ns; the
+ * caller writes the Clusters. */
+static void two_track_segment(ebml_buf *b)
+{
+    eb_ebml_header(b);
+    eb_begin_unknown(b, KVSP_ID_SEGMENT, 8);
+    size_t info = eb_begin(b, KVSP_ID_INFO);
+    eb_uint(b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    eb_end(b, info);
+    size_t tracks = eb_begin(b, KVSP_ID_TRACKS);
+    const uint64_t types[2] = {1, 2}, durations[2] = {40000000, 21333333};
+    const char *codecs[2] = {"V_MPEG4/ISO/AVC", "A_AAC"};
+    for (int i = 0; i < 2; i++) {
+        size_t entry = eb_begin(b, KVSP_ID_TRACK_ENTRY);
+        eb_uint(b, KVSP_ID_TRACK_NUMBER, (uint64_t)i + 1);
+        eb_uint(b, KVSP_ID_TRACK_TYPE, types[i]);
+        eb_string(b, KVSP_ID_CODEC_ID, codecs[i]);
+        eb_uint(b, KVSP_ID_DEFAULT_DURATION, durations[i]);
+        eb_end(b, entry);
+    }
+    eb_end(b, tracks);
+}
+
+static size_t begin_cluster(ebml_buf *b, uint64_t timestamp)
+{
+    size_t cluster = eb_begin(b, KVSP_ID_CLUSTER);
+    eb_uint(b, KVSP_ID_TIMESTAMP, timestamp);
+    return cluster;
+}
+
+/* A SimpleBlock of track 2 (a keyframe) with `frames` frames of 3 bytes in
+ * fixed-size lacing. */
+static void laced_audio_block(ebml_buf *b, int16_t timecode, uint8_t frames)
+{
+    eb_id(b, KVSP_ID_SIMPLEBLOCK);
+    eb_size(b, 5 + 3u * frames, 0);
+    uint8_t hdr[5] = {0x82, (uint8_t)((uint16_t)timecode >> 8), (uint8_t)timecode, 0x84, (uint8_t)(frames - 1)};
+    eb_bytes(b, hdr, sizeof hdr);
+    for (unsigned i = 0; i < 3u * frames; i++)
+        eb_byte(b, 0x11);
+}
+
+/* A BlockGroup of track 1 at timecode with a BlockDuration of `duration`
+ * ticks; referenced: it has a ReferenceBlock (to the frame 40 ms before). */
+static void video_group(ebml_buf *b, int16_t timecode, uint64_t duration, int referenced)
+{
+    size_t group = eb_begin(b, KVSP_ID_BLOCKGROUP);
+    eb_id(b, KVSP_ID_BLOCK);
+    eb_size(b, 4 + 5, 0);
+    uint8_t hdr[4] = {0x81, (uint8_t)((uint16_t)timecode >> 8), (uint8_t)timecode, 0};
+    eb_bytes(b, hdr, sizeof hdr);
+    for (int i = 0; i < 5; i++)
+        eb_byte(b, 0x22);
+    eb_uint(b, KVSP_ID_BLOCK_DURATION, duration);
+    if (referenced) {
+        eb_id(b, KVSP_ID_REFERENCE_BLOCK);
+        eb_size(b, 1, 0);
+        eb_byte(b, 0xD8); /* -40 */
+    }
+    eb_end(b, group);
+}
+
+static double merged_duration(const ebml_buf *in)
+{
+    memory_file out = {0};
+    assert_int_equal(merge_file(in->data, in->len, &out, 1, 0, in->len, NULL), KVSP_OK);
+    event_list ev;
+    assert_int_equal(collect_events(out.data, out.len, NULL, 0, &ev), KVSP_DONE);
+    int at = find_event(&ev, KVSP_EV_DATA, KVSP_ID_DURATION, 0);
+    assert_true(at >= 0);
+    double duration = ev.items[at].f;
+    event_list_free(&ev);
+    free(out.data);
+    return duration;
+}
+
+/* Duration is the end of the last frame, in ticks: a laced block lasts all
+ * its frames (5 x 21,333,333 ns = 106 whole ticks, not one frame's 21), a
+ * BlockGroup its BlockDuration (7 ticks, not the DefaultDuration of 40). */
+static void test_duration_ends_with_last_frame(void **state)
+{
+    (void)state;
+    ebml_buf laced = {0};
+    two_track_segment(&laced);
+    size_t cluster = begin_cluster(&laced, 0);
+    eb_simple_block(&laced, 0, 0x80, 10, 1);
+    laced_audio_block(&laced, 0, 4);
+    eb_simple_block(&laced, 80, 0, 10, 2);
+    laced_audio_block(&laced, 100, 5);
+    eb_end(&laced, cluster);
+    double duration = merged_duration(&laced);
+    assert_int_equal((long long)duration, 206); /* 100 + 106; the video ends at 120 */
+    assert_true(duration == 206.0);
+    eb_free(&laced);
+
+    ebml_buf groups = {0};
+    two_track_segment(&groups);
+    cluster = begin_cluster(&groups, 0);
+    eb_simple_block(&groups, 0, 0x80, 10, 1);
+    laced_audio_block(&groups, 0, 2);
+    video_group(&groups, 40, 40, 1);
+    video_group(&groups, 80, 7, 1);
+    eb_end(&groups, cluster);
+    duration = merged_duration(&groups);
+    assert_int_equal((long long)duration, 87); /* 80 + 7; the audio ends at 42 */
+    assert_true(duration == 87.0);
+    eb_free(&groups);
+}
+
+/* The n-th event of that type and ID in the output, which must exist. */
+static const event_record *nth(const event_list *ev, kvsp_event_type type, uint32_t id, int n)
+{
+    int at = find_event(ev, type, id, n);
+    assert_true(at >= 0);
+    return &ev->items[at];
+}
+
+/* Cue points at exactly the video keyframes (SimpleBlock key flag, or a
+ * BlockGroup without ReferenceBlock) and nowhere else: time, Cluster and
+ * position in it of each, against the input built here. */
+static void test_cue_points(void **state)
+{
+    (void)state;
+    ebml_buf in = {0};
+    two_track_segment(&in);
+    size_t cluster = begin_cluster(&in, 500); /* the output starts at 0 */
+    eb_simple_block(&in, 0, 0x80, 10, 1);     /* key, 0 */
+    laced_audio_block(&in, 0, 4);             /* audio: no cue */
+    eb_simple_block(&in, 40, 0, 10, 2);
+    eb_simple_block(&in, 80, 0x01, 10, 3);    /* discardable, not key */
+    eb_end(&in, cluster);
+    cluster = begin_cluster(&in, 620);
+    eb_simple_block(&in, 0, 0, 10, 4);
+    video_group(&in, 40, 40, 0); /* key, 160 */
+    video_group(&in, 80, 40, 1);
+    eb_end(&in, cluster);
+    cluster = begin_cluster(&in, 740);
+    eb_simple_block(&in, 0, 0x80, 10, 5);  /* key, 240 */
+    eb_simple_block(&in, 40, 0x80, 10, 6); /* key, 280 */
+    eb_end(&in, cluster);
+
+    memory_file out = {0};
+    assert_int_equal(merge_file(in.data, in.len, &out, 1, 0, in.len, NULL), KVSP_OK);
+    event_list ev;
+    assert_int_equal(collect_events(out.data, out.len, NULL, 0, &ev), KVSP_DONE);
+    const event_record *seg = nth(&ev, KVSP_EV_START, KVSP_ID_SEGMENT, 0);
+    uint64_t data_start = seg->offset + seg->header_size;
+    /* Each cue's block, as the n-th SimpleBlock or BlockGroup of the output. */
+    const struct {
+        uint64_t time;
+        int cluster;
+        uint32_t id;
+        int nth;
+    } want[] = {{0, 0, KVSP_ID_SIMPLEBLOCK, 0},
+                {160, 1, KVSP_ID_BLOCKGROUP, 0},
+                {240, 2, KVSP_ID_SIMPLEBLOCK, 5},
+                {280, 2, KVSP_ID_SIMPLEBLOCK, 6}};
+    const size_t n = sizeof want / sizeof want[0];
+    assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_CUE_POINT), n);
+    for (size_t i = 0; i < n; i++) {
+        const event_record *c = nth(&ev, KVSP_EV_START, KVSP_ID_CLUSTER, want[i].cluster);
+        const event_record *b =
+            nth(&ev, want[i].id == KVSP_ID_BLOCKGROUP ? KVSP_EV_START : KVSP_EV_DATA, want[i].id, want[i].nth);
+        assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_TIME, (int)i)->u, want[i].time);
+        assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_TRACK, (int)i)->u, 1);
+        assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_CLUSTER_POSITION, (int)i)->u, c->offset - data_start);
+        assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_RELATIVE_POSITION, (int)i)->u,
+                         b->offset - (c->offset + c->header_size));
+    }
+    event_list_free(&ev);
+    free(out.data);
+    eb_free(&in);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -213,6 +388,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_live_output),
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_misplaced_cluster_child),
+        cmocka_unit_test(test_duration_ends_with_last_frame),
+        cmocka_unit_test(test_cue_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,7 @@ struct kvsp_merger {
     int group_referenced;
     int group_has_block;
     kvsp_block group_block;
+    int64_t group_duration; /* its BlockDuration, -1 if none */
 
     int fragment_placed;    /* its first cluster was placed on the timeline */
     int64_t fragment_delta; /* output - input timecode for its clusters */
@@ -237,10 +238,10 @@ static int flush_cluster(kvsp_merger *m)
     return sw_cluster(&m->sw, o->data, o->len, m->pending_cues, m->pending_count);
 }
 
-static int block(kvsp_merger *m, const kvsp_block *b, size_t position, int keyframe)
+static int block(kvsp_merger *m, const kvsp_block *b, size_t position, int keyframe, int64_t duration)
 {
     int64_t time = m->cluster_out + b->timecode;
-    timeline_block(&m->tl, b->track, time);
+    timeline_block(&m->tl, b->track, time, b->frame_count, duration);
     m->stats.frames++;
     if (keyframe && m->tl.has_cue_track && b->track == m->tl.cue_track)
         return add_cue(m, time, b->track, position);
@@ -284,6 +285,7 @@ static int on_start(void *user, const kvsp_event *ev)
                 m->group_start = m->cluster.len;
                 m->group_referenced = 0;
                 m->group_has_block = 0;
+                m->group_duration = -1;
             }
         }
         m->marks[++m->open_masters] = eo_begin(capture_buffer(m), ev->id);
@@ -318,12 +320,15 @@ static int on_data(void *user, const kvsp_event *ev)
         if (m->stats.stopped)
             return KVSP_OK;
         if (ev->block && ev->id == KVSP_ID_SIMPLEBLOCK && m->open_masters == 0)
-            rc = block(m, ev->block, o->len, ev->block->keyframe);
+            rc = block(m, ev->block, o->len, ev->block->keyframe, -1);
         else if (ev->block && ev->id == KVSP_ID_BLOCK) {
             m->group_block = *ev->block;
             m->group_has_block = 1;
         } else if (ev->id == KVSP_ID_REFERENCE_BLOCK)
             m->group_referenced = 1;
+        else if (ev->id == KVSP_ID_BLOCK_DURATION && m->open_masters == 1 && ev->value_type == KVSP_TYPE_UINT &&
+                 ev->value.u <= (uint64_t)INT64_MAX)
+            m->group_duration = (int64_t)ev->value.u;
     }
     eo_id(o, ev->id);
     eo_size(o, ev->data_size, 0);
@@ -347,7 +352,7 @@ static int on_end(void *user, const kvsp_event *ev)
         eo_end(capture_buffer(m), m->marks[m->open_masters--]);
         if (m->capture == CAPTURE_CLUSTER && ev->id == KVSP_ID_BLOCKGROUP && m->open_masters == 0 &&
             m->group_has_block)
-            return block(m, &m->group_block, m->group_start, !m->group_referenced);
+            return block(m, &m->group_block, m->group_start, !m->group_referenced, m->group_duration);
         return KVSP_OK;
     }
     if (m->capture == CAPTURE_CLUSTER && ev->depth == m->capture_depth)

@@ -1,5 +1,6 @@
 #include "timeline.h"
 
+#include <stdint.h>
 #include <string.h>
 
 void timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
@@ -22,7 +23,7 @@ void timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
             track_clock *c = &tl->clocks[tl->nclocks++];
             c->track = t->number;
             if (t->present & KVSP_TRACK_HAS_DEFAULT_DURATION)
-                c->default_duration = (int64_t)(t->default_duration_ns / tl->scale);
+                c->default_duration_ns = t->default_duration_ns;
         }
     }
 }
@@ -40,12 +41,22 @@ static track_clock *clock_of(timeline *tl, uint64_t track)
     return c;
 }
 
-/* How long a block of this track lasts: its DefaultDuration, else the gap
- * before it, else one tick. */
-static int64_t block_duration(const track_clock *c)
+/* How long a block of this track lasts: its BlockDuration (duration >= 0),
+ * else its frames times the track's DefaultDuration (in whole ticks), else
+ * the gap before it, else one tick. */
+static int64_t block_duration(const timeline *tl, const track_clock *c, uint32_t frames, int64_t duration)
 {
-    if (c && c->default_duration > 0)
-        return c->default_duration;
+    if (duration >= 0)
+        return duration;
+    if (frames == 0)
+        frames = 1;
+    if (c && c->default_duration_ns > 0) {
+        if (c->default_duration_ns > UINT64_MAX / frames)
+            return INT64_MAX;
+        uint64_t ticks = c->default_duration_ns * frames / tl->scale;
+        if (ticks > 0)
+            return ticks > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ticks;
+    }
     if (c && c->gap > 0)
         return c->gap;
     return 1;
@@ -73,8 +84,10 @@ int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int6
         /* Fragments that overlap or go back are moved after the last block:
          * the output must not go backwards. */
         target = at > tl->last_block ? at : tl->last_block + 1;
-        int64_t slack = 2 * block_duration(clock_of(tl, tl->cue_track ? tl->cue_track : tl->first_track));
-        if (target > tl->end + slack)
+        const track_clock *c = clock_of(tl, tl->cue_track ? tl->cue_track : tl->first_track);
+        int64_t frame = block_duration(tl, c, 1, -1);
+        int64_t slack = frame > INT64_MAX / 2 ? INT64_MAX : 2 * frame;
+        if (target > tl->end && target - tl->end > slack)
             *gap = target - tl->end;
     }
     return target - tc_in;
@@ -94,7 +107,7 @@ void timeline_cluster(timeline *tl, int64_t tc_out)
     tl->any_cluster = 1;
 }
 
-void timeline_block(timeline *tl, uint64_t track, int64_t time)
+void timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration)
 {
     track_clock *c = clock_of(tl, track);
     if (c) {
@@ -103,7 +116,8 @@ void timeline_block(timeline *tl, uint64_t track, int64_t time)
         c->last = time;
         c->seen = 1;
     }
-    int64_t end = time + block_duration(c);
+    int64_t length = block_duration(tl, c, frames, duration);
+    int64_t end = time > INT64_MAX - length ? INT64_MAX : time + length;
     if (!tl->any || time > tl->last_block)
         tl->last_block = time;
     if (!tl->any || end > tl->end)

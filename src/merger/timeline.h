@@ -17,7 +17,7 @@ typedef struct track_clock {
     int seen;
     int64_t last;             /* latest block time */
     int64_t gap;              /* between its last two blocks, 0 if unknown */
-    int64_t default_duration; /* from the track's DefaultDuration, 0 if none */
+    uint64_t default_duration_ns; /* the track's DefaultDuration, 0 if none */
 } track_clock;
 
 typedef struct timeline {
@@ -47,7 +47,9 @@ int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int6
  * before the latest block). */
 int timeline_goes_back(const timeline *tl, int64_t tc_out);
 void timeline_cluster(timeline *tl, int64_t tc_out);
-void timeline_block(timeline *tl, uint64_t track, int64_t time);
+/* A block of `frames` frames (laced, or 1) at `time`; duration: its
+ * BlockDuration in ticks, or -1 if it has none. */
+void timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration);
 int64_t timeline_end(const timeline *tl);
 
 #endif
