@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what kvsparser needs to build and test on Debian 12.
+# Installs what kvsparser needs to build and test on Debian 12: every test
+# and the fuzzers (libclang-rt-dev holds libFuzzer; clang only recommends it).
+# In CI a test whose tool or library is missing fails (README, Tests).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -9,6 +11,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 ca-certificates \
   libcmocka-dev libjansson-dev libavcodec-dev libavutil-dev libswscale-dev \
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev python3-botocore \
-  libsdl2-dev clang \
+  libsdl2-dev clang libclang-rt-dev \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
   >/dev/null

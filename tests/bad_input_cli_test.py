@@ -24,6 +24,8 @@ import subprocess
 import sys
 import unittest
 
+import kvsp_testing
+
 KVSP = CAPTURES = None
 CUTS = 30
 MUTATIONS = 30
@@ -141,4 +143,4 @@ class DamagedCaptures(unittest.TestCase):
 if __name__ == '__main__':
     KVSP = sys.argv[1]
     CAPTURES = sys.argv[2] if len(sys.argv) > 2 else None
-    unittest.main(argv=sys.argv[:1])
+    kvsp_testing.main(argv=sys.argv[:1])

@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 import ffprobe_packets
+import kvsp_testing
 
 
 def events(kvsp, path):
@@ -72,13 +73,14 @@ def main():
     update = '--update' in sys.argv
     manifest_path = os.path.join(resources, 'fixtures.json')
     if not os.path.exists(manifest_path):
-        print('no fixtures.json: skipped')
-        return 77
+        return kvsp_testing.skip_status('no fixtures.json in %s' % resources)
     manifest = json.load(open(manifest_path))['fixtures']
     failures = 0
     golden_dir = os.path.join(resources, 'golden')
     os.makedirs(golden_dir, exist_ok=True)
     have_ffprobe = shutil.which('ffprobe') is not None
+    if not have_ffprobe:
+        kvsp_testing.skipped_part('ffprobe absent: frames per track not compared with it')
     for name, want in sorted(manifest.items()):
         path = os.path.join(resources, name)
         before = failures
@@ -105,7 +107,7 @@ def main():
             'ok  ' if failures == before else 'FAIL', name, len(evs), got['frames_per_track']))
     print('%d fixtures, %d failures%s' % (len(manifest), failures,
                                          '' if have_ffprobe else ' (ffprobe absent)'))
-    return 1 if failures else 0
+    return 1 if failures else kvsp_testing.status()
 
 
 if __name__ == '__main__':

@@ -10,6 +10,8 @@ import sys
 import tempfile
 import unittest
 
+import kvsp_testing
+
 KVSP = RESOURCES = CAPTURES = None
 
 
@@ -136,4 +138,4 @@ class Resync(unittest.TestCase):
 if __name__ == '__main__':
     KVSP, RESOURCES = sys.argv[1], sys.argv[2]
     CAPTURES = sys.argv[3] if len(sys.argv) > 3 and os.path.isdir(sys.argv[3]) else None
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    kvsp_testing.main(argv=sys.argv[:1], verbosity=2)

@@ -53,24 +53,26 @@ int run_tests_on_files(const char *group, int argc, char **argv, void (*fn)(void
     int nlists = 0;
     for (int i = 1; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) != 0)
+        if (stat(argv[i], &st) != 0) {
+            kvsp_test_skipped_part("%s absent", argv[i]);
             continue;
+        }
         if (S_ISDIR(st.st_mode) && nlists < 16) {
             char **files = list_mkv_files(argv[i]);
             lists[nlists++] = files;
+            if (!files || !files[0])
+                kvsp_test_skipped_part("no .mkv file in %s", argv[i]);
             for (char **f = files; f && *f; f++)
                 add_path(&tests, &n, *f, fn);
         } else if (!S_ISDIR(st.st_mode)) {
             add_path(&tests, &n, argv[i], fn);
         }
     }
-    if (n == 0) {
-        printf("no input files found: skipped\n");
-        return 77;
-    }
-    int failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    if (n == 0 && argc < 2)
+        return kvsp_test_skip("no input file or folder given");
+    int failed = n ? _cmocka_run_group_tests(group, tests, n, NULL, NULL) : 0;
     for (int i = 0; i < nlists; i++)
         free_list(lists[i]);
     free(tests);
-    return failed;
+    return kvsp_test_status(failed);
 }

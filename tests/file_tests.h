@@ -2,9 +2,10 @@
 #define KVSP_FILE_TESTS_H
 
 /* Runs fn as one cmocka test per input file: each argument is a file or a
- * folder whose .mkv files are taken; absent paths (an optional shared
- * folder) are passed over. fn gets the path as *state. Returns cmocka's
- * result, or 77 (skipped) when no file was found. */
+ * folder whose .mkv files are taken; an absent path (an optional shared
+ * folder) or a folder without .mkv files is a skipped part. fn gets the
+ * path as *state. Returns kvsp_test_status: 1 if a test failed, else a skip
+ * (77, 1 in CI) if a part was skipped, else 0. */
 int run_tests_on_files(const char *group, int argc, char **argv, void (*fn)(void **state));
 
 #include "test_util.h"

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import unittest
 
+import kvsp_testing
+
 KVSP = RESOURCES = CAPTURES = TMP = None
 
 
@@ -189,4 +191,4 @@ if __name__ == '__main__':
         program = unittest.main(argv=sys.argv[:1], verbosity=2, exit=False)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(0 if program.result.wasSuccessful() else 1)
+    sys.exit(kvsp_testing.status(program.result))

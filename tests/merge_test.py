@@ -15,6 +15,8 @@ import tempfile
 import unittest
 from fractions import Fraction
 
+import kvsp_testing
+
 KVSP = RESOURCES = CAPTURES = None
 TMP = None
 
@@ -605,4 +607,4 @@ if __name__ == '__main__':
         program = unittest.main(argv=sys.argv[:1], verbosity=2, exit=False)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(0 if program.result.wasSuccessful() else 1)
+    sys.exit(kvsp_testing.status(program.result))

@@ -20,6 +20,8 @@ import time
 import unittest
 import zlib
 
+import kvsp_testing
+
 RENDER = KVSP = RESOURCES = CAPTURES = None
 TMP = None
 ACCESS_KEY, SECRET_KEY = 'AKIDKVSPRENDERTEST', 'kvsp/render/secret/key/for/tests/only'
@@ -368,4 +370,4 @@ if __name__ == '__main__':
         program = unittest.main(argv=[sys.argv[0], '-v', *rest], exit=False)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(0 if program.result.wasSuccessful() else 1)
+    sys.exit(kvsp_testing.status(program.result))

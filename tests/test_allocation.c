@@ -312,7 +312,7 @@ static void test_hostile_input_memory(void **state)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return 77;
+        return kvsp_test_skip("no resources folder given");
     resources = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_allocation_per_element),

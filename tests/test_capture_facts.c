@@ -226,10 +226,8 @@ static void test_capture(void **state)
 int main(void)
 {
     FILE *readme = fopen(KVSP_CAPTURES_DIR "/README.md", "r");
-    if (!readme) {
-        printf("%s absent: skipped\n", KVSP_CAPTURES_DIR);
-        return 77;
-    }
+    if (!readme)
+        return kvsp_test_skip(KVSP_CAPTURES_DIR "/README.md absent");
     fclose(readme);
     size_t n = sizeof all_facts / sizeof all_facts[0];
     struct CMUnitTest tests[sizeof all_facts / sizeof all_facts[0]];
@@ -237,5 +235,5 @@ int main(void)
         struct CMUnitTest t = {all_facts[i].file, test_capture, NULL, NULL, (void *)&all_facts[i]};
         tests[i] = t;
     }
-    return _cmocka_run_group_tests("capture_facts", tests, n, NULL, NULL);
+    return kvsp_test_status(_cmocka_run_group_tests("capture_facts", tests, n, NULL, NULL));
 }

@@ -134,7 +134,7 @@ static void test_sampling(void **state)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return 77;
+        return kvsp_test_skip("no resources folder given");
     resources = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_video_and_audio),

@@ -2,10 +2,14 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 void log_free(log_buf *log)
 {
@@ -216,4 +220,56 @@ void free_list(char **list)
     for (char **p = list; *p; p++)
         free(*p);
     free(list);
+}
+
+static int skip_is_failure(void)
+{
+    const char *ci = getenv("CI"), *allowed = getenv("KVSP_SKIP_ALLOWED");
+    return ci && strcmp(ci, "true") == 0 && !(allowed && strcmp(allowed, "1") == 0);
+}
+
+int kvsp_test_skip(const char *why)
+{
+    if (skip_is_failure()) {
+        printf("CI: cannot skip: %s\n", why);
+        return 1;
+    }
+    printf("SKIP: %s\n", why);
+    return KVSP_TEST_SKIPPED;
+}
+
+/* The first part skipped, repeated in the final status line. */
+static char first_skipped_part[512];
+static int skipped_parts;
+
+void kvsp_test_skipped_part(const char *fmt, ...)
+{
+    char why[sizeof first_skipped_part];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    printf("skipped: %s\n", why);
+    if (skipped_parts++ == 0)
+        memcpy(first_skipped_part, why, sizeof why);
+}
+
+void kvsp_test_skip_case(const char *why)
+{
+    kvsp_test_skipped_part("%s", why);
+    skip();
+}
+
+int kvsp_test_status(int failed)
+{
+    if (failed)
+        return 1;
+    if (skipped_parts == 0)
+        return 0;
+    char why[sizeof first_skipped_part + 64];
+    if (skipped_parts == 1)
+        snprintf(why, sizeof why, "%s", first_skipped_part);
+    else
+        snprintf(why, sizeof why, "%s, and %d more parts", first_skipped_part, skipped_parts - 1);
+    return kvsp_test_skip(why);
 }

@@ -52,4 +52,28 @@ int run_event_log(const uint8_t *data, size_t len, const kvsp_reader_options *op
 char **list_mkv_files(const char *dir);
 void free_list(char **list);
 
+/* The skip convention (README, Tests; tests/kvsp_testing.py is the Python
+ * side). A test that cannot run for want of data or a tool says why and
+ * exits 77, which ctest counts as skipped (SKIP_RETURN_CODE). With CI=true
+ * in the environment a skip is a failure (exit 1, "CI: cannot skip: why"),
+ * unless ctest marked the test allowed to (KVSP_SKIP_ALLOWED=1, given to
+ * the tests named in tests/allowed_skips.txt). */
+#define KVSP_TEST_SKIPPED 77
+
+/* The whole test cannot run: returns the exit status (77, or 1 in CI). */
+int kvsp_test_skip(const char *why);
+/* A part of the test cannot run (an input absent, ...): noted, and the run
+ * ends in a skip (kvsp_test_status) unless something failed. */
+void kvsp_test_skipped_part(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Inside a cmocka test: notes the part, then leaves the test as cmocka's
+ * skip() does. */
+void kvsp_test_skip_case(const char *why);
+/* The exit status of a run whose cmocka groups returned `failed`: 1 when
+ * something failed, else a skip when a part was skipped, else 0. */
+int kvsp_test_status(int failed);
+
 #endif

@@ -13,6 +13,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # kvsp_testing
+import kvsp_testing  # noqa: E402
+
 KVSP = RESOURCES = CAPTURES = None
 SERVER = PORT = ROOT = None
 ACCESS_KEY, SECRET_KEY = 'AKIDKVSPSERVETEST', 'kvsp/serve/secret/key/for/tests/only'
@@ -46,6 +49,8 @@ def streams():
     names = ['kvs_user_tags', 'h264_blockgroups']
     if CAPTURES:
         names += ['output_get_media', 'vogels_330']
+    else:
+        kvsp_testing.skipped_part('shared captures absent: fixtures only')
     return names
 
 
@@ -140,11 +145,11 @@ if __name__ == '__main__':
     if CAPTURES:
         for name in ('output_get_media', 'vogels_330'):
             os.symlink(os.path.join(os.path.abspath(CAPTURES), name + '.mkv'), os.path.join(ROOT, name + '.mkv'))
-    ok = False
+    status = 1
     try:
         start_server()
         program = unittest.main(argv=sys.argv[:1], verbosity=2, exit=False)
-        ok = program.result.wasSuccessful()
+        status = kvsp_testing.status(program.result)
     finally:
         if SERVER:
             SERVER.terminate()
@@ -153,4 +158,4 @@ if __name__ == '__main__':
             except subprocess.TimeoutExpired:
                 SERVER.kill()
         shutil.rmtree(ROOT, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    sys.exit(status)

@@ -34,8 +34,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # kvsp_testing
 import consumer_streams  # noqa: E402
 import kvsp_server  # noqa: E402
+import kvsp_testing  # noqa: E402
 
 KVSP = RESOURCES = None
 AK, SK = 'AKIDFAULTTEST', 'fault/test/secret/key/EXAMPLEKEY'
@@ -350,4 +352,4 @@ if __name__ == '__main__':
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     KVSP, RESOURCES = sys.argv[1], sys.argv[2]
-    unittest.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)
+    kvsp_testing.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)

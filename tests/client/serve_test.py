@@ -18,7 +18,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # kvsp_testing
 import kvsp_server  # noqa: E402
+import kvsp_testing  # noqa: E402
 
 KVSP = RESOURCES = CAPTURES = None
 ROOT = None  # a directory of symlinks to the fixtures (and captures)
@@ -565,6 +567,10 @@ def setUpModule():
         path = os.path.join(CAPTURES, name + '.mkv')
         if os.path.exists(path):
             os.symlink(path, os.path.join(ROOT, name + '.mkv'))
+        else:
+            kvsp_testing.skipped_part('capture %s absent' % name)
+    if not (CAPTURES and os.path.isdir(CAPTURES)):
+        kvsp_testing.skipped_part('shared captures absent: fixtures only')
 
 
 def tearDownModule():
@@ -578,4 +584,4 @@ if __name__ == '__main__':
         sys.exit(__doc__)
     KVSP, RESOURCES = sys.argv[1], sys.argv[2]
     CAPTURES = sys.argv[3] if len(sys.argv) > 3 else None
-    unittest.main(argv=[sys.argv[0], *sys.argv[4:]])
+    kvsp_testing.main(argv=[sys.argv[0], *sys.argv[4:]])

@@ -2,7 +2,7 @@
 """Signs KVS-style requests with botocore's SigV4Auth and with kvsparser
 (through sigv4_tool) and requires identical Authorization headers.
 
-usage: sigv4_botocore_test.py <sigv4_tool>   (exit 77 without botocore)
+usage: sigv4_botocore_test.py <sigv4_tool>   (skips without botocore)
 
 botocore reads the clock inside add_auth; the clock is frozen at a fixed
 instant so that both signers use the same X-Amz-Date. botocore up to 1.3x
@@ -12,11 +12,15 @@ botocore.auth.get_current_datetime(); either is replaced for the call."""
 import contextlib
 import datetime
 import json
+import os
 import subprocess
 import sys
 import types
 from unittest import mock
 from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # kvsp_testing
+import kvsp_testing  # noqa: E402
 
 try:
     import botocore
@@ -25,8 +29,7 @@ try:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 except ImportError:
-    print("botocore not available: skipped")
-    sys.exit(77)
+    kvsp_testing.skip("botocore not available to %s" % sys.executable)
 
 AKID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
