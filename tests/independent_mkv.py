@@ -294,11 +294,12 @@ class Reader:
 
 def same_time(got, exact):
     """Whether a time kvsp printed (a double, or None when absent) stands for
-    the exact one: within one unit in the last place (past 2^53 ns the
-    library's double division may round once more); a frame time off by a
-    tick or an offset is far outside that."""
+    the exact one: equal to it when a double holds it (whole milliseconds,
+    halves), else within one unit in the last place of it."""
     if got is None or exact is None:
         return got is None and exact is None
+    if fractions.Fraction(float(exact)) == exact:
+        return fractions.Fraction(got) == exact
     return abs(fractions.Fraction(got) - exact) <= fractions.Fraction(math.ulp(float(exact)))
 
 
