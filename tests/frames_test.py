@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""kvsp frames (decoding) against FFmpeg: bit-identical pictures, sampling,
-image files, and the hard cases (H.265, resolution change, mid-GOP start,
-a corrupted frame, odd picture sizes).
+"""kvsp frames (decoding) against FFmpeg: bit-identical pictures at the same
+times, sampling, image files and their index (against ffprobe's frames and the
+independent reader's producer and server times), and the hard cases (H.265,
+resolution change, mid-GOP start, a corrupted frame, odd picture sizes).
 
 usage: frames_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 """
+import fractions
 import json
 import os
 import shutil
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import unittest
 
+import independent_mkv
 import kvsp_testing
 
 KVSP = RESOURCES = CAPTURES = TMP = None
@@ -44,21 +47,54 @@ def fixture(name):
     return path
 
 
-def manifest(name):
+def manifest_all():
     with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
-        return json.load(f)['fixtures'][name]
+        return json.load(f)['fixtures']
+
+
+def manifest(name):
+    return manifest_all()[name]
 
 
 def hashes(framemd5_text):
-    """(size, md5) per picture, from framemd5 output (ours or ffmpeg's)."""
-    rows = [line.split(b',') for line in framemd5_text.splitlines() if line and not line.startswith(b'#')]
-    return [(int(r[4]), r[5].strip()) for r in rows]
+    """(pts in ms, size, md5) per picture, from framemd5 output (ours or
+    ffmpeg's): the pts is exact, from the stream's "#tb 0:" time base."""
+    base, rows = None, []
+    for line in framemd5_text.splitlines():
+        if line.startswith(b'#tb 0:'):
+            base = fractions.Fraction(line.split(b':')[1].strip().decode())
+        elif line and not line.startswith(b'#'):
+            rows.append(line.split(b','))
+    return [(int(r[2]) * base * 1000, int(r[4]), r[5].strip()) for r in rows]
 
 
 def ffmpeg_framemd5(path=None, data=None):
-    r = run(['ffmpeg', '-v', 'error', '-i', '-' if data is not None else path, '-map', '0:v:0',
-             '-f', 'framemd5', '-'], data=data)
+    """FFmpeg's decoded pictures with their own timestamps: as demuxed (-copyts, no shift to 0), every
+    picture once (-fps_mode passthrough: no duplicates or drops for a constant rate), in the demuxer's
+    time base (-enc_time_base -1)."""
+    r = run(['ffmpeg', '-v', 'error', '-copyts', '-i', '-' if data is not None else path, '-map', '0:v:0',
+             '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framemd5', '-'], data=data)
     return hashes(r.stdout)
+
+
+def ffprobe_frames(path, offsets=None):
+    """ffprobe's decoded video frames: (pts in ms, exact; keyframe; width, height), in output order.
+    A chain with fragment offsets is decoded one fragment at a time (each starts at a keyframe or, in
+    kvs_mid_gop.mkv, with P frames ffmpeg drops as kvsp does), as a KVS consumer would fetch them."""
+    data = read(path)
+    bounds = list(offsets or [0]) + [len(data)]
+    frames = []
+    for start, end in zip(bounds, bounds[1:]):
+        r = run(['ffprobe', '-v', 'error', '-select_streams', 'v:0', '-show_entries',
+                 'frame=best_effort_timestamp,key_frame,width,height:stream=time_base', '-of', 'json',
+                 '-i', 'pipe:0'], data=data[start:end])
+        probed = json.loads(r.stdout)
+        if not probed.get('streams'):
+            continue  # a fragment without tracks (a KVS error fragment)
+        base = fractions.Fraction(probed['streams'][0]['time_base'])
+        frames += [(f['best_effort_timestamp'] * base * 1000, bool(f['key_frame']), f['width'], f['height'])
+                   for f in probed['frames']]
+    return frames
 
 
 def our_framemd5(path, *options, status=0):
@@ -77,13 +113,34 @@ def extract(path, name, *options):
         return out, [json.loads(line) for line in f]
 
 
+def check_index(test, path, index, probed, sized=True):
+    """index.jsonl against ffprobe's frames (probed: the ones the index should hold, in order): exact pts
+    in ms, keyframe, picture size (sized: not resized by --size); and each picture's fragment, producer
+    and server times against the independent reader's frame of that fragment, track and pts."""
+    frames = {}
+    for f in independent_mkv.read_file(path).frames:
+        frames.setdefault((f['track'], f['fragment_index'], f['pts_ms']), []).append(f)
+    test.assertEqual(len(index), len(probed))
+    for k, (p, (pts, key, width, height)) in enumerate(zip(index, probed)):
+        where = '%s picture %d' % (os.path.basename(path), k)
+        test.assertEqual(fractions.Fraction(p['pts_ms']), pts, where)
+        test.assertEqual(p['keyframe'], key, where)
+        if sized:
+            test.assertEqual((p['width'], p['height']), (width, height), where)
+        (frame,) = frames[p['track'], p['fragment_index'], pts]
+        test.assertEqual(p['fragment_number'], frame['fragment_number'], where)
+        for key in ('producer_timestamp_ms', 'server_timestamp_ms'):
+            test.assertTrue(independent_mkv.same_time(p[key], frame[key]),
+                            '%s %s: kvsp %r, expected %s' % (where, key, p[key], frame[key]))
+
+
 def image_size(path):
     r = run(['ffprobe', '-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path])
     return tuple(int(x) for x in r.stdout.decode().strip().split(','))
 
 
 class BitIdentical(unittest.TestCase):
-    """Same pictures as FFmpeg, frame for frame."""
+    """Same pictures as FFmpeg at the same times (in ms), frame for frame."""
 
     def test_captures(self):
         for name in ('output_get_media.mkv', 'kinesis_video_renderer_example_output.mkv', 'vogels_330.mkv'):
@@ -122,15 +179,10 @@ class Sampling(unittest.TestCase):
 
     def test_index_and_images(self):
         path = capture('output_get_media.mkv')
-        fragments = [json.loads(l) for l in kvsp('fragments', path).stdout.splitlines()]
-        frames = [json.loads(l) for l in kvsp('frames', '--list', path).stdout.splitlines()]
         out, index = extract(path, 'png', '--every', '60')
         self.assertEqual(len(index), 5)
-        for i, p in enumerate(index):
-            f = frames[60 * i]
-            self.assertEqual(p['fragment_number'], fragments[i]['fragment_number'])
-            for key in ('pts_ms', 'producer_timestamp_ms', 'server_timestamp_ms', 'keyframe'):
-                self.assertEqual(p[key], f[key], key)
+        check_index(self, path, index, ffprobe_frames(path)[::60])
+        for p in index:
             self.assertEqual((p['width'], p['height']), (640, 360))
             self.assertEqual(image_size(os.path.join(out, p['file'])), (640, 360))
         out, index = extract(path, 'jpeg', '--keyframes', '--format', 'jpeg', '--size', '320x')
@@ -145,6 +197,35 @@ class Sampling(unittest.TestCase):
         self.assertEqual(len(ours), len(theirs))
         diff = sum(abs(a - b) for a, b in zip(ours[20:], theirs[20:])) / len(ours)
         self.assertLess(diff, 2.0)
+
+
+class IndexAgainstFfprobe(unittest.TestCase):
+    """Every picture of index.jsonl, every decodable fixture and capture, against ffprobe's decoded frames
+    and the independent reader's times."""
+
+    # kvs_corrupt_frame.mkv: ffmpeg conceals the corrupted frame, kvsp skips it (HardCases).
+    NOT_COMPARED = {'kvs_corrupt_frame.mkv'}
+
+    def test_fixtures(self):
+        checked = 0
+        for name, facts in sorted(manifest_all().items()):
+            if name in self.NOT_COMPARED or not any(c.startswith('V_') for c in facts['codec_ids'].values()):
+                continue
+            with self.subTest(fixture=name):
+                path = fixture(name)
+                _, index = extract(path, 'all-' + name, '--format', 'ppm')
+                check_index(self, path, index, ffprobe_frames(path, facts.get('fragment_offsets')))
+                checked += 1
+        self.assertGreaterEqual(checked, 10)
+
+    def test_captures(self):
+        for name in ('output_get_media.mkv', 'output_get_media_sparse_fragments.mkv',
+                     'kinesis_video_renderer_example_output.mkv', 'clusters.mkv', 'bezos_vogels.mkv',
+                     'vogels_330.mkv'):
+            with self.subTest(capture=name):
+                path = capture(name)
+                _, index = extract(path, 'all-' + name, '--format', 'raw', '--pix-fmt', 'gray', '--size', '32x32')
+                check_index(self, path, index, ffprobe_frames(path), sized=False)
 
 
 class HardCases(unittest.TestCase):
@@ -169,6 +250,9 @@ class HardCases(unittest.TestCase):
         ours, stats = our_framemd5(path)
         self.assertEqual(len(ours), total - skip)
         self.assertIn('%d skipped before a keyframe' % skip, stats)
+        # FFmpeg cannot decode the leading P frames either: the same pictures from the keyframe on,
+        # at the same times.
+        self.assertEqual(ours, ffmpeg_framemd5(path))
         _, index = extract(path, 'midgop', '--format', 'ppm')
         self.assertTrue(index[0]['keyframe'])
 

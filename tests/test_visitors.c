@@ -333,14 +333,28 @@ typedef struct ms_check {
     uint64_t scale;
 } ms_check;
 
-/* The frame's millisecond values against the plain division they stand for
- * (the frame visitor skips the division when it can): equal bit for bit. */
+/* pts_ms for pts_ns: a whole number of ms exactly; otherwise, while the ns
+ * fit a double's 53 bits, the plain division (one rounding: the nearest
+ * double), and past them a value within the right millisecond. */
+static int pts_ms_stands_for_ns(double ms, int64_t ns)
+{
+    int64_t whole = ns / 1000000, rest = ns % 1000000;
+    if (rest == 0)
+        return ms == (double)whole;
+    if (ns >= -(INT64_C(1) << 53) && ns <= (INT64_C(1) << 53))
+        return ms == (double)ns / 1e6;
+    return rest > 0 ? ms > (double)whole && ms < (double)(whole + 1)
+                    : ms < (double)whole && ms > (double)(whole - 1);
+}
+
+/* The frame's millisecond values against what they stand for (the frame
+ * visitor skips the division when it can). */
 static int check_frame_ms(void *user, const kvsp_frame *fr)
 {
     ms_check *c = user;
     int64_t offset_ns = (fr->timecode - fr->fragment->cluster_timecode) * (int64_t)c->scale;
     double server = (double)c->server_ms + (double)offset_ns / 1e6;
-    if (fr->pts_ms != (double)fr->pts_ns / 1e6 || fr->server_timestamp_ms != server)
+    if (!pts_ms_stands_for_ns(fr->pts_ms, fr->pts_ns) || fr->server_timestamp_ms != server)
         c->mismatches++;
     c->frames++;
     return KVSP_OK;
@@ -386,6 +400,16 @@ static void test_frame_milliseconds_exact(void **state)
         kvsp_fragment_visitor_destroy(meta);
         eb_free(&b);
     }
+    /* The public conversion, at an epoch in ms whose ns do not divide back
+     * in double (1700587217870.0002 once), and where the ns overflow. */
+    double ms = 0;
+    assert_int_equal(kvsp_ticks_to_ms(1700587217870, 1000000, &ms), 0);
+    assert_true(ms == 1700587217870.0);
+    assert_int_equal(kvsp_ticks_to_ms(-1700587217870, 1000000, &ms), 0);
+    assert_true(ms == -1700587217870.0);
+    assert_int_equal(kvsp_ticks_to_ms(3401174435741, 500000, &ms), 0);
+    assert_true(ms == 1700587217870.5);
+    assert_int_equal(kvsp_ticks_to_ms(INT64_MAX / 1000000 + 1, 1000000, &ms), -1);
 }
 
 static void test_completeness(void **state)

@@ -140,6 +140,11 @@ typedef struct kvsp_fragment {
  * the product overflows int64. */
 KVSP_API int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns);
 
+/* Milliseconds from a tick count, as a kvsp_frame's pts_ms: exact whenever
+ * they are a whole number (and within 2^53), else the nearest double or one
+ * next to it. Returns 0, or -1 if ticks * timecode_scale ns overflows int64. */
+KVSP_API int kvsp_ticks_to_ms(int64_t ticks, uint64_t timecode_scale, double *ms);
+
 /* Parses "1511852109.126" (decimal seconds) into exact milliseconds; digits
  * after the third decimal must be zero. Returns 0, or -1 if it is not such
  * a number. */

@@ -24,4 +24,17 @@ static inline int kvsp_ticks_to_ns_inline(int64_t ticks, uint64_t timecode_scale
     return 0;
 }
 
+/* Milliseconds of ns as the double nearest them while ns fits a double's 53
+ * bits (one rounding, in the division); past 2^53 ns the whole milliseconds
+ * and the rest apart, so a whole number of ms stays exact: (double)ns / 1e6
+ * rounds ns first, and an epoch in ms such as 1700587217870 came back as
+ * 1700587217870.0002. */
+static inline double kvsp_ns_to_ms_inline(int64_t ns)
+{
+    const int64_t exact = INT64_C(1) << 53;
+    if (ns >= -exact && ns <= exact)
+        return (double)ns / 1e6;
+    return (double)(ns / 1000000) + (double)(ns % 1000000) / 1e6;
+}
+
 #endif

@@ -57,16 +57,16 @@ static int wanted(const kvsp_frame_visitor *fv, uint64_t track, const kvsp_track
     return 1;
 }
 
-/* ns / 1e6 for ns = ticks * scale, bit for bit what the division gives,
- * without it at Matroska's usual 1 ms TimecodeScale while ns is a whole
- * number of milliseconds the double holds exactly: the quotient is then
+/* The milliseconds of ns = ticks * scale (kvsp_ns_to_ms_inline), bit for
+ * bit, without a division at Matroska's usual 1 ms TimecodeScale while ns is
+ * a whole number of milliseconds the double holds exactly: they are then
  * ticks itself. The division's latency was half of a block's cost. */
 static inline double ticks_to_ms(int64_t ticks, uint64_t scale, int64_t ns)
 {
     const int64_t exact_ms = (INT64_C(1) << 53) / 1000000;
     if (scale == 1000000u && ticks >= -exact_ms && ticks <= exact_ms)
         return (double)ticks;
-    return (double)ns / 1e6;
+    return kvsp_ns_to_ms_inline(ns);
 }
 
 /* Fills the parts of the frame common to every frame of the block. */

@@ -12,6 +12,15 @@ int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
     return kvsp_ticks_to_ns_inline(ticks, timecode_scale, ns);
 }
 
+int kvsp_ticks_to_ms(int64_t ticks, uint64_t timecode_scale, double *ms)
+{
+    int64_t ns;
+    if (kvsp_ticks_to_ns_inline(ticks, timecode_scale, &ns) != 0)
+        return -1;
+    *ms = kvsp_ns_to_ms_inline(ns);
+    return 0;
+}
+
 int kvsp_parse_seconds_ms(const char *text, size_t len, int64_t *ms)
 {
     size_t i = 0;

@@ -48,6 +48,10 @@ Why each fixture exists:
                           one H.264 stream (each starting with an IDR frame), every Cluster at timecode
                           0 (blocks 0..900 ms) while producer timestamps advance 1000 ms a fragment, as
                           from a producer that restarts its clock.
+  kvs_absolute_timecodes.mkv  a GetMedia-like chain (8-byte unknown sizes) of 3 fragments of 10 H.264 frames
+                          (160x96, IDR every 10) whose Cluster timecodes are absolute epoch times in ms, equal
+                          to the producer timestamps, as from a producer with absolute fragment times: frame n
+                          at 1700587217870 + 100 n ms, where (double)(ms * 1e6) / 1e6 is not ms.
   Three fixtures for frame decoders (each with keyframe_indexes: which frames are keyframes):
   kvs_mid_gop.mkv         a GetMedia-like chain (8-byte unknown sizes) joined mid-GOP: fragment 0 starts
                           with 3 P frames (frames 7-9 of a 320x192 encode, IDR every 10, no B frames)
@@ -197,11 +201,14 @@ def fragment_facts(video_size=False):
     return out
 
 
+KVS_PRODUCER_BASE_MS = 1700000000500  # producer timestamp of a chain's start, server 613 ms later
+
+
 def kvs_ids(k, start_ms):
     """Number of the k-th fragment (47 digits, as KVS writes them), server and producer timestamps."""
     number = str(91343852333181432390000000000000000000000000001 + k * 4951760157141521099596496)
     assert len(number) == 47
-    producer = 1700000000500 + start_ms
+    producer = KVS_PRODUCER_BASE_MS + start_ms
     return number, "%d.%03d" % divmod(producer + 613, 1000), "%d.%03d" % divmod(producer, 1000)
 
 
@@ -324,6 +331,22 @@ def fx_kvs_restart_at_zero(src):
     return chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
                                     0, 1000 * k, trk) for k, p in enumerate(gop_fragments(frames, 3))],
                  unknown=8)
+
+
+ABSOLUTE_BASE_MS = 1700587217870  # an epoch time in ms; 2 mod 4, so its ns (2^7 x odd) round in a double
+
+
+def fx_kvs_absolute_timecodes(src):
+    """The 30 frames of the 160x96 encode (100 ms apart) from an epoch time in ms, in 3 fragments of 10;
+    each Cluster's timecode (TimecodeScale 1 ms) is its first frame's time and equals the fragment's
+    producer timestamp."""
+    trk, frames = src["h264_gop10_160x96"]
+    starts = [ABSOLUTE_BASE_MS + 1000 * k for k in range(3)]
+    assert all(float((t + ms) * MS) / 1e6 != t + ms for t in starts for ms in range(0, 1000, 100)), \
+        "every frame time must be one the plain double division does not give back"
+    return chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
+                                    starts[k], starts[k] - KVS_PRODUCER_BASE_MS, trk)
+                  for k, p in enumerate(gop_fragments(frames, 3))], unknown=8)
 
 
 def keyframe_indexes(frames):
@@ -489,7 +512,7 @@ FIXTURES = collections.OrderedDict(
         fx_h264_blockgroups, fx_lacing_xiph, fx_lacing_ebml, fx_lacing_fixed, fx_kvs_unknown_size_8byte,
         fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video, fx_kvs_fragment_list,
         fx_kvs_error_tags, fx_kvs_user_tags, fx_kvs_resolution_change, fx_kvs_restart_at_zero,
-        fx_kvs_mid_gop, fx_kvs_corrupt_frame, fx_odd_size_642x362))
+        fx_kvs_mid_gop, fx_kvs_corrupt_frame, fx_odd_size_642x362, fx_kvs_absolute_timecodes))
 
 
 FIELDS = collections.OrderedDict([

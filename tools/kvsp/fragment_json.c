@@ -47,8 +47,8 @@ static json_t *tag_json(const kvsp_tag *t)
 
 static json_t *ticks_ms(int64_t ticks, uint64_t scale)
 {
-    int64_t ns;
-    return kvsp_ticks_to_ns(ticks, scale, &ns) == 0 ? cli_json_ms((double)ns / 1e6) : json_null();
+    double ms;
+    return kvsp_ticks_to_ms(ticks, scale, &ms) == 0 ? cli_json_ms(ms) : json_null();
 }
 
 json_t *fragment_json(const kvsp_fragment *f)
