@@ -213,8 +213,8 @@ def main():
                 credentials = [
                     ('no session token, us-west-2', (AKID, SECRET, None, 'us-west-2'), '', ''),
                     ('session token with spaces, eu-west-1', (AKID, SECRET, SPACED_TOKEN, 'eu-west-1'), '', ''),
-                    ('session token, us-east-1',
-                     (AKID, SECRET, PLAIN_TOKEN, 'us-east-1'), '', ''),
+                    ('session token, us-east-1, endpoints with paths',
+                     (AKID, SECRET, PLAIN_TOKEN, 'us-east-1'), '/kvs%20control', '/data~plane/v1'),
                 ]
                 for label, expect, control_prefix, data_prefix in credentials:
                     proxy.expect = expect
