@@ -12,5 +12,8 @@ extern const kvsp_allocator counting_allocator;
 
 /* Zeroes the counts and sets which allocation fails. */
 void counting_reset(long fail_at);
+/* Zeroes the counts; the first-th allocation and every one after it fail,
+ * as when memory has run out: a failure the library retries fails again. */
+void counting_fail_from(long first);
 
 #endif

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from decimal import Decimal
+from fractions import Fraction
 
 import independent_mkv
 import kvsp_testing
@@ -137,6 +139,26 @@ def check_index(test, path, index, probed, sized=True):
 def image_size(path):
     r = run(['ffprobe', '-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path])
     return tuple(int(x) for x in r.stdout.decode().strip().split(','))
+
+
+def ffprobe_pictures(path):
+    """(pts in ms, keyframe) of each picture FFmpeg decodes, in output order."""
+    r = run(['ffprobe', '-v', 'error', '-select_streams', 'v:0', '-show_entries',
+             'frame=best_effort_timestamp_time,key_frame,pict_type', '-of', 'json', path])
+    frames = json.loads(r.stdout)['frames']
+    return [(round(Decimal(f['best_effort_timestamp_time']) * 1000), f['key_frame'] == 1) for f in frames], \
+        ''.join(f.get('pict_type', '?') for f in frames)
+
+
+def our_pts(path, *options):
+    """pts in ms of each picture of kvsp frames --framemd5, from its own time base."""
+    r = kvsp('frames', '--framemd5', *options, path)
+    if r.returncode != 0:
+        raise AssertionError('kvsp frames --framemd5 %s: exit %d: %s' % (path, r.returncode, r.stderr.decode()))
+    lines = r.stdout.decode().splitlines()
+    tb = next(l.split(':')[1].strip() for l in lines if l.startswith('#tb 0:'))
+    num, den = (int(x) for x in tb.split('/'))
+    return [Fraction(int(l.split(',')[2]) * num * 1000, den) for l in lines if l and not l.startswith('#')]
 
 
 class BitIdentical(unittest.TestCase):
@@ -265,6 +287,54 @@ class HardCases(unittest.TestCase):
         # Frames before the corrupted one are exactly FFmpeg's.
         bad = manifest('kvs_corrupt_frame.mkv')['corrupted_frame_index']
         self.assertEqual(ours[:bad], ffmpeg_framemd5(path)[:bad])
+
+
+class Timestamps(unittest.TestCase):
+    """Each picture's pts (and keyframe flag) is that of the frame it was
+    decoded from, as FFmpeg says: --framemd5 with one decoder thread, the
+    index of -o with four (frame threads deliver a picture three packets
+    later), with and without B-frames (pictures come out in another order
+    than their packets)."""
+
+    def check(self, path, skip_pictures=()):
+        theirs, _ = ffprobe_pictures(path)
+        theirs = [p for i, p in enumerate(theirs) if i not in skip_pictures]
+        self.assertGreater(len(theirs), 4)
+        self.assertEqual(our_pts(path, '--threads', '1'), [pts for pts, _ in theirs])
+        name = 'ts-%s' % os.path.basename(path)
+        _, index = extract(path, name, '--threads', '4', '--format', 'raw', '--pix-fmt', 'gray', '--size', '16x')
+        self.assertEqual([(p['pts_ms'], p['keyframe']) for p in index], theirs)
+        self.assertEqual([p['fragment_index'] for p in index], sorted(p['fragment_index'] for p in index))
+        shutil.rmtree(os.path.join(TMP, name))
+
+    def test_fixtures(self):
+        for name in ('kvs_user_tags.mkv', 'kvs_resolution_change.mkv', 'kvs_mid_gop.mkv', 'kvs_restart_at_zero.mkv',
+                     'h264_blockgroups.mkv', 'h265_track.mkv', 'audio_video.mkv', 'kvs_unknown_size_1byte.mkv'):
+            with self.subTest(fixture=name):
+                self.check(fixture(name))
+
+    def test_corrupt_frame(self):
+        # The one picture FFmpeg marks corrupt is left out; the rest keep their times.
+        bad = manifest('kvs_corrupt_frame.mkv')['corrupted_frame_index']
+        self.check(fixture('kvs_corrupt_frame.mkv'), skip_pictures={bad})
+
+    def test_captures(self):
+        for name in ('output_get_media.mkv', 'kinesis_video_renderer_example_output.mkv', 'vogels_330.mkv'):
+            with self.subTest(capture=name):
+                self.check(capture(name))
+
+    def test_b_frames(self):
+        # Encoded here (no fixture has B-frames): I, B, P in three GOPs.
+        path = os.path.join(TMP, 'b_frames.mkv')
+        r = run(['ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x96:rate=25',
+                 '-frames:v', '36', '-c:v', 'libx264', '-preset', 'fast', '-bf', '3', '-b_strategy', '0',
+                 '-g', '12', '-threads', '1', '-f', 'matroska', path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, types = ffprobe_pictures(path)
+        self.assertIn('B', types)
+        self.check(path)
+        self.assertEqual(our_pts(path, '--threads', '4'), [pts for pts, _ in ffprobe_pictures(path)[0]])
+        self.assertEqual(our_framemd5(path, '--threads', '4')[0], ffmpeg_framemd5(path))
 
 
 if __name__ == '__main__':

@@ -1,9 +1,10 @@
 /* Allocation behaviour of the core through kvsp_set_allocator:
  * - no allocation per element or per frame: reading three times the data
  *   allocates no more than reading it once (only warm-up growth);
- * - every allocation the library makes may fail: making the i-th one fail,
- *   for every i a run reaches, gives an error or a clean run, never a crash,
- *   and leaks nothing;
+ * - every allocation the library makes may fail: making the i-th one fail
+ *   (or it and all after it), for every i a run reaches, gives
+ *   KVSP_ERR_NOMEM or, where the library retries, the clean run's output;
+ *   never a crash, never a leak;
  * - hostile input (huge declared sizes, depth and tag bombs, bad lacing)
  *   costs memory in proportion to the bytes that arrived and within the
  *   documented limits, never to what a size field claims. */
@@ -76,21 +77,32 @@ static int on_frame(void *user, const kvsp_frame *f)
     return KVSP_OK;
 }
 
-/* Reader + frame visitor (with its fragment visitor) + merger into a
- * discarding output, in 16 KiB chunks: the typical consumer and more. */
-static int discard(void *user, const void *data, size_t len)
+/* Reader + frame visitor (with its fragment visitor) + merger into an
+ * output that keeps only a digest of the merged bytes, in 16 KiB chunks:
+ * the typical consumer and more. */
+typedef struct output_digest {
+    uint64_t hash; /* FNV-1a over every byte, in order */
+    uint64_t bytes;
+} output_digest;
+
+static int digest_output(void *user, const void *data, size_t len)
 {
-    (void)user;
-    (void)data;
-    (void)len;
+    output_digest *d = user;
+    const uint8_t *p = data;
+    if (!d->bytes && !d->hash)
+        d->hash = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++)
+        d->hash = (d->hash ^ p[i]) * 1099511628211ull;
+    d->bytes += len;
     return KVSP_OK;
 }
 
-static int run_pipeline(const uint8_t *data, size_t len, long *frames)
+static int run_pipeline_digest(const uint8_t *data, size_t len, long *frames, output_digest *digest)
 {
+    memset(digest, 0, sizeof *digest);
     kvsp_visitor sink = {.user = frames, .on_frame = on_frame};
     kvsp_frame_visitor *fv = kvsp_frame_visitor_create(NULL, NULL, &sink);
-    kvsp_merge_output out = {NULL, discard, NULL, NULL};
+    kvsp_merge_output out = {digest, digest_output, NULL, NULL};
     kvsp_merger *m = kvsp_merger_create(NULL, NULL, &out);
     kvsp_reader *r = kvsp_reader_create(NULL);
     int st = KVSP_ERR_NOMEM;
@@ -117,6 +129,12 @@ static int run_pipeline(const uint8_t *data, size_t len, long *frames)
     kvsp_merger_destroy(m);
     kvsp_frame_visitor_destroy(fv);
     return st;
+}
+
+static int run_pipeline(const uint8_t *data, size_t len, long *frames)
+{
+    output_digest ignored;
+    return run_pipeline_digest(data, len, frames, &ignored);
 }
 
 static uint8_t *repeated(const char *name, int times, size_t *len)
@@ -159,22 +177,40 @@ static void test_no_allocation_per_element(void **state)
                   frames[1]);
 }
 
-static void test_every_allocation_may_fail(void **state)
+/* Makes the i-th allocation fail, for every i a clean run reaches; with
+ * fail_the_rest, every one after it too. A run must then end in
+ * KVSP_ERR_NOMEM, or, where the library retries what failed (a master read
+ * in place is read again from the reader's events), complete: every frame,
+ * and merged bytes identical to the clean run's. With every allocation from
+ * the i-th failing, a retry fails again: KVSP_ERR_NOMEM always. Nothing
+ * leaks either way. */
+static void fail_each_allocation(const uint8_t *data, size_t len, int fail_the_rest)
 {
-    (void)state;
-    size_t len;
-    uint8_t *data = repeated("kvs_user_tags.mkv", 2, &len);
-    long frames = 0;
+    long clean_frames = 0, frames;
+    output_digest clean, got;
     counting_reset(0);
-    kvsp_set_allocator(&counting_allocator);
-    assert_int_equal(run_pipeline(data, len, &frames), KVSP_DONE);
+    assert_int_equal(run_pipeline_digest(data, len, &clean_frames, &clean), KVSP_DONE);
     long total = counted_allocations;
+    assert_true(total > 10 && clean.bytes > 0 && clean_frames > 0);
+    long nomem = 0, recovered = 0;
     for (long i = 1; i <= total; i++) {
-        counting_reset(i);
+        if (fail_the_rest)
+            counting_fail_from(i);
+        else
+            counting_reset(i);
         frames = 0;
-        int st = run_pipeline(data, len, &frames);
-        if (st != KVSP_DONE && st != KVSP_ERR_NOMEM) {
-            print_error("allocation %ld failed: status %s\n", i, kvsp_status_name(st));
+        int st = run_pipeline_digest(data, len, &frames, &got);
+        assert_true(counted_allocations >= i); /* the failure was reached */
+        if (st == KVSP_ERR_NOMEM) {
+            nomem++;
+        } else if (st == KVSP_DONE && !fail_the_rest && frames == clean_frames && got.bytes == clean.bytes &&
+                   got.hash == clean.hash) {
+            recovered++;
+        } else {
+            print_error("allocation %ld %sfailed: status %s, %ld of %ld frames, %llu of %llu bytes%s\n", i,
+                        fail_the_rest ? "and the rest " : "", kvsp_status_name(st), frames, clean_frames,
+                        (unsigned long long)got.bytes, (unsigned long long)clean.bytes,
+                        got.hash == clean.hash ? "" : " (other bytes)");
             fail();
         }
         if (counted_live != 0) {
@@ -182,6 +218,19 @@ static void test_every_allocation_may_fail(void **state)
             fail();
         }
     }
+    print_message("%ld allocations failed in turn%s: %ld runs gave KVSP_ERR_NOMEM, %ld retried to the same "
+                  "output\n",
+                  total, fail_the_rest ? " with the rest" : "", nomem, recovered);
+}
+
+static void test_every_allocation_may_fail(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *data = repeated("kvs_user_tags.mkv", 2, &len);
+    kvsp_set_allocator(&counting_allocator);
+    fail_each_allocation(data, len, 0);
+    fail_each_allocation(data, len, 1);
     kvsp_set_allocator(NULL);
     free(data);
 }

@@ -93,20 +93,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     return len;
 }
 
-/* Host header and signing inputs from the base URL. */
-static int host_of(const char *base_url, char *host, size_t cap)
+/* Host header and signed path of the request URL as curl will send it: the
+ * path includes the endpoint's own, when it has one ("http://h/prefix"). */
+static int host_and_path_of(const char *url, char *host, size_t host_cap, char *path, size_t path_cap)
 {
     CURLU *u = curl_url();
-    char *h = NULL, *port = NULL;
+    char *h = NULL, *port = NULL, *p = NULL;
     int rc = -1;
-    if (u && curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PATH, &p, 0) == CURLUE_OK && strlen(p) < path_cap) {
         curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when given explicitly */
-        snprintf(host, cap, port ? "%s:%s" : "%s", h, port ? port : "");
+        snprintf(host, host_cap, port ? "%s:%s" : "%s", h, port ? port : "");
+        snprintf(path, path_cap, "%s", p);
         rc = 0;
     }
     curl_free(h);
     curl_free(port);
+    curl_free(p);
     curl_url_cleanup(u);
     return rc;
 }
@@ -163,13 +167,13 @@ static int service_error(kvsp_client *c, http_call *call)
 struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
                                 const char *json, int *status)
 {
-    char host[512], url[1024];
-    if (host_of(base_url, host, sizeof host) != 0) {
+    char host[512], url[1024], signed_path[1024];
+    snprintf(url, sizeof url, "%s%s", base_url, path);
+    if (host_and_path_of(url, host, sizeof host, signed_path, sizeof signed_path) != 0) {
         *status = client_fail(c, KVSP_ERR_INVALID_ARG, "bad endpoint URL %s", base_url);
         return NULL;
     }
-    snprintf(url, sizeof url, "%s%s", base_url, path);
-    struct curl_slist *headers = signed_headers(c, path, json, host, status);
+    struct curl_slist *headers = signed_headers(c, signed_path, json, host, status);
     if (!headers)
         return NULL;
     curl_easy_reset(curl);

@@ -204,6 +204,8 @@ static int start_cluster(kvsp_merger *m, int64_t tc_in)
         m->fragment_placed = 1;
         m->stats.fragments_written++;
         fragment_tags_build(&m->fragment_tags, m->opts.drop_kvs_tags ? NULL : f);
+        if (m->fragment_tags.failed)
+            return KVSP_ERR_NOMEM;
     }
     int64_t tc_out = tc_in + m->fragment_delta;
     if (tc_out < 0)
@@ -358,9 +360,10 @@ static int on_end(void *user, const kvsp_event *ev)
     if (m->capture == CAPTURE_CLUSTER && ev->depth == m->capture_depth)
         return flush_cluster(m);
     if (m->capture != CAPTURE_NONE && ev->depth == m->capture_depth) {
-        eo_end(capture_buffer(m), m->marks[0]);
+        ebml_out *o = capture_buffer(m);
+        eo_end(o, m->marks[0]);
         m->capture = CAPTURE_NONE;
-        return KVSP_OK;
+        return o->failed ? KVSP_ERR_NOMEM : KVSP_OK; /* a copy cut short would be written as it is */
     }
     if (ev->id == KVSP_ID_SEGMENT)
         return end_fragment(m);

@@ -40,16 +40,16 @@ AMZ_DATE = WHEN.strftime("%Y%m%dT%H%M%SZ")
 
 
 @contextlib.contextmanager
-def frozen_clock():
+def frozen_clock(when=WHEN):
     if hasattr(botocore.auth, "get_current_datetime"):
-        with mock.patch.object(botocore.auth, "get_current_datetime", return_value=WHEN):
+        with mock.patch.object(botocore.auth, "get_current_datetime", return_value=when):
             yield
         return
 
     class Frozen(datetime.datetime):
         @classmethod
         def utcnow(cls):
-            return WHEN
+            return when
 
     fake = types.SimpleNamespace(datetime=Frozen)
     with mock.patch.object(botocore.auth, "datetime", fake):
