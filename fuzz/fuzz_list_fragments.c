@@ -2,7 +2,7 @@
  *
  * No public entry point parses ListFragments JSON without a network call, so
  * this target compiles the real src/client/media_apis.c into itself and
- * replaces the HTTP layer (http_post, endpoint_for, ...; see the stubs
+ * replaces the HTTP layer (kvsp_http_post, kvsp_endpoint_for, ...; see the stubs
  * below) with one that answers each request with the next page of the fuzz
  * input. kvsp_client_list_fragments then runs unchanged: JSON parsing of
  * every page, the Fragments array, NextToken pagination, growing the result
@@ -36,7 +36,7 @@ typedef struct page_source {
 
 static page_source pages;
 
-int http_post(kvsp_client *c, http_call *call)
+int kvsp_http_post(kvsp_client *c, http_call *call)
 {
     (void)c;
     if (pages.p >= pages.end || pages.served >= 64)
@@ -55,13 +55,13 @@ int http_post(kvsp_client *c, http_call *call)
     return KVSP_OK;
 }
 
-void http_call_free(http_call *call)
+void kvsp_http_call_free(http_call *call)
 {
     free(call->response);
     call->response = NULL;
 }
 
-int client_fail(kvsp_client *c, int status, const char *fmt, ...)
+int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -70,19 +70,19 @@ int client_fail(kvsp_client *c, int status, const char *fmt, ...)
     return status;
 }
 
-int endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url)
+int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url)
 {
     (void)c, (void)stream, (void)api;
     *url = "https://fuzz.invalid";
     return KVSP_OK;
 }
 
-void endpoint_forget(kvsp_client *c, const char *stream, const char *api)
+void kvsp_endpoint_forget(kvsp_client *c, const char *stream, const char *api)
 {
     (void)c, (void)stream, (void)api;
 }
 
-json_t *stream_body(const char *stream)
+json_t *kvsp_stream_body(const char *stream)
 {
     json_t *o = json_object();
     json_object_set_new(o, "StreamName", json_string(stream));
@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * (into buffers of every size, 0 included), the pages' bytes as an
      * error body. */
     char type[64] = "", msg[512];
-    http_error_type_header(selector, strlen(selector), type, size % sizeof type);
+    kvsp_http_error_type_header(selector, strlen(selector), type, size % sizeof type);
     if (!memchr(type, 0, sizeof type))
         abort();
     size_t body_len = (size_t)(end - p);
@@ -164,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(body, p, body_len);
     body[body_len] = 0;
-    if (http_error_message(msg, sizeof msg, type, sizeof type, 400 + (long)(size % 200), body) !=
+    if (kvsp_http_error_message(msg, sizeof msg, type, sizeof type, 400 + (long)(size % 200), body) !=
         KVSP_ERR_SERVICE)
         abort();
     if (!memchr(msg, 0, sizeof msg) || !memchr(type, 0, sizeof type))

@@ -53,34 +53,34 @@ typedef struct http_call {
 
 /* Retries a stalled or cut request (nothing of the body delivered yet) up
  * to 3 times, and an ExpiredTokenException once with fresh credentials. */
-int http_post(kvsp_client *c, http_call *call);
+int kvsp_http_post(kvsp_client *c, http_call *call);
 /* Monotonic seconds. */
-double client_now(void);
+double kvsp_client_now(void);
 /* Sets up a signed POST on any easy handle (for the multi interface);
  * returns the header list to free after the transfer, or NULL with *status. */
-struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
+struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
                                 const char *json, int *status);
 /* The exception name from an x-amzn-ErrorType header line, if it is one. */
-void http_error_type_header(const char *data, size_t len, char *out, size_t out_size);
+void kvsp_http_error_type_header(const char *data, size_t len, char *out, size_t out_size);
 /* "Name (HTTP status): message" from an error response; KVSP_ERR_SERVICE. */
-int http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
+int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
                        const char *body);
-void http_call_free(http_call *call);
+void kvsp_http_call_free(http_call *call);
 
 /* Sets c->error from a failed call and returns the status to report. */
-int client_fail(kvsp_client *c, int status, const char *fmt, ...)
+int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
 /* The data endpoint for stream and API, from the cache or GetDataEndpoint. */
-int endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url);
-void endpoint_forget(kvsp_client *c, const char *stream, const char *api);
+int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url);
+void kvsp_endpoint_forget(kvsp_client *c, const char *stream, const char *api);
 
 /* {"StreamName": s}, or {"StreamARN": s} for an ARN. */
-json_t *stream_body(const char *stream);
+json_t *kvsp_stream_body(const char *stream);
 /* The GetMedia request body. */
-json_t *get_media_request(const char *stream, const kvsp_start_selector *start);
+json_t *kvsp_get_media_request(const char *stream, const kvsp_start_selector *start);
 
 #endif

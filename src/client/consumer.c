@@ -22,7 +22,7 @@
 
 #define DEFAULT_MAX_FRAGMENT (256u << 20)
 
-double consumer_now(void)
+double kvsp_consumer_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -54,7 +54,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *user)
 {
     (void)multi;
     kvsp_consumer *c = user;
-    c->timer_at = timeout_ms < 0 ? -1 : consumer_now() + (double)timeout_ms / 1000.0;
+    c->timer_at = timeout_ms < 0 ? -1 : kvsp_consumer_now() + (double)timeout_ms / 1000.0;
     return 0;
 }
 
@@ -110,7 +110,7 @@ void kvsp_consumer_destroy(kvsp_consumer *c)
     for (size_t i = 0; i < c->count; i++) {
         if (c->streams[i]->in_multi)
             curl_multi_remove_handle(c->multi, c->streams[i]->easy);
-        stream_free(c->streams[i]);
+        kvsp_stream_free(c->streams[i]);
     }
     kvsp_ext_free(c->streams);
     curl_multi_cleanup(c->multi);
@@ -144,11 +144,11 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     if (!s->reader && opts->visitor)
         s->reader = s->own_reader = kvsp_reader_create(NULL);
     s->stats.millis_behind_now = -1;
-    s->last_byte_at = consumer_now();
+    s->last_byte_at = kvsp_consumer_now();
     /* Without a visitor only the metadata is wanted: no bytes are kept. */
     int keep = opts->visitor != NULL;
-    if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
-        stream_free(s);
+    if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
+        kvsp_stream_free(s);
         return KVSP_ERR_NOMEM;
     }
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at the first perform */
@@ -165,12 +165,12 @@ static int active(const consumer_stream *s)
 /* Connects the streams whose backoff is over. */
 static void wake_streams(kvsp_consumer *c)
 {
-    double now = consumer_now();
+    double now = kvsp_consumer_now();
     for (size_t i = 0; i < c->count; i++) {
         consumer_stream *s = c->streams[i];
         if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi || s->wake_at > now)
             continue;
-        int st = stream_connect(s);
+        int st = kvsp_stream_connect(s);
         if (st < 0) {
             s->stats.state = KVSP_STREAM_FAILED;
             s->stats.last_status = st;
@@ -184,14 +184,14 @@ static int after_transfers(kvsp_consumer *c)
 {
     CURLMsg *msg;
     int left;
-    streams_check_stalls(c, 1);
+    kvsp_streams_check_stalls(c, 1);
     while ((msg = curl_multi_info_read(c->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         consumer_stream *s = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
         if (s)
-            stream_done(s, msg->data.result);
+            kvsp_stream_done(s, msg->data.result);
     }
     wake_streams(c);
     int n = 0;
@@ -214,10 +214,10 @@ long kvsp_consumer_timeout(kvsp_consumer *c)
 {
     long ms = -1;
     curl_multi_timeout(c->multi, &ms);
-    long stall = streams_check_stalls(c, 0);
+    long stall = kvsp_streams_check_stalls(c, 0);
     if (stall >= 0 && (ms < 0 || stall < ms))
         ms = stall;
-    double now = consumer_now();
+    double now = kvsp_consumer_now();
     for (size_t i = 0; i < c->count; i++) {
         const consumer_stream *s = c->streams[i];
         if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
@@ -249,10 +249,10 @@ static int wait_ms(kvsp_consumer *c, int socket_api)
     if (socket_api) {
         ms = -1;
         if (c->timer_at >= 0) {
-            double left = c->timer_at - consumer_now();
+            double left = c->timer_at - kvsp_consumer_now();
             ms = left <= 0 ? 0 : (long)(left * 1000.0) + 1;
         }
-        double now = consumer_now();
+        double now = kvsp_consumer_now();
         for (size_t i = 0; i < c->count; i++) {
             const consumer_stream *s = c->streams[i];
             if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
@@ -285,7 +285,7 @@ static int run_epoll(kvsp_consumer *c)
             mask |= CURL_CSELECT_ERR;
         curl_multi_socket_action(c->multi, ev[i].data.fd, mask, &running);
     }
-    if (c->timer_at >= 0 && c->timer_at <= consumer_now()) {
+    if (c->timer_at >= 0 && c->timer_at <= kvsp_consumer_now()) {
         c->timer_at = -1;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
@@ -327,6 +327,6 @@ const kvsp_stream_stats *kvsp_consumer_stats(kvsp_consumer *c, size_t index)
     if (!c || index >= c->count)
         return NULL;
     consumer_stream *s = c->streams[index];
-    s->stats.seconds_since_last_byte = consumer_now() - s->last_byte_at;
+    s->stats.seconds_since_last_byte = kvsp_consumer_now() - s->last_byte_at;
     return &s->stats;
 }

@@ -62,15 +62,15 @@ struct kvsp_consumer {
     double timer_at; /* libcurl's timer (monotonic seconds), < 0: none */
 };
 
-double consumer_now(void);
+double kvsp_consumer_now(void);
 /* Starts (or restarts) the stream's GetMedia. */
-int stream_connect(consumer_stream *s);
+int kvsp_stream_connect(consumer_stream *s);
 /* A transfer of the stream finished with this libcurl result. */
-void stream_done(consumer_stream *s, CURLcode result);
-void stream_free(consumer_stream *s);
+void kvsp_stream_done(consumer_stream *s, CURLcode result);
+void kvsp_stream_free(consumer_stream *s);
 /* With give_up, ends the transfers on which nothing arrived for the stall
  * timeout (as failed: they resume). Returns the ms until the next could be
  * due, -1 if none. */
-long streams_check_stalls(kvsp_consumer *c, int give_up);
+long kvsp_streams_check_stalls(kvsp_consumer *c, int give_up);
 
 #endif

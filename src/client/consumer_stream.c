@@ -50,7 +50,7 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
     consumer_stream *s = user;
     if (s->fail_status || s->retry_soon)
         return KVSP_OK; /* after an error tag: nothing more from this response */
-    if (splitter_error_fragment(f))
+    if (kvsp_splitter_error_fragment(f))
         return error_fragment(s, f); /* it may name the fragment to skip: checked first */
     if (s->skip_number[0] && f->fragment_number && strcmp(s->skip_number, f->fragment_number) == 0) {
         s->skip_number[0] = '\0'; /* delivered before the reconnect */
@@ -97,8 +97,8 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     consumer_stream *s = user;
-    s->last_byte_at = consumer_now();
-    http_error_type_header(data, size * n, s->error_type, sizeof s->error_type);
+    s->last_byte_at = kvsp_consumer_now();
+    kvsp_http_error_type_header(data, size * n, s->error_type, sizeof s->error_type);
     return size * n;
 }
 
@@ -108,7 +108,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     size_t len = size * n;
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-    s->last_byte_at = consumer_now();
+    s->last_byte_at = kvsp_consumer_now();
     if (status != 200 || s->phase == PHASE_ENDPOINT) {
         if (s->answer_len + len <= MAX_ANSWER) {
             char *bigger = kvsp_ext_realloc(s->answer, s->answer_len + len + 1);
@@ -123,7 +123,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     }
     s->stats.bytes += len;
     s->stats.state = KVSP_STREAM_STREAMING;
-    int rc = splitter_feed(&s->split, data, len, deliver, s);
+    int rc = kvsp_splitter_feed(&s->split, data, len, deliver, s);
     if (rc < 0 && !s->fail_status) {
         /* Not retried: the same request most likely gets the same bytes. */
         s->fail_status = rc;
@@ -144,11 +144,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 static json_t *next_request(consumer_stream *s, const char **base, const char **path)
 {
     kvsp_consumer *c = s->owner;
-    if (!s->endpoint || consumer_now() - s->endpoint_at >= ENDPOINT_TTL_S) {
+    if (!s->endpoint || kvsp_consumer_now() - s->endpoint_at >= ENDPOINT_TTL_S) {
         s->phase = PHASE_ENDPOINT;
         *base = c->client->control_url;
         *path = "/getDataEndpoint";
-        json_t *req = stream_body(s->name);
+        json_t *req = kvsp_stream_body(s->name);
         json_object_set_new(req, "APIName", json_string("GET_MEDIA"));
         return req;
     }
@@ -166,10 +166,10 @@ static json_t *next_request(consumer_stream *s, const char **base, const char **
     s->phase = PHASE_MEDIA;
     *base = s->endpoint;
     *path = "/getMedia";
-    return get_media_request(s->name, &start);
+    return kvsp_get_media_request(s->name, &start);
 }
 
-int stream_connect(consumer_stream *s)
+int kvsp_stream_connect(consumer_stream *s)
 {
     kvsp_consumer *c = s->owner;
     const char *base, *path;
@@ -181,7 +181,7 @@ int stream_connect(consumer_stream *s)
     int st = KVSP_ERR_NOMEM;
     if (!s->easy)
         s->easy = curl_easy_init();
-    s->headers = s->easy ? http_prepare(c->client, s->easy, base, path, json, &st) : NULL;
+    s->headers = s->easy ? kvsp_http_prepare(c->client, s->easy, base, path, json, &st) : NULL;
     free(json);
     if (!s->headers) {
         note(s, "%s", kvsp_client_error(c->client));
@@ -198,7 +198,7 @@ int stream_connect(consumer_stream *s)
     s->retry_soon = 0;
     s->delivered_this_response = 0;
     s->stalled = 0;
-    s->last_byte_at = consumer_now();
+    s->last_byte_at = kvsp_consumer_now();
     s->stats.state = KVSP_STREAM_CONNECTING;
     if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
         return KVSP_ERR_NETWORK;
@@ -231,7 +231,7 @@ static void backoff(consumer_stream *s, long min_ms)
     if (wait < min_ms)
         wait = min_ms;
     s->stats.state = KVSP_STREAM_BACKOFF;
-    s->wake_at = consumer_now() + (double)wait / 1000.0;
+    s->wake_at = kvsp_consumer_now() + (double)wait / 1000.0;
 }
 
 /* A new connection, now: the last one ended or was cut on our side. */
@@ -239,7 +239,7 @@ static void reconnect(consumer_stream *s, long delay_ms)
 {
     s->stats.reconnects++;
     s->stats.state = KVSP_STREAM_BACKOFF;
-    s->wake_at = consumer_now() + (double)delay_ms / 1000.0;
+    s->wake_at = kvsp_consumer_now() + (double)delay_ms / 1000.0;
 }
 
 static void forget_endpoint(consumer_stream *s)
@@ -250,7 +250,7 @@ static void forget_endpoint(consumer_stream *s)
 
 static void service_answer(consumer_stream *s, long status)
 {
-    http_error_message(s->error, sizeof s->error, s->error_type, sizeof s->error_type, status,
+    kvsp_http_error_message(s->error, sizeof s->error, s->error_type, sizeof s->error_type, status,
                        s->answer_len ? s->answer : NULL);
     s->stats.last_error = s->error;
     const char *type = s->error_type;
@@ -304,12 +304,12 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
         copy[--n] = '\0';
     kvsp_ext_free(s->endpoint);
     s->endpoint = copy;
-    s->endpoint_at = consumer_now();
+    s->endpoint_at = kvsp_consumer_now();
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at once */
     s->wake_at = 0;
 }
 
-void stream_done(consumer_stream *s, CURLcode result)
+void kvsp_stream_done(consumer_stream *s, CURLcode result)
 {
     kvsp_consumer *c = s->owner;
     long status = 0;
@@ -327,7 +327,7 @@ void stream_done(consumer_stream *s, CURLcode result)
         return;
     }
     if (status != 200 && status != 0) {
-        splitter_reset(&s->split);
+        kvsp_splitter_reset(&s->split);
         service_answer(s, status);
         return;
     }
@@ -337,7 +337,7 @@ void stream_done(consumer_stream *s, CURLcode result)
     }
     if (result != CURLE_OK && !s->retry_soon) {
         /* Cut off: the partial fragment goes, the stream resumes. */
-        s->stats.dropped_bytes += splitter_reset(&s->split);
+        s->stats.dropped_bytes += kvsp_splitter_reset(&s->split);
         if (s->stalled)
             note(s, "no data for %.1f s (stall timeout): reconnecting", (double)c->client->stall_timeout_ms / 1000.0);
         else
@@ -347,13 +347,13 @@ void stream_done(consumer_stream *s, CURLcode result)
         return;
     }
     if (s->retry_soon) {
-        s->stats.dropped_bytes += splitter_reset(&s->split);
+        s->stats.dropped_bytes += kvsp_splitter_reset(&s->split);
         s->stats.reconnects++;
         backoff(s, 0);
         return;
     }
     size_t pending = s->split.len;
-    int partial = splitter_end_of_response(&s->split, deliver, s);
+    int partial = kvsp_splitter_end_of_response(&s->split, deliver, s);
     if (s->fail_status || partial < 0) {
         fail(s, s->fail_status ? s->fail_status : partial);
         return;
@@ -372,12 +372,12 @@ void stream_done(consumer_stream *s, CURLcode result)
     }
 }
 
-long streams_check_stalls(kvsp_consumer *c, int give_up)
+long kvsp_streams_check_stalls(kvsp_consumer *c, int give_up)
 {
     long limit = c->client->stall_timeout_ms, next = -1;
     if (limit <= 0)
         return -1;
-    double now = consumer_now();
+    double now = kvsp_consumer_now();
     for (size_t i = 0; i < c->count; i++) {
         consumer_stream *s = c->streams[i];
         if (!s->in_multi)
@@ -391,19 +391,19 @@ long streams_check_stalls(kvsp_consumer *c, int give_up)
         }
         s->stalled = 1;
         s->stats.stalls++;
-        stream_done(s, CURLE_OPERATION_TIMEDOUT); /* takes it off the multi handle */
+        kvsp_stream_done(s, CURLE_OPERATION_TIMEDOUT); /* takes it off the multi handle */
     }
     return next;
 }
 
-void stream_free(consumer_stream *s)
+void kvsp_stream_free(consumer_stream *s)
 {
     if (!s)
         return;
     if (s->easy)
         curl_easy_cleanup(s->easy);
     curl_slist_free_all(s->headers);
-    splitter_free(&s->split);
+    kvsp_splitter_free(&s->split);
     kvsp_reader_destroy(s->own_reader);
     kvsp_ext_free(s->answer);
     kvsp_ext_free(s->endpoint);

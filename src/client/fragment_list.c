@@ -79,7 +79,7 @@ static int take_item(json_t *item, size_t index, kvsp_fragment_info *f, char *wh
     return KVSP_OK;
 }
 
-int fragment_list_page(const char *text, size_t len, fragment_list *list, char **next, char *why,
+int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, char **next, char *why,
                        size_t why_size)
 {
     *next = NULL;

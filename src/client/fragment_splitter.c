@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int splitter_error_fragment(const kvsp_fragment *f)
+int kvsp_splitter_error_fragment(const kvsp_fragment *f)
 {
     return f->error_code || (f->present & KVSP_FRAGMENT_HAS_ERROR_ID) || f->error_id_text;
 }
@@ -34,7 +34,7 @@ static int detect(void *user, const kvsp_event *ev)
         /* Closed by the end of the response, not by its size or the next
          * EBML header: whole only if nothing is missing. */
         f = current(s);
-        if (!f || !(splitter_error_fragment(f) || (!s->closing_tags_seen && f->complete)))
+        if (!f || !(kvsp_splitter_error_fragment(f) || (!s->closing_tags_seen && f->complete)))
             return KVSP_OK; /* stays in buf: the caller sees a partial fragment */
     }
     if (closing_tags || ev->id == KVSP_ID_SEGMENT) {
@@ -53,7 +53,7 @@ static int segment_start(void *user, const kvsp_event *ev)
     return KVSP_OK;
 }
 
-int splitter_init(fragment_splitter *s, size_t max_bytes, int keep)
+int kvsp_splitter_init(fragment_splitter *s, size_t max_bytes, int keep)
 {
     memset(s, 0, sizeof *s);
     s->max_bytes = max_bytes;
@@ -75,7 +75,7 @@ int splitter_init(fragment_splitter *s, size_t max_bytes, int keep)
     return KVSP_OK;
 }
 
-void splitter_free(fragment_splitter *s)
+void kvsp_splitter_free(fragment_splitter *s)
 {
     kvsp_reader_destroy(s->reader);
     kvsp_composite_destroy(s->pair);
@@ -84,7 +84,7 @@ void splitter_free(fragment_splitter *s)
     memset(s, 0, sizeof *s);
 }
 
-size_t splitter_reset(fragment_splitter *s)
+size_t kvsp_splitter_reset(fragment_splitter *s)
 {
     size_t dropped = s->len;
     kvsp_reader_reset(s->reader);
@@ -156,7 +156,7 @@ static int run(fragment_splitter *s, const void *data, size_t len, splitter_deli
     return st;
 }
 
-int splitter_feed(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver, void *user)
+int kvsp_splitter_feed(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver, void *user)
 {
     int rc = append(s, data, len);
     if (rc < 0)
@@ -165,7 +165,7 @@ int splitter_feed(fragment_splitter *s, const void *data, size_t len, splitter_d
     return st == KVSP_NEED_DATA ? KVSP_OK : st;
 }
 
-int splitter_end_of_response(fragment_splitter *s, splitter_deliver_fn deliver, void *user)
+int kvsp_splitter_end_of_response(fragment_splitter *s, splitter_deliver_fn deliver, void *user)
 {
     /* A clean end closes unknown-size Segments: the last fragment is
      * complete unless it was cut inside an element. */
@@ -173,7 +173,7 @@ int splitter_end_of_response(fragment_splitter *s, splitter_deliver_fn deliver, 
     kvsp_reader_finish(s->reader);
     int st = run(s, NULL, 0, deliver, user);
     int partial = st != KVSP_DONE || s->len > 0;
-    splitter_reset(s);
+    kvsp_splitter_reset(s);
     if (st < 0 && st != KVSP_ERR_TRUNCATED)
         return st;
     return partial;

@@ -40,20 +40,20 @@ typedef struct fragment_splitter {
 } fragment_splitter;
 
 /* A fragment that carries AWS_KINESISVIDEO_ERROR_* tags. */
-int splitter_error_fragment(const kvsp_fragment *f);
+int kvsp_splitter_error_fragment(const kvsp_fragment *f);
 
 /* keep 0: deliver gets NULL bytes (only the metadata is wanted), and
  * nothing is copied or buffered. */
-int splitter_init(fragment_splitter *s, size_t max_bytes, int keep);
-void splitter_free(fragment_splitter *s);
+int kvsp_splitter_init(fragment_splitter *s, size_t max_bytes, int keep);
+void kvsp_splitter_free(fragment_splitter *s);
 /* Forgets a partial fragment (before reconnecting). Returns the bytes dropped. */
-size_t splitter_reset(fragment_splitter *s);
+size_t kvsp_splitter_reset(fragment_splitter *s);
 /* Feeds bytes; each fragment completed by them goes to deliver. Returns 0,
  * the first negative deliver result, or a reader error (bad data). */
-int splitter_feed(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver, void *user);
+int kvsp_splitter_feed(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver, void *user);
 /* The response ended without a transfer error: a fragment whose Segment
  * ends here is complete. Returns 1 if a partial fragment remains (the
  * response was cut), 0 if not, or a negative status. */
-int splitter_end_of_response(fragment_splitter *s, splitter_deliver_fn deliver, void *user);
+int kvsp_splitter_end_of_response(fragment_splitter *s, splitter_deliver_fn deliver, void *user);
 
 #endif

@@ -27,7 +27,7 @@ typedef struct transfer {
     int stalled;
 } transfer;
 
-double client_now(void)
+double kvsp_client_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -41,7 +41,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     (void)dltotal;
     (void)ultotal;
     transfer *t = user;
-    double now = client_now();
+    double now = kvsp_client_now();
     if (dlnow != t->down || ulnow != t->up) {
         t->down = dlnow;
         t->up = ulnow;
@@ -59,8 +59,8 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     transfer *t = user;
-    t->last_activity = client_now();
-    http_error_type_header(data, size * n, t->call->error_type, sizeof t->call->error_type);
+    t->last_activity = kvsp_client_now();
+    kvsp_http_error_type_header(data, size * n, t->call->error_type, sizeof t->call->error_type);
     return size * n;
 }
 
@@ -122,7 +122,7 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
     char why[sizeof c->error - 32];
     *status = kvsp_credential_provider_get(c->credentials, &cred, why, sizeof why);
     if (*status < 0) {
-        client_fail(c, *status, "no AWS credentials: %s", why);
+        kvsp_client_fail(c, *status, "no AWS credentials: %s", why);
         return NULL;
     }
     char date[17];
@@ -137,7 +137,7 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
     *status = kvsp_sigv4_sign(&req, &keys, &sig);
     if (*status < 0) {
         kvsp_sigv4_result_free(&sig);
-        client_fail(c, *status, "cannot sign the request");
+        kvsp_client_fail(c, *status, "cannot sign the request");
         return NULL;
     }
     char line[2048];
@@ -160,17 +160,17 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
 
 static int service_error(kvsp_client *c, http_call *call)
 {
-    return http_error_message(c->error, sizeof c->error, call->error_type, sizeof call->error_type, call->status,
+    return kvsp_http_error_message(c->error, sizeof c->error, call->error_type, sizeof call->error_type, call->status,
                               call->response);
 }
 
-struct curl_slist *http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
+struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
                                 const char *json, int *status)
 {
     char host[512], url[1024], signed_path[1024];
     snprintf(url, sizeof url, "%s%s", base_url, path);
     if (host_and_path_of(url, host, sizeof host, signed_path, sizeof signed_path) != 0) {
-        *status = client_fail(c, KVSP_ERR_INVALID_ARG, "bad endpoint URL %s", base_url);
+        *status = kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "bad endpoint URL %s", base_url);
         return NULL;
     }
     struct curl_slist *headers = signed_headers(c, signed_path, json, host, status);
@@ -199,14 +199,14 @@ static int post_once(kvsp_client *c, http_call *call, transfer *t, CURLcode *res
 {
     int st;
     CURL *curl = c->curl;
-    struct curl_slist *headers = http_prepare(c, curl, call->base_url, call->path, call->json, &st);
+    struct curl_slist *headers = kvsp_http_prepare(c, curl, call->base_url, call->path, call->json, &st);
     *result = CURLE_OK;
     if (!headers)
         return st;
     memset(t, 0, sizeof *t);
     t->c = c;
     t->call = call;
-    t->last_activity = client_now();
+    t->last_activity = kvsp_client_now();
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -225,16 +225,16 @@ static int post_once(kvsp_client *c, http_call *call, transfer *t, CURLcode *res
         c->log(c->log_user, line);
     }
     if (t->body_failed)
-        return client_fail(c, KVSP_ERR_CALLBACK, "stopped by the consumer of the response");
+        return kvsp_client_fail(c, KVSP_ERR_CALLBACK, "stopped by the consumer of the response");
     if (t->too_large)
-        return client_fail(c, KVSP_ERR_SERVICE, "%s%s: the response is larger than %u bytes", call->base_url,
+        return kvsp_client_fail(c, KVSP_ERR_SERVICE, "%s%s: the response is larger than %u bytes", call->base_url,
                            call->path, MAX_COLLECTED);
     if (t->stalled)
-        return client_fail(c, KVSP_ERR_NETWORK, "%s%s: no data for %.1f s (stall timeout) after %llu bytes of the response",
+        return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: no data for %.1f s (stall timeout) after %llu bytes of the response",
                            call->base_url, call->path, (double)c->stall_timeout_ms / 1000.0,
                            (unsigned long long)t->down);
     if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR))
-        return client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s after %llu bytes of the response", call->base_url,
+        return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s after %llu bytes of the response", call->base_url,
                            call->path, curl_easy_strerror(rc), (unsigned long long)t->down);
     if (call->status != 200)
         return service_error(c, call);
@@ -253,12 +253,12 @@ static int retryable(const transfer *t, CURLcode rc)
 
 static void reset_call(http_call *call)
 {
-    http_call_free(call);
+    kvsp_http_call_free(call);
     call->status = 0;
     call->error_type[0] = '\0';
 }
 
-int http_post(kvsp_client *c, http_call *call)
+int kvsp_http_post(kvsp_client *c, http_call *call)
 {
     int refreshed = 0;
     for (int attempt = 1;; attempt++) {
@@ -291,7 +291,7 @@ int http_post(kvsp_client *c, http_call *call)
     }
 }
 
-void http_call_free(http_call *call)
+void kvsp_http_call_free(http_call *call)
 {
     free(call->response);
     call->response = NULL;

@@ -10,7 +10,7 @@
 
 #define DEFAULT_STALL_TIMEOUT_MS 30000
 
-int client_fail(kvsp_client *c, int status, const char *fmt, ...)
+int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -115,7 +115,7 @@ long kvsp_client_http_status(const kvsp_client *c)
 }
 
 /* {"StreamName": s} or {"StreamARN": s} */
-json_t *stream_body(const char *stream)
+json_t *kvsp_stream_body(const char *stream)
 {
     json_t *o = json_object();
     json_object_set_new(o, strncmp(stream, "arn:", 4) == 0 ? "StreamARN" : "StreamName", json_string(stream));
@@ -127,14 +127,14 @@ int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char
 {
     if (!c || !stream || !api_name)
         return KVSP_ERR_INVALID_ARG;
-    json_t *body = stream_body(stream);
+    json_t *body = kvsp_stream_body(stream);
     json_object_set_new(body, "APIName", json_string(api_name));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
         return KVSP_ERR_NOMEM;
     http_call call = {c->control_url, "/getDataEndpoint", text, NULL, NULL, NULL, 0, 0, ""};
-    int rc = http_post(c, &call);
+    int rc = kvsp_http_post(c, &call);
     free(text);
     if (rc == KVSP_OK) {
         json_t *doc = json_loads(call.response ? call.response : "", 0, NULL);
@@ -145,11 +145,11 @@ int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char
             while (n && out[n - 1] == '/')
                 out[--n] = '\0';
         } else {
-            rc = client_fail(c, KVSP_ERR_SERVICE, "GetDataEndpoint: no DataEndpoint in the response");
+            rc = kvsp_client_fail(c, KVSP_ERR_SERVICE, "GetDataEndpoint: no DataEndpoint in the response");
         }
         json_decref(doc);
     }
-    http_call_free(&call);
+    kvsp_http_call_free(&call);
     return rc;
 }
 
@@ -163,14 +163,14 @@ static endpoint_entry *find_entry(kvsp_client *c, const char *stream, const char
     return NULL;
 }
 
-void endpoint_forget(kvsp_client *c, const char *stream, const char *api)
+void kvsp_endpoint_forget(kvsp_client *c, const char *stream, const char *api)
 {
     endpoint_entry *e = find_entry(c, stream, api);
     if (e)
         e->fetched = 0;
 }
 
-int endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url)
+int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url)
 {
     time_t now = time(NULL);
     endpoint_entry *e = find_entry(c, stream, api);

@@ -21,19 +21,19 @@ static int post_json(kvsp_client *c, const char *stream, const char *api, const 
     int rc = KVSP_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         const char *url;
-        rc = endpoint_for(c, stream, api, &url);
+        rc = kvsp_endpoint_for(c, stream, api, &url);
         if (rc < 0)
             break;
         http_call call = {url, path, text, cb, user, NULL, 0, 0, ""};
-        rc = http_post(c, &call);
+        rc = kvsp_http_post(c, &call);
         int stale = rc == KVSP_ERR_SERVICE && strcmp(call.error_type, "InvalidEndpointException") == 0;
         if (out && rc == KVSP_OK)
             *out = call;
         else
-            http_call_free(&call);
+            kvsp_http_call_free(&call);
         if (!stale)
             break;
-        endpoint_forget(c, stream, api);
+        kvsp_endpoint_forget(c, stream, api);
     }
     free(text);
     return rc;
@@ -46,9 +46,9 @@ static const char *start_type_name(kvsp_start_type t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "NOW";
 }
 
-json_t *get_media_request(const char *stream, const kvsp_start_selector *start)
+json_t *kvsp_get_media_request(const char *stream, const kvsp_start_selector *start)
 {
-    json_t *req = stream_body(stream);
+    json_t *req = kvsp_stream_body(stream);
     json_t *sel = json_object();
     json_object_set_new(sel, "StartSelectorType", json_string(start_type_name(start->type)));
     if (start->type == KVSP_START_FRAGMENT_NUMBER)
@@ -66,7 +66,7 @@ int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_s
 {
     if (!c || !stream || !start || !body)
         return KVSP_ERR_INVALID_ARG;
-    json_t *req = get_media_request(stream, start);
+    json_t *req = kvsp_get_media_request(stream, start);
     int rc = post_json(c, stream, "GET_MEDIA", "/getMedia", req, body, user, NULL);
     json_decref(req);
     return rc;
@@ -89,7 +89,7 @@ int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestam
     char *next = NULL;
     int rc;
     do {
-        json_t *req = stream_body(stream);
+        json_t *req = kvsp_stream_body(stream);
         json_object_set_new(req, "MaxResults", json_integer(1000));
         if (next)
             json_object_set_new(req, "NextToken", json_string(next));
@@ -107,8 +107,8 @@ int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestam
         next = NULL;
         if (rc < 0)
             break;
-        rc = fragment_list_page(call.response, call.response_len, &list, &next, c->error, sizeof c->error);
-        http_call_free(&call);
+        rc = kvsp_fragment_list_page(call.response, call.response_len, &list, &next, c->error, sizeof c->error);
+        kvsp_http_call_free(&call);
     } while (rc == KVSP_OK && next);
     kvsp_ext_free(next);
     if (rc < 0) {
@@ -136,7 +136,7 @@ int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream, 
     int rc = KVSP_OK;
     for (size_t first = 0; first < count && rc == KVSP_OK; first += FRAGMENTS_PER_REQUEST) {
         size_t n = count - first < FRAGMENTS_PER_REQUEST ? count - first : FRAGMENTS_PER_REQUEST;
-        json_t *req = stream_body(stream);
+        json_t *req = kvsp_stream_body(stream);
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(list, json_string(fragments[first + i]));

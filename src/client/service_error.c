@@ -11,7 +11,7 @@
 
 #include "client_internal.h"
 
-void http_error_type_header(const char *data, size_t len, char *out, size_t out_size)
+void kvsp_http_error_type_header(const char *data, size_t len, char *out, size_t out_size)
 {
     static const char name[] = "x-amzn-errortype:";
     if (!out_size)
@@ -30,7 +30,7 @@ void http_error_type_header(const char *data, size_t len, char *out, size_t out_
 }
 
 /* "ResourceNotFoundException (HTTP 404): Stream x not found" */
-int http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
+int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
                        const char *body)
 {
     const char *message = "";

@@ -32,7 +32,7 @@ static const struct {
     {"A_MS/ACM", 0, AV_CODEC_ID_NONE},
 };
 
-enum AVCodecID codec_from_matroska(const char *codec_id)
+enum AVCodecID kvsp_codec_from_matroska(const char *codec_id)
 {
     if (!codec_id)
         return AV_CODEC_ID_NONE;

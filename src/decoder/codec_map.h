@@ -5,6 +5,6 @@
 
 /* The libavcodec codec for a Matroska CodecID (RFC 9559 codec mappings), or
  * AV_CODEC_ID_NONE. */
-enum AVCodecID codec_from_matroska(const char *codec_id);
+enum AVCodecID kvsp_codec_from_matroska(const char *codec_id);
 
 #endif

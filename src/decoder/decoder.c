@@ -75,7 +75,7 @@ static int same_codec_private(const stream_decoder *s, const kvsp_track *t)
 
 static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
 {
-    enum AVCodecID id = codec_from_matroska(t->codec_id);
+    enum AVCodecID id = kvsp_codec_from_matroska(t->codec_id);
     const AVCodec *codec = id == AV_CODEC_ID_NONE ? NULL : avcodec_find_decoder(id);
     if (!codec) {
         snprintf(d->error, sizeof d->error, "no decoder for codec %s", t->codec_id ? t->codec_id : "(none)");
@@ -159,7 +159,7 @@ static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
     if (!keep_picture(d, m))
         return KVSP_OK; /* not converted: sampling drops it first */
     d->kept_any = 1;
-    const AVFrame *out = converter_run(&d->converter, frame, d->opts.pixel_format, d->opts.width, d->opts.height);
+    const AVFrame *out = kvsp_converter_run(&d->converter, frame, d->opts.pixel_format, d->opts.width, d->opts.height);
     if (!out)
         return KVSP_ERR_NOMEM;
     kvsp_picture p;
@@ -351,7 +351,7 @@ void kvsp_decoder_destroy(kvsp_decoder *d)
         return;
     close_stream(&d->video);
     close_stream(&d->audio);
-    converter_free(&d->converter);
+    kvsp_converter_free(&d->converter);
     av_packet_free(&d->packet);
     av_frame_free(&d->picture);
     kvsp_frame_visitor_destroy(d->frames);

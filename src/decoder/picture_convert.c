@@ -3,7 +3,7 @@
 #include <libavutil/pixfmt.h>
 #include <libswscale/swscale.h>
 
-void converter_free(picture_converter *c)
+void kvsp_converter_free(picture_converter *c)
 {
     sws_freeContext(c->sws);
     av_frame_free(&c->out);
@@ -40,7 +40,7 @@ static void target_size(const AVFrame *in, int width, int height, int *w, int *h
         *h = 1;
 }
 
-const AVFrame *converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format, int width,
+const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format, int width,
                              int height)
 {
     enum AVPixelFormat fmt = target_format(format, (enum AVPixelFormat)in->format);

@@ -12,10 +12,10 @@ typedef struct picture_converter {
     AVFrame *out;
 } picture_converter;
 
-void converter_free(picture_converter *c);
+void kvsp_converter_free(picture_converter *c);
 /* The picture to deliver: in itself when no conversion is asked for, else
  * the converted frame (owned by the converter). NULL on failure. */
-const AVFrame *converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format, int width,
+const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format, int width,
                              int height);
 
 #endif

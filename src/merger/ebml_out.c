@@ -4,18 +4,18 @@
 #include <string.h>
 #include "../alloc_internal.h"
 
-void eo_free(ebml_out *o)
+void kvsp_ebml_out_free(ebml_out *o)
 {
     kvsp_free(o->data);
     memset(o, 0, sizeof *o);
 }
 
-void eo_clear(ebml_out *o)
+void kvsp_ebml_out_clear(ebml_out *o)
 {
     o->len = 0;
 }
 
-void eo_bytes(ebml_out *o, const void *p, size_t n)
+void kvsp_ebml_out_bytes(ebml_out *o, const void *p, size_t n)
 {
     if (o->failed)
         return;
@@ -41,16 +41,16 @@ void eo_bytes(ebml_out *o, const void *p, size_t n)
     o->len += n;
 }
 
-void eo_id(ebml_out *o, uint32_t id)
+void kvsp_ebml_out_id(ebml_out *o, uint32_t id)
 {
     uint8_t b[4];
     unsigned n = id > 0xFFFFFF ? 4 : id > 0xFFFF ? 3 : id > 0xFF ? 2 : 1;
     for (unsigned i = 0; i < n; i++)
         b[i] = (uint8_t)(id >> (8 * (n - 1 - i)));
-    eo_bytes(o, b, n);
+    kvsp_ebml_out_bytes(o, b, n);
 }
 
-void eo_size(ebml_out *o, uint64_t size, unsigned len)
+void kvsp_ebml_out_size(ebml_out *o, uint64_t size, unsigned len)
 {
     if (len == 0) {
         len = 1;
@@ -62,16 +62,16 @@ void eo_size(ebml_out *o, uint64_t size, unsigned len)
     for (unsigned i = 0; i < len; i++)
         b[i] = (uint8_t)(size >> (8 * (len - 1 - i)));
     b[0] |= (uint8_t)(0x80 >> (len - 1));
-    eo_bytes(o, b, len);
+    kvsp_ebml_out_bytes(o, b, len);
 }
 
-void eo_unknown_size(ebml_out *o)
+void kvsp_ebml_out_unknown_size(ebml_out *o)
 {
     static const uint8_t unknown[8] = {0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
-    eo_bytes(o, unknown, sizeof unknown);
+    kvsp_ebml_out_bytes(o, unknown, sizeof unknown);
 }
 
-void eo_uint(ebml_out *o, uint32_t id, uint64_t v)
+void kvsp_ebml_out_uint(ebml_out *o, uint32_t id, uint64_t v)
 {
     uint8_t b[8];
     unsigned n = 1;
@@ -79,12 +79,12 @@ void eo_uint(ebml_out *o, uint32_t id, uint64_t v)
         n++;
     for (unsigned i = 0; i < n; i++)
         b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    eo_id(o, id);
-    eo_size(o, n, 0);
-    eo_bytes(o, b, n);
+    kvsp_ebml_out_id(o, id);
+    kvsp_ebml_out_size(o, n, 0);
+    kvsp_ebml_out_bytes(o, b, n);
 }
 
-void eo_put_double(uint8_t *p, double v)
+void kvsp_ebml_out_put_double(uint8_t *p, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -92,45 +92,45 @@ void eo_put_double(uint8_t *p, double v)
         p[i] = (uint8_t)(bits >> (8 * (7 - i)));
 }
 
-void eo_float(ebml_out *o, uint32_t id, double v)
+void kvsp_ebml_out_float(ebml_out *o, uint32_t id, double v)
 {
     uint8_t b[8];
-    eo_put_double(b, v);
-    eo_id(o, id);
-    eo_size(o, 8, 0);
-    eo_bytes(o, b, 8);
+    kvsp_ebml_out_put_double(b, v);
+    kvsp_ebml_out_id(o, id);
+    kvsp_ebml_out_size(o, 8, 0);
+    kvsp_ebml_out_bytes(o, b, 8);
 }
 
-void eo_string(ebml_out *o, uint32_t id, const char *s)
+void kvsp_ebml_out_string(ebml_out *o, uint32_t id, const char *s)
 {
-    eo_binary(o, id, s, strlen(s));
+    kvsp_ebml_out_binary(o, id, s, strlen(s));
 }
 
-void eo_binary(ebml_out *o, uint32_t id, const void *p, size_t n)
+void kvsp_ebml_out_binary(ebml_out *o, uint32_t id, const void *p, size_t n)
 {
-    eo_id(o, id);
-    eo_size(o, n, 0);
-    eo_bytes(o, p, n);
+    kvsp_ebml_out_id(o, id);
+    kvsp_ebml_out_size(o, n, 0);
+    kvsp_ebml_out_bytes(o, p, n);
 }
 
-size_t eo_begin(ebml_out *o, uint32_t id)
+size_t kvsp_ebml_out_begin(ebml_out *o, uint32_t id)
 {
-    eo_id(o, id);
+    kvsp_ebml_out_id(o, id);
     size_t mark = o->len;
-    eo_size(o, 0, 8);
+    kvsp_ebml_out_size(o, 0, 8);
     return mark;
 }
 
-void eo_put_size8(uint8_t *p, uint64_t size)
+void kvsp_ebml_out_put_size8(uint8_t *p, uint64_t size)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(size >> (8 * (7 - i)));
     p[0] = 0x01;
 }
 
-void eo_end(ebml_out *o, size_t mark)
+void kvsp_ebml_out_end(ebml_out *o, size_t mark)
 {
     if (o->failed)
         return;
-    eo_put_size8(o->data + mark, o->len - mark - 8);
+    kvsp_ebml_out_put_size8(o->data + mark, o->len - mark - 8);
 }

@@ -15,23 +15,23 @@ typedef struct ebml_out {
     int failed;
 } ebml_out;
 
-void eo_free(ebml_out *o);
-void eo_clear(ebml_out *o);
-void eo_bytes(ebml_out *o, const void *p, size_t n);
-void eo_id(ebml_out *o, uint32_t id);
+void kvsp_ebml_out_free(ebml_out *o);
+void kvsp_ebml_out_clear(ebml_out *o);
+void kvsp_ebml_out_bytes(ebml_out *o, const void *p, size_t n);
+void kvsp_ebml_out_id(ebml_out *o, uint32_t id);
 /* A size VINT in its shortest form, or of exactly len bytes (1-8). */
-void eo_size(ebml_out *o, uint64_t size, unsigned len);
-void eo_unknown_size(ebml_out *o);
-void eo_uint(ebml_out *o, uint32_t id, uint64_t v);
-void eo_float(ebml_out *o, uint32_t id, double v);
-void eo_string(ebml_out *o, uint32_t id, const char *s);
-void eo_binary(ebml_out *o, uint32_t id, const void *p, size_t n);
-/* A master whose size is patched by eo_end: returns the mark to pass. */
-size_t eo_begin(ebml_out *o, uint32_t id);
-void eo_end(ebml_out *o, size_t mark);
+void kvsp_ebml_out_size(ebml_out *o, uint64_t size, unsigned len);
+void kvsp_ebml_out_unknown_size(ebml_out *o);
+void kvsp_ebml_out_uint(ebml_out *o, uint32_t id, uint64_t v);
+void kvsp_ebml_out_float(ebml_out *o, uint32_t id, double v);
+void kvsp_ebml_out_string(ebml_out *o, uint32_t id, const char *s);
+void kvsp_ebml_out_binary(ebml_out *o, uint32_t id, const void *p, size_t n);
+/* A master whose size is patched by kvsp_ebml_out_end: returns the mark to pass. */
+size_t kvsp_ebml_out_begin(ebml_out *o, uint32_t id);
+void kvsp_ebml_out_end(ebml_out *o, size_t mark);
 /* Encodes an 8-byte size VINT at p (for patching output already written). */
-void eo_put_size8(uint8_t *p, uint64_t size);
+void kvsp_ebml_out_put_size8(uint8_t *p, uint64_t size);
 /* Encodes v as an 8-byte big-endian double at p. */
-void eo_put_double(uint8_t *p, double v);
+void kvsp_ebml_out_put_double(uint8_t *p, double v);
 
 #endif

@@ -8,6 +8,6 @@
  * timestamps under their AWS_KINESISVIDEO_* names, so that a frame of the
  * merged file can be traced back to its fragment; empty when the fragment
  * has none of them. */
-void fragment_tags_build(ebml_out *o, const kvsp_fragment *f);
+void kvsp_fragment_tags_build(ebml_out *o, const kvsp_fragment *f);
 
 #endif

@@ -93,9 +93,9 @@ static void begin_capture(kvsp_merger *m, capture_kind kind, const kvsp_event *e
     m->open_masters = 0;
     m->skip_depth = 0;
     ebml_out *o = capture_buffer(m);
-    eo_clear(o);
+    kvsp_ebml_out_clear(o);
     if (kind != CAPTURE_CLUSTER)
-        m->marks[0] = eo_begin(o, ev->id); /* the root itself; a Cluster's header is written later */
+        m->marks[0] = kvsp_ebml_out_begin(o, ev->id); /* the root itself; a Cluster's header is written later */
 }
 
 /* ---- the open output Segment ---- */
@@ -110,9 +110,9 @@ static int close_segment(kvsp_merger *m)
     if (!m->seg_open)
         return KVSP_OK;
     m->seg_open = 0;
-    int64_t end = timeline_end(&m->tl);
+    int64_t end = kvsp_timeline_end(&m->tl);
     m->stats.duration_ms += ticks_to_ms(end, m->seg_scale);
-    return sw_close(&m->sw, (double)end);
+    return kvsp_segment_writer_close(&m->sw, (double)end);
 }
 
 static int same_bytes(const ebml_out *a, const ebml_out *b)
@@ -122,8 +122,8 @@ static int same_bytes(const ebml_out *a, const ebml_out *b)
 
 static void copy_buffer(ebml_out *dst, const ebml_out *src)
 {
-    eo_clear(dst);
-    eo_bytes(dst, src->data, src->len);
+    kvsp_ebml_out_clear(dst);
+    kvsp_ebml_out_bytes(dst, src->data, src->len);
 }
 
 static int open_segment(kvsp_merger *m, const kvsp_fragment *f)
@@ -133,12 +133,12 @@ static int open_segment(kvsp_merger *m, const kvsp_fragment *f)
     if (m->seg_ebml_header.failed || m->seg_tracks.failed)
         return KVSP_ERR_NOMEM;
     m->seg_scale = f ? f->info.timecode_scale : 1000000u;
-    timeline_reset(&m->tl, m->opts.timeline, m->seg_scale, f ? f->tracks : NULL, f ? f->track_count : 0);
+    kvsp_timeline_reset(&m->tl, m->opts.timeline, m->seg_scale, f ? f->tracks : NULL, f ? f->track_count : 0);
     m->seg_open = 1;
     m->stats.segments++;
     if (m->stats.files == 0)
         m->stats.files = 1;
-    return sw_open(&m->sw, m->seg_ebml_header.data, m->seg_ebml_header.len, m->seg_scale,
+    return kvsp_segment_writer_open(&m->sw, m->seg_ebml_header.data, m->seg_ebml_header.len, m->seg_scale,
                    m->seg_tracks.data, m->seg_tracks.len, m->opts.writing_app);
 }
 
@@ -153,7 +153,7 @@ static int split(kvsp_merger *m, const kvsp_fragment *f)
         return KVSP_OK;
     }
     if (m->opts.split == KVSP_MERGE_SPLIT_NEW_FILE && m->sw.out.next_file) {
-        rc = sw_next_file(&m->sw);
+        rc = kvsp_segment_writer_next_file(&m->sw);
         if (rc)
             return rc;
         m->stats.files++;
@@ -196,21 +196,21 @@ static int start_cluster(kvsp_merger *m, int64_t tc_in)
         if (rc || m->stats.stopped)
             return rc;
         int64_t gap;
-        m->fragment_delta = timeline_place(&m->tl, f, tc_in, &gap);
+        m->fragment_delta = kvsp_timeline_place(&m->tl, f, tc_in, &gap);
         if (gap > 0) {
             m->stats.gaps++;
             m->stats.gap_ms += ticks_to_ms(gap, scale);
         }
         m->fragment_placed = 1;
         m->stats.fragments_written++;
-        fragment_tags_build(&m->fragment_tags, m->opts.drop_kvs_tags ? NULL : f);
+        kvsp_fragment_tags_build(&m->fragment_tags, m->opts.drop_kvs_tags ? NULL : f);
         if (m->fragment_tags.failed)
             return KVSP_ERR_NOMEM;
     }
     int64_t tc_out = tc_in + m->fragment_delta;
     if (tc_out < 0)
         tc_out = 0;
-    if (timeline_goes_back(&m->tl, tc_out)) {
+    if (kvsp_timeline_goes_back(&m->tl, tc_out)) {
         rc = split(m, f);
         if (rc || m->stats.stopped)
             return rc;
@@ -218,8 +218,8 @@ static int start_cluster(kvsp_merger *m, int64_t tc_in)
     m->cluster_out = tc_out;
     m->cluster_has_time = 1;
     m->pending_count = 0;
-    eo_uint(&m->cluster, KVSP_ID_TIMESTAMP, (uint64_t)tc_out);
-    timeline_cluster(&m->tl, tc_out);
+    kvsp_ebml_out_uint(&m->cluster, KVSP_ID_TIMESTAMP, (uint64_t)tc_out);
+    kvsp_timeline_cluster(&m->tl, tc_out);
     if (!m->tl.has_cue_track) /* audio only: a cue point per cluster */
         return add_cue(m, tc_out, m->tl.first_track, 0);
     return KVSP_OK;
@@ -229,7 +229,7 @@ static int flush_cluster(kvsp_merger *m)
 {
     ebml_out *o = &m->cluster;
     while (m->open_masters) /* input cut inside a BlockGroup */
-        eo_end(o, m->marks[m->open_masters--]);
+        kvsp_ebml_out_end(o, m->marks[m->open_masters--]);
     m->capture = CAPTURE_NONE;
     if (!m->cluster_has_time)
         return KVSP_OK; /* empty, or ignored after a stop */
@@ -237,13 +237,13 @@ static int flush_cluster(kvsp_merger *m)
     if (o->failed)
         return KVSP_ERR_NOMEM;
     m->stats.clusters++;
-    return sw_cluster(&m->sw, o->data, o->len, m->pending_cues, m->pending_count);
+    return kvsp_segment_writer_cluster(&m->sw, o->data, o->len, m->pending_cues, m->pending_count);
 }
 
 static int block(kvsp_merger *m, const kvsp_block *b, size_t position, int keyframe, int64_t duration)
 {
     int64_t time = m->cluster_out + b->timecode;
-    timeline_block(&m->tl, b->track, time, b->frame_count, duration);
+    kvsp_timeline_block(&m->tl, b->track, time, b->frame_count, duration);
     m->stats.frames++;
     if (keyframe && m->tl.has_cue_track && b->track == m->tl.cue_track)
         return add_cue(m, time, b->track, position);
@@ -256,9 +256,9 @@ static int end_fragment(kvsp_merger *m)
 {
     int rc = KVSP_OK;
     if (m->fragment_placed && m->seg_open && m->fragment_tags.len)
-        rc = sw_element(&m->sw, m->fragment_tags.data, m->fragment_tags.len, 1);
+        rc = kvsp_segment_writer_element(&m->sw, m->fragment_tags.data, m->fragment_tags.len, 1);
     m->fragment_placed = 0;
-    eo_clear(&m->fragment_tags);
+    kvsp_ebml_out_clear(&m->fragment_tags);
     return rc;
 }
 
@@ -290,7 +290,7 @@ static int on_start(void *user, const kvsp_event *ev)
                 m->group_duration = -1;
             }
         }
-        m->marks[++m->open_masters] = eo_begin(capture_buffer(m), ev->id);
+        m->marks[++m->open_masters] = kvsp_ebml_out_begin(capture_buffer(m), ev->id);
         return KVSP_OK;
     }
     switch (ev->id) {
@@ -332,9 +332,9 @@ static int on_data(void *user, const kvsp_event *ev)
                  ev->value.u <= (uint64_t)INT64_MAX)
             m->group_duration = (int64_t)ev->value.u;
     }
-    eo_id(o, ev->id);
-    eo_size(o, ev->data_size, 0);
-    eo_bytes(o, ev->data, ev->data_size);
+    kvsp_ebml_out_id(o, ev->id);
+    kvsp_ebml_out_size(o, ev->data_size, 0);
+    kvsp_ebml_out_bytes(o, ev->data, ev->data_size);
     return rc;
 }
 
@@ -351,7 +351,7 @@ static int on_end(void *user, const kvsp_event *ev)
         }
         if (!m->open_masters)
             return KVSP_OK;
-        eo_end(capture_buffer(m), m->marks[m->open_masters--]);
+        kvsp_ebml_out_end(capture_buffer(m), m->marks[m->open_masters--]);
         if (m->capture == CAPTURE_CLUSTER && ev->id == KVSP_ID_BLOCKGROUP && m->open_masters == 0 &&
             m->group_has_block)
             return block(m, &m->group_block, m->group_start, !m->group_referenced, m->group_duration);
@@ -361,7 +361,7 @@ static int on_end(void *user, const kvsp_event *ev)
         return flush_cluster(m);
     if (m->capture != CAPTURE_NONE && ev->depth == m->capture_depth) {
         ebml_out *o = capture_buffer(m);
-        eo_end(o, m->marks[0]);
+        kvsp_ebml_out_end(o, m->marks[0]);
         m->capture = CAPTURE_NONE;
         return o->failed ? KVSP_ERR_NOMEM : KVSP_OK; /* a copy cut short would be written as it is */
     }
@@ -400,8 +400,8 @@ kvsp_merger *kvsp_merger_create(kvsp_fragment_visitor *meta, const kvsp_merge_op
         return NULL;
     if (opts)
         m->opts = *opts;
-    sw_init(&m->sw, out);
-    if (meta_pair_init(&m->mp, meta, core_visitor(m)) != 0) {
+    kvsp_segment_writer_init(&m->sw, out);
+    if (kvsp_meta_pair_init(&m->mp, meta, core_visitor(m)) != 0) {
         kvsp_merger_destroy(m);
         return NULL;
     }
@@ -412,21 +412,21 @@ void kvsp_merger_destroy(kvsp_merger *m)
 {
     if (!m)
         return;
-    meta_pair_free(&m->mp);
-    sw_free(&m->sw);
-    eo_free(&m->ebml_header);
-    eo_free(&m->tracks);
-    eo_free(&m->seg_ebml_header);
-    eo_free(&m->seg_tracks);
-    eo_free(&m->cluster);
-    eo_free(&m->fragment_tags);
+    kvsp_meta_pair_free(&m->mp);
+    kvsp_segment_writer_free(&m->sw);
+    kvsp_ebml_out_free(&m->ebml_header);
+    kvsp_ebml_out_free(&m->tracks);
+    kvsp_ebml_out_free(&m->seg_ebml_header);
+    kvsp_ebml_out_free(&m->seg_tracks);
+    kvsp_ebml_out_free(&m->cluster);
+    kvsp_ebml_out_free(&m->fragment_tags);
     kvsp_free(m->pending_cues);
     kvsp_free(m);
 }
 
 kvsp_visitor kvsp_merger_visitor(kvsp_merger *m)
 {
-    return meta_pair_visitor(&m->mp, core_visitor(m));
+    return kvsp_meta_pair_visitor(&m->mp, core_visitor(m));
 }
 
 int kvsp_merger_finish(kvsp_merger *m)

@@ -1,6 +1,6 @@
 /* Output Segments. A seekable Segment is written front to back with room
  * left for what is only known at its end (sizes, Duration, SeekHead), which
- * sw_close patches in; nothing already written is ever read back. */
+ * kvsp_segment_writer_close patches in; nothing already written is ever read back. */
 #include "segment_writer.h"
 
 #include <stdlib.h>
@@ -14,17 +14,17 @@
  * the first Tags: at most 12 + 4 * 28 bytes, plus a Void of at least 2. */
 #define SEEK_HEAD_SPACE 160u
 
-void sw_init(segment_writer *sw, const kvsp_merge_output *out)
+void kvsp_segment_writer_init(segment_writer *sw, const kvsp_merge_output *out)
 {
     memset(sw, 0, sizeof *sw);
     sw->out = *out;
     sw->seekable = out->patch != NULL;
 }
 
-void sw_free(segment_writer *sw)
+void kvsp_segment_writer_free(segment_writer *sw)
 {
     kvsp_free(sw->cues);
-    eo_free(&sw->scratch);
+    kvsp_ebml_out_free(&sw->scratch);
 }
 
 static int emit(segment_writer *sw, const void *p, size_t n)
@@ -53,40 +53,40 @@ static int patch(segment_writer *sw, uint64_t offset, const void *p, size_t n)
     return rc < 0 ? (sw->error = rc) : KVSP_OK;
 }
 
-int sw_open(segment_writer *sw, const uint8_t *ebml_header, size_t ebml_len, uint64_t timecode_scale,
+int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, size_t ebml_len, uint64_t timecode_scale,
             const uint8_t *tracks, size_t tracks_len, const char *writing_app)
 {
     ebml_out *o = &sw->scratch;
-    eo_clear(o);
-    eo_bytes(o, ebml_header, ebml_len);
-    eo_id(o, KVSP_ID_SEGMENT);
+    kvsp_ebml_out_clear(o);
+    kvsp_ebml_out_bytes(o, ebml_header, ebml_len);
+    kvsp_ebml_out_id(o, KVSP_ID_SEGMENT);
     uint64_t size_at = sw->pos + o->len;
     if (sw->seekable)
-        eo_size(o, 0, 8);
+        kvsp_ebml_out_size(o, 0, 8);
     else
-        eo_unknown_size(o);
+        kvsp_ebml_out_unknown_size(o);
     uint64_t data_start = sw->pos + o->len;
     if (sw->seekable) {
         sw->seek_head_at = data_start;
-        eo_id(o, KVSP_ID_VOID);
-        eo_size(o, SEEK_HEAD_SPACE - 9, 8);
+        kvsp_ebml_out_id(o, KVSP_ID_VOID);
+        kvsp_ebml_out_size(o, SEEK_HEAD_SPACE - 9, 8);
         uint8_t zeros[SEEK_HEAD_SPACE - 9] = {0};
-        eo_bytes(o, zeros, sizeof zeros);
+        kvsp_ebml_out_bytes(o, zeros, sizeof zeros);
     }
     sw->info_pos = sw->pos + o->len - data_start;
-    size_t info = eo_begin(o, KVSP_ID_INFO);
-    eo_uint(o, KVSP_ID_TIMESTAMP_SCALE, timecode_scale);
-    eo_string(o, KVSP_ID_MUXING_APP, "libkvsparser " KVSP_VERSION_STRING);
-    eo_string(o, KVSP_ID_WRITING_APP, writing_app ? writing_app : "libkvsparser " KVSP_VERSION_STRING);
+    size_t info = kvsp_ebml_out_begin(o, KVSP_ID_INFO);
+    kvsp_ebml_out_uint(o, KVSP_ID_TIMESTAMP_SCALE, timecode_scale);
+    kvsp_ebml_out_string(o, KVSP_ID_MUXING_APP, "libkvsparser " KVSP_VERSION_STRING);
+    kvsp_ebml_out_string(o, KVSP_ID_WRITING_APP, writing_app ? writing_app : "libkvsparser " KVSP_VERSION_STRING);
     if (sw->seekable) {
-        eo_id(o, KVSP_ID_DURATION);
-        eo_size(o, 8, 0);
+        kvsp_ebml_out_id(o, KVSP_ID_DURATION);
+        kvsp_ebml_out_size(o, 8, 0);
         sw->duration_at = sw->pos + o->len;
-        eo_bytes(o, "\0\0\0\0\0\0\0\0", 8);
+        kvsp_ebml_out_bytes(o, "\0\0\0\0\0\0\0\0", 8);
     }
-    eo_end(o, info);
+    kvsp_ebml_out_end(o, info);
     sw->tracks_pos = sw->pos + o->len - data_start;
-    eo_bytes(o, tracks, tracks_len);
+    kvsp_ebml_out_bytes(o, tracks, tracks_len);
     sw->segment_size_at = size_at;
     sw->data_start = data_start;
     sw->tags_pos = sw->cues_pos = 0;
@@ -109,16 +109,16 @@ static int add_cue(segment_writer *sw, const cue_point *c)
     return KVSP_OK;
 }
 
-int sw_cluster(segment_writer *sw, const uint8_t *body, size_t len, const cue_point *cues, size_t ncues)
+int kvsp_segment_writer_cluster(segment_writer *sw, const uint8_t *body, size_t len, const cue_point *cues, size_t ncues)
 {
     uint64_t cluster_position = sw->pos - sw->data_start;
     ebml_out *o = &sw->scratch;
-    eo_clear(o);
-    eo_id(o, KVSP_ID_CLUSTER);
+    kvsp_ebml_out_clear(o);
+    kvsp_ebml_out_id(o, KVSP_ID_CLUSTER);
     if (sw->seekable)
-        eo_size(o, len, 8);
+        kvsp_ebml_out_size(o, len, 8);
     else
-        eo_unknown_size(o);
+        kvsp_ebml_out_unknown_size(o);
     int rc = emit_scratch(sw);
     if (rc == KVSP_OK)
         rc = emit(sw, body, len);
@@ -130,7 +130,7 @@ int sw_cluster(segment_writer *sw, const uint8_t *body, size_t len, const cue_po
     return rc;
 }
 
-int sw_element(segment_writer *sw, const uint8_t *element, size_t len, int is_tags)
+int kvsp_segment_writer_element(segment_writer *sw, const uint8_t *element, size_t len, int is_tags)
 {
     if (is_tags && !sw->tags_pos)
         sw->tags_pos = sw->pos - sw->data_start;
@@ -140,21 +140,21 @@ int sw_element(segment_writer *sw, const uint8_t *element, size_t len, int is_ta
 static void write_cues(segment_writer *sw)
 {
     ebml_out *o = &sw->scratch;
-    eo_clear(o);
-    size_t cues = eo_begin(o, KVSP_ID_CUES);
+    kvsp_ebml_out_clear(o);
+    size_t cues = kvsp_ebml_out_begin(o, KVSP_ID_CUES);
     for (size_t i = 0; i < sw->cue_count; i++) {
         const cue_point *c = &sw->cues[i];
-        size_t point = eo_begin(o, KVSP_ID_CUE_POINT);
-        eo_uint(o, KVSP_ID_CUE_TIME, (uint64_t)(c->time < 0 ? 0 : c->time));
-        size_t positions = eo_begin(o, KVSP_ID_CUE_TRACK_POSITIONS);
-        eo_uint(o, KVSP_ID_CUE_TRACK, c->track);
-        eo_uint(o, KVSP_ID_CUE_CLUSTER_POSITION, c->cluster_position);
+        size_t point = kvsp_ebml_out_begin(o, KVSP_ID_CUE_POINT);
+        kvsp_ebml_out_uint(o, KVSP_ID_CUE_TIME, (uint64_t)(c->time < 0 ? 0 : c->time));
+        size_t positions = kvsp_ebml_out_begin(o, KVSP_ID_CUE_TRACK_POSITIONS);
+        kvsp_ebml_out_uint(o, KVSP_ID_CUE_TRACK, c->track);
+        kvsp_ebml_out_uint(o, KVSP_ID_CUE_CLUSTER_POSITION, c->cluster_position);
         if (c->relative_position)
-            eo_uint(o, KVSP_ID_CUE_RELATIVE_POSITION, c->relative_position);
-        eo_end(o, positions);
-        eo_end(o, point);
+            kvsp_ebml_out_uint(o, KVSP_ID_CUE_RELATIVE_POSITION, c->relative_position);
+        kvsp_ebml_out_end(o, positions);
+        kvsp_ebml_out_end(o, point);
     }
-    eo_end(o, cues);
+    kvsp_ebml_out_end(o, cues);
 }
 
 static void seek_entry(ebml_out *o, uint32_t id, uint64_t position)
@@ -163,33 +163,33 @@ static void seek_entry(ebml_out *o, uint32_t id, uint64_t position)
     unsigned n = id > 0xFFFFFF ? 4 : id > 0xFFFF ? 3 : id > 0xFF ? 2 : 1;
     for (unsigned i = 0; i < n; i++)
         raw_id[i] = (uint8_t)(id >> (8 * (n - 1 - i)));
-    size_t seek = eo_begin(o, KVSP_ID_SEEK);
-    eo_binary(o, KVSP_ID_SEEK_ID, raw_id, n);
-    eo_uint(o, KVSP_ID_SEEK_POSITION, position);
-    eo_end(o, seek);
+    size_t seek = kvsp_ebml_out_begin(o, KVSP_ID_SEEK);
+    kvsp_ebml_out_binary(o, KVSP_ID_SEEK_ID, raw_id, n);
+    kvsp_ebml_out_uint(o, KVSP_ID_SEEK_POSITION, position);
+    kvsp_ebml_out_end(o, seek);
 }
 
 /* The SeekHead plus a Void filling the rest of the reserved space. */
 static void build_seek_head(segment_writer *sw)
 {
     ebml_out *o = &sw->scratch;
-    eo_clear(o);
-    size_t head = eo_begin(o, KVSP_ID_SEEKHEAD);
+    kvsp_ebml_out_clear(o);
+    size_t head = kvsp_ebml_out_begin(o, KVSP_ID_SEEKHEAD);
     seek_entry(o, KVSP_ID_INFO, sw->info_pos);
     seek_entry(o, KVSP_ID_TRACKS, sw->tracks_pos);
     if (sw->cues_pos)
         seek_entry(o, KVSP_ID_CUES, sw->cues_pos);
     if (sw->tags_pos)
         seek_entry(o, KVSP_ID_TAGS, sw->tags_pos);
-    eo_end(o, head);
+    kvsp_ebml_out_end(o, head);
     size_t rest = SEEK_HEAD_SPACE - o->len;
-    eo_id(o, KVSP_ID_VOID);
-    eo_size(o, rest - 2, 1);
+    kvsp_ebml_out_id(o, KVSP_ID_VOID);
+    kvsp_ebml_out_size(o, rest - 2, 1);
     uint8_t zeros[SEEK_HEAD_SPACE] = {0};
-    eo_bytes(o, zeros, rest - 2);
+    kvsp_ebml_out_bytes(o, zeros, rest - 2);
 }
 
-int sw_close(segment_writer *sw, double duration)
+int kvsp_segment_writer_close(segment_writer *sw, double duration)
 {
     if (!sw->open)
         return sw->error;
@@ -202,9 +202,9 @@ int sw_close(segment_writer *sw, double duration)
         emit_scratch(sw);
     }
     uint8_t bytes[8];
-    eo_put_size8(bytes, sw->pos - sw->data_start);
+    kvsp_ebml_out_put_size8(bytes, sw->pos - sw->data_start);
     patch(sw, sw->segment_size_at, bytes, 8);
-    eo_put_double(bytes, duration);
+    kvsp_ebml_out_put_double(bytes, duration);
     patch(sw, sw->duration_at, bytes, 8);
     build_seek_head(sw);
     if (sw->scratch.failed)
@@ -213,7 +213,7 @@ int sw_close(segment_writer *sw, double duration)
     return sw->error;
 }
 
-int sw_next_file(segment_writer *sw)
+int kvsp_segment_writer_next_file(segment_writer *sw)
 {
     if (sw->error || !sw->out.next_file)
         return sw->error;

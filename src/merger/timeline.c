@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-void timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
+void kvsp_timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
                     const kvsp_track *tracks, size_t ntracks)
 {
     memset(tl, 0, sizeof *tl);
@@ -62,7 +62,7 @@ static int64_t block_duration(const timeline *tl, const track_clock *c, uint32_t
     return 1;
 }
 
-int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int64_t *gap)
+int64_t kvsp_timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int64_t *gap)
 {
     *gap = 0;
     int producer = f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP);
@@ -93,21 +93,21 @@ int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int6
     return target - tc_in;
 }
 
-int timeline_goes_back(const timeline *tl, int64_t tc_out)
+int kvsp_timeline_goes_back(const timeline *tl, int64_t tc_out)
 {
     /* At or before the latest block: the blocks would overlap or go back. */
     return tl->mode == KVSP_MERGE_TIMELINE_ORIGINAL &&
            ((tl->any && tc_out <= tl->last_block) || (tl->any_cluster && tc_out < tl->last_cluster));
 }
 
-void timeline_cluster(timeline *tl, int64_t tc_out)
+void kvsp_timeline_cluster(timeline *tl, int64_t tc_out)
 {
     if (!tl->any_cluster || tc_out > tl->last_cluster)
         tl->last_cluster = tc_out;
     tl->any_cluster = 1;
 }
 
-void timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration)
+void kvsp_timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration)
 {
     track_clock *c = clock_of(tl, track);
     if (c) {
@@ -125,7 +125,7 @@ void timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames,
     tl->any = 1;
 }
 
-int64_t timeline_end(const timeline *tl)
+int64_t kvsp_timeline_end(const timeline *tl)
 {
     return tl->any ? tl->end : 0;
 }

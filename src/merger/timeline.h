@@ -37,19 +37,19 @@ typedef struct timeline {
     uint64_t first_track; /* audio-only: cue points at every cluster */
 } timeline;
 
-void timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
+void kvsp_timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
                     const kvsp_track *tracks, size_t ntracks);
 /* Output minus input timecode for a fragment whose first cluster has input
  * timecode tc_in; *gap gets the length of a producer-timeline gap (ticks),
  * 0 if none. */
-int64_t timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int64_t *gap);
+int64_t kvsp_timeline_place(timeline *tl, const kvsp_fragment *f, int64_t tc_in, int64_t *gap);
 /* Original timecodes: a cluster at tc_out would go backwards (start at or
  * before the latest block). */
-int timeline_goes_back(const timeline *tl, int64_t tc_out);
-void timeline_cluster(timeline *tl, int64_t tc_out);
+int kvsp_timeline_goes_back(const timeline *tl, int64_t tc_out);
+void kvsp_timeline_cluster(timeline *tl, int64_t tc_out);
 /* A block of `frames` frames (laced, or 1) at `time`; duration: its
  * BlockDuration in ticks, or -1 if it has none. */
-void timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration);
-int64_t timeline_end(const timeline *tl);
+void kvsp_timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration);
+int64_t kvsp_timeline_end(const timeline *tl);
 
 #endif

@@ -6,14 +6,14 @@
 
 #define ARENA_CHUNK_SIZE 16384u
 
-void arena_init(arena *a, size_t limit)
+void kvsp_arena_init(arena *a, size_t limit)
 {
     a->head = a->cur = NULL;
     a->used = 0;
     a->limit = limit;
 }
 
-void arena_clear(arena *a)
+void kvsp_arena_clear(arena *a)
 {
     for (arena_chunk *c = a->head; c; c = c->next)
         c->used = 0;
@@ -21,7 +21,7 @@ void arena_clear(arena *a)
     a->used = 0;
 }
 
-void arena_free(arena *a)
+void kvsp_arena_free(arena *a)
 {
     arena_chunk *c = a->head;
     while (c) {
@@ -33,13 +33,13 @@ void arena_free(arena *a)
     a->used = 0;
 }
 
-arena_mark arena_get_mark(const arena *a)
+arena_mark kvsp_arena_get_mark(const arena *a)
 {
     arena_mark m = {a->cur, a->cur ? a->cur->used : 0, a->used};
     return m;
 }
 
-void arena_rewind(arena *a, arena_mark m)
+void kvsp_arena_rewind(arena *a, arena_mark m)
 {
     /* The chunks after the current one are always unused (it only moves
      * forward between clears), so those after the mark's are now too. */
@@ -57,7 +57,7 @@ static size_t round_up(size_t n)
     return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 }
 
-void *arena_alloc(arena *a, size_t n, arena_status *status)
+void *kvsp_arena_alloc(arena *a, size_t n, arena_status *status)
 {
     /* The limit check comes first and bounds n, so the rounding below
      * cannot overflow. */
@@ -93,9 +93,9 @@ void *arena_alloc(arena *a, size_t n, arena_status *status)
     return p;
 }
 
-char *arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status)
+char *kvsp_arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status)
 {
-    char *s = arena_alloc(a, n + 1, status);
+    char *s = kvsp_arena_alloc(a, n + 1, status);
     if (!s)
         return NULL;
     if (n)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* A bump allocator for one fragment's metadata strings. Chunks never move,
- * so pointers handed out stay valid until arena_clear; cleared chunks are
+ * so pointers handed out stay valid until kvsp_arena_clear; cleared chunks are
  * reused, so a long-running consumer stops allocating once warmed up. */
 typedef struct arena_chunk arena_chunk;
 
@@ -29,9 +29,9 @@ typedef struct arena {
 
 typedef enum arena_status { ARENA_OK = 0, ARENA_NOMEM = -1, ARENA_OVER_LIMIT = -2 } arena_status;
 
-void arena_init(arena *a, size_t limit);
-void arena_clear(arena *a);
-void arena_free(arena *a);
+void kvsp_arena_init(arena *a, size_t limit);
+void kvsp_arena_clear(arena *a);
+void kvsp_arena_free(arena *a);
 /* Where the arena stands, to give back what was handed out after it. */
 typedef struct arena_mark {
     arena_chunk *cur;
@@ -39,14 +39,14 @@ typedef struct arena_mark {
     size_t used;
 } arena_mark;
 
-arena_mark arena_get_mark(const arena *a);
+arena_mark kvsp_arena_get_mark(const arena *a);
 /* Gives back everything handed out since the mark was taken (no clear in
  * between). */
-void arena_rewind(arena *a, arena_mark m);
+void kvsp_arena_rewind(arena *a, arena_mark m);
 /* n bytes, aligned for any scalar; NULL with *status set on failure. */
-void *arena_alloc(arena *a, size_t n, arena_status *status);
+void *kvsp_arena_alloc(arena *a, size_t n, arena_status *status);
 /* arena_string where the inline path does not apply. */
-char *arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status);
+char *kvsp_arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status);
 
 /* A NUL-terminated copy of p[0..n) without its trailing NUL bytes; *len gets
  * the copied length. Inline for the usual short string that fits the
@@ -61,7 +61,7 @@ static inline char *arena_string(arena *a, const uint8_t *p, size_t n, size_t *l
     /* n is small, so nothing below overflows. */
     size_t need = (n + ARENA_ALIGN) & ~(size_t)(ARENA_ALIGN - 1); /* n + 1, rounded up */
     if (n >= 4096 || !c || c->cap - c->used < need || n >= a->limit - a->used)
-        return arena_string_slow(a, p, n, len, status);
+        return kvsp_arena_string_slow(a, p, n, len, status);
     char *s = (char *)c->data + c->used;
     c->used += need;
     a->used += n + 1;

@@ -35,7 +35,7 @@ kvsp_fragment_visitor *kvsp_fragment_visitor_create(const kvsp_fragment_options 
     if (!fv)
         return NULL;
     fv->opts = *opts;
-    arena_init(&fv->arena, opts->max_metadata_bytes);
+    kvsp_arena_init(&fv->arena, opts->max_metadata_bytes);
     kvsp_fragment_visitor_reset(fv);
     return fv;
 }
@@ -44,7 +44,7 @@ void kvsp_fragment_visitor_destroy(kvsp_fragment_visitor *fv)
 {
     if (!fv)
         return;
-    arena_free(&fv->arena);
+    kvsp_arena_free(&fv->arena);
     kvsp_free(fv->tracks);
     kvsp_free(fv->tags);
     kvsp_free(fv->per_track);
@@ -54,7 +54,7 @@ void kvsp_fragment_visitor_destroy(kvsp_fragment_visitor *fv)
 
 static void clear_fragment(kvsp_fragment_visitor *fv)
 {
-    arena_clear(&fv->arena);
+    kvsp_arena_clear(&fv->arena);
     memset(&fv->frag, 0, sizeof fv->frag);
     fv->frag.info.timecode_scale = DEFAULT_TIMECODE_SCALE;
     fv->open = fv->damaged = fv->getmedia = 0;
@@ -119,7 +119,7 @@ static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const ch
 static int copy_binary(kvsp_fragment_visitor *fv, const kvsp_event *ev, const uint8_t **out, size_t *size)
 {
     arena_status st;
-    uint8_t *p = arena_alloc(&fv->arena, ev->data_size, &st);
+    uint8_t *p = kvsp_arena_alloc(&fv->arena, ev->data_size, &st);
     if (!p)
         return arena_error(st);
     if (ev->data_size)
@@ -387,7 +387,7 @@ static int remember_token(kvsp_fragment_visitor *fv, const char *token, size_t l
  * parse), or an error. */
 static int take_kvs_tag(kvsp_fragment_visitor *fv, const kvsp_tag *t)
 {
-    kvs_tag_kind kind = kvs_tag_classify_cstr(t->name);
+    kvs_tag_kind kind = kvsp_tag_classify_cstr(t->name);
     if (kind == KVS_TAG_NONE || !t->value)
         return 0;
     kvsp_fragment *f = &fv->frag;
@@ -412,7 +412,7 @@ static int take_kvs_tag(kvsp_fragment_visitor *fv, const kvsp_tag *t)
         fv->getmedia |= kind == KVS_TAG_PRODUCER_TIMESTAMP;
         break;
     case KVS_TAG_MILLIS_BEHIND_NOW:
-        if (kvs_parse_int64(t->value, t->value_size, &n) != 0)
+        if (kvsp_parse_int64(t->value, t->value_size, &n) != 0)
             return 0;
         f->millis_behind_now = fv->millis_behind_now = n;
         f->present |= KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW;
@@ -427,7 +427,7 @@ static int take_kvs_tag(kvsp_fragment_visitor *fv, const kvsp_tag *t)
     }
     case KVS_TAG_ERROR_ID:
         f->error_id_text = t->value;
-        if (kvs_parse_int64(t->value, t->value_size, &n) == 0) {
+        if (kvsp_parse_int64(t->value, t->value_size, &n) == 0) {
             f->error_id = n;
             f->present |= KVSP_FRAGMENT_HAS_ERROR_ID;
         }
@@ -496,7 +496,7 @@ static void save_state(const kvsp_fragment_visitor *fv, in_place_checkpoint *cp)
     cp->tag_count = fv->tag_count;
     cp->cur_track = fv->cur_track;
     cp->in_info = fv->in_info;
-    cp->mark = arena_get_mark(&fv->arena);
+    cp->mark = kvsp_arena_get_mark(&fv->arena);
     cp->getmedia = fv->getmedia;
     cp->has_token = fv->has_token;
     cp->has_millis_behind_now = fv->has_millis_behind_now;
@@ -514,7 +514,7 @@ static void restore_state(kvsp_fragment_visitor *fv, const in_place_checkpoint *
     fv->cur_track = cp->cur_track;
     fv->in_info = cp->in_info;
     fv->tag_depth = fv->tag_overflow = 0;
-    arena_rewind(&fv->arena, cp->mark);
+    kvsp_arena_rewind(&fv->arena, cp->mark);
     fv->getmedia = cp->getmedia;
     fv->has_token = cp->has_token;
     fv->has_millis_behind_now = cp->has_millis_behind_now;

@@ -306,7 +306,7 @@ kvsp_frame_visitor *kvsp_frame_visitor_create(kvsp_fragment_visitor *meta,
     fv->sink = *sink;
     if (opts)
         fv->opts = *opts;
-    if (meta_pair_init(&fv->mp, meta, core_visitor(fv)) != 0) {
+    if (kvsp_meta_pair_init(&fv->mp, meta, core_visitor(fv)) != 0) {
         kvsp_free(fv);
         return NULL;
     }
@@ -317,14 +317,14 @@ void kvsp_frame_visitor_destroy(kvsp_frame_visitor *fv)
 {
     if (!fv)
         return;
-    meta_pair_free(&fv->mp);
+    kvsp_meta_pair_free(&fv->mp);
     kvsp_free(fv->held.data);
     kvsp_free(fv);
 }
 
 kvsp_visitor kvsp_frame_visitor_visitor(kvsp_frame_visitor *fv)
 {
-    return meta_pair_visitor(&fv->mp, core_visitor(fv));
+    return kvsp_meta_pair_visitor(&fv->mp, core_visitor(fv));
 }
 
 kvsp_fragment_visitor *kvsp_frame_visitor_metadata(kvsp_frame_visitor *fv)

@@ -21,7 +21,7 @@ static const struct {
     {"EXCEPTION_MESSAGE", KVS_TAG_EXCEPTION_MESSAGE},
 };
 
-kvs_tag_kind kvs_tag_classify(const char *name, size_t len)
+kvs_tag_kind kvsp_tag_classify(const char *name, size_t len)
 {
     size_t prefix = sizeof KVS_PREFIX - 1;
     if (len <= prefix || memcmp(name, KVS_PREFIX, prefix) != 0)
@@ -35,16 +35,16 @@ kvs_tag_kind kvs_tag_classify(const char *name, size_t len)
     return KVS_TAG_NONE;
 }
 
-kvs_tag_kind kvs_tag_classify_cstr(const char *name)
+kvs_tag_kind kvsp_tag_classify_cstr(const char *name)
 {
     size_t prefix = sizeof KVS_PREFIX - 1;
     /* The first byte inline: a strncmp call cost more than the strlen. */
     if (name[0] != 'A' || strncmp(name, KVS_PREFIX, prefix) != 0) /* stops at a NUL */
         return KVS_TAG_NONE;
-    return kvs_tag_classify(name, prefix + strlen(name + prefix));
+    return kvsp_tag_classify(name, prefix + strlen(name + prefix));
 }
 
-int kvs_parse_int64(const char *text, size_t len, long long *out)
+int kvsp_parse_int64(const char *text, size_t len, long long *out)
 {
     size_t i = 0;
     int negative = len > 0 && text[0] == '-';

@@ -20,12 +20,12 @@ typedef enum kvs_tag_kind {
     KVS_TAG_EXCEPTION_MESSAGE     /* GetMediaForFragmentList */
 } kvs_tag_kind;
 
-kvs_tag_kind kvs_tag_classify(const char *name, size_t len);
+kvs_tag_kind kvsp_tag_classify(const char *name, size_t len);
 /* The same for a NUL-terminated name, without a strlen of the user tags
  * (most tags), which fail on the prefix. */
-kvs_tag_kind kvs_tag_classify_cstr(const char *name);
+kvs_tag_kind kvsp_tag_classify_cstr(const char *name);
 
 /* A decimal integer with an optional leading '-'; 0 on success. */
-int kvs_parse_int64(const char *text, size_t len, long long *out);
+int kvsp_parse_int64(const char *text, size_t len, long long *out);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include "fragment_internal.h"
 
-int meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core)
+int kvsp_meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core)
 {
     memset(p, 0, sizeof *p);
     if (!meta) {
@@ -14,7 +14,7 @@ int meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core)
         kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(p->own_meta), core};
         p->pair = kvsp_composite_create(pair, 2);
         if (!p->pair) {
-            meta_pair_free(p);
+            kvsp_meta_pair_free(p);
             return -1;
         }
         meta = p->own_meta;
@@ -25,14 +25,14 @@ int meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core)
     return 0;
 }
 
-void meta_pair_free(meta_pair *p)
+void kvsp_meta_pair_free(meta_pair *p)
 {
     kvsp_composite_destroy(p->pair);
     kvsp_fragment_visitor_destroy(p->own_meta);
     memset(p, 0, sizeof *p);
 }
 
-kvsp_visitor meta_pair_visitor(const meta_pair *p, kvsp_visitor core)
+kvsp_visitor kvsp_meta_pair_visitor(const meta_pair *p, kvsp_visitor core)
 {
     return p->pair ? kvsp_composite_visitor(p->pair) : core;
 }

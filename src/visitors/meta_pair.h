@@ -19,10 +19,10 @@ typedef struct meta_pair {
 } meta_pair;
 
 /* Returns 0, or -1 on allocation failure. */
-int meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core);
-void meta_pair_free(meta_pair *p);
+int kvsp_meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor core);
+void kvsp_meta_pair_free(meta_pair *p);
 /* The visitor to hand to a reader: the pair, or core itself. */
-kvsp_visitor meta_pair_visitor(const meta_pair *p, kvsp_visitor core);
+kvsp_visitor kvsp_meta_pair_visitor(const meta_pair *p, kvsp_visitor core);
 /* Counts an event; KVSP_ERR_VISITOR_ORDER if the fragment visitor did not
  * see it first. Inline: it runs for every event. */
 static inline int meta_pair_check(meta_pair *p)

@@ -47,14 +47,14 @@ static int split_once(const uint8_t *data, size_t len, delivered *d)
 {
     fragment_splitter s;
     memset(d, 0, sizeof *d);
-    int rc = splitter_init(&s, 64u << 20, 1);
+    int rc = kvsp_splitter_init(&s, 64u << 20, 1);
     for (size_t at = 0; rc == KVSP_OK && at < len; at += 16384)
-        rc = splitter_feed(&s, data + at, len - at < 16384 ? len - at : 16384, on_fragment, d);
+        rc = kvsp_splitter_feed(&s, data + at, len - at < 16384 ? len - at : 16384, on_fragment, d);
     if (rc == KVSP_OK) {
-        rc = splitter_end_of_response(&s, on_fragment, d);
+        rc = kvsp_splitter_end_of_response(&s, on_fragment, d);
         rc = rc < 0 ? rc : KVSP_OK; /* 1: a partial fragment at the end */
     }
-    splitter_free(&s);
+    kvsp_splitter_free(&s);
     return rc;
 }
 
@@ -123,7 +123,7 @@ static int list_once(char *const *pages, fragment_list *list)
     int rc = KVSP_OK;
     for (int k = 0; k < 3 && rc == KVSP_OK; k++) {
         char *next = NULL;
-        rc = fragment_list_page(pages[k], strlen(pages[k]), list, &next, why, sizeof why);
+        rc = kvsp_fragment_list_page(pages[k], strlen(pages[k]), list, &next, why, sizeof why);
         if (rc == KVSP_OK)
             assert_true((next != NULL) == (k < 2));
         kvsp_client_free(next);

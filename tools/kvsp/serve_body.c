@@ -79,7 +79,7 @@ serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connec
 static void body_free(void *cls)
 {
     serve_body *b = cls;
-    eo_free(&b->out);
+    kvsp_ebml_out_free(&b->out);
     free(b->list);
     free(b);
 }
@@ -136,7 +136,7 @@ enum { NEXT_READY, NEXT_END, NEXT_WAIT };
 static int next_fragment(serve_body *b, int64_t *wake_ms)
 {
     const serve_config *cfg = &b->ctx->cfg;
-    eo_clear(&b->out);
+    kvsp_ebml_out_clear(&b->out);
     b->out_pos = 0;
     const serve_fragment *f;
     if (b->api == SERVE_GET_MEDIA) {
@@ -168,8 +168,8 @@ static int next_fragment(serve_body *b, int64_t *wake_ms)
     b->fragments_sent++;
     serve_fragment_head(&b->out, b->s, f, b->api);
     if (f->reheader) {
-        eo_id(&b->out, KVSP_ID_CLUSTER);
-        eo_unknown_size(&b->out);
+        kvsp_ebml_out_id(&b->out, KVSP_ID_CLUSTER);
+        kvsp_ebml_out_unknown_size(&b->out);
     }
     b->cur = f;
     b->cluster_pos = 0;
@@ -299,7 +299,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
             }
             got = (size_t)r;
         } else if (b->cur) {
-            eo_clear(&b->out);
+            kvsp_ebml_out_clear(&b->out);
             b->out_pos = 0;
             if (b->api == SERVE_GET_MEDIA) {
                 serve_fragment_tail(&b->out, b->cur, millis_behind(b, b->cur));

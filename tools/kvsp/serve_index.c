@@ -68,7 +68,7 @@ static int same_bytes(const ebml_out *a, const ebml_out *b)
 static void copy_out(ebml_out *dst, const ebml_out *src)
 {
     memset(dst, 0, sizeof *dst);
-    eo_bytes(dst, src->data, src->len);
+    kvsp_ebml_out_bytes(dst, src->data, src->len);
 }
 
 /* A fragment refers to the Info and Tracks last seen; identical sets (each
@@ -111,7 +111,7 @@ static void encode_signed(ebml_out *o, uint32_t id, int64_t v)
         n++;
     for (unsigned i = 0; i < n; i++)
         b[i] = (uint8_t)((uint64_t)v >> (8 * (n - 1 - i)));
-    eo_binary(o, id, b, n);
+    kvsp_ebml_out_binary(o, id, b, n);
 }
 
 /* Re-encodes one event of Info or Tracks. Duration is left out: it would
@@ -124,26 +124,26 @@ static void capture_event(indexer *ix, const kvsp_event *ev)
         return;
     if (ev->type == KVSP_EV_START) {
         if (level < MAX_CAPTURE_DEPTH)
-            ix->marks[level] = eo_begin(o, ev->id);
+            ix->marks[level] = kvsp_ebml_out_begin(o, ev->id);
         return;
     }
     if (ev->type == KVSP_EV_END) {
         if (level < MAX_CAPTURE_DEPTH)
-            eo_end(o, ix->marks[level]);
+            kvsp_ebml_out_end(o, ix->marks[level]);
         return;
     }
     switch (ev->value_type) {
-    case KVSP_TYPE_UINT: eo_uint(o, ev->id, ev->value.u); break;
+    case KVSP_TYPE_UINT: kvsp_ebml_out_uint(o, ev->id, ev->value.u); break;
     case KVSP_TYPE_INT: encode_signed(o, ev->id, ev->value.i); break;
-    case KVSP_TYPE_FLOAT: eo_float(o, ev->id, ev->value.f); break;
+    case KVSP_TYPE_FLOAT: kvsp_ebml_out_float(o, ev->id, ev->value.f); break;
     case KVSP_TYPE_DATE: {
         uint8_t b[8];
         for (int i = 0; i < 8; i++)
             b[i] = (uint8_t)((uint64_t)ev->value.i >> (8 * (7 - i)));
-        eo_binary(o, ev->id, b, 8);
+        kvsp_ebml_out_binary(o, ev->id, b, 8);
         break;
     }
-    default: eo_binary(o, ev->id, ev->data, ev->data_size); break;
+    default: kvsp_ebml_out_binary(o, ev->id, ev->data, ev->data_size); break;
     }
 }
 
@@ -263,7 +263,7 @@ static int on_event(indexer *ix, const kvsp_event *ev)
     if (ev->id == KVSP_ID_INFO || ev->id == KVSP_ID_TRACKS) {
         ix->capture = ev->id == KVSP_ID_INFO ? &ix->info : &ix->tracks;
         ix->capture_depth = ev->depth;
-        eo_clear(ix->capture);
+        kvsp_ebml_out_clear(ix->capture);
         if (ev->id == KVSP_ID_INFO)
             ix->timecode_scale = 1000000;
         else
@@ -380,8 +380,8 @@ static int index_file(serve_stream *s, unsigned stream_no)
         }
     }
     assign_times(s, stream_no);
-    eo_free(&ix.info);
-    eo_free(&ix.tracks);
+    kvsp_ebml_out_free(&ix.info);
+    kvsp_ebml_out_free(&ix.tracks);
     free(buf);
     kvsp_reader_destroy(r);
     return st == KVSP_ERR_NOMEM ? st : KVSP_OK;
@@ -474,8 +474,8 @@ void serve_streams_free(serve_ctx *ctx)
     for (size_t i = 0; i < ctx->stream_count; i++) {
         serve_stream *s = &ctx->streams[i];
         for (size_t h = 0; h < s->header_count; h++) {
-            eo_free(&s->headers[h].info);
-            eo_free(&s->headers[h].tracks);
+            kvsp_ebml_out_free(&s->headers[h].info);
+            kvsp_ebml_out_free(&s->headers[h].tracks);
         }
         free(s->headers);
         free(s->fragments);

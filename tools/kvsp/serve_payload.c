@@ -44,23 +44,23 @@ void serve_format_seconds(char *out, size_t size, int64_t ms)
 
 static void ebml_header(ebml_out *o, const char *doctype)
 {
-    size_t m = eo_begin(o, KVSP_ID_EBML);
-    eo_uint(o, ID_EBML_VERSION, 1);
-    eo_uint(o, ID_EBML_READ_VERSION, 1);
-    eo_uint(o, ID_EBML_MAX_ID_LENGTH, 4);
-    eo_uint(o, ID_EBML_MAX_SIZE_LENGTH, 8);
-    eo_string(o, ID_DOCTYPE, doctype[0] ? doctype : "matroska");
-    eo_uint(o, ID_DOCTYPE_VERSION, 4);
-    eo_uint(o, ID_DOCTYPE_READ_VERSION, 2);
-    eo_end(o, m);
+    size_t m = kvsp_ebml_out_begin(o, KVSP_ID_EBML);
+    kvsp_ebml_out_uint(o, ID_EBML_VERSION, 1);
+    kvsp_ebml_out_uint(o, ID_EBML_READ_VERSION, 1);
+    kvsp_ebml_out_uint(o, ID_EBML_MAX_ID_LENGTH, 4);
+    kvsp_ebml_out_uint(o, ID_EBML_MAX_SIZE_LENGTH, 8);
+    kvsp_ebml_out_string(o, ID_DOCTYPE, doctype[0] ? doctype : "matroska");
+    kvsp_ebml_out_uint(o, ID_DOCTYPE_VERSION, 4);
+    kvsp_ebml_out_uint(o, ID_DOCTYPE_READ_VERSION, 2);
+    kvsp_ebml_out_end(o, m);
 }
 
 static void simple_tag(ebml_out *o, const char *name, const char *value)
 {
-    size_t m = eo_begin(o, KVSP_ID_SIMPLETAG);
-    eo_string(o, KVSP_ID_TAG_NAME, name);
-    eo_string(o, KVSP_ID_TAG_STRING, value);
-    eo_end(o, m);
+    size_t m = kvsp_ebml_out_begin(o, KVSP_ID_SIMPLETAG);
+    kvsp_ebml_out_string(o, KVSP_ID_TAG_NAME, name);
+    kvsp_ebml_out_string(o, KVSP_ID_TAG_STRING, value);
+    kvsp_ebml_out_end(o, m);
 }
 
 /* EBML header, Segment of unknown size (a live stream's length is not
@@ -68,16 +68,16 @@ static void simple_tag(ebml_out *o, const char *name, const char *value)
 static void segment_start(ebml_out *o, const serve_stream *s, const serve_fragment *f)
 {
     ebml_header(o, s->doctype);
-    eo_id(o, KVSP_ID_SEGMENT);
-    eo_unknown_size(o);
+    kvsp_ebml_out_id(o, KVSP_ID_SEGMENT);
+    kvsp_ebml_out_unknown_size(o);
     const serve_header *h = NULL;
     if (f)
         h = &s->headers[f->header];
     else if (s->header_count)
         h = &s->headers[0];
     if (h) {
-        eo_bytes(o, h->info.data, h->info.len);
-        eo_bytes(o, h->tracks.data, h->tracks.len);
+        kvsp_ebml_out_bytes(o, h->info.data, h->info.len);
+        kvsp_ebml_out_bytes(o, h->tracks.data, h->tracks.len);
     }
 }
 
@@ -87,8 +87,8 @@ void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragmen
     serve_format_seconds(server, sizeof server, f->server_ms);
     serve_format_seconds(producer, sizeof producer, f->producer_ms);
     segment_start(o, s, f);
-    size_t tags = eo_begin(o, KVSP_ID_TAGS);
-    size_t tag = eo_begin(o, KVSP_ID_TAG);
+    size_t tags = kvsp_ebml_out_begin(o, KVSP_ID_TAGS);
+    size_t tag = kvsp_ebml_out_begin(o, KVSP_ID_TAG);
     simple_tag(o, "AWS_KINESISVIDEO_FRAGMENT_NUMBER", f->number);
     /* GetMediaForFragmentList names its timestamps differently. */
     if (api == SERVE_FRAGMENT_LIST) {
@@ -98,21 +98,21 @@ void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragmen
         simple_tag(o, "AWS_KINESISVIDEO_SERVER_TIMESTAMP", server);
         simple_tag(o, "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", producer);
     }
-    eo_end(o, tag);
-    eo_end(o, tags);
+    kvsp_ebml_out_end(o, tag);
+    kvsp_ebml_out_end(o, tags);
 }
 
 void serve_fragment_tail(ebml_out *o, const serve_fragment *f, int64_t millis_behind_now)
 {
     char behind[32];
     snprintf(behind, sizeof behind, "%" PRId64, millis_behind_now < 0 ? 0 : millis_behind_now);
-    size_t tags = eo_begin(o, KVSP_ID_TAGS);
-    size_t tag = eo_begin(o, KVSP_ID_TAG);
+    size_t tags = kvsp_ebml_out_begin(o, KVSP_ID_TAGS);
+    size_t tag = kvsp_ebml_out_begin(o, KVSP_ID_TAG);
     simple_tag(o, "AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", behind);
     /* The token of a fragment resumes after it: it is its number. */
     simple_tag(o, "AWS_KINESISVIDEO_CONTINUATION_TOKEN", f->number);
-    eo_end(o, tag);
-    eo_end(o, tags);
+    kvsp_ebml_out_end(o, tag);
+    kvsp_ebml_out_end(o, tags);
 }
 
 void serve_error_fragment(ebml_out *o, const serve_stream *s, const serve_fragment *f,
@@ -121,12 +121,12 @@ void serve_error_fragment(ebml_out *o, const serve_stream *s, const serve_fragme
     char id_text[16];
     snprintf(id_text, sizeof id_text, "%u", id);
     segment_start(o, s, f);
-    size_t tags = eo_begin(o, KVSP_ID_TAGS);
-    size_t tag = eo_begin(o, KVSP_ID_TAG);
+    size_t tags = kvsp_ebml_out_begin(o, KVSP_ID_TAGS);
+    size_t tag = kvsp_ebml_out_begin(o, KVSP_ID_TAG);
     /* Names the fragment that could not be sent. */
     simple_tag(o, "AWS_KINESISVIDEO_FRAGMENT_NUMBER", f->number);
     simple_tag(o, "AWS_KINESISVIDEO_ERROR_CODE", code);
     simple_tag(o, "AWS_KINESISVIDEO_ERROR_ID", id_text);
-    eo_end(o, tag);
-    eo_end(o, tags);
+    kvsp_ebml_out_end(o, tag);
+    kvsp_ebml_out_end(o, tags);
 }
