@@ -24,13 +24,11 @@ usage: consumer_test.py KVSP RESOURCES_DIR [unittest arguments]
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import consumer_streams  # noqa: E402
 import kvsp_server  # noqa: E402
 import kvsp_testing  # noqa: E402
+import waiting  # noqa: E402
 
 KVSP = RESOURCES = None
 AK, SK = 'AKIDCONSUMERTEST', 'consumer/test/secret/key/EXAMPLEKEY'
@@ -70,31 +69,6 @@ def json_lines(data):
 
 def stream_args(names):
     return [a for n in names for a in ('--stream', n)]
-
-
-class Lines:
-    """The output of a running process, line by line, as it comes. A read
-    waits up to TIMEOUT: only a hang fails it, never a slow machine."""
-
-    def __init__(self, pipe):
-        self.pipe, self.buffer, self.closed = pipe, b'', False
-
-    def next(self):
-        """The next line, or None once the pipe is closed."""
-        deadline = time.monotonic() + TIMEOUT
-        while b'\n' not in self.buffer and not self.closed:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError('no output for %d s' % TIMEOUT)
-            ready, _, _ = select.select([self.pipe], [], [], left)
-            if ready:
-                chunk = os.read(self.pipe.fileno(), 65536)
-                self.buffer += chunk
-                self.closed = not chunk
-        if b'\n' not in self.buffer:
-            return None
-        line, self.buffer = self.buffer.split(b'\n', 1)
-        return line + b'\n'
 
 
 class Fixture(unittest.TestCase):
@@ -321,7 +295,7 @@ class CleanEnds(Fixture):
                                   '--verbose', '--endpoint-url', s.url], stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, env=env(self.home))
             try:
-                lines, got, asked_after = Lines(p.stdout), [], 0
+                lines, got, asked_after = waiting.Lines(p.stdout), [], 0
                 while asked_after < 3 and len(got) <= len(want):
                     line = lines.next()
                     self.assertIsNotNone(line, 'the consumer stopped after %d fragments' % len(got))
@@ -417,7 +391,7 @@ class ManyStreams(Fixture):
                                   '--endpoint-url', s.url], stdout=subprocess.PIPE, stderr=err_file,
                                  env=env(self.home))
             try:
-                lines, out = Lines(p.stdout), b''
+                lines, out = waiting.Lines(p.stdout), b''
                 while (line := lines.next()) is not None:
                     out += line
                     if p.poll() is None:
@@ -460,7 +434,7 @@ class Checkpoint(Fixture):
                                   '--checkpoint', checkpoint, '--stall-timeout', '600', '--endpoint-url', s.url],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(self.home))
             try:
-                lines, first = Lines(p.stdout), []
+                lines, first = waiting.Lines(p.stdout), []
                 while len(first) < 8:
                     line = lines.next()
                     self.assertIsNotNone(line, 'the consumer stopped after %d fragments' % len(first))
