@@ -640,32 +640,6 @@ static void test_bad_responses(void **state)
     assert_true(short_s < long_s / 2);            /* and not a fixed one */
 }
 
-static void test_parse_time(void **state)
-{
-    (void)state;
-    int64_t t = 1;
-    assert_int_equal(kvsp_md_parse_time("1970-01-01T00:00:00Z", &t), 0);
-    assert_int_equal(t, 0);
-    static const char *const same[] = {"2024-02-29T12:00:00Z", "2024-02-29T12:00:00.123456Z",
-                                       "2024-02-29T14:00:00+02:00", "2024-02-29T07:30:00-0430",
-                                       "2024-02-29t12:00:00z"};
-    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
-        assert_int_equal(kvsp_md_parse_time(same[i], &t), 0);
-        assert_int_equal(t, 1709208000);
-    }
-    assert_int_equal(kvsp_md_parse_time("2000-03-01T00:00:00Z", &t), 0);
-    assert_int_equal(t, 951868800);
-    assert_int_equal(kvsp_md_parse_time("2100-02-28T23:59:59Z", &t), 0);
-    assert_int_equal(t, 4107542399);
-    static const char *const bad[] = {"2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
-                                      "2024-01-01T24:00:00Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00Zx",
-                                      "2024-01-01", "", "2024-01-01T00:00:00.Z"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (kvsp_md_parse_time(bad[i], &t) != -1)
-            fail_msg("accepted \"%s\"", bad[i]);
-    }
-}
-
 /* ---- region -------------------------------------------------------------------------- */
 
 static void test_region(void **state)
@@ -804,7 +778,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_precedence, clean_env),
         cmocka_unit_test_setup(test_nothing, clean_env),
         cmocka_unit_test_setup(test_bad_responses, clean_env),
-        cmocka_unit_test_setup(test_parse_time, clean_env),
         cmocka_unit_test_setup(test_region, clean_env),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
