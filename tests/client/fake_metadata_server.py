@@ -9,7 +9,8 @@ Leading path segments change the behaviour; they combine, e.g.
 /ttl-60/latest/api/token:
   /ttl-N    credentials expire N seconds from now (default: six hours)
   /norole   IMDS has no role attached (the role list is a 404)
-  /slow     wait 3 s before answering
+  /hold     answer only when the client has not hung up after HOLD_S
+            seconds: a client that honours its timeout never gets one
 
 IMDSv2:
   PUT /latest/api/token            needs X-aws-ec2-metadata-token-ttl-seconds
@@ -35,12 +36,15 @@ import json
 import os
 import re
 import secrets
+import select
+import socket
 import sys
 import threading
 import time
 
 ROLE = "kvsp-test-role"
 DEFAULT_TTL = 6 * 3600
+HOLD_S = 30  # /hold: far beyond any timeout a test gives, short of its deadline
 
 lock = threading.Lock()
 counter = 0
@@ -91,26 +95,48 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, json.dumps(obj), "application/json")
 
     def modifiers(self):
-        """Strips the leading modifier segments; returns (ttl, norole, path)."""
+        """Strips the leading modifier segments; returns (ttl, norole, path),
+        or None when the client hung up during a /hold."""
         path = self.path.split("?", 1)[0]
         ttl, norole = DEFAULT_TTL, False
         while True:
-            m = re.match(r"^/(ttl-(-?\d+)|norole|slow)(/.*)$", path)
+            m = re.match(r"^/(ttl-(-?\d+)|norole|hold)(/.*)$", path)
             if not m:
                 return ttl, norole, path
             if m.group(2) is not None:
                 ttl = int(m.group(2))
             elif m.group(1) == "norole":
                 norole = True
-            else:
-                time.sleep(3)
+            elif self.hung_up_within(HOLD_S):
+                self.close_connection = True
+                return None
             path = m.group(3)
+
+    def hung_up_within(self, seconds):
+        """Waits until the client closes its end of the connection (True) or
+        for seconds (False)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([self.connection], [], [], left)
+            if ready:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return True
+                except OSError:
+                    return True
+                time.sleep(0.01)  # bytes after the request: not a hang-up; look again
 
     def do_PUT(self):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        _, _, path = self.modifiers()
+        parsed = self.modifiers()
+        if parsed is None:
+            return
+        _, _, path = parsed
         if path != "/latest/api/token":
             return self.reply(404, "not found")
         ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
@@ -127,7 +153,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return token in tokens and tokens[token] > time.monotonic()
 
     def do_GET(self):
-        ttl, norole, path = self.modifiers()
+        parsed = self.modifiers()
+        if parsed is None:
+            return
+        ttl, norole, path = parsed
         prefix = "/latest/meta-data/iam/security-credentials/"
         if path.startswith("/latest/"):
             if not self.token_ok():

@@ -1,12 +1,12 @@
 """kvsp serve as a test fixture: started on a free loopback port, stopped with
 SIGTERM. Its exit status must then be 0, so a sanitizer report or a hang
 (it is killed after a timeout) fails the test that used it."""
+import os
 import re
 import select
 import signal
 import subprocess
 import tempfile
-import time
 
 
 class KvspServer:
@@ -21,13 +21,15 @@ class KvspServer:
             self.stop(check=False)
             raise AssertionError('kvsp serve did not start: %r %s' % (line, self.stderr()))
         self.url, self.port = m.group(1), int(m.group(2))
-        self.started = time.monotonic()
 
     def stderr(self):
+        """What the server wrote to stderr so far. Read with pread: the server
+        writes through the same open file, so a seek here would move where
+        its next line goes."""
         if self.log.closed:
             return ''
-        self.log.seek(0)
-        return self.log.read().decode(errors='replace')
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors='replace')
 
     def stop(self, check=True):
         """Stops the server once; returns its exit status, and with check

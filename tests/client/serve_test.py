@@ -479,46 +479,98 @@ class FaultInjection(unittest.TestCase):
             self.assertEqual(len(payload_fragments(r.body)), 2)
 
 
+def wall_ms():
+    """The wall clock kvsp serve --live releases fragments by (CLOCK_REALTIME), in ms."""
+    return time.time() * 1000
+
+
+def open_media(port, stream, selector):
+    """A GetMedia whose status and headers have arrived: (connection, response),
+    the body still to read."""
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=TIMEOUT)
+    conn.request('POST', '/getMedia', body=json.dumps({'StreamName': stream, 'StartSelector': selector}))
+    return conn, conn.getresponse()
+
+
+def sent_times(path):
+    """--log-fragments: fragment number -> wall-clock ms its last byte went out."""
+    with open(path) as f:
+        return {number: int(us) / 1000 for us, _, number in (line.split() for line in f)}
+
+
 class Live(unittest.TestCase):
+    """Judged by events and the server's own clock, not by how fast the test
+    runs: with --live a fragment's producer timestamp is its release time (the
+    server's wall clock), --log-fragments says when each went out, and every
+    call is bracketed by wall-clock readings."""
     STREAM = 'kvs_resolution_change'  # fragments 1 s apart
 
     def test_fragments_arrive_in_real_time(self):
-        with Server('--live') as s:
-            t0 = time.monotonic()
-            times = []
-            conn = http.client.HTTPConnection('127.0.0.1', s.port, timeout=TIMEOUT)
-            conn.request('POST', '/getMedia', body=json.dumps(
-                {'StreamName': self.STREAM, 'StartSelector': {'StartSelectorType': 'EARLIEST'}}))
-            resp = conn.getresponse()
-            data = b''
+        """Each fragment goes out once it is released, never before, and
+        without waiting for the next one: its delay (from its release, or from
+        the request if that came later) is under half the interval between
+        releases, the reference (a server holding a fragment back for the next
+        release delays it a whole interval)."""
+        fd, log = tempfile.mkstemp(prefix='kvsp-sent-')
+        os.close(fd)
+        self.addCleanup(os.unlink, log)
+        with Server('--live', '--log-fragments', log) as s:
+            asked = wall_ms()
+            conn, resp = open_media(s.port, self.STREAM, {'StartSelectorType': 'EARLIEST'})
+            data, seen = b'', {}  # fragment number -> wall ms its head tags arrived
             while True:
                 chunk = resp.read1(65536)
                 if not chunk:
                     break
                 data += chunk
-                times.append((time.monotonic() - t0, len(NUMBER.findall(data))))
+                now = wall_ms()
+                for number in NUMBER.findall(data):
+                    seen.setdefault(number.decode(), now)
             conn.close()
-            frags = payload_fragments(data)
-            self.assertEqual(len(frags), 4)
-            # the fourth fragment is released 3 s after the server started
-            self.assertGreater(times[-1][0], 2.5)
-            first_complete = min(t for t, n in times if n >= 2)
-            self.assertLess(first_complete, 1.0)
-            behind = [f['millis_behind_now'] for f in frags]
-            self.assertTrue(all(0 <= b < 1500 for b in behind[1:]), behind)
+        sent = sent_times(log)
+        frags = payload_fragments(data)
+        self.assertEqual(len(frags), 4)
+        release = [f['producer_timestamp_ms'] for f in frags]
+        gaps = [b - a for a, b in zip(release, release[1:])]
+        self.assertEqual(gaps, [1000] * 3)
+        for k, f in enumerate(frags):
+            number = f['fragment_number']
+            self.assertGreaterEqual(sent[number], release[k], 'fragment %d sent before its release' % k)
+            self.assertGreaterEqual(seen[number], release[k], 'fragment %d arrived before its release' % k)
+            delay = sent[number] - max(release[k], asked)
+            self.assertLess(delay / gaps[min(k, 2)], 0.5, 'fragment %d waited for the next one' % k)
+            # MILLIS_BEHIND_NOW: the server's delay at the fragment's end, as it really was
+            self.assertGreaterEqual(f['millis_behind_now'], max(0, asked - release[k]) - 1, k)
+            self.assertLessEqual(f['millis_behind_now'], sent[number] - release[k] + 1, k)
 
     def test_now_and_listing_follow_the_clock(self):
+        """ListFragments lists the fragments released when it is answered, and
+        GetMedia NOW sends those released after it is answered, to the last."""
         with Server('--live') as s:
-            listed, _ = list_all(s.port, self.STREAM)
-            self.assertLess(len(listed), 4)
-            time.sleep(max(0, 1.3 - (time.monotonic() - s.started)))
-            r = get_media(s.port, self.STREAM, {'StartSelectorType': 'NOW'}, sign=False)
-            frags = payload_fragments(r.body)
-            self.assertEqual(len(frags), 2)
-            listed, _ = list_all(s.port, self.STREAM)
-            self.assertEqual(len(listed), 4)
-            self.assertEqual(frags[0]['fragment_number'],
-                             sorted((f['FragmentNumber'] for f in listed), key=int)[2])
+            t0 = wall_ms()
+            early, _ = list_all(s.port, self.STREAM)
+            t1 = wall_ms()
+            conn, resp = open_media(s.port, self.STREAM, {'StartSelectorType': 'NOW'})
+            t2 = wall_ms()
+            body = resp.read()
+            conn.close()
+            # a live response ends after the last fragment: all are released now
+            final, _ = list_all(s.port, self.STREAM)
+        self.assertEqual(len(final), 4)
+        order = sorted(final, key=lambda f: int(f['FragmentNumber']))
+        release = [round(f['ProducerTimestamp'] * 1000) for f in order]
+        listed = {f['FragmentNumber'] for f in early}
+        for k, f in enumerate(order):
+            if f['FragmentNumber'] in listed:
+                self.assertLessEqual(release[k], t1, 'fragment %d listed before its release' % k)
+            else:
+                self.assertGreater(release[k], t0 - 1, 'fragment %d released but not listed' % k)
+        numbers = [f['fragment_number'] for f in payload_fragments(body)]
+        self.assertTrue(numbers, 'NOW sent nothing (called 3 s after the start?)')
+        first = [f['FragmentNumber'] for f in order].index(numbers[0])
+        self.assertEqual(numbers, [f['FragmentNumber'] for f in order[first:]])
+        self.assertTrue(all(r <= t2 for r in release[:first]), 'NOW skipped fragments not yet released')
+        self.assertTrue(all(r > t1 - 1 for r in release[first:]), 'NOW sent a fragment released before it')
 
     def test_many_waiting_connections(self):
         """200 GetMedia held open by the event loop while fragments trickle in."""
@@ -544,18 +596,34 @@ class Live(unittest.TestCase):
             self.assertEqual(results, [(200, 8, True)] * n)
 
     def test_stops_with_waiting_connections(self):
+        """SIGTERM while a GetMedia NOW is held waiting for the next release:
+        the server stops cleanly and lets the client go."""
         with Server('--live') as s:
-            box = {}
+            box, waiting = {}, threading.Event()
 
             def worker():
-                box['r'] = get_media(s.port, self.STREAM, {'StartSelectorType': 'NOW'}, sign=False)
+                conn = None
+                try:
+                    conn, resp = open_media(s.port, self.STREAM, {'StartSelectorType': 'NOW'})
+                    box['status'] = resp.status
+                    waiting.set()  # headers come at once; the body waits for a release
+                    box['body'] = resp.read()
+                except http.client.IncompleteRead:  # once a fragment has gone out, the end is cut
+                    box['body'] = None
+                finally:
+                    if conn:
+                        conn.close()
+                    waiting.set()
 
             t = threading.Thread(target=worker)
             t.start()
-            time.sleep(0.3)
+            self.assertTrue(waiting.wait(TIMEOUT))
+            self.assertEqual(set(box), {'status'})  # still held open (the last release is 3 s after the start)
             self.assertEqual(s.stop(), 0)
             t.join(TIMEOUT)
             self.assertFalse(t.is_alive())
+        self.assertEqual(box['status'], 200)
+        self.assertIn('body', box)
 
 
 def setUpModule():
