@@ -2,6 +2,7 @@
 # Installs what is needed, then builds and runs every test twice: a normal
 # build and an AddressSanitizer + UndefinedBehaviorSanitizer build, then the
 # fuzzers. Tests run with Debian's /usr/bin/python3 (python3-botocore etc.).
+# After the release tests, the CI subset of tests/mutation/mutations.txt.
 #
 # Skips (README, Tests): a test that cannot run for want of data or a tool
 # exits 77 and ctest counts it as skipped; with CI=true it fails instead,
@@ -44,6 +45,15 @@ for variant in release asan; do
     fi
   done
   [ -n "$skips" ] || summary+=("$variant: no test skipped")
+  if [ "$variant" = release ]; then
+    # Mutation testing (tests/mutation/README.md): every snippet of the list
+    # still occurs in the tree, and each mutation of the CI subset is caught
+    # (one that survives or does not build fails the run).
+    echo "== mutations (CI subset)"
+    if ! tests/mutation/run --check || ! tests/mutation/run --ci -j"$jobs"; then
+      status=1
+    fi
+  fi
 done
 if command -v clang >/dev/null || command -v clang-14 >/dev/null; then
   ./fuzz/run 60 || status=1

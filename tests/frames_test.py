@@ -161,7 +161,24 @@ def our_pts(path, *options):
     return [Fraction(int(l.split(',')[2]) * num * 1000, den) for l in lines if l and not l.startswith('#')]
 
 
-class BitIdentical(unittest.TestCase):
+class FrameListCase(unittest.TestCase):
+    """Lists of a thousand frames and more compare with a message naming the
+    first difference: unittest's own (a difflib diff of the whole lists)
+    took minutes, so a wrong picture looked like a hung test."""
+
+    def setUp(self):
+        self.addTypeEqualityFunc(list, self.assert_same_list)
+
+    def assert_same_list(self, first, second, msg=None):
+        if first == second:
+            return
+        at = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b), min(len(first), len(second)))
+        self.fail(self._formatMessage(msg, 'lists differ first at index %d (lengths %d, %d): %r != %r' % (
+            at, len(first), len(second), first[at] if at < len(first) else '(end)',
+            second[at] if at < len(second) else '(end)')))
+
+
+class BitIdentical(FrameListCase):
     """Same pictures as FFmpeg at the same times (in ms), frame for frame."""
 
     def test_captures(self):
@@ -187,7 +204,7 @@ class BitIdentical(unittest.TestCase):
         self.assertEqual(one, our_framemd5(path, '--threads', '4')[0])
 
 
-class Sampling(unittest.TestCase):
+class Sampling(FrameListCase):
     def test_counts(self):
         path = capture('output_get_media.mkv')
         out, index = extract(path, 'key', '--keyframes')
@@ -221,7 +238,7 @@ class Sampling(unittest.TestCase):
         self.assertLess(diff, 2.0)
 
 
-class IndexAgainstFfprobe(unittest.TestCase):
+class IndexAgainstFfprobe(FrameListCase):
     """Every picture of index.jsonl, every decodable fixture and capture, against ffprobe's decoded frames
     and the independent reader's times."""
 
@@ -250,7 +267,7 @@ class IndexAgainstFfprobe(unittest.TestCase):
                 check_index(self, path, index, ffprobe_frames(path), sized=False)
 
 
-class HardCases(unittest.TestCase):
+class HardCases(FrameListCase):
     def test_resolution_change(self):
         path = fixture('kvs_resolution_change.mkv')
         facts = manifest('kvs_resolution_change.mkv')
@@ -289,7 +306,7 @@ class HardCases(unittest.TestCase):
         self.assertEqual(ours[:bad], ffmpeg_framemd5(path)[:bad])
 
 
-class Timestamps(unittest.TestCase):
+class Timestamps(FrameListCase):
     """Each picture's pts (and keyframe flag) is that of the frame it was
     decoded from, as FFmpeg says: --framemd5 with one decoder thread, the
     index of -o with four (frame threads deliver a picture three packets

@@ -540,6 +540,30 @@ class Fixtures(Checks):
         second = len(want) // 2  # the second fragment follows the first's last frame (0.9 s + 0.1 s)
         self.assertEqual(packet_times(packed), want[:second] + [(s, t - 1) for s, t in want[second:]])
 
+    def test_producer_late_or_overlapping_fragment(self):
+        # The second fragment of a chain (10 frames of 100 ms each, 1 ms ticks) with its producer
+        # timestamp moved, in place (same length, the file stays valid): more than two frame
+        # durations after the first fragment's end is a gap, up to two is none (merger.h); at
+        # or before the first fragment's last block (0.9 s) it is placed one tick after that
+        # block, as the timeline never goes back. Times read back by ffprobe.
+        parts = fragment_files('kvs_restart_at_zero.mkv', keep={0, 1})
+        (first, facts), (second, second_facts) = parts
+        origin = facts['producer_timestamp_ms']
+        seconds = lambda ms: b'%d.%03d' % (ms // 1000, ms % 1000)
+        tag = seconds(second_facts['producer_timestamp_ms'])
+        data = read(second)
+        self.assertEqual(data.count(tag), 1)
+        alone = [packet_times(first), packet_times(second)]
+        cases = [(1150, 1150, '0 gap(s)'), (1200, 1200, '0 gap(s)'), (1250, 1250, '1 gap(s) (0.250 s)'),
+                 (950, 950, '0 gap(s)'), (900, 901, '0 gap(s)'), (500, 901, '0 gap(s)')]
+        for producer, placed, gaps in cases:
+            with self.subTest(producer_ms=producer):
+                src, out = tmp('moved_input.mkv'), tmp('moved.mkv')
+                write(src, read(first) + data.replace(tag, seconds(origin + producer)))
+                self.assertIn(gaps, merge([src], out))
+                want = alone[0] + [(s, t + Fraction(placed, 1000)) for s, t in alone[1]]
+                self.assertEqual(packet_times(out), want)
+
     def test_audio_only_and_blockgroups(self):
         out = tmp('laced.mkv')
         merge([fixture('lacing_xiph.mkv')], out)

@@ -469,6 +469,28 @@ static void test_resync_to_next_cluster(void **state)
     event_list_free(&ev);
     eb_free(&g);
 
+    /* Damage before any Segment: a Cluster ID is no sync point there (it
+     * can only resume inside a Segment); the next EBML header is. */
+    ebml_buf h = {0};
+    static const uint8_t stray_cluster[] = {0x00, 0x1F, 0x43, 0xB6, 0x75, 0x81, 0x00};
+    eb_bytes(&h, stray_cluster, sizeof stray_cluster);
+    size_t header = h.len;
+    ebml_buf k = fragment(0);
+    eb_bytes(&h, k.data, k.len);
+    for (size_t chunk = 0; chunk <= 2; chunk++) {
+        assert_int_equal(collect_events(h.data, h.len, &o, chunk, &ev), KVSP_DONE);
+        assert_int_equal(count_events(&ev, KVSP_EV_RESYNC, KVSP_ID_CLUSTER), 0);
+        assert_int_equal(count_events(&ev, KVSP_EV_RESYNC, KVSP_ID_EBML), 1);
+        sync = find_event(&ev, KVSP_EV_RESYNC, KVSP_ID_EBML, 0);
+        assert_int_equal(ev.items[sync].offset, header);
+        assert_int_equal(ev.items[sync].skipped, header);
+        assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_CLUSTER), 1);
+        assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK), 4);
+        event_list_free(&ev);
+    }
+    eb_free(&h);
+    eb_free(&k);
+
     /* No sync point before the end: the error stands. */
     ebml_buf d = fragment(0);
     eb_bytes(&d, "\x00garbage", 8);
