@@ -77,32 +77,56 @@ static int on_frame(void *user, const kvsp_frame *f)
     return KVSP_OK;
 }
 
-/* Reader + frame visitor (with its fragment visitor) + merger into an
- * output that keeps only a digest of the merged bytes, in 16 KiB chunks:
- * the typical consumer and more. */
+/* Reader + frame visitor (with its fragment visitor) + merger, in 16 KiB
+ * chunks: the typical consumer and more. The merged bytes are kept (with
+ * libc's allocator, outside the count) and reduced to a digest at the end;
+ * with `seekable` the merger may patch them, and writes Cues, Duration and
+ * known sizes. */
+typedef struct merged_output {
+    uint8_t *data;
+    size_t len, cap;
+    int failed;
+} merged_output;
+
 typedef struct output_digest {
     uint64_t hash; /* FNV-1a over every byte, in order */
     uint64_t bytes;
 } output_digest;
 
-static int digest_output(void *user, const void *data, size_t len)
+static int keep_output(void *user, const void *data, size_t len)
 {
-    output_digest *d = user;
-    const uint8_t *p = data;
-    if (!d->bytes && !d->hash)
-        d->hash = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++)
-        d->hash = (d->hash ^ p[i]) * 1099511628211ull;
-    d->bytes += len;
+    merged_output *o = user;
+    if (len > o->cap - o->len) {
+        size_t cap = o->cap ? o->cap : 65536;
+        while (cap - o->len < len)
+            cap *= 2;
+        uint8_t *bigger = realloc(o->data, cap);
+        if (!bigger) {
+            o->failed = 1;
+            return KVSP_ERR_IO;
+        }
+        o->data = bigger;
+        o->cap = cap;
+    }
+    memcpy(o->data + o->len, data, len);
+    o->len += len;
     return KVSP_OK;
 }
 
-static int run_pipeline_digest(const uint8_t *data, size_t len, long *frames, output_digest *digest)
+static int patch_output(void *user, uint64_t offset, const void *data, size_t len)
 {
-    memset(digest, 0, sizeof *digest);
+    merged_output *o = user;
+    assert_true(offset <= o->len && len <= o->len - offset);
+    memcpy(o->data + offset, data, len);
+    return KVSP_OK;
+}
+
+static int run_pipeline_digest(const uint8_t *data, size_t len, int seekable, long *frames, output_digest *digest)
+{
+    merged_output kept = {0};
     kvsp_visitor sink = {.user = frames, .on_frame = on_frame};
     kvsp_frame_visitor *fv = kvsp_frame_visitor_create(NULL, NULL, &sink);
-    kvsp_merge_output out = {digest, digest_output, NULL, NULL};
+    kvsp_merge_output out = {&kept, keep_output, seekable ? patch_output : NULL, NULL};
     kvsp_merger *m = kvsp_merger_create(NULL, NULL, &out);
     kvsp_reader *r = kvsp_reader_create(NULL);
     int st = KVSP_ERR_NOMEM;
@@ -128,13 +152,19 @@ static int run_pipeline_digest(const uint8_t *data, size_t len, long *frames, ou
     kvsp_reader_destroy(r);
     kvsp_merger_destroy(m);
     kvsp_frame_visitor_destroy(fv);
+    assert_false(kept.failed);
+    digest->hash = 14695981039346656037ull;
+    for (size_t i = 0; i < kept.len; i++)
+        digest->hash = (digest->hash ^ kept.data[i]) * 1099511628211ull;
+    digest->bytes = kept.len;
+    free(kept.data);
     return st;
 }
 
 static int run_pipeline(const uint8_t *data, size_t len, long *frames)
 {
     output_digest ignored;
-    return run_pipeline_digest(data, len, frames, &ignored);
+    return run_pipeline_digest(data, len, 0, frames, &ignored);
 }
 
 static uint8_t *repeated(const char *name, int times, size_t *len)
@@ -184,12 +214,12 @@ static void test_no_allocation_per_element(void **state)
  * and merged bytes identical to the clean run's. With every allocation from
  * the i-th failing, a retry fails again: KVSP_ERR_NOMEM always. Nothing
  * leaks either way. */
-static void fail_each_allocation(const uint8_t *data, size_t len, int fail_the_rest)
+static void fail_each_allocation(const uint8_t *data, size_t len, int seekable, int fail_the_rest)
 {
     long clean_frames = 0, frames;
     output_digest clean, got;
     counting_reset(0);
-    assert_int_equal(run_pipeline_digest(data, len, &clean_frames, &clean), KVSP_DONE);
+    assert_int_equal(run_pipeline_digest(data, len, seekable, &clean_frames, &clean), KVSP_DONE);
     long total = counted_allocations;
     assert_true(total > 10 && clean.bytes > 0 && clean_frames > 0);
     long nomem = 0, recovered = 0;
@@ -199,7 +229,7 @@ static void fail_each_allocation(const uint8_t *data, size_t len, int fail_the_r
         else
             counting_reset(i);
         frames = 0;
-        int st = run_pipeline_digest(data, len, &frames, &got);
+        int st = run_pipeline_digest(data, len, seekable, &frames, &got);
         assert_true(counted_allocations >= i); /* the failure was reached */
         if (st == KVSP_ERR_NOMEM) {
             nomem++;
@@ -207,10 +237,10 @@ static void fail_each_allocation(const uint8_t *data, size_t len, int fail_the_r
                    got.hash == clean.hash) {
             recovered++;
         } else {
-            print_error("allocation %ld %sfailed: status %s, %ld of %ld frames, %llu of %llu bytes%s\n", i,
-                        fail_the_rest ? "and the rest " : "", kvsp_status_name(st), frames, clean_frames,
-                        (unsigned long long)got.bytes, (unsigned long long)clean.bytes,
-                        got.hash == clean.hash ? "" : " (other bytes)");
+            print_error("%s output: allocation %ld %sfailed: status %s, %ld of %ld frames, %llu of %llu bytes%s\n",
+                        seekable ? "seekable" : "live", i, fail_the_rest ? "and the rest " : "",
+                        kvsp_status_name(st), frames, clean_frames, (unsigned long long)got.bytes,
+                        (unsigned long long)clean.bytes, got.hash == clean.hash ? "" : " (other bytes)");
             fail();
         }
         if (counted_live != 0) {
@@ -218,21 +248,34 @@ static void fail_each_allocation(const uint8_t *data, size_t len, int fail_the_r
             fail();
         }
     }
-    print_message("%ld allocations failed in turn%s: %ld runs gave KVSP_ERR_NOMEM, %ld retried to the same "
-                  "output\n",
-                  total, fail_the_rest ? " with the rest" : "", nomem, recovered);
+    print_message("  %s output: %ld allocations failed in turn%s: %ld runs gave KVSP_ERR_NOMEM, %ld retried to "
+                  "the same output\n",
+                  seekable ? "seekable" : "live", total, fail_the_rest ? " with the rest" : "", nomem, recovered);
 }
 
+/* Two GetMedia fragments with tags; BlockGroups (a Block held until its
+ * group ends, Cues from the merger); an audio and a video track; laced
+ * blocks. */
 static void test_every_allocation_may_fail(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *data = repeated("kvs_user_tags.mkv", 2, &len);
-    kvsp_set_allocator(&counting_allocator);
-    fail_each_allocation(data, len, 0);
-    fail_each_allocation(data, len, 1);
-    kvsp_set_allocator(NULL);
-    free(data);
+    static const struct {
+        const char *name;
+        int times;
+    } inputs[] = {{"kvs_user_tags.mkv", 2}, {"h264_blockgroups.mkv", 1}, {"audio_video.mkv", 1},
+                  {"lacing_xiph.mkv", 1}};
+    for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
+        size_t len;
+        uint8_t *data = repeated(inputs[k].name, inputs[k].times, &len);
+        print_message("%s x %d:\n", inputs[k].name, inputs[k].times);
+        kvsp_set_allocator(&counting_allocator);
+        for (int seekable = 0; seekable < 2; seekable++) {
+            fail_each_allocation(data, len, seekable, 0);
+            fail_each_allocation(data, len, seekable, 1);
+        }
+        kvsp_set_allocator(NULL);
+        free(data);
+    }
 }
 
 /* Peak bytes the pipeline holds while reading b; its status in *st. */

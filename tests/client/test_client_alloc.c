@@ -1,7 +1,9 @@
 /* Allocation failure in the client library's own code, through
  * kvsp_set_allocator (and Jansson's allocator, for the JSON it parses):
  * making the i-th allocation fail, for every i a clean run reaches, gives
- * KVSP_ERR_NOMEM or a complete result, never a crash, and leaks nothing.
+ * KVSP_ERR_NOMEM (or, where the fragment visitor retries, the clean run's
+ * result exactly); making it and every later one fail, KVSP_ERR_NOMEM; never
+ * a crash, never a leak.
  *  - the fragment splitter (the consumer's front) fed a GetMedia capture in
  *    16 KiB pieces: every fragment of a run that succeeds, each once;
  *  - ListFragments parsing over three pages (fragment_list.c);
@@ -31,7 +33,20 @@ static const char *captures;
 typedef struct delivered {
     size_t fragments;
     uint64_t bytes;
+    uint64_t digest; /* FNV-1a over each fragment's bytes and record */
 } delivered;
+
+static void digest(uint64_t *h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++)
+        *h = (*h ^ p[i]) * 1099511628211ull;
+}
+
+static void digest_string(uint64_t *h, const char *s)
+{
+    digest(h, s ? s : "(none)", s ? strlen(s) + 1 : 6);
+}
 
 static int on_fragment(void *user, const uint8_t *bytes, size_t len, const kvsp_fragment *f)
 {
@@ -40,6 +55,23 @@ static int on_fragment(void *user, const uint8_t *bytes, size_t len, const kvsp_
     assert_true(f->complete);
     d->fragments++;
     d->bytes += len;
+    digest(&d->digest, bytes, len);
+    digest_string(&d->digest, f->fragment_number);
+    digest_string(&d->digest, f->continuation_token);
+    digest(&d->digest, &f->producer_timestamp_ms, sizeof f->producer_timestamp_ms);
+    digest(&d->digest, &f->server_timestamp_ms, sizeof f->server_timestamp_ms);
+    digest(&d->digest, &f->millis_behind_now, sizeof f->millis_behind_now);
+    digest(&d->digest, &f->present, sizeof f->present);
+    digest(&d->digest, &f->track_count, sizeof f->track_count);
+    for (size_t i = 0; i < f->track_count; i++) {
+        digest(&d->digest, &f->tracks[i].number, sizeof f->tracks[i].number);
+        digest_string(&d->digest, f->tracks[i].codec_id);
+    }
+    digest(&d->digest, &f->tag_count, sizeof f->tag_count);
+    for (size_t i = 0; i < f->tag_count; i++) {
+        digest_string(&d->digest, f->tags[i].name);
+        digest_string(&d->digest, f->tags[i].value);
+    }
     return KVSP_OK;
 }
 
@@ -47,6 +79,7 @@ static int split_once(const uint8_t *data, size_t len, delivered *d)
 {
     fragment_splitter s;
     memset(d, 0, sizeof *d);
+    d->digest = 14695981039346656037ull;
     int rc = kvsp_splitter_init(&s, 64u << 20, 1);
     for (size_t at = 0; rc == KVSP_OK && at < len; at += 16384)
         rc = kvsp_splitter_feed(&s, data + at, len - at < 16384 ? len - at : 16384, on_fragment, d);
@@ -79,18 +112,28 @@ static void test_splitter_allocation_failures(void **state)
     for (long i = 1; i <= total; i++) {
         counting_reset(i);
         int rc = split_once(data, len, &got);
+        assert_true(counted_allocations >= i); /* the failure was reached */
         assert_int_equal(counted_live, 0); /* nothing leaked */
         if (rc == KVSP_OK) {
+            /* only where the fragment visitor reads a master again from
+             * the reader's events: then every fragment, as it was */
             assert_int_equal(got.fragments, want.fragments);
             assert_true(got.bytes == want.bytes);
+            assert_true(got.digest == want.digest);
         } else {
             assert_int_equal(rc, KVSP_ERR_NOMEM);
             assert_true(got.fragments <= want.fragments);
             failed++;
         }
+        /* memory that stays short: a retry fails as well */
+        counting_fail_from(i);
+        assert_int_equal(split_once(data, len, &got), KVSP_ERR_NOMEM);
+        assert_true(got.fragments <= want.fragments);
+        assert_int_equal(counted_live, 0);
     }
     assert_true(failed > 0); /* the hook does reach the splitter's allocations */
-    fprintf(stderr, "splitter: %zu fragments, %ld allocations, each failed in turn (%ld runs failed)\n",
+    fprintf(stderr, "splitter: %zu fragments, %ld allocations, each failed in turn (%ld runs failed, the "
+            "others retried to the same fragments); each with the rest: every run failed\n",
             want.fragments, total, failed);
     kvsp_set_allocator(NULL);
     free(data);
@@ -150,15 +193,17 @@ static void test_list_fragments_allocation_failures(void **state)
         counting_reset(i);
         if (getenv("KVSP_TEST_TRACE"))
             fprintf(stderr, "failing allocation %ld of %ld\n", i, total);
+        /* nothing here retries: every failure is one */
         int rc = list_once(pages, &got);
         kvsp_client_free(got.items);
         assert_int_equal(counted_live, 0);
-        if (rc == KVSP_OK) {
-            assert_int_equal(got.count, 120);
-            continue;
-        }
-        failed++;
         assert_int_equal(rc, KVSP_ERR_NOMEM);
+        failed++;
+        counting_fail_from(i);
+        rc = list_once(pages, &got);
+        kvsp_client_free(got.items);
+        assert_int_equal(rc, KVSP_ERR_NOMEM);
+        assert_int_equal(counted_live, 0);
     }
     assert_true(failed > 0);
     fprintf(stderr, "ListFragments: 3 pages, %ld allocations, each failed in turn (%ld runs failed)\n", total,
@@ -213,8 +258,11 @@ static void test_consumer_allocation_failures(void **state)
         counting_reset(i);
         assert_int_equal(consumer_once(client), KVSP_ERR_NOMEM);
         assert_int_equal(counted_live, 0);
+        counting_fail_from(i);
+        assert_int_equal(consumer_once(client), KVSP_ERR_NOMEM);
+        assert_int_equal(counted_live, 0);
     }
-    fprintf(stderr, "consumer: 3 streams, %ld allocations, each failed in turn\n", total);
+    fprintf(stderr, "consumer: 3 streams, %ld allocations, each failed in turn, alone and with the rest\n", total);
     kvsp_set_allocator(NULL);
     kvsp_client_destroy(client);
 }
