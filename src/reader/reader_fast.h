@@ -16,9 +16,9 @@
 
 #include "../compiler.h"
 #include "block.h"
-#include "element_table.h"
+#include "../ebml/element_table.h"
 #include "reader_internal.h"
-#include "vint.h"
+#include "../ebml/vint.h"
 
 
 /* Big-endian loads; memcpy keeps them legal at any alignment and compiles

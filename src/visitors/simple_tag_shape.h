@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "kvsparser/element.h"
-#include "../reader/vint.h"
+#include "../ebml/vint.h"
 
 /* Children beyond this many (duplicated names or values) are left to the
  * cursor too: they are rare and the check stays a short loop. */
