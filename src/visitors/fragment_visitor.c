@@ -597,7 +597,8 @@ static int usual_simple_tags(kvsp_fragment_visitor *fv, kvsp_content *c)
         return KVSP_OK;
     simple_tag_shape shape;
     size_t length;
-    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, &shape)) != 0) {
+    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, c->end - c->pos, &shape)) !=
+           0) {
         int rc;
         if (fv->tag_depth == 0) {
             rc = take_top_level_tag(fv, &shape);
