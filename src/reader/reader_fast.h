@@ -99,7 +99,8 @@ static KVSP_ALWAYS_INLINE int kvsp_fast_block(kvsp_reader *r, kvsp_event *ev, in
 /* A SimpleBlock (a 1-byte ID) whose header is at in[0..header_size): the
  * checks and the event of the path below for it, without the table lookup,
  * the filter and the type's size rule (a binary element: only the element
- * size limit), which simple_block_fast stands for. One per frame. */
+ * size limit), which simple_block_fast stands for. One per frame. An
+ * unknown size (KVSP_SIZE_UNKNOWN) is above any fast_end: the general path. */
 static KVSP_ALWAYS_INLINE int kvsp_fast_simple_block(kvsp_reader *r, kvsp_event *ev,
                                                      const open_master *top, const uint8_t *in,
                                                      unsigned header_size, uint64_t size)
