@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "../src/visitors/fragment_fields.h"
 #include "ebml_builder.h"
 #include "reader_events.h"
 #include "test_util.h"
@@ -719,6 +720,48 @@ static void test_empty_frames(void **state)
     eb_free(&b);
 }
 
+/* The rows of the track and info field tables (fragment_fields.h) agree
+ * with the element table generated from the Matroska schema: each element
+ * exists, has the type its field stores and lies under TrackEntry or Info;
+ * no key is shown twice. */
+static int schema_type_fits(const kvsp_field *f, kvsp_type type)
+{
+    switch ((kvsp_field_type)f->type) {
+    case KVSP_FIELD_UINT: return type == KVSP_TYPE_UINT;
+    case KVSP_FIELD_FLOAT: return type == KVSP_TYPE_FLOAT;
+    case KVSP_FIELD_STRING: return type == KVSP_TYPE_STRING || type == KVSP_TYPE_UTF8;
+    case KVSP_FIELD_BINARY: return type == KVSP_TYPE_BINARY;
+    }
+    return 0;
+}
+
+static void check_field_rows(const kvsp_field *table, size_t count, uint32_t master)
+{
+    for (size_t i = 0; i < count; i++) {
+        const kvsp_element_info *e = kvsp_element_lookup(table[i].id);
+        assert_non_null(e);
+        assert_true(schema_type_fits(&table[i], e->type));
+        const kvsp_element_info *up = e;
+        while (up && up->id != master)
+            up = up->parent_id ? kvsp_element_lookup(up->parent_id) : NULL;
+        assert_non_null(up);
+        for (size_t j = 0; j < i; j++) {
+            assert_int_not_equal(table[j].id, table[i].id);
+            if (table[i].key && table[j].key)
+                assert_string_not_equal(table[j].key, table[i].key);
+        }
+    }
+}
+
+static void test_fragment_field_tables(void **state)
+{
+    (void)state;
+    check_field_rows(kvsp_track_fields, KVSP_TRACK_FIELD_COUNT, KVSP_ID_TRACK_ENTRY);
+    check_field_rows(kvsp_info_fields, KVSP_INFO_FIELD_COUNT, KVSP_ID_INFO);
+    /* fragment_json.c shows the first Info row apart from the others. */
+    assert_int_equal(kvsp_info_fields[0].id, KVSP_ID_TIMESTAMP_SCALE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_composite_pause_and_error),
         cmocka_unit_test(test_order_check),
         cmocka_unit_test(test_counter_and_printer),
+        cmocka_unit_test(test_fragment_field_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
