@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/reader/element_table.c from the official EBML (RFC 8794) and
+"""Generate src/ebml/element_table.c from the official EBML (RFC 8794) and
 Matroska (RFC 9559) schemas, so the reader knows every element and never relies
 on a hand-copied table.
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../reader/element_table.h"
+#include "../ebml/element_table.h"
 #include "../visitors/meta_pair.h"
 #include "ebml_out.h"
 #include "kvsparser/merger.h"

@@ -1,7 +1,7 @@
 #include "block.h"
 
 #include "kvsparser/status.h"
-#include "vint.h"
+#include "../ebml/vint.h"
 
 #define FLAG_KEYFRAME 0x80u
 #define FLAG_INVISIBLE 0x08u

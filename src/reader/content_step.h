@@ -33,31 +33,7 @@ static inline int kvsp_content_plain_data(const kvsp_element_info *info, uint64_
         return 1; /* an unknown ID: delivered as binary */
     if (info->id == KVSP_ID_SIMPLEBLOCK || info->id == KVSP_ID_BLOCK)
         return 0; /* the reader parses blocks; left to it */
-    switch (info->type) {
-    case KVSP_TYPE_UINT:
-    case KVSP_TYPE_INT:
-    case KVSP_TYPE_DATE: return size <= 8;
-    case KVSP_TYPE_FLOAT: return size == 0 || size == 4 || size == 8;
-    default: return 1;
-    }
-}
-
-/* An element header that may end near the content's end, byte by byte:
- * its length, or 0 if the reader would not deliver it as it is. */
-static inline unsigned kvsp_content_header_slow(const uint8_t *p, size_t room, uint32_t *id, uint64_t *size)
-{
-    unsigned id_len = kvsp_vint_length(p[0]);
-    if (id_len == 0 || id_len > 4 || room < id_len + 1u)
-        return 0;
-    unsigned size_len = kvsp_vint_length(p[id_len]);
-    if (size_len == 0 || room < id_len + size_len)
-        return 0;
-    uint64_t v = kvsp_vint_value(p + id_len, size_len);
-    if (kvsp_vint_is_all_ones(v, size_len))
-        return 0;
-    *id = (uint32_t)kvsp_be_value(p, id_len);
-    *size = v;
-    return id_len + size_len;
+    return kvsp_ebml_value_size_status(info->type, size) == KVSP_OK;
 }
 
 static KVSP_ALWAYS_INLINE int kvsp_content_step(kvsp_content *c, kvsp_event *ev)
@@ -74,29 +50,21 @@ static KVSP_ALWAYS_INLINE int kvsp_content_step(kvsp_content *c, kvsp_event *ev)
     unsigned header_size;
     if (c->end - pos >= 12) {
         /* Loads of the longest header stay inside the content. */
-        unsigned id_len = kvsp_vint_length(p[0]);
-        unsigned size_len = kvsp_vint_length(p[id_len & 7]);
-        if (id_len == 0 || id_len > 4 || size_len == 0)
-            return KVSP_DEFERRED;
-        uint64_t all_ones = ((uint64_t)1 << (7 * size_len)) - 1;
-        id = kvsp_load_be32(p) >> (32 - 8 * id_len);
-        size = (kvsp_load_be64(p + id_len) >> (64 - 8 * size_len)) & all_ones;
-        header_size = id_len + size_len;
-        if (size == all_ones || header_size > room)
-            return KVSP_DEFERRED; /* an unknown size, or an overrun */
-    } else if (!(header_size = kvsp_content_header_slow(p, room, &id, &size))) {
-        return KVSP_DEFERRED;
+        header_size = kvsp_ebml_header_fast(p, &id, &size);
+        if (!header_size || header_size > room)
+            return KVSP_DEFERRED; /* an error, or an overrun */
+    } else {
+        int len = kvsp_ebml_header_slow(p, room, &id, &size);
+        if (len <= 0)
+            return KVSP_DEFERRED; /* an error, or a header running past the master */
+        header_size = (unsigned)len;
     }
     if (size > room - header_size)
-        return KVSP_DEFERRED; /* an overrun */
+        return KVSP_DEFERRED; /* an overrun, or an unknown size (the largest value) */
     unsigned slot = kvsp_element_slot(id);
     const kvsp_element_info *info = slot ? &kvsp_element_table[slot - 1] : NULL;
-    if (!slot) {
-        unsigned id_len = kvsp_vint_length(p[0]);
-        uint64_t id_bits = kvsp_vint_value(p, id_len);
-        if (id_bits == 0 || kvsp_vint_is_all_ones(id_bits, id_len))
-            return KVSP_DEFERRED; /* reserved IDs */
-    }
+    if (!slot && kvsp_ebml_id_bits_reserved(id))
+        return KVSP_DEFERRED;
     uint64_t offset = c->offset + pos;
     uint32_t depth = c->depth + c->nesting;
     size_t data_pos = pos + header_size;

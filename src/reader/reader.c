@@ -75,33 +75,14 @@ int kvsp_reader_pop(kvsp_reader *r, kvsp_event *ev, uint64_t end_offset)
     return KVSP_OK;
 }
 
-/* Parses an element header from p[0..n): returns its length, 0 if more bytes
- * are needed, or a negative status. */
+/* Parses an element header from p[0..n), n >= 1 (kvsp_ebml_header_slow):
+ * returns its length, 0 if more bytes are needed, or a negative status. */
 static int parse_header(const uint8_t *p, size_t n, element_header *el)
 {
-    unsigned id_len = kvsp_vint_length(p[0]);
-    if (id_len == 0 || id_len > 4)
-        return KVSP_ERR_INVALID_ID;
-    if (n < id_len + 1u)
-        return 0;
-    uint32_t id = 0;
-    for (unsigned i = 0; i < id_len; i++)
-        id = (id << 8) | p[i];
-    /* Reserved values (RFC 8794 section 5), except where the schema gives
-     * one a meaning: Matroska keeps ChapterDisplay at 0x80. */
-    uint64_t id_bits = kvsp_vint_value(p, id_len);
-    if ((id_bits == 0 || kvsp_vint_is_all_ones(id_bits, id_len)) && !kvsp_element_slot(id))
-        return KVSP_ERR_INVALID_ID;
-    unsigned size_len = kvsp_vint_length(p[id_len]);
-    if (size_len == 0)
-        return KVSP_ERR_INVALID_SIZE; /* would be longer than 8 bytes */
-    if (n < id_len + size_len)
-        return 0;
-    uint64_t size = kvsp_vint_value(p + id_len, size_len);
-    el->id = id;
-    el->header_size = id_len + size_len;
-    el->size = kvsp_vint_is_all_ones(size, size_len) ? KVSP_SIZE_UNKNOWN : size;
-    return (int)(id_len + size_len);
+    int len = kvsp_ebml_header_slow(p, n, &el->id, &el->size);
+    if (len > 0)
+        el->header_size = (uint32_t)len;
+    return len;
 }
 
 static int header_error(kvsp_reader *r, kvsp_event *ev, int status)
@@ -201,35 +182,23 @@ static int check_data_size(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
     element_header *el = &r->el;
     const char *name = element_name(el->info);
     unsigned long long off = (unsigned long long)el->offset, size = el->size;
-    if (el->size > r->opts.limits.max_element_size)
-        return raise_error(r, ev, KVSP_ERR_ELEMENT_TOO_LARGE, el->offset, 0,
-                           "%s at offset %llu: size %llu over the limit of %llu", name, off, size,
-                           (unsigned long long)r->opts.limits.max_element_size);
-    switch (type) {
-    case KVSP_TYPE_UINT:
-    case KVSP_TYPE_INT:
-    case KVSP_TYPE_DATE:
-        if (el->size > 8)
-            return raise_error(r, ev, KVSP_ERR_BAD_INTEGER, el->offset, 0,
-                               "%s at offset %llu: integer of %llu bytes", name, off, size);
-        break;
-    case KVSP_TYPE_FLOAT:
-        if (el->size != 0 && el->size != 4 && el->size != 8)
-            return raise_error(r, ev, KVSP_ERR_BAD_FLOAT, el->offset, 0,
-                               "%s at offset %llu: float of %llu bytes", name, off, size);
-        break;
-    case KVSP_TYPE_STRING:
-    case KVSP_TYPE_UTF8:
-        if (el->size > r->opts.limits.max_string_size)
-            return raise_error(r, ev, KVSP_ERR_STRING_TOO_LONG, el->offset, 0,
-                               "%s at offset %llu: string of %llu bytes over the limit of %llu",
-                               name, off, size,
-                               (unsigned long long)r->opts.limits.max_string_size);
-        break;
+    int st = kvsp_reader_data_size_status(r, type, el->size);
+    switch (st) {
+    case KVSP_OK: return NO_EVENT;
+    case KVSP_ERR_ELEMENT_TOO_LARGE:
+        return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: size %llu over the limit of %llu",
+                           name, off, size, (unsigned long long)r->opts.limits.max_element_size);
+    case KVSP_ERR_BAD_INTEGER:
+        return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: integer of %llu bytes", name,
+                           off, size);
+    case KVSP_ERR_BAD_FLOAT:
+        return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: float of %llu bytes", name,
+                           off, size);
     default:
-        break;
+        return raise_error(r, ev, st, el->offset, 0,
+                           "%s at offset %llu: string of %llu bytes over the limit of %llu", name, off,
+                           size, (unsigned long long)r->opts.limits.max_string_size);
     }
-    return NO_EVENT;
 }
 
 static int begin_data_element(kvsp_reader *r, kvsp_event *ev, kvsp_type type)

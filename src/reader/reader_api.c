@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "content_step.h"
-#include "element_table.h"
+#include "../ebml/element_table.h"
 #include "reader_internal.h"
 #include "../alloc_internal.h"
 

@@ -16,26 +16,8 @@
 
 #include "../compiler.h"
 #include "block.h"
-#include "element_table.h"
+#include "../ebml/element_header.h"
 #include "reader_internal.h"
-#include "vint.h"
-
-
-/* Big-endian loads; memcpy keeps them legal at any alignment and compiles
- * to one load. */
-static inline uint32_t kvsp_load_be32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_bswap32(v);
-}
-
-static inline uint64_t kvsp_load_be64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_bswap64(v);
-}
 
 /* Every field is written once (no memset first): this runs for every event. */
 static KVSP_ALWAYS_INLINE void kvsp_event_fill(kvsp_event *ev, kvsp_event_type type, uint32_t id,
@@ -58,15 +40,6 @@ static KVSP_ALWAYS_INLINE void kvsp_event_fill(kvsp_event *ev, kvsp_event_type t
     ev->block = NULL;
     ev->status = 0;
     ev->skipped = 0;
-}
-
-/* Big-endian value of p[0..n), n <= 8. */
-static inline uint64_t kvsp_be_value(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* The event's value from its payload (ev->value_type set; sizes checked). */
@@ -98,21 +71,18 @@ static inline void kvsp_event_decode(kvsp_event *ev, const uint8_t *p, size_t n)
     }
 }
 
-/* Whether a data element's size suits its type and the limits (what
- * kvsp_reader_step would otherwise refuse with an error). */
-static inline int kvsp_data_size_ok(const kvsp_reader *r, kvsp_type type, uint64_t size)
+/* The status kvsp_reader_step reports for a data element of this type and
+ * size, KVSP_OK if none: the limit on elements, the format's rule for the
+ * type (kvsp_ebml_value_size_status), the limit on strings. */
+static inline int kvsp_reader_data_size_status(const kvsp_reader *r, kvsp_type type, uint64_t size)
 {
     if (size > r->opts.limits.max_element_size)
-        return 0;
-    switch (type) {
-    case KVSP_TYPE_UINT:
-    case KVSP_TYPE_INT:
-    case KVSP_TYPE_DATE: return size <= 8;
-    case KVSP_TYPE_FLOAT: return size == 0 || size == 4 || size == 8;
-    case KVSP_TYPE_STRING:
-    case KVSP_TYPE_UTF8: return size <= r->opts.limits.max_string_size;
-    default: return 1;
-    }
+        return KVSP_ERR_ELEMENT_TOO_LARGE;
+    int st = kvsp_ebml_value_size_status(type, size);
+    if (st == KVSP_OK && (type == KVSP_TYPE_STRING || type == KVSP_TYPE_UTF8) &&
+        size > r->opts.limits.max_string_size)
+        st = KVSP_ERR_STRING_TOO_LONG;
+    return st;
 }
 
 static KVSP_ALWAYS_INLINE int kvsp_fast_block(kvsp_reader *r, kvsp_event *ev, int simple,
@@ -129,16 +99,16 @@ static KVSP_ALWAYS_INLINE int kvsp_fast_block(kvsp_reader *r, kvsp_event *ev, in
 /* A SimpleBlock (a 1-byte ID) whose header is at in[0..header_size): the
  * checks and the event of the path below for it, without the table lookup,
  * the filter and the type's size rule (a binary element: only the element
- * size limit), which simple_block_fast stands for. One per frame. */
+ * size limit), which simple_block_fast stands for. One per frame. An
+ * unknown size (KVSP_SIZE_UNKNOWN) is above any fast_end: the general path. */
 static KVSP_ALWAYS_INLINE int kvsp_fast_simple_block(kvsp_reader *r, kvsp_event *ev,
                                                      const open_master *top, const uint8_t *in,
-                                                     unsigned header_size, uint64_t size,
-                                                     uint64_t all_ones)
+                                                     unsigned header_size, uint64_t size)
 {
     uint64_t pos = r->pos;
     uint64_t data_pos = pos + header_size;
     size_t in_pos = r->in_pos;
-    if (size == all_ones || data_pos > top->fast_end || size > top->fast_end - data_pos ||
+    if (data_pos > top->fast_end || size > top->fast_end - data_pos ||
         size > r->opts.limits.max_element_size || size > r->in_len - in_pos - header_size ||
         (top->size == KVSP_SIZE_UNKNOWN && !kvsp_belongs_to(top, r->simple_block_info, KVSP_ID_SIMPLEBLOCK)))
         return kvsp_reader_step(r, ev);
@@ -169,22 +139,19 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
     if (r->in_len - in_pos < 12) /* the longest header: 4-byte ID + 8-byte size */
         return kvsp_reader_step(r, ev);
     const uint8_t *in = r->in + in_pos;
-    unsigned id_len = kvsp_vint_length(in[0]);
-    unsigned size_len = kvsp_vint_length(in[id_len & 7]);
-    if (id_len == 0 || id_len > 4 || size_len == 0)
+    uint32_t id;
+    uint64_t size;
+    unsigned header_size = kvsp_ebml_header_fast(in, &id, &size);
+    if (!header_size)
         return kvsp_reader_step(r, ev); /* it reports the error */
-    uint32_t id = kvsp_load_be32(in) >> (32 - 8 * id_len);
-    uint64_t all_ones = ((uint64_t)1 << (7 * size_len)) - 1;
-    uint64_t size = (kvsp_load_be64(in + id_len) >> (64 - 8 * size_len)) & all_ones;
-    unsigned header_size = id_len + size_len;
     if (id == KVSP_ID_SIMPLEBLOCK && r->simple_block_fast)
-        return kvsp_fast_simple_block(r, ev, top, in, header_size, size, all_ones);
+        return kvsp_fast_simple_block(r, ev, top, in, header_size, size);
     uint64_t data_pos = pos + header_size;
     unsigned slot = kvsp_element_slot(id);
-    /* An unknown size (all ones) never fits. Unknown IDs (slot 0), reserved
-     * ones among them, take the general path, and so does an element that
-     * ends a master of unknown size. */
-    if (!slot || size == all_ones || data_pos > top->fast_end || size > top->fast_end - data_pos ||
+    /* An unknown size (KVSP_SIZE_UNKNOWN, above any fast_end) never fits.
+     * Unknown IDs (slot 0), reserved ones among them, take the general path,
+     * and so does an element that ends a master of unknown size. */
+    if (!slot || data_pos > top->fast_end || size > top->fast_end - data_pos ||
         r->filter[slot - 1] != KVSP_FILTER_DELIVER)
         return kvsp_reader_step(r, ev);
     const kvsp_element_info *info = &kvsp_element_table[slot - 1];
@@ -212,7 +179,7 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
         }
         return KVSP_OK;
     }
-    if (!kvsp_data_size_ok(r, info->type, size) || size > r->in_len - in_pos - header_size)
+    if (kvsp_reader_data_size_status(r, info->type, size) != KVSP_OK || size > r->in_len - in_pos - header_size)
         return kvsp_reader_step(r, ev); /* an error, or a payload to collect across chunks */
     const uint8_t *p = in + header_size;
     size_t n = (size_t)size;

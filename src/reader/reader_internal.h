@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "kvsparser/reader.h"
-#include "element_table.h"
+#include "../ebml/element_table.h"
 
 /* What the reader is doing with the bytes at r->pos. */
 typedef enum reader_state {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fragment_fields.h"
 #include "fragment_internal.h"
 #include "fragment_state.h"
 #include "../reader/content_step.h"
@@ -13,6 +14,7 @@
 #include "simple_tag_shape.h"
 #include "kvsparser/fragment.h"
 #include "../alloc_internal.h"
+#include "../compiler.h"
 
 void kvsp_fragment_options_init(kvsp_fragment_options *opts)
 {
@@ -264,60 +266,40 @@ static inline int count_frames(kvsp_fragment_visitor *fv, const kvsp_block *b)
     return KVSP_OK;
 }
 
+/* Stores a TrackEntry's or Info's child in the field of the record its
+ * row names (fragment_fields.h). */
+static KVSP_ALWAYS_INLINE int take_field(kvsp_fragment_visitor *fv, void *record, const kvsp_field *f,
+                                         const kvsp_event *ev)
+{
+    void *value = kvsp_field_at(record, f->offset);
+    switch ((kvsp_field_type)f->type) {
+    case KVSP_FIELD_UINT:
+        if ((f->flags & KVSP_FIELD_NONZERO) && !ev->value.u)
+            return KVSP_OK; /* 0 would make every time 0: the default stays */
+        *(uint64_t *)value = ev->value.u;
+        break;
+    case KVSP_FIELD_FLOAT: *(double *)value = ev->value.f; break;
+    case KVSP_FIELD_STRING:
+        if ((f->flags & KVSP_FIELD_IF_UNSET) && *(const char **)value)
+            return KVSP_OK;
+        return copy_string(fv, ev, value, NULL);
+    case KVSP_FIELD_BINARY:
+        return copy_binary(fv, ev, value, kvsp_field_at(record, f->size_offset));
+    }
+    kvsp_field_mark(record, f);
+    return KVSP_OK;
+}
+
 static int track_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
-    kvsp_track *t = &fv->tracks[fv->cur_track - 1];
-    switch (ev->id) {
-    case KVSP_ID_TRACK_NUMBER: t->number = ev->value.u; t->present |= KVSP_TRACK_HAS_NUMBER; break;
-    case KVSP_ID_TRACK_UID: t->uid = ev->value.u; t->present |= KVSP_TRACK_HAS_UID; break;
-    case KVSP_ID_TRACK_TYPE: t->type = ev->value.u; t->present |= KVSP_TRACK_HAS_TYPE; break;
-    case KVSP_ID_DEFAULT_DURATION:
-        t->default_duration_ns = ev->value.u;
-        t->present |= KVSP_TRACK_HAS_DEFAULT_DURATION;
-        break;
-    case KVSP_ID_PIXEL_WIDTH: t->pixel_width = ev->value.u; t->present |= KVSP_TRACK_HAS_PIXEL_WIDTH; break;
-    case KVSP_ID_PIXEL_HEIGHT: t->pixel_height = ev->value.u; t->present |= KVSP_TRACK_HAS_PIXEL_HEIGHT; break;
-    case KVSP_ID_DISPLAY_WIDTH: t->display_width = ev->value.u; t->present |= KVSP_TRACK_HAS_DISPLAY_WIDTH; break;
-    case KVSP_ID_DISPLAY_HEIGHT: t->display_height = ev->value.u; t->present |= KVSP_TRACK_HAS_DISPLAY_HEIGHT; break;
-    case KVSP_ID_SAMPLING_FREQUENCY:
-        t->sampling_frequency = ev->value.f;
-        t->present |= KVSP_TRACK_HAS_SAMPLING_FREQUENCY;
-        break;
-    case KVSP_ID_OUTPUT_SAMPLING_FREQUENCY:
-        t->output_sampling_frequency = ev->value.f;
-        t->present |= KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY;
-        break;
-    case KVSP_ID_CHANNELS: t->channels = ev->value.u; t->present |= KVSP_TRACK_HAS_CHANNELS; break;
-    case KVSP_ID_BIT_DEPTH: t->bit_depth = ev->value.u; t->present |= KVSP_TRACK_HAS_BIT_DEPTH; break;
-    case KVSP_ID_CODEC_ID: return copy_string(fv, ev, &t->codec_id, NULL);
-    case KVSP_ID_NAME: return copy_string(fv, ev, &t->name, NULL);
-    case KVSP_ID_LANGUAGE: return copy_string(fv, ev, &t->language, NULL);
-    case KVSP_ID_LANGUAGE_BCP47:
-        return t->language ? KVSP_OK : copy_string(fv, ev, &t->language, NULL);
-    case KVSP_ID_CODEC_PRIVATE: return copy_binary(fv, ev, &t->codec_private, &t->codec_private_size);
-    default:
-        break;
-    }
-    return KVSP_OK;
+    const kvsp_field *f = kvsp_field_find(kvsp_track_fields, KVSP_TRACK_FIELD_COUNT, ev->id);
+    return f ? take_field(fv, &fv->tracks[fv->cur_track - 1], f, ev) : KVSP_OK;
 }
 
 static int info_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
-    kvsp_segment_info *info = &fv->frag.info;
-    switch (ev->id) {
-    case KVSP_ID_TIMESTAMP_SCALE:
-        /* 0 would make every time 0; keep the default rather than divide
-         * the stream's time base away. */
-        if (ev->value.u)
-            info->timecode_scale = ev->value.u;
-        break;
-    case KVSP_ID_DURATION: info->duration = ev->value.f; info->has_duration = 1; break;
-    case KVSP_ID_TITLE: return copy_string(fv, ev, &info->title, NULL);
-    case KVSP_ID_MUXING_APP: return copy_string(fv, ev, &info->muxing_app, NULL);
-    case KVSP_ID_WRITING_APP: return copy_string(fv, ev, &info->writing_app, NULL);
-    default: break;
-    }
-    return KVSP_OK;
+    const kvsp_field *f = kvsp_field_find(kvsp_info_fields, KVSP_INFO_FIELD_COUNT, ev->id);
+    return f ? take_field(fv, &fv->frag.info, f, ev) : KVSP_OK;
 }
 
 static int tag_string(kvsp_fragment_visitor *fv, uint32_t id, const uint8_t *data, size_t size)
@@ -597,7 +579,8 @@ static int usual_simple_tags(kvsp_fragment_visitor *fv, kvsp_content *c)
         return KVSP_OK;
     simple_tag_shape shape;
     size_t length;
-    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, &shape)) != 0) {
+    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, c->end - c->pos, &shape)) !=
+           0) {
         int rc;
         if (fv->tag_depth == 0) {
             rc = take_top_level_tag(fv, &shape);

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "kvsparser/element.h"
-#include "../reader/vint.h"
+#include "../ebml/element_header.h"
 
 /* Children beyond this many (duplicated names or values) are left to the
  * cursor too: they are rare and the check stays a short loop. */
@@ -35,30 +35,26 @@ typedef struct simple_tag_shape {
     simple_tag_child child[SIMPLE_TAG_SHAPE_MAX_CHILDREN];
 } simple_tag_shape;
 
-/* An element header of a two-byte ID at p[0..room): the ID, the data size
- * and the header's length, or 0 where the reader would not deliver the
- * element as it is (an unknown size, a size running past `room`). */
-static inline unsigned simple_tag_header(const uint8_t *p, size_t room, uint32_t *id, size_t *size)
+/* An element header at p[0..room), with p[0..readable) readable (room <=
+ * readable): the ID, the data size and the header's length, or 0 where the
+ * reader would not deliver the element as it is (a damaged header, an
+ * unknown size, a size running past `room`). Reserved IDs are not refused:
+ * the callers take only the three IDs of a SimpleTag and its strings. */
+static inline unsigned simple_tag_header(const uint8_t *p, size_t room, size_t readable, uint32_t *id,
+                                         size_t *size)
 {
-    if (room < 3)
-        return 0;
-    if (p[2] & 0x80) { /* a one-byte size, as tags nearly always have */
-        size_t value = p[2] & 0x7Fu;
-        if (value == 0x7F || value > room - 3)
-            return 0;
-        *id = (uint32_t)p[0] << 8 | p[1];
-        *size = value;
-        return 3;
+    uint64_t value;
+    unsigned len;
+    if (readable >= 12) {
+        len = kvsp_ebml_header_fast(p, id, &value);
+    } else {
+        int st = room ? kvsp_ebml_header_slow(p, room, id, &value) : 0;
+        len = st > 0 ? (unsigned)st : 0;
     }
-    unsigned size_len = kvsp_vint_length(p[2]);
-    if (size_len == 0 || room - 2 < size_len)
-        return 0;
-    uint64_t value = kvsp_vint_value(p + 2, size_len);
-    if (kvsp_vint_is_all_ones(value, size_len) || value > room - 2 - size_len)
-        return 0;
-    *id = (uint32_t)p[0] << 8 | p[1];
+    if (!len || len > room || value > room - len)
+        return 0; /* the unknown size, the largest value, is refused here too */
     *size = (size_t)value;
-    return 2 + size_len;
+    return len;
 }
 
 /* The layout nearly every SimpleTag has, checked in one go: all three
@@ -66,22 +62,22 @@ static inline unsigned simple_tag_header(const uint8_t *p, size_t room, uint32_t
  * (the children into `shape`), or 0 to try the general reading below. */
 static inline size_t simple_tag_shape_short(const uint8_t *p, size_t room, simple_tag_shape *shape)
 {
-    if (room < 9 || p[0] != 0x67 || p[1] != 0xC8 || !(p[2] & 0x80))
+    if (room < 9 || p[0] != 0x67 || p[1] != 0xC8)
         return 0;
-    size_t n = p[2] & 0x7Fu;
-    if (n == 0x7F || n > room - 3 || n < 6)
+    size_t n = kvsp_ebml_size1(p[2]);
+    if (n >= KVSP_EBML_SIZE1_UNKNOWN || n > room - 3 || n < 6)
         return 0;
     const uint8_t *name = p + 3;
-    if (name[0] != 0x45 || name[1] != 0xA3 || !(name[2] & 0x80))
+    if (name[0] != 0x45 || name[1] != 0xA3)
         return 0;
-    size_t name_size = name[2] & 0x7Fu;
-    if (name_size > n - 6) /* also refuses 0x7F, the unknown size: n - 6 < 0x7F */
+    size_t name_size = kvsp_ebml_size1(name[2]);
+    if (name_size > n - 6) /* also refuses the unknown and longer sizes: n - 6 < 0x7F */
         return 0;
     const uint8_t *value = name + 3 + name_size;
-    if (value[0] != 0x44 || value[1] != 0x87 || !(value[2] & 0x80))
+    if (value[0] != 0x44 || value[1] != 0x87)
         return 0;
-    size_t value_size = value[2] & 0x7Fu;
-    if (value_size != n - 6 - name_size) /* also refuses 0x7F */
+    size_t value_size = kvsp_ebml_size1(value[2]);
+    if (value_size != n - 6 - name_size) /* the same */
         return 0;
     shape->count = 2;
     shape->child[0] = (simple_tag_child){KVSP_ID_TAG_NAME, name + 3, name_size};
@@ -90,15 +86,17 @@ static inline size_t simple_tag_shape_short(const uint8_t *p, size_t room, simpl
 }
 
 /* Reads the SimpleTag element at p[0..room) into `shape` and returns its
- * length if it has the usual shape, else 0. */
-static inline size_t simple_tag_shape_read(const uint8_t *p, size_t room, simple_tag_shape *shape)
+ * length if it has the usual shape, else 0. p[0..readable) may be read
+ * (room <= readable), for the header decoder's loads. */
+static inline size_t simple_tag_shape_read(const uint8_t *p, size_t room, size_t readable,
+                                           simple_tag_shape *shape)
 {
     size_t length = simple_tag_shape_short(p, room, shape);
     if (length)
         return length;
     uint32_t id;
     size_t n;
-    unsigned header = simple_tag_header(p, room, &id, &n);
+    unsigned header = simple_tag_header(p, room, readable, &id, &n);
     if (!header || id != KVSP_ID_SIMPLETAG)
         return 0;
     const uint8_t *content = p + header;
@@ -107,7 +105,8 @@ static inline size_t simple_tag_shape_read(const uint8_t *p, size_t room, simple
     while (pos < n) {
         simple_tag_child *child = &shape->child[count];
         size_t size;
-        unsigned child_header = simple_tag_header(content + pos, n - pos, &child->id, &size);
+        unsigned child_header = simple_tag_header(content + pos, n - pos, readable - header - pos,
+                                                   &child->id, &size);
         if (!child_header || count == SIMPLE_TAG_SHAPE_MAX_CHILDREN ||
             (child->id != KVSP_ID_TAG_NAME && child->id != KVSP_ID_TAG_STRING))
             return 0;

@@ -5,33 +5,46 @@
 
 #include "cli_json.h"
 #include "fragment_json.h"
+#include "../../src/visitors/fragment_fields.h"
 
 #define OPTIONAL(cond, value) ((cond) ? (value) : json_null())
 
+/* A field's value as its row says (fragment_fields.h): null when absent. */
+static json_t *field_json(const void *record, const kvsp_field *f)
+{
+    if (!kvsp_field_present(record, f))
+        return json_null();
+    const void *value = kvsp_field_at_const(record, f->offset);
+    switch ((kvsp_field_type)f->type) {
+    case KVSP_FIELD_UINT: {
+        uint64_t v = *(const uint64_t *)value;
+        if (f->flags & KVSP_FIELD_JSON_TYPE_NAME)
+            return json_string(kvsp_track_type_name(v));
+        return json_integer((json_int_t)v);
+    }
+    case KVSP_FIELD_FLOAT: {
+        double v = *(const double *)value;
+        return (f->flags & KVSP_FIELD_JSON_REAL) ? json_real(v) : cli_json_ms(v);
+    }
+    case KVSP_FIELD_STRING: return cli_json_cstring(*(const char *const *)value);
+    case KVSP_FIELD_BINARY:
+        return json_integer((json_int_t) * (const size_t *)kvsp_field_at_const(record, f->size_offset));
+    }
+    return json_null();
+}
+
+/* The rows of a table from `first` on that have a key, in order. */
+static void set_fields(json_t *o, const void *record, const kvsp_field *table, size_t first, size_t count)
+{
+    for (size_t i = first; i < count; i++)
+        if (table[i].key)
+            cli_json_set(o, table[i].key, field_json(record, &table[i]));
+}
+
 static json_t *track_json(const kvsp_track *t)
 {
-    uint32_t p = t->present;
     json_t *o = json_object();
-    cli_json_set(o, "number", OPTIONAL(p & KVSP_TRACK_HAS_NUMBER, json_integer((json_int_t)t->number)));
-    cli_json_set(o, "type", OPTIONAL(p & KVSP_TRACK_HAS_TYPE, json_string(kvsp_track_type_name(t->type))));
-    cli_json_set(o, "codec_id", cli_json_cstring(t->codec_id));
-    cli_json_set(o, "name", cli_json_cstring(t->name));
-    cli_json_set(o, "language", cli_json_cstring(t->language));
-    cli_json_set(o, "codec_private_size", OPTIONAL(t->codec_private, json_integer((json_int_t)t->codec_private_size)));
-    cli_json_set(o, "default_duration_ns",
-                 OPTIONAL(p & KVSP_TRACK_HAS_DEFAULT_DURATION, json_integer((json_int_t)t->default_duration_ns)));
-    cli_json_set(o, "width", OPTIONAL(p & KVSP_TRACK_HAS_PIXEL_WIDTH, json_integer((json_int_t)t->pixel_width)));
-    cli_json_set(o, "height", OPTIONAL(p & KVSP_TRACK_HAS_PIXEL_HEIGHT, json_integer((json_int_t)t->pixel_height)));
-    cli_json_set(o, "display_width",
-                 OPTIONAL(p & KVSP_TRACK_HAS_DISPLAY_WIDTH, json_integer((json_int_t)t->display_width)));
-    cli_json_set(o, "display_height",
-                 OPTIONAL(p & KVSP_TRACK_HAS_DISPLAY_HEIGHT, json_integer((json_int_t)t->display_height)));
-    cli_json_set(o, "sampling_frequency",
-                 OPTIONAL(p & KVSP_TRACK_HAS_SAMPLING_FREQUENCY, cli_json_ms(t->sampling_frequency)));
-    cli_json_set(o, "output_sampling_frequency",
-                 OPTIONAL(p & KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY, cli_json_ms(t->output_sampling_frequency)));
-    cli_json_set(o, "channels", OPTIONAL(p & KVSP_TRACK_HAS_CHANNELS, json_integer((json_int_t)t->channels)));
-    cli_json_set(o, "bit_depth", OPTIONAL(p & KVSP_TRACK_HAS_BIT_DEPTH, json_integer((json_int_t)t->bit_depth)));
+    set_fields(o, t, kvsp_track_fields, 0, KVSP_TRACK_FIELD_COUNT);
     return o;
 }
 
@@ -71,7 +84,9 @@ json_t *fragment_json(const kvsp_fragment *f)
     cli_json_set(o, "complete", json_boolean(f->complete));
     cli_json_set(o, "offset", json_integer((json_int_t)f->offset));
     cli_json_set(o, "end_offset", json_integer((json_int_t)f->end_offset));
-    cli_json_set(o, "timecode_scale", json_integer((json_int_t)f->info.timecode_scale));
+    /* Info's first row, the time scale, before the cluster's times; its
+     * other rows after the frame times. */
+    set_fields(o, &f->info, kvsp_info_fields, 0, 1);
     cli_json_set(o, "cluster_timecode",
                  OPTIONAL(p & KVSP_FRAGMENT_HAS_CLUSTER, json_integer(f->cluster_timecode)));
     cli_json_set(o, "frames", json_integer((json_int_t)f->frames));
@@ -85,10 +100,7 @@ json_t *fragment_json(const kvsp_fragment *f)
     int frames = (p & KVSP_FRAGMENT_HAS_FRAMES) != 0;
     cli_json_set(o, "first_pts_ms", OPTIONAL(frames, ticks_ms(f->first_timecode, f->info.timecode_scale)));
     cli_json_set(o, "last_pts_ms", OPTIONAL(frames, ticks_ms(f->last_timecode, f->info.timecode_scale)));
-    cli_json_set(o, "duration", OPTIONAL(f->info.has_duration, json_real(f->info.duration)));
-    cli_json_set(o, "title", cli_json_cstring(f->info.title));
-    cli_json_set(o, "muxing_app", cli_json_cstring(f->info.muxing_app));
-    cli_json_set(o, "writing_app", cli_json_cstring(f->info.writing_app));
+    set_fields(o, &f->info, kvsp_info_fields, 1, KVSP_INFO_FIELD_COUNT);
     json_t *tracks = json_array();
     for (size_t i = 0; i < f->track_count; i++)
         json_array_append_new(tracks, track_json(&f->tracks[i]));
