@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "../alloc_internal.h"
 #include "kvsparser/client.h"
 
 /* Data endpoints are cached per stream and API. KVS says they stay valid

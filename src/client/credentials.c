@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../alloc_internal.h"
 #include "aws_config.h"
 #include "kvsparser/status.h"
 #include "metadata_http.h"
@@ -26,16 +27,6 @@ struct kvsp_credential_provider {
     time_t retry_after;
     kvsp_credentials cur;
 };
-
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
 
 /* Every provider returns 0 with credentials, 1 when it has none to offer
  * (with the reason in `why`, for the final message), or a negative status
@@ -59,9 +50,9 @@ static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out,
              ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
         return KVSP_ERR_INVALID_ARG;
     }
-    out->access_key_id = dup_str(ak);
-    out->secret_access_key = dup_str(sk);
-    out->session_token = tok ? dup_str(tok) : NULL;
+    out->access_key_id = kvsp_ext_strdup(ak);
+    out->secret_access_key = kvsp_ext_strdup(sk);
+    out->session_token = tok ? kvsp_ext_strdup(tok) : NULL;
     if (!out->access_key_id || !out->secret_access_key || (tok && !out->session_token)) {
         kvsp_md_credentials_free(out);
         kvsp_md_fail(why, why_size, "out of memory");
@@ -127,8 +118,8 @@ static int from_files(const kvsp_credential_provider *p, kvsp_md_credentials *ou
     }
     kvsp_aws_profile_free(&cp);
     kvsp_aws_profile_free(&fp);
-    free(cpath);
-    free(fpath);
+    kvsp_ext_free(cpath);
+    kvsp_ext_free(fpath);
     return rc;
 }
 
@@ -181,24 +172,24 @@ static void install(kvsp_credential_provider *p, int source, kvsp_md_credentials
 
 KVSP_API kvsp_credential_provider *kvsp_credential_provider_create(const kvsp_credentials_options *opts)
 {
-    kvsp_credential_provider *p = calloc(1, sizeof *p);
+    kvsp_credential_provider *p = kvsp_ext_calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->source = -1;
     p->timeout_ms = opts ? opts->timeout_ms : 0;
     p->refresh_before_s = opts && opts->refresh_before_s > 0 ? opts->refresh_before_s : DEFAULT_REFRESH_BEFORE_S;
     if (opts && opts->profile && *opts->profile) {
-        p->profile = dup_str(opts->profile);
+        p->profile = kvsp_ext_strdup(opts->profile);
         if (!p->profile) {
-            free(p);
+            kvsp_ext_free(p);
             return NULL;
         }
     }
     /* Reference-counted in libcurl; the ECS and IMDS requests need it, and
      * the caller may never have called it. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        free(p->profile);
-        free(p);
+        kvsp_ext_free(p->profile);
+        kvsp_ext_free(p);
         return NULL;
     }
     p->curl_initialized = 1;
@@ -212,8 +203,8 @@ KVSP_API void kvsp_credential_provider_destroy(kvsp_credential_provider *p)
     drop(p);
     if (p->curl_initialized)
         curl_global_cleanup();
-    free(p->profile);
-    free(p);
+    kvsp_ext_free(p->profile);
+    kvsp_ext_free(p);
 }
 
 /* Walks the chain from the start. */
@@ -333,6 +324,6 @@ KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profil
     int rc = kvsp_aws_profile_load(path, KVSP_AWS_CONFIG_FILE, name, &fp, NULL, 0);
     rc = rc == 0 && fp.region ? copy_region(fp.region, out, out_size) : -1;
     kvsp_aws_profile_free(&fp);
-    free(path);
+    kvsp_ext_free(path);
     return rc;
 }

@@ -83,7 +83,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
         t->too_large = 1;
         return 0;
     }
-    char *bigger = realloc(call->response, call->response_len + len + 1);
+    char *bigger = kvsp_ext_realloc(call->response, call->response_len + len + 1);
     if (!bigger)
         return 0;
     call->response = bigger;
@@ -293,7 +293,7 @@ int kvsp_http_post(kvsp_client *c, http_call *call)
 
 void kvsp_http_call_free(http_call *call)
 {
-    free(call->response);
+    kvsp_ext_free(call->response);
     call->response = NULL;
     call->response_len = 0;
 }

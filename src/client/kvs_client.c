@@ -19,11 +19,6 @@ int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
     return status;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 /* The control-plane URL: option, then the standard environment variables. */
 static char *control_url(const kvsp_client_options *o, const char *region)
 {
@@ -33,14 +28,14 @@ static char *control_url(const kvsp_client_options *o, const char *region)
     if (!url || !*url)
         url = getenv("AWS_ENDPOINT_URL");
     if (url && *url) {
-        char *copy = strdup(url);
+        char *copy = kvsp_ext_strdup(url);
         size_t n = copy ? strlen(copy) : 0;
         while (n && copy[n - 1] == '/')
             copy[--n] = '\0';
         return copy;
     }
     size_t cap = strlen(region) + 48;
-    char *built = malloc(cap);
+    char *built = kvsp_ext_malloc(cap);
     if (built)
         snprintf(built, cap, "https://kinesisvideo.%s.amazonaws.com", region);
     return built;
@@ -55,17 +50,17 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size
     }
     if (why_size)
         why[0] = '\0';
-    kvsp_client *c = calloc(1, sizeof *c);
+    kvsp_client *c = kvsp_ext_calloc(1, sizeof *c);
     if (!c)
         return NULL;
     if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != 0) {
         snprintf(why, why_size, "no region: use --region, AWS_REGION or a profile with a region");
-        free(c);
+        kvsp_ext_free(c);
         return NULL;
     }
     c->curl = curl_easy_init();
     c->control_url = control_url(opts, c->region);
-    c->ca_bundle = dup_or_null(opts->ca_bundle);
+    c->ca_bundle = opts->ca_bundle ? kvsp_ext_strdup(opts->ca_bundle) : NULL;
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
     c->stall_timeout_ms = opts->stall_timeout_ms == 0 ? DEFAULT_STALL_TIMEOUT_MS : opts->stall_timeout_ms;
     c->log = opts->log;
@@ -91,17 +86,17 @@ void kvsp_client_destroy(kvsp_client *c)
     if (!c)
         return;
     for (size_t i = 0; i < ENDPOINT_CACHE_SIZE; i++) {
-        free(c->endpoints[i].stream);
-        free(c->endpoints[i].api);
-        free(c->endpoints[i].url);
+        kvsp_ext_free(c->endpoints[i].stream);
+        kvsp_ext_free(c->endpoints[i].api);
+        kvsp_ext_free(c->endpoints[i].url);
     }
     if (c->own_credentials)
         kvsp_credential_provider_destroy(c->credentials);
     if (c->curl)
         curl_easy_cleanup(c->curl);
-    free(c->control_url);
-    free(c->ca_bundle);
-    free(c);
+    kvsp_ext_free(c->control_url);
+    kvsp_ext_free(c->ca_bundle);
+    kvsp_ext_free(c);
 }
 
 const char *kvsp_client_error(const kvsp_client *c)
@@ -188,13 +183,13 @@ int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const
         for (size_t i = 1; i < ENDPOINT_CACHE_SIZE; i++)
             if (c->endpoints[i].fetched < e->fetched)
                 e = &c->endpoints[i];
-        free(e->stream);
-        free(e->api);
-        e->stream = strdup(stream);
-        e->api = strdup(api);
+        kvsp_ext_free(e->stream);
+        kvsp_ext_free(e->api);
+        e->stream = kvsp_ext_strdup(stream);
+        e->api = kvsp_ext_strdup(api);
     }
-    free(e->url);
-    e->url = strdup(fresh);
+    kvsp_ext_free(e->url);
+    e->url = kvsp_ext_strdup(fresh);
     e->fetched = now;
     if (!e->stream || !e->api || !e->url) {
         e->fetched = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "aws_config.h"
 #include "kvsparser/status.h"
 
@@ -47,15 +48,6 @@ static int ascii_ieq(const char *a, const char *b)
     return *a == *b;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static void wipe(void *p, size_t n)
 {
     volatile unsigned char *v = p;
@@ -75,7 +67,7 @@ static void response_free(kvsp_md_response *r)
 {
     if (r->body) {
         wipe(r->body, r->len);
-        free(r->body);
+        kvsp_ext_free(r->body);
     }
     memset(r, 0, sizeof *r);
 }
@@ -97,7 +89,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
     }
     if (s->r->len + n + 1 > s->cap) {
         size_t cap = s->r->len + n + 1 > 1024 ? MAX_BODY + 1 : 1024;
-        char *bigger = realloc(s->r->body, cap);
+        char *bigger = kvsp_ext_realloc(s->r->body, cap);
         if (!bigger) {
             s->nomem = 1;
             return 0;
@@ -184,7 +176,7 @@ int kvsp_md_request(const char *method, const char *url, const char *const *head
         kvsp_md_fail(why, why_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
         rc = KVSP_ERR_NETWORK;
     } else if (!resp->body) {
-        resp->body = dup_str("");
+        resp->body = kvsp_ext_strdup("");
         if (!resp->body) {
             kvsp_md_fail(why, why_size, "out of memory");
             rc = KVSP_ERR_NOMEM;
@@ -304,9 +296,9 @@ int kvsp_md_parse_credentials(const char *json, size_t len, kvsp_md_credentials 
     } else if (exp && (!json_is_string(exp) || kvsp_md_parse_time(json_string_value(exp), &out->expiration))) {
         kvsp_md_fail(why, why_size, "the response has an unreadable Expiration");
     } else {
-        out->access_key_id = dup_str(ak);
-        out->secret_access_key = dup_str(sk);
-        out->session_token = tok && *tok ? dup_str(tok) : NULL;
+        out->access_key_id = kvsp_ext_strdup(ak);
+        out->secret_access_key = kvsp_ext_strdup(sk);
+        out->session_token = tok && *tok ? kvsp_ext_strdup(tok) : NULL;
         rc = 0;
         if (!out->access_key_id || !out->secret_access_key || (tok && *tok && !out->session_token)) {
             kvsp_md_fail(why, why_size, "out of memory");
@@ -402,7 +394,7 @@ static int auth_token(char **token, char *why, size_t why_size)
             kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(errno));
             return KVSP_ERR_IO;
         }
-        t = malloc(MAX_TOKEN + 1);
+        t = kvsp_ext_malloc(MAX_TOKEN + 1);
         if (!t) {
             fclose(f);
             kvsp_md_fail(why, why_size, "out of memory");
@@ -413,13 +405,13 @@ static int auth_token(char **token, char *why, size_t why_size)
         fclose(f);
         if (err) {
             wipe(t, n);
-            free(t);
+            kvsp_ext_free(t);
             kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(err));
             return KVSP_ERR_IO;
         }
         t[n] = '\0';
     } else if (value) {
-        t = dup_str(value);
+        t = kvsp_ext_strdup(value);
         if (!t) {
             kvsp_md_fail(why, why_size, "out of memory");
             return KVSP_ERR_NOMEM;
@@ -475,7 +467,7 @@ int kvsp_md_fetch_ecs(long timeout_ms, kvsp_md_credentials *out, char *why, size
     char *header = NULL;
     if (token) {
         size_t n = strlen(token) + sizeof "Authorization: ";
-        header = malloc(n);
+        header = kvsp_ext_malloc(n);
         if (header)
             snprintf(header, n, "Authorization: %s", token);
         kvsp_wipe_free(token);

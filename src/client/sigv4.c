@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "../alloc_internal.h"
 #include "kvsparser/status.h"
 #include "sigv4_canonical.h"
 
@@ -84,7 +85,7 @@ static int sign_string(const char *secret, const char *date, const char *region,
     hmac h;
     int rc = hmac_open(&h);
     size_t slen = strlen(secret);
-    unsigned char *k0 = rc == KVSP_OK ? malloc(slen + 4) : NULL;
+    unsigned char *k0 = rc == KVSP_OK ? kvsp_ext_malloc(slen + 4) : NULL;
     unsigned char k[32], sig[32];
     if (rc == KVSP_OK && !k0)
         rc = KVSP_ERR_NOMEM;
@@ -105,7 +106,7 @@ static int sign_string(const char *secret, const char *date, const char *region,
     if (rc == KVSP_OK)
         to_hex(sig, sizeof sig, signature);
     OPENSSL_cleanse(k, sizeof k);
-    free(k0);
+    kvsp_ext_free(k0);
     hmac_close(&h);
     return rc;
 }
@@ -405,7 +406,7 @@ KVSP_API int kvsp_sigv4_verify(const kvsp_sigv4_request *req, const char *author
         return fail(why, why_size, KVSP_ERR_INVALID_ARG, "security token missing or wrong");
 
     /* Re-sign with exactly the headers the client says it signed. */
-    kvsp_sigv4_header *subset = malloc((req->header_count ? req->header_count : 1) * sizeof *subset);
+    kvsp_sigv4_header *subset = kvsp_ext_malloc((req->header_count ? req->header_count : 1) * sizeof *subset);
     if (!subset)
         return fail(why, why_size, KVSP_ERR_NOMEM, "out of memory");
     kvsp_sigv4_request signed_req = *req;
@@ -417,7 +418,7 @@ KVSP_API int kvsp_sigv4_verify(const kvsp_sigv4_request *req, const char *author
 
     kvsp_sigv4_result r;
     int rc = kvsp_sigv4_sign(&signed_req, cred, &r);
-    free(subset);
+    kvsp_ext_free(subset);
     if (rc == KVSP_ERR_NOMEM)
         return fail(why, why_size, rc, "out of memory");
     if (rc != KVSP_OK)
@@ -435,10 +436,10 @@ KVSP_API void kvsp_sigv4_result_free(kvsp_sigv4_result *r)
 {
     if (!r)
         return;
-    free(r->canonical_request);
-    free(r->string_to_sign);
-    free(r->signed_headers);
-    free(r->authorization);
+    kvsp_ext_free(r->canonical_request);
+    kvsp_ext_free(r->string_to_sign);
+    kvsp_ext_free(r->signed_headers);
+    kvsp_ext_free(r->authorization);
     memset(r, 0, sizeof *r);
 }
 

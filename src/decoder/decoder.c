@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "codec_map.h"
 #include "kvsparser/decoder.h"
 #include "picture_convert.h"
@@ -62,7 +63,7 @@ void kvsp_decoder_options_init(kvsp_decoder_options *opts)
 static void close_stream(stream_decoder *s)
 {
     avcodec_free_context(&s->ctx);
-    free(s->extradata);
+    kvsp_ext_free(s->extradata);
     s->extradata = NULL;
     s->extradata_size = 0;
 }
@@ -86,7 +87,7 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
         return KVSP_ERR_NOMEM;
     if (t->codec_private_size) {
         s->ctx->extradata = av_mallocz(t->codec_private_size + AV_INPUT_BUFFER_PADDING_SIZE);
-        s->extradata = malloc(t->codec_private_size);
+        s->extradata = kvsp_ext_malloc(t->codec_private_size);
         if (!s->ctx->extradata || !s->extradata)
             return KVSP_ERR_NOMEM;
         memcpy(s->ctx->extradata, t->codec_private, t->codec_private_size);
@@ -325,7 +326,7 @@ kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode
     if ((opts->sampling == KVSP_SAMPLE_INTERVAL && !(opts->interval_ms > 0)) || opts->width < 0 ||
         opts->height < 0)
         return NULL;
-    kvsp_decoder *d = calloc(1, sizeof *d);
+    kvsp_decoder *d = kvsp_ext_calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->opts = *opts;
@@ -355,7 +356,7 @@ void kvsp_decoder_destroy(kvsp_decoder *d)
     av_packet_free(&d->packet);
     av_frame_free(&d->picture);
     kvsp_frame_visitor_destroy(d->frames);
-    free(d);
+    kvsp_ext_free(d);
 }
 
 kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d)
