@@ -8,6 +8,7 @@
 
 #include "../alloc_internal.h"
 #include "kvsparser/client.h"
+#include "retry.h"
 
 /* Data endpoints are cached per stream and API. KVS says they stay valid
  * for 45 minutes; they are fetched again a little before that. */
@@ -55,8 +56,6 @@ typedef struct http_call {
 /* Retries a stalled or cut request (nothing of the body delivered yet) up
  * to 3 times, and an ExpiredTokenException once with fresh credentials. */
 int kvsp_http_post(kvsp_client *c, http_call *call);
-/* Monotonic seconds. */
-double kvsp_client_now(void);
 /* Sets up a signed POST on any easy handle (for the multi interface);
  * returns the header list to free after the transfer, or NULL with *status. */
 struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,

@@ -22,13 +22,6 @@
 
 #define DEFAULT_MAX_FRAGMENT (256u << 20)
 
-double kvsp_consumer_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 #ifdef __linux__
 /* CURLMOPT_SOCKETFUNCTION: what libcurl waits for on a socket. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *socketp)
@@ -54,7 +47,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *user)
 {
     (void)multi;
     kvsp_consumer *c = user;
-    c->timer_at = timeout_ms < 0 ? -1 : kvsp_consumer_now() + (double)timeout_ms / 1000.0;
+    c->timer_at = timeout_ms < 0 ? -1 : kvsp_client_now() + (double)timeout_ms / 1000.0;
     return 0;
 }
 
@@ -144,7 +137,7 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     if (!s->reader && opts->visitor)
         s->reader = s->own_reader = kvsp_reader_create(NULL);
     s->stats.millis_behind_now = -1;
-    s->last_byte_at = kvsp_consumer_now();
+    s->last_byte_at = kvsp_client_now();
     /* Without a visitor only the metadata is wanted: no bytes are kept. */
     int keep = opts->visitor != NULL;
     if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
@@ -165,7 +158,7 @@ static int active(const consumer_stream *s)
 /* Connects the streams whose backoff is over. */
 static void wake_streams(kvsp_consumer *c)
 {
-    double now = kvsp_consumer_now();
+    double now = kvsp_client_now();
     for (size_t i = 0; i < c->count; i++) {
         consumer_stream *s = c->streams[i];
         if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi || s->wake_at > now)
@@ -217,7 +210,7 @@ long kvsp_consumer_timeout(kvsp_consumer *c)
     long stall = kvsp_streams_check_stalls(c, 0);
     if (stall >= 0 && (ms < 0 || stall < ms))
         ms = stall;
-    double now = kvsp_consumer_now();
+    double now = kvsp_client_now();
     for (size_t i = 0; i < c->count; i++) {
         const consumer_stream *s = c->streams[i];
         if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
@@ -249,10 +242,10 @@ static int wait_ms(kvsp_consumer *c, int socket_api)
     if (socket_api) {
         ms = -1;
         if (c->timer_at >= 0) {
-            double left = c->timer_at - kvsp_consumer_now();
+            double left = c->timer_at - kvsp_client_now();
             ms = left <= 0 ? 0 : (long)(left * 1000.0) + 1;
         }
-        double now = kvsp_consumer_now();
+        double now = kvsp_client_now();
         for (size_t i = 0; i < c->count; i++) {
             const consumer_stream *s = c->streams[i];
             if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
@@ -285,7 +278,7 @@ static int run_epoll(kvsp_consumer *c)
             mask |= CURL_CSELECT_ERR;
         curl_multi_socket_action(c->multi, ev[i].data.fd, mask, &running);
     }
-    if (c->timer_at >= 0 && c->timer_at <= kvsp_consumer_now()) {
+    if (c->timer_at >= 0 && c->timer_at <= kvsp_client_now()) {
         c->timer_at = -1;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
@@ -327,6 +320,6 @@ const kvsp_stream_stats *kvsp_consumer_stats(kvsp_consumer *c, size_t index)
     if (!c || index >= c->count)
         return NULL;
     consumer_stream *s = c->streams[index];
-    s->stats.seconds_since_last_byte = kvsp_consumer_now() - s->last_byte_at;
+    s->stats.seconds_since_last_byte = kvsp_client_now() - s->last_byte_at;
     return &s->stats;
 }

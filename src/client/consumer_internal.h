@@ -62,7 +62,6 @@ struct kvsp_consumer {
     double timer_at; /* libcurl's timer (monotonic seconds), < 0: none */
 };
 
-double kvsp_consumer_now(void);
 /* Starts (or restarts) the stream's GetMedia. */
 int kvsp_stream_connect(consumer_stream *s);
 /* A transfer of the stream finished with this libcurl result. */

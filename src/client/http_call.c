@@ -5,14 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client_internal.h"
 #include "kvsparser/sigv4.h"
+#include "retry.h"
 
 #define MAX_COLLECTED (4u << 20)
 /* One-shot calls: attempts of a request that stalled or was cut before
- * any body byte reached the caller, and the pause before the second. */
+ * any body byte reached the caller, and the pause before the second
+ * (doubled before the third). */
 #define ATTEMPTS 3
 #define RETRY_PAUSE_MS 250
 
@@ -26,13 +27,6 @@ typedef struct transfer {
     double last_activity;   /* monotonic seconds */
     int stalled;
 } transfer;
-
-double kvsp_client_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* libcurl calls this about once a second while nothing moves: the stall
  * timer, with no thread and no busy wait. */
@@ -267,8 +261,7 @@ int kvsp_http_post(kvsp_client *c, http_call *call)
         int rc = post_once(c, call, &t, &result);
         if (rc == KVSP_ERR_NETWORK && attempt < ATTEMPTS && retryable(&t, result)) {
             reset_call(call);
-            struct timespec pause = {0, (long)RETRY_PAUSE_MS * attempt * 1000000L};
-            nanosleep(&pause, NULL);
+            kvsp_sleep_ms(kvsp_backoff_ms(attempt, RETRY_PAUSE_MS, RETRY_PAUSE_MS * ATTEMPTS, NULL));
             continue;
         }
         if (rc == KVSP_ERR_NETWORK && attempt > 1) {
