@@ -250,13 +250,18 @@ void kvsp_aws_profile_free(kvsp_aws_profile *p)
     memset(p, 0, sizeof *p);
 }
 
+void kvsp_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
 void kvsp_wipe_free(char *s)
 {
     if (!s)
         return;
-    volatile char *v = s;
-    while (*v)
-        *v++ = 0;
+    kvsp_wipe(s, strlen(s));
     kvsp_ext_free(s);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../alloc_internal.h"
+#include "http_transfer.h"
 #include "kvsparser/client.h"
 #include "retry.h"
 
@@ -60,8 +61,6 @@ int kvsp_http_post(kvsp_client *c, http_call *call);
  * returns the header list to free after the transfer, or NULL with *status. */
 struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
                                 const char *json, int *status);
-/* The exception name from an x-amzn-ErrorType header line, if it is one. */
-void kvsp_http_error_type_header(const char *data, size_t len, char *out, size_t out_size);
 /* "Name (HTTP status): message" from an error response; KVSP_ERR_SERVICE. */
 int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
                        const char *body);

@@ -310,7 +310,7 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(c->multi, s->easy);
     s->in_multi = 0;
-    curl_slist_free_all(s->headers);
+    kvsp_http_headers_free(s->headers);
     s->headers = NULL;
     if (status != 0)
         s->reached = 1;
@@ -396,7 +396,7 @@ void kvsp_stream_free(consumer_stream *s)
         return;
     if (s->easy)
         curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->headers);
+    kvsp_http_headers_free(s->headers);
     kvsp_splitter_free(&s->split);
     kvsp_reader_destroy(s->own_reader);
     kvsp_ext_free(s->answer);
