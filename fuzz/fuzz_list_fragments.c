@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kvsp_client *c = calloc(1, sizeof *c);
     if (!c)
         abort();
-    kvsp_fragment_info *out = NULL;
+    kvsp_listed_fragment *out = NULL;
     size_t count = 0;
     int rc = kvsp_client_list_fragments(c, "stream", (kvsp_timestamp_type)(size % 3), 1.0, 2.0, &out,
                                         &count);

@@ -57,7 +57,7 @@ static void fragment(ebml_buf *b, const run_opts *o, const char *number, const c
     eb_begin_unknown(b, KVSP_ID_SEGMENT, 8);
     size_t info = eb_begin(b, KVSP_ID_INFO);
     if (o->timecode_scale)
-        eb_uint(b, KVSP_ID_TIMESTAMP_SCALE, o->timecode_scale);
+        eb_uint(b, KVSP_ID_TIMECODE_SCALE, o->timecode_scale);
     eb_string(b, KVSP_ID_TITLE, "cam");
     eb_end(b, info);
     size_t tracks = eb_begin(b, KVSP_ID_TRACKS);
@@ -93,7 +93,7 @@ static void fragment(ebml_buf *b, const run_opts *o, const char *number, const c
     eb_end(b, tags);
     if (o->cluster) {
         eb_begin_unknown(b, KVSP_ID_CLUSTER, 8);
-        eb_uint(b, KVSP_ID_TIMESTAMP, 10);
+        eb_uint(b, KVSP_ID_CLUSTER_TIMECODE, 10);
         eb_simple_block(b, 0, 0x80, 20, 1);
         eb_simple_block(b, 3, 0x00, 21, 2);
         block_group(b, 6, 1, 3);
@@ -376,7 +376,7 @@ static void test_frame_milliseconds_exact(void **state)
             eb_ebml_header(&b);
             eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
             size_t info = eb_begin(&b, KVSP_ID_INFO);
-            eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, scales[si]);
+            eb_uint(&b, KVSP_ID_TIMECODE_SCALE, scales[si]);
             eb_end(&b, info);
             size_t tags = eb_begin(&b, KVSP_ID_TAGS);
             size_t tag = eb_begin(&b, KVSP_ID_TAG);
@@ -384,7 +384,7 @@ static void test_frame_milliseconds_exact(void **state)
             eb_end(&b, tag);
             eb_end(&b, tags);
             eb_begin_unknown(&b, KVSP_ID_CLUSTER, 8);
-            eb_uint(&b, KVSP_ID_TIMESTAMP, clusters[ci]);
+            eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, clusters[ci]);
             for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
                 eb_simple_block(&b, blocks[k], 0x80, 2, 1);
         }
@@ -695,7 +695,7 @@ static void test_empty_frames(void **state)
     ebml_buf b = {0};
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
     size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 0);
     eb_simple_block(&b, 0, 0x80, 0, 0);
     size_t g = eb_begin(&b, KVSP_ID_BLOCKGROUP);
     block(&b, 1, 0, 0);

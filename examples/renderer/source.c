@@ -60,8 +60,7 @@ static int on_picture(void *user, const kvsp_picture *p)
     info->producer_timestamp_ms = p->producer_timestamp_ms;
     /* MILLIS_BEHIND_NOW is in a fragment's closing tags, after its frames:
      * the latest value is the previous fragment's. */
-    if (kvsp_fragment_visitor_millis_behind_now(s->meta, &info->millis_behind_now) != 0)
-        info->millis_behind_now = -1;
+    info->millis_behind_now = kvsp_fragment_visitor_millis_behind_now(s->meta); /* -1: not yet */
     picture_queue_commit(s->queue);
     return KVSP_OK;
 }
@@ -160,7 +159,7 @@ static int read_stream(source *s, const kvsp_visitor *v)
 static int run(void *arg)
 {
     source *s = arg;
-    kvsp_decoder_options o;
+    kvsp_decode_options o;
     kvsp_decoder_options_init(&o);
     /* Textures are uploaded as planar YUV 4:2:0. A decoder's native yuv420p
      * pictures come through as they are; other formats are converted. */

@@ -70,13 +70,13 @@ KVSP_API int kvsp_start_selector_parse(const char *text, kvsp_start_selector *ou
 /* Media bytes as they arrive; return 0 to go on, negative to stop. */
 typedef int (*kvsp_body_cb)(void *user, const void *data, size_t len);
 
-typedef struct kvsp_fragment_info {
+typedef struct kvsp_listed_fragment {
     char fragment_number[64];
     int64_t producer_timestamp_ms;
     int64_t server_timestamp_ms;
     int64_t length_ms;
     uint64_t size;
-} kvsp_fragment_info;
+} kvsp_listed_fragment;
 
 typedef enum kvsp_timestamp_type {
     KVSP_TIMESTAMP_NONE = 0, /* all fragments */
@@ -98,7 +98,7 @@ KVSP_API int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvs
  * list, a FragmentNumber that is not a decimal string of at most 63 digits,
  * timestamps that are not numbers) is KVSP_ERR_SERVICE naming the fault. */
 KVSP_API int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
-                                        double from, double to, kvsp_fragment_info **out, size_t *count);
+                                        double from, double to, kvsp_listed_fragment **out, size_t *count);
 /* In requests of at most 1,000 fragments, in the order given. */
 KVSP_API int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream,
                                                      const char *const *fragments, size_t count,

@@ -105,7 +105,7 @@ KVSP_API long kvsp_consumer_timeout(kvsp_consumer *c);
 KVSP_API int kvsp_consumer_perform(kvsp_consumer *c);
 
 KVSP_API size_t kvsp_consumer_stream_count(const kvsp_consumer *c);
-KVSP_API const kvsp_stream_stats *kvsp_consumer_stats(kvsp_consumer *c, size_t index);
+KVSP_API const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, size_t index);
 
 #ifdef __cplusplus
 }

@@ -73,7 +73,7 @@ typedef struct kvsp_audio {
     double pts_ms;
 } kvsp_audio;
 
-typedef struct kvsp_decoder_options {
+typedef struct kvsp_decode_options {
     uint64_t track;               /* video track number; 0: the first video track */
     kvsp_pixel_format pixel_format;
     int width, height;            /* output size; 0 keeps it; one side alone keeps the aspect */
@@ -87,9 +87,9 @@ typedef struct kvsp_decoder_options {
     /* Optional: told of each frame that could not be decoded. */
     void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
     void *user;
-} kvsp_decoder_options;
+} kvsp_decode_options;
 
-typedef struct kvsp_decoder_stats {
+typedef struct kvsp_decode_stats {
     uint64_t frames;           /* frames of the video track seen */
     uint64_t decoded;          /* pictures out of the decoder */
     uint64_t delivered;        /* pictures handed to on_picture */
@@ -98,19 +98,19 @@ typedef struct kvsp_decoder_stats {
     uint64_t corrupt;          /* frames rejected or pictures marked corrupt */
     uint64_t reopened;         /* decoder reopened for new codec private data */
     uint64_t audio_frames;     /* decoded audio frames */
-} kvsp_decoder_stats;
+} kvsp_decode_stats;
 
 typedef struct kvsp_decoder kvsp_decoder;
 
-KVSP_API void kvsp_decoder_options_init(kvsp_decoder_options *opts);
+KVSP_API void kvsp_decoder_options_init(kvsp_decode_options *opts);
 /* meta: a fragment visitor run before the decoder (see frames.h), or NULL
  * for the decoder's own. NULL on bad options or allocation failure. */
-KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decoder_options *opts);
+KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts);
 KVSP_API void kvsp_decoder_destroy(kvsp_decoder *d);
 KVSP_API kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d);
 /* End of input: drains the pictures the decoder still holds. */
 KVSP_API int kvsp_decoder_finish(kvsp_decoder *d);
-KVSP_API const kvsp_decoder_stats *kvsp_decoder_get_stats(const kvsp_decoder *d);
+KVSP_API const kvsp_decode_stats *kvsp_decoder_stats(const kvsp_decoder *d);
 /* A short message for the last decoder error (opening a codec). */
 KVSP_API const char *kvsp_decoder_error(const kvsp_decoder *d);
 

@@ -197,8 +197,7 @@ KVSP_API const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv
  * whichever fragment carried them: where a consumer resumes after a
  * disconnect. NULL / -1 when none was seen yet. */
 KVSP_API const char *kvsp_fragment_visitor_continuation_token(const kvsp_fragment_visitor *fv);
-KVSP_API int kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv,
-                                                     int64_t *ms);
+KVSP_API int64_t kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv);
 /* Fragments reported so far. */
 KVSP_API uint64_t kvsp_fragment_visitor_count(const kvsp_fragment_visitor *fv);
 

@@ -315,7 +315,7 @@ size_t kvsp_consumer_stream_count(const kvsp_consumer *c)
     return c ? c->count : 0;
 }
 
-const kvsp_stream_stats *kvsp_consumer_stats(kvsp_consumer *c, size_t index)
+const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, size_t index)
 {
     if (!c || index >= c->count)
         return NULL;

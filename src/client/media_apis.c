@@ -74,12 +74,12 @@ int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_s
 
 static int cmp_fragments(const void *a, const void *b)
 {
-    return kvsp_fragment_number_cmp(((const kvsp_fragment_info *)a)->fragment_number,
-                                    ((const kvsp_fragment_info *)b)->fragment_number);
+    return kvsp_fragment_number_cmp(((const kvsp_listed_fragment *)a)->fragment_number,
+                                    ((const kvsp_listed_fragment *)b)->fragment_number);
 }
 
 int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
-                               double to, kvsp_fragment_info **out, size_t *count)
+                               double to, kvsp_listed_fragment **out, size_t *count)
 {
     if (!c || !stream || !out || !count)
         return KVSP_ERR_INVALID_ARG;

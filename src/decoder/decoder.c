@@ -40,7 +40,7 @@ typedef struct stream_decoder {
 } stream_decoder;
 
 struct kvsp_decoder {
-    kvsp_decoder_options opts;
+    kvsp_decode_options opts;
     kvsp_frame_visitor *frames;
     stream_decoder video, audio;
     AVPacket *packet;
@@ -50,11 +50,11 @@ struct kvsp_decoder {
     uint64_t next_id;
     double next_keep_ms;
     int kept_any;
-    kvsp_decoder_stats stats;
+    kvsp_decode_stats stats;
     char error[160];
 };
 
-void kvsp_decoder_options_init(kvsp_decoder_options *opts)
+void kvsp_decoder_options_init(kvsp_decode_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->every_n = 1;
@@ -316,9 +316,9 @@ static int on_frame(void *user, const kvsp_frame *fr)
     return KVSP_OK;
 }
 
-kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decoder_options *opts)
+kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts)
 {
-    kvsp_decoder_options defaults;
+    kvsp_decode_options defaults;
     if (!opts) {
         kvsp_decoder_options_init(&defaults);
         opts = &defaults;
@@ -373,7 +373,7 @@ int kvsp_decoder_finish(kvsp_decoder *d)
     return rc < 0 ? rc : rc2;
 }
 
-const kvsp_decoder_stats *kvsp_decoder_get_stats(const kvsp_decoder *d)
+const kvsp_decode_stats *kvsp_decoder_stats(const kvsp_decoder *d)
 {
     return d ? &d->stats : NULL;
 }

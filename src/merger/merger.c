@@ -218,7 +218,7 @@ static int start_cluster(kvsp_merger *m, int64_t tc_in)
     m->cluster_out = tc_out;
     m->cluster_has_time = 1;
     m->pending_count = 0;
-    kvsp_ebml_out_uint(&m->cluster, KVSP_ID_TIMESTAMP, (uint64_t)tc_out);
+    kvsp_ebml_out_uint(&m->cluster, KVSP_ID_CLUSTER_TIMECODE, (uint64_t)tc_out);
     kvsp_timeline_cluster(&m->tl, tc_out);
     if (!m->tl.has_cue_track) /* audio only: a cue point per cluster */
         return add_cue(m, tc_out, m->tl.first_track, 0);
@@ -312,7 +312,7 @@ static int on_data(void *user, const kvsp_event *ev)
         return rc;
     ebml_out *o = capture_buffer(m);
     if (m->capture == CAPTURE_CLUSTER) {
-        if (ev->id == KVSP_ID_TIMESTAMP && m->open_masters == 0) {
+        if (ev->id == KVSP_ID_CLUSTER_TIMECODE && m->open_masters == 0) {
             if (m->cluster_has_time)
                 return KVSP_OK; /* a second Timestamp: the first one counts */
             return start_cluster(m, (int64_t)ev->value.u);

@@ -305,7 +305,7 @@ static int info_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
     kvsp_segment_info *info = &fv->frag.info;
     switch (ev->id) {
-    case KVSP_ID_TIMESTAMP_SCALE:
+    case KVSP_ID_TIMECODE_SCALE:
         /* 0 would make every time 0; keep the default rather than divide
          * the stream's time base away. */
         if (ev->value.u)
@@ -354,7 +354,7 @@ static int data_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
         return KVSP_OK;
     if (ev->block)
         return count_frames(fv, ev->block);
-    if (ev->id == KVSP_ID_TIMESTAMP && fv->in_cluster) {
+    if (ev->id == KVSP_ID_CLUSTER_TIMECODE && fv->in_cluster) {
         fv->frag.cluster_timecode = (int64_t)ev->value.u;
         fv->frag.present |= KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE;
         return KVSP_OK;

@@ -154,7 +154,7 @@ int cmd_list_fragments(int argc, char **argv)
     }
     double from = a.from ? strtod(a.from, NULL) : 0, to = a.to ? strtod(a.to, NULL) : 4102444800.0;
     kvsp_client *c = client_cli_create(&in);
-    kvsp_fragment_info *list = NULL;
+    kvsp_listed_fragment *list = NULL;
     size_t n = 0;
     int st = c ? kvsp_client_list_fragments(c, in.stream, type, from, to, &list, &n) : KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; st == KVSP_OK && i < n; i++) {

@@ -168,7 +168,7 @@ int frames_extract(const frames_args *args, cli_input_options *in)
         image_writer_destroy(s.writer);
         return CLI_EXIT_BAD_INPUT;
     }
-    kvsp_decoder_options o;
+    kvsp_decode_options o;
     kvsp_decoder_options_init(&o);
     o.track = args->opts.track;
     o.pixel_format = (kvsp_pixel_format)pix;
@@ -199,7 +199,7 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     else if (st < 0 && r)
         cli_report_error("frames", in, r, st);
     if (d) {
-        const kvsp_decoder_stats *ds = kvsp_decoder_get_stats(d);
+        const kvsp_decode_stats *ds = kvsp_decoder_stats(d);
         fprintf(stderr,
                 "kvsp frames: %" PRIu64 " frames, %" PRIu64 " decoded, %" PRIu64 " kept, %" PRIu64
                 " skipped before a keyframe, %" PRIu64 " corrupt, %" PRIu64 " decoder reopen(s)\n",

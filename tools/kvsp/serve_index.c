@@ -223,7 +223,7 @@ static int cluster_event(indexer *ix, const kvsp_event *ev)
     uint32_t child = ix->cluster_depth + 1;
     if (ev->type == KVSP_EV_END && ev->depth == ix->cluster_depth && ev->id == KVSP_ID_CLUSTER)
         return push_fragment(ix, ev->end_offset);
-    if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMESTAMP && ev->depth == child)
+    if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->depth == child)
         ix->cur.cluster_timecode = (int64_t)ev->value.u;
     else if (ev->type == KVSP_EV_DATA && ev->block)
         block_seen(ix, ev);
@@ -246,7 +246,7 @@ static int on_event(indexer *ix, const kvsp_event *ev)
             ix->capture = NULL;
             ix->header_dirty = 1;
         }
-        if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMESTAMP_SCALE &&
+        if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMECODE_SCALE &&
             ev->depth == ix->capture_depth + 1 && ev->value.u)
             ix->timecode_scale = ev->value.u;
         return 0;
