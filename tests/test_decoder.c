@@ -101,7 +101,7 @@ static void test_video_and_audio(void **state)
 {
     (void)state;
     kvsp_decode_options o;
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.on_audio = on_audio;
     o.pixel_format = KVSP_PIX_RGB24;
     o.width = 80; /* height follows the aspect ratio */
@@ -130,7 +130,7 @@ static void test_sampling(void **state)
 {
     (void)state;
     kvsp_decode_options o;
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.sampling = KVSP_SAMPLE_KEYFRAMES;
     seen s;
     kvsp_decode_stats stats;
@@ -146,7 +146,7 @@ static void test_sampling(void **state)
     assert_int_equal(stats.reopened, 1);
     assert_int_equal(s.width, 320); /* the last picture, after the change */
 
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.sampling = KVSP_SAMPLE_EVERY_N;
     o.every_n = 7;
     assert_int_equal(decode_fixture("kvs_restart_at_zero.mkv", &o, &s, &stats), KVSP_DONE);
@@ -155,7 +155,7 @@ static void test_sampling(void **state)
     assert_int_equal(stats.decoded, 30);
     assert_int_equal(stats.delivered, 5);
 
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.sampling = KVSP_SAMPLE_INTERVAL;
     assert_null(kvsp_decoder_create(NULL, &o)); /* interval_ms missing */
     o.interval_ms = 250;
@@ -321,7 +321,7 @@ static void check_metadata(const char *name, int threads)
     assert_true(frames.count > (size_t)threads);
 
     kvsp_decode_options o;
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.threads = threads;
     o.on_picture = on_picture_facts;
     o.user = &pictures;

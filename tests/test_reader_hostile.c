@@ -79,7 +79,7 @@ static void test_bad_numbers_and_limits(void **state)
         {0x4ABC, 5000, KVSP_ERR_ELEMENT_TOO_LARGE},
     };
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.limits.max_string_size = 256;
     o.limits.max_element_size = 4096;
     uint8_t zeros[5000] = {0};
@@ -147,7 +147,10 @@ static void test_depth_bombs(void **state)
     assert_int_equal(ev.count, KVSP_DEFAULT_MAX_DEPTH);
     event_list_free(&ev);
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o); /* zeroed: the default depth, not none */
+    assert_int_equal(collect_events(b.data, b.len, &o, 7, &ev), KVSP_ERR_TOO_DEEP);
+    assert_int_equal(ev.count, KVSP_DEFAULT_MAX_DEPTH);
+    event_list_free(&ev);
     o.limits.max_depth = 5;
     assert_int_equal(collect_events(b.data, b.len, &o, 7, &ev), KVSP_ERR_TOO_DEEP);
     assert_int_equal(ev.count, 5);
@@ -375,7 +378,7 @@ static void test_garbage_between_fragments(void **state)
     event_list_free(&ev);
 
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.resync = 1;
     for (size_t chunk = 0; chunk <= 3; chunk++) {
         assert_int_equal(collect_events(b.data, b.len, &o, chunk, &ev), KVSP_DONE);
@@ -408,7 +411,7 @@ static void test_resync_to_next_cluster(void **state)
     eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 2000);
     eb_simple_block(&b, 0, 0x80, 10, 9);
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.resync = 1;
     event_list ev;
     assert_int_equal(collect_events(b.data, b.len, &o, 0, &ev), KVSP_DONE);

@@ -339,8 +339,11 @@ static void test_api_misuse_and_sticky_errors(void **state)
     assert_int_equal(kvsp_reader_offset(r), 0);
 
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
-    o.limits.max_depth = 0;
+    memset(&o, 0, sizeof o); /* zeroed: the defaults */
+    kvsp_reader *zeroed = kvsp_reader_create(&o);
+    assert_non_null(zeroed);
+    kvsp_reader_destroy(zeroed);
+    o.limits.max_depth = KVSP_MAX_DEPTH_LIMIT + 1;
     assert_null(kvsp_reader_create(&o));
     assert_int_equal(kvsp_reader_fail(r, KVSP_ERR_SERVICE, 42, "custom %d", 7),
                      KVSP_ERR_SERVICE);

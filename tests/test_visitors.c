@@ -163,7 +163,7 @@ static int run_pipeline(const ebml_buf *b, collected *c, kvsp_fragment_options *
 {
     kvsp_fragment_options defaults;
     if (!fo) {
-        kvsp_fragment_options_init(&defaults);
+        memset(&defaults, 0, sizeof defaults);
         fo = &defaults;
     }
     fo->on_fragment = collect_fragment;
@@ -217,7 +217,7 @@ static int keep_last(void *user, const kvsp_fragment *f)
 static kvsp_fragment_visitor *keeping_visitor(void)
 {
     kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
+    memset(&fo, 0, sizeof fo);
     fo.on_fragment = keep_last;
     last_fragment = NULL;
     return kvsp_fragment_visitor_create(&fo);
@@ -460,10 +460,15 @@ static void test_limits(void **state)
         {64, 2, 1 << 20, KVSP_ERR_METADATA_LIMIT},   /* three SimpleTags kept at once */
         {64, 1024, 40, KVSP_ERR_METADATA_LIMIT},     /* strings */
         {2, 4, 1 << 20, KVSP_DONE},
+        /* 0 is the default, field by field, never "no room" */
+        {0, 0, 0, KVSP_DONE},
+        {1, 0, 0, KVSP_ERR_METADATA_LIMIT},
+        {0, 2, 0, KVSP_ERR_METADATA_LIMIT},
+        {0, 0, 40, KVSP_ERR_METADATA_LIMIT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         kvsp_fragment_options fo;
-        kvsp_fragment_options_init(&fo);
+        memset(&fo, 0, sizeof fo);
         fo.max_tracks = cases[i].tracks;
         fo.max_tags = cases[i].tags;
         fo.max_metadata_bytes = cases[i].bytes;
@@ -473,6 +478,27 @@ static void test_limits(void **state)
         kvsp_fragment_visitor_destroy(c.meta);
     }
     eb_free(&b);
+
+    /* Zeroed options hold the documented defaults: 64 tracks fit, 65 do not. */
+    for (uint32_t n = KVSP_DEFAULT_MAX_TRACKS; n <= KVSP_DEFAULT_MAX_TRACKS + 1; n++) {
+        eb_ebml_header(&b);
+        eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+        size_t tracks = eb_begin(&b, KVSP_ID_TRACKS);
+        for (uint32_t t = 1; t <= n; t++) {
+            size_t entry = eb_begin(&b, KVSP_ID_TRACK_ENTRY);
+            eb_uint(&b, KVSP_ID_TRACK_NUMBER, t);
+            eb_end(&b, entry);
+        }
+        eb_end(&b, tracks);
+        kvsp_fragment_options zeroed;
+        memset(&zeroed, 0, sizeof zeroed);
+        collected c;
+        memset(&c, 0, sizeof c);
+        assert_int_equal(run_pipeline(&b, &c, &zeroed),
+                         n <= KVSP_DEFAULT_MAX_TRACKS ? KVSP_DONE : KVSP_ERR_METADATA_LIMIT);
+        kvsp_fragment_visitor_destroy(c.meta);
+        eb_free(&b);
+    }
 }
 
 static void test_error_fragment(void **state)

@@ -160,7 +160,7 @@ static int run(void *arg)
 {
     source *s = arg;
     kvsp_decode_options o;
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     /* Textures are uploaded as planar YUV 4:2:0. A decoder's native yuv420p
      * pictures come through as they are; other formats are converted. */
     o.pixel_format = KVSP_PIX_YUV420P;

@@ -73,13 +73,15 @@ typedef struct kvsp_audio {
     double pts_ms;
 } kvsp_audio;
 
+/* Zeroed (or NULL) options are the defaults: every picture of the first
+ * video track as decoded. */
 typedef struct kvsp_decode_options {
     uint64_t track;               /* video track number; 0: the first video track */
-    kvsp_pixel_format pixel_format;
+    kvsp_pixel_format pixel_format; /* 0: KVSP_PIX_NATIVE */
     int width, height;            /* output size; 0 keeps it; one side alone keeps the aspect */
-    kvsp_sampling sampling;
-    uint64_t every_n;             /* KVSP_SAMPLE_EVERY_N */
-    double interval_ms;           /* KVSP_SAMPLE_INTERVAL */
+    kvsp_sampling sampling;       /* 0: KVSP_SAMPLE_ALL */
+    uint64_t every_n;             /* KVSP_SAMPLE_EVERY_N; 0: 1 */
+    double interval_ms;           /* KVSP_SAMPLE_INTERVAL: required, > 0 */
     int threads;                  /* decoder threads; 0: as many as cores */
     int (*on_picture)(void *user, const kvsp_picture *picture);
     /* Optional: decode the first audio track too (AAC and the like). */
@@ -102,7 +104,6 @@ typedef struct kvsp_decode_stats {
 
 typedef struct kvsp_decoder kvsp_decoder;
 
-KVSP_API void kvsp_decoder_options_init(kvsp_decode_options *opts);
 /* meta: a fragment visitor run before the decoder (see frames.h), or NULL
  * for the decoder's own. NULL on bad options or allocation failure. */
 KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts);

@@ -156,6 +156,7 @@ typedef struct kvsp_fragment_visitor kvsp_fragment_visitor;
  * (KVSP_PAUSED pauses the run). */
 typedef int (*kvsp_fragment_cb)(void *user, const kvsp_fragment *fragment);
 
+/* Zeroed (or NULL) options are the defaults. */
 typedef struct kvsp_fragment_options {
     kvsp_fragment_cb on_fragment; /* may be NULL */
     void *user;
@@ -163,17 +164,16 @@ typedef struct kvsp_fragment_options {
      * hostile streams (each string is also bounded by the reader's
      * max_string_size). Exceeding one stops the run with
      * KVSP_ERR_METADATA_LIMIT. */
-    uint32_t max_tracks;       /* default 64 */
-    uint32_t max_tags;         /* SimpleTags per fragment, default 1024 */
-    size_t max_metadata_bytes; /* strings and codec private data, default 4 MiB */
+    uint32_t max_tracks;       /* 0: 64 */
+    uint32_t max_tags;         /* SimpleTags per fragment; 0: 1024 */
+    size_t max_metadata_bytes; /* strings and codec private data; 0: 4 MiB */
 } kvsp_fragment_options;
 
 #define KVSP_DEFAULT_MAX_TRACKS 64u
 #define KVSP_DEFAULT_MAX_TAGS 1024u
 #define KVSP_DEFAULT_MAX_METADATA_BYTES (4u << 20)
 
-KVSP_API void kvsp_fragment_options_init(kvsp_fragment_options *opts);
-/* NULL options means defaults. */
+/* The options are copied. NULL on allocation failure. */
 KVSP_API kvsp_fragment_visitor *kvsp_fragment_visitor_create(const kvsp_fragment_options *opts);
 KVSP_API void kvsp_fragment_visitor_destroy(kvsp_fragment_visitor *fv);
 /* Forgets everything, including the latest continuation token. */

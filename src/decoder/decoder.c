@@ -54,12 +54,6 @@ struct kvsp_decoder {
     char error[160];
 };
 
-void kvsp_decoder_options_init(kvsp_decode_options *opts)
-{
-    memset(opts, 0, sizeof *opts);
-    opts->every_n = 1;
-}
-
 static void close_stream(stream_decoder *s)
 {
     avcodec_free_context(&s->ctx);
@@ -320,7 +314,7 @@ kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode
 {
     kvsp_decode_options defaults;
     if (!opts) {
-        kvsp_decoder_options_init(&defaults);
+        memset(&defaults, 0, sizeof defaults);
         opts = &defaults;
     }
     if ((opts->sampling == KVSP_SAMPLE_INTERVAL && !(opts->interval_ms > 0)) || opts->width < 0 ||

@@ -57,11 +57,6 @@ struct kvsp_merger {
     ebml_out fragment_tags; /* its KVS tags, written after its clusters */
 };
 
-void kvsp_merge_options_init(kvsp_merge_options *opts)
-{
-    memset(opts, 0, sizeof *opts);
-}
-
 static int copy_ignored(uint32_t id)
 {
     return id == KVSP_ID_CRC32 || id == KVSP_ID_VOID || id == KVSP_ID_POSITION || id == KVSP_ID_PREV_SIZE;

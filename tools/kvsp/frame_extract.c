@@ -169,7 +169,7 @@ int frames_extract(const frames_args *args, cli_input_options *in)
         return CLI_EXIT_BAD_INPUT;
     }
     kvsp_decode_options o;
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.track = args->opts.track;
     o.pixel_format = (kvsp_pixel_format)pix;
     o.width = args->width;
