@@ -61,6 +61,12 @@ void kvsp_http_call_free(http_call *call)
     call->response = NULL;
 }
 
+void kvsp_client_clear_error(kvsp_client *c)
+{
+    c->error_status = KVSP_OK;
+    c->error[0] = '\0';
+}
+
 int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
 {
     va_list ap;

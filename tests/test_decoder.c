@@ -20,7 +20,7 @@ typedef struct seen {
     int width, height;
     double last_pts;
     int ordered;
-    char fragment_number[64];
+    char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
     int corrupt;
     double corrupt_pts;
 } seen;
@@ -183,7 +183,7 @@ typedef struct frame_facts {
     uint32_t present;
     int64_t pts_ns;
     double pts_ms, producer_ms, server_ms;
-    char fragment_number[64];
+    char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
 } frame_facts;
 
 typedef struct facts_log {

@@ -122,7 +122,10 @@ static int read_stream(source *s, const kvsp_visitor *v)
         snprintf(s->message, sizeof s->message, "bad --start '%s'", s->opts.start);
         return KVSP_ERR_INVALID_ARG;
     }
-    kvsp_client *client = kvsp_client_create(&co, s->message, sizeof s->message);
+    kvsp_error err;
+    kvsp_client *client = kvsp_client_create(&co, &err);
+    if (!client)
+        snprintf(s->message, sizeof s->message, "%s", err.message);
     kvsp_consumer *c = client ? kvsp_consumer_create(client, NULL) : NULL;
     int st = c ? kvsp_consumer_add(c, &so) : KVSP_ERR_INVALID_ARG;
     while (st >= 0 && !picture_queue_closed(s->queue) && kvsp_consumer_perform(c) > 0) {
@@ -182,8 +185,8 @@ static int run(void *arg)
         st = s->opts.stream ? read_stream(s, &v) : read_file(s, &v);
         if (st >= 0)
             st = kvsp_decoder_finish(d); /* the pictures the decoder still holds */
-        if (st < 0 && *kvsp_decoder_error(d))
-            snprintf(s->message, sizeof s->message, "%s", kvsp_decoder_error(d));
+        if (st < 0 && kvsp_decoder_error(d) < 0)
+            snprintf(s->message, sizeof s->message, "%s", kvsp_decoder_error_message(d));
     }
     if (st < 0 && !s->message[0])
         snprintf(s->message, sizeof s->message, "%s", kvsp_status_str(st));

@@ -111,9 +111,15 @@ KVSP_API void kvsp_decoder_destroy(kvsp_decoder *d);
 KVSP_API kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d);
 /* End of input: drains the pictures the decoder still holds. */
 KVSP_API int kvsp_decoder_finish(kvsp_decoder *d);
+/* Counts so far, owned by the decoder: valid (and updated as it runs)
+ * until kvsp_decoder_destroy. */
 KVSP_API const kvsp_decode_stats *kvsp_decoder_stats(const kvsp_decoder *d);
-/* A short message for the last decoder error (opening a codec). */
-KVSP_API const char *kvsp_decoder_error(const kvsp_decoder *d);
+/* The last error the decoder raised itself (opening a codec, memory; not
+ * one a callback returned), KVSP_OK if none, and its message ("" if none),
+ * owned by the decoder, valid until its next error or destruction. Like
+ * every visitor's error it also stops the run, as the reader's error. */
+KVSP_API int kvsp_decoder_error(const kvsp_decoder *d);
+KVSP_API const char *kvsp_decoder_error_message(const kvsp_decoder *d);
 
 #ifdef __cplusplus
 }

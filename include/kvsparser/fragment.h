@@ -20,6 +20,11 @@ extern "C" {
  * they and every pointer in a kvsp_fragment stay valid until the next
  * fragment begins (or the visitor is reset or destroyed). */
 
+/* KVS fragment numbers are decimal strings of up to this many digits (47
+ * in practice). Every buffer of the libraries and of kvsp holds this many
+ * plus the NUL; longer numbers are refused (ListFragments) or not kept. */
+#define KVSP_FRAGMENT_NUMBER_MAX 128
+
 /* Matroska TrackType values. */
 #define KVSP_TRACK_VIDEO 1u
 #define KVSP_TRACK_AUDIO 2u

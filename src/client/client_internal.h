@@ -35,8 +35,10 @@ struct kvsp_client {
     kvsp_credential_provider *credentials;
     int own_credentials;
     endpoint_entry endpoints[ENDPOINT_CACHE_SIZE];
-    char error[512];
-    long http_status;
+    int error_status;          /* kvsp_client_error */
+    char error[512];           /* its message */
+    char error_exception[128]; /* the AWS exception name of a service error */
+    long http_status;          /* of the last response, 0 if none */
 };
 
 /* One signed POST of a JSON body. With `body` set, a 200 response's bytes
@@ -66,8 +68,17 @@ int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t
                        const char *body);
 void kvsp_http_call_free(http_call *call);
 
-/* Sets c->error from a failed call and returns the status to report. */
+/* Sets the client's error (status and message, no exception name) and
+ * returns the status. */
 int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* At the start of each public call: no error yet. */
+void kvsp_client_clear_error(kvsp_client *c);
+/* Fills an optional kvsp_error; returns status. */
+int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif

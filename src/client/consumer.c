@@ -8,6 +8,7 @@
  * their fragments; elsewhere, and for applications with their own loop
  * (fdset/timeout/perform), curl_multi_poll / curl_multi_perform. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -112,21 +113,30 @@ void kvsp_consumer_destroy(kvsp_consumer *c)
     kvsp_ext_free(c);
 }
 
+static int consumer_fail(kvsp_consumer *c, int status, const char *what)
+{
+    c->error = status;
+    snprintf(c->message, sizeof c->message, "%s", what);
+    return status;
+}
+
 int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
 {
-    if (!c || !opts || !opts->stream)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    if (!opts || !opts->stream)
+        return consumer_fail(c, KVSP_ERR_INVALID_ARG, "no stream options or no stream name");
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
         consumer_stream **bigger = kvsp_ext_realloc(c->streams, cap * sizeof *bigger);
         if (!bigger)
-            return KVSP_ERR_NOMEM;
+            return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
         c->streams = bigger;
         c->cap = cap;
     }
     consumer_stream *s = kvsp_ext_calloc(1, sizeof *s);
     if (!s)
-        return KVSP_ERR_NOMEM;
+        return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
     s->owner = c;
     s->opts = *opts;
     s->name = kvsp_ext_strdup(opts->stream);
@@ -142,7 +152,7 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     int keep = opts->visitor != NULL;
     if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
         kvsp_stream_free(s);
-        return KVSP_ERR_NOMEM;
+        return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
     }
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at the first perform */
     s->wake_at = 0;
@@ -171,6 +181,20 @@ static void wake_streams(kvsp_consumer *c)
     }
 }
 
+/* The consumer's error: that of the first stream that failed. */
+static void take_stream_errors(kvsp_consumer *c)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        const consumer_stream *s = c->streams[i];
+        if (s->stats.state != KVSP_STREAM_FAILED)
+            continue;
+        c->error = s->stats.last_status ? s->stats.last_status : KVSP_ERR_NETWORK;
+        snprintf(c->message, sizeof c->message, "stream %s: %s", s->name,
+                 s->stats.last_error ? s->stats.last_error : kvsp_status_str(c->error));
+        return;
+    }
+}
+
 /* Finished transfers to their streams; then the streams due connect.
  * Returns the number of streams still active. */
 static int after_transfers(kvsp_consumer *c)
@@ -187,6 +211,7 @@ static int after_transfers(kvsp_consumer *c)
             kvsp_stream_done(s, msg->data.result);
     }
     wake_streams(c);
+    take_stream_errors(c);
     int n = 0;
     for (size_t i = 0; i < c->count; i++)
         n += active(c->streams[i]);
@@ -290,6 +315,8 @@ int kvsp_consumer_run(kvsp_consumer *c)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
+    c->error = KVSP_OK; /* an earlier kvsp_consumer_add's error is not the run's */
+    c->message[0] = '\0';
 #ifdef __linux__
     if (c->epfd >= 0) {
         /* Streams connect in after_transfers; libcurl's timer then asks for
@@ -303,11 +330,18 @@ int kvsp_consumer_run(kvsp_consumer *c)
         while (!c->stop && kvsp_consumer_perform(c) > 0)
             curl_multi_poll(c->multi, NULL, 0, wait_ms(c, 0), NULL);
     }
-    int status = KVSP_OK;
-    for (size_t i = 0; i < c->count; i++)
-        if (c->streams[i]->stats.state == KVSP_STREAM_FAILED && status == KVSP_OK)
-            status = c->streams[i]->stats.last_status ? c->streams[i]->stats.last_status : KVSP_ERR_NETWORK;
-    return status;
+    take_stream_errors(c);
+    return c->error;
+}
+
+int kvsp_consumer_error(const kvsp_consumer *c)
+{
+    return c ? c->error : KVSP_ERR_INVALID_ARG;
+}
+
+const char *kvsp_consumer_error_message(const kvsp_consumer *c)
+{
+    return c ? c->message : "";
 }
 
 size_t kvsp_consumer_stream_count(const kvsp_consumer *c)

@@ -184,7 +184,7 @@ int kvsp_stream_connect(consumer_stream *s)
     s->headers = s->easy ? kvsp_http_prepare(c->client, s->easy, base, path, json, &st) : NULL;
     free(json);
     if (!s->headers) {
-        note(s, "%s", kvsp_client_error(c->client));
+        note(s, "%s", kvsp_client_error_message(c->client));
         return st < 0 ? st : KVSP_ERR_NOMEM;
     }
     curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);

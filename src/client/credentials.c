@@ -26,6 +26,8 @@ struct kvsp_credential_provider {
     int source; /* index in `chain` of the cached credentials; -1 if none */
     time_t retry_after;
     kvsp_credentials cur;
+    int error;          /* kvsp_credential_provider_error */
+    char message[1024]; /* its message, without secrets */
 };
 
 /* Every provider returns 0 with credentials, 1 when it has none to offer
@@ -232,15 +234,35 @@ static int resolve(kvsp_credential_provider *p, char *why, size_t why_size)
     return last;
 }
 
-KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out,
-                                          char *why, size_t why_size)
+static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why, size_t why_size);
+
+KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out)
 {
-    if (why && why_size)
-        why[0] = '\0';
     if (out)
         *out = NULL;
-    if (!p || !out) {
-        kvsp_md_fail(why, why_size, "no provider or no output");
+    if (!p)
+        return KVSP_ERR_INVALID_ARG;
+    p->message[0] = '\0';
+    p->error = get(p, out, p->message, sizeof p->message);
+    if (p->error > 0)
+        p->error = KVSP_OK;
+    return p->error;
+}
+
+KVSP_API int kvsp_credential_provider_error(const kvsp_credential_provider *p)
+{
+    return p ? p->error : KVSP_ERR_INVALID_ARG;
+}
+
+KVSP_API const char *kvsp_credential_provider_error_message(const kvsp_credential_provider *p)
+{
+    return p ? p->message : "";
+}
+
+static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why, size_t why_size)
+{
+    if (!out) {
+        kvsp_md_fail(why, why_size, "no output");
         return KVSP_ERR_INVALID_ARG;
     }
     time_t now = time(NULL);
@@ -296,20 +318,20 @@ static int copy_region(const char *r, char *out, size_t out_size)
 {
     size_t n = strlen(r);
     if (n == 0 || n >= out_size)
-        return -1;
+        return KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; i < n; i++) {
         char c = r[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
-            return -1;
+            return KVSP_ERR_INVALID_ARG;
     }
     memcpy(out, r, n + 1);
-    return 0;
+    return KVSP_OK;
 }
 
 KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size)
 {
     if (!out || !out_size)
-        return -1;
+        return KVSP_ERR_INVALID_ARG;
     const char *r = explicit_region && *explicit_region ? explicit_region : kvsp_md_env("AWS_REGION");
     if (!r)
         r = kvsp_md_env("AWS_DEFAULT_REGION");
@@ -319,10 +341,13 @@ KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profil
     const char *name = kvsp_aws_profile_name(profile, &named);
     char *path = kvsp_aws_file_path(KVSP_AWS_CONFIG_FILE, &nomem);
     if (!path)
-        return -1;
+        return nomem ? KVSP_ERR_NOMEM : KVSP_ERR_INVALID_ARG;
     kvsp_aws_profile fp;
     int rc = kvsp_aws_profile_load(path, KVSP_AWS_CONFIG_FILE, name, &fp, NULL, 0);
-    rc = rc == 0 && fp.region ? copy_region(fp.region, out, out_size) : -1;
+    if (rc == KVSP_OK)
+        rc = fp.region ? copy_region(fp.region, out, out_size) : KVSP_ERR_INVALID_ARG;
+    else if (rc != KVSP_ERR_NOMEM)
+        rc = KVSP_ERR_INVALID_ARG;
     kvsp_aws_profile_free(&fp);
     kvsp_ext_free(path);
     return rc;

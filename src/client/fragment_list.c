@@ -61,9 +61,11 @@ static int take_item(json_t *item, size_t index, kvsp_listed_fragment *f, char *
     if (!json_is_object(item))
         return bad(why, why_size, "not a JSON object", NULL, index);
     const char *number = json_string_value(json_object_get(item, "FragmentNumber"));
-    if (!good_number(number, sizeof f->fragment_number))
-        return bad(why, why_size, "FragmentNumber is ",
-                   number ? "not a decimal number of at most 63 digits" : "missing or not a string", index);
+    if (!good_number(number, sizeof f->fragment_number)) {
+        char what[64];
+        snprintf(what, sizeof what, "not a decimal number of at most %d digits", KVSP_FRAGMENT_NUMBER_MAX);
+        return bad(why, why_size, "FragmentNumber is ", number ? what : "missing or not a string", index);
+    }
     memcpy(f->fragment_number, number, strlen(number) + 1);
     int64_t length, size;
     if (take_ms(item, "ProducerTimestamp", &f->producer_timestamp_ms) != 0)

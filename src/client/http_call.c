@@ -44,10 +44,11 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
                                          int *status)
 {
     const kvsp_credentials *cred;
-    char why[sizeof c->error - 32];
-    *status = kvsp_credential_provider_get(c->credentials, &cred, why, sizeof why);
+    *status = kvsp_credential_provider_get(c->credentials, &cred);
     if (*status < 0) {
-        kvsp_client_fail(c, *status, "no AWS credentials: %s", why);
+        /* cut where it always was: messages of long chains stay the same */
+        kvsp_client_fail(c, *status, "no AWS credentials: %.*s", (int)sizeof c->error - 33,
+                         kvsp_credential_provider_error_message(c->credentials));
         return NULL;
     }
     char date[17];
@@ -85,8 +86,10 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
 
 static int service_error(kvsp_client *c, http_call *call)
 {
-    return kvsp_http_error_message(c->error, sizeof c->error, call->error_type, sizeof call->error_type, call->status,
-                              call->response);
+    c->error_status = kvsp_http_error_message(c->error, sizeof c->error, call->error_type, sizeof call->error_type,
+                                              call->status, call->response);
+    snprintf(c->error_exception, sizeof c->error_exception, "%s", call->error_type);
+    return c->error_status;
 }
 
 /* The request URL (base_url + path) and its signed headers. */

@@ -16,6 +16,28 @@ int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->error, sizeof c->error, fmt, ap);
     va_end(ap);
+    c->error_status = status;
+    c->error_exception[0] = '\0';
+    return status;
+}
+
+void kvsp_client_clear_error(kvsp_client *c)
+{
+    c->error_status = KVSP_OK;
+    c->error[0] = '\0';
+    c->error_exception[0] = '\0';
+    c->http_status = 0;
+}
+
+int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
+{
+    if (!err)
+        return status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->status = status;
     return status;
 }
 
@@ -41,20 +63,21 @@ static char *control_url(const kvsp_client_options *o, const char *region)
     return built;
 }
 
-kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size_t why_size)
+kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err)
 {
     kvsp_client_options defaults;
     if (!opts) {
         memset(&defaults, 0, sizeof defaults);
         opts = &defaults;
     }
-    if (why_size)
-        why[0] = '\0';
+    kvsp_error_set(err, KVSP_OK, "%s", "");
     kvsp_client *c = kvsp_ext_calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        kvsp_error_set(err, KVSP_ERR_NOMEM, "out of memory");
         return NULL;
-    if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != 0) {
-        snprintf(why, why_size, "no region: use --region, AWS_REGION or a profile with a region");
+    }
+    if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != KVSP_OK) {
+        kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "no region: use --region, AWS_REGION or a profile with a region");
         kvsp_ext_free(c);
         return NULL;
     }
@@ -73,8 +96,8 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size
         c->credentials = kvsp_credential_provider_create(&co);
         c->own_credentials = 1;
     }
-    if (!c->curl || !c->control_url || !c->credentials) {
-        snprintf(why, why_size, "out of memory");
+    if (!c->curl || !c->control_url || !c->credentials || (opts->ca_bundle && !c->ca_bundle)) {
+        kvsp_error_set(err, KVSP_ERR_NOMEM, "out of memory");
         kvsp_client_destroy(c);
         return NULL;
     }
@@ -99,14 +122,24 @@ void kvsp_client_destroy(kvsp_client *c)
     kvsp_ext_free(c);
 }
 
-const char *kvsp_client_error(const kvsp_client *c)
+int kvsp_client_error(const kvsp_client *c)
+{
+    return c ? c->error_status : KVSP_ERR_INVALID_ARG;
+}
+
+const char *kvsp_client_error_message(const kvsp_client *c)
 {
     return c ? c->error : "";
 }
 
-long kvsp_client_http_status(const kvsp_client *c)
+long kvsp_client_error_http_status(const kvsp_client *c)
 {
-    return c ? c->http_status : 0;
+    return c && c->error_status < 0 ? c->http_status : 0;
+}
+
+const char *kvsp_client_error_exception(const kvsp_client *c)
+{
+    return c && c->error_status < 0 ? c->error_exception : "";
 }
 
 /* {"StreamName": s} or {"StreamARN": s} */
@@ -120,14 +153,17 @@ json_t *kvsp_stream_body(const char *stream)
 int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name, char *out,
                                   size_t out_size)
 {
-    if (!c || !stream || !api_name)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    kvsp_client_clear_error(c);
+    if (!stream || !api_name || !out)
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetDataEndpoint: no stream, API name or output");
     json_t *body = kvsp_stream_body(stream);
     json_object_set_new(body, "APIName", json_string(api_name));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
-        return KVSP_ERR_NOMEM;
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "out of memory");
     http_call call = {c->control_url, "/getDataEndpoint", text, NULL, NULL, NULL, 0, 0, ""};
     int rc = kvsp_http_post(c, &call);
     free(text);
@@ -193,7 +229,7 @@ int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const
     e->fetched = now;
     if (!e->stream || !e->api || !e->url) {
         e->fetched = 0;
-        return KVSP_ERR_NOMEM;
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "out of memory");
     }
     *url = e->url;
     return KVSP_OK;

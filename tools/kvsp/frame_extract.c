@@ -194,8 +194,8 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     if (s.progress)
         fputc('\n', stderr);
     fflush(stdout);
-    if (st < 0 && d && *kvsp_decoder_error(d))
-        fprintf(stderr, "kvsp frames: %s\n", kvsp_decoder_error(d));
+    if (st < 0 && d && kvsp_decoder_error(d) < 0)
+        fprintf(stderr, "kvsp frames: %s\n", kvsp_decoder_error_message(d));
     else if (st < 0 && r)
         cli_report_error("frames", in, r, st);
     if (d) {
