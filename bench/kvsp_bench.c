@@ -150,7 +150,7 @@ static int pass_consumer(source *src, stats *s)
 {
     kvsp_reader *r = kvsp_reader_create(NULL);
     kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
+    memset(&fo, 0, sizeof fo);
     fo.on_fragment = on_fragment;
     fo.user = s;
     kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(&fo);

@@ -61,6 +61,12 @@ void kvsp_http_call_free(http_call *call)
     call->response = NULL;
 }
 
+void kvsp_client_clear_error(kvsp_client *c)
+{
+    c->error_status = KVSP_OK;
+    c->error[0] = '\0';
+}
+
 int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
 {
     va_list ap;
@@ -132,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kvsp_client *c = calloc(1, sizeof *c);
     if (!c)
         abort();
-    kvsp_fragment_info *out = NULL;
+    kvsp_listed_fragment *out = NULL;
     size_t count = 0;
     int rc = kvsp_client_list_fragments(c, "stream", (kvsp_timestamp_type)(size % 3), 1.0, 2.0, &out,
                                         &count);

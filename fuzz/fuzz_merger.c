@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memory_file out = {0};
     kvsp_merge_output o = {&out, mem_write, (mode & 1) ? NULL : mem_patch, NULL};
     kvsp_merge_options mo;
-    kvsp_merge_options_init(&mo);
+    memset(&mo, 0, sizeof mo);
     mo.timeline = (kvsp_merge_timeline)((mode >> 1) % 3);
     mo.split = (kvsp_merge_split)((mode >> 3) % 3);
     mo.drop_kvs_tags = (mode >> 5) & 1;

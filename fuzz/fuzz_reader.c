@@ -5,6 +5,7 @@
  * with the content cursor. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz_common.h"
 #include "kvsparser/content.h"
@@ -63,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_chunker ch;
     fuzz_chunker_init(&ch, &data, &size);
     kvsp_reader_options opts;
-    kvsp_reader_options_init(&opts);
+    memset(&opts, 0, sizeof opts);
     opts.resync = (ch.state >> 2) & 1;
     int skip_odd = (ch.state >> 3) & 1;
     kvsp_reader *r = kvsp_reader_create(&opts);

@@ -78,16 +78,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    (flags & 2) ? "session-token" : NULL};
     kvsp_sigv4_result res;
     memset(&res, 0, sizeof res);
-    char why[256];
+    kvsp_error err;
     if (kvsp_sigv4_sign(&req, &cred, &res) == 0) {
         if (strlen(res.signature) != 64 || !res.authorization || !res.canonical_request ||
             !res.string_to_sign || !res.signed_headers)
             abort();
         sink += strlen(res.canonical_request) + strlen(res.string_to_sign) + strlen(res.authorization);
-        sink += (size_t)kvsp_sigv4_verify(&req, res.authorization, &cred, why, sizeof why);
+        sink += (size_t)kvsp_sigv4_verify(&req, res.authorization, &cred, &err);
     }
     kvsp_sigv4_result_free(&res);
-    sink += (size_t)kvsp_sigv4_verify(&req, auth, &cred, why, sizeof why);
+    sink += (size_t)kvsp_sigv4_verify(&req, auth, &cred, &err);
     free(buf);
     return 0;
 }

@@ -150,7 +150,7 @@ static uint64_t run(const uint8_t *data, size_t size, fuzz_chunker *ch)
 {
     digest records = {0xcbf29ce484222325ull}, frames_seen = {0xcbf29ce484222325ull};
     kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
+    memset(&fo, 0, sizeof fo);
     fo.on_fragment = on_fragment;
     fo.user = &records;
     kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(&fo);

@@ -295,7 +295,7 @@ static void open_cluster(ebml_buf *b)
     eb_ebml_header(b);
     eb_begin_unknown(b, KVSP_ID_SEGMENT, 8);
     eb_begin_unknown(b, KVSP_ID_CLUSTER, 8);
-    eb_uint(b, KVSP_ID_TIMESTAMP, 0);
+    eb_uint(b, KVSP_ID_CLUSTER_TIMECODE, 0);
 }
 
 static void test_hostile_input_memory(void **state)

@@ -124,7 +124,7 @@ static void count(tally *t, const kvsp_event *ev)
         if (ev->block->track <= 2)
             t->blocks[ev->block->track]++;
         break;
-    case KVSP_ID_TIMESTAMP:
+    case KVSP_ID_CLUSTER_TIMECODE:
         if (t->ntimecodes < MAX_CLUSTERS)
             t->timecodes[t->ntimecodes++] = (long long)ev->value.u;
         break;

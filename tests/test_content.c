@@ -173,7 +173,7 @@ static size_t build_fragment(ebml_buf *b)
     eb_ebml_header(b);
     size_t seg = eb_begin(b, KVSP_ID_SEGMENT);
     size_t info = eb_begin(b, KVSP_ID_INFO);
-    eb_uint(b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    eb_uint(b, KVSP_ID_TIMECODE_SCALE, 1000000);
     eb_end(b, info);
     size_t tags_at = b->len;
     size_t tags = eb_begin(b, KVSP_ID_TAGS);
@@ -202,7 +202,7 @@ static size_t build_fragment(ebml_buf *b)
     eb_end(b, tag);
     eb_end(b, tags);
     size_t cluster = eb_begin(b, KVSP_ID_CLUSTER);
-    eb_uint(b, KVSP_ID_TIMESTAMP, 0);
+    eb_uint(b, KVSP_ID_CLUSTER_TIMECODE, 0);
     for (int i = 0; i < 4; i++)
         eb_simple_block(b, (int16_t)(i * 40), i == 0 ? 0x80 : 0, 10 + (size_t)i, (uint8_t)i);
     eb_end(b, cluster);
@@ -337,7 +337,7 @@ static void test_usual_tags_in_odd_places(void **state)
     eb_end(&b, header);
     size_t seg = eb_begin(&b, KVSP_ID_SEGMENT);
     size_t info = eb_begin(&b, KVSP_ID_INFO);
-    eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    eb_uint(&b, KVSP_ID_TIMECODE_SCALE, 1000000);
     tag = eb_begin(&b, KVSP_ID_TAG);
     usual_simple_tag(&b, "AWS_KINESISVIDEO_FRAGMENT_NUMBER", "in info", 1);
     eb_end(&b, tag);
@@ -507,7 +507,7 @@ static void test_skip_refused(void **state)
     ebml_buf b = {0};
     eb_ebml_header(&b);
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
-    eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    eb_uint(&b, KVSP_ID_TIMECODE_SCALE, 1000000);
     kvsp_reader *r = kvsp_reader_create(NULL);
     assert_int_equal(kvsp_reader_skip(r), KVSP_ERR_INVALID_ARG); /* no event yet */
     assert_int_equal(kvsp_reader_feed(r, b.data, b.len), KVSP_OK);
@@ -522,7 +522,7 @@ static void test_skip_refused(void **state)
             assert_int_equal(kvsp_reader_skip(r), KVSP_ERR_INVALID_ARG);
             assert_int_equal(kvsp_reader_error(r), 0);
         }
-        scale_seen |= ev.id == KVSP_ID_TIMESTAMP_SCALE;
+        scale_seen |= ev.id == KVSP_ID_TIMECODE_SCALE;
     }
     assert_int_equal(st, KVSP_DONE);
     assert_true(segment_seen && scale_seen);

@@ -20,7 +20,7 @@ typedef struct seen {
     int width, height;
     double last_pts;
     int ordered;
-    char fragment_number[64];
+    char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
     int corrupt;
     double corrupt_pts;
 } seen;
@@ -81,7 +81,7 @@ static int read_fixture(const char *name, kvsp_visitor *v)
     return st;
 }
 
-static int decode_fixture(const char *name, kvsp_decoder_options *o, seen *s, kvsp_decoder_stats *stats)
+static int decode_fixture(const char *name, kvsp_decode_options *o, seen *s, kvsp_decode_stats *stats)
 {
     memset(s, 0, sizeof *s);
     s->ordered = 1;
@@ -92,7 +92,7 @@ static int decode_fixture(const char *name, kvsp_decoder_options *o, seen *s, kv
     kvsp_visitor v = kvsp_decoder_visitor(d);
     int st = read_fixture(name, &v);
     assert_int_equal(kvsp_decoder_finish(d), KVSP_OK);
-    *stats = *kvsp_decoder_get_stats(d);
+    *stats = *kvsp_decoder_stats(d);
     kvsp_decoder_destroy(d);
     return st;
 }
@@ -100,13 +100,13 @@ static int decode_fixture(const char *name, kvsp_decoder_options *o, seen *s, kv
 static void test_video_and_audio(void **state)
 {
     (void)state;
-    kvsp_decoder_options o;
-    kvsp_decoder_options_init(&o);
+    kvsp_decode_options o;
+    memset(&o, 0, sizeof o);
     o.on_audio = on_audio;
     o.pixel_format = KVSP_PIX_RGB24;
     o.width = 80; /* height follows the aspect ratio */
     seen s;
-    kvsp_decoder_stats stats;
+    kvsp_decode_stats stats;
     assert_int_equal(decode_fixture("kvs_user_tags.mkv", &o, &s, &stats), KVSP_DONE);
     assert_int_equal(s.pictures, 10);
     assert_int_equal(stats.frames, 10);
@@ -129,11 +129,11 @@ static void test_video_and_audio(void **state)
 static void test_sampling(void **state)
 {
     (void)state;
-    kvsp_decoder_options o;
-    kvsp_decoder_options_init(&o);
+    kvsp_decode_options o;
+    memset(&o, 0, sizeof o);
     o.sampling = KVSP_SAMPLE_KEYFRAMES;
     seen s;
-    kvsp_decoder_stats stats;
+    kvsp_decode_stats stats;
     assert_int_equal(decode_fixture("kvs_resolution_change.mkv", &o, &s, &stats), KVSP_DONE);
     assert_int_equal(s.pictures, 4);
     assert_int_equal(s.keyframes, 4);
@@ -146,7 +146,7 @@ static void test_sampling(void **state)
     assert_int_equal(stats.reopened, 1);
     assert_int_equal(s.width, 320); /* the last picture, after the change */
 
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.sampling = KVSP_SAMPLE_EVERY_N;
     o.every_n = 7;
     assert_int_equal(decode_fixture("kvs_restart_at_zero.mkv", &o, &s, &stats), KVSP_DONE);
@@ -155,7 +155,7 @@ static void test_sampling(void **state)
     assert_int_equal(stats.decoded, 30);
     assert_int_equal(stats.delivered, 5);
 
-    kvsp_decoder_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.sampling = KVSP_SAMPLE_INTERVAL;
     assert_null(kvsp_decoder_create(NULL, &o)); /* interval_ms missing */
     o.interval_ms = 250;
@@ -183,7 +183,7 @@ typedef struct frame_facts {
     uint32_t present;
     int64_t pts_ns;
     double pts_ms, producer_ms, server_ms;
-    char fragment_number[64];
+    char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
 } frame_facts;
 
 typedef struct facts_log {
@@ -320,8 +320,8 @@ static void check_metadata(const char *name, int threads)
     free((void *)frames.codec_private);
     assert_true(frames.count > (size_t)threads);
 
-    kvsp_decoder_options o;
-    kvsp_decoder_options_init(&o);
+    kvsp_decode_options o;
+    memset(&o, 0, sizeof o);
     o.threads = threads;
     o.on_picture = on_picture_facts;
     o.user = &pictures;
@@ -330,7 +330,7 @@ static void check_metadata(const char *name, int threads)
     v = kvsp_decoder_visitor(d);
     assert_int_equal(read_fixture(name, &v), KVSP_DONE);
     assert_int_equal(kvsp_decoder_finish(d), KVSP_OK);
-    const kvsp_decoder_stats *st = kvsp_decoder_get_stats(d);
+    const kvsp_decode_stats *st = kvsp_decoder_stats(d);
     assert_int_equal(st->frames, frames.count + frames.expected_skipped);
     assert_int_equal(st->skipped_to_keyframe, frames.expected_skipped);
     assert_int_equal(st->decoded, frames.count);

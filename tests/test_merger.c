@@ -183,7 +183,7 @@ static void test_misplaced_cluster_child(void **state)
     eb_ebml_header(&b);
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
     size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 0);
     eb_simple_block(&b, 0, 0x80, 10, 1);
     eb_uint(&b, 0x4287, 4); /* DocTypeVersion: belongs in the EBML header */
     eb_simple_block(&b, 33, 0, 10, 2);
@@ -211,7 +211,7 @@ static void two_track_segment(ebml_buf *b)
     eb_ebml_header(b);
     eb_begin_unknown(b, KVSP_ID_SEGMENT, 8);
     size_t info = eb_begin(b, KVSP_ID_INFO);
-    eb_uint(b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    eb_uint(b, KVSP_ID_TIMECODE_SCALE, 1000000);
     eb_end(b, info);
     size_t tracks = eb_begin(b, KVSP_ID_TRACKS);
     const uint64_t types[2] = {1, 2}, durations[2] = {40000000, 21333333};
@@ -230,7 +230,7 @@ static void two_track_segment(ebml_buf *b)
 static size_t begin_cluster(ebml_buf *b, uint64_t timestamp)
 {
     size_t cluster = eb_begin(b, KVSP_ID_CLUSTER);
-    eb_uint(b, KVSP_ID_TIMESTAMP, timestamp);
+    eb_uint(b, KVSP_ID_CLUSTER_TIMECODE, timestamp);
     return cluster;
 }
 

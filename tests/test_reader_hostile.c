@@ -35,7 +35,7 @@ static void test_typed_values(void **state)
 {
     (void)state;
     ebml_buf c = {0};
-    eb_uint(&c, KVSP_ID_TIMESTAMP, 0x0102030405060708ull);
+    eb_uint(&c, KVSP_ID_CLUSTER_TIMECODE, 0x0102030405060708ull);
     eb_binary(&c, 0xFB, "\xFF\xDF", 2);          /* ReferenceBlock: signed, -33 */
     eb_binary(&c, 0xFB, "", 0);                  /* empty integer: 0 */
     eb_binary(&c, 0x4489, "\x45\x3B\x80\x00", 4); /* Duration, float32 3000.0 */
@@ -46,7 +46,7 @@ static void test_typed_values(void **state)
     /* These IDs sit in other masters in the schema; inside a known-size
      * Cluster they are read by their own type all the same. */
     assert_int_equal(run_in_cluster(&c, NULL, &ev), KVSP_DONE);
-    assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, KVSP_ID_TIMESTAMP, 0)].u,
+    assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, KVSP_ID_CLUSTER_TIMECODE, 0)].u,
                      0x0102030405060708ull);
     assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, 0xFB, 0)].i, -33);
     assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, 0xFB, 1)].i, 0);
@@ -70,7 +70,7 @@ static void test_bad_numbers_and_limits(void **state)
         size_t size;
         int status;
     } cases[] = {
-        {KVSP_ID_TIMESTAMP, 9, KVSP_ERR_BAD_INTEGER},
+        {KVSP_ID_CLUSTER_TIMECODE, 9, KVSP_ERR_BAD_INTEGER},
         {0xFB, 9, KVSP_ERR_BAD_INTEGER},
         {0x4461, 9, KVSP_ERR_BAD_INTEGER},
         {0x4489, 3, KVSP_ERR_BAD_FLOAT},
@@ -79,7 +79,7 @@ static void test_bad_numbers_and_limits(void **state)
         {0x4ABC, 5000, KVSP_ERR_ELEMENT_TOO_LARGE},
     };
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.limits.max_string_size = 256;
     o.limits.max_element_size = 4096;
     uint8_t zeros[5000] = {0};
@@ -147,7 +147,10 @@ static void test_depth_bombs(void **state)
     assert_int_equal(ev.count, KVSP_DEFAULT_MAX_DEPTH);
     event_list_free(&ev);
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o); /* zeroed: the default depth, not none */
+    assert_int_equal(collect_events(b.data, b.len, &o, 7, &ev), KVSP_ERR_TOO_DEEP);
+    assert_int_equal(ev.count, KVSP_DEFAULT_MAX_DEPTH);
+    event_list_free(&ev);
     o.limits.max_depth = 5;
     assert_int_equal(collect_events(b.data, b.len, &o, 7, &ev), KVSP_ERR_TOO_DEEP);
     assert_int_equal(ev.count, 5);
@@ -350,7 +353,7 @@ static ebml_buf fragment(uint16_t timecode_base)
     eb_ebml_header(&b);
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
     eb_begin_unknown(&b, KVSP_ID_CLUSTER, 8);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, timecode_base);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, timecode_base);
     for (int i = 0; i < 4; i++)
         eb_simple_block(&b, (int16_t)(i * 33), i ? 0 : 0x80, 50, (uint8_t)i);
     return b;
@@ -375,7 +378,7 @@ static void test_garbage_between_fragments(void **state)
     event_list_free(&ev);
 
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.resync = 1;
     for (size_t chunk = 0; chunk <= 3; chunk++) {
         assert_int_equal(collect_events(b.data, b.len, &o, chunk, &ev), KVSP_DONE);
@@ -405,10 +408,10 @@ static void test_resync_to_next_cluster(void **state)
     size_t damage = b.len;
     eb_bytes(&b, "\x00\x00\x00", 3);
     eb_begin_unknown(&b, KVSP_ID_CLUSTER, 1);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 2000);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 2000);
     eb_simple_block(&b, 0, 0x80, 10, 9);
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
+    memset(&o, 0, sizeof o);
     o.resync = 1;
     event_list ev;
     assert_int_equal(collect_events(b.data, b.len, &o, 0, &ev), KVSP_DONE);

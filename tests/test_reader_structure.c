@@ -63,7 +63,7 @@ static void test_unknown_sizes_end_at_non_descendants(void **state)
         eb_begin_unknown(&b, KVSP_ID_SEGMENT, size_len);
         size_t cluster = b.len;
         eb_begin_unknown(&b, KVSP_ID_CLUSTER, size_len);
-        eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+        eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 0);
         eb_binary(&b, KVSP_ID_VOID, "\0\0", 2);     /* global: stays inside */
         eb_binary(&b, KVSP_ID_CRC32, "abcd", 4);    /* global: stays inside */
         eb_simple_block(&b, 0, 0x80, 10, 1);
@@ -113,7 +113,7 @@ static void test_known_sizes_and_overrun(void **state)
     eb_ebml_header(&b);
     size_t seg = eb_begin(&b, KVSP_ID_SEGMENT);
     size_t cl = eb_begin(&b, KVSP_ID_CLUSTER);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 7);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 7);
     eb_end(&b, cl);
     size_t cl_end = b.len;
     size_t tags = eb_begin(&b, KVSP_ID_TAGS); /* a Segment child after a known-size Cluster */
@@ -123,7 +123,7 @@ static void test_known_sizes_and_overrun(void **state)
     assert_int_equal(collect_events(b.data, b.len, NULL, 0, &ev), KVSP_DONE);
     int i = find_event(&ev, KVSP_EV_END, KVSP_ID_CLUSTER, 0);
     assert_int_equal(ev.items[i].end_offset, cl_end);
-    assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, KVSP_ID_TIMESTAMP, 0)].u, 7);
+    assert_int_equal(ev.items[find_event(&ev, KVSP_EV_DATA, KVSP_ID_CLUSTER_TIMECODE, 0)].u, 7);
     assert_int_equal(ev.items[find_event(&ev, KVSP_EV_END, KVSP_ID_SEGMENT, 0)].end_offset, b.len);
     event_list_free(&ev);
 
@@ -213,10 +213,10 @@ static ebml_buf small_stream(void)
     eb_ebml_header(&b);
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
     size_t info = eb_begin(&b, KVSP_ID_INFO);
-    eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, 1000000);
+    eb_uint(&b, KVSP_ID_TIMECODE_SCALE, 1000000);
     eb_end(&b, info);
     eb_begin_unknown(&b, KVSP_ID_CLUSTER, 1);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 2000);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 2000);
     for (int i = 0; i < 3; i++)
         eb_simple_block(&b, (int16_t)(i * 33), i ? 0 : 0x80, 40, (uint8_t)i);
     return b;
@@ -235,9 +235,9 @@ static void test_filter(void **state)
     assert_int_equal(collect_with_reader(r, b.data, b.len, 0, &ev), KVSP_DONE);
     assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_CLUSTER), 0);
     assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_INFO), 0);
-    assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_TIMESTAMP_SCALE), 0);
+    assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_TIMECODE_SCALE), 0);
     assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK), 0);
-    int ts = find_event(&ev, KVSP_EV_DATA, KVSP_ID_TIMESTAMP, 0);
+    int ts = find_event(&ev, KVSP_EV_DATA, KVSP_ID_CLUSTER_TIMECODE, 0);
     assert_int_equal(ev.items[ts].u, 2000);
     assert_int_equal(ev.items[ts].depth, 2); /* depth counts hidden masters */
     event_list_free(&ev);
@@ -259,7 +259,7 @@ static void test_filter(void **state)
     b = (ebml_buf){0};
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
     size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 0);
     for (int i = 0; i < 3; i++)
         eb_simple_block(&b, (int16_t)i, 0x80, 8, (uint8_t)i);
     eb_end(&b, cluster);
@@ -272,7 +272,7 @@ static void test_filter(void **state)
             assert_int_equal(collect_with_reader(r, b.data, b.len, chunk, &ev), KVSP_DONE);
             assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK),
                              actions[k] == KVSP_FILTER_DELIVER ? 3 : 0);
-            assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_TIMESTAMP), 1);
+            assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_CLUSTER_TIMECODE), 1);
             event_list_free(&ev);
         }
         kvsp_reader_destroy(r);
@@ -339,8 +339,11 @@ static void test_api_misuse_and_sticky_errors(void **state)
     assert_int_equal(kvsp_reader_offset(r), 0);
 
     kvsp_reader_options o;
-    kvsp_reader_options_init(&o);
-    o.limits.max_depth = 0;
+    memset(&o, 0, sizeof o); /* zeroed: the defaults */
+    kvsp_reader *zeroed = kvsp_reader_create(&o);
+    assert_non_null(zeroed);
+    kvsp_reader_destroy(zeroed);
+    o.limits.max_depth = KVSP_MAX_DEPTH_LIMIT + 1;
     assert_null(kvsp_reader_create(&o));
     assert_int_equal(kvsp_reader_fail(r, KVSP_ERR_SERVICE, 42, "custom %d", 7),
                      KVSP_ERR_SERVICE);

@@ -58,7 +58,7 @@ static void fragment(ebml_buf *b, const run_opts *o, const char *number, const c
     eb_begin_unknown(b, KVSP_ID_SEGMENT, 8);
     size_t info = eb_begin(b, KVSP_ID_INFO);
     if (o->timecode_scale)
-        eb_uint(b, KVSP_ID_TIMESTAMP_SCALE, o->timecode_scale);
+        eb_uint(b, KVSP_ID_TIMECODE_SCALE, o->timecode_scale);
     eb_string(b, KVSP_ID_TITLE, "cam");
     eb_end(b, info);
     size_t tracks = eb_begin(b, KVSP_ID_TRACKS);
@@ -94,7 +94,7 @@ static void fragment(ebml_buf *b, const run_opts *o, const char *number, const c
     eb_end(b, tags);
     if (o->cluster) {
         eb_begin_unknown(b, KVSP_ID_CLUSTER, 8);
-        eb_uint(b, KVSP_ID_TIMESTAMP, 10);
+        eb_uint(b, KVSP_ID_CLUSTER_TIMECODE, 10);
         eb_simple_block(b, 0, 0x80, 20, 1);
         eb_simple_block(b, 3, 0x00, 21, 2);
         block_group(b, 6, 1, 3);
@@ -164,7 +164,7 @@ static int run_pipeline(const ebml_buf *b, collected *c, kvsp_fragment_options *
 {
     kvsp_fragment_options defaults;
     if (!fo) {
-        kvsp_fragment_options_init(&defaults);
+        memset(&defaults, 0, sizeof defaults);
         fo = &defaults;
     }
     fo->on_fragment = collect_fragment;
@@ -218,7 +218,7 @@ static int keep_last(void *user, const kvsp_fragment *f)
 static kvsp_fragment_visitor *keeping_visitor(void)
 {
     kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
+    memset(&fo, 0, sizeof fo);
     fo.on_fragment = keep_last;
     last_fragment = NULL;
     return kvsp_fragment_visitor_create(&fo);
@@ -319,7 +319,7 @@ static void test_fragment_track_and_info_rows(void **state)
     eb_ebml_header(&b);
     size_t seg = eb_begin(&b, KVSP_ID_SEGMENT);
     size_t info = eb_begin(&b, KVSP_ID_INFO);
-    eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, 0);
+    eb_uint(&b, KVSP_ID_TIMECODE_SCALE, 0);
     eb_double(&b, KVSP_ID_DURATION, 1234.5);
     eb_string(&b, KVSP_ID_TITLE, "t");
     eb_string(&b, KVSP_ID_MUXING_APP, "mux");
@@ -472,7 +472,7 @@ static void test_frame_milliseconds_exact(void **state)
             eb_ebml_header(&b);
             eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
             size_t info = eb_begin(&b, KVSP_ID_INFO);
-            eb_uint(&b, KVSP_ID_TIMESTAMP_SCALE, scales[si]);
+            eb_uint(&b, KVSP_ID_TIMECODE_SCALE, scales[si]);
             eb_end(&b, info);
             size_t tags = eb_begin(&b, KVSP_ID_TAGS);
             size_t tag = eb_begin(&b, KVSP_ID_TAG);
@@ -480,7 +480,7 @@ static void test_frame_milliseconds_exact(void **state)
             eb_end(&b, tag);
             eb_end(&b, tags);
             eb_begin_unknown(&b, KVSP_ID_CLUSTER, 8);
-            eb_uint(&b, KVSP_ID_TIMESTAMP, clusters[ci]);
+            eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, clusters[ci]);
             for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
                 eb_simple_block(&b, blocks[k], 0x80, 2, 1);
         }
@@ -556,10 +556,15 @@ static void test_limits(void **state)
         {64, 2, 1 << 20, KVSP_ERR_METADATA_LIMIT},   /* three SimpleTags kept at once */
         {64, 1024, 40, KVSP_ERR_METADATA_LIMIT},     /* strings */
         {2, 4, 1 << 20, KVSP_DONE},
+        /* 0 is the default, field by field, never "no room" */
+        {0, 0, 0, KVSP_DONE},
+        {1, 0, 0, KVSP_ERR_METADATA_LIMIT},
+        {0, 2, 0, KVSP_ERR_METADATA_LIMIT},
+        {0, 0, 40, KVSP_ERR_METADATA_LIMIT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         kvsp_fragment_options fo;
-        kvsp_fragment_options_init(&fo);
+        memset(&fo, 0, sizeof fo);
         fo.max_tracks = cases[i].tracks;
         fo.max_tags = cases[i].tags;
         fo.max_metadata_bytes = cases[i].bytes;
@@ -569,6 +574,27 @@ static void test_limits(void **state)
         kvsp_fragment_visitor_destroy(c.meta);
     }
     eb_free(&b);
+
+    /* Zeroed options hold the documented defaults: 64 tracks fit, 65 do not. */
+    for (uint32_t n = KVSP_DEFAULT_MAX_TRACKS; n <= KVSP_DEFAULT_MAX_TRACKS + 1; n++) {
+        eb_ebml_header(&b);
+        eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
+        size_t tracks = eb_begin(&b, KVSP_ID_TRACKS);
+        for (uint32_t t = 1; t <= n; t++) {
+            size_t entry = eb_begin(&b, KVSP_ID_TRACK_ENTRY);
+            eb_uint(&b, KVSP_ID_TRACK_NUMBER, t);
+            eb_end(&b, entry);
+        }
+        eb_end(&b, tracks);
+        kvsp_fragment_options zeroed;
+        memset(&zeroed, 0, sizeof zeroed);
+        collected c;
+        memset(&c, 0, sizeof c);
+        assert_int_equal(run_pipeline(&b, &c, &zeroed),
+                         n <= KVSP_DEFAULT_MAX_TRACKS ? KVSP_DONE : KVSP_ERR_METADATA_LIMIT);
+        kvsp_fragment_visitor_destroy(c.meta);
+        eb_free(&b);
+    }
 }
 
 static void test_error_fragment(void **state)
@@ -791,7 +817,7 @@ static void test_empty_frames(void **state)
     ebml_buf b = {0};
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
     size_t cluster = eb_begin(&b, KVSP_ID_CLUSTER);
-    eb_uint(&b, KVSP_ID_TIMESTAMP, 0);
+    eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 0);
     eb_simple_block(&b, 0, 0x80, 0, 0);
     size_t g = eb_begin(&b, KVSP_ID_BLOCKGROUP);
     block(&b, 1, 0, 0);
@@ -854,7 +880,7 @@ static void test_fragment_field_tables(void **state)
     check_field_rows(kvsp_track_fields, KVSP_TRACK_FIELD_COUNT, KVSP_ID_TRACK_ENTRY);
     check_field_rows(kvsp_info_fields, KVSP_INFO_FIELD_COUNT, KVSP_ID_INFO);
     /* fragment_json.c shows the first Info row apart from the others. */
-    assert_int_equal(kvsp_info_fields[0].id, KVSP_ID_TIMESTAMP_SCALE);
+    assert_int_equal(kvsp_info_fields[0].id, KVSP_ID_TIMECODE_SCALE);
 }
 
 int main(void)

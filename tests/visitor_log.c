@@ -118,7 +118,7 @@ int run_visitor_log(const uint8_t *data, size_t len, const visitor_run *run, log
 {
     log_state fs = {out, run->pause_every, 0}, ms = {out, run->pause_every, 0};
     kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
+    memset(&fo, 0, sizeof fo);
     fo.on_fragment = on_fragment;
     fo.user = &ms;
     kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(&fo);

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvsparser/fragment.h" /* KVSP_FRAGMENT_NUMBER_MAX */
+
 /* A small bounded queue of decoded pictures between the decoding thread
  * (producer) and the render thread (consumer). The producer copies a
  * picture's planes into a free slot and blocks while every slot is taken;
@@ -14,7 +16,7 @@
 typedef struct picture_info {
     double pts_ms;
     uint64_t fragment_index;
-    char fragment_number[64]; /* "" without the tag */
+    char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* "" without the tag */
     int has_producer_time;
     double producer_timestamp_ms;
     int64_t millis_behind_now; /* latest seen in the stream; -1 when none yet */

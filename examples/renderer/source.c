@@ -60,8 +60,7 @@ static int on_picture(void *user, const kvsp_picture *p)
     info->producer_timestamp_ms = p->producer_timestamp_ms;
     /* MILLIS_BEHIND_NOW is in a fragment's closing tags, after its frames:
      * the latest value is the previous fragment's. */
-    if (kvsp_fragment_visitor_millis_behind_now(s->meta, &info->millis_behind_now) != 0)
-        info->millis_behind_now = -1;
+    info->millis_behind_now = kvsp_fragment_visitor_millis_behind_now(s->meta); /* -1: not yet */
     picture_queue_commit(s->queue);
     return KVSP_OK;
 }
@@ -123,7 +122,10 @@ static int read_stream(source *s, const kvsp_visitor *v)
         snprintf(s->message, sizeof s->message, "bad --start '%s'", s->opts.start);
         return KVSP_ERR_INVALID_ARG;
     }
-    kvsp_client *client = kvsp_client_create(&co, s->message, sizeof s->message);
+    kvsp_error err;
+    kvsp_client *client = kvsp_client_create(&co, &err);
+    if (!client)
+        snprintf(s->message, sizeof s->message, "%s", err.message);
     kvsp_consumer *c = client ? kvsp_consumer_create(client, NULL) : NULL;
     int st = c ? kvsp_consumer_add(c, &so) : KVSP_ERR_INVALID_ARG;
     while (st >= 0 && !picture_queue_closed(s->queue) && kvsp_consumer_perform(c) > 0) {
@@ -160,8 +162,8 @@ static int read_stream(source *s, const kvsp_visitor *v)
 static int run(void *arg)
 {
     source *s = arg;
-    kvsp_decoder_options o;
-    kvsp_decoder_options_init(&o);
+    kvsp_decode_options o;
+    memset(&o, 0, sizeof o);
     /* Textures are uploaded as planar YUV 4:2:0. A decoder's native yuv420p
      * pictures come through as they are; other formats are converted. */
     o.pixel_format = KVSP_PIX_YUV420P;
@@ -183,8 +185,8 @@ static int run(void *arg)
         st = s->opts.stream ? read_stream(s, &v) : read_file(s, &v);
         if (st >= 0)
             st = kvsp_decoder_finish(d); /* the pictures the decoder still holds */
-        if (st < 0 && *kvsp_decoder_error(d))
-            snprintf(s->message, sizeof s->message, "%s", kvsp_decoder_error(d));
+        if (st < 0 && kvsp_decoder_error(d) < 0)
+            snprintf(s->message, sizeof s->message, "%s", kvsp_decoder_error_message(d));
     }
     if (st < 0 && !s->message[0])
         snprintf(s->message, sizeof s->message, "%s", kvsp_status_str(st));

@@ -87,12 +87,19 @@ typedef struct kvsp_consumer_options {
     size_t max_fragment_bytes; /* a fragment larger than this fails the stream; 0: 256 MiB */
 } kvsp_consumer_options;
 
+/* The consumer borrows the client: destroy the consumer first. Zeroed (or
+ * NULL) options are the defaults. NULL on allocation failure or without a
+ * client. */
 KVSP_API kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_options *opts);
 KVSP_API void kvsp_consumer_destroy(kvsp_consumer *c);
-/* Adds a stream; returns its index, or a negative status. */
+/* Adds a stream (the options, the stream name and the start value are
+ * copied; visitor, reader and user are borrowed until the consumer is
+ * destroyed); returns its index, or a negative status. */
 KVSP_API int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts);
 
-/* Runs until every stream is done or failed, or kvsp_consumer_stop. */
+/* Runs until every stream is done or failed, or kvsp_consumer_stop.
+ * Returns KVSP_OK, or the status of the first stream that failed (see
+ * kvsp_consumer_error; every stream's own is in its stats). */
 KVSP_API int kvsp_consumer_run(kvsp_consumer *c);
 /* Asks run to return soon (e.g. from a signal handler: only sets a flag). */
 KVSP_API void kvsp_consumer_stop(kvsp_consumer *c);
@@ -105,7 +112,18 @@ KVSP_API long kvsp_consumer_timeout(kvsp_consumer *c);
 KVSP_API int kvsp_consumer_perform(kvsp_consumer *c);
 
 KVSP_API size_t kvsp_consumer_stream_count(const kvsp_consumer *c);
-KVSP_API const kvsp_stream_stats *kvsp_consumer_stats(kvsp_consumer *c, size_t index);
+/* The stream's stats (index as kvsp_consumer_add returned it), NULL for
+ * no such stream. Owned by the consumer: the pointer and the strings in it
+ * stay valid until kvsp_consumer_destroy; the values change as the
+ * consumer runs (seconds_since_last_byte is computed by this call). */
+KVSP_API const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, size_t index);
+
+/* The consumer's last error: of the last kvsp_consumer_add that failed, or
+ * of the first stream that failed in a run or perform ("stream NAME:
+ * message"); KVSP_OK and "" when none. The message is owned by the
+ * consumer and valid until its next call or destruction. */
+KVSP_API int kvsp_consumer_error(const kvsp_consumer *c);
+KVSP_API const char *kvsp_consumer_error_message(const kvsp_consumer *c);
 
 #ifdef __cplusplus
 }

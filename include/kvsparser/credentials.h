@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kvsparser/export.h"
+#include "kvsparser/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,13 +42,19 @@ typedef struct kvsp_credentials_options {
 
 typedef struct kvsp_credential_provider kvsp_credential_provider;
 
+/* Zeroed (or NULL) options are the defaults; profile is copied. NULL on
+ * allocation failure. */
 KVSP_API kvsp_credential_provider *kvsp_credential_provider_create(const kvsp_credentials_options *opts);
 KVSP_API void kvsp_credential_provider_destroy(kvsp_credential_provider *p);
-/* Current credentials (cached; fetched again near expiry). The pointer is
- * valid until the next call. Returns 0, or a negative status with a message
- * in `why`. */
-KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out,
-                                          char *why, size_t why_size);
+/* Current credentials (cached; fetched again near expiry). *out, owned by
+ * the provider, is valid until the next call on it. Returns KVSP_OK, or a
+ * negative status (*out NULL) that the provider keeps with its message. */
+KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out);
+/* The error of the last get (KVSP_OK if it succeeded) and its message,
+ * which names every source tried and never a secret ("" when none); owned
+ * by the provider, valid until its next call or destruction. */
+KVSP_API int kvsp_credential_provider_error(const kvsp_credential_provider *p);
+KVSP_API const char *kvsp_credential_provider_error_message(const kvsp_credential_provider *p);
 
 /* The service rejected the current credentials as expired
  * (ExpiredTokenException) although their expiry had not come: temporary
@@ -57,7 +64,9 @@ KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvs
 KVSP_API int kvsp_credential_provider_expire(kvsp_credential_provider *p);
 
 /* The region: `explicit_region` if given, else AWS_REGION, AWS_DEFAULT_REGION,
- * or the profile's `region` in the config file. Returns 0, or -1 if none. */
+ * or the profile's `region` in the config file, into out. Returns KVSP_OK,
+ * KVSP_ERR_INVALID_ARG when there is none (or it is not letters, digits
+ * and dashes, or does not fit) or KVSP_ERR_NOMEM. */
 KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size);
 
 #ifdef __cplusplus

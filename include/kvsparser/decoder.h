@@ -73,13 +73,15 @@ typedef struct kvsp_audio {
     double pts_ms;
 } kvsp_audio;
 
-typedef struct kvsp_decoder_options {
+/* Zeroed (or NULL) options are the defaults: every picture of the first
+ * video track as decoded. */
+typedef struct kvsp_decode_options {
     uint64_t track;               /* video track number; 0: the first video track */
-    kvsp_pixel_format pixel_format;
+    kvsp_pixel_format pixel_format; /* 0: KVSP_PIX_NATIVE */
     int width, height;            /* output size; 0 keeps it; one side alone keeps the aspect */
-    kvsp_sampling sampling;
-    uint64_t every_n;             /* KVSP_SAMPLE_EVERY_N */
-    double interval_ms;           /* KVSP_SAMPLE_INTERVAL */
+    kvsp_sampling sampling;       /* 0: KVSP_SAMPLE_ALL */
+    uint64_t every_n;             /* KVSP_SAMPLE_EVERY_N; 0: 1 */
+    double interval_ms;           /* KVSP_SAMPLE_INTERVAL: required, > 0 */
     int threads;                  /* decoder threads; 0: as many as cores */
     int (*on_picture)(void *user, const kvsp_picture *picture);
     /* Optional: decode the first audio track too (AAC and the like). */
@@ -87,9 +89,9 @@ typedef struct kvsp_decoder_options {
     /* Optional: told of each frame that could not be decoded. */
     void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
     void *user;
-} kvsp_decoder_options;
+} kvsp_decode_options;
 
-typedef struct kvsp_decoder_stats {
+typedef struct kvsp_decode_stats {
     uint64_t frames;           /* frames of the video track seen */
     uint64_t decoded;          /* pictures out of the decoder */
     uint64_t delivered;        /* pictures handed to on_picture */
@@ -98,21 +100,26 @@ typedef struct kvsp_decoder_stats {
     uint64_t corrupt;          /* frames rejected or pictures marked corrupt */
     uint64_t reopened;         /* decoder reopened for new codec private data */
     uint64_t audio_frames;     /* decoded audio frames */
-} kvsp_decoder_stats;
+} kvsp_decode_stats;
 
 typedef struct kvsp_decoder kvsp_decoder;
 
-KVSP_API void kvsp_decoder_options_init(kvsp_decoder_options *opts);
 /* meta: a fragment visitor run before the decoder (see frames.h), or NULL
  * for the decoder's own. NULL on bad options or allocation failure. */
-KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decoder_options *opts);
+KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts);
 KVSP_API void kvsp_decoder_destroy(kvsp_decoder *d);
 KVSP_API kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d);
 /* End of input: drains the pictures the decoder still holds. */
 KVSP_API int kvsp_decoder_finish(kvsp_decoder *d);
-KVSP_API const kvsp_decoder_stats *kvsp_decoder_get_stats(const kvsp_decoder *d);
-/* A short message for the last decoder error (opening a codec). */
-KVSP_API const char *kvsp_decoder_error(const kvsp_decoder *d);
+/* Counts so far, owned by the decoder: valid (and updated as it runs)
+ * until kvsp_decoder_destroy. */
+KVSP_API const kvsp_decode_stats *kvsp_decoder_stats(const kvsp_decoder *d);
+/* The last error the decoder raised itself (opening a codec, memory; not
+ * one a callback returned), KVSP_OK if none, and its message ("" if none),
+ * owned by the decoder, valid until its next error or destruction. Like
+ * every visitor's error it also stops the run, as the reader's error. */
+KVSP_API int kvsp_decoder_error(const kvsp_decoder *d);
+KVSP_API const char *kvsp_decoder_error_message(const kvsp_decoder *d);
 
 #ifdef __cplusplus
 }

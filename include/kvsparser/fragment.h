@@ -20,6 +20,11 @@ extern "C" {
  * they and every pointer in a kvsp_fragment stay valid until the next
  * fragment begins (or the visitor is reset or destroyed). */
 
+/* KVS fragment numbers are decimal strings of up to this many digits (47
+ * in practice). Every buffer of the libraries and of kvsp holds this many
+ * plus the NUL; longer numbers are refused (ListFragments) or not kept. */
+#define KVSP_FRAGMENT_NUMBER_MAX 128
+
 /* Matroska TrackType values. */
 #define KVSP_TRACK_VIDEO 1u
 #define KVSP_TRACK_AUDIO 2u
@@ -156,6 +161,7 @@ typedef struct kvsp_fragment_visitor kvsp_fragment_visitor;
  * (KVSP_PAUSED pauses the run). */
 typedef int (*kvsp_fragment_cb)(void *user, const kvsp_fragment *fragment);
 
+/* Zeroed (or NULL) options are the defaults. */
 typedef struct kvsp_fragment_options {
     kvsp_fragment_cb on_fragment; /* may be NULL */
     void *user;
@@ -163,17 +169,16 @@ typedef struct kvsp_fragment_options {
      * hostile streams (each string is also bounded by the reader's
      * max_string_size). Exceeding one stops the run with
      * KVSP_ERR_METADATA_LIMIT. */
-    uint32_t max_tracks;       /* default 64 */
-    uint32_t max_tags;         /* SimpleTags per fragment, default 1024 */
-    size_t max_metadata_bytes; /* strings and codec private data, default 4 MiB */
+    uint32_t max_tracks;       /* 0: 64 */
+    uint32_t max_tags;         /* SimpleTags per fragment; 0: 1024 */
+    size_t max_metadata_bytes; /* strings and codec private data; 0: 4 MiB */
 } kvsp_fragment_options;
 
 #define KVSP_DEFAULT_MAX_TRACKS 64u
 #define KVSP_DEFAULT_MAX_TAGS 1024u
 #define KVSP_DEFAULT_MAX_METADATA_BYTES (4u << 20)
 
-KVSP_API void kvsp_fragment_options_init(kvsp_fragment_options *opts);
-/* NULL options means defaults. */
+/* The options are copied. NULL on allocation failure. */
 KVSP_API kvsp_fragment_visitor *kvsp_fragment_visitor_create(const kvsp_fragment_options *opts);
 KVSP_API void kvsp_fragment_visitor_destroy(kvsp_fragment_visitor *fv);
 /* Forgets everything, including the latest continuation token. */
@@ -197,8 +202,7 @@ KVSP_API const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv
  * whichever fragment carried them: where a consumer resumes after a
  * disconnect. NULL / -1 when none was seen yet. */
 KVSP_API const char *kvsp_fragment_visitor_continuation_token(const kvsp_fragment_visitor *fv);
-KVSP_API int kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv,
-                                                     int64_t *ms);
+KVSP_API int64_t kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv);
 /* Fragments reported so far. */
 KVSP_API uint64_t kvsp_fragment_visitor_count(const kvsp_fragment_visitor *fv);
 

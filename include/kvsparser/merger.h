@@ -58,9 +58,10 @@ typedef struct kvsp_merge_output {
     int (*next_file)(void *user);
 } kvsp_merge_output;
 
+/* Zeroed (or NULL) options are the defaults. */
 typedef struct kvsp_merge_options {
-    kvsp_merge_timeline timeline;
-    kvsp_merge_split split;
+    kvsp_merge_timeline timeline; /* 0: KVSP_MERGE_TIMELINE_PRODUCER */
+    kvsp_merge_split split;       /* 0: KVSP_MERGE_SPLIT_NEW_FILE */
     int drop_kvs_tags; /* by default each fragment's number and timestamps are
                           kept as a Tags element after its clusters */
     const char *writing_app; /* Info WritingApp; NULL for the library's name */
@@ -81,7 +82,6 @@ typedef struct kvsp_merge_stats {
 
 typedef struct kvsp_merger kvsp_merger;
 
-KVSP_API void kvsp_merge_options_init(kvsp_merge_options *opts);
 /* meta: a fragment visitor that runs before the merger on every event (as
  * for the frame visitor), or NULL for the merger's own. opts NULL means
  * defaults. The output table is copied. */

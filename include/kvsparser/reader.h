@@ -100,36 +100,37 @@ typedef struct kvsp_event {
     uint64_t skipped; /* RESYNC: bytes from the error's offset to the sync point */
 } kvsp_event;
 
-/* Limits protect long-running consumers from hostile or corrupt input. */
+/* Limits protect long-running consumers from hostile or corrupt input.
+ * 0 in a field means its default. */
 typedef struct kvsp_limits {
     /* Masters nested deeper than this are refused: bounds the reader's stack
-     * (depth bombs). Matroska needs 8 or so; default 64. */
+     * (depth bombs). Matroska needs 8 or so; 0: 64; at most
+     * KVSP_MAX_DEPTH_LIMIT. */
     uint32_t max_depth;
     /* Largest non-master element accepted, in bytes. Such elements may have to
      * be buffered, so this bounds memory; a hostile declared size fails here
-     * before any allocation. Default 256 MiB (room for 8K keyframes). */
+     * before any allocation. 0: 256 MiB (room for 8K keyframes). */
     uint64_t max_element_size;
-    /* Largest STRING or UTF-8 element. Default 1 MiB. */
+    /* Largest STRING or UTF-8 element. 0: 1 MiB. */
     uint64_t max_string_size;
 } kvsp_limits;
 
 #define KVSP_DEFAULT_MAX_DEPTH 64u
 #define KVSP_DEFAULT_MAX_ELEMENT_SIZE (256ull << 20)
 #define KVSP_DEFAULT_MAX_STRING_SIZE (1ull << 20)
+#define KVSP_MAX_DEPTH_LIMIT (1u << 20)
 
+/* Zeroed (or NULL) options are the defaults. */
 typedef struct kvsp_reader_options {
     kvsp_limits limits;
     /* After an error, skip to the next EBML header or Cluster and go on,
      * reporting KVSP_EV_ERROR and KVSP_EV_RESYNC events; errors are then not
-     * sticky. Off by default. */
+     * sticky. 0: off. */
     int resync;
 } kvsp_reader_options;
 
-/* Fills defaults. */
-KVSP_API void kvsp_reader_options_init(kvsp_reader_options *opts);
-
-/* NULL options means defaults. Returns NULL on allocation failure or invalid
- * limits (zero). */
+/* The options are copied. Returns NULL on allocation failure or a
+ * max_depth above KVSP_MAX_DEPTH_LIMIT. */
 KVSP_API kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts);
 KVSP_API void kvsp_reader_destroy(kvsp_reader *r);
 /* Back to the initial state (stream offset 0), keeping options and filter. */

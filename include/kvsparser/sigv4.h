@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "kvsparser/export.h"
+#include "kvsparser/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,10 +58,11 @@ KVSP_API void kvsp_sigv4_result_free(kvsp_sigv4_result *r);
 
 /* Checks a received request: parses its Authorization header (credential
  * scope, signed headers, signature), re-signs with the secret of that
- * access key and compares in constant time. Returns 0 when valid, or a
- * negative status; why (without secrets) goes to `why`. */
+ * access key and compares in constant time. Returns KVSP_OK when valid, or
+ * a negative status, with what is wrong (never a secret) in *err if err is
+ * not NULL. */
 KVSP_API int kvsp_sigv4_verify(const kvsp_sigv4_request *req, const char *authorization,
-                               const kvsp_sigv4_credentials *cred, char *why, size_t why_size);
+                               const kvsp_sigv4_credentials *cred, kvsp_error *err);
 
 /* The current time as an X-Amz-Date value (UTC). */
 KVSP_API void kvsp_sigv4_now(char out[17]);

@@ -8,7 +8,8 @@ extern "C" {
 #endif
 
 /* Status codes: 0 is success, positive values are non-error conditions of the
- * incremental API, negative values are errors. Errors of a reader are sticky:
+ * incremental API, negative values are errors. Every function that can fail
+ * returns one (or NULL, for constructors). Errors of a reader are sticky:
  * every later call returns the same error until kvsp_reader_reset(). */
 #define KVSP_STATUS_MAP(X)                                                        \
     X(OK, 0, "ok")                                                                \
@@ -47,9 +48,20 @@ typedef enum kvsp_status {
 #undef KVSP_STATUS_ENUM_
 } kvsp_status;
 
-/* Short name ("ERR_TRUNCATED") and description of a status; never NULL. */
+/* Short name ("ERR_TRUNCATED") and description of a status; never NULL,
+ * static strings. */
 KVSP_API const char *kvsp_status_name(int status);
 KVSP_API const char *kvsp_status_str(int status);
+
+/* What went wrong in a call that has no object to keep its error
+ * (kvsp_client_create, kvsp_sigv4_verify): an optional out-parameter,
+ * NULL when the status is enough. Objects keep their own last error
+ * instead (kvsp_reader_error, kvsp_client_error, ...). */
+#define KVSP_ERROR_MESSAGE_SIZE 512
+typedef struct kvsp_error {
+    int status;                             /* KVSP_OK, or the status returned */
+    char message[KVSP_ERROR_MESSAGE_SIZE];  /* NUL-terminated; "" when none; never a secret */
+} kvsp_error;
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "kvsparser/status.h"
 
 /* Shared files are a few kilobytes; the limit only keeps a wrong path (a
@@ -89,7 +90,7 @@ static int set_value(char **field, span v)
 {
     char *copy = NULL;
     if (v.n) {
-        copy = malloc(v.n + 1);
+        copy = kvsp_ext_malloc(v.n + 1);
         if (!copy)
             return KVSP_ERR_NOMEM;
         memcpy(copy, v.p, v.n);
@@ -208,7 +209,7 @@ int kvsp_aws_profile_load(const char *path, kvsp_aws_file kind, const char *prof
                 break;
             }
             cap = cap ? cap * 2 : 4096;
-            char *bigger = realloc(text, cap);
+            char *bigger = kvsp_ext_realloc(text, cap);
             if (!bigger) {
                 rc = KVSP_ERR_NOMEM;
                 break;
@@ -235,7 +236,7 @@ int kvsp_aws_profile_load(const char *path, kvsp_aws_file kind, const char *prof
         volatile char *v = text;
         for (size_t i = 0; i < len; i++)
             v[i] = 0;
-        free(text);
+        kvsp_ext_free(text);
     }
     return rc;
 }
@@ -245,24 +246,29 @@ void kvsp_aws_profile_free(kvsp_aws_profile *p)
     kvsp_wipe_free(p->access_key_id);
     kvsp_wipe_free(p->secret_access_key);
     kvsp_wipe_free(p->session_token);
-    free(p->region);
+    kvsp_ext_free(p->region);
     memset(p, 0, sizeof *p);
+}
+
+void kvsp_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
 }
 
 void kvsp_wipe_free(char *s)
 {
     if (!s)
         return;
-    volatile char *v = s;
-    while (*v)
-        *v++ = 0;
-    free(s);
+    kvsp_wipe(s, strlen(s));
+    kvsp_ext_free(s);
 }
 
 static char *join(const char *a, const char *b, int *nomem)
 {
     size_t na = strlen(a), nb = strlen(b);
-    char *s = malloc(na + nb + 1);
+    char *s = kvsp_ext_malloc(na + nb + 1);
     if (!s) {
         *nomem = 1;
         return NULL;

@@ -51,5 +51,7 @@ void kvsp_aws_profile_free(kvsp_aws_profile *p);
 /* Overwrites a string's bytes, in a way the compiler keeps, before it is
  * freed: secrets should not linger in freed heap memory. */
 void kvsp_wipe_free(char *s);
+/* The same for n bytes that stay allocated (or are not a string). */
+void kvsp_wipe(void *p, size_t n);
 
 #endif

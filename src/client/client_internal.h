@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "../alloc_internal.h"
+#include "http_transfer.h"
 #include "kvsparser/client.h"
+#include "retry.h"
 
 /* Data endpoints are cached per stream and API. KVS says they stay valid
  * for 45 minutes; they are fetched again a little before that. */
@@ -32,8 +35,10 @@ struct kvsp_client {
     kvsp_credential_provider *credentials;
     int own_credentials;
     endpoint_entry endpoints[ENDPOINT_CACHE_SIZE];
-    char error[512];
-    long http_status;
+    int error_status;          /* kvsp_client_error */
+    char error[512];           /* its message */
+    char error_exception[128]; /* the AWS exception name of a service error */
+    long http_status;          /* of the last response, 0 if none */
 };
 
 /* One signed POST of a JSON body. With `body` set, a 200 response's bytes
@@ -54,21 +59,26 @@ typedef struct http_call {
 /* Retries a stalled or cut request (nothing of the body delivered yet) up
  * to 3 times, and an ExpiredTokenException once with fresh credentials. */
 int kvsp_http_post(kvsp_client *c, http_call *call);
-/* Monotonic seconds. */
-double kvsp_client_now(void);
 /* Sets up a signed POST on any easy handle (for the multi interface);
  * returns the header list to free after the transfer, or NULL with *status. */
 struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
                                 const char *json, int *status);
-/* The exception name from an x-amzn-ErrorType header line, if it is one. */
-void kvsp_http_error_type_header(const char *data, size_t len, char *out, size_t out_size);
 /* "Name (HTTP status): message" from an error response; KVSP_ERR_SERVICE. */
 int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
                        const char *body);
 void kvsp_http_call_free(http_call *call);
 
-/* Sets c->error from a failed call and returns the status to report. */
+/* Sets the client's error (status and message, no exception name) and
+ * returns the status. */
 int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* At the start of each public call: no error yet. */
+void kvsp_client_clear_error(kvsp_client *c);
+/* Fills an optional kvsp_error; returns status. */
+int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif

@@ -8,6 +8,7 @@
  * their fragments; elsewhere, and for applications with their own loop
  * (fdset/timeout/perform), curl_multi_poll / curl_multi_perform. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,13 +22,6 @@
 #define MAX_WAIT_MS 200 /* so that a stop request is seen soon */
 
 #define DEFAULT_MAX_FRAGMENT (256u << 20)
-
-double kvsp_consumer_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 #ifdef __linux__
 /* CURLMOPT_SOCKETFUNCTION: what libcurl waits for on a socket. */
@@ -54,7 +48,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *user)
 {
     (void)multi;
     kvsp_consumer *c = user;
-    c->timer_at = timeout_ms < 0 ? -1 : kvsp_consumer_now() + (double)timeout_ms / 1000.0;
+    c->timer_at = timeout_ms < 0 ? -1 : kvsp_client_now() + (double)timeout_ms / 1000.0;
     return 0;
 }
 
@@ -119,21 +113,30 @@ void kvsp_consumer_destroy(kvsp_consumer *c)
     kvsp_ext_free(c);
 }
 
+static int consumer_fail(kvsp_consumer *c, int status, const char *what)
+{
+    c->error = status;
+    snprintf(c->message, sizeof c->message, "%s", what);
+    return status;
+}
+
 int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
 {
-    if (!c || !opts || !opts->stream)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    if (!opts || !opts->stream)
+        return consumer_fail(c, KVSP_ERR_INVALID_ARG, "no stream options or no stream name");
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
         consumer_stream **bigger = kvsp_ext_realloc(c->streams, cap * sizeof *bigger);
         if (!bigger)
-            return KVSP_ERR_NOMEM;
+            return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
         c->streams = bigger;
         c->cap = cap;
     }
     consumer_stream *s = kvsp_ext_calloc(1, sizeof *s);
     if (!s)
-        return KVSP_ERR_NOMEM;
+        return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
     s->owner = c;
     s->opts = *opts;
     s->name = kvsp_ext_strdup(opts->stream);
@@ -144,12 +147,12 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     if (!s->reader && opts->visitor)
         s->reader = s->own_reader = kvsp_reader_create(NULL);
     s->stats.millis_behind_now = -1;
-    s->last_byte_at = kvsp_consumer_now();
+    s->last_byte_at = kvsp_client_now();
     /* Without a visitor only the metadata is wanted: no bytes are kept. */
     int keep = opts->visitor != NULL;
     if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
         kvsp_stream_free(s);
-        return KVSP_ERR_NOMEM;
+        return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
     }
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at the first perform */
     s->wake_at = 0;
@@ -165,7 +168,7 @@ static int active(const consumer_stream *s)
 /* Connects the streams whose backoff is over. */
 static void wake_streams(kvsp_consumer *c)
 {
-    double now = kvsp_consumer_now();
+    double now = kvsp_client_now();
     for (size_t i = 0; i < c->count; i++) {
         consumer_stream *s = c->streams[i];
         if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi || s->wake_at > now)
@@ -175,6 +178,20 @@ static void wake_streams(kvsp_consumer *c)
             s->stats.state = KVSP_STREAM_FAILED;
             s->stats.last_status = st;
         }
+    }
+}
+
+/* The consumer's error: that of the first stream that failed. */
+static void take_stream_errors(kvsp_consumer *c)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        const consumer_stream *s = c->streams[i];
+        if (s->stats.state != KVSP_STREAM_FAILED)
+            continue;
+        c->error = s->stats.last_status ? s->stats.last_status : KVSP_ERR_NETWORK;
+        snprintf(c->message, sizeof c->message, "stream %s: %s", s->name,
+                 s->stats.last_error ? s->stats.last_error : kvsp_status_str(c->error));
+        return;
     }
 }
 
@@ -194,6 +211,7 @@ static int after_transfers(kvsp_consumer *c)
             kvsp_stream_done(s, msg->data.result);
     }
     wake_streams(c);
+    take_stream_errors(c);
     int n = 0;
     for (size_t i = 0; i < c->count; i++)
         n += active(c->streams[i]);
@@ -217,7 +235,7 @@ long kvsp_consumer_timeout(kvsp_consumer *c)
     long stall = kvsp_streams_check_stalls(c, 0);
     if (stall >= 0 && (ms < 0 || stall < ms))
         ms = stall;
-    double now = kvsp_consumer_now();
+    double now = kvsp_client_now();
     for (size_t i = 0; i < c->count; i++) {
         const consumer_stream *s = c->streams[i];
         if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
@@ -249,10 +267,10 @@ static int wait_ms(kvsp_consumer *c, int socket_api)
     if (socket_api) {
         ms = -1;
         if (c->timer_at >= 0) {
-            double left = c->timer_at - kvsp_consumer_now();
+            double left = c->timer_at - kvsp_client_now();
             ms = left <= 0 ? 0 : (long)(left * 1000.0) + 1;
         }
-        double now = kvsp_consumer_now();
+        double now = kvsp_client_now();
         for (size_t i = 0; i < c->count; i++) {
             const consumer_stream *s = c->streams[i];
             if (s->stats.state != KVSP_STREAM_BACKOFF || s->in_multi)
@@ -285,7 +303,7 @@ static int run_epoll(kvsp_consumer *c)
             mask |= CURL_CSELECT_ERR;
         curl_multi_socket_action(c->multi, ev[i].data.fd, mask, &running);
     }
-    if (c->timer_at >= 0 && c->timer_at <= kvsp_consumer_now()) {
+    if (c->timer_at >= 0 && c->timer_at <= kvsp_client_now()) {
         c->timer_at = -1;
         curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
@@ -297,6 +315,8 @@ int kvsp_consumer_run(kvsp_consumer *c)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
+    c->error = KVSP_OK; /* an earlier kvsp_consumer_add's error is not the run's */
+    c->message[0] = '\0';
 #ifdef __linux__
     if (c->epfd >= 0) {
         /* Streams connect in after_transfers; libcurl's timer then asks for
@@ -310,11 +330,18 @@ int kvsp_consumer_run(kvsp_consumer *c)
         while (!c->stop && kvsp_consumer_perform(c) > 0)
             curl_multi_poll(c->multi, NULL, 0, wait_ms(c, 0), NULL);
     }
-    int status = KVSP_OK;
-    for (size_t i = 0; i < c->count; i++)
-        if (c->streams[i]->stats.state == KVSP_STREAM_FAILED && status == KVSP_OK)
-            status = c->streams[i]->stats.last_status ? c->streams[i]->stats.last_status : KVSP_ERR_NETWORK;
-    return status;
+    take_stream_errors(c);
+    return c->error;
+}
+
+int kvsp_consumer_error(const kvsp_consumer *c)
+{
+    return c ? c->error : KVSP_ERR_INVALID_ARG;
+}
+
+const char *kvsp_consumer_error_message(const kvsp_consumer *c)
+{
+    return c ? c->message : "";
 }
 
 size_t kvsp_consumer_stream_count(const kvsp_consumer *c)
@@ -322,11 +349,11 @@ size_t kvsp_consumer_stream_count(const kvsp_consumer *c)
     return c ? c->count : 0;
 }
 
-const kvsp_stream_stats *kvsp_consumer_stats(kvsp_consumer *c, size_t index)
+const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, size_t index)
 {
     if (!c || index >= c->count)
         return NULL;
     consumer_stream *s = c->streams[index];
-    s->stats.seconds_since_last_byte = kvsp_consumer_now() - s->last_byte_at;
+    s->stats.seconds_since_last_byte = kvsp_client_now() - s->last_byte_at;
     return &s->stats;
 }

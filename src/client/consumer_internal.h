@@ -27,8 +27,8 @@ typedef struct consumer_stream {
     kvsp_reader *own_reader;
     kvsp_stream_stats stats;
     char token[512];        /* continuation token of the last complete fragment */
-    char last_number[64];   /* number of the last fragment delivered */
-    char skip_number[64];   /* a resumed FRAGMENT_NUMBER start repeats this one */
+    char last_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* number of the last fragment delivered */
+    char skip_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* a resumed FRAGMENT_NUMBER start repeats this one */
     char error[512];
     char error_type[128];
     char *answer;           /* GetDataEndpoint's answer or an error's body, bounded */
@@ -60,9 +60,10 @@ struct kvsp_consumer {
      * sockets need, not a poll of every stream's. -1: not in use. */
     int epfd;
     double timer_at; /* libcurl's timer (monotonic seconds), < 0: none */
+    int error;          /* kvsp_consumer_error */
+    char message[640];  /* its message */
 };
 
-double kvsp_consumer_now(void);
 /* Starts (or restarts) the stream's GetMedia. */
 int kvsp_stream_connect(consumer_stream *s);
 /* A transfer of the stream finished with this libcurl result. */

@@ -97,7 +97,7 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     consumer_stream *s = user;
-    s->last_byte_at = kvsp_consumer_now();
+    s->last_byte_at = kvsp_client_now();
     kvsp_http_error_type_header(data, size * n, s->error_type, sizeof s->error_type);
     return size * n;
 }
@@ -108,7 +108,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     size_t len = size * n;
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-    s->last_byte_at = kvsp_consumer_now();
+    s->last_byte_at = kvsp_client_now();
     if (status != 200 || s->phase == PHASE_ENDPOINT) {
         if (s->answer_len + len <= MAX_ANSWER) {
             char *bigger = kvsp_ext_realloc(s->answer, s->answer_len + len + 1);
@@ -144,7 +144,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 static json_t *next_request(consumer_stream *s, const char **base, const char **path)
 {
     kvsp_consumer *c = s->owner;
-    if (!s->endpoint || kvsp_consumer_now() - s->endpoint_at >= ENDPOINT_TTL_S) {
+    if (!s->endpoint || kvsp_client_now() - s->endpoint_at >= ENDPOINT_TTL_S) {
         s->phase = PHASE_ENDPOINT;
         *base = c->client->control_url;
         *path = "/getDataEndpoint";
@@ -184,7 +184,7 @@ int kvsp_stream_connect(consumer_stream *s)
     s->headers = s->easy ? kvsp_http_prepare(c->client, s->easy, base, path, json, &st) : NULL;
     free(json);
     if (!s->headers) {
-        note(s, "%s", kvsp_client_error(c->client));
+        note(s, "%s", kvsp_client_error_message(c->client));
         return st < 0 ? st : KVSP_ERR_NOMEM;
     }
     curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -198,7 +198,7 @@ int kvsp_stream_connect(consumer_stream *s)
     s->retry_soon = 0;
     s->delivered_this_response = 0;
     s->stalled = 0;
-    s->last_byte_at = kvsp_consumer_now();
+    s->last_byte_at = kvsp_client_now();
     s->stats.state = KVSP_STREAM_CONNECTING;
     if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
         return KVSP_ERR_NETWORK;
@@ -212,7 +212,7 @@ static void fail(consumer_stream *s, int status)
     s->stats.last_status = status;
 }
 
-/* Exponential backoff with jitter: half the delay fixed, half random. */
+/* Exponential backoff with jitter (retry.c). */
 static void backoff(consumer_stream *s, long min_ms)
 {
     kvsp_consumer *c = s->owner;
@@ -221,17 +221,11 @@ static void backoff(consumer_stream *s, long min_ms)
         fail(s, KVSP_ERR_NETWORK);
         return;
     }
-    long delay = c->opts.initial_backoff_ms;
-    for (int i = 1; i < s->attempts && delay < c->opts.max_backoff_ms; i++)
-        delay *= 2;
-    if (delay > c->opts.max_backoff_ms)
-        delay = c->opts.max_backoff_ms;
-    c->rng = c->rng * 1103515245u + 12345u;
-    long wait = delay / 2 + (long)((c->rng >> 8) % (unsigned long)(delay / 2 + 1));
+    long wait = kvsp_backoff_ms(s->attempts, c->opts.initial_backoff_ms, c->opts.max_backoff_ms, &c->rng);
     if (wait < min_ms)
         wait = min_ms;
     s->stats.state = KVSP_STREAM_BACKOFF;
-    s->wake_at = kvsp_consumer_now() + (double)wait / 1000.0;
+    s->wake_at = kvsp_client_now() + (double)wait / 1000.0;
 }
 
 /* A new connection, now: the last one ended or was cut on our side. */
@@ -239,7 +233,7 @@ static void reconnect(consumer_stream *s, long delay_ms)
 {
     s->stats.reconnects++;
     s->stats.state = KVSP_STREAM_BACKOFF;
-    s->wake_at = kvsp_consumer_now() + (double)delay_ms / 1000.0;
+    s->wake_at = kvsp_client_now() + (double)delay_ms / 1000.0;
 }
 
 static void forget_endpoint(consumer_stream *s)
@@ -304,7 +298,7 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
         copy[--n] = '\0';
     kvsp_ext_free(s->endpoint);
     s->endpoint = copy;
-    s->endpoint_at = kvsp_consumer_now();
+    s->endpoint_at = kvsp_client_now();
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at once */
     s->wake_at = 0;
 }
@@ -316,7 +310,7 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(c->multi, s->easy);
     s->in_multi = 0;
-    curl_slist_free_all(s->headers);
+    kvsp_http_headers_free(s->headers);
     s->headers = NULL;
     if (status != 0)
         s->reached = 1;
@@ -377,7 +371,7 @@ long kvsp_streams_check_stalls(kvsp_consumer *c, int give_up)
     long limit = c->client->stall_timeout_ms, next = -1;
     if (limit <= 0)
         return -1;
-    double now = kvsp_consumer_now();
+    double now = kvsp_client_now();
     for (size_t i = 0; i < c->count; i++) {
         consumer_stream *s = c->streams[i];
         if (!s->in_multi)
@@ -402,7 +396,7 @@ void kvsp_stream_free(consumer_stream *s)
         return;
     if (s->easy)
         curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->headers);
+    kvsp_http_headers_free(s->headers);
     kvsp_splitter_free(&s->split);
     kvsp_reader_destroy(s->own_reader);
     kvsp_ext_free(s->answer);

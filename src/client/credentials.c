@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../alloc_internal.h"
 #include "aws_config.h"
 #include "kvsparser/status.h"
 #include "metadata_http.h"
@@ -25,17 +26,9 @@ struct kvsp_credential_provider {
     int source; /* index in `chain` of the cached credentials; -1 if none */
     time_t retry_after;
     kvsp_credentials cur;
+    int error;          /* kvsp_credential_provider_error */
+    char message[1024]; /* its message, without secrets */
 };
-
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
 
 /* Every provider returns 0 with credentials, 1 when it has none to offer
  * (with the reason in `why`, for the final message), or a negative status
@@ -59,9 +52,9 @@ static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out,
              ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
         return KVSP_ERR_INVALID_ARG;
     }
-    out->access_key_id = dup_str(ak);
-    out->secret_access_key = dup_str(sk);
-    out->session_token = tok ? dup_str(tok) : NULL;
+    out->access_key_id = kvsp_ext_strdup(ak);
+    out->secret_access_key = kvsp_ext_strdup(sk);
+    out->session_token = tok ? kvsp_ext_strdup(tok) : NULL;
     if (!out->access_key_id || !out->secret_access_key || (tok && !out->session_token)) {
         kvsp_md_credentials_free(out);
         kvsp_md_fail(why, why_size, "out of memory");
@@ -127,8 +120,8 @@ static int from_files(const kvsp_credential_provider *p, kvsp_md_credentials *ou
     }
     kvsp_aws_profile_free(&cp);
     kvsp_aws_profile_free(&fp);
-    free(cpath);
-    free(fpath);
+    kvsp_ext_free(cpath);
+    kvsp_ext_free(fpath);
     return rc;
 }
 
@@ -181,24 +174,24 @@ static void install(kvsp_credential_provider *p, int source, kvsp_md_credentials
 
 KVSP_API kvsp_credential_provider *kvsp_credential_provider_create(const kvsp_credentials_options *opts)
 {
-    kvsp_credential_provider *p = calloc(1, sizeof *p);
+    kvsp_credential_provider *p = kvsp_ext_calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->source = -1;
     p->timeout_ms = opts ? opts->timeout_ms : 0;
     p->refresh_before_s = opts && opts->refresh_before_s > 0 ? opts->refresh_before_s : DEFAULT_REFRESH_BEFORE_S;
     if (opts && opts->profile && *opts->profile) {
-        p->profile = dup_str(opts->profile);
+        p->profile = kvsp_ext_strdup(opts->profile);
         if (!p->profile) {
-            free(p);
+            kvsp_ext_free(p);
             return NULL;
         }
     }
     /* Reference-counted in libcurl; the ECS and IMDS requests need it, and
      * the caller may never have called it. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        free(p->profile);
-        free(p);
+        kvsp_ext_free(p->profile);
+        kvsp_ext_free(p);
         return NULL;
     }
     p->curl_initialized = 1;
@@ -212,8 +205,8 @@ KVSP_API void kvsp_credential_provider_destroy(kvsp_credential_provider *p)
     drop(p);
     if (p->curl_initialized)
         curl_global_cleanup();
-    free(p->profile);
-    free(p);
+    kvsp_ext_free(p->profile);
+    kvsp_ext_free(p);
 }
 
 /* Walks the chain from the start. */
@@ -241,15 +234,35 @@ static int resolve(kvsp_credential_provider *p, char *why, size_t why_size)
     return last;
 }
 
-KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out,
-                                          char *why, size_t why_size)
+static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why, size_t why_size);
+
+KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out)
 {
-    if (why && why_size)
-        why[0] = '\0';
     if (out)
         *out = NULL;
-    if (!p || !out) {
-        kvsp_md_fail(why, why_size, "no provider or no output");
+    if (!p)
+        return KVSP_ERR_INVALID_ARG;
+    p->message[0] = '\0';
+    p->error = get(p, out, p->message, sizeof p->message);
+    if (p->error > 0)
+        p->error = KVSP_OK;
+    return p->error;
+}
+
+KVSP_API int kvsp_credential_provider_error(const kvsp_credential_provider *p)
+{
+    return p ? p->error : KVSP_ERR_INVALID_ARG;
+}
+
+KVSP_API const char *kvsp_credential_provider_error_message(const kvsp_credential_provider *p)
+{
+    return p ? p->message : "";
+}
+
+static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why, size_t why_size)
+{
+    if (!out) {
+        kvsp_md_fail(why, why_size, "no output");
         return KVSP_ERR_INVALID_ARG;
     }
     time_t now = time(NULL);
@@ -305,20 +318,20 @@ static int copy_region(const char *r, char *out, size_t out_size)
 {
     size_t n = strlen(r);
     if (n == 0 || n >= out_size)
-        return -1;
+        return KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; i < n; i++) {
         char c = r[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
-            return -1;
+            return KVSP_ERR_INVALID_ARG;
     }
     memcpy(out, r, n + 1);
-    return 0;
+    return KVSP_OK;
 }
 
 KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size)
 {
     if (!out || !out_size)
-        return -1;
+        return KVSP_ERR_INVALID_ARG;
     const char *r = explicit_region && *explicit_region ? explicit_region : kvsp_md_env("AWS_REGION");
     if (!r)
         r = kvsp_md_env("AWS_DEFAULT_REGION");
@@ -328,11 +341,14 @@ KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profil
     const char *name = kvsp_aws_profile_name(profile, &named);
     char *path = kvsp_aws_file_path(KVSP_AWS_CONFIG_FILE, &nomem);
     if (!path)
-        return -1;
+        return nomem ? KVSP_ERR_NOMEM : KVSP_ERR_INVALID_ARG;
     kvsp_aws_profile fp;
     int rc = kvsp_aws_profile_load(path, KVSP_AWS_CONFIG_FILE, name, &fp, NULL, 0);
-    rc = rc == 0 && fp.region ? copy_region(fp.region, out, out_size) : -1;
+    if (rc == KVSP_OK)
+        rc = fp.region ? copy_region(fp.region, out, out_size) : KVSP_ERR_INVALID_ARG;
+    else if (rc != KVSP_ERR_NOMEM)
+        rc = KVSP_ERR_INVALID_ARG;
     kvsp_aws_profile_free(&fp);
-    free(path);
+    kvsp_ext_free(path);
     return rc;
 }

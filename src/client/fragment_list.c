@@ -1,4 +1,4 @@
-/* One ListFragments answer into kvsp_fragment_info records. The answer is
+/* One ListFragments answer into kvsp_listed_fragment records. The answer is
  * checked rather than trusted: a truncated or non-JSON body, a list of the
  * wrong shape or a fragment number that does not fit are errors naming what
  * is wrong, never records with empty or cut numbers. */
@@ -55,15 +55,17 @@ static int good_number(const char *s, size_t cap)
     return strspn(s, "0123456789") == n;
 }
 
-static int take_item(json_t *item, size_t index, kvsp_fragment_info *f, char *why, size_t why_size)
+static int take_item(json_t *item, size_t index, kvsp_listed_fragment *f, char *why, size_t why_size)
 {
     memset(f, 0, sizeof *f);
     if (!json_is_object(item))
         return bad(why, why_size, "not a JSON object", NULL, index);
     const char *number = json_string_value(json_object_get(item, "FragmentNumber"));
-    if (!good_number(number, sizeof f->fragment_number))
-        return bad(why, why_size, "FragmentNumber is ",
-                   number ? "not a decimal number of at most 63 digits" : "missing or not a string", index);
+    if (!good_number(number, sizeof f->fragment_number)) {
+        char what[64];
+        snprintf(what, sizeof what, "not a decimal number of at most %d digits", KVSP_FRAGMENT_NUMBER_MAX);
+        return bad(why, why_size, "FragmentNumber is ", number ? what : "missing or not a string", index);
+    }
     memcpy(f->fragment_number, number, strlen(number) + 1);
     int64_t length, size;
     if (take_ms(item, "ProducerTimestamp", &f->producer_timestamp_ms) != 0)
@@ -110,7 +112,7 @@ int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, c
             break;
         if (list->count == list->cap) {
             size_t cap = list->cap ? list->cap * 2 : 256;
-            kvsp_fragment_info *bigger = kvsp_ext_realloc(list->items, cap * sizeof *bigger);
+            kvsp_listed_fragment *bigger = kvsp_ext_realloc(list->items, cap * sizeof *bigger);
             if (!bigger) {
                 rc = KVSP_ERR_NOMEM;
                 snprintf(why, why_size, "ListFragments: out of memory");

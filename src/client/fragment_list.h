@@ -9,7 +9,7 @@
 /* The records of ListFragments pages, growing page by page (allocated with
  * kvsp_set_allocator's functions; freed with kvsp_client_free). */
 typedef struct fragment_list {
-    kvsp_fragment_info *items;
+    kvsp_listed_fragment *items;
     size_t count, cap;
 } fragment_list;
 

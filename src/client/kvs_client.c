@@ -16,12 +16,29 @@ int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->error, sizeof c->error, fmt, ap);
     va_end(ap);
+    c->error_status = status;
+    c->error_exception[0] = '\0';
     return status;
 }
 
-static char *dup_or_null(const char *s)
+void kvsp_client_clear_error(kvsp_client *c)
 {
-    return s ? strdup(s) : NULL;
+    c->error_status = KVSP_OK;
+    c->error[0] = '\0';
+    c->error_exception[0] = '\0';
+    c->http_status = 0;
+}
+
+int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
+{
+    if (!err)
+        return status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->status = status;
+    return status;
 }
 
 /* The control-plane URL: option, then the standard environment variables. */
@@ -33,39 +50,40 @@ static char *control_url(const kvsp_client_options *o, const char *region)
     if (!url || !*url)
         url = getenv("AWS_ENDPOINT_URL");
     if (url && *url) {
-        char *copy = strdup(url);
+        char *copy = kvsp_ext_strdup(url);
         size_t n = copy ? strlen(copy) : 0;
         while (n && copy[n - 1] == '/')
             copy[--n] = '\0';
         return copy;
     }
     size_t cap = strlen(region) + 48;
-    char *built = malloc(cap);
+    char *built = kvsp_ext_malloc(cap);
     if (built)
         snprintf(built, cap, "https://kinesisvideo.%s.amazonaws.com", region);
     return built;
 }
 
-kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size_t why_size)
+kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err)
 {
     kvsp_client_options defaults;
     if (!opts) {
         memset(&defaults, 0, sizeof defaults);
         opts = &defaults;
     }
-    if (why_size)
-        why[0] = '\0';
-    kvsp_client *c = calloc(1, sizeof *c);
-    if (!c)
+    kvsp_error_set(err, KVSP_OK, "%s", "");
+    kvsp_client *c = kvsp_ext_calloc(1, sizeof *c);
+    if (!c) {
+        kvsp_error_set(err, KVSP_ERR_NOMEM, "out of memory");
         return NULL;
-    if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != 0) {
-        snprintf(why, why_size, "no region: use --region, AWS_REGION or a profile with a region");
-        free(c);
+    }
+    if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != KVSP_OK) {
+        kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "no region: use --region, AWS_REGION or a profile with a region");
+        kvsp_ext_free(c);
         return NULL;
     }
     c->curl = curl_easy_init();
     c->control_url = control_url(opts, c->region);
-    c->ca_bundle = dup_or_null(opts->ca_bundle);
+    c->ca_bundle = opts->ca_bundle ? kvsp_ext_strdup(opts->ca_bundle) : NULL;
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
     c->stall_timeout_ms = opts->stall_timeout_ms == 0 ? DEFAULT_STALL_TIMEOUT_MS : opts->stall_timeout_ms;
     c->log = opts->log;
@@ -78,8 +96,8 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, char *why, size
         c->credentials = kvsp_credential_provider_create(&co);
         c->own_credentials = 1;
     }
-    if (!c->curl || !c->control_url || !c->credentials) {
-        snprintf(why, why_size, "out of memory");
+    if (!c->curl || !c->control_url || !c->credentials || (opts->ca_bundle && !c->ca_bundle)) {
+        kvsp_error_set(err, KVSP_ERR_NOMEM, "out of memory");
         kvsp_client_destroy(c);
         return NULL;
     }
@@ -91,27 +109,37 @@ void kvsp_client_destroy(kvsp_client *c)
     if (!c)
         return;
     for (size_t i = 0; i < ENDPOINT_CACHE_SIZE; i++) {
-        free(c->endpoints[i].stream);
-        free(c->endpoints[i].api);
-        free(c->endpoints[i].url);
+        kvsp_ext_free(c->endpoints[i].stream);
+        kvsp_ext_free(c->endpoints[i].api);
+        kvsp_ext_free(c->endpoints[i].url);
     }
     if (c->own_credentials)
         kvsp_credential_provider_destroy(c->credentials);
     if (c->curl)
         curl_easy_cleanup(c->curl);
-    free(c->control_url);
-    free(c->ca_bundle);
-    free(c);
+    kvsp_ext_free(c->control_url);
+    kvsp_ext_free(c->ca_bundle);
+    kvsp_ext_free(c);
 }
 
-const char *kvsp_client_error(const kvsp_client *c)
+int kvsp_client_error(const kvsp_client *c)
+{
+    return c ? c->error_status : KVSP_ERR_INVALID_ARG;
+}
+
+const char *kvsp_client_error_message(const kvsp_client *c)
 {
     return c ? c->error : "";
 }
 
-long kvsp_client_http_status(const kvsp_client *c)
+long kvsp_client_error_http_status(const kvsp_client *c)
 {
-    return c ? c->http_status : 0;
+    return c && c->error_status < 0 ? c->http_status : 0;
+}
+
+const char *kvsp_client_error_exception(const kvsp_client *c)
+{
+    return c && c->error_status < 0 ? c->error_exception : "";
 }
 
 /* {"StreamName": s} or {"StreamARN": s} */
@@ -125,14 +153,17 @@ json_t *kvsp_stream_body(const char *stream)
 int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name, char *out,
                                   size_t out_size)
 {
-    if (!c || !stream || !api_name)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    kvsp_client_clear_error(c);
+    if (!stream || !api_name || !out)
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetDataEndpoint: no stream, API name or output");
     json_t *body = kvsp_stream_body(stream);
     json_object_set_new(body, "APIName", json_string(api_name));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
-        return KVSP_ERR_NOMEM;
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "out of memory");
     http_call call = {c->control_url, "/getDataEndpoint", text, NULL, NULL, NULL, 0, 0, ""};
     int rc = kvsp_http_post(c, &call);
     free(text);
@@ -188,17 +219,17 @@ int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const
         for (size_t i = 1; i < ENDPOINT_CACHE_SIZE; i++)
             if (c->endpoints[i].fetched < e->fetched)
                 e = &c->endpoints[i];
-        free(e->stream);
-        free(e->api);
-        e->stream = strdup(stream);
-        e->api = strdup(api);
+        kvsp_ext_free(e->stream);
+        kvsp_ext_free(e->api);
+        e->stream = kvsp_ext_strdup(stream);
+        e->api = kvsp_ext_strdup(api);
     }
-    free(e->url);
-    e->url = strdup(fresh);
+    kvsp_ext_free(e->url);
+    e->url = kvsp_ext_strdup(fresh);
     e->fetched = now;
     if (!e->stream || !e->api || !e->url) {
         e->fetched = 0;
-        return KVSP_ERR_NOMEM;
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "out of memory");
     }
     *url = e->url;
     return KVSP_OK;

@@ -17,7 +17,7 @@ static int post_json(kvsp_client *c, const char *stream, const char *api, const 
 {
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text)
-        return KVSP_ERR_NOMEM;
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "out of memory");
     int rc = KVSP_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         const char *url;
@@ -64,8 +64,11 @@ json_t *kvsp_get_media_request(const char *stream, const kvsp_start_selector *st
 int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
                           kvsp_body_cb body, void *user)
 {
-    if (!c || !stream || !start || !body)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    kvsp_client_clear_error(c);
+    if (!stream || !start || !body)
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetMedia: no stream, start or body callback");
     json_t *req = kvsp_get_media_request(stream, start);
     int rc = post_json(c, stream, "GET_MEDIA", "/getMedia", req, body, user, NULL);
     json_decref(req);
@@ -74,15 +77,18 @@ int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_s
 
 static int cmp_fragments(const void *a, const void *b)
 {
-    return kvsp_fragment_number_cmp(((const kvsp_fragment_info *)a)->fragment_number,
-                                    ((const kvsp_fragment_info *)b)->fragment_number);
+    return kvsp_fragment_number_cmp(((const kvsp_listed_fragment *)a)->fragment_number,
+                                    ((const kvsp_listed_fragment *)b)->fragment_number);
 }
 
 int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
-                               double to, kvsp_fragment_info **out, size_t *count)
+                               double to, kvsp_listed_fragment **out, size_t *count)
 {
-    if (!c || !stream || !out || !count)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    kvsp_client_clear_error(c);
+    if (!stream || !out || !count)
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "ListFragments: no stream or output");
     *out = NULL;
     *count = 0;
     fragment_list list = {NULL, 0, 0};
@@ -108,6 +114,7 @@ int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestam
         if (rc < 0)
             break;
         rc = kvsp_fragment_list_page(call.response, call.response_len, &list, &next, c->error, sizeof c->error);
+        c->error_status = rc;
         kvsp_http_call_free(&call);
     } while (rc == KVSP_OK && next);
     kvsp_ext_free(next);
@@ -131,8 +138,11 @@ void kvsp_client_free(void *p)
 int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream, const char *const *fragments,
                                             size_t count, kvsp_body_cb body, void *user)
 {
-    if (!c || !stream || (count && !fragments) || !body)
+    if (!c)
         return KVSP_ERR_INVALID_ARG;
+    kvsp_client_clear_error(c);
+    if (!stream || (count && !fragments) || !body)
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetMediaForFragmentList: no stream, fragments or body callback");
     int rc = KVSP_OK;
     for (size_t first = 0; first < count && rc == KVSP_OK; first += FRAGMENTS_PER_REQUEST) {
         size_t n = count - first < FRAGMENTS_PER_REQUEST ? count - first : FRAGMENTS_PER_REQUEST;

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "aws_config.h"
+#include "http_transfer.h"
 #include "kvsparser/status.h"
 
 /* Metadata responses are a few hundred bytes; the cap keeps a wrong
@@ -47,22 +49,6 @@ static int ascii_ieq(const char *a, const char *b)
     return *a == *b;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
 void kvsp_md_credentials_free(kvsp_md_credentials *c)
 {
     kvsp_wipe_free(c->access_key_id);
@@ -74,41 +60,10 @@ void kvsp_md_credentials_free(kvsp_md_credentials *c)
 static void response_free(kvsp_md_response *r)
 {
     if (r->body) {
-        wipe(r->body, r->len);
-        free(r->body);
+        kvsp_wipe(r->body, r->len);
+        kvsp_ext_free(r->body);
     }
     memset(r, 0, sizeof *r);
-}
-
-typedef struct sink {
-    kvsp_md_response *r;
-    size_t cap;
-    int too_big;
-    int nomem;
-} sink;
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
-{
-    sink *s = user;
-    size_t n = size * nmemb;
-    if (n > MAX_BODY - s->r->len) {
-        s->too_big = 1;
-        return 0;
-    }
-    if (s->r->len + n + 1 > s->cap) {
-        size_t cap = s->r->len + n + 1 > 1024 ? MAX_BODY + 1 : 1024;
-        char *bigger = realloc(s->r->body, cap);
-        if (!bigger) {
-            s->nomem = 1;
-            return 0;
-        }
-        s->r->body = bigger;
-        s->cap = cap;
-    }
-    memcpy(s->r->body + s->r->len, data, n);
-    s->r->len += n;
-    s->r->body[s->r->len] = '\0';
-    return n;
 }
 
 int kvsp_md_request(const char *method, const char *url, const char *const *headers, long timeout_ms,
@@ -117,7 +72,6 @@ int kvsp_md_request(const char *method, const char *url, const char *const *head
     memset(resp, 0, sizeof *resp);
     CURL *h = curl_easy_init();
     struct curl_slist *list = NULL;
-    int put = strcmp(method, "PUT") == 0;
     int ok = h != NULL;
     for (size_t i = 0; ok && headers && headers[i]; i++) {
         struct curl_slist *more = curl_slist_append(list, headers[i]);
@@ -125,7 +79,7 @@ int kvsp_md_request(const char *method, const char *url, const char *const *head
         if (more)
             list = more;
     }
-    if (ok && put) {
+    if (ok && strcmp(method, "PUT") == 0) {
         /* curl would label the empty body as a form */
         struct curl_slist *more = curl_slist_append(list, "Content-Type:");
         ok = more != NULL;
@@ -134,62 +88,46 @@ int kvsp_md_request(const char *method, const char *url, const char *const *head
     }
     if (!ok) {
         curl_easy_cleanup(h);
-        curl_slist_free_all(list);
+        kvsp_http_headers_free(list);
         kvsp_md_fail(why, why_size, "out of memory");
         return KVSP_ERR_NOMEM;
     }
     if (timeout_ms <= 0)
         timeout_ms = DEFAULT_TIMEOUT_MS;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    sink s = {resp, 0, 0, 0};
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-    if (put) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    /* The endpoints are link-local or loopback addresses: an http_proxy set
-     * for the internet would not reach them, and would see the tokens. A
-     * redirect would carry the tokens elsewhere. */
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    CURLcode cc = curl_easy_perform(h);
-    if (cc == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    kvsp_http_transfer t;
+    memset(&t, 0, sizeof t);
+    t.method = method;
+    t.url = url;
+    t.headers = list;
+    t.connect_timeout_ms = timeout_ms;
+    t.timeout_ms = timeout_ms;
+    /* The endpoints are link-local or loopback addresses (see `direct`). */
+    t.direct = 1;
+    t.max_collect = MAX_BODY;
+    CURLcode cc = kvsp_http_transfer_run(h, &t);
     curl_easy_cleanup(h);
-    for (struct curl_slist *l = list; l; l = l->next)
-        wipe(l->data, strlen(l->data)); /* the tokens */
-    curl_slist_free_all(list);
+    kvsp_http_headers_free(list); /* the tokens */
 
     int rc = 0;
-    if (s.nomem) {
+    if (t.nomem) {
         kvsp_md_fail(why, why_size, "out of memory");
         rc = KVSP_ERR_NOMEM;
-    } else if (s.too_big) {
+    } else if (t.too_large) {
         kvsp_md_fail(why, why_size, "response larger than %zu bytes", MAX_BODY);
         rc = KVSP_ERR_SERVICE;
     } else if (cc != CURLE_OK) {
-        kvsp_md_fail(why, why_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        kvsp_md_fail(why, why_size, "%s", t.curl_error[0] ? t.curl_error : curl_easy_strerror(cc));
         rc = KVSP_ERR_NETWORK;
-    } else if (!resp->body) {
-        resp->body = dup_str("");
-        if (!resp->body) {
+    } else if (!t.response) {
+        t.response = kvsp_ext_strdup("");
+        if (!t.response) {
             kvsp_md_fail(why, why_size, "out of memory");
             rc = KVSP_ERR_NOMEM;
         }
     }
+    resp->status = t.status;
+    resp->body = t.response;
+    resp->len = t.response_len;
     if (rc != 0)
         response_free(resp);
     return rc;
@@ -304,9 +242,9 @@ int kvsp_md_parse_credentials(const char *json, size_t len, kvsp_md_credentials 
     } else if (exp && (!json_is_string(exp) || kvsp_md_parse_time(json_string_value(exp), &out->expiration))) {
         kvsp_md_fail(why, why_size, "the response has an unreadable Expiration");
     } else {
-        out->access_key_id = dup_str(ak);
-        out->secret_access_key = dup_str(sk);
-        out->session_token = tok && *tok ? dup_str(tok) : NULL;
+        out->access_key_id = kvsp_ext_strdup(ak);
+        out->secret_access_key = kvsp_ext_strdup(sk);
+        out->session_token = tok && *tok ? kvsp_ext_strdup(tok) : NULL;
         rc = 0;
         if (!out->access_key_id || !out->secret_access_key || (tok && *tok && !out->session_token)) {
             kvsp_md_fail(why, why_size, "out of memory");
@@ -402,7 +340,7 @@ static int auth_token(char **token, char *why, size_t why_size)
             kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(errno));
             return KVSP_ERR_IO;
         }
-        t = malloc(MAX_TOKEN + 1);
+        t = kvsp_ext_malloc(MAX_TOKEN + 1);
         if (!t) {
             fclose(f);
             kvsp_md_fail(why, why_size, "out of memory");
@@ -412,14 +350,14 @@ static int auth_token(char **token, char *why, size_t why_size)
         int err = ferror(f) ? (errno ? errno : EIO) : n > MAX_TOKEN ? EFBIG : 0;
         fclose(f);
         if (err) {
-            wipe(t, n);
-            free(t);
+            kvsp_wipe(t, n);
+            kvsp_ext_free(t);
             kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(err));
             return KVSP_ERR_IO;
         }
         t[n] = '\0';
     } else if (value) {
-        t = dup_str(value);
+        t = kvsp_ext_strdup(value);
         if (!t) {
             kvsp_md_fail(why, why_size, "out of memory");
             return KVSP_ERR_NOMEM;
@@ -475,7 +413,7 @@ int kvsp_md_fetch_ecs(long timeout_ms, kvsp_md_credentials *out, char *why, size
     char *header = NULL;
     if (token) {
         size_t n = strlen(token) + sizeof "Authorization: ";
-        header = malloc(n);
+        header = kvsp_ext_malloc(n);
         if (header)
             snprintf(header, n, "Authorization: %s", token);
         kvsp_wipe_free(token);
@@ -598,7 +536,7 @@ int kvsp_md_fetch_imds(long timeout_ms, kvsp_md_credentials *out, char *why, siz
             rc = kvsp_md_parse_credentials(r.body, r.len, out, detail, sizeof detail);
         response_free(&r);
     }
-    wipe(token_header, sizeof token_header);
+    kvsp_wipe(token_header, sizeof token_header);
     if (rc != 0)
         kvsp_md_fail(why, why_size, "endpoint %s: %s", base, detail);
     return rc;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "../alloc_internal.h"
 #include "kvsparser/status.h"
 #include "sigv4_canonical.h"
 
@@ -84,7 +85,7 @@ static int sign_string(const char *secret, const char *date, const char *region,
     hmac h;
     int rc = hmac_open(&h);
     size_t slen = strlen(secret);
-    unsigned char *k0 = rc == KVSP_OK ? malloc(slen + 4) : NULL;
+    unsigned char *k0 = rc == KVSP_OK ? kvsp_ext_malloc(slen + 4) : NULL;
     unsigned char k[32], sig[32];
     if (rc == KVSP_OK && !k0)
         rc = KVSP_ERR_NOMEM;
@@ -105,7 +106,7 @@ static int sign_string(const char *secret, const char *date, const char *region,
     if (rc == KVSP_OK)
         to_hex(sig, sizeof sig, signature);
     OPENSSL_cleanse(k, sizeof k);
-    free(k0);
+    kvsp_ext_free(k0);
     hmac_close(&h);
     return rc;
 }
@@ -255,10 +256,12 @@ KVSP_API int kvsp_sigv4_sign(const kvsp_sigv4_request *req, const kvsp_sigv4_cre
 
 /* ---- verification ---- */
 
-static int fail(char *why, size_t why_size, int rc, const char *msg)
+static int fail(kvsp_error *err, int rc, const char *msg)
 {
-    if (why && why_size)
-        snprintf(why, why_size, "%s", msg);
+    if (err) {
+        err->status = rc;
+        snprintf(err->message, sizeof err->message, "%s", msg);
+    }
     return rc;
 }
 
@@ -371,43 +374,42 @@ static int token_matches(const kvsp_sigv4_request *req, const char *token)
 }
 
 KVSP_API int kvsp_sigv4_verify(const kvsp_sigv4_request *req, const char *authorization,
-                               const kvsp_sigv4_credentials *cred, char *why, size_t why_size)
+                               const kvsp_sigv4_credentials *cred, kvsp_error *err)
 {
-    if (why && why_size)
-        why[0] = '\0';
+    fail(err, KVSP_OK, "");
     if (!req || !authorization || !cred || !cred->access_key_id || !cred->secret_access_key ||
         (req->header_count && !req->headers))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "missing request, header or credentials");
+        return fail(err, KVSP_ERR_INVALID_ARG, "missing request, header or credentials");
     if (!valid_amz_date(req->amz_date))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "missing or malformed X-Amz-Date");
+        return fail(err, KVSP_ERR_INVALID_ARG, "missing or malformed X-Amz-Date");
 
     auth_parts a;
     span f[5];
     if (!parse_authorization(authorization, &a) || !split_credential(a.credential, f))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "malformed Authorization header");
+        return fail(err, KVSP_ERR_INVALID_ARG, "malformed Authorization header");
     if (!span_is(f[0].p, f[0].n, cred->access_key_id))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "unknown access key id");
+        return fail(err, KVSP_ERR_INVALID_ARG, "unknown access key id");
     if (f[1].n != 8 || memcmp(f[1].p, req->amz_date, 8) != 0)
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "credential date is not the X-Amz-Date day");
+        return fail(err, KVSP_ERR_INVALID_ARG, "credential date is not the X-Amz-Date day");
     if (!req->region || !span_is(f[2].p, f[2].n, req->region))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "credential scope is for another region");
+        return fail(err, KVSP_ERR_INVALID_ARG, "credential scope is for another region");
     if (!req->service || !span_is(f[3].p, f[3].n, req->service))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "credential scope is for another service");
+        return fail(err, KVSP_ERR_INVALID_ARG, "credential scope is for another service");
     if (!span_is(f[4].p, f[4].n, TERMINATOR))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "credential scope does not end in aws4_request");
+        return fail(err, KVSP_ERR_INVALID_ARG, "credential scope does not end in aws4_request");
     if (a.signature.n != 64)
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "malformed signature");
+        return fail(err, KVSP_ERR_INVALID_ARG, "malformed signature");
     /* AWS refuses requests whose host is unsigned: they could be replayed
      * against another endpoint. */
     if (!in_list("host", a.signed_headers))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "host header not signed");
+        return fail(err, KVSP_ERR_INVALID_ARG, "host header not signed");
     if (cred->session_token && !token_matches(req, cred->session_token))
-        return fail(why, why_size, KVSP_ERR_INVALID_ARG, "security token missing or wrong");
+        return fail(err, KVSP_ERR_INVALID_ARG, "security token missing or wrong");
 
     /* Re-sign with exactly the headers the client says it signed. */
-    kvsp_sigv4_header *subset = malloc((req->header_count ? req->header_count : 1) * sizeof *subset);
+    kvsp_sigv4_header *subset = kvsp_ext_malloc((req->header_count ? req->header_count : 1) * sizeof *subset);
     if (!subset)
-        return fail(why, why_size, KVSP_ERR_NOMEM, "out of memory");
+        return fail(err, KVSP_ERR_NOMEM, "out of memory");
     kvsp_sigv4_request signed_req = *req;
     signed_req.headers = subset;
     signed_req.header_count = 0;
@@ -417,16 +419,16 @@ KVSP_API int kvsp_sigv4_verify(const kvsp_sigv4_request *req, const char *author
 
     kvsp_sigv4_result r;
     int rc = kvsp_sigv4_sign(&signed_req, cred, &r);
-    free(subset);
+    kvsp_ext_free(subset);
     if (rc == KVSP_ERR_NOMEM)
-        return fail(why, why_size, rc, "out of memory");
+        return fail(err, rc, "out of memory");
     if (rc != KVSP_OK)
-        return fail(why, why_size, rc, "request cannot be signed (method, region, service or headers)");
+        return fail(err, rc, "request cannot be signed (method, region, service or headers)");
     if (!span_is(a.signed_headers.p, a.signed_headers.n, r.signed_headers))
-        rc = fail(why, why_size, KVSP_ERR_INVALID_ARG,
+        rc = fail(err, KVSP_ERR_INVALID_ARG,
                   "SignedHeaders lists headers the request lacks, or is not in canonical form");
     else if (CRYPTO_memcmp(r.signature, a.signature.p, 64) != 0)
-        rc = fail(why, why_size, KVSP_ERR_INVALID_ARG, "signature does not match");
+        rc = fail(err, KVSP_ERR_INVALID_ARG, "signature does not match");
     kvsp_sigv4_result_free(&r);
     return rc;
 }
@@ -435,10 +437,10 @@ KVSP_API void kvsp_sigv4_result_free(kvsp_sigv4_result *r)
 {
     if (!r)
         return;
-    free(r->canonical_request);
-    free(r->string_to_sign);
-    free(r->signed_headers);
-    free(r->authorization);
+    kvsp_ext_free(r->canonical_request);
+    kvsp_ext_free(r->string_to_sign);
+    kvsp_ext_free(r->signed_headers);
+    kvsp_ext_free(r->authorization);
     memset(r, 0, sizeof *r);
 }
 

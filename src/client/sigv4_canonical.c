@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "kvsparser/status.h"
 
 /* ---- string buffer ---- */
@@ -23,7 +24,7 @@ static int buf_reserve(kvsp_sigv4_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap - b->len <= extra)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = kvsp_ext_realloc(b->data, cap);
     if (!p) {
         b->failed = 1;
         return -1;
@@ -55,7 +56,7 @@ void kvsp_sigv4_buf_putc(kvsp_sigv4_buf *b, char c)
 
 void kvsp_sigv4_buf_free(kvsp_sigv4_buf *b)
 {
-    free(b->data);
+    kvsp_ext_free(b->data);
     memset(b, 0, sizeof *b);
 }
 
@@ -155,7 +156,7 @@ int kvsp_sigv4_canonical_uri(kvsp_sigv4_buf *out, const char *path, int normaliz
     size_t count = 1;
     for (const char *c = path; *c; c++)
         count += *c == '/';
-    segment *kept = malloc(count * sizeof *kept);
+    segment *kept = kvsp_ext_malloc(count * sizeof *kept);
     if (!kept)
         return KVSP_ERR_NOMEM;
     size_t depth = 0;
@@ -186,7 +187,7 @@ int kvsp_sigv4_canonical_uri(kvsp_sigv4_buf *out, const char *path, int normaliz
      * before it ("/a/.." and "/a/../" both become "/"). */
     if (depth && path[strlen(path) - 1] == '/')
         kvsp_sigv4_buf_putc(out, '/');
-    free(kept);
+    kvsp_ext_free(kept);
     return out->failed ? KVSP_ERR_NOMEM : KVSP_OK;
 }
 
@@ -211,7 +212,7 @@ int kvsp_sigv4_canonical_query(kvsp_sigv4_buf *out, const char *query)
     size_t count = 1;
     for (const char *c = query; *c; c++)
         count += *c == '&';
-    param *params = calloc(count, sizeof *params);
+    param *params = kvsp_ext_calloc(count, sizeof *params);
     if (!params)
         return KVSP_ERR_NOMEM;
     size_t n = 0;
@@ -248,10 +249,10 @@ int kvsp_sigv4_canonical_query(kvsp_sigv4_buf *out, const char *query)
             rc = KVSP_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        free(params[i].key);
-        free(params[i].value);
+        kvsp_ext_free(params[i].key);
+        kvsp_ext_free(params[i].value);
     }
-    free(params);
+    kvsp_ext_free(params);
     return rc;
 }
 
@@ -326,7 +327,7 @@ static int canonical_entry(entry *e, const kvsp_sigv4_header *h)
     const char *name = trim_name(h->name, &n);
     if (!n)
         return KVSP_ERR_INVALID_ARG;
-    e->name = malloc(n + 1);
+    e->name = kvsp_ext_malloc(n + 1);
     if (!e->name)
         return KVSP_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
@@ -357,7 +358,7 @@ int kvsp_sigv4_canonical_headers(kvsp_sigv4_buf *lines, kvsp_sigv4_buf *names,
         return KVSP_ERR_INVALID_ARG;
     if (!count)
         return KVSP_OK;
-    entry *e = calloc(count, sizeof *e);
+    entry *e = kvsp_ext_calloc(count, sizeof *e);
     if (!e)
         return KVSP_ERR_NOMEM;
     int rc = KVSP_OK;
@@ -388,9 +389,9 @@ int kvsp_sigv4_canonical_headers(kvsp_sigv4_buf *lines, kvsp_sigv4_buf *names,
             rc = KVSP_ERR_NOMEM;
     }
     for (size_t i = 0; i < count; i++) {
-        free(e[i].name);
-        free(e[i].value);
+        kvsp_ext_free(e[i].name);
+        kvsp_ext_free(e[i].value);
     }
-    free(e);
+    kvsp_ext_free(e);
     return rc;
 }

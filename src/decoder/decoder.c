@@ -5,10 +5,12 @@
 #include <libavcodec/avcodec.h>
 #include <libavutil/cpu.h>
 #include <libavutil/pixdesc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc_internal.h"
 #include "codec_map.h"
 #include "kvsparser/decoder.h"
 #include "picture_convert.h"
@@ -16,7 +18,6 @@
 /* Frames a decoder may hold before a picture comes out: reordering depth
  * plus one per frame thread, far below this. */
 #define META_RING 1024
-#define FRAGMENT_NUMBER_MAX 128
 
 typedef struct frame_meta {
     uint64_t id;
@@ -25,7 +26,7 @@ typedef struct frame_meta {
     uint32_t present;
     int64_t pts_ns;
     double pts_ms, producer_ms, server_ms;
-    char fragment_number[FRAGMENT_NUMBER_MAX];
+    char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
     int has_fragment_number;
 } frame_meta;
 
@@ -39,7 +40,7 @@ typedef struct stream_decoder {
 } stream_decoder;
 
 struct kvsp_decoder {
-    kvsp_decoder_options opts;
+    kvsp_decode_options opts;
     kvsp_frame_visitor *frames;
     stream_decoder video, audio;
     AVPacket *packet;
@@ -49,20 +50,33 @@ struct kvsp_decoder {
     uint64_t next_id;
     double next_keep_ms;
     int kept_any;
-    kvsp_decoder_stats stats;
-    char error[160];
+    kvsp_decode_stats stats;
+    int error;       /* kvsp_decoder_error */
+    char message[160];
 };
 
-void kvsp_decoder_options_init(kvsp_decoder_options *opts)
+/* An error of the decoder's own (not of a callback): kept for
+ * kvsp_decoder_error and returned. */
+static int fail(kvsp_decoder *d, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int fail(kvsp_decoder *d, int status, const char *fmt, ...)
 {
-    memset(opts, 0, sizeof *opts);
-    opts->every_n = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->message, sizeof d->message, fmt, ap);
+    va_end(ap);
+    d->error = status;
+    return status;
 }
 
 static void close_stream(stream_decoder *s)
 {
     avcodec_free_context(&s->ctx);
-    free(s->extradata);
+    kvsp_ext_free(s->extradata);
     s->extradata = NULL;
     s->extradata_size = 0;
 }
@@ -77,18 +91,16 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
 {
     enum AVCodecID id = kvsp_codec_from_matroska(t->codec_id);
     const AVCodec *codec = id == AV_CODEC_ID_NONE ? NULL : avcodec_find_decoder(id);
-    if (!codec) {
-        snprintf(d->error, sizeof d->error, "no decoder for codec %s", t->codec_id ? t->codec_id : "(none)");
-        return KVSP_ERR_INVALID_ARG;
-    }
+    if (!codec)
+        return fail(d, KVSP_ERR_INVALID_ARG, "no decoder for codec %s", t->codec_id ? t->codec_id : "(none)");
     s->ctx = avcodec_alloc_context3(codec);
     if (!s->ctx)
-        return KVSP_ERR_NOMEM;
+        return fail(d, KVSP_ERR_NOMEM, "out of memory opening the %s decoder", codec->name);
     if (t->codec_private_size) {
         s->ctx->extradata = av_mallocz(t->codec_private_size + AV_INPUT_BUFFER_PADDING_SIZE);
-        s->extradata = malloc(t->codec_private_size);
+        s->extradata = kvsp_ext_malloc(t->codec_private_size);
         if (!s->ctx->extradata || !s->extradata)
-            return KVSP_ERR_NOMEM;
+            return fail(d, KVSP_ERR_NOMEM, "out of memory opening the %s decoder", codec->name);
         memcpy(s->ctx->extradata, t->codec_private, t->codec_private_size);
         memcpy(s->extradata, t->codec_private, t->codec_private_size);
         s->ctx->extradata_size = (int)t->codec_private_size;
@@ -106,10 +118,8 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
     }
     s->ctx->pkt_timebase = (AVRational){1, 1000};
     int rc = avcodec_open2(s->ctx, codec, NULL);
-    if (rc < 0) {
-        snprintf(d->error, sizeof d->error, "cannot open the %s decoder", codec->name);
-        return KVSP_ERR_INVALID_ARG;
-    }
+    if (rc < 0)
+        return fail(d, KVSP_ERR_INVALID_ARG, "cannot open the %s decoder", codec->name);
     s->track = t->number;
     s->waiting_keyframe = codec->type == AVMEDIA_TYPE_VIDEO;
     return KVSP_OK;
@@ -161,7 +171,7 @@ static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
     d->kept_any = 1;
     const AVFrame *out = kvsp_converter_run(&d->converter, frame, d->opts.pixel_format, d->opts.width, d->opts.height);
     if (!out)
-        return KVSP_ERR_NOMEM;
+        return fail(d, KVSP_ERR_NOMEM, "out of memory converting a picture");
     kvsp_picture p;
     memset(&p, 0, sizeof p);
     p.width = out->width;
@@ -251,7 +261,7 @@ static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
     m->server_ms = fr->server_timestamp_ms;
 
     if (fr->size > INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE || av_new_packet(d->packet, (int)fr->size) < 0)
-        return KVSP_ERR_NOMEM;
+        return fail(d, KVSP_ERR_NOMEM, "out of memory for a frame of %zu bytes", fr->size);
     memcpy(d->packet->data, fr->data, fr->size);
     d->packet->pts = d->packet->dts = (int64_t)id;
     if (fr->keyframe)
@@ -315,17 +325,17 @@ static int on_frame(void *user, const kvsp_frame *fr)
     return KVSP_OK;
 }
 
-kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decoder_options *opts)
+kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts)
 {
-    kvsp_decoder_options defaults;
+    kvsp_decode_options defaults;
     if (!opts) {
-        kvsp_decoder_options_init(&defaults);
+        memset(&defaults, 0, sizeof defaults);
         opts = &defaults;
     }
     if ((opts->sampling == KVSP_SAMPLE_INTERVAL && !(opts->interval_ms > 0)) || opts->width < 0 ||
         opts->height < 0)
         return NULL;
-    kvsp_decoder *d = calloc(1, sizeof *d);
+    kvsp_decoder *d = kvsp_ext_calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->opts = *opts;
@@ -355,7 +365,7 @@ void kvsp_decoder_destroy(kvsp_decoder *d)
     av_packet_free(&d->packet);
     av_frame_free(&d->picture);
     kvsp_frame_visitor_destroy(d->frames);
-    free(d);
+    kvsp_ext_free(d);
 }
 
 kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d)
@@ -372,12 +382,17 @@ int kvsp_decoder_finish(kvsp_decoder *d)
     return rc < 0 ? rc : rc2;
 }
 
-const kvsp_decoder_stats *kvsp_decoder_get_stats(const kvsp_decoder *d)
+const kvsp_decode_stats *kvsp_decoder_stats(const kvsp_decoder *d)
 {
     return d ? &d->stats : NULL;
 }
 
-const char *kvsp_decoder_error(const kvsp_decoder *d)
+int kvsp_decoder_error(const kvsp_decoder *d)
 {
-    return d && d->error[0] ? d->error : "";
+    return d ? d->error : KVSP_ERR_INVALID_ARG;
+}
+
+const char *kvsp_decoder_error_message(const kvsp_decoder *d)
+{
+    return d ? d->message : "";
 }

@@ -57,11 +57,6 @@ struct kvsp_merger {
     ebml_out fragment_tags; /* its KVS tags, written after its clusters */
 };
 
-void kvsp_merge_options_init(kvsp_merge_options *opts)
-{
-    memset(opts, 0, sizeof *opts);
-}
-
 static int copy_ignored(uint32_t id)
 {
     return id == KVSP_ID_CRC32 || id == KVSP_ID_VOID || id == KVSP_ID_POSITION || id == KVSP_ID_PREV_SIZE;
@@ -218,7 +213,7 @@ static int start_cluster(kvsp_merger *m, int64_t tc_in)
     m->cluster_out = tc_out;
     m->cluster_has_time = 1;
     m->pending_count = 0;
-    kvsp_ebml_out_uint(&m->cluster, KVSP_ID_TIMESTAMP, (uint64_t)tc_out);
+    kvsp_ebml_out_uint(&m->cluster, KVSP_ID_CLUSTER_TIMECODE, (uint64_t)tc_out);
     kvsp_timeline_cluster(&m->tl, tc_out);
     if (!m->tl.has_cue_track) /* audio only: a cue point per cluster */
         return add_cue(m, tc_out, m->tl.first_track, 0);
@@ -312,7 +307,7 @@ static int on_data(void *user, const kvsp_event *ev)
         return rc;
     ebml_out *o = capture_buffer(m);
     if (m->capture == CAPTURE_CLUSTER) {
-        if (ev->id == KVSP_ID_TIMESTAMP && m->open_masters == 0) {
+        if (ev->id == KVSP_ID_CLUSTER_TIMECODE && m->open_masters == 0) {
             if (m->cluster_has_time)
                 return KVSP_OK; /* a second Timestamp: the first one counts */
             return start_cluster(m, (int64_t)ev->value.u);

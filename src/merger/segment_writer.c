@@ -75,7 +75,7 @@ int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, siz
     }
     sw->info_pos = sw->pos + o->len - data_start;
     size_t info = kvsp_ebml_out_begin(o, KVSP_ID_INFO);
-    kvsp_ebml_out_uint(o, KVSP_ID_TIMESTAMP_SCALE, timecode_scale);
+    kvsp_ebml_out_uint(o, KVSP_ID_TIMECODE_SCALE, timecode_scale);
     kvsp_ebml_out_string(o, KVSP_ID_MUXING_APP, "libkvsparser " KVSP_VERSION_STRING);
     kvsp_ebml_out_string(o, KVSP_ID_WRITING_APP, writing_app ? writing_app : "libkvsparser " KVSP_VERSION_STRING);
     if (sw->seekable) {

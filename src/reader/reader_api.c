@@ -9,32 +9,26 @@
 #include "reader_internal.h"
 #include "../alloc_internal.h"
 
-void kvsp_reader_options_init(kvsp_reader_options *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->limits.max_depth = KVSP_DEFAULT_MAX_DEPTH;
-    opts->limits.max_element_size = KVSP_DEFAULT_MAX_ELEMENT_SIZE;
-    opts->limits.max_string_size = KVSP_DEFAULT_MAX_STRING_SIZE;
-}
-
 kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
 {
-    kvsp_reader_options defaults;
-    if (!opts) {
-        kvsp_reader_options_init(&defaults);
-        opts = &defaults;
-    }
-    if (opts->limits.max_depth == 0 || opts->limits.max_element_size == 0 ||
-        opts->limits.max_depth > (1u << 20))
+    kvsp_reader_options o;
+    memset(&o, 0, sizeof o);
+    if (opts)
+        o = *opts;
+    if (!o.limits.max_depth)
+        o.limits.max_depth = KVSP_DEFAULT_MAX_DEPTH;
+    if (!o.limits.max_element_size)
+        o.limits.max_element_size = KVSP_DEFAULT_MAX_ELEMENT_SIZE;
+    if (!o.limits.max_string_size)
+        o.limits.max_string_size = KVSP_DEFAULT_MAX_STRING_SIZE;
+    if (o.limits.max_depth > KVSP_MAX_DEPTH_LIMIT)
         return NULL;
     kvsp_element_tables_init(); /* the reader's lookups then need no pthread_once */
     kvsp_reader *r = kvsp_calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->opts = *opts;
-    r->stack = kvsp_calloc(opts->limits.max_depth, sizeof *r->stack);
+    r->opts = o;
+    r->stack = kvsp_calloc(o.limits.max_depth, sizeof *r->stack);
     r->filter = kvsp_calloc(kvsp_element_table_count, 1);
     if (!r->stack || !r->filter) {
         kvsp_reader_destroy(r);

@@ -31,13 +31,9 @@ const char *kvsp_fragment_visitor_continuation_token(const kvsp_fragment_visitor
     return fv && fv->has_token ? fv->token : NULL;
 }
 
-int kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv, int64_t *ms)
+int64_t kvsp_fragment_visitor_millis_behind_now(const kvsp_fragment_visitor *fv)
 {
-    if (!fv || !fv->has_millis_behind_now)
-        return -1;
-    if (ms)
-        *ms = fv->millis_behind_now;
-    return 0;
+    return fv && fv->has_millis_behind_now ? fv->millis_behind_now : -1;
 }
 
 uint64_t kvsp_fragment_visitor_count(const kvsp_fragment_visitor *fv)

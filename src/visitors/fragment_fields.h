@@ -88,7 +88,7 @@ static const kvsp_field kvsp_track_fields[] = {
  * fragment's line it comes before the cluster's times, the others after
  * the frame times (fragment_json.c). */
 static const kvsp_field kvsp_info_fields[] = {
-    {KVSP_ID_TIMESTAMP_SCALE, KVSP_FIELD_UINT, KVSP_FIELD_NONZERO, offsetof(kvsp_segment_info, timecode_scale),
+    {KVSP_ID_TIMECODE_SCALE, KVSP_FIELD_UINT, KVSP_FIELD_NONZERO, offsetof(kvsp_segment_info, timecode_scale),
      0, 0, 0, "timecode_scale"},
     {KVSP_ID_DURATION, KVSP_FIELD_FLOAT, KVSP_FIELD_FLAG_INT | KVSP_FIELD_JSON_REAL,
      offsetof(kvsp_segment_info, duration), 0, offsetof(kvsp_segment_info, has_duration), 1, "duration"},

@@ -16,28 +16,23 @@
 #include "../alloc_internal.h"
 #include "../compiler.h"
 
-void kvsp_fragment_options_init(kvsp_fragment_options *opts)
-{
-    memset(opts, 0, sizeof *opts);
-    opts->max_tracks = KVSP_DEFAULT_MAX_TRACKS;
-    opts->max_tags = KVSP_DEFAULT_MAX_TAGS;
-    opts->max_metadata_bytes = KVSP_DEFAULT_MAX_METADATA_BYTES;
-}
-
 kvsp_fragment_visitor *kvsp_fragment_visitor_create(const kvsp_fragment_options *opts)
 {
-    kvsp_fragment_options defaults;
-    if (!opts) {
-        kvsp_fragment_options_init(&defaults);
-        opts = &defaults;
-    }
-    if (!opts->max_tracks || !opts->max_tags || !opts->max_metadata_bytes)
-        return NULL;
+    kvsp_fragment_options o;
+    memset(&o, 0, sizeof o);
+    if (opts)
+        o = *opts;
+    if (!o.max_tracks)
+        o.max_tracks = KVSP_DEFAULT_MAX_TRACKS;
+    if (!o.max_tags)
+        o.max_tags = KVSP_DEFAULT_MAX_TAGS;
+    if (!o.max_metadata_bytes)
+        o.max_metadata_bytes = KVSP_DEFAULT_MAX_METADATA_BYTES;
     kvsp_fragment_visitor *fv = kvsp_calloc(1, sizeof *fv);
     if (!fv)
         return NULL;
-    fv->opts = *opts;
-    kvsp_arena_init(&fv->arena, opts->max_metadata_bytes);
+    fv->opts = o;
+    kvsp_arena_init(&fv->arena, o.max_metadata_bytes);
     kvsp_fragment_visitor_reset(fv);
     return fv;
 }
@@ -336,7 +331,7 @@ static int data_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
         return KVSP_OK;
     if (ev->block)
         return count_frames(fv, ev->block);
-    if (ev->id == KVSP_ID_TIMESTAMP && fv->in_cluster) {
+    if (ev->id == KVSP_ID_CLUSTER_TIMECODE && fv->in_cluster) {
         fv->frag.cluster_timecode = (int64_t)ev->value.u;
         fv->frag.present |= KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE;
         return KVSP_OK;

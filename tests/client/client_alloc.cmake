@@ -10,3 +10,12 @@ target_link_libraries(test_client_alloc PRIVATE kvsp_test_util kvsparser::client
 target_compile_options(test_client_alloc PRIVATE ${KVSP_WARNINGS})
 add_test(NAME client_alloc COMMAND test_client_alloc ${KVSP_CAPTURES_DIR})
 set_tests_properties(client_alloc PROPERTIES TIMEOUT 120)
+
+# The same for the client's set-up paths, through the public API only:
+# kvsp_client_create, the credential chain (environment, shared files) and
+# SigV4 signing and verification.
+add_executable(test_client_setup_alloc ${CMAKE_CURRENT_LIST_DIR}/test_client_setup_alloc.c)
+target_link_libraries(test_client_setup_alloc PRIVATE kvsp_test_util kvsparser::client)
+target_compile_options(test_client_setup_alloc PRIVATE ${KVSP_WARNINGS})
+add_test(NAME client_setup_alloc COMMAND test_client_setup_alloc)
+set_tests_properties(client_setup_alloc PROPERTIES TIMEOUT 120)

@@ -18,6 +18,9 @@ ones the server has: in order, none missing, none twice.
                fragment it names, exit 3, the fragments before it delivered
   ManyStreams  50 live streams in one process on one thread
   Checkpoint   --checkpoint FILE across a SIGTERM: no fragment lost or repeated
+  LongNumbers  fragment numbers of 128 digits (the most KVS allows) through
+               ListFragments, GetMediaForFragmentList (their tags read by
+               mkvinfo), a resume after a cut, and a checkpoint
 
 usage: consumer_test.py KVSP RESOURCES_DIR [unittest arguments]
 """
@@ -457,6 +460,69 @@ class Checkpoint(Fixture):
         self.assertSameFragments(first + json_lines(second.stdout), want)
         with open(checkpoint) as f:
             self.assertEqual(f.read(), want[-1]['continuation_token'] + '\n')
+
+
+class LongNumbers(Fixture):
+    STREAMS = {'long': (12, 100)}
+
+    def test_128_digit_fragment_numbers(self):
+        with Server(self.root, '--number-digits', '128', '--fault-cut-at', '5:300') as s:
+            listed = kvsp(s, self.home, 'list-fragments', '--stream', 'long')
+            self.assertEqual(listed.returncode, 0, listed.stderr.decode())
+            numbers = [f['fragment_number'] for f in json_lines(listed.stdout)]
+            self.assertEqual(len(numbers), 12)
+            self.assertTrue(all(len(n) == 128 and n.isdigit() for n in numbers), numbers)
+            self.assertEqual(numbers, sorted(numbers, key=int))
+
+            payload = os.path.join(self.home, 'long-gmffl.mkv')
+            r = kvsp(s, self.home, 'get-media-for-fragment-list', '--stream', 'long', '--fragments',
+                     ','.join(numbers), '-o', payload)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            want = json_lines(subprocess.run([KVSP, 'fragments', payload], capture_output=True,
+                                             timeout=TIMEOUT, check=True).stdout)
+            self.assertEqual([f['fragment_number'] for f in want], numbers)
+            # mkvinfo reads the first Segment of a file: each fragment on its own
+            with open(payload, 'rb') as f:
+                data = f.read()
+            start = 0  # each fragment's EBML header follows the previous one's Segment
+            for fragment, number in zip(want, numbers):
+                piece = os.path.join(self.home, 'long-fragment.mkv')
+                with open(piece, 'wb') as f:
+                    f.write(data[start:fragment['end_offset']])
+                start = fragment['end_offset']
+                info = subprocess.run(['mkvinfo', piece], capture_output=True, timeout=TIMEOUT, check=True)
+                tagged = re.findall(r'Name: AWS_KINESISVIDEO_FRAGMENT_NUMBER\n[^\n]*String: (\d+)',
+                                    info.stdout.decode())
+                self.assertEqual(tagged, [number])
+
+            # Cut inside fragment 5: the consumer resumes with fragment 4's token.
+            checkpoint = os.path.join(self.home, 'long.token')
+            r = kvsp(s, self.home, 'fragments', '--stream', 'long', '--start', 'earliest', '--checkpoint',
+                     checkpoint, '--verbose')
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertRegex(r.stderr.decode(), r'12 fragments, \d+ frames, \d+ bytes, 1 reconnects')
+            got = json_lines(r.stdout)
+            self.assertSameFragments(got, want)
+            self.assertTrue(all(len(f['continuation_token']) == 128 for f in got))
+            with open(checkpoint) as f:
+                self.assertEqual(f.read(), got[-1]['continuation_token'] + '\n')
+
+            # A checkpoint in the middle: the rest, from the fragment after it.
+            with open(checkpoint, 'w') as f:
+                f.write(got[6]['continuation_token'] + '\n')
+            r = kvsp(s, self.home, 'fragments', '--stream', 'long', '--checkpoint', checkpoint)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertSameFragments(json_lines(r.stdout), want[7:])
+
+        # An error tag names the fragment it replaces and the one before it.
+        with Server(self.root, '--number-digits', '128', '--fault-error-at-fragment', '3') as s:
+            r = kvsp(s, self.home, 'fragments', '--stream', 'long', '--start', 'earliest')
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertSameFragments(json_lines(r.stdout), want[:3])
+        err = r.stderr.decode()
+        lines = [line for line in err.splitlines() if 'error tag for fragment %s after fragment %s' % (
+            numbers[3], numbers[2]) in line]
+        self.assertEqual(len(lines), 2, err)  # the CLI's report as it came, the consumer's as it stopped
 
 
 if __name__ == '__main__':

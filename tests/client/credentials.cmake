@@ -1,11 +1,15 @@
 # Credentials: provider chain, shared files, ECS and IMDSv2 against a fake
 # metadata server (Python, loopback only), refresh, region resolution.
-# metadata_http.c and aws_config.c are compiled in as well: the test calls
-# their internal functions, which the shared library does not export.
+# metadata_http.c and aws_config.c (with the transfer code they use) are
+# compiled in as well: the test calls their internal functions, which the
+# shared library does not export.
 add_executable(test_credentials
   ${CMAKE_CURRENT_LIST_DIR}/test_credentials.c
   ${PROJECT_SOURCE_DIR}/src/client/metadata_http.c
-  ${PROJECT_SOURCE_DIR}/src/client/aws_config.c)
+  ${PROJECT_SOURCE_DIR}/src/client/aws_config.c
+  ${PROJECT_SOURCE_DIR}/src/client/http_transfer.c
+  ${PROJECT_SOURCE_DIR}/src/client/service_error.c
+  ${PROJECT_SOURCE_DIR}/src/client/retry.c)
 target_include_directories(test_credentials PRIVATE ${PROJECT_SOURCE_DIR}/src/client)
 target_link_libraries(test_credentials PRIVATE kvsp_test_util kvsparser::client PkgConfig::CLIENT_DEPS)
 target_compile_options(test_credentials PRIVATE ${KVSP_WARNINGS})

@@ -309,7 +309,7 @@ class ListJson(Fixture):
         'not-json': r'ListFragments: the response is not JSON',
         'shape': r'ListFragments: the response has no Fragments list',
         'types': r'ListFragments: fragment 0: FragmentNumber is missing or not a string',
-        'long-number': r'ListFragments: fragment 0: FragmentNumber is not a decimal number of at most 63 digits',
+        'long-number': r'ListFragments: fragment 0: FragmentNumber is not a decimal number of at most 128 digits',
         'huge': r'http://127\.0\.0\.1:\d+/listFragments: the response is larger than 4194304 bytes',
         'error-text': r'Error \(HTTP 500\): the error body is not JSON: <html><body><h1>Service Unavailable',
     }

@@ -58,9 +58,9 @@ int main(void)
                                 "signed_headers", r.signed_headers, "signature", r.signature,
                                 "payload_hash", r.payload_hash, "authorization", r.authorization);
         /* The verifier must accept what the signer made. */
-        char why[256];
-        int vrc = kvsp_sigv4_verify(&req, r.authorization, &cred, why, sizeof why);
-        json_object_set_new(out, "verified", json_string(vrc == KVSP_OK ? "ok" : why));
+        kvsp_error why;
+        int vrc = kvsp_sigv4_verify(&req, r.authorization, &cred, &why);
+        json_object_set_new(out, "verified", json_string(vrc == KVSP_OK ? "ok" : why.message));
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         putchar('\n');
         json_decref(out);

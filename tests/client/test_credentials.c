@@ -104,7 +104,9 @@ static got get_from(kvsp_credential_provider *p)
     got g;
     memset(&g, 0, sizeof g);
     const kvsp_credentials *c = NULL;
-    g.rc = kvsp_credential_provider_get(p, &c, g.why, sizeof g.why);
+    g.rc = kvsp_credential_provider_get(p, &c);
+    snprintf(g.why, sizeof g.why, "%s", kvsp_credential_provider_error_message(p));
+    assert_int_equal(kvsp_credential_provider_error(p), g.rc);
     if (g.rc != 0) {
         assert_null(c);
         assert_true(strlen(g.why) > 0);
@@ -176,7 +178,7 @@ static void assert_region(const char *explicit_region, const char *profile, cons
     int rc = kvsp_resolve_region(explicit_region, profile, r, sizeof r);
     if (want && (rc != 0 || strcmp(r, want) != 0))
         fail_msg("region: got %d \"%s\", want \"%s\"", rc, r, want);
-    if (!want && rc != -1)
+    if (!want && rc != KVSP_ERR_INVALID_ARG)
         fail_msg("region: got \"%s\", want none", r);
 }
 
@@ -590,16 +592,23 @@ static void test_nothing(void **state)
     unsetenv("HOME");
     expect_fail(NULL, KVSP_ERR_INVALID_ARG, "no AWS credentials found");
 
-    /* A short or absent message buffer is fine. */
+    /* The provider keeps the error until the next get, which clears it. */
     kvsp_credential_provider *p = kvsp_credential_provider_create(NULL);
     static const kvsp_credentials stale = {0};
     const kvsp_credentials *c = &stale;
-    char small[8];
-    assert_int_equal(kvsp_credential_provider_get(p, &c, small, sizeof small), KVSP_ERR_INVALID_ARG);
+    assert_int_equal(kvsp_credential_provider_get(p, &c), KVSP_ERR_INVALID_ARG);
     assert_null(c);
-    assert_int_equal(strlen(small), sizeof small - 1);
-    assert_int_equal(kvsp_credential_provider_get(p, &c, NULL, 0), KVSP_ERR_INVALID_ARG);
-    assert_int_equal(kvsp_credential_provider_get(NULL, &c, NULL, 0), KVSP_ERR_INVALID_ARG);
+    assert_int_equal(kvsp_credential_provider_error(p), KVSP_ERR_INVALID_ARG);
+    assert_non_null(strstr(kvsp_credential_provider_error_message(p), "no AWS credentials found"));
+    assert_int_equal(kvsp_credential_provider_get(p, NULL), KVSP_ERR_INVALID_ARG);
+    assert_string_equal(kvsp_credential_provider_error_message(p), "no output");
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    assert_int_equal(kvsp_credential_provider_get(p, &c), KVSP_OK);
+    assert_int_equal(kvsp_credential_provider_error(p), KVSP_OK);
+    assert_string_equal(kvsp_credential_provider_error_message(p), "");
+    assert_int_equal(kvsp_credential_provider_get(NULL, &c), KVSP_ERR_INVALID_ARG);
+    assert_int_equal(kvsp_credential_provider_error(NULL), KVSP_ERR_INVALID_ARG);
     kvsp_credential_provider_destroy(p);
     kvsp_credential_provider_destroy(NULL);
 }
@@ -665,9 +674,9 @@ static void test_region(void **state)
     assert_region("evil.example/x", NULL, NULL);
 
     char r[10];
-    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 9), -1); /* does not fit */
-    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 10), 0);
-    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, NULL, 0), -1);
+    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 9), KVSP_ERR_INVALID_ARG); /* does not fit */
+    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 10), KVSP_OK);
+    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, NULL, 0), KVSP_ERR_INVALID_ARG);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */

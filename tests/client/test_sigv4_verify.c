@@ -64,10 +64,12 @@ static int teardown(void **state)
 /* Verifies and checks that the reason, if any, holds no secret. */
 static int verify(const kvsp_sigv4_request *req, const char *authz, const kvsp_sigv4_credentials *cred)
 {
-    char why[256];
-    memset(why, 'x', sizeof why);
-    int rc = kvsp_sigv4_verify(req, authz, cred, why, sizeof why);
-    assert_non_null(memchr(why, '\0', sizeof why));
+    kvsp_error err;
+    memset(&err, 'x', sizeof err);
+    int rc = kvsp_sigv4_verify(req, authz, cred, &err);
+    const char *why = err.message;
+    assert_int_equal(err.status, rc);
+    assert_non_null(memchr(why, '\0', sizeof err.message));
     assert_null(strstr(why, SECRET));
     assert_null(strstr(why, "wJalr"));
     if (rc == KVSP_OK)
@@ -249,8 +251,8 @@ static void test_malformed_authorization_fails(void **state)
              cred, sig);
     for (size_t i = 0; i < 8; i++)
         assert_int_equal(verify(&f->req, bad[i], &f->cred), KVSP_ERR_INVALID_ARG);
-    assert_int_equal(kvsp_sigv4_verify(&f->req, NULL, &f->cred, NULL, 0), KVSP_ERR_INVALID_ARG);
-    assert_int_equal(kvsp_sigv4_verify(NULL, f->signed_result.authorization, &f->cred, NULL, 0),
+    assert_int_equal(kvsp_sigv4_verify(&f->req, NULL, &f->cred, NULL), KVSP_ERR_INVALID_ARG);
+    assert_int_equal(kvsp_sigv4_verify(NULL, f->signed_result.authorization, &f->cred, NULL),
                      KVSP_ERR_INVALID_ARG);
 }
 

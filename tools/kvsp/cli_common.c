@@ -11,7 +11,6 @@ void cli_input_options_init(cli_input_options *o)
 {
     memset(o, 0, sizeof *o);
     o->chunk_size = CLI_DEFAULT_CHUNK_SIZE;
-    kvsp_reader_options_init(&o->reader);
 }
 
 int cli_parse_size(const char *text, uint64_t *out)
@@ -107,7 +106,7 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
         }
         o->chunk_size = (size_t)v;
     } else if (strcmp(name, "max-depth") == 0) {
-        if (v > (1u << 20)) {
+        if (v > KVSP_MAX_DEPTH_LIMIT) {
             fprintf(stderr, "kvsp: --max-depth at most 1048576\n");
             return -1;
         }

@@ -26,9 +26,12 @@ kvsp_client *client_cli_create(cli_input_options *in)
     o.stall_timeout_ms = in->stall_timeout_ms;
     if (in->verbose)
         o.log = log_line;
-    kvsp_client *c = kvsp_client_create(&o, in->client_error, sizeof in->client_error);
-    if (!c)
+    kvsp_error err;
+    kvsp_client *c = kvsp_client_create(&o, &err);
+    if (!c) {
+        snprintf(in->client_error, sizeof in->client_error, "%s", err.message);
         fprintf(stderr, "kvsp: %s\n", in->client_error);
+    }
     return c;
 }
 
@@ -65,7 +68,7 @@ static int write_body(void *user, const void *data, size_t len)
 static int finish(const char *cmd, cli_input_options *in, kvsp_client *c, int st)
 {
     if (st < 0)
-        fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, in->stream, c ? kvsp_client_error(c) : in->client_error);
+        fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, in->stream, c ? kvsp_client_error_message(c) : in->client_error);
     kvsp_client_destroy(c);
     return cli_exit_status(st);
 }
@@ -154,7 +157,7 @@ int cmd_list_fragments(int argc, char **argv)
     }
     double from = a.from ? strtod(a.from, NULL) : 0, to = a.to ? strtod(a.to, NULL) : 4102444800.0;
     kvsp_client *c = client_cli_create(&in);
-    kvsp_fragment_info *list = NULL;
+    kvsp_listed_fragment *list = NULL;
     size_t n = 0;
     int st = c ? kvsp_client_list_fragments(c, in.stream, type, from, to, &list, &n) : KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; st == KVSP_OK && i < n; i++) {

@@ -36,7 +36,7 @@ typedef struct follow_state {
 /* The user pointer of each --stream's callbacks. */
 typedef struct stream_state {
     follow_state *all;
-    char last[64]; /* the number of the last fragment delivered */
+    char last[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* the number of the last fragment delivered */
 } stream_state;
 
 /* Writes the token to FILE.tmp, then renames it: a crash never leaves a

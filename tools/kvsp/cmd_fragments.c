@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cli_json.h"
@@ -43,7 +44,7 @@ int cmd_fragments(int argc, char **argv)
         return client_fragments(&in); /* each line as its fragment completes */
 #endif
     kvsp_fragment_options fo;
-    kvsp_fragment_options_init(&fo);
+    memset(&fo, 0, sizeof fo);
     fo.on_fragment = print_fragment;
     kvsp_fragment_visitor *fv = kvsp_fragment_visitor_create(&fo);
     kvsp_reader *r = kvsp_reader_create(&in.reader);

@@ -198,7 +198,7 @@ int cmd_merge(int argc, char **argv)
     };
     merge_args args;
     memset(&args, 0, sizeof args);
-    kvsp_merge_options_init(&args.opts);
+    memset(&args.opts, 0, sizeof args.opts);
     args.opts.writing_app = "kvsp merge " KVSP_VERSION_STRING;
     cli_input_options in;
     cli_command_spec spec = {longopts, "o:", merge_option, &args, usage, 1 << 20};

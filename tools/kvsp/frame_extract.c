@@ -168,8 +168,8 @@ int frames_extract(const frames_args *args, cli_input_options *in)
         image_writer_destroy(s.writer);
         return CLI_EXIT_BAD_INPUT;
     }
-    kvsp_decoder_options o;
-    kvsp_decoder_options_init(&o);
+    kvsp_decode_options o;
+    memset(&o, 0, sizeof o);
     o.track = args->opts.track;
     o.pixel_format = (kvsp_pixel_format)pix;
     o.width = args->width;
@@ -194,12 +194,12 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     if (s.progress)
         fputc('\n', stderr);
     fflush(stdout);
-    if (st < 0 && d && *kvsp_decoder_error(d))
-        fprintf(stderr, "kvsp frames: %s\n", kvsp_decoder_error(d));
+    if (st < 0 && d && kvsp_decoder_error(d) < 0)
+        fprintf(stderr, "kvsp frames: %s\n", kvsp_decoder_error_message(d));
     else if (st < 0 && r)
         cli_report_error("frames", in, r, st);
     if (d) {
-        const kvsp_decoder_stats *ds = kvsp_decoder_get_stats(d);
+        const kvsp_decode_stats *ds = kvsp_decoder_stats(d);
         fprintf(stderr,
                 "kvsp frames: %" PRIu64 " frames, %" PRIu64 " decoded, %" PRIu64 " kept, %" PRIu64
                 " skipped before a keyframe, %" PRIu64 " corrupt, %" PRIu64 " decoder reopen(s)\n",

@@ -14,10 +14,13 @@
 #include <sys/types.h>
 
 #include "../../src/merger/ebml_out.h"
+#include "kvsparser/fragment.h"
 
 struct MHD_Connection;
 struct MHD_Daemon;
 
+/* Fragment numbers as KVS gives them; --number-digits makes them longer,
+ * up to KVSP_FRAGMENT_NUMBER_MAX. */
 #define SERVE_FRAGMENT_NUMBER_DIGITS 47
 /* Server timestamps trail producer timestamps by this much, as an upload
  * would. */
@@ -34,7 +37,7 @@ typedef struct serve_header {
 } serve_header;
 
 typedef struct serve_fragment {
-    char number[SERVE_FRAGMENT_NUMBER_DIGITS + 1];
+    char number[KVSP_FRAGMENT_NUMBER_MAX + 1];
     uint64_t offset; /* the Cluster's bytes in the file, header included */
     uint64_t size;
     /* A Cluster cut short by the end of the file: only its complete
@@ -61,6 +64,7 @@ typedef struct serve_stream {
     serve_fragment *fragments;
     size_t count;
     int64_t delay_ms; /* --live-stagger: this stream starts that much later */
+    unsigned number_digits; /* of its fragment numbers */
 } serve_stream;
 
 /* --fault-cut-at / --fault-end-at: where a GetMedia response stops once. */
@@ -121,6 +125,7 @@ typedef struct serve_config {
     size_t fault_count;
     const char *expired_token;        /* --fault-expired-token */
     serve_list_fault list_fault;      /* --fault-list-json */
+    unsigned number_digits;           /* --number-digits */
 } serve_config;
 
 /* Suspended GetMedia responses of --live waiting for a fragment's release. */

@@ -194,12 +194,12 @@ static int verify(serve_ctx *ctx, struct MHD_Connection *c, const char *method, 
         .normalize_path = 1,
     };
     kvsp_sigv4_credentials keys = {ctx->cfg.access_key, ctx->cfg.secret_key, NULL};
-    char detail[256] = "";
-    if (kvsp_sigv4_verify(&req, auth, &keys, detail, sizeof detail) != 0) {
+    kvsp_error err;
+    if (kvsp_sigv4_verify(&req, auth, &keys, &err) != KVSP_OK) {
         snprintf(why, why_size,
                  "The request signature we calculated does not match the signature you provided. "
-                 "Check your AWS Secret Access Key and signing method.%s%s",
-                 detail[0] ? " " : "", detail);
+                 "Check your AWS Secret Access Key and signing method.%s%.255s",
+                 err.message[0] ? " " : "", err.message);
         return -1;
     }
     return 0;

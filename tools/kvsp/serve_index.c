@@ -223,7 +223,7 @@ static int cluster_event(indexer *ix, const kvsp_event *ev)
     uint32_t child = ix->cluster_depth + 1;
     if (ev->type == KVSP_EV_END && ev->depth == ix->cluster_depth && ev->id == KVSP_ID_CLUSTER)
         return push_fragment(ix, ev->end_offset);
-    if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMESTAMP && ev->depth == child)
+    if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->depth == child)
         ix->cur.cluster_timecode = (int64_t)ev->value.u;
     else if (ev->type == KVSP_EV_DATA && ev->block)
         block_seen(ix, ev);
@@ -246,7 +246,7 @@ static int on_event(indexer *ix, const kvsp_event *ev)
             ix->capture = NULL;
             ix->header_dirty = 1;
         }
-        if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMESTAMP_SCALE &&
+        if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMECODE_SCALE &&
             ev->depth == ix->capture_depth + 1 && ev->value.u)
             ix->timecode_scale = ev->value.u;
         return 0;
@@ -294,11 +294,14 @@ static int on_event(indexer *ix, const kvsp_event *ev)
  * fragment's end instead. */
 static void assign_times(serve_stream *s, unsigned stream_no)
 {
+    static const char ones[KVSP_FRAGMENT_NUMBER_MAX - SERVE_FRAGMENT_NUMBER_DIGITS + 1] =
+        "111111111111111111111111111111111111111111111111111111111111111111111111111111111";
+    int pad = (int)s->number_digits - SERVE_FRAGMENT_NUMBER_DIGITS; /* a fixed prefix keeps the order */
     int64_t prev_raw = 0, offset = 0;
     for (size_t k = 0; k < s->count; k++) {
         serve_fragment *f = &s->fragments[k];
-        snprintf(f->number, sizeof f->number, "913438523331814323%09u%020llu", stream_no % 1000000000u,
-                 (unsigned long long)(k + 1) * 100000007ull);
+        snprintf(f->number, sizeof f->number, "%.*s913438523331814323%09u%020llu", pad, ones,
+                 stream_no % 1000000000u, (unsigned long long)(k + 1) * 100000007ull);
         double scale = (double)s->headers[f->header].timecode_scale / 1e6;
         int64_t raw = (int64_t)llround((double)f->cluster_timecode * scale);
         if (k > 0) {
@@ -446,6 +449,7 @@ static int add_stream(serve_ctx *ctx, const char *file)
         return KVSP_OK; /* skipped */
     }
     ctx->stream_count++;
+    s->number_digits = ctx->cfg.number_digits;
     return index_file(s, (unsigned)ctx->stream_count);
 }
 
@@ -512,7 +516,7 @@ long serve_find_fragment(const serve_stream *s, const char *number)
 {
     /* Numbers increase with the index: binary search. */
     size_t lo = 0, hi = s->count;
-    if (strlen(number) != SERVE_FRAGMENT_NUMBER_DIGITS)
+    if (strlen(number) != s->number_digits)
         return -1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -27,10 +27,11 @@ static void usage(FILE *out)
             "GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
             "until SIGINT or SIGTERM. Each Cluster is a fragment. The first line on stdout\n"
             "is \"listening on http://127.0.0.1:PORT\".\n\n"
-            "Fragment numbers are 47 digits, increasing. A stream's first fragment has\n"
-            "the producer timestamp --start-time (default 1700000000.000, or the server's\n"
-            "start with --live); later ones add their cluster time since the first (a\n"
-            "cluster time that goes back follows the previous fragment's end instead).\n"
+            "Fragment numbers are 47 digits (see --number-digits), increasing. A\n"
+            "stream's first fragment has the producer timestamp --start-time (default\n"
+            "1700000000.000, or the server's start with --live); later ones add their\n"
+            "cluster time since the first (a cluster time that goes back follows the\n"
+            "previous fragment's end instead).\n"
             "Server timestamps are producer + 0.250 s.\n\n"
             "  --root DIR                 directory of .mkv files (required)\n"
             "  --port P                   TCP port; 0 (default) picks a free one\n"
@@ -90,6 +91,8 @@ static void usage(FILE *out)
             "                             completely, write a line \"MICROS STREAM NUMBER\"\n"
             "                             to FILE: the wall clock (CLOCK_REALTIME, us since\n"
             "                             1970) when its last byte went to the connection\n"
+            "  --number-digits N          fragment numbers of N digits, 47 to 128\n"
+            "                             (default 47, as KVS gives them)\n"
             "  -h, --help                 show this help\n");
 }
 
@@ -157,6 +160,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-end-at", required_argument, NULL, 'Y'},
         {"live-stagger", required_argument, NULL, 'S'},
         {"log-fragments", required_argument, NULL, 'F'},
+        {"number-digits", required_argument, NULL, 'N'},
         {"fault-stall-at", required_argument, NULL, SERVE_OPT_STALL},
         {"fault-garbage", required_argument, NULL, SERVE_OPT_GARBAGE},
         {"fault-chunked", required_argument, NULL, SERVE_OPT_CHUNKED},
@@ -210,6 +214,11 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             cfg->live_stagger_ms = (int64_t)v;
             break;
         case 'F': cfg->log_fragments = optarg; break;
+        case 'N':
+            if (parse_count("number-digits", optarg, SERVE_FRAGMENT_NUMBER_DIGITS, KVSP_FRAGMENT_NUMBER_MAX, &v) != 0)
+                return CLI_EXIT_USAGE;
+            cfg->number_digits = (unsigned)v;
+            break;
         case SERVE_OPT_STALL:
         case SERVE_OPT_GARBAGE:
         case SERVE_OPT_CHUNKED:
@@ -333,6 +342,7 @@ int cmd_serve(int argc, char **argv)
     memset(&ctx, 0, sizeof ctx);
     ctx.cfg.region = DEFAULT_REGION;
     ctx.cfg.fault_error_at_fragment = -1;
+    ctx.cfg.number_digits = SERVE_FRAGMENT_NUMBER_DIGITS;
     int rc = parse_args(argc, argv, &ctx.cfg);
     if (rc >= 0) {
         free(ctx.cfg.cuts);

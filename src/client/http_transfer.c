@@ -1,0 +1,167 @@
+/* The one HTTP transfer of the client library (see http_transfer.h). */
+#include "http_transfer.h"
+
+#include <string.h>
+
+#include "../alloc_internal.h"
+#include "aws_config.h"
+#include "retry.h"
+
+typedef struct progress {
+    kvsp_http_transfer *t;
+    CURL *easy;
+    curl_off_t down, up;  /* as last seen by on_progress */
+    double last_activity; /* monotonic seconds */
+    size_t cap;           /* of t->response */
+} progress;
+
+/* libcurl calls this about once a second while nothing moves: the stall
+ * timer, with no thread and no busy wait. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    progress *p = user;
+    double now = kvsp_client_now();
+    if (dlnow != p->down || ulnow != p->up) {
+        p->down = dlnow;
+        p->up = ulnow;
+        p->last_activity = now;
+        return 0;
+    }
+    long limit = p->t->stall_timeout_ms;
+    if (limit > 0 && (now - p->last_activity) * 1000.0 >= (double)limit) {
+        p->t->stalled = 1;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    progress *p = user;
+    p->last_activity = kvsp_client_now();
+    kvsp_http_error_type_header(data, size * n, p->t->error_type, sizeof p->t->error_type);
+    return size * n;
+}
+
+static int collect(progress *p, const char *data, size_t len)
+{
+    kvsp_http_transfer *t = p->t;
+    if (len > t->max_collect - t->response_len) {
+        t->too_large = 1;
+        return -1;
+    }
+    if (t->response_len + len + 1 > p->cap) {
+        size_t cap = p->cap ? p->cap : 1024;
+        while (cap < t->response_len + len + 1)
+            cap *= 2;
+        char *bigger = kvsp_ext_realloc(t->response, cap);
+        if (!bigger) {
+            t->nomem = 1;
+            return -1;
+        }
+        t->response = bigger;
+        p->cap = cap;
+    }
+    memcpy(t->response + t->response_len, data, len);
+    t->response_len += len;
+    t->response[t->response_len] = '\0';
+    return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    progress *p = user;
+    kvsp_http_transfer *t = p->t;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200 && t->stream) {
+        if (t->stream(t->user, data, len) < 0) {
+            t->stream_failed = 1;
+            return 0; /* aborts the transfer */
+        }
+        t->delivered += len;
+        return len;
+    }
+    return collect(p, data, len) == 0 ? len : 0;
+}
+
+void kvsp_http_setup(CURL *easy, const kvsp_http_transfer *t)
+{
+    curl_easy_reset(easy);
+    curl_easy_setopt(easy, CURLOPT_URL, t->url);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+    if (strcmp(t->method, "POST") == 0) {
+        curl_easy_setopt(easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, t->body ? t->body : "");
+    } else if (strcmp(t->method, "PUT") == 0) {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    if (t->connect_timeout_ms > 0)
+        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+    if (t->timeout_ms > 0)
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, t->timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    if (t->ca_bundle)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, t->ca_bundle);
+    if (t->direct) {
+        curl_easy_setopt(easy, CURLOPT_PROXY, "");
+        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    }
+}
+
+CURLcode kvsp_http_transfer_run(CURL *easy, kvsp_http_transfer *t)
+{
+    progress p;
+    memset(&p, 0, sizeof p);
+    p.t = t;
+    p.easy = easy;
+    p.last_activity = kvsp_client_now();
+    kvsp_http_setup(easy, t);
+    t->curl_error[0] = '\0';
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->curl_error);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &p);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &p);
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &p);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    t->result = curl_easy_perform(easy);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->status);
+    t->received = (uint64_t)p.down;
+    /* The handle outlives the transfer (kept-alive connections). */
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+    return t->result;
+}
+
+void kvsp_http_transfer_reset(kvsp_http_transfer *t, int wipe)
+{
+    if (t->response && wipe)
+        kvsp_wipe(t->response, t->response_len);
+    kvsp_ext_free(t->response);
+    t->result = CURLE_OK;
+    t->status = 0;
+    t->response = NULL;
+    t->response_len = 0;
+    t->error_type[0] = '\0';
+    t->curl_error[0] = '\0';
+    t->delivered = t->received = 0;
+    t->stalled = t->stream_failed = t->too_large = t->nomem = 0;
+}
+
+void kvsp_http_headers_free(struct curl_slist *headers)
+{
+    for (struct curl_slist *l = headers; l; l = l->next)
+        kvsp_wipe(l->data, strlen(l->data));
+    curl_slist_free_all(headers);
+}
