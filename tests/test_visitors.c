@@ -505,7 +505,7 @@ static void test_frame_milliseconds_exact(void **state)
     assert_true(ms == -1700587217870.0);
     assert_int_equal(kvsp_ticks_to_ms(3401174435741, 500000, &ms), 0);
     assert_true(ms == 1700587217870.5);
-    assert_int_equal(kvsp_ticks_to_ms(INT64_MAX / 1000000 + 1, 1000000, &ms), -1);
+    assert_int_equal(kvsp_ticks_to_ms(INT64_MAX / 1000000 + 1, 1000000, &ms), KVSP_ERR_INVALID_ARG);
 }
 
 static void test_completeness(void **state)
@@ -647,15 +647,15 @@ static void test_time_parsing(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t ms = -1;
         int rc = kvsp_parse_seconds_ms(cases[i].text, strlen(cases[i].text), &ms);
-        assert_int_equal(rc == 0, cases[i].ok);
+        assert_int_equal(rc, cases[i].ok ? KVSP_OK : KVSP_ERR_INVALID_ARG);
         if (cases[i].ok)
             assert_int_equal(ms, cases[i].ms);
     }
     int64_t ns;
     assert_int_equal(kvsp_ticks_to_ns(-3, 1000000, &ns), 0);
     assert_int_equal(ns, -3000000);
-    assert_int_equal(kvsp_ticks_to_ns(INT64_MAX / 2, 3, &ns), -1);
-    assert_int_equal(kvsp_ticks_to_ns(1, UINT64_MAX, &ns), -1);
+    assert_int_equal(kvsp_ticks_to_ns(INT64_MAX / 2, 3, &ns), KVSP_ERR_INVALID_ARG);
+    assert_int_equal(kvsp_ticks_to_ns(1, UINT64_MAX, &ns), KVSP_ERR_INVALID_ARG);
 }
 
 /* ---- visitor model ---- */

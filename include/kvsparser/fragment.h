@@ -141,18 +141,19 @@ typedef struct kvsp_fragment {
     int tags_after_cluster; /* a Tags element followed the Cluster */
 } kvsp_fragment;
 
-/* Nanoseconds from a tick count: ticks * timecode_scale. Returns 0, or -1 if
- * the product overflows int64. */
+/* Nanoseconds from a tick count: ticks * timecode_scale. Returns KVSP_OK, or
+ * KVSP_ERR_INVALID_ARG if the product overflows int64. */
 KVSP_API int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns);
 
 /* Milliseconds from a tick count, as a kvsp_frame's pts_ms: exact whenever
  * they are a whole number (and within 2^53), else the nearest double or one
- * next to it. Returns 0, or -1 if ticks * timecode_scale ns overflows int64. */
+ * next to it. Returns KVSP_OK, or KVSP_ERR_INVALID_ARG if ticks *
+ * timecode_scale ns overflows int64. */
 KVSP_API int kvsp_ticks_to_ms(int64_t ticks, uint64_t timecode_scale, double *ms);
 
 /* Parses "1511852109.126" (decimal seconds) into exact milliseconds; digits
- * after the third decimal must be zero. Returns 0, or -1 if it is not such
- * a number. */
+ * after the third decimal must be zero. Returns KVSP_OK, or
+ * KVSP_ERR_INVALID_ARG if it is not such a number. */
 KVSP_API int kvsp_parse_seconds_ms(const char *text, size_t len, int64_t *ms);
 
 typedef struct kvsp_fragment_visitor kvsp_fragment_visitor;

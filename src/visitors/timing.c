@@ -6,22 +6,31 @@
 
 #include "fragment_internal.h"
 #include "kvsparser/fragment.h"
+#include "kvsparser/status.h"
 
 int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
 {
-    return kvsp_ticks_to_ns_inline(ticks, timecode_scale, ns);
+    return kvsp_ticks_to_ns_inline(ticks, timecode_scale, ns) == 0 ? KVSP_OK : KVSP_ERR_INVALID_ARG;
 }
 
 int kvsp_ticks_to_ms(int64_t ticks, uint64_t timecode_scale, double *ms)
 {
     int64_t ns;
     if (kvsp_ticks_to_ns_inline(ticks, timecode_scale, &ns) != 0)
-        return -1;
+        return KVSP_ERR_INVALID_ARG;
     *ms = kvsp_ns_to_ms_inline(ns);
-    return 0;
+    return KVSP_OK;
 }
 
+static int parse_seconds_ms(const char *text, size_t len, int64_t *ms);
+
 int kvsp_parse_seconds_ms(const char *text, size_t len, int64_t *ms)
+{
+    return parse_seconds_ms(text, len, ms) == 0 ? KVSP_OK : KVSP_ERR_INVALID_ARG;
+}
+
+/* 0, or -1 if the text is not such a number. */
+static int parse_seconds_ms(const char *text, size_t len, int64_t *ms)
 {
     size_t i = 0;
     int64_t seconds = 0;
