@@ -24,6 +24,7 @@ import subprocess
 import sys
 import unittest
 
+import independent_mkv
 import kvsp_testing
 
 KVSP = CAPTURES = None
@@ -101,6 +102,12 @@ class DamagedCaptures(unittest.TestCase):
             full_run = run(['frames', '--list'], data)
             full = frames(full_run.stdout)
             self.assertTrue(full, name)
+            # the fragments of the whole capture, their numbers against the
+            # independent reader's (each fragment of a capture has frames)
+            full_fragments = frames(run(['fragments'], data).stdout)
+            independent = independent_mkv.read(data)
+            self.assertEqual([f['fragment_number'] for f in full_fragments],
+                             list(dict.fromkeys(f['fragment_number'] for f in independent.frames)), name)
             rng = random.Random(len(data))
             cuts = sorted({rng.randrange(1, len(data)) for _ in range(CUTS)})
             errors = 0
@@ -117,7 +124,14 @@ class DamagedCaptures(unittest.TestCase):
                     self.assertEqual(len(got), len(want), what)
                 self.assertTrue(all(f['block_offset'] < cut for f in got), what)
                 fr = run(['fragments'], data[:cut])
-                error_offset(self, fr, what + ' (fragments)')
+                fragments_off = error_offset(self, fr, what + ' (fragments)')
+                listed = frames(fr.stdout)
+                # every fragment that ends before the cut, whole and as in the
+                # whole capture's run; nothing complete past the cut
+                self.assertEqual([f for f in listed if f['complete']],
+                                 [f for f in full_fragments if f['end_offset'] <= cut], what + ' (fragments)')
+                # frames --list and fragments fail alike on the same cut
+                self.assertEqual(fragments_off is None, off is None, what + ' (fragments exit status)')
             # a cut rarely lands where a fragment ends cleanly
             self.assertGreater(errors, len(cuts) // 2, name)
 
