@@ -103,7 +103,9 @@ int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, c
     json_t *token = json_object_get(doc, "NextToken");
     if (!json_is_object(doc) || !json_is_array(items))
         rc = bad(why, why_size, "the response has no Fragments list", NULL, (size_t)-1);
-    else if (token && !json_is_string(token))
+    /* KVS and its emulators send "NextToken": null on the last page: null is
+     * the same as absent there, as it is for every optional field */
+    else if (token && !json_is_null(token) && !json_is_string(token))
         rc = bad(why, why_size, "NextToken is not a string", NULL, (size_t)-1);
     size_t i;
     json_t *item;

@@ -174,6 +174,24 @@ static int list_once(char *const *pages, fragment_list *list)
     return rc;
 }
 
+/* "NextToken": null ends the list, like an absent token; a number is still
+ * not a token. */
+static void test_list_fragments_null_token(void **state)
+{
+    (void)state;
+    static const char last[] = "{\"Fragments\":[],\"NextToken\":null}";
+    static const char wrong[] = "{\"Fragments\":[],\"NextToken\":7}";
+    char why[256];
+    fragment_list list = {0};
+    char *next = NULL;
+    assert_int_equal(kvsp_fragment_list_page(last, strlen(last), &list, &next, why, sizeof why), KVSP_OK);
+    assert_null(next);
+    assert_int_equal(kvsp_fragment_list_page(wrong, strlen(wrong), &list, &next, why, sizeof why),
+                     KVSP_ERR_SERVICE);
+    assert_null(next);
+    kvsp_client_free(list.items);
+}
+
 static void test_list_fragments_allocation_failures(void **state)
 {
     (void)state;
@@ -271,6 +289,7 @@ int main(int argc, char **argv)
     captures = argc > 1 ? argv[1] : ".";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_splitter_allocation_failures),
+        cmocka_unit_test(test_list_fragments_null_token),
         cmocka_unit_test(test_list_fragments_allocation_failures),
         cmocka_unit_test(test_consumer_allocation_failures),
     };
