@@ -23,7 +23,7 @@ static int bad(char *why, size_t why_size, const char *what, const char *detail,
 static int take_ms(json_t *item, const char *key, int64_t *out)
 {
     json_t *v = json_object_get(item, key);
-    if (!v) {
+    if (!v || json_is_null(v)) { /* optional: null is absent */
         *out = 0;
         return 0;
     }
@@ -38,7 +38,7 @@ static int take_count(json_t *item, const char *key, int64_t *out)
 {
     json_t *v = json_object_get(item, key);
     *out = 0;
-    if (!v)
+    if (!v || json_is_null(v)) /* optional: null is absent */
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0)
         return -1;

@@ -189,6 +189,12 @@ static void test_list_fragments_null_token(void **state)
     assert_int_equal(kvsp_fragment_list_page(wrong, strlen(wrong), &list, &next, why, sizeof why),
                      KVSP_ERR_SERVICE);
     assert_null(next);
+    static const char nulls[] = "{\"Fragments\":[{\"FragmentNumber\":\"12\",\"ProducerTimestamp\":null,"
+                                "\"ServerTimestamp\":null,\"FragmentLengthInMilliseconds\":null,"
+                                "\"FragmentSizeInBytes\":null}]}";
+    assert_int_equal(kvsp_fragment_list_page(nulls, strlen(nulls), &list, &next, why, sizeof why), KVSP_OK);
+    assert_int_equal(list.count, 1);
+    assert_true(list.items[0].size == 0 && list.items[0].length_ms == 0);
     kvsp_client_free(list.items);
 }
 
