@@ -195,6 +195,18 @@ static void test_list_fragments_null_token(void **state)
     assert_int_equal(kvsp_fragment_list_page(nulls, strlen(nulls), &list, &next, why, sizeof why), KVSP_OK);
     assert_int_equal(list.count, 1);
     assert_true(list.items[0].size == 0 && list.items[0].length_ms == 0);
+    /* fragment numbers of KVSP_FRAGMENT_NUMBER_MAX digits are taken, one more is not */
+    for (int extra = 0; extra < 2; extra++) {
+        char doc[400];
+        int n = snprintf(doc, sizeof doc, "{\"Fragments\":[{\"FragmentNumber\":\"");
+        memset(doc + n, '9', KVSP_FRAGMENT_NUMBER_MAX + extra);
+        snprintf(doc + n + KVSP_FRAGMENT_NUMBER_MAX + extra, sizeof doc - (size_t)n - KVSP_FRAGMENT_NUMBER_MAX - 2,
+                 "\"}]}");
+        int want = extra ? KVSP_ERR_SERVICE : KVSP_OK;
+        assert_int_equal(kvsp_fragment_list_page(doc, strlen(doc), &list, &next, why, sizeof why), want);
+    }
+    assert_int_equal(list.count, 2);
+    assert_int_equal(strlen(list.items[1].fragment_number), KVSP_FRAGMENT_NUMBER_MAX);
     kvsp_client_free(list.items);
 }
 
