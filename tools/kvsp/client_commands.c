@@ -30,7 +30,6 @@ kvsp_client *client_cli_create(cli_input_options *in)
     kvsp_client *c = kvsp_client_create(&o, &err);
     if (!c) {
         snprintf(in->client_error, sizeof in->client_error, "%s", err.message);
-        fprintf(stderr, "kvsp: %s\n", in->client_error);
     }
     return c;
 }
