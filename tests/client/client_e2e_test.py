@@ -126,6 +126,12 @@ class EndToEnd(unittest.TestCase):
         r = subprocess.run([KVSP, 'fragments', '--stream', 'x', '--endpoint-url', 'http://127.0.0.1:9'],
                            capture_output=True, timeout=60, env=env())
         self.assertEqual(r.returncode, 3)
+        # a client that cannot be made (no region anywhere) is reported once
+        e = {k: v for k, v in env().items() if k not in ('AWS_REGION', 'AWS_DEFAULT_REGION')}
+        r = subprocess.run([KVSP, 'list-fragments', '--stream', 'x', '--profile', 'nope'], capture_output=True,
+                           timeout=60, env=e)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.stderr.count(b'no region'), 1, r.stderr)
 
 
 def start_server():
