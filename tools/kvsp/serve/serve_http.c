@@ -12,7 +12,7 @@
 
 #include <microhttpd.h>
 
-#include "cli.h"
+#include "../cli.h"
 #include "serve.h"
 
 /* GetMediaForFragmentList with 1000 fragment numbers is about 50 KB. */

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../src/alloc_internal.h"
-#include "cli.h"
+#include "../../../src/alloc_internal.h"
+#include "../cli.h"
 #include "serve.h"
 
 #ifdef KVSP_SERVE_OWN_EBML_OUT

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cli.h"
+#include "../cli.h"
 #include "serve.h"
 
 #define DEFAULT_ACCESS_KEY "AKIDEXAMPLE"

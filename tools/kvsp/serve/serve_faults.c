@@ -14,7 +14,7 @@
 
 #include <microhttpd.h>
 
-#include "cli.h"
+#include "../cli.h"
 #include "serve.h"
 
 #define GARBAGE_DEFAULT_BYTES (10u << 20)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../cli.h"
 #include "serve.h"
 
 #define ID_DOCTYPE 0x4282u

@@ -12,7 +12,7 @@
 
 #include <microhttpd.h>
 
-#include "cli.h"
+#include "../cli.h"
 #include "serve.h"
 
 #define BODY_BLOCK_SIZE (64 * 1024)
