@@ -3,8 +3,8 @@
  * no call besides the visitor's own. */
 #include "kvsparser/visitor.h"
 
-#include "reader_fast.h"
-#include "../visitors/composite_internal.h"
+#include "../reader/reader_fast.h"
+#include "composite_internal.h"
 
 /* The visitor's callback for an event, inline for the run loop: the
  * exported kvsp_visitor_dispatch would be called through the PLT (it may be
