@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "content_step.h"
+#include "content_cursor.h"
 #include "../ebml/element_table.h"
 #include "reader_internal.h"
 #include "../alloc_internal.h"
@@ -175,7 +175,7 @@ int kvsp_reader_fail(kvsp_reader *r, int status, uint64_t offset, const char *fm
     return status;
 }
 
-/* The content cursor (kvsparser/content.h); its step is content_step.h. */
+/* The content cursor (kvsparser/content.h); its step is content_cursor.h. */
 int kvsp_content_open(kvsp_content *c, const kvsp_event *start)
 {
     if (!c || !start || start->type != KVSP_EV_START || !start->data)

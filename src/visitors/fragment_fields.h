@@ -12,7 +12,13 @@
  *
  * Header-only (static tables, inline helpers): kvsp links the shared
  * library, which exports no internal symbol, and includes this as the
- * documented interface between the visitor and its JSON rendering. */
+ * documented interface between the visitor and its JSON rendering.
+ *
+ * Who may include it: the visitors layer's documented internal interface
+ * for src/visitors/ (fragment_visitor.c), tools/kvsp/fragment_json.c and
+ * its test (tests/test_fragment_fields.c), so that the field list and the
+ * JSON keys cannot drift apart. Nothing else: other code reads the fields
+ * of kvsp_track and kvsp_segment_info by name. */
 #ifndef KVSP_FRAGMENT_FIELDS_H
 #define KVSP_FRAGMENT_FIELDS_H
 

@@ -9,7 +9,7 @@
 #include "fragment_fields.h"
 #include "fragment_internal.h"
 #include "fragment_state.h"
-#include "../reader/content_step.h"
+#include "../reader/content_cursor.h"
 #include "kvs_tags.h"
 #include "simple_tag_shape.h"
 #include "kvsparser/fragment.h"

@@ -1,3 +1,14 @@
+/* Pairing a visitor with the fragment visitor whose metadata it reads:
+ * the visitors layer's documented internal interface for the layer above.
+ *
+ * Who may include it: src/visitors/ (frame_visitor.c) and src/merger/
+ * (merger.c). The merger is a visitor built on fragment metadata like the
+ * frame visitor, and must run after the same fragment visitor, with the same
+ * event counting, to refuse a reader that hands it an event first
+ * (KVSP_ERR_VISITOR_ORDER);
+ * one copy of that rule keeps both in step. Both are in the core library,
+ * so the kvsp_meta_pair_* symbols need no export. Nothing outside the core
+ * library may include it (the shared library does not export them). */
 #ifndef KVSP_META_PAIR_H
 #define KVSP_META_PAIR_H
 

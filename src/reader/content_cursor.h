@@ -1,19 +1,54 @@
-/* The in-place content cursor (kvsparser/content.h). It repeats the
- * reader's checks for the elements it accepts, so that what it delivers is
- * what the reader would deliver; where the reader would take its general
- * path (an error, an unknown size, a block) it defers instead, and the
- * reader reads the bytes itself. Sizes within the reader's limits are
- * guaranteed by the reader, which offers only content no larger than them.
+/* The in-place content cursor (kvsparser/content.h), inline: the reader
+ * layer's documented internal interface for the visitors. The fragment
+ * visitor reads the small masters of every fragment with it (a call per
+ * element cost a fifth of the element); kvsp_content_next (reader_api.c) is
+ * the same step for everyone else. It needs only the ebml layer and the
+ * event filling shared with the reader (event_fill.h), not the reader's
+ * state: a visitor including it sees no kvsp_reader internals.
  *
- * Inline for the fragment visitor, which reads the small masters of every
- * fragment with it (a call per element cost a fifth of the element);
- * kvsp_content_next (reader_api.c) is the same step. */
-#ifndef KVSP_CONTENT_STEP_H
-#define KVSP_CONTENT_STEP_H
+ * Who may include it: the reader (reader_api.c) and src/visitors/ (today
+ * fragment_visitor.c). Nothing else: other code uses kvsparser/content.h.
+ *
+ * It repeats the reader's checks for the elements it accepts, so that what
+ * it delivers is what the reader would deliver; where the reader would take
+ * its general path (an error, an unknown size, a block) it defers instead,
+ * and the reader reads the bytes itself.
+ *
+ * Entry assumptions (kvsp_content_step):
+ *   - c was set up by kvsp_content_open from a START event the reader
+ *     delivered with its content (ev->data), and stepped only by
+ *     kvsp_content_step since; the content stays valid meanwhile (until the
+ *     reader's next feed).
+ *   - Sizes within the reader's limits (max_element_size, the string limit)
+ *     are guaranteed by the reader, which offers only content no larger
+ *     than them; the cursor does not check them again.
+ *   - The reader offers content only with room for KVSP_CONTENT_MAX_NESTING
+ *     levels below its max_depth, so the nesting the cursor accepts is
+ *     depth the reader would accept.
+ * Results:
+ *   - KVSP_OK: *ev is the next event (START of a nested master, with its
+ *     content; DATA with its value decoded; END of a nested master), filled
+ *     exactly as the reader fills it; payloads point into the content.
+ *   - KVSP_DONE: the content is read to its end, every nested master closed
+ *     (the master's own END is the reader's to deliver).
+ *   - KVSP_DEFERRED: the next element is one the reader must read itself (a
+ *     malformed or reserved header, an overrun, an unknown size, a Block or
+ *     SimpleBlock, a data size the format refuses, nesting too deep); the
+ *     caller undoes what it did with earlier events and lets the reader
+ *     deliver the children. *ev and c are then of no use. */
+#ifndef KVSP_CONTENT_CURSOR_H
+#define KVSP_CONTENT_CURSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "kvsparser/content.h"
+#include "kvsparser/status.h"
 
-#include "reader_fast.h"
+#include "../compiler.h"
+#include "../ebml/element_header.h"
+#include "../ebml/element_table.h"
+#include "event_fill.h"
 
 static inline int kvsp_content_close(kvsp_content *c, kvsp_event *ev)
 {
