@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "../../../src/merger/ebml_out.h"
+#include "ebml_out.h" /* kvsp_ebml_out (CMakeLists.txt) */
 #include "kvsparser/fragment.h"
 
 struct MHD_Connection;

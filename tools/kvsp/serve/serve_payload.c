@@ -5,26 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../../src/alloc_internal.h"
 #include "../cli.h"
 #include "serve.h"
-
-#ifdef KVSP_SERVE_OWN_EBML_OUT
-/* With a shared libkvsparser, kvsp serve builds the merger's EBML writer
- * (src/merger/ebml_out.c) into kvsp-full. Its buffers allocate through the
- * library's exported hook functions rather than a second copy of
- * src/alloc.c in the executable, which would interpose on the library's
- * kvsp_ext_* for the client. */
-void *kvsp_realloc(void *p, size_t size)
-{
-    return kvsp_ext_realloc(p, size);
-}
-
-void kvsp_free(void *p)
-{
-    kvsp_ext_free(p);
-}
-#endif
 
 #define ID_EBML_VERSION 0x4286u
 #define ID_EBML_READ_VERSION 0x42F7u
