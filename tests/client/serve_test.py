@@ -152,6 +152,16 @@ def list_all(port, stream, page=1000, selector=None):
             return fragments, pages
 
 
+def botocore_client(service, port, endpoint=None):
+    """botocore's own client for service against the server on port."""
+    import botocore.session
+    from botocore.config import Config
+    cfg = Config(retries={'max_attempts': 1}, connect_timeout=TIMEOUT, read_timeout=TIMEOUT)
+    return botocore.session.get_session().create_client(
+        service, region_name=REGION, endpoint_url=endpoint or 'http://127.0.0.1:%d' % port,
+        aws_access_key_id=AK, aws_secret_access_key=SK, config=cfg)
+
+
 class ServedStreams(unittest.TestCase):
     """Without authentication or faults: payloads, selectors, listing."""
 
@@ -288,6 +298,27 @@ class ServedStreams(unittest.TestCase):
         r = call(self.port, 'listFragments', {'StreamName': 'kvs_resolution_change',
                                               'NextToken': 'bogus'}, sign=False)
         self.assertEqual(r.status, 400)
+
+    def test_fragment_size_is_the_bytes_get_media_for_fragment_list_returns(self):
+        """Issue 19: each listed FragmentSizeInBytes, read by botocore, is the
+        length of what botocore's GetMediaForFragmentList returns for that
+        one fragment (EBML header, Segment, Info, Tracks, tags and Cluster)."""
+        archived = botocore_client('kinesis-video-archived-media', self.port)
+        checked = 0
+        for stream in ['kvs_resolution_change', 'kvs_unknown_size_1byte', 'known_size_cluster',
+                       'audio_video', 'output_get_media']:
+            if not os.path.exists(source(stream)):
+                continue
+            with self.subTest(stream=stream):
+                out = archived.list_fragments(StreamName=stream, MaxResults=1000)
+                self.assertTrue(out['Fragments'])
+                for f in out['Fragments'][:12]:
+                    media = archived.get_media_for_fragment_list(
+                        StreamName=stream, Fragments=[f['FragmentNumber']])
+                    body = media['Payload'].read()
+                    self.assertEqual(f['FragmentSizeInBytes'], len(body), f['FragmentNumber'])
+                    checked += 1
+        self.assertGreater(checked, 10)
 
     def test_get_media_for_fragment_list_reproduces_the_frames(self):
         for stream in streams():

@@ -175,6 +175,12 @@ long serve_find_fragment(const serve_stream *s, const char *number);
 void serve_format_seconds(char *out, size_t size, int64_t ms);
 typedef enum serve_api { SERVE_GET_MEDIA, SERVE_FRAGMENT_LIST } serve_api;
 void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragment *f, serve_api api);
+/* The head, and the Cluster header a reheadered fragment needs: what goes
+ * before the fragment's Cluster bytes from the file. */
+void serve_fragment_start(ebml_out *o, const serve_stream *s, const serve_fragment *f,
+                          serve_api api);
+/* The bytes GetMediaForFragmentList returns for f: ListFragments' size. */
+int serve_fragment_list_size(const serve_stream *s, const serve_fragment *f, uint64_t *size);
 void serve_fragment_tail(ebml_out *o, const serve_fragment *f, int64_t millis_behind_now);
 void serve_error_fragment(ebml_out *o, const serve_stream *s, const serve_fragment *f,
                           const char *code, unsigned id);

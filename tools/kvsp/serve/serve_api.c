@@ -169,10 +169,11 @@ static void shuffle(size_t *idx, size_t n, size_t seed)
 
 static json_t *fragment_json(const serve_stream *s, const serve_fragment *f)
 {
-    const serve_header *h = &s->headers[f->header];
-    json_int_t size = (json_int_t)(f->size + h->info.len + h->tracks.len);
+    uint64_t size;
+    if (serve_fragment_list_size(s, f, &size) != 0)
+        return NULL;
     return json_pack("{s:s, s:I, s:o, s:o, s:I}", "FragmentNumber", f->number, "FragmentSizeInBytes",
-                     size, "ProducerTimestamp", json_seconds(f->producer_ms), "ServerTimestamp",
+                     (json_int_t)size, "ProducerTimestamp", json_seconds(f->producer_ms), "ServerTimestamp",
                      json_seconds(f->server_ms), "FragmentLengthInMilliseconds",
                      (json_int_t)f->duration_ms);
 }
@@ -202,9 +203,16 @@ static int list_fragments(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
     }
     shuffle(page, n, q.start + n);
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, fragment_json(s, &s->fragments[page[i]]));
+    for (size_t i = 0; i < n && list; i++) {
+        json_t *f = fragment_json(s, &s->fragments[page[i]]);
+        if (!f || json_array_append_new(list, f) != 0) {
+            json_decref(list); /* out of memory: no listing with holes */
+            list = NULL;
+        }
+    }
     free(page);
+    if (!list)
+        return MHD_NO;
     json_t *out = json_pack("{s:o}", "Fragments", list);
     if (more && out) {
         char token[64];

@@ -84,6 +84,32 @@ void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragmen
     kvsp_ebml_out_end(o, tags);
 }
 
+void serve_fragment_start(ebml_out *o, const serve_stream *s, const serve_fragment *f,
+                          serve_api api)
+{
+    serve_fragment_head(o, s, f, api);
+    /* A Cluster cut short by the end of the file is sent under a new
+     * unknown-size header (serve_fragment.reheader). */
+    if (f->reheader) {
+        kvsp_ebml_out_id(o, KVSP_ID_CLUSTER);
+        kvsp_ebml_out_unknown_size(o);
+    }
+}
+
+int serve_fragment_list_size(const serve_stream *s, const serve_fragment *f, uint64_t *size)
+{
+    /* ListFragments' FragmentSizeInBytes (issue 19): every byte
+     * GetMediaForFragmentList sends for the fragment, i.e. the start written
+     * above plus the Cluster bytes copied from the file. Encoded rather than
+     * summed so that it cannot drift from what the body writes. */
+    ebml_out o = {0};
+    serve_fragment_start(&o, s, f, SERVE_FRAGMENT_LIST);
+    int failed = o.failed;
+    *size = (uint64_t)o.len + f->size;
+    kvsp_ebml_out_free(&o);
+    return failed ? -1 : 0;
+}
+
 void serve_fragment_tail(ebml_out *o, const serve_fragment *f, int64_t millis_behind_now)
 {
     char behind[32];
