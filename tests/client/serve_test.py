@@ -320,6 +320,49 @@ class ServedStreams(unittest.TestCase):
                     checked += 1
         self.assertGreater(checked, 10)
 
+    def test_list_streams(self):
+        """ListStreams through botocore's client and its paginator: every
+        .mkv of the root once, as KVS describes a stream, in pages."""
+        kv = botocore_client('kinesisvideo', self.port)
+        out = kv.list_streams()
+        self.assertNotIn('NextToken', out)
+        infos = out['StreamInfoList']
+        self.assertEqual([i['StreamName'] for i in infos], streams())
+        for info in infos:
+            self.assertEqual(info['Status'], 'ACTIVE')
+            self.assertEqual(info['StreamARN'], kv.describe_stream(
+                StreamName=info['StreamName'])['StreamInfo']['StreamARN'])
+            self.assertEqual(info['CreationTime'].timestamp(), 1700000000.0)
+            self.assertEqual(info['DataRetentionInHours'], 24)
+            self.assertTrue(info['MediaType'])
+            self.assertEqual(kv.get_data_endpoint(StreamARN=info['StreamARN'],
+                                                  APIName='GET_MEDIA')['DataEndpoint'],
+                             'http://127.0.0.1:%d' % self.port)
+        # MaxResults pages, followed by hand and by botocore's paginator.
+        names, token, pages = [], None, 0
+        while True:
+            out = kv.list_streams(MaxResults=4, **({'NextToken': token} if token else {}))
+            self.assertLessEqual(len(out['StreamInfoList']), 4)
+            names += [i['StreamName'] for i in out['StreamInfoList']]
+            pages += 1
+            token = out.get('NextToken')
+            if not token:
+                break
+            self.assertRegex(token, r'^[a-zA-Z0-9+/=]*$')  # KVS's token pattern
+        self.assertEqual(names, streams())
+        self.assertEqual(pages, (len(streams()) + 3) // 4)
+        pager = kv.get_paginator('list_streams').paginate(PaginationConfig={'PageSize': 3})
+        self.assertEqual([i['StreamName'] for p in pager for i in p['StreamInfoList']], streams())
+        out = kv.list_streams(StreamNameCondition={'ComparisonOperator': 'BEGINS_WITH',
+                                                   'ComparisonValue': 'kvs_'})
+        self.assertEqual([i['StreamName'] for i in out['StreamInfoList']],
+                         [n for n in streams() if n.startswith('kvs_')])
+        from botocore.exceptions import ClientError
+        for bad in [{'MaxResults': 10001}, {'NextToken': 'notours'}]:
+            with self.assertRaises(ClientError) as cm:
+                kv.list_streams(**bad)
+            self.assertEqual(cm.exception.response['Error']['Code'], 'InvalidArgumentException')
+
     def test_get_media_for_fragment_list_reproduces_the_frames(self):
         for stream in streams():
             with self.subTest(stream=stream):

@@ -23,8 +23,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: kvsp serve --root DIR [OPTIONS]\n\n"
             "Serves every DIR/NAME.mkv as the stream NAME over the Kinesis Video Streams\n"
-            "APIs GetDataEndpoint, DescribeStream, GetMedia, ListFragments and\n"
-            "GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
+            "APIs GetDataEndpoint, DescribeStream, ListStreams, GetMedia, ListFragments\n"
+            "and GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
             "until SIGINT or SIGTERM. Each Cluster is a fragment. The first line on stdout\n"
             "is \"listening on http://127.0.0.1:PORT\".\n\n"
             "Fragment numbers are 47 digits (see --number-digits), increasing. A\n"
