@@ -506,6 +506,91 @@ class Authentication(unittest.TestCase):
         self.assertEqual(cm.exception.response['ResponseMetadata']['HTTPStatusCode'], 403)
 
 
+class Forwarder:
+    """A plain TCP relay on a free loopback port to another: stands in for
+    the TLS terminator (without TLS) that --public-url is for."""
+
+    def __init__(self, port):
+        import socket
+        self.target = port
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.sock.settimeout(TIMEOUT)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            server = socket.create_connection(('127.0.0.1', self.target), timeout=TIMEOUT)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        import socket
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+class PublicUrl(unittest.TestCase):
+    """--public-url: GetDataEndpoint sends clients to the public address."""
+
+    def test_get_data_endpoint_advertises_the_public_url(self):
+        stream = 'kvs_resolution_change'
+        with Server('--public-url', 'https://kvs.example.test:8443/video/') as s:
+            kv = botocore_client('kinesisvideo', s.port)
+            out = kv.get_data_endpoint(StreamName=stream, APIName='GET_MEDIA')
+            self.assertEqual(out['DataEndpoint'], 'https://kvs.example.test:8443/video')
+        # Through a relay on another port, with signed requests: botocore
+        # follows the advertised endpoint and gets the same media.
+        with Server('--access-key', AK, '--secret-key', SK, '--region', REGION) as direct_s:
+            direct = botocore_client('kinesis-video-media', direct_s.port).get_media(
+                StreamName=stream, StartSelector={'StartSelectorType': 'EARLIEST'})
+            expected = direct['Payload'].read()
+        relay = None
+        try:
+            # The relay's port must be known before the server starts: the
+            # relay is opened first and pointed at the server once it runs.
+            relay = Forwarder(0)
+            with Server('--access-key', AK, '--secret-key', SK, '--region', REGION,
+                        '--public-url', 'http://127.0.0.1:%d/' % relay.port) as relay_s:
+                relay.target = relay_s.port
+                kv = botocore_client('kinesisvideo', relay_s.port)
+                endpoint = kv.get_data_endpoint(StreamName=stream,
+                                                APIName='GET_MEDIA')['DataEndpoint']
+                self.assertEqual(endpoint, 'http://127.0.0.1:%d' % relay.port)
+                media = botocore_client('kinesis-video-media', None, endpoint=endpoint)
+                out = media.get_media(StreamName=stream,
+                                      StartSelector={'StartSelectorType': 'EARLIEST'})
+                self.assertEqual(out['Payload'].read(), expected)
+                self.assertGreaterEqual(relay.connections, 1)
+        finally:
+            if relay:
+                relay.close()
+        for bad in ['ftp://host', 'https://', 'http:///path', 'https://a b', 'x' * 600]:
+            r = kvsp('serve', '--root', ROOT, '--public-url', bad, check=False)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn(b'--public-url', r.stderr)
+
+
 class FaultInjection(unittest.TestCase):
     STREAM = 'kvs_resolution_change'
 

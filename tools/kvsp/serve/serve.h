@@ -25,6 +25,8 @@ struct MHD_Daemon;
 /* Server timestamps trail producer timestamps by this much, as an upload
  * would. */
 #define SERVE_SERVER_DELAY_MS 250
+/* The longest --public-url, with its terminating NUL. */
+#define SERVE_PUBLIC_URL_MAX 512
 /* When no --start-time is given and not --live: 2023-11-14T22:13:20Z. */
 #define SERVE_DEFAULT_BASE_MS 1700000000000LL
 
@@ -126,6 +128,7 @@ typedef struct serve_config {
     const char *expired_token;        /* --fault-expired-token */
     serve_list_fault list_fault;      /* --fault-list-json */
     unsigned number_digits;           /* --number-digits */
+    char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */
 } serve_config;
 
 /* Suspended GetMedia responses of --live waiting for a fragment's release. */

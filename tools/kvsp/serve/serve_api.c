@@ -71,7 +71,10 @@ static int get_data_endpoint(serve_ctx *ctx, struct MHD_Connection *c, json_t *r
         return invalid(c, "APIName must be given");
     if (!serve_request_stream(ctx, c, req, &result))
         return result;
-    return serve_json(c, json_pack("{s:s}", "DataEndpoint", ctx->endpoint));
+    /* Behind a TLS terminator or proxy, clients must be sent to the public
+     * address (--public-url), not to the loopback one kvsp serve listens on. */
+    const char *endpoint = ctx->cfg.public_url[0] ? ctx->cfg.public_url : ctx->endpoint;
+    return serve_json(c, json_pack("{s:s}", "DataEndpoint", endpoint));
 }
 
 /* A StreamInfo as DescribeStream and ListStreams give it. */
