@@ -506,50 +506,6 @@ class Authentication(unittest.TestCase):
         self.assertEqual(cm.exception.response['ResponseMetadata']['HTTPStatusCode'], 403)
 
 
-class Forwarder:
-    """A plain TCP relay on a free loopback port to another: stands in for
-    the TLS terminator (without TLS) that --public-url is for."""
-
-    def __init__(self, port):
-        import socket
-        self.target = port
-        self.sock = socket.socket()
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(8)
-        self.sock.settimeout(TIMEOUT)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        import socket
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            server = socket.create_connection(('127.0.0.1', self.target), timeout=TIMEOUT)
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def pump(src, dst):
-        import socket
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self):
-        self.sock.close()
-
-
 class PublicUrl(unittest.TestCase):
     """--public-url: GetDataEndpoint sends clients to the public address."""
 
@@ -569,7 +525,7 @@ class PublicUrl(unittest.TestCase):
         try:
             # The relay's port must be known before the server starts: the
             # relay is opened first and pointed at the server once it runs.
-            relay = Forwarder(0)
+            relay = kvsp_server.Forwarder(0, timeout=TIMEOUT)
             with Server('--access-key', AK, '--secret-key', SK, '--region', REGION,
                         '--public-url', 'http://127.0.0.1:%d/' % relay.port) as relay_s:
                 relay.target = relay_s.port
