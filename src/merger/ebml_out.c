@@ -4,9 +4,14 @@
 #include <string.h>
 #include "../alloc_internal.h"
 
+/* The exported hook functions, not the hidden kvsp_realloc: this file is
+ * also compiled into kvsp-full (kvsp_ebml_out in CMakeLists.txt), which sees
+ * only what the shared library exports. The buffer grows rarely (it is
+ * reused), so the indirect call costs nothing measurable. */
+
 void kvsp_ebml_out_free(ebml_out *o)
 {
-    kvsp_free(o->data);
+    kvsp_ext_free(o->data);
     memset(o, 0, sizeof *o);
 }
 
@@ -28,7 +33,7 @@ void kvsp_ebml_out_bytes(ebml_out *o, const void *p, size_t n)
             }
             cap *= 2;
         }
-        uint8_t *bigger = kvsp_realloc(o->data, cap);
+        uint8_t *bigger = kvsp_ext_realloc(o->data, cap);
         if (!bigger) {
             o->failed = 1;
             return;

@@ -1,12 +1,15 @@
 """kvsp serve as a test fixture: started on a free loopback port, stopped with
 SIGTERM. Its exit status must then be 0, so a sanitizer report or a hang
-(it is killed after a timeout) fails the test that used it."""
+(it is killed after a timeout) fails the test that used it. Forwarder: a
+loopback TCP relay in front of it, bounded by its timeout."""
 import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 
 
 class KvspServer:
@@ -58,3 +61,45 @@ class KvspServer:
 
     def __exit__(self, kind, value, tb):
         self.stop(check=kind is None)
+
+
+class Forwarder:
+    """A plain TCP relay on a free loopback port to another: stands in for
+    the TLS terminator (without TLS) that --public-url is for."""
+
+    def __init__(self, port, timeout=60):
+        self.target = port
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.sock.settimeout(timeout)
+        self.timeout = timeout
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            server = socket.create_connection(('127.0.0.1', self.target), timeout=self.timeout)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()

@@ -2,7 +2,7 @@
 # botocore's own KVS clients. One test per part so that ctest -j runs them
 # side by side; each starts its own servers on free ports.
 if(TARGET kvsp AND MHD_FOUND AND KVSP_SERVE_SOURCES)
-  foreach(part ServedStreams Authentication FaultInjection Live)
+  foreach(part ServedStreams Authentication FaultInjection Live PublicUrl)
     string(TOLOWER ${part} part_name)
     add_test(NAME serve_${part_name}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/serve_test.py

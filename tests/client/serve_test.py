@@ -152,6 +152,16 @@ def list_all(port, stream, page=1000, selector=None):
             return fragments, pages
 
 
+def botocore_client(service, port, endpoint=None):
+    """botocore's own client for service against the server on port."""
+    import botocore.session
+    from botocore.config import Config
+    cfg = Config(retries={'max_attempts': 1}, connect_timeout=TIMEOUT, read_timeout=TIMEOUT)
+    return botocore.session.get_session().create_client(
+        service, region_name=REGION, endpoint_url=endpoint or 'http://127.0.0.1:%d' % port,
+        aws_access_key_id=AK, aws_secret_access_key=SK, config=cfg)
+
+
 class ServedStreams(unittest.TestCase):
     """Without authentication or faults: payloads, selectors, listing."""
 
@@ -288,6 +298,70 @@ class ServedStreams(unittest.TestCase):
         r = call(self.port, 'listFragments', {'StreamName': 'kvs_resolution_change',
                                               'NextToken': 'bogus'}, sign=False)
         self.assertEqual(r.status, 400)
+
+    def test_fragment_size_is_the_bytes_get_media_for_fragment_list_returns(self):
+        """Issue 19: each listed FragmentSizeInBytes, read by botocore, is the
+        length of what botocore's GetMediaForFragmentList returns for that
+        one fragment (EBML header, Segment, Info, Tracks, tags and Cluster)."""
+        archived = botocore_client('kinesis-video-archived-media', self.port)
+        checked = 0
+        for stream in ['kvs_resolution_change', 'kvs_unknown_size_1byte', 'known_size_cluster',
+                       'audio_video', 'output_get_media']:
+            if not os.path.exists(source(stream)):
+                continue
+            with self.subTest(stream=stream):
+                out = archived.list_fragments(StreamName=stream, MaxResults=1000)
+                self.assertTrue(out['Fragments'])
+                for f in out['Fragments'][:12]:
+                    media = archived.get_media_for_fragment_list(
+                        StreamName=stream, Fragments=[f['FragmentNumber']])
+                    body = media['Payload'].read()
+                    self.assertEqual(f['FragmentSizeInBytes'], len(body), f['FragmentNumber'])
+                    checked += 1
+        self.assertGreater(checked, 10)
+
+    def test_list_streams(self):
+        """ListStreams through botocore's client and its paginator: every
+        .mkv of the root once, as KVS describes a stream, in pages."""
+        kv = botocore_client('kinesisvideo', self.port)
+        out = kv.list_streams()
+        self.assertNotIn('NextToken', out)
+        infos = out['StreamInfoList']
+        self.assertEqual([i['StreamName'] for i in infos], streams())
+        for info in infos:
+            self.assertEqual(info['Status'], 'ACTIVE')
+            self.assertEqual(info['StreamARN'], kv.describe_stream(
+                StreamName=info['StreamName'])['StreamInfo']['StreamARN'])
+            self.assertEqual(info['CreationTime'].timestamp(), 1700000000.0)
+            self.assertEqual(info['DataRetentionInHours'], 24)
+            self.assertTrue(info['MediaType'])
+            self.assertEqual(kv.get_data_endpoint(StreamARN=info['StreamARN'],
+                                                  APIName='GET_MEDIA')['DataEndpoint'],
+                             'http://127.0.0.1:%d' % self.port)
+        # MaxResults pages, followed by hand and by botocore's paginator.
+        names, token, pages = [], None, 0
+        while True:
+            out = kv.list_streams(MaxResults=4, **({'NextToken': token} if token else {}))
+            self.assertLessEqual(len(out['StreamInfoList']), 4)
+            names += [i['StreamName'] for i in out['StreamInfoList']]
+            pages += 1
+            token = out.get('NextToken')
+            if not token:
+                break
+            self.assertRegex(token, r'^[a-zA-Z0-9+/=]*$')  # KVS's token pattern
+        self.assertEqual(names, streams())
+        self.assertEqual(pages, (len(streams()) + 3) // 4)
+        pager = kv.get_paginator('list_streams').paginate(PaginationConfig={'PageSize': 3})
+        self.assertEqual([i['StreamName'] for p in pager for i in p['StreamInfoList']], streams())
+        out = kv.list_streams(StreamNameCondition={'ComparisonOperator': 'BEGINS_WITH',
+                                                   'ComparisonValue': 'kvs_'})
+        self.assertEqual([i['StreamName'] for i in out['StreamInfoList']],
+                         [n for n in streams() if n.startswith('kvs_')])
+        from botocore.exceptions import ClientError
+        for bad in [{'MaxResults': 10001}, {'NextToken': 'notours'}]:
+            with self.assertRaises(ClientError) as cm:
+                kv.list_streams(**bad)
+            self.assertEqual(cm.exception.response['Error']['Code'], 'InvalidArgumentException')
 
     def test_get_media_for_fragment_list_reproduces_the_frames(self):
         for stream in streams():
@@ -430,6 +504,47 @@ class Authentication(unittest.TestCase):
         with self.assertRaises(ClientError) as cm:
             kv_bad.get_data_endpoint(StreamName='kvs_resolution_change', APIName='GET_MEDIA')
         self.assertEqual(cm.exception.response['ResponseMetadata']['HTTPStatusCode'], 403)
+
+
+class PublicUrl(unittest.TestCase):
+    """--public-url: GetDataEndpoint sends clients to the public address."""
+
+    def test_get_data_endpoint_advertises_the_public_url(self):
+        stream = 'kvs_resolution_change'
+        with Server('--public-url', 'https://kvs.example.test:8443/video/') as s:
+            kv = botocore_client('kinesisvideo', s.port)
+            out = kv.get_data_endpoint(StreamName=stream, APIName='GET_MEDIA')
+            self.assertEqual(out['DataEndpoint'], 'https://kvs.example.test:8443/video')
+        # Through a relay on another port, with signed requests: botocore
+        # follows the advertised endpoint and gets the same media.
+        with Server('--access-key', AK, '--secret-key', SK, '--region', REGION) as direct_s:
+            direct = botocore_client('kinesis-video-media', direct_s.port).get_media(
+                StreamName=stream, StartSelector={'StartSelectorType': 'EARLIEST'})
+            expected = direct['Payload'].read()
+        relay = None
+        try:
+            # The relay's port must be known before the server starts: the
+            # relay is opened first and pointed at the server once it runs.
+            relay = kvsp_server.Forwarder(0, timeout=TIMEOUT)
+            with Server('--access-key', AK, '--secret-key', SK, '--region', REGION,
+                        '--public-url', 'http://127.0.0.1:%d/' % relay.port) as relay_s:
+                relay.target = relay_s.port
+                kv = botocore_client('kinesisvideo', relay_s.port)
+                endpoint = kv.get_data_endpoint(StreamName=stream,
+                                                APIName='GET_MEDIA')['DataEndpoint']
+                self.assertEqual(endpoint, 'http://127.0.0.1:%d' % relay.port)
+                media = botocore_client('kinesis-video-media', None, endpoint=endpoint)
+                out = media.get_media(StreamName=stream,
+                                      StartSelector={'StartSelectorType': 'EARLIEST'})
+                self.assertEqual(out['Payload'].read(), expected)
+                self.assertGreaterEqual(relay.connections, 1)
+        finally:
+            if relay:
+                relay.close()
+        for bad in ['ftp://host', 'https://', 'http:///path', 'https://a b', 'x' * 600]:
+            r = kvsp('serve', '--root', ROOT, '--public-url', bad, check=False)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn(b'--public-url', r.stderr)
 
 
 class FaultInjection(unittest.TestCase):

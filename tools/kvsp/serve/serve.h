@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "../../../src/merger/ebml_out.h"
+#include "ebml_out.h" /* kvsp_ebml_out (CMakeLists.txt) */
 #include "kvsparser/fragment.h"
 
 struct MHD_Connection;
@@ -25,6 +25,8 @@ struct MHD_Daemon;
 /* Server timestamps trail producer timestamps by this much, as an upload
  * would. */
 #define SERVE_SERVER_DELAY_MS 250
+/* The longest --public-url, with its terminating NUL. */
+#define SERVE_PUBLIC_URL_MAX 512
 /* When no --start-time is given and not --live: 2023-11-14T22:13:20Z. */
 #define SERVE_DEFAULT_BASE_MS 1700000000000LL
 
@@ -126,6 +128,7 @@ typedef struct serve_config {
     const char *expired_token;        /* --fault-expired-token */
     serve_list_fault list_fault;      /* --fault-list-json */
     unsigned number_digits;           /* --number-digits */
+    char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */
 } serve_config;
 
 /* Suspended GetMedia responses of --live waiting for a fragment's release. */
@@ -175,6 +178,12 @@ long serve_find_fragment(const serve_stream *s, const char *number);
 void serve_format_seconds(char *out, size_t size, int64_t ms);
 typedef enum serve_api { SERVE_GET_MEDIA, SERVE_FRAGMENT_LIST } serve_api;
 void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragment *f, serve_api api);
+/* The head, and the Cluster header a reheadered fragment needs: what goes
+ * before the fragment's Cluster bytes from the file. */
+void serve_fragment_start(ebml_out *o, const serve_stream *s, const serve_fragment *f,
+                          serve_api api);
+/* The bytes GetMediaForFragmentList returns for f: ListFragments' size. */
+int serve_fragment_list_size(const serve_stream *s, const serve_fragment *f, uint64_t *size);
 void serve_fragment_tail(ebml_out *o, const serve_fragment *f, int64_t millis_behind_now);
 void serve_error_fragment(ebml_out *o, const serve_stream *s, const serve_fragment *f,
                           const char *code, unsigned id);

@@ -1,5 +1,6 @@
 /* kvsp serve: the JSON operations (REST-JSON, POST /operationName) other
- * than the media ones: GetDataEndpoint, DescribeStream, ListFragments. */
+ * than the media ones: GetDataEndpoint, DescribeStream, ListStreams,
+ * ListFragments. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -70,7 +71,19 @@ static int get_data_endpoint(serve_ctx *ctx, struct MHD_Connection *c, json_t *r
         return invalid(c, "APIName must be given");
     if (!serve_request_stream(ctx, c, req, &result))
         return result;
-    return serve_json(c, json_pack("{s:s}", "DataEndpoint", ctx->endpoint));
+    /* Behind a TLS terminator or proxy, clients must be sent to the public
+     * address (--public-url), not to the loopback one kvsp serve listens on. */
+    const char *endpoint = ctx->cfg.public_url[0] ? ctx->cfg.public_url : ctx->endpoint;
+    return serve_json(c, json_pack("{s:s}", "DataEndpoint", endpoint));
+}
+
+/* A StreamInfo as DescribeStream and ListStreams give it. */
+static json_t *stream_info(const serve_ctx *ctx, const serve_stream *s)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s}", "StreamName", s->name, "StreamARN",
+                     s->arn, "Status", "ACTIVE", "Version", "0", "CreationTime",
+                     json_seconds(ctx->base_ms), "DataRetentionInHours", 24, "MediaType",
+                     "video/h264");
 }
 
 static int describe_stream(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
@@ -79,10 +92,67 @@ static int describe_stream(serve_ctx *ctx, struct MHD_Connection *c, json_t *req
     serve_stream *s = serve_request_stream(ctx, c, req, &result);
     if (!s)
         return result;
-    return serve_json(c, json_pack("{s:{s:s, s:s, s:s, s:s, s:o, s:i, s:s}}", "StreamInfo",
-                                   "StreamName", s->name, "StreamARN", s->arn, "Status", "ACTIVE",
-                                   "Version", "0", "CreationTime", json_seconds(ctx->base_ms),
-                                   "DataRetentionInHours", 24, "MediaType", "video/h264"));
+    return serve_json(c, json_pack("{s:o}", "StreamInfo", stream_info(ctx, s)));
+}
+
+/* ListStreams: the streams in name order (the directory's .mkv files),
+ * MaxResults (1-10000, default 10000) at a time. The NextToken is the index
+ * of the next stream, in the characters KVS allows a token ([a-zA-Z0-9+/=]). */
+#define STREAMS_MAX 10000
+#define STREAMS_TOKEN_PREFIX "kvspserve"
+
+static int list_streams(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
+{
+    size_t max = STREAMS_MAX, start = 0;
+    json_t *m = json_object_get(req, "MaxResults");
+    if (m) {
+        if (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > STREAMS_MAX)
+            return invalid(c, "MaxResults must be an integer from 1 to 10000");
+        max = (size_t)json_integer_value(m);
+    }
+    json_t *token = json_object_get(req, "NextToken");
+    if (token) {
+        const char *t = json_string_value(token);
+        size_t plen = strlen(STREAMS_TOKEN_PREFIX);
+        char *end;
+        if (!t || strncmp(t, STREAMS_TOKEN_PREFIX, plen) != 0 || !t[plen] ||
+            (start = strtoul(t + plen, &end, 10), *end) || start > ctx->stream_count)
+            return invalid(c, "NextToken is not one this server returned");
+    }
+    const char *prefix = "";
+    json_t *cond = json_object_get(req, "StreamNameCondition");
+    if (cond) {
+        const char *op = json_string_value(json_object_get(cond, "ComparisonOperator"));
+        const char *value = json_string_value(json_object_get(cond, "ComparisonValue"));
+        if (!json_is_object(cond) || (op && strcmp(op, "BEGINS_WITH") != 0) || !value)
+            return invalid(c, "StreamNameCondition needs ComparisonOperator BEGINS_WITH and a "
+                              "ComparisonValue");
+        prefix = value;
+    }
+    json_t *list = json_array();
+    size_t n = 0, k = start;
+    for (; list && k < ctx->stream_count; k++) {
+        const serve_stream *s = &ctx->streams[k];
+        if (strncmp(s->name, prefix, strlen(prefix)) != 0)
+            continue;
+        if (n == max)
+            break;
+        json_t *info = stream_info(ctx, s);
+        if (!info || json_array_append_new(list, info) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+        n++;
+    }
+    json_t *out = list ? json_pack("{s:o}", "StreamInfoList", list) : NULL;
+    if (!out)
+        return MHD_NO;
+    if (k < ctx->stream_count) {
+        char next[64];
+        snprintf(next, sizeof next, STREAMS_TOKEN_PREFIX "%zu", k);
+        json_object_set_new(out, "NextToken", json_string(next));
+    }
+    return serve_json(c, out);
 }
 
 typedef struct list_query {
@@ -169,10 +239,11 @@ static void shuffle(size_t *idx, size_t n, size_t seed)
 
 static json_t *fragment_json(const serve_stream *s, const serve_fragment *f)
 {
-    const serve_header *h = &s->headers[f->header];
-    json_int_t size = (json_int_t)(f->size + h->info.len + h->tracks.len);
+    uint64_t size;
+    if (serve_fragment_list_size(s, f, &size) != 0)
+        return NULL;
     return json_pack("{s:s, s:I, s:o, s:o, s:I}", "FragmentNumber", f->number, "FragmentSizeInBytes",
-                     size, "ProducerTimestamp", json_seconds(f->producer_ms), "ServerTimestamp",
+                     (json_int_t)size, "ProducerTimestamp", json_seconds(f->producer_ms), "ServerTimestamp",
                      json_seconds(f->server_ms), "FragmentLengthInMilliseconds",
                      (json_int_t)f->duration_ms);
 }
@@ -202,9 +273,16 @@ static int list_fragments(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
     }
     shuffle(page, n, q.start + n);
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, fragment_json(s, &s->fragments[page[i]]));
+    for (size_t i = 0; i < n && list; i++) {
+        json_t *f = fragment_json(s, &s->fragments[page[i]]);
+        if (!f || json_array_append_new(list, f) != 0) {
+            json_decref(list); /* out of memory: no listing with holes */
+            list = NULL;
+        }
+    }
     free(page);
+    if (!list)
+        return MHD_NO;
     json_t *out = json_pack("{s:o}", "Fragments", list);
     if (more && out) {
         char token[64];
@@ -225,6 +303,7 @@ int serve_api_dispatch(serve_ctx *ctx, struct MHD_Connection *c, const char *url
     } ops[] = {
         {"/getDataEndpoint", get_data_endpoint},
         {"/describeStream", describe_stream},
+        {"/listStreams", list_streams},
         {"/listFragments", list_fragments},
         {"/getMedia", serve_get_media},
         {"/getMediaForFragmentList", serve_get_media_for_fragment_list},

@@ -166,11 +166,7 @@ static int next_fragment(serve_body *b, int64_t *wake_ms)
     }
     b->next++;
     b->fragments_sent++;
-    serve_fragment_head(&b->out, b->s, f, b->api);
-    if (f->reheader) {
-        kvsp_ebml_out_id(&b->out, KVSP_ID_CLUSTER);
-        kvsp_ebml_out_unknown_size(&b->out);
-    }
+    serve_fragment_start(&b->out, b->s, f, b->api);
     b->cur = f;
     b->cluster_pos = 0;
     return NEXT_READY;

@@ -23,8 +23,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: kvsp serve --root DIR [OPTIONS]\n\n"
             "Serves every DIR/NAME.mkv as the stream NAME over the Kinesis Video Streams\n"
-            "APIs GetDataEndpoint, DescribeStream, GetMedia, ListFragments and\n"
-            "GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
+            "APIs GetDataEndpoint, DescribeStream, ListStreams, GetMedia, ListFragments\n"
+            "and GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
             "until SIGINT or SIGTERM. Each Cluster is a fragment. The first line on stdout\n"
             "is \"listening on http://127.0.0.1:PORT\".\n\n"
             "Fragment numbers are 47 digits (see --number-digits), increasing. A\n"
@@ -93,7 +93,33 @@ static void usage(FILE *out)
             "                             1970) when its last byte went to the connection\n"
             "  --number-digits N          fragment numbers of N digits, 47 to 128\n"
             "                             (default 47, as KVS gives them)\n"
+            "  --public-url URL           GetDataEndpoint answers URL (e.g. the https://\n"
+            "                             address of a TLS terminator in front of this\n"
+            "                             server) instead of http://127.0.0.1:PORT\n"
             "  -h, --help                 show this help\n");
+}
+
+/* --public-url: http:// or https://, a host, printable ASCII without
+ * spaces; trailing slashes dropped, as KVS gives its endpoints. */
+static int parse_public_url(const char *text, serve_config *cfg)
+{
+    size_t n = strlen(text);
+    const char *host = strncmp(text, "https://", 8) == 0  ? text + 8
+                       : strncmp(text, "http://", 7) == 0 ? text + 7
+                                                          : NULL;
+    int ok = host && *host && *host != '/' && n < sizeof cfg->public_url;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = text[i] > 0x20 && text[i] < 0x7f;
+    if (!ok) {
+        fprintf(stderr, "kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
+                        "at most %d characters, got '%s'\n", SERVE_PUBLIC_URL_MAX - 1, text);
+        return -1;
+    }
+    while (n > (size_t)(host - text) + 1 && text[n - 1] == '/')
+        n--;
+    memcpy(cfg->public_url, text, n);
+    cfg->public_url[n] = '\0';
+    return 0;
 }
 
 static int parse_count(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t *out)
@@ -161,6 +187,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"live-stagger", required_argument, NULL, 'S'},
         {"log-fragments", required_argument, NULL, 'F'},
         {"number-digits", required_argument, NULL, 'N'},
+        {"public-url", required_argument, NULL, 'U'},
         {"fault-stall-at", required_argument, NULL, SERVE_OPT_STALL},
         {"fault-garbage", required_argument, NULL, SERVE_OPT_GARBAGE},
         {"fault-chunked", required_argument, NULL, SERVE_OPT_CHUNKED},
@@ -214,6 +241,10 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             cfg->live_stagger_ms = (int64_t)v;
             break;
         case 'F': cfg->log_fragments = optarg; break;
+        case 'U':
+            if (parse_public_url(optarg, cfg) != 0)
+                return CLI_EXIT_USAGE;
+            break;
         case 'N':
             if (parse_count("number-digits", optarg, SERVE_FRAGMENT_NUMBER_DIGITS, KVSP_FRAGMENT_NUMBER_MAX, &v) != 0)
                 return CLI_EXIT_USAGE;

@@ -5,26 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../../src/alloc_internal.h"
 #include "../cli.h"
 #include "serve.h"
-
-#ifdef KVSP_SERVE_OWN_EBML_OUT
-/* With a shared libkvsparser, kvsp serve builds the merger's EBML writer
- * (src/merger/ebml_out.c) into kvsp-full. Its buffers allocate through the
- * library's exported hook functions rather than a second copy of
- * src/alloc.c in the executable, which would interpose on the library's
- * kvsp_ext_* for the client. */
-void *kvsp_realloc(void *p, size_t size)
-{
-    return kvsp_ext_realloc(p, size);
-}
-
-void kvsp_free(void *p)
-{
-    kvsp_ext_free(p);
-}
-#endif
 
 #define ID_EBML_VERSION 0x4286u
 #define ID_EBML_READ_VERSION 0x42F7u
@@ -100,6 +82,32 @@ void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragmen
     }
     kvsp_ebml_out_end(o, tag);
     kvsp_ebml_out_end(o, tags);
+}
+
+void serve_fragment_start(ebml_out *o, const serve_stream *s, const serve_fragment *f,
+                          serve_api api)
+{
+    serve_fragment_head(o, s, f, api);
+    /* A Cluster cut short by the end of the file is sent under a new
+     * unknown-size header (serve_fragment.reheader). */
+    if (f->reheader) {
+        kvsp_ebml_out_id(o, KVSP_ID_CLUSTER);
+        kvsp_ebml_out_unknown_size(o);
+    }
+}
+
+int serve_fragment_list_size(const serve_stream *s, const serve_fragment *f, uint64_t *size)
+{
+    /* ListFragments' FragmentSizeInBytes (issue 19): every byte
+     * GetMediaForFragmentList sends for the fragment, i.e. the start written
+     * above plus the Cluster bytes copied from the file. Encoded rather than
+     * summed so that it cannot drift from what the body writes. */
+    ebml_out o = {0};
+    serve_fragment_start(&o, s, f, SERVE_FRAGMENT_LIST);
+    int failed = o.failed;
+    *size = (uint64_t)o.len + f->size;
+    kvsp_ebml_out_free(&o);
+    return failed ? -1 : 0;
 }
 
 void serve_fragment_tail(ebml_out *o, const serve_fragment *f, int64_t millis_behind_now)
