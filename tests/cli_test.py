@@ -5,6 +5,7 @@ usage: cli_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,17 @@ class ExitStatus(unittest.TestCase):
         for bad in ('0', 'abc', '-5', '2X'):
             self.assertEqual(run('inspect', '--chunk-size', bad, sample()).returncode, 2, bad)
         self.assertEqual(run('inspect', 'a', 'b').returncode, 2)
-        self.assertIn(b'kvsp', run('--version').stdout)
+
+    def test_version(self):
+        # The version is the one CMakeLists.txt declares (read here, not from our own output),
+        # the same from the lean front and from kvsp-full.
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'CMakeLists.txt')
+        with open(top) as f:
+            declared = re.search(r'project\(kvsparser VERSION ([0-9.]+)', f.read()).group(1)
+        full = os.path.join(os.path.dirname(KVSP), 'kvsp-full')
+        for exe in [KVSP] + ([full] if os.path.exists(full) else []):
+            r = subprocess.run([exe, '--version'], capture_output=True, timeout=60)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b'kvsp %s\n' % declared.encode(), b''), exe)
 
     def test_missing_file(self):
         r = run('inspect', '/nonexistent/file.mkv')
