@@ -5,6 +5,7 @@ usage: cli_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,57 @@ class ExitStatus(unittest.TestCase):
         for bad in ('0', 'abc', '-5', '2X'):
             self.assertEqual(run('inspect', '--chunk-size', bad, sample()).returncode, 2, bad)
         self.assertEqual(run('inspect', 'a', 'b').returncode, 2)
-        self.assertIn(b'kvsp', run('--version').stdout)
+
+    def test_version(self):
+        # The version is the one CMakeLists.txt declares (read here, not from our own output),
+        # the same from the lean front and from kvsp-full.
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'CMakeLists.txt')
+        with open(top) as f:
+            declared = re.search(r'project\(kvsparser VERSION ([0-9.]+)', f.read()).group(1)
+        full = os.path.join(os.path.dirname(KVSP), 'kvsp-full')
+        for exe in [KVSP] + ([full] if os.path.exists(full) else []):
+            r = subprocess.run([exe, '--version'], capture_output=True, timeout=60)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b'kvsp %s\n' % declared.encode(), b''), exe)
+
+    def commands(self):
+        """The subcommands `kvsp --help` lists."""
+        text = run('--help').stdout.decode()
+        listed = text.split('commands:\n', 1)[1].split('\n\n', 1)[0]
+        return [line.split()[0] for line in listed.splitlines()]
+
+    def test_help_lists_only_accepted_options(self):
+        # Every option a subcommand's --help names is one it accepts: given (with a value, for
+        # those that take one) before --help, getopt does not call it unknown.
+        commands = self.commands()
+        self.assertIn('get-media', commands)
+        for cmd in commands:
+            r = run(cmd, '--help')
+            self.assertEqual(r.returncode, 0, cmd)
+            options = sorted(set(re.findall(r'(?<![\w-])--[a-z][a-z0-9-]*', r.stdout.decode())) - {'--help'})
+            self.assertTrue(options, cmd)
+            for opt in options:
+                with self.subTest(command=cmd, option=opt):
+                    err = run(cmd, opt, 'x', '--help').stderr
+                    self.assertNotIn(b'unrecognized option', err)
+                    self.assertNotIn(b'unknown option', err)
+
+    def test_service_commands_without_reader_options(self):
+        # get-media and friends write the payload as it comes: no reader, no --follow.
+        reader_only = ('--follow', '--checkpoint', '--max-depth', '--max-element-size', '--max-string-size',
+                       '--chunk-size', '--resync')
+        for cmd in ('get-media', 'list-fragments', 'get-media-for-fragment-list'):
+            text = run(cmd, '--help').stdout
+            self.assertIn(b'--stream', text, cmd)
+            for opt in reader_only:
+                self.assertNotIn(opt.encode(), text, (cmd, opt))
+                r = run(cmd, '--stream', 's', opt, '1')
+                self.assertEqual(r.returncode, 2, (cmd, opt))
+                self.assertIn(b'unrecognized option', r.stderr, (cmd, opt))
+        self.assertNotIn(b'--start', run('list-fragments', '--help').stdout)
+        for cmd in ('inspect', 'fragments', 'frames', 'merge'):
+            text = run(cmd, '--help').stdout
+            for opt in reader_only:
+                self.assertIn(opt.encode(), text, (cmd, opt))
 
     def test_missing_file(self):
         r = run('inspect', '/nonexistent/file.mkv')

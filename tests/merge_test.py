@@ -574,6 +574,18 @@ class Fixtures(Checks):
         self.assertEqual([p[1:] for p in packets(groups)], [p[1:] for p in packets(fixture('h264_blockgroups.mkv'))])
         self.assertEqual(len(elements(groups, 'CuePoint')), manifest('h264_blockgroups.mkv')['keyframes_per_track']['1'])
 
+    def test_summary_counts_laced_frames(self):
+        # The summary's frame count splits laced blocks, as ffprobe counts packets and as
+        # kvsp frames --list does (the laced fixtures hold far more frames than blocks).
+        for name in ('lacing_xiph.mkv', 'lacing_ebml.mkv', 'lacing_fixed.mkv', 'audio_video.mkv'):
+            with self.subTest(fixture=name):
+                src = fixture(name)
+                want = len(packets(src))
+                summary = merge([src], tmp('count_' + name))
+                self.assertRegex(summary, r'\b%d frames\b' % want)
+                listed = [l for l in kvsp('frames', '--list', src).stdout.splitlines() if not l.startswith(b'#')]
+                self.assertEqual(len(listed), want)
+
 
 class Oracles(Checks):
     """Cues, Duration and seeking, on every fixture and capture, read back by mkvinfo and ffmpeg."""

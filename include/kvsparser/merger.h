@@ -70,7 +70,8 @@ typedef struct kvsp_merge_options {
 typedef struct kvsp_merge_stats {
     uint64_t fragments;       /* fragments read */
     uint64_t fragments_written; /* fragments with clusters in the output */
-    uint64_t frames;          /* blocks written (laces count once) */
+    uint64_t frames;          /* frames written, laces split (as kvsp frames --list counts) */
+    uint64_t blocks;          /* blocks written (a laced block counts once) */
     uint64_t clusters;
     uint64_t segments;        /* output Segments */
     uint64_t files;           /* output files begun */

@@ -239,7 +239,8 @@ static int block(kvsp_merger *m, const kvsp_block *b, size_t position, int keyfr
 {
     int64_t time = m->cluster_out + b->timecode;
     kvsp_timeline_block(&m->tl, b->track, time, b->frame_count, duration);
-    m->stats.frames++;
+    m->stats.frames += b->frame_count;
+    m->stats.blocks++;
     if (keyframe && m->tl.has_cue_track && b->track == m->tl.cue_track)
         return add_cue(m, time, b->track, position);
     return KVSP_OK;

@@ -121,18 +121,29 @@ int cli_delegate(const char *what, cli_feature feature);
 /* A subcommand that lives only in kvsp-full (get-media, serve, ...). */
 int cli_delegate_command(int argc, char **argv);
 
-/* Reading a stream from KVS instead of a file (builds with the client). */
-#define CLI_CLIENT_LONG_OPTIONS                            \
+/* The option groups, each with its help text below, so that a subcommand
+ * lists (and accepts) only the groups it uses. All are handed to
+ * cli_common_option by name. */
+/* Reaching KVS: every command that talks to the service. */
+#define CLI_CONNECTION_LONG_OPTIONS                        \
     {"stream", required_argument, NULL, 0},                \
-    {"start", required_argument, NULL, 0},                 \
     {"region", required_argument, NULL, 0},                \
     {"endpoint-url", required_argument, NULL, 0},          \
     {"profile", required_argument, NULL, 0},               \
     {"ca-bundle", required_argument, NULL, 0},             \
     {"verbose", no_argument, NULL, 0},                     \
-    {"follow", no_argument, NULL, 0},                      \
-    {"checkpoint", required_argument, NULL, 0},            \
     {"stall-timeout", required_argument, NULL, 0},
+/* Where GetMedia starts. */
+#define CLI_START_LONG_OPTIONS {"start", required_argument, NULL, 0},
+/* Reading a stream live through the reader. */
+#define CLI_FOLLOW_LONG_OPTIONS                            \
+    {"follow", no_argument, NULL, 0},                      \
+    {"checkpoint", required_argument, NULL, 0},
+/* Reading a stream from KVS instead of a file (builds with the client). */
+#define CLI_CLIENT_LONG_OPTIONS                            \
+    CLI_CONNECTION_LONG_OPTIONS                            \
+    CLI_START_LONG_OPTIONS                                 \
+    CLI_FOLLOW_LONG_OPTIONS
 
 #ifdef KVSP_HAVE_CLIENT
 /* Feeds GetMedia of in->stream into the reader (not finished), resuming
@@ -142,24 +153,39 @@ int client_feed_stream(cli_input_options *in, kvsp_reader *r, const kvsp_visitor
 int client_fragments(cli_input_options *in);
 #endif
 
-/* getopt_long entries for the common options; they return 0 and are handed
- * to cli_common_option by name. */
-#define CLI_COMMON_LONG_OPTIONS                            \
-    CLI_CLIENT_LONG_OPTIONS                                \
+/* The reader's limits and feeding, for subcommands that parse the media. */
+#define CLI_READER_LONG_OPTIONS                            \
     {"chunk-size", required_argument, NULL, 0},            \
     {"resync", no_argument, NULL, 0},                      \
     {"max-depth", required_argument, NULL, 0},             \
     {"max-element-size", required_argument, NULL, 0},      \
-    {"max-string-size", required_argument, NULL, 0},       \
+    {"max-string-size", required_argument, NULL, 0},
+
+/* getopt_long entries for the options of the reading subcommands; they
+ * return 0 and are handed to cli_common_option by name. */
+#define CLI_COMMON_LONG_OPTIONS                            \
+    CLI_CLIENT_LONG_OPTIONS                                \
+    CLI_READER_LONG_OPTIONS                                \
     {"help", no_argument, NULL, 'h'}
 
-#define CLI_COMMON_OPTIONS_HELP                                                    \
+/* The service commands (get-media, list-fragments, ...): no reader, no
+ * --follow; get-media adds CLI_START_LONG_OPTIONS. */
+#define CLI_SERVICE_LONG_OPTIONS                           \
+    CLI_CONNECTION_LONG_OPTIONS                            \
+    {"help", no_argument, NULL, 'h'}
+
+#define CLI_READER_OPTIONS_HELP                                                    \
     "  --chunk-size N        feed the reader N bytes per call (default 65536)\n"  \
     "  --resync              after bad input, skip to the next EBML header or\n"  \
     "                        Cluster and go on\n"                                  \
     "  --max-depth N         nesting limit (default 64)\n"                         \
     "  --max-element-size N  largest data element, e.g. 64M (default 256M)\n"      \
-    "  --max-string-size N   largest string element (default 1M)\n"               \
+    "  --max-string-size N   largest string element (default 1M)\n"
+
+#define CLI_HELP_OPTION_HELP "  -h, --help            show this help\n"
+
+#define CLI_COMMON_OPTIONS_HELP                                                    \
+    CLI_READER_OPTIONS_HELP                                                        \
     "  --stream NAME         read GetMedia of a KVS stream (name or ARN) instead\n"  \
     "                        of INPUT; --start earliest|now|fragment:N|\n"           \
     "                        continuation:T|server-ts:S|producer-ts:S (default\n"     \
@@ -170,6 +196,20 @@ int client_fragments(cli_input_options *in);
     "                        there and start from it; --stall-timeout S: give up\n" \
     "                        a connection after S seconds without data (default\n"  \
     "                        30, 0: never), resuming or retrying it\n"             \
-    "  -h, --help            show this help\n"
+    CLI_HELP_OPTION_HELP
+
+/* The service commands' part: CLI_SERVICE_LONG_OPTIONS. */
+#define CLI_SERVICE_OPTIONS_HELP                                                   \
+    "  --stream NAME         the KVS stream (name or ARN)\n"                        \
+    "  --region REGION, --endpoint-url URL, --profile NAME, --ca-bundle FILE\n"     \
+    "                        where and as whom to connect\n"                       \
+    "  --verbose             requests on stderr\n"                                 \
+    "  --stall-timeout S     give up a connection after S seconds without data\n"  \
+    "                        (default 30, 0: never)\n"                             \
+    CLI_HELP_OPTION_HELP
+
+#define CLI_START_OPTIONS_HELP                                                     \
+    "  --start SELECTOR      earliest|now|fragment:N|continuation:T|server-ts:S|\n"  \
+    "                        producer-ts:S (default now)\n"
 
 #endif

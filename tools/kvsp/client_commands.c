@@ -72,20 +72,24 @@ static int finish(const char *cmd, cli_input_options *in, kvsp_client *c, int st
     return cli_exit_status(st);
 }
 
-static int parse(int argc, char **argv, void (*usage)(FILE *), cli_input_options *in, command_args *a)
+#define OWN_LONG_OPTIONS                                   \
+    {"output", required_argument, NULL, 'o'},              \
+    {"fragments", required_argument, NULL, 'F'},           \
+    {"fragments-file", required_argument, NULL, 'L'},      \
+    {"from", required_argument, NULL, 'f'},                \
+    {"to", required_argument, NULL, 't'},                  \
+    {"timestamp", required_argument, NULL, 'T'},
+
+/* No reader here: no reader limits, no --follow or --checkpoint; --start
+ * only where a GetMedia starts somewhere (with_start). */
+static int parse(int argc, char **argv, void (*usage)(FILE *), int with_start, cli_input_options *in,
+                 command_args *a)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"fragments", required_argument, NULL, 'F'},
-        {"fragments-file", required_argument, NULL, 'L'},
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"timestamp", required_argument, NULL, 'T'},
-        CLI_COMMON_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
+    static const struct option plain[] = {OWN_LONG_OPTIONS CLI_SERVICE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+    static const struct option started[] = {
+        OWN_LONG_OPTIONS CLI_START_LONG_OPTIONS CLI_SERVICE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
-    cli_command_spec spec = {longopts, "o:", own_option, a, usage, 0};
+    cli_command_spec spec = {with_start ? started : plain, "o:", own_option, a, usage, 0};
     int rc = cli_parse_input_args(argc, argv, &spec, in);
     if (rc < 0 && !in->stream) {
         usage(stderr);
@@ -108,14 +112,15 @@ static void get_media_usage(FILE *out)
 {
     fprintf(out, "usage: kvsp get-media --stream NAME [--start SELECTOR] [-o FILE|-]\n\n"
                  "Writes the raw GetMedia payload (chained MKV fragments), as it arrives.\n\n"
-                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_COMMON_OPTIONS_HELP);
+                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_START_OPTIONS_HELP
+                 CLI_SERVICE_OPTIONS_HELP);
 }
 
 int cmd_get_media(int argc, char **argv)
 {
     cli_input_options in;
     command_args a;
-    int rc = parse(argc, argv, get_media_usage, &in, &a);
+    int rc = parse(argc, argv, get_media_usage, 1, &in, &a);
     if (rc >= 0)
         return rc;
     kvsp_start_selector start;
@@ -136,14 +141,14 @@ static void list_usage(FILE *out)
     fprintf(out, "usage: kvsp list-fragments --stream NAME [--from T --to T] [--timestamp server|producer]\n\n"
                  "Prints one JSON line per fragment, sorted by fragment number: fragment_number,\n"
                  "producer_timestamp_ms, server_timestamp_ms, length_ms, size. T is in seconds\n"
-                 "since the epoch.\n\n" CLI_COMMON_OPTIONS_HELP);
+                 "since the epoch.\n\n" CLI_SERVICE_OPTIONS_HELP);
 }
 
 int cmd_list_fragments(int argc, char **argv)
 {
     cli_input_options in;
     command_args a;
-    int rc = parse(argc, argv, list_usage, &in, &a);
+    int rc = parse(argc, argv, list_usage, 0, &in, &a);
     if (rc >= 0)
         return rc;
     kvsp_timestamp_type type = KVSP_TIMESTAMP_NONE;
@@ -224,14 +229,14 @@ static void gmffl_usage(FILE *out)
     fprintf(out, "usage: kvsp get-media-for-fragment-list --stream NAME (--fragments N,N,... |\n"
                  "       --fragments-file F) [-o FILE|-]\n\n"
                  "Writes the payload of the given fragments (requests of at most 1,000).\n\n"
-                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_COMMON_OPTIONS_HELP);
+                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_SERVICE_OPTIONS_HELP);
 }
 
 int cmd_get_media_for_fragment_list(int argc, char **argv)
 {
     cli_input_options in;
     command_args a;
-    int rc = parse(argc, argv, gmffl_usage, &in, &a);
+    int rc = parse(argc, argv, gmffl_usage, 0, &in, &a);
     if (rc >= 0)
         return rc;
     char *text = a.fragments ? strdup(a.fragments) : a.fragments_file ? read_text(a.fragments_file) : NULL;
