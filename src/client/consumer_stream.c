@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "consumer_internal.h"
+#include "../error_format.h"
 
 #define MAX_ANSWER 65536
 
@@ -20,7 +21,7 @@ static void note(consumer_stream *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    kvsp_ext_error_vformat(s->error, sizeof s->error, NULL, 0, fmt, ap);
     va_end(ap);
     s->stats.last_error = s->error;
 }

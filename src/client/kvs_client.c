@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client_internal.h"
+#include "../error_format.h"
 
 #define DEFAULT_STALL_TIMEOUT_MS 30000
 
@@ -14,9 +15,8 @@ int kvsp_client_fail(kvsp_client *c, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    kvsp_ext_error_vformat(c->error, sizeof c->error, &c->error_status, status, fmt, ap);
     va_end(ap);
-    c->error_status = status;
     c->error_exception[0] = '\0';
     return status;
 }
@@ -35,9 +35,8 @@ int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
         return status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    kvsp_ext_error_vformat(err->message, sizeof err->message, &err->status, status, fmt, ap);
     va_end(ap);
-    err->status = status;
     return status;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../alloc_internal.h"
+#include "../error_format.h"
 #include "aws_config.h"
 #include "http_transfer.h"
 #include "kvsparser/status.h"
@@ -28,7 +29,7 @@ void kvsp_md_fail(char *why, size_t why_size, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
+    kvsp_ext_error_vformat(why, why_size, NULL, 0, fmt, ap);
     va_end(ap);
 }
 

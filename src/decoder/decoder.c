@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../alloc_internal.h"
+#include "../error_format.h"
 #include "codec_map.h"
 #include "kvsparser/decoder.h"
 #include "picture_convert.h"
@@ -67,9 +68,8 @@ static int fail(kvsp_decoder *d, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->message, sizeof d->message, fmt, ap);
+    kvsp_ext_error_vformat(d->message, sizeof d->message, &d->error, status, fmt, ap);
     va_end(ap);
-    d->error = status;
     return status;
 }
 

@@ -422,7 +422,7 @@ void kvsp_merger_destroy(kvsp_merger *m)
 
 kvsp_visitor kvsp_merger_visitor(kvsp_merger *m)
 {
-    return kvsp_meta_pair_visitor(&m->mp, core_visitor(m));
+    return kvsp_meta_pair_visitor(&m->mp);
 }
 
 int kvsp_merger_finish(kvsp_merger *m)

@@ -3,10 +3,6 @@
 #include "kvsparser/status.h"
 #include "../ebml/vint.h"
 
-#define FLAG_KEYFRAME 0x80u
-#define FLAG_INVISIBLE 0x08u
-#define FLAG_DISCARDABLE 0x01u
-
 /* Xiph lacing: each size but the last is a run of 255s ended by a smaller byte. */
 static int read_xiph_sizes(size_t *sizes, uint32_t count, const uint8_t *p, size_t n, size_t *pos)
 {
@@ -61,12 +57,7 @@ int kvsp_block_parse(kvsp_block *b, size_t *sizes, int simple, const uint8_t *p,
     uint8_t flags = p[pos + 2];
     b->track = track;
     b->timecode = (int16_t)(uint16_t)((p[pos] << 8) | p[pos + 1]);
-    b->flags = flags;
-    b->simple = simple ? 1 : 0;
-    b->keyframe = simple && (flags & FLAG_KEYFRAME) ? 1 : 0;
-    b->invisible = (flags & FLAG_INVISIBLE) ? 1 : 0;
-    b->discardable = simple && (flags & FLAG_DISCARDABLE) ? 1 : 0;
-    b->lacing = (kvsp_lacing)((flags >> 1) & 3);
+    kvsp_block_set_flags(b, simple, flags);
     b->frame_sizes = sizes;
     pos += 3;
 

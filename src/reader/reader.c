@@ -7,6 +7,7 @@
 
 #include "reader_fast.h"
 #include "../alloc_internal.h"
+#include "../error_format.h"
 
 #define NO_EVENT KVSP_NO_EVENT
 
@@ -29,7 +30,8 @@ static int raise_error(kvsp_reader *r, kvsp_event *ev, int status, uint64_t offs
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->error_msg, sizeof r->error_msg, fmt, ap);
+    /* The status is stored below: only when the error is not recovered. */
+    kvsp_error_vformat(r->error_msg, sizeof r->error_msg, NULL, status, fmt, ap);
     va_end(ap);
     r->error_offset = offset;
     int recoverable = r->opts.resync && status != KVSP_ERR_NOMEM && status != KVSP_ERR_TRUNCATED;

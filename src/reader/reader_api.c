@@ -8,6 +8,7 @@
 #include "../ebml/element_table.h"
 #include "reader_internal.h"
 #include "../alloc_internal.h"
+#include "../error_format.h"
 
 kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
 {
@@ -168,9 +169,8 @@ int kvsp_reader_fail(kvsp_reader *r, int status, uint64_t offset, const char *fm
         return KVSP_ERR_INVALID_ARG;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->error_msg, sizeof r->error_msg, fmt, ap);
+    kvsp_error_vformat(r->error_msg, sizeof r->error_msg, &r->error, status, fmt, ap);
     va_end(ap);
-    r->error = status;
     r->error_offset = offset;
     return status;
 }

@@ -324,7 +324,7 @@ void kvsp_frame_visitor_destroy(kvsp_frame_visitor *fv)
 
 kvsp_visitor kvsp_frame_visitor_visitor(kvsp_frame_visitor *fv)
 {
-    return kvsp_meta_pair_visitor(&fv->mp, core_visitor(fv));
+    return kvsp_meta_pair_visitor(&fv->mp);
 }
 
 kvsp_fragment_visitor *kvsp_frame_visitor_metadata(kvsp_frame_visitor *fv)

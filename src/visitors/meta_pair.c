@@ -20,6 +20,7 @@ int kvsp_meta_pair_init(meta_pair *p, kvsp_fragment_visitor *meta, kvsp_visitor 
         meta = p->own_meta;
     }
     p->meta = meta;
+    p->core = core;
     p->events = kvsp_fragment_visitor_events(meta);
     p->meta_events = kvsp_fragment_visitor_events_counter(meta);
     return 0;
@@ -32,7 +33,7 @@ void kvsp_meta_pair_free(meta_pair *p)
     memset(p, 0, sizeof *p);
 }
 
-kvsp_visitor kvsp_meta_pair_visitor(const meta_pair *p, kvsp_visitor core)
+kvsp_visitor kvsp_meta_pair_visitor(const meta_pair *p)
 {
-    return p->pair ? kvsp_composite_visitor(p->pair) : core;
+    return p->pair ? kvsp_composite_visitor(p->pair) : p->core;
 }
