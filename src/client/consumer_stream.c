@@ -335,7 +335,8 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
         if (s->stalled)
             note(s, "no data for %.1f s (stall timeout): reconnecting", (double)c->client->stall_timeout_ms / 1000.0);
         else
-            note(s, "connection: %s", curl_easy_strerror(result));
+            note(s, "%s/getMedia: %s", s->endpoint ? s->endpoint : "(no data endpoint)",
+                 curl_easy_strerror(result)); /* the host: which of the endpoints failed */
         s->stats.reconnects++;
         backoff(s, 0);
         return;
