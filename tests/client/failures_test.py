@@ -11,6 +11,8 @@ a closed loopback port or a host under .invalid (RFC 6761: never resolves).
   Interrupted  SIGINT to fragments --stream --follow that delivered nothing
                (an unreachable endpoint; a stream kvsp serve does not have)
                exits non-zero
+  Verbose      --verbose logs a 404 answer as "HTTP 404 Not Found
+               ResourceNotFoundException", not curl's "No error"
 
 usage: failures_test.py KVSP RESOURCES_DIR [unittest arguments]
 """
@@ -140,6 +142,26 @@ class Interrupted(Base):
             out, err = p.communicate(timeout=30)
         self.assertNotEqual(p.returncode, 0, err)
         self.assertEqual(out, b'')
+
+
+class Verbose(Base):
+    """--verbose names a complete error answer by status text and AWS
+    exception, not curl's "No error". The one-shot calls (list-fragments,
+    get-media, http_call.c) log it; fragments --stream's own transfers
+    (consumer_stream.c) log only the request line."""
+
+    def test_http_line_of_404(self):
+        root = os.path.join(self.tmp, 'root')
+        os.mkdir(root)
+        with kvsp_server.KvspServer(KVSP, root) as srv:
+            for command in ('list-fragments', 'get-media'):
+                with self.subTest(command=command):
+                    extra = ['-o', os.path.join(self.tmp, 'out.mkv')] if command == 'get-media' else []
+                    p, _ = self.run_kvsp(command, '--stream', 'nosuch', '--endpoint', srv.url, '--verbose', *extra)
+                    err = p.stderr.decode()
+                    self.assertEqual(p.returncode, 3, err)
+                    self.assertIn('kvsp: HTTP 404 Not Found ResourceNotFoundException\n', err)
+                    self.assertNotIn('No error', err)
 
 
 if __name__ == '__main__':
