@@ -11,6 +11,9 @@ a closed loopback port or a host under .invalid (RFC 6761: never resolves).
   Interrupted  SIGINT to fragments --stream --follow that delivered nothing
                (an unreachable endpoint; a stream kvsp serve does not have)
                exits non-zero
+  Outputs      failed get-media / get-media-for-fragment-list leave no
+               file at -o when no byte came (a temporary beside it,
+               renamed on success or after some bytes)
   Verbose      --verbose logs a 404 answer as "HTTP 404 Not Found
                ResourceNotFoundException", not curl's "No error"
 
@@ -20,6 +23,7 @@ import faulthandler
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -162,6 +166,39 @@ class Verbose(Base):
                     self.assertEqual(p.returncode, 3, err)
                     self.assertIn('kvsp: HTTP 404 Not Found ResourceNotFoundException\n', err)
                     self.assertNotIn('No error', err)
+
+
+class Outputs(Base):
+    """A get-media / get-media-for-fragment-list that fails before any byte leaves no file at
+    -o (nor its temporary beside it); a successful one leaves the payload,
+    the same bytes as on stdout, with the usual permissions."""
+
+    def test_no_file_on_failure(self):
+        root = os.path.join(self.tmp, 'root')
+        os.mkdir(root)
+        shutil.copy(os.path.join(RESOURCES, 'audio_video.mkv'), os.path.join(root, 'av.mkv'))
+        outdir = os.path.join(self.tmp, 'out')
+        os.mkdir(outdir)
+        out = os.path.join(outdir, 'media.mkv')
+        with kvsp_server.KvspServer(KVSP, root) as srv:
+            for args in (['get-media', '--stream', 'nosuch'],
+                         ['get-media-for-fragment-list', '--stream', 'nosuch', '--fragments', '1']):
+                with self.subTest(command=args[0]):
+                    p, _ = self.run_kvsp(*args, '--endpoint', srv.url, '-o', out)
+                    self.assertEqual(p.returncode, 3, p.stderr)
+                    self.assertEqual(os.listdir(outdir), [])
+            whole, _ = self.run_kvsp('get-media', '--stream', 'av', '--start', 'earliest', '--endpoint', srv.url)
+            self.assertEqual(whole.returncode, 0, whole.stderr)
+            p, _ = self.run_kvsp('get-media', '--stream', 'av', '--start', 'earliest', '--endpoint', srv.url, '-o', out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.listdir(outdir), ['media.mkv'])
+        with open(out, 'rb') as f:
+            data = f.read()
+        self.assertGreater(len(data), 1000)
+        self.assertEqual(data, whole.stdout)
+        mask = os.umask(0)
+        os.umask(mask)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o666 & ~mask)
 
 
 if __name__ == '__main__':
