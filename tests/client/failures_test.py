@@ -104,11 +104,12 @@ class Base(unittest.TestCase):
 class Unreachable(Base):
     def check(self, target, host, reason, command):
         with EndpointServer(target) as ep:
-            out = os.path.join(self.tmp, 'out.mkv')
+            out = os.path.join(self.tmp, command + '.mkv')
             extra = ['-o', out] if command != 'fragments' else []
             p, took = self.run_kvsp(command, '--stream', 'cam', '--endpoint', ep.url, *extra)
         err = p.stderr.decode()
         self.assertEqual(p.returncode, 3, err)
+        self.assertFalse(os.path.exists(out), 'a failed %s left %s' % (command, out))
         self.assertLess(took, BOUND, err)
         self.assertIn(host, err)
         self.assertIn(reason, err)
