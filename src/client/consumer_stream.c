@@ -221,6 +221,8 @@ static void backoff(consumer_stream *s, long min_ms)
         fail(s, KVSP_ERR_NETWORK);
         return;
     }
+    if (s->opts.on_retry && s->stats.last_error)
+        s->opts.on_retry(s->opts.user, s->name, s->stats.last_error);
     long wait = kvsp_backoff_ms(s->attempts, c->opts.initial_backoff_ms, c->opts.max_backoff_ms, &c->rng);
     if (wait < min_ms)
         wait = min_ms;

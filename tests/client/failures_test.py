@@ -134,6 +134,11 @@ class Interrupted(Base):
         self.assertNotEqual(status, 0, err)
         self.assertEqual(out, '')
         self.assertIn('interrupted before any fragment', err)
+        # why it reconnects, said once in these seconds, not per attempt
+        lines = [l for l in err.splitlines() if 'reconnecting' in l]
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn("Couldn't connect", lines[0])
+        self.assertIn('127.0.0.1:', lines[0])
 
     def test_missing_stream_follow(self):
         root = os.path.join(self.tmp, 'root')

@@ -44,7 +44,32 @@ typedef struct follow_state {
 typedef struct stream_state {
     follow_state *all;
     char last[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* the number of the last fragment delivered */
+    double said_at;  /* monotonic time of the last "reconnecting" line, 0 for none */
+    unsigned unsaid; /* retries since that line */
 } stream_state;
+
+/* --follow retries forever: it says why on stderr, the first time at once,
+ * then at most once a minute with the count since, never one line per
+ * attempt. */
+#define CLI_RETRY_REPORT_S 60.0
+
+static void on_retry(void *user, const char *stream, const char *reason)
+{
+    stream_state *ss = user;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (!ss->all->in->follow)
+        return; /* without --follow the final error says it */
+    if (ss->said_at > 0 && now - ss->said_at < CLI_RETRY_REPORT_S) {
+        ss->unsaid++;
+        return;
+    }
+    fprintf(stderr, "kvsp: stream %s: reconnecting (%u more retries since the last line): %s\n", stream,
+            ss->unsaid, reason);
+    ss->said_at = now;
+    ss->unsaid = 0;
+}
 
 /* Writes the token to FILE.tmp, then renames it: a crash never leaves a
  * half-written checkpoint. */
@@ -151,6 +176,7 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         so.reader = r;
         so.on_fragment = on_fragment;
         so.on_error_tag = on_error_tag;
+        so.on_retry = on_retry;
         per[i].all = &st;
         so.user = &per[i];
         so.follow = in->follow;
