@@ -78,6 +78,9 @@ typedef struct kvsp_stream_options {
     void (*on_error_tag)(void *user, const char *stream, const kvsp_fragment *fragment);
     void *user;
     int follow; /* keep reading after a clean end of response (live) */
+    /* Called before each retry after a failure with its reason (the stream's
+     * last_error), so that a caller can say why it reconnects; may be NULL. */
+    void (*on_retry)(void *user, const char *stream, const char *reason);
 } kvsp_stream_options;
 
 typedef struct kvsp_consumer_options {

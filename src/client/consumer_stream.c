@@ -222,6 +222,8 @@ static void backoff(consumer_stream *s, long min_ms)
         fail(s, KVSP_ERR_NETWORK);
         return;
     }
+    if (s->opts.on_retry && s->stats.last_error)
+        s->opts.on_retry(s->opts.user, s->name, s->stats.last_error);
     long wait = kvsp_backoff_ms(s->attempts, c->opts.initial_backoff_ms, c->opts.max_backoff_ms, &c->rng);
     if (wait < min_ms)
         wait = min_ms;
@@ -336,7 +338,8 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
         if (s->stalled)
             note(s, "no data for %.1f s (stall timeout): reconnecting", (double)c->client->stall_timeout_ms / 1000.0);
         else
-            note(s, "connection: %s", curl_easy_strerror(result));
+            note(s, "%s/getMedia: %s", s->endpoint ? s->endpoint : "(no data endpoint)",
+                 curl_easy_strerror(result)); /* the host: which of the endpoints failed */
         s->stats.reconnects++;
         backoff(s, 0);
         return;

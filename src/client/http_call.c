@@ -139,6 +139,26 @@ struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *bas
     return headers;
 }
 
+/* Reason phrase of the statuses the service and proxies answer with, for the --verbose log. */
+static const char *status_text(long status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status >= 200 && status < 300 ? "OK" : "";
+    }
+}
+
 /* One attempt of the call; *t tells what happened. */
 static int post_once(kvsp_client *c, http_call *call, kvsp_http_transfer *t)
 {
@@ -160,7 +180,12 @@ static int post_once(kvsp_client *c, http_call *call, kvsp_http_transfer *t)
     c->http_status = call->status;
     if (c->log) {
         char line[256];
-        snprintf(line, sizeof line, "HTTP %ld (%s)", call->status, t->stalled ? "stalled" : curl_easy_strerror(rc));
+        /* curl says "No error" for a complete 4xx/5xx answer: name the status and the AWS exception instead. */
+        if (!t->stalled && rc == CURLE_OK)
+            snprintf(line, sizeof line, "HTTP %ld %s%s%s", call->status, status_text(call->status),
+                     call->error_type[0] ? " " : "", call->error_type);
+        else
+            snprintf(line, sizeof line, "HTTP %ld (%s)", call->status, t->stalled ? "stalled" : curl_easy_strerror(rc));
         c->log(c->log_user, line);
     }
     if (t->stream_failed)

@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_json.h"
 #include "client_cli.h"
@@ -98,14 +100,73 @@ static int parse(int argc, char **argv, void (*usage)(FILE *), int with_start, c
     return rc;
 }
 
-static FILE *open_output(const char *path)
+static mode_t current_umask(void)
 {
+    mode_t m = umask(0);
+    umask(m);
+    return m;
+}
+
+/* A failed run must not leave an empty or partial file where the user
+ * expects the media: the payload goes to PATH.kvsp-XXXXXX beside it (same
+ * directory, so rename is atomic) and is renamed to PATH when something
+ * came (see close_output).
+ * stdout ("-" or no -o) and existing non-regular files (a FIFO, /dev/null)
+ * are written directly. *tmp is the temporary name to free, or NULL. */
+static FILE *open_output(const char *path, char **tmp)
+{
+    *tmp = NULL;
     if (!path || strcmp(path, "-") == 0)
         return stdout;
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+        return f;
+    }
+    size_t n = strlen(path) + sizeof ".kvsp-XXXXXX";
+    char *name = malloc(n);
+    if (!name)
+        return NULL;
+    snprintf(name, n, "%s.kvsp-XXXXXX", path);
+    int fd = mkstemp(name);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
         fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(name);
+        }
+        free(name);
+        return NULL;
+    }
+    fchmod(fd, 0666 & ~current_umask()); /* mkstemp makes 0600; fopen would not */
+    *tmp = name;
     return f;
+}
+
+/* Closes the output; the temporary file becomes PATH when st is success
+ * or bytes were written, else it goes. Returns st, or KVSP_ERR_IO when closing or renaming fails. */
+static int close_output(FILE *out, const char *path, char *tmp, int st)
+{
+    long written = out && out != stdout ? ftell(out) : 0;
+    if (out && out != stdout && fclose(out) != 0 && st >= 0)
+        st = KVSP_ERR_IO;
+    if (tmp) {
+        /* A run cut off after some bytes keeps them, as get-media always
+         * did ("as it arrives", the faults tests check the partial file);
+         * only an empty result goes. */
+        int keep = st >= 0 || written > 0;
+        if (keep && rename(tmp, path) != 0) {
+            fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+            st = KVSP_ERR_IO;
+        }
+        if (!keep || st == KVSP_ERR_IO)
+            unlink(tmp);
+        free(tmp);
+    }
+    return st;
 }
 
 static void get_media_usage(FILE *out)
@@ -128,11 +189,11 @@ int cmd_get_media(int argc, char **argv)
         fprintf(stderr, "kvsp get-media: bad --start '%s'\n", in.start);
         return CLI_EXIT_USAGE;
     }
-    FILE *out = open_output(a.output);
+    char *tmp;
+    FILE *out = open_output(a.output, &tmp);
     kvsp_client *c = out ? client_cli_create(&in) : NULL;
     int st = c ? kvsp_client_get_media(c, in.stream, &start, write_body, out) : KVSP_ERR_INVALID_ARG;
-    if (out && out != stdout && fclose(out) != 0 && st >= 0)
-        st = KVSP_ERR_IO;
+    st = close_output(out, a.output, tmp, st);
     return finish("get-media", &in, c, st);
 }
 
@@ -246,13 +307,13 @@ int cmd_get_media_for_fragment_list(int argc, char **argv)
     }
     char **numbers;
     size_t n = split_numbers(text, &numbers);
-    FILE *out = open_output(a.output);
+    char *tmp;
+    FILE *out = open_output(a.output, &tmp);
     kvsp_client *c = out ? client_cli_create(&in) : NULL;
     int st = c ? kvsp_client_get_media_for_fragment_list(c, in.stream, (const char *const *)numbers, n,
                                                          write_body, out)
                : KVSP_ERR_INVALID_ARG;
-    if (out && out != stdout && fclose(out) != 0 && st >= 0)
-        st = KVSP_ERR_IO;
+    st = close_output(out, a.output, tmp, st);
     free(numbers);
     free(text);
     return finish("get-media-for-fragment-list", &in, c, st);

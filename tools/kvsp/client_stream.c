@@ -20,10 +20,17 @@
 #include "kvsparser/consumer.h"
 
 static kvsp_consumer *running; /* for the signal handler */
+static volatile sig_atomic_t interrupted;
+
+/* Without --follow a stream that cannot connect gives up after this many
+ * consecutive failed attempts, with the consumer's backoff (200 ms doubled
+ * each time, half of it jittered) in between: at most 6.2 s, plus the
+ * connect timeouts. README documents it. */
+#define CLI_MAX_ATTEMPTS 5
 
 static void on_signal(int sig)
 {
-    (void)sig;
+    interrupted = sig;
     kvsp_consumer_stop(running); /* only sets a flag */
 }
 
@@ -37,7 +44,32 @@ typedef struct follow_state {
 typedef struct stream_state {
     follow_state *all;
     char last[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* the number of the last fragment delivered */
+    double said_at;  /* monotonic time of the last "reconnecting" line, 0 for none */
+    unsigned unsaid; /* retries since that line */
 } stream_state;
+
+/* --follow retries forever: it says why on stderr, the first time at once,
+ * then at most once a minute with the count since, never one line per
+ * attempt. */
+#define CLI_RETRY_REPORT_S 60.0
+
+static void on_retry(void *user, const char *stream, const char *reason)
+{
+    stream_state *ss = user;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (!ss->all->in->follow)
+        return; /* without --follow the final error says it */
+    if (ss->said_at > 0 && now - ss->said_at < CLI_RETRY_REPORT_S) {
+        ss->unsaid++;
+        return;
+    }
+    fprintf(stderr, "kvsp: stream %s: reconnecting (%u more retries since the last line): %s\n", stream,
+            ss->unsaid, reason);
+    ss->said_at = now;
+    ss->unsaid = 0;
+}
 
 /* Writes the token to FILE.tmp, then renames it: a crash never leaves a
  * half-written checkpoint. */
@@ -130,7 +162,10 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
     if (!per)
         return KVSP_ERR_NOMEM;
     kvsp_client *client = client_cli_create(in);
-    kvsp_consumer *c = client ? kvsp_consumer_create(client, NULL) : NULL;
+    kvsp_consumer_options copts;
+    memset(&copts, 0, sizeof copts);
+    copts.max_retries = in->follow ? 0 : CLI_MAX_ATTEMPTS; /* --follow retries until stopped */
+    kvsp_consumer *c = client ? kvsp_consumer_create(client, &copts) : NULL;
     int status = c ? KVSP_OK : KVSP_ERR_INVALID_ARG;
     for (int i = 0; status == KVSP_OK && i < in->nstreams; i++) {
         kvsp_stream_options so;
@@ -141,6 +176,7 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         so.reader = r;
         so.on_fragment = on_fragment;
         so.on_error_tag = on_error_tag;
+        so.on_retry = on_retry;
         per[i].all = &st;
         so.user = &per[i];
         so.follow = in->follow;
@@ -149,6 +185,7 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
             status = idx;
     }
     if (status == KVSP_OK) {
+        interrupted = 0;
         running = c;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
@@ -156,6 +193,24 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         running = NULL;
+    }
+    /* Stopped by a signal before any fragment came: nothing was done, which
+     * is not success (a script must not take "0 fragments" for an empty
+     * stream); the last reason a stream had, if any, goes with it. */
+    if (status == KVSP_OK && interrupted && c) {
+        unsigned long long delivered = 0;
+        const char *why = NULL;
+        for (size_t i = 0; i < kvsp_consumer_stream_count(c); i++) {
+            const kvsp_stream_stats *s = kvsp_consumer_stats(c, i);
+            delivered += s->fragments;
+            if (!why && s->last_error && *s->last_error)
+                why = s->last_error;
+        }
+        if (!delivered) {
+            snprintf(in->client_error, sizeof in->client_error, "interrupted before any fragment arrived%s%.400s",
+                     why ? "; last error: " : "", why ? why : "");
+            status = KVSP_ERR_NETWORK;
+        }
     }
     /* The first stream that failed is reported by the caller (its status is
      * the exit status), any others here. */

@@ -249,6 +249,14 @@ int cmd_merge(int argc, char **argv)
         summary(kvsp_merger_stats(merger), &sink);
     if (!sink.to_stdout && sink.fd >= 0 && close(sink.fd) != 0 && fin == KVSP_OK)
         fin = KVSP_ERR_IO;
+    /* A failed run leaves no 0-byte file (issue 19); one that failed after
+     * some fragments keeps its complete part, as README documents. */
+    for (unsigned i = 0; !sink.to_stdout && (st < 0 || fin < 0) && i < sink.count; i++) {
+        struct stat sb;
+        if (stat(sink.names[i], &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
+            unlink(sink.names[i]) == 0)
+            fprintf(stderr, "kvsp merge: removed the empty %s\n", sink.names[i]);
+    }
     for (unsigned i = 0; i < sink.count; i++)
         free(sink.names[i]);
     free(sink.names);
