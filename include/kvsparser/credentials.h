@@ -35,7 +35,7 @@ typedef struct kvsp_credentials {
 } kvsp_credentials;
 
 typedef struct kvsp_credentials_options {
-    const char *profile;     /* NULL: AWS_PROFILE or "default" */
+    const char *profile;     /* NULL: AWS_PROFILE or "default"; set: environment keys are skipped */
     long timeout_ms;         /* for the ECS and IMDS requests; 0: 1000 */
     int refresh_before_s;    /* refresh this long before expiry; 0: 300 */
 } kvsp_credentials_options;

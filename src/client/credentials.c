@@ -39,7 +39,11 @@ typedef int (*fetch_fn)(const kvsp_credential_provider *p, kvsp_md_credentials *
 
 static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why, size_t why_size)
 {
-    (void)p;
+    if (p->profile) {
+        /* as the AWS CLI: an explicit profile wins over keys in the environment */
+        kvsp_md_fail(why, why_size, "not used with an explicit profile");
+        return 1;
+    }
     const char *ak = kvsp_md_env("AWS_ACCESS_KEY_ID");
     const char *sk = kvsp_md_env("AWS_SECRET_ACCESS_KEY");
     const char *tok = kvsp_md_env("AWS_SESSION_TOKEN");

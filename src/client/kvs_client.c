@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws_config.h"
 #include "client_internal.h"
 #include "../error_format.h"
 
@@ -62,6 +63,29 @@ static char *control_url(const kvsp_client_options *o, const char *region)
     return built;
 }
 
+/* An explicit --profile in neither the config nor the credentials file:
+ * saying so is more useful than the "no region" it leads to. */
+static int named_profile_missing(const char *profile)
+{
+    if (!profile || !*profile)
+        return 0;
+    kvsp_aws_file kinds[2] = {KVSP_AWS_CONFIG_FILE, KVSP_AWS_CREDENTIALS_FILE};
+    for (int i = 0; i < 2; i++) {
+        int nomem = 0;
+        char *path = kvsp_aws_file_path(kinds[i], &nomem);
+        if (!path)
+            return 0;
+        kvsp_aws_profile p;
+        int rc = kvsp_aws_profile_load(path, kinds[i], profile, &p, NULL, 0);
+        int found = rc != KVSP_OK || p.found;
+        kvsp_aws_profile_free(&p);
+        kvsp_ext_free(path);
+        if (found)
+            return 0;
+    }
+    return 1;
+}
+
 kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err)
 {
     kvsp_client_options defaults;
@@ -76,7 +100,10 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err
         return NULL;
     }
     if (kvsp_resolve_region(opts->region, opts->profile, c->region, sizeof c->region) != KVSP_OK) {
-        kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "no region: use --region, AWS_REGION or a profile with a region");
+        if (named_profile_missing(opts->profile))
+            kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "profile '%s' not found", opts->profile);
+        else
+            kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "no region: use --region, AWS_REGION or a profile with a region");
         kvsp_ext_free(c);
         return NULL;
     }

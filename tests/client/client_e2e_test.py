@@ -130,7 +130,11 @@ class EndToEnd(unittest.TestCase):
         e = {k: v for k, v in env().items() if k not in ('AWS_REGION', 'AWS_DEFAULT_REGION')}
         r = subprocess.run([KVSP, 'list-fragments', '--stream', 'x', '--profile', 'nope'], capture_output=True,
                            timeout=60, env=e)
-        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.returncode, 4, r.stderr)  # a configuration problem, not bad input (1)
+        self.assertEqual(r.stderr.count(b"profile 'nope' not found"), 1, r.stderr)
+        self.assertNotIn(b'no region', r.stderr)
+        r = subprocess.run([KVSP, 'list-fragments', '--stream', 'x'], capture_output=True, timeout=60, env=e)
+        self.assertEqual(r.returncode, 4, r.stderr)
         self.assertEqual(r.stderr.count(b'no region'), 1, r.stderr)
 
 

@@ -562,7 +562,8 @@ static void test_precedence(void **state)
 {
     (void)state;
     const char *home = make_home("precedence");
-    write_aws(home, "credentials", "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = f-" MARK "\n");
+    write_aws(home, "credentials", "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = f-" MARK "\n"
+                                   "[other]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = o-" MARK "\n");
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "e-" MARK, 1);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url("/ecs-open/creds"), 1);
@@ -570,6 +571,9 @@ static void test_precedence(void **state)
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", base, 1);
 
     expect_ok(NULL, "environment", "AKIDENV");
+    /* as the AWS CLI: an explicit profile wins over the environment's keys */
+    expect_ok("other", "shared-file", "AKIDOTHER");
+    expect_ok("default", "shared-file", "AKIDFILE");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
     expect_ok(NULL, "shared-file", "AKIDFILE");

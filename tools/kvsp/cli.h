@@ -13,7 +13,8 @@ enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_BAD_INPUT = 1, /* bad or truncated input */
     CLI_EXIT_USAGE = 2,
-    CLI_EXIT_SERVICE = 3 /* network or service error */
+    CLI_EXIT_SERVICE = 3, /* network or service error */
+    CLI_EXIT_CONFIG = 4   /* the client cannot be configured: profile, region, credentials */
 };
 
 #define CLI_DEFAULT_CHUNK_SIZE 65536
@@ -67,6 +68,8 @@ int cli_finish_reader(kvsp_reader *r, const kvsp_visitor *v);
 void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,
                       int status);
 /* Maps a status to the exit statuses above. */
+/* Makes every later failing cli_exit_status CLI_EXIT_CONFIG. */
+void cli_note_config_error(void);
 int cli_exit_status(int status);
 
 const char *cli_input_name(const cli_input_options *o);

@@ -244,10 +244,21 @@ void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_re
             kvsp_reader_error_message(r));
 }
 
+/* Set once a client could not be made: whatever status the command then
+ * returns, the cause is the configuration, not the input or the service. */
+static int config_failed;
+
+void cli_note_config_error(void)
+{
+    config_failed = 1;
+}
+
 int cli_exit_status(int status)
 {
     if (status >= 0)
         return CLI_EXIT_OK;
+    if (config_failed)
+        return CLI_EXIT_CONFIG;
     if (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE)
         return CLI_EXIT_SERVICE;
     return CLI_EXIT_BAD_INPUT;

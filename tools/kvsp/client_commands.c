@@ -32,6 +32,8 @@ kvsp_client *client_cli_create(cli_input_options *in)
     kvsp_client *c = kvsp_client_create(&o, &err);
     if (!c) {
         snprintf(in->client_error, sizeof in->client_error, "%s", err.message);
+        if (err.status != KVSP_ERR_NOMEM)
+            cli_note_config_error();
     }
     return c;
 }

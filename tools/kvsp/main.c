@@ -45,7 +45,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'kvsp COMMAND --help' describes a command. kvsp --version prints the version.\n"
                  "Exit status: 0 ok, 1 bad or truncated input, 2 usage error,\n"
-                 "3 network or service error.\n");
+                 "3 network or service error, 4 configuration problem (profile, region).\n");
 }
 
 int main(int argc, char **argv)
