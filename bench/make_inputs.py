@@ -77,17 +77,18 @@ STRESS_TRACKS = master(TRACKS, master(TRACK_ENTRY, uint(TRACK_NUMBER, 1), uint(T
                                       master(VIDEO, uint(PIXEL_WIDTH, 64), uint(PIXEL_HEIGHT, 64))))
 
 
-def stress_fragment(k, tags_per_fragment, blocks_per_fragment):
+def stress_fragment(k, tags_per_fragment, blocks_per_fragment, user_tag=None, block_size=None):
     number = str(91343852333181432392682062607743920146159169392 + k)
     ts = 1511852109000 + 40 * blocks_per_fragment * k
     sec = '%d.%03d' % (ts // 1000, ts % 1000)
     head = [simple_tag('AWS_KINESISVIDEO_FRAGMENT_NUMBER', number),
             simple_tag('AWS_KINESISVIDEO_SERVER_TIMESTAMP', sec),
             simple_tag('AWS_KINESISVIDEO_PRODUCER_TIMESTAMP', sec)]
-    head += [simple_tag('u%d' % i, 'v%d' % (k + i)) for i in range(tags_per_fragment - 3)]
+    user_tag = user_tag or (lambda k, i: ('u%d' % i, 'v%d' % (k + i)))
+    head += [simple_tag(*user_tag(k, i)) for i in range(tags_per_fragment - 3)]
     blocks = []
     for i in range(blocks_per_fragment):
-        size = 4 + (k * 7 + i * 13) % 29  # 4..32 bytes
+        size = block_size(k, i) if block_size else 4 + (k * 7 + i * 13) % 29  # 4..32 bytes
         payload = vint(1) + struct.pack('>h', i * 40) + bytes([0x80 if i == 0 else 0]) + bytes(size)
         blocks.append(el(SIMPLE_BLOCK, payload))
     cluster = master(CLUSTER, uint(TIMECODE, ts - 1511852109000), *blocks)
@@ -97,9 +98,9 @@ def stress_fragment(k, tags_per_fragment, blocks_per_fragment):
     return EBML_HEADER + eid(SEGMENT) + UNKNOWN8 + body
 
 
-def make_stress(path, target_bytes, tags_per_fragment=24, blocks_per_fragment=64, variants=97):
+def make_stress(path, target_bytes, tags_per_fragment=24, blocks_per_fragment=64, variants=97, **shape):
     """Chains `variants` distinct fragments over and over up to target_bytes."""
-    frags = [stress_fragment(k, tags_per_fragment, blocks_per_fragment) for k in range(variants)]
+    frags = [stress_fragment(k, tags_per_fragment, blocks_per_fragment, **shape) for k in range(variants)]
     written = count = 0
     with open(path, 'wb') as f:
         while written < target_bytes:
@@ -112,6 +113,22 @@ def make_stress(path, target_bytes, tags_per_fragment=24, blocks_per_fragment=64
     return {'path': path, 'bytes': written, 'fragments': count, 'tags_per_fragment': tags_per_fragment + 2,
             'blocks_per_fragment': blocks_per_fragment, 'block_payload_bytes': '4-32',
             'mean_fragment_bytes': round(written / count)}
+
+
+def make_tagged(path, target_bytes):
+    """The command line's JSON case (issue 24): GetMedia fragments with 50 user SimpleTags
+    of camera-like names and values and 10 small frames (500-1,000 bytes), so that
+    `kvsp fragments` prints about half as many bytes as it reads."""
+    def user_tag(k, i):
+        return ('CameraProperty%02d' % i, 'site-%04d/zone-%02d/value-%06d' % (k % 9973, i, k * 31 + i))
+
+    def block_size(k, i):
+        return 500 + (k * 37 + i * 101) % 501
+
+    info = make_stress(path, target_bytes, tags_per_fragment=53, blocks_per_fragment=10,
+                       user_tag=user_tag, block_size=block_size)
+    info['block_payload_bytes'] = '500-1000'
+    return info
 
 
 def chain(src_paths, repeat, dest):
@@ -142,6 +159,7 @@ def main(argv=None):
     p.add_argument('--repeat', type=int, default=100, help='copies of the capture in chain.mkv (default 100)')
     p.add_argument('--stress-mb', type=float, default=100.0, help='size of stress.mkv in MB (default 100)')
     p.add_argument('--av-mb', type=float, default=100.0, help='size of av.mkv in MB (default 100)')
+    p.add_argument('--tagged-mb', type=float, default=200.0, help='size of tagged.mkv in MB (default 200)')
     p.add_argument('--decode-repeat', type=int, default=4, help='copies of the capture in decode.mkv (default 4)')
     a = p.parse_args(argv)
     work = os.path.abspath(a.workdir)
@@ -161,6 +179,7 @@ def main(argv=None):
                      'repeat': a.decode_repeat, 'capture': a.capture}
     out['stress'] = make_stress(os.path.join(work, 'stress.mkv'), int(a.stress_mb * 1e6))
     out['av'] = make_av(os.path.join(work, 'av.mkv'), int(a.av_mb * 1e6))
+    out['tagged'] = make_tagged(os.path.join(work, 'tagged.mkv'), int(a.tagged_mb * 1e6))
     print(json.dumps(out))
     return 0
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_json.h"
+#include "json_line.h"
 #include "client_cli.h"
 
 static void log_line(void *user, const char *line)
@@ -228,13 +228,14 @@ int cmd_list_fragments(int argc, char **argv)
     size_t n = 0;
     int st = c ? kvsp_client_list_fragments(c, in.stream, type, from, to, &list, &n) : KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; st == KVSP_OK && i < n; i++) {
-        json_t *o = json_object();
-        cli_json_set(o, "fragment_number", json_string(list[i].fragment_number));
-        cli_json_set(o, "producer_timestamp_ms", json_integer(list[i].producer_timestamp_ms));
-        cli_json_set(o, "server_timestamp_ms", json_integer(list[i].server_timestamp_ms));
-        cli_json_set(o, "length_ms", json_integer(list[i].length_ms));
-        cli_json_set(o, "size", json_integer((json_int_t)list[i].size));
-        if (cli_json_print_line(o) != 0)
+        cli_jl *w = cli_jl_stdout();
+        cli_jl_begin(w);
+        cli_jl_cstring(w, "fragment_number", list[i].fragment_number);
+        cli_jl_int(w, "producer_timestamp_ms", list[i].producer_timestamp_ms);
+        cli_jl_int(w, "server_timestamp_ms", list[i].server_timestamp_ms);
+        cli_jl_int(w, "length_ms", list[i].length_ms);
+        cli_jl_int(w, "size", (int64_t)list[i].size);
+        if (cli_jl_end(w, stdout) != 0)
             st = KVSP_ERR_IO;
     }
     kvsp_client_free(list);

@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "cli_json.h"
 #include "client_cli.h"
 #include "fragment_json.h"
 #include "kvsparser/consumer.h"
@@ -115,11 +114,12 @@ static int on_fragment(void *user, const char *stream, const kvsp_fragment *f)
     if (f->fragment_number && strlen(f->fragment_number) < sizeof ss->last)
         snprintf(ss->last, sizeof ss->last, "%s", f->fragment_number);
     if (st->print_fragments) {
-        json_t *line = fragment_json(f);
-        json_object_set_new(line, "stream", json_string(stream));
-        json_object_set_new(line, "received_at_us",
-                            json_integer((json_int_t)now.tv_sec * 1000000 + now.tv_nsec / 1000));
-        if (cli_json_print_line(line) != 0 || fflush(stdout) != 0)
+        cli_jl *w = cli_jl_stdout();
+        cli_jl_begin(w);
+        fragment_json(w, f);
+        cli_jl_cstring(w, "stream", stream);
+        cli_jl_int(w, "received_at_us", (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+        if (cli_jl_end(w, stdout) != 0 || fflush(stdout) != 0)
             return KVSP_ERR_IO;
     }
     /* After the fragment is out: a crash in between repeats it next time

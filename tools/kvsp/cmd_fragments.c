@@ -5,13 +5,15 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_json.h"
 #include "fragment_json.h"
 
 static int print_fragment(void *user, const kvsp_fragment *f)
 {
     (void)user;
-    return cli_json_print_line(fragment_json(f)) == 0 ? KVSP_OK : KVSP_ERR_IO;
+    cli_jl *w = cli_jl_stdout();
+    cli_jl_begin(w);
+    fragment_json(w, f);
+    return cli_jl_end(w, stdout) == 0 ? KVSP_OK : KVSP_ERR_IO;
 }
 
 static void usage(FILE *out)

@@ -5,14 +5,16 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_json.h"
 #include "fragment_json.h"
 #include "frames_cli.h"
 
 static int print_frame(void *user, const kvsp_frame *fr)
 {
     (void)user;
-    return cli_json_print_line(frame_json(fr)) == 0 ? KVSP_OK : KVSP_ERR_IO;
+    cli_jl *w = cli_jl_stdout();
+    cli_jl_begin(w);
+    frame_json(w, fr);
+    return cli_jl_end(w, stdout) == 0 ? KVSP_OK : KVSP_ERR_IO;
 }
 
 static void usage(FILE *out)

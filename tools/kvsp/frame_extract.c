@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_json.h"
+#include "json_line.h"
 #include "frames_cli.h"
 #include "image_writer.h"
 #include "kvsparser/decoder.h"
@@ -71,22 +71,25 @@ static int write_image(extract_state *s, const kvsp_picture *p)
         fprintf(stderr, "kvsp frames: %s: %s\n", s->path, errno ? strerror(errno) : "cannot encode");
         return KVSP_ERR_IO;
     }
-    json_t *o = json_object();
-    cli_json_set(o, "file", json_string(name));
-    cli_json_set(o, "fragment_number", cli_json_cstring(p->fragment_number));
-    cli_json_set(o, "pts_ms", cli_json_ms(p->pts_ms));
-    cli_json_set(o, "producer_timestamp_ms",
-                 (p->present & KVSP_FRAME_HAS_PRODUCER_TIME) ? cli_json_ms(p->producer_timestamp_ms) : json_null());
-    cli_json_set(o, "server_timestamp_ms",
-                 (p->present & KVSP_FRAME_HAS_SERVER_TIME) ? cli_json_ms(p->server_timestamp_ms) : json_null());
-    cli_json_set(o, "keyframe", json_boolean(p->keyframe));
-    cli_json_set(o, "width", json_integer(p->width));
-    cli_json_set(o, "height", json_integer(p->height));
-    cli_json_set(o, "fragment_index", json_integer((json_int_t)p->fragment_index));
-    cli_json_set(o, "track", json_integer((json_int_t)p->track));
-    int rc = json_dumpf(o, s->index, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (rc != 0 || fputc('\n', s->index) == EOF)
+    cli_jl *w = cli_jl_stdout();
+    cli_jl_begin(w);
+    cli_jl_cstring(w, "file", name);
+    cli_jl_cstring(w, "fragment_number", p->fragment_number);
+    cli_jl_ms(w, "pts_ms", p->pts_ms);
+    if (p->present & KVSP_FRAME_HAS_PRODUCER_TIME)
+        cli_jl_ms(w, "producer_timestamp_ms", p->producer_timestamp_ms);
+    else
+        cli_jl_null(w, "producer_timestamp_ms");
+    if (p->present & KVSP_FRAME_HAS_SERVER_TIME)
+        cli_jl_ms(w, "server_timestamp_ms", p->server_timestamp_ms);
+    else
+        cli_jl_null(w, "server_timestamp_ms");
+    cli_jl_bool(w, "keyframe", p->keyframe);
+    cli_jl_int(w, "width", p->width);
+    cli_jl_int(w, "height", p->height);
+    cli_jl_int(w, "fragment_index", (int64_t)p->fragment_index);
+    cli_jl_int(w, "track", (int64_t)p->track);
+    if (cli_jl_end(w, s->index) != 0)
         return KVSP_ERR_IO;
     if (s->progress)
         fprintf(stderr, "\rkvsp frames: %" PRIu64 " pictures", p->index + 1);
