@@ -10,7 +10,8 @@
   av.mkv       one audio + video Segment (tests/client/consumer_streams.py:
                video SimpleBlocks, audio Blocks in BlockGroups, some
                unknown-size Clusters) of the requested size;
-  decode.mkv   the capture chained a few times, for the decode case.
+  decode.mkv   the capture a few times over with increasing timestamps (ffmpeg's concat
+               demuxer: one Segment), for the decode and extraction cases.
 
 Prints a JSON object describing the inputs. Python 3 standard library only.
 """
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import struct
 import sys
 
@@ -140,6 +142,20 @@ def chain(src_paths, repeat, dest):
     return os.path.getsize(dest)
 
 
+def concat(src_paths, dest):
+    """The inputs one after the other in one Matroska file, each one's timestamps shifted past
+    the last (ffmpeg's concat demuxer, packets copied): a chain of the same capture repeats its
+    timestamps, and FFmpeg's framemd5 then drops the repeated ones."""
+    listing = dest + '.txt'
+    with open(listing, 'w') as f:
+        for p in src_paths:
+            f.write("file '%s'\n" % os.path.abspath(p).replace("'", "'\\''"))
+    subprocess.run(['ffmpeg', '-nostdin', '-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listing,
+                    '-map', '0', '-c', 'copy', dest], check=True)
+    os.unlink(listing)
+    return os.path.getsize(dest)
+
+
 def make_av(path, target_bytes):
     import consumer_streams  # tests/client: one stream of fragments (a single Segment)
     # one Segment (so mkvinfo reads all of it) of one-second clusters at 2 Mbit/s, about
@@ -175,8 +191,8 @@ def main(argv=None):
     out['chain'] = {'path': chain_path, 'bytes': chain([cap], a.repeat, chain_path),
                     'repeat': a.repeat, 'capture': a.capture}
     dec_path = os.path.join(work, 'decode.mkv')
-    out['decode'] = {'path': dec_path, 'bytes': chain([cap], a.decode_repeat, dec_path),
-                     'repeat': a.decode_repeat, 'capture': a.capture}
+    out['decode'] = {'path': dec_path, 'bytes': concat([cap] * a.decode_repeat, dec_path),
+                     'repeat': a.decode_repeat, 'capture': a.capture, 'made_by': 'ffmpeg -f concat -c copy'}
     out['stress'] = make_stress(os.path.join(work, 'stress.mkv'), int(a.stress_mb * 1e6))
     out['av'] = make_av(os.path.join(work, 'av.mkv'), int(a.av_mb * 1e6))
     out['tagged'] = make_tagged(os.path.join(work, 'tagged.mkv'), int(a.tagged_mb * 1e6))

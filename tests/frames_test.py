@@ -340,6 +340,29 @@ class Timestamps(FrameListCase):
             with self.subTest(capture=name):
                 self.check(capture(name))
 
+    def test_raw_to_stdout(self):
+        # -o - --format raw: the packed pictures one after the other. In gray at the native
+        # size they are ffmpeg's own rawvideo output byte for byte; in scaled RGB, the bytes
+        # of the files -o DIR writes, in order, as many as ffmpeg decodes pictures.
+        path = capture('output_get_media.mkv')
+        r = kvsp('frames', '-o', '-', '--format', 'raw', '--pix-fmt', 'gray', path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        theirs = run(['ffmpeg', '-nostdin', '-v', 'error', '-i', path, '-map', '0:v', '-fps_mode', 'passthrough',
+                      '-pix_fmt', 'gray', '-f', 'rawvideo', '-'])
+        self.assertEqual(theirs.returncode, 0, theirs.stderr)
+        self.assertEqual(len(r.stdout), len(theirs.stdout))
+        self.assertTrue(r.stdout == theirs.stdout, 'gray pictures differ from ffmpeg rawvideo')
+        r = kvsp('frames', '-o', '-', '--format', 'raw', '--pix-fmt', 'rgb24', '--size', '64x48', path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out, index = extract(path, 'rgb-files', '--format', 'raw', '--pix-fmt', 'rgb24', '--size', '64x48')
+        files = b''.join(read(os.path.join(out, p['file'])) for p in index)
+        self.assertEqual(len(index), len(ffprobe_pictures(path)[0]))
+        self.assertEqual(len(r.stdout), len(index) * 64 * 48 * 3)
+        self.assertTrue(r.stdout == files, 'stdout differs from the files of -o DIR')
+        r = kvsp('frames', '-o', '-', '--format', 'png', path)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b'takes --format raw', r.stderr)
+
     def test_b_frames(self):
         # Encoded here (no fixture has B-frames): I, B, P in three GOPs.
         path = os.path.join(TMP, 'b_frames.mkv')

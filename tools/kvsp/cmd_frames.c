@@ -36,7 +36,9 @@ static void usage(FILE *out)
             "  --list                list frames\n"
             "  --track N             only track number N (decoding: that video track)\n"
             "  --type TYPE           --list: only tracks of TYPE: video, audio, subtitle\n"
-            "  -o, --output DIR      write images to DIR (created if needed)\n"
+            "  -o, --output DIR      write images to DIR (created if needed); with --format\n"
+            "                        raw, -o - writes the packed pictures to stdout one\n"
+            "                        after the other, and no index\n"
             "  --format F            png (default), jpeg, ppm or raw\n"
             "  --pix-fmt FMT         rgb24, bgr24, gray, yuv420p (default: rgb24; jpeg:\n"
             "                        yuv420p; raw: as decoded)\n"
@@ -188,6 +190,10 @@ int cmd_frames(int argc, char **argv)
         return rc;
     if (args.list + args.framemd5 + (args.out_dir != NULL) != 1) {
         fprintf(stderr, "kvsp frames: say one of --list, --framemd5 or -o DIR\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (args.out_dir && strcmp(args.out_dir, "-") == 0 && args.format != IMAGE_RAW) {
+        fprintf(stderr, "kvsp frames: -o - (pictures to stdout) takes --format raw\n");
         return CLI_EXIT_USAGE;
     }
     if (args.list)

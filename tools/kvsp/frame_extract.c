@@ -23,6 +23,7 @@ typedef struct extract_state {
     size_t path_cap;
     int header_done;
     int progress;
+    int to_stdout; /* -o - */
 } extract_state;
 
 static void print_framemd5_header(const kvsp_picture *p)
@@ -53,8 +54,21 @@ static int framemd5_line(extract_state *s, const kvsp_picture *p)
     return KVSP_OK;
 }
 
+/* -o - with --format raw: the packed picture to stdout, nothing else, so
+ * that a model can read fixed-size records from a pipe. */
+static int write_to_stdout(extract_state *s, const kvsp_picture *p)
+{
+    size_t size;
+    const uint8_t *bytes = image_writer_pack(s->writer, p, &size);
+    if (!bytes)
+        return KVSP_ERR_NOMEM;
+    return fwrite(bytes, 1, size, stdout) == size ? KVSP_OK : KVSP_ERR_IO;
+}
+
 static int write_image(extract_state *s, const kvsp_picture *p)
 {
+    if (s->to_stdout)
+        return write_to_stdout(s, p);
     size_t need = strlen(s->args->out_dir) + 64;
     if (need > s->path_cap) {
         char *bigger = realloc(s->path, need);
@@ -132,7 +146,7 @@ static int make_dirs(const char *path)
 
 static int open_output(extract_state *s)
 {
-    if (s->args->framemd5)
+    if (s->args->framemd5 || s->to_stdout)
         return 0;
     if (make_dirs(s->args->out_dir) != 0) {
         fprintf(stderr, "kvsp frames: %s: %s\n", s->args->out_dir, strerror(errno));
@@ -165,7 +179,8 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     extract_state s;
     memset(&s, 0, sizeof s);
     s.args = args;
-    s.progress = !args->framemd5 && isatty(STDERR_FILENO);
+    s.to_stdout = args->out_dir && strcmp(args->out_dir, "-") == 0;
+    s.progress = !args->framemd5 && !s.to_stdout && isatty(STDERR_FILENO);
     s.writer = image_writer_create(format);
     if (!s.writer || open_output(&s) != 0) {
         image_writer_destroy(s.writer);
