@@ -186,13 +186,14 @@ static int tls_failure(CURL *easy, CURLcode rc, const char *curl_error, char *ou
         return 0;
     long v = X509_V_OK;
     curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &v);
-    if (v != X509_V_OK) {
+    if (rc == CURLE_PEER_FAILED_VERIFICATION && strstr(curl_error, "host name")) {
+        /* libcurl checks the name itself after OpenSSL accepted the chain
+         * ("no alternative certificate subject name matches target host
+         * name"), leaving an unspecified verification result. */
+        snprintf(out, out_size, "TLS host name mismatch: %s (%s)", curl_error, curl_easy_strerror(rc));
+    } else if (v != X509_V_OK && v != X509_V_ERR_UNSPECIFIED) {
         snprintf(out, out_size, "TLS %s: %s (%s)", verify_reason(v), X509_verify_cert_error_string(v),
                  curl_easy_strerror(rc));
-    } else if (rc == CURLE_PEER_FAILED_VERIFICATION && strstr(curl_error, "host name")) {
-        /* libcurl checks the name itself after OpenSSL accepted the chain:
-         * "no alternative certificate subject name matches target host name" */
-        snprintf(out, out_size, "TLS host name mismatch: %s (%s)", curl_error, curl_easy_strerror(rc));
     } else if (rc == CURLE_SSL_CACERT_BADFILE) {
         snprintf(out, out_size, "TLS: cannot use the CA bundle: %s (%s)", curl_error, curl_easy_strerror(rc));
     } else {

@@ -48,8 +48,9 @@ static int credentials_configured(cli_input_options *in)
     int st = kvsp_credential_provider_get(credentials, &cred);
     if (st != KVSP_ERR_INVALID_ARG)
         return 1;
-    snprintf(in->client_error, sizeof in->client_error, "no AWS credentials: %.470s",
-             kvsp_credential_provider_error_message(credentials));
+    const char *why = kvsp_credential_provider_error_message(credentials);
+    const char *prefix = strncmp(why, "no AWS credentials", 18) == 0 ? "" : "no AWS credentials: ";
+    snprintf(in->client_error, sizeof in->client_error, "%s%.480s", prefix, why);
     cli_note_config_error();
     return 0;
 }
