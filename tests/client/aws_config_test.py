@@ -15,7 +15,8 @@
   Tls          against openssl s_server with certificates made here by
                openssl: an unknown CA and a self-signed certificate say
                "certificate not trusted", a certificate for another name
-               "host name mismatch", exit 3; with the CA trusted through
+               "host name mismatch", an expired one "certificate expired",
+               exit 3; with the CA trusted through
                AWS_CA_BUNDLE, the profile's ca_bundle or --ca-bundle the
                handshake passes (s_server -rev answers no HTTP; s_server
                -www exits on a POST). Which of them wins is checked against
@@ -250,6 +251,17 @@ class Certificates:
                 f.write('subjectAltName=%s\n' % san)
             openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
                     '-out', name + '.pem', '-days', '2', '-extfile', name + '.ext', cwd=d)
+        # expired: openssl ca takes explicit dates (x509 -days cannot go back)
+        with open(os.path.join(d, 'ca.cnf'), 'w') as f:
+            f.write('[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n'
+                    'default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n')
+        open(os.path.join(d, 'index.txt'), 'w').close()
+        with open(os.path.join(d, 'serial'), 'w') as f:
+            f.write('1000\n')
+        openssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'ip.csr',
+                '-out', 'expired.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z',
+                '-extfile', 'ip.ext', cwd=d)
+        shutil.copy(os.path.join(d, 'ip.key'), os.path.join(d, 'expired.key'))
         openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'self.key', '-out', 'self.pem',
                 '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', cwd=d)
 
@@ -315,6 +327,11 @@ class Tls(Base):
         with TlsServer(*self.certs.pair('other')) as srv:
             self.assert_tls_failure(self.request(srv.url, env=dict(self.env, AWS_CA_BUNDLE=self.certs.ca)),
                                     'host name mismatch')
+
+    def test_expired(self):
+        with TlsServer(*self.certs.pair('expired')) as srv:
+            self.assert_tls_failure(self.request(srv.url, env=dict(self.env, AWS_CA_BUNDLE=self.certs.ca)),
+                                    'certificate expired')
 
     def test_ca_bundle(self):
         missing = os.path.join(self.tmp, 'no-such-bundle.pem')
