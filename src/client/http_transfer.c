@@ -214,20 +214,24 @@ static int proxy_failure(CURL *easy, CURLcode rc, const char *url, const char *c
                     rc != CURLE_OPERATION_TIMEDOUT))
         return 0;
     CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
+    char *host = NULL, *port = NULL, *scheme = NULL;
     int named = 0;
     if (u && curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
+        /* without one, libcurl's proxy port is 1080 (443 for an https proxy), not the scheme's */
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+            port = NULL;
+        const char *p = port ? port : strcmp(scheme, "https") == 0 ? "443" : "1080";
         char tried[600];
-        snprintf(tried, sizeof tried, "to %s port %s ", host, port);
+        snprintf(tried, sizeof tried, "to %s port %s ", host, p);
         if (rc == CURLE_COULDNT_RESOLVE_PROXY) {
-            snprintf(out, out_size, "proxy %s:%s: cannot resolve the host (%s)", host, port, curl_easy_strerror(rc));
+            snprintf(out, out_size, "proxy %s:%s: cannot resolve the host (%s)", host, p, curl_easy_strerror(rc));
             named = 1;
         } else if (strstr(curl_error, tried)) {
             long err = 0;
             curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
-            snprintf(out, out_size, "proxy %s:%s: %s (%s)", host, port,
+            snprintf(out, out_size, "proxy %s:%s: %s (%s)", host, p,
                      err == ECONNREFUSED ? "connection refused" : err ? strerror((int)err) : "cannot connect",
                      curl_easy_strerror(rc));
             named = 1;
@@ -235,6 +239,7 @@ static int proxy_failure(CURL *easy, CURLcode rc, const char *url, const char *c
     }
     curl_free(host);
     curl_free(port);
+    curl_free(scheme);
     curl_url_cleanup(u);
     return named;
 }
