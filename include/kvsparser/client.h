@@ -34,10 +34,18 @@ typedef struct kvsp_client kvsp_client;
  * kvsp_client_create only (ca_bundle is copied). */
 typedef struct kvsp_client_options {
     const char *region;       /* NULL: AWS_REGION, AWS_DEFAULT_REGION or the profile */
-    const char *endpoint_url; /* control plane; NULL: AWS_ENDPOINT_URL_KINESIS_VIDEO,
-                                 AWS_ENDPOINT_URL or https://kinesisvideo.REGION.amazonaws.com */
+    /* Control plane; NULL: unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or
+     * the profile's ignore_configured_endpoint_urls) is true,
+     * AWS_ENDPOINT_URL_KINESIS_VIDEO, AWS_ENDPOINT_URL, the kinesis_video
+     * endpoint_url of the profile's [services] section in the config file,
+     * the profile's endpoint_url; else https://kinesisvideo.REGION.amazonaws.com. */
+    const char *endpoint_url;
     const char *profile;
-    const char *ca_bundle;    /* TLS certificates are always verified */
+    /* NULL: AWS_CA_BUNDLE, the profile's ca_bundle, or the system's. TLS
+     * certificates are always verified. Proxies come from https_proxy /
+     * http_proxy / no_proxy (lower case first, then upper case), as the
+     * AWS CLI reads them. */
+    const char *ca_bundle;
     long connect_timeout_ms;  /* 0: 10000 */
     /* Request log lines (method, URL, status; never secrets), if set. */
     void (*log)(void *user, const char *line);

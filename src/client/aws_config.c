@@ -101,33 +101,27 @@ static int set_value(char **field, span v)
     return 0;
 }
 
-static int take_option(kvsp_aws_profile *out, span key, span value)
-{
-    if (span_ieq(key, "aws_access_key_id"))
-        return set_value(&out->access_key_id, value);
-    if (span_ieq(key, "aws_secret_access_key"))
-        return set_value(&out->secret_access_key, value);
-    if (span_ieq(key, "aws_session_token"))
-        return set_value(&out->session_token, value);
-    if (span_ieq(key, "region"))
-        return set_value(&out->region, value);
-    for (size_t i = 0; i < sizeof unsupported_keys / sizeof unsupported_keys[0]; i++) {
-        if (!out->unsupported && value.n && span_ieq(key, unsupported_keys[i]))
-            out->unsupported = unsupported_keys[i];
-    }
-    return 0;
-}
+/* What one walk over the text looks for: which sections count, and what
+ * to do with their options. `parent` is the option a nested one is
+ * indented under ("kinesis_video =" then "  endpoint_url = ..."), or
+ * empty for the section's own. */
+typedef struct walker {
+    int (*matches)(const struct walker *w, span section);
+    int (*take)(const struct walker *w, span parent, span key, span value);
+    kvsp_aws_file kind;
+    const char *name;
+    kvsp_aws_profile *out;
+} walker;
 
-int kvsp_aws_profile_parse(const char *text, size_t len, kvsp_aws_file kind, const char *profile,
-                           kvsp_aws_profile *out)
+static int walk(const char *text, size_t len, const walker *w)
 {
-    memset(out, 0, sizeof *out);
     size_t pos = 0;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         pos = 3; /* a byte order mark left by Windows editors */
-    int in_profile = 0;
+    int in_section = 0;
     int after_option = 0;
     size_t option_indent = 0;
+    span parent = {"", 0};
     while (pos < len) {
         const char *line = text + pos;
         const char *nl = memchr(line, '\n', len - pos);
@@ -140,11 +134,10 @@ int kvsp_aws_profile_parse(const char *text, size_t len, kvsp_aws_file kind, con
             continue;
         /* A line indented deeper than the option above it continues that
          * option; the CLI uses this for nested settings ("s3 =" then
-         * "  region = ..."), which must not be taken for the profile's own. */
+         * "  region = ..."), which must not be taken for the section's own. */
         size_t indent = (size_t)(t.p - line);
-        if (after_option && indent > option_indent)
-            continue;
-        if (t.p[0] == '[') {
+        int nested = after_option && indent > option_indent;
+        if (!nested && t.p[0] == '[') {
             const char *close = NULL;
             for (size_t i = t.n; i-- > 1;) {
                 if (t.p[i] == ']') {
@@ -154,12 +147,12 @@ int kvsp_aws_profile_parse(const char *text, size_t len, kvsp_aws_file kind, con
             }
             after_option = 0;
             if (!close) {
-                in_profile = 0;
+                in_section = 0;
                 continue;
             }
-            in_profile = section_matches(trim(t.p + 1, (size_t)(close - t.p - 1)), kind, profile);
-            if (in_profile)
-                out->found = 1;
+            in_section = w->matches(w, trim(t.p + 1, (size_t)(close - t.p - 1)));
+            if (in_section)
+                w->out->found = 1;
             continue;
         }
         size_t eq = 0;
@@ -167,18 +160,96 @@ int kvsp_aws_profile_parse(const char *text, size_t len, kvsp_aws_file kind, con
             eq++;
         if (eq == t.n)
             continue; /* not an option: the CLI would refuse the file; we skip the line */
-        after_option = 1;
-        option_indent = indent;
-        if (!in_profile)
-            continue;
         span key = trim(t.p, eq);
         span value = cut_comment(trim(t.p + eq + 1, t.n - eq - 1));
-        if (take_option(out, key, value) != 0) {
-            kvsp_aws_profile_free(out);
-            return KVSP_ERR_NOMEM;
+        if (!nested) {
+            after_option = 1;
+            option_indent = indent;
+            parent = value.n ? (span){"", 0} : key;
         }
+        if (!in_section || (nested && parent.n == 0))
+            continue;
+        if (w->take(w, nested ? parent : (span){"", 0}, key, value) != 0)
+            return KVSP_ERR_NOMEM;
     }
     return 0;
+}
+
+static int profile_matches(const walker *w, span section)
+{
+    return section_matches(section, w->kind, w->name);
+}
+
+static int take_option(const walker *w, span parent, span key, span value)
+{
+    kvsp_aws_profile *out = w->out;
+    if (parent.n)
+        return 0; /* nested settings of other services ("s3 =") */
+    if (span_ieq(key, "aws_access_key_id"))
+        return set_value(&out->access_key_id, value);
+    if (span_ieq(key, "aws_secret_access_key"))
+        return set_value(&out->secret_access_key, value);
+    if (span_ieq(key, "aws_session_token"))
+        return set_value(&out->session_token, value);
+    if (span_ieq(key, "region"))
+        return set_value(&out->region, value);
+    if (w->kind == KVSP_AWS_CONFIG_FILE) {
+        /* the CLI reads these from the config file only */
+        if (span_ieq(key, "endpoint_url"))
+            return set_value(&out->endpoint_url, value);
+        if (span_ieq(key, "ca_bundle"))
+            return set_value(&out->ca_bundle, value);
+        if (span_ieq(key, "ignore_configured_endpoint_urls"))
+            return set_value(&out->ignore_configured_endpoint_urls, value);
+        if (span_ieq(key, "services"))
+            return set_value(&out->services, value);
+    }
+    for (size_t i = 0; i < sizeof unsupported_keys / sizeof unsupported_keys[0]; i++) {
+        if (!out->unsupported && value.n && span_ieq(key, unsupported_keys[i]))
+            out->unsupported = unsupported_keys[i];
+    }
+    return 0;
+}
+
+int kvsp_aws_profile_parse(const char *text, size_t len, kvsp_aws_file kind, const char *profile,
+                           kvsp_aws_profile *out)
+{
+    memset(out, 0, sizeof *out);
+    walker w = {profile_matches, take_option, kind, profile, out};
+    int rc = walk(text, len, &w);
+    if (rc != 0)
+        kvsp_aws_profile_free(out);
+    return rc;
+}
+
+/* [services NAME]: "services" and the name, blanks between. */
+static int services_matches(const walker *w, span section)
+{
+    return section.n > 8 && memcmp(section.p, "services", 8) == 0 && is_blank(section.p[8]) &&
+           span_eq(trim(section.p + 8, section.n - 8), w->name);
+}
+
+/* The service's key is its identifier as the SDKs spell it in config
+ * files: "Kinesis Video" lowercased, blanks as underscores. */
+static int take_service(const walker *w, span parent, span key, span value)
+{
+    if (span_ieq(parent, "kinesis_video") && span_ieq(key, "endpoint_url"))
+        return set_value(&w->out->service_endpoint_url, value);
+    return 0;
+}
+
+int kvsp_aws_services_parse(const char *text, size_t len, const char *name, kvsp_aws_profile *out)
+{
+    kvsp_aws_profile scratch = {0}; /* "found" of the services section is not the profile's */
+    walker w = {services_matches, take_service, KVSP_AWS_CONFIG_FILE, name, &scratch};
+    int rc = walk(text, len, &w);
+    if (rc == 0) {
+        kvsp_ext_free(out->service_endpoint_url);
+        out->service_endpoint_url = scratch.service_endpoint_url;
+        scratch.service_endpoint_url = NULL;
+    }
+    kvsp_aws_profile_free(&scratch);
+    return rc;
 }
 
 static void set_why(char *why, size_t why_size, const char *action, const char *path, int err)
@@ -229,6 +300,10 @@ int kvsp_aws_profile_load(const char *path, kvsp_aws_file kind, const char *prof
     fclose(f);
     if (rc == 0)
         rc = kvsp_aws_profile_parse(text ? text : "", len, kind, profile, out);
+    if (rc == 0 && kind == KVSP_AWS_CONFIG_FILE && out->services)
+        rc = kvsp_aws_services_parse(text ? text : "", len, out->services, out);
+    if (rc != 0)
+        kvsp_aws_profile_free(out);
     if (rc == KVSP_ERR_NOMEM && why && why_size)
         snprintf(why, why_size, "out of memory reading %s", path);
     if (text) {
@@ -247,6 +322,11 @@ void kvsp_aws_profile_free(kvsp_aws_profile *p)
     kvsp_wipe_free(p->secret_access_key);
     kvsp_wipe_free(p->session_token);
     kvsp_ext_free(p->region);
+    kvsp_ext_free(p->endpoint_url);
+    kvsp_ext_free(p->ca_bundle);
+    kvsp_ext_free(p->ignore_configured_endpoint_urls);
+    kvsp_ext_free(p->services);
+    kvsp_ext_free(p->service_endpoint_url);
     memset(p, 0, sizeof *p);
 }
 

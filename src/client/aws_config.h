@@ -20,6 +20,14 @@ typedef struct kvsp_aws_profile {
     char *secret_access_key;
     char *session_token;
     char *region;
+    /* Client settings of the config file's profile (see client_settings.h). */
+    char *endpoint_url;
+    char *ca_bundle;
+    char *ignore_configured_endpoint_urls; /* "true" or "false", as written */
+    char *services; /* the name of a [services NAME] section */
+    /* endpoint_url of the kinesis_video sub-section in that [services]
+     * section (kvsp_aws_profile_load reads it when `services` is set). */
+    char *service_endpoint_url;
     /* The first key that names a credential source this library does not
      * implement (role_arn, credential_process, sso_*...); a static string. */
     const char *unsupported;
@@ -44,6 +52,11 @@ int kvsp_aws_profile_parse(const char *text, size_t len, kvsp_aws_file kind, con
  * Returns 0, KVSP_ERR_IO (unreadable) or KVSP_ERR_NOMEM, with a message. */
 int kvsp_aws_profile_load(const char *path, kvsp_aws_file kind, const char *profile,
                           kvsp_aws_profile *out, char *why, size_t why_size);
+
+/* Parses the [services NAME] section of config text for the endpoint_url
+ * of its kinesis_video sub-section into out->service_endpoint_url.
+ * Returns 0 or KVSP_ERR_NOMEM. */
+int kvsp_aws_services_parse(const char *text, size_t len, const char *name, kvsp_aws_profile *out);
 
 /* Frees the strings, wiping the secrets first. */
 void kvsp_aws_profile_free(kvsp_aws_profile *p);

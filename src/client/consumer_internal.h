@@ -31,6 +31,7 @@ typedef struct consumer_stream {
     char skip_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* a resumed FRAGMENT_NUMBER start repeats this one */
     char error[512];
     char error_type[128];
+    char curl_error[CURL_ERROR_SIZE]; /* libcurl's message for the transfer (its error buffer) */
     char *answer;           /* GetDataEndpoint's answer or an error's body, bounded */
     size_t answer_len;
     int phase;              /* PHASE_* of the current transfer */

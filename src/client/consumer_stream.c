@@ -193,6 +193,8 @@ int kvsp_stream_connect(consumer_stream *s)
     curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    s->curl_error[0] = '\0';
+    curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_error);
     s->error_type[0] = '\0';
     s->answer_len = 0;
     s->fail_status = 0;
@@ -279,7 +281,9 @@ static void service_answer(consumer_stream *s, long status)
 static void endpoint_done(consumer_stream *s, CURLcode result)
 {
     if (result != CURLE_OK) {
-        note(s, "%s/getDataEndpoint: %s", s->owner->client->control_url, curl_easy_strerror(result));
+        char why[CURL_ERROR_SIZE + 200];
+        kvsp_http_failure(s->easy, result, s->owner->client->control_url, s->curl_error, why, sizeof why);
+        note(s, "%s/getDataEndpoint: %s", s->owner->client->control_url, why);
         /* Never reached: a wrong endpoint or no network, not a glitch. */
         if (s->reached)
             backoff(s, 0);
@@ -337,9 +341,12 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
         s->stats.dropped_bytes += kvsp_splitter_reset(&s->split);
         if (s->stalled)
             note(s, "no data for %.1f s (stall timeout): reconnecting", (double)c->client->stall_timeout_ms / 1000.0);
-        else
+        else {
+            char why[CURL_ERROR_SIZE + 200];
+            kvsp_http_failure(s->easy, result, s->endpoint ? s->endpoint : "", s->curl_error, why, sizeof why);
             note(s, "%s/getMedia: %s", s->endpoint ? s->endpoint : "(no data endpoint)",
-                 curl_easy_strerror(result)); /* the host: which of the endpoints failed */
+                 why); /* the host: which of the endpoints failed */
+        }
         s->stats.reconnects++;
         backoff(s, 0);
         return;

@@ -200,9 +200,12 @@ static int post_once(kvsp_client *c, http_call *call, kvsp_http_transfer *t)
         return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: no data for %.1f s (stall timeout) after %llu bytes of the response",
                            call->base_url, call->path, (double)c->stall_timeout_ms / 1000.0,
                            (unsigned long long)t->received);
-    if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR))
+    if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR)) {
+        char why[CURL_ERROR_SIZE + 200];
+        kvsp_http_failure(c->curl, rc, url, t->curl_error, why, sizeof why);
         return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s after %llu bytes of the response", call->base_url,
-                           call->path, curl_easy_strerror(rc), (unsigned long long)t->received);
+                                call->path, why, (unsigned long long)t->received);
+    }
     if (call->status != 200)
         return service_error(c, call);
     return KVSP_OK;

@@ -1,10 +1,14 @@
 /* The one HTTP transfer of the client library (see http_transfer.h). */
 #include "http_transfer.h"
 
+#include <errno.h>
+#include <openssl/x509_vfy.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../alloc_internal.h"
 #include "aws_config.h"
+#include "client_settings.h"
 #include "retry.h"
 
 typedef struct progress {
@@ -108,7 +112,14 @@ void kvsp_http_setup(CURL *easy, const kvsp_http_transfer *t)
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     if (t->ca_bundle)
         curl_easy_setopt(easy, CURLOPT_CAINFO, t->ca_bundle);
-    if (t->direct) {
+    if (!t->direct) {
+        /* Set here rather than left to libcurl, which reads the variables
+         * differently (only lower-case http_proxy, and ALL_PROXY). */
+        const char *proxy, *no_proxy;
+        kvsp_proxy_for(t->url, &proxy, &no_proxy);
+        curl_easy_setopt(easy, CURLOPT_PROXY, proxy);
+        curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy);
+    } else {
         curl_easy_setopt(easy, CURLOPT_PROXY, "");
         curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -142,6 +153,105 @@ CURLcode kvsp_http_transfer_run(CURL *easy, kvsp_http_transfer *t)
     /* The handle outlives the transfer (kept-alive connections). */
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
     return t->result;
+}
+
+/* What the verification result means for the user: whom to trust, or
+ * which certificate to renew. */
+static const char *verify_reason(long v)
+{
+    switch (v) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return "certificate not trusted";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return "certificate expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return "certificate not yet valid";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return "host name mismatch";
+    default:
+        return "certificate rejected";
+    }
+}
+
+static int tls_failure(CURL *easy, CURLcode rc, const char *curl_error, char *out, size_t out_size)
+{
+    if (rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
+        rc != CURLE_SSL_CERTPROBLEM)
+        return 0;
+    long v = X509_V_OK;
+    curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &v);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION && strstr(curl_error, "host name")) {
+        /* libcurl checks the name itself after OpenSSL accepted the chain
+         * ("no alternative certificate subject name matches target host
+         * name"), leaving an unspecified verification result. */
+        snprintf(out, out_size, "TLS host name mismatch: %s (%s)", curl_error, curl_easy_strerror(rc));
+    } else if (v != X509_V_OK && v != X509_V_ERR_UNSPECIFIED) {
+        snprintf(out, out_size, "TLS %s: %s (%s)", verify_reason(v), X509_verify_cert_error_string(v),
+                 curl_easy_strerror(rc));
+    } else if (rc == CURLE_SSL_CACERT_BADFILE) {
+        snprintf(out, out_size, "TLS: cannot use the CA bundle: %s (%s)", curl_error, curl_easy_strerror(rc));
+    } else {
+        snprintf(out, out_size, "TLS: %s (%s)", *curl_error ? curl_error : "handshake failed", curl_easy_strerror(rc));
+    }
+    return 1;
+}
+
+/* libcurl's message for a refused connection names the address it tried,
+ * "Failed to connect to HOST port PORT ...": when that is the proxy's,
+ * the proxy is down, not the service. */
+static int proxy_failure(CURL *easy, CURLcode rc, const char *url, const char *curl_error, char *out,
+                         size_t out_size)
+{
+    const char *proxy, *no_proxy;
+    kvsp_proxy_for(url, &proxy, &no_proxy);
+    if (!*proxy || (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_PROXY &&
+                    rc != CURLE_OPERATION_TIMEDOUT))
+        return 0;
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *scheme = NULL;
+    int named = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
+        /* without one, libcurl's proxy port is 1080 (443 for an https proxy), not the scheme's */
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+            port = NULL;
+        const char *p = port ? port : strcmp(scheme, "https") == 0 ? "443" : "1080";
+        char tried[600];
+        snprintf(tried, sizeof tried, "to %s port %s ", host, p);
+        if (rc == CURLE_COULDNT_RESOLVE_PROXY) {
+            snprintf(out, out_size, "proxy %s:%s: cannot resolve the host (%s)", host, p, curl_easy_strerror(rc));
+            named = 1;
+        } else if (strstr(curl_error, tried)) {
+            long err = 0;
+            curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
+            snprintf(out, out_size, "proxy %s:%s: %s (%s)", host, p,
+                     err == ECONNREFUSED ? "connection refused" : err ? strerror((int)err) : "cannot connect",
+                     curl_easy_strerror(rc));
+            named = 1;
+        }
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return named;
+}
+
+void kvsp_http_failure(CURL *easy, CURLcode rc, const char *url, const char *curl_error, char *out,
+                       size_t out_size)
+{
+    if (!curl_error)
+        curl_error = "";
+    if (tls_failure(easy, rc, curl_error, out, out_size) || proxy_failure(easy, rc, url, curl_error, out, out_size))
+        return;
+    snprintf(out, out_size, "%s", curl_easy_strerror(rc));
 }
 
 void kvsp_http_transfer_reset(kvsp_http_transfer *t, int wipe)

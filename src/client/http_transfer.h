@@ -60,6 +60,15 @@ void kvsp_http_setup(CURL *easy, const kvsp_http_transfer *t);
  * Returns t->result. */
 CURLcode kvsp_http_transfer_run(CURL *easy, kvsp_http_transfer *t);
 
+/* Why a transfer on `easy` to `url` failed with rc, in words that say
+ * what to fix: for TLS failures the reason (certificate not trusted,
+ * expired, host name mismatch) from the verification result and libcurl's
+ * message `curl_error` (its CURLOPT_ERRORBUFFER; may be ""); for a proxy
+ * that cannot be reached, the proxy. Otherwise libcurl's text for rc,
+ * which callers' messages have always had. */
+void kvsp_http_failure(CURL *easy, CURLcode rc, const char *url, const char *curl_error, char *out,
+                       size_t out_size);
+
 /* Frees the collected body (wiping it first when it may hold secrets) and
  * clears the result fields, for another attempt. */
 void kvsp_http_transfer_reset(kvsp_http_transfer *t, int wipe);

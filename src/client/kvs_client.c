@@ -8,6 +8,7 @@
 
 #include "aws_config.h"
 #include "client_internal.h"
+#include "client_settings.h"
 #include "../error_format.h"
 
 #define DEFAULT_STALL_TIMEOUT_MS 30000
@@ -39,28 +40,6 @@ int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
     kvsp_ext_error_vformat(err->message, sizeof err->message, &err->status, status, fmt, ap);
     va_end(ap);
     return status;
-}
-
-/* The control-plane URL: option, then the standard environment variables. */
-static char *control_url(const kvsp_client_options *o, const char *region)
-{
-    const char *url = o->endpoint_url;
-    if (!url || !*url)
-        url = getenv("AWS_ENDPOINT_URL_KINESIS_VIDEO");
-    if (!url || !*url)
-        url = getenv("AWS_ENDPOINT_URL");
-    if (url && *url) {
-        char *copy = kvsp_ext_strdup(url);
-        size_t n = copy ? strlen(copy) : 0;
-        while (n && copy[n - 1] == '/')
-            copy[--n] = '\0';
-        return copy;
-    }
-    size_t cap = strlen(region) + 48;
-    char *built = kvsp_ext_malloc(cap);
-    if (built)
-        snprintf(built, cap, "https://kinesisvideo.%s.amazonaws.com", region);
-    return built;
 }
 
 /* An explicit --profile in neither the config nor the credentials file:
@@ -108,8 +87,8 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err
         return NULL;
     }
     c->curl = curl_easy_init();
-    c->control_url = control_url(opts, c->region);
-    c->ca_bundle = opts->ca_bundle ? kvsp_ext_strdup(opts->ca_bundle) : NULL;
+    int settings = kvsp_client_settings(opts->endpoint_url, opts->ca_bundle, opts->profile, c->region,
+                                        &c->control_url, &c->ca_bundle);
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
     c->stall_timeout_ms = opts->stall_timeout_ms == 0 ? DEFAULT_STALL_TIMEOUT_MS : opts->stall_timeout_ms;
     c->log = opts->log;
@@ -122,7 +101,7 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err
         c->credentials = kvsp_credential_provider_create(&co);
         c->own_credentials = 1;
     }
-    if (!c->curl || !c->control_url || !c->credentials || (opts->ca_bundle && !c->ca_bundle)) {
+    if (!c->curl || settings != KVSP_OK || !c->credentials) {
         kvsp_error_set(err, KVSP_ERR_NOMEM, "out of memory");
         kvsp_client_destroy(c);
         return NULL;

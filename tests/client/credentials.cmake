@@ -9,7 +9,8 @@ add_executable(test_credentials
   ${PROJECT_SOURCE_DIR}/src/client/aws_config.c
   ${PROJECT_SOURCE_DIR}/src/client/http_transfer.c
   ${PROJECT_SOURCE_DIR}/src/client/service_error.c
-  ${PROJECT_SOURCE_DIR}/src/client/retry.c)
+  ${PROJECT_SOURCE_DIR}/src/client/retry.c
+  ${PROJECT_SOURCE_DIR}/src/client/client_settings.c)
 target_include_directories(test_credentials PRIVATE ${PROJECT_SOURCE_DIR}/src/client)
 target_link_libraries(test_credentials PRIVATE kvsp_test_util kvsparser::client PkgConfig::CLIENT_DEPS)
 target_compile_options(test_credentials PRIVATE ${KVSP_WARNINGS})

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws_config.h"
 #include "kvsparser/credentials.h"
 #include "kvsparser/status.h"
 #include "metadata_http.h"
@@ -358,6 +359,51 @@ static void test_ini_details(void **state)
     expect_ok("indented", "shared-file", "AKIDINDENTED");
     g = expect_ok("emptytoken", "shared-file", "AKIDEMPTY");
     assert_false(g.has_tok);
+}
+
+/* The client settings of a config file (client_settings.c uses them): a
+ * nested option ("s3 =" then an indented endpoint_url) and a continuation
+ * of a value are not the profile's own; the [services NAME] section gives
+ * the endpoint_url of its kinesis_video sub-section only. */
+static void test_endpoint_settings(void **state)
+{
+    (void)state;
+    static const char text[] = "[profile p]\n"
+                               "endpoint_url = http://profile.example\n"
+                               "s3 =\n"
+                               "  endpoint_url = http://nested-s3.example\n"
+                               "region = us-east-1\n"
+                               "  endpoint_url = http://continued.example\n"
+                               "ca_bundle = /etc/ca.pem\n"
+                               "ignore_configured_endpoint_urls = true\n"
+                               "services = svc\n"
+                               "[services svc]\n"
+                               "s3 =\n"
+                               "  endpoint_url = http://s3.example\n"
+                               "kinesis_video =\n"
+                               "  endpoint_url = http://kvs.example\n"
+                               "  region = not-a-key-here\n"
+                               "endpoint_url = http://not-in-a-service.example\n"
+                               "[services other]\n"
+                               "kinesis_video =\n"
+                               "  endpoint_url = http://other-services.example\n";
+    kvsp_aws_profile pf;
+    assert_int_equal(kvsp_aws_profile_parse(text, sizeof text - 1, KVSP_AWS_CONFIG_FILE, "p", &pf), 0);
+    assert_string_equal(pf.endpoint_url, "http://profile.example");
+    assert_string_equal(pf.region, "us-east-1");
+    assert_string_equal(pf.ca_bundle, "/etc/ca.pem");
+    assert_string_equal(pf.ignore_configured_endpoint_urls, "true");
+    assert_string_equal(pf.services, "svc");
+    assert_null(pf.service_endpoint_url);
+    assert_int_equal(kvsp_aws_services_parse(text, sizeof text - 1, pf.services, &pf), 0);
+    assert_string_equal(pf.service_endpoint_url, "http://kvs.example");
+    assert_string_equal(pf.endpoint_url, "http://profile.example");
+    kvsp_aws_profile_free(&pf);
+    /* the credentials file has no client settings */
+    assert_int_equal(kvsp_aws_profile_parse("[p]\nendpoint_url = http://x\n", 26, KVSP_AWS_CREDENTIALS_FILE, "p", &pf),
+                     0);
+    assert_null(pf.endpoint_url);
+    kvsp_aws_profile_free(&pf);
 }
 
 static void test_profile_errors(void **state)
@@ -782,6 +828,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_credentials_file, clean_env),
         cmocka_unit_test_setup(test_config_file, clean_env),
         cmocka_unit_test_setup(test_ini_details, clean_env),
+        cmocka_unit_test_setup(test_endpoint_settings, clean_env),
         cmocka_unit_test_setup(test_profile_errors, clean_env),
         cmocka_unit_test_setup(test_ecs, clean_env),
         cmocka_unit_test_setup(test_ecs_uris, clean_env),

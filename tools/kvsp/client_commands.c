@@ -17,6 +17,44 @@ static void log_line(void *user, const char *line)
     fprintf(stderr, "kvsp: %s\n", line);
 }
 
+/* One provider for the run, shared by its clients; freed at exit. */
+static kvsp_credential_provider *credentials;
+
+static void free_credentials(void)
+{
+    kvsp_credential_provider_destroy(credentials);
+    credentials = NULL;
+}
+
+/* Looks for credentials before any request, as the AWS CLI does: a
+ * profile that cannot give any (credential_process, half a key pair,
+ * nothing anywhere) is a configuration error, said once. A source that is
+ * configured but unreachable (ECS, IMDS) fails like the service does,
+ * when the first request needs the credentials. */
+static int credentials_configured(cli_input_options *in)
+{
+    if (!credentials) {
+        kvsp_credentials_options co;
+        memset(&co, 0, sizeof co);
+        co.profile = in->profile;
+        credentials = kvsp_credential_provider_create(&co);
+        if (!credentials) {
+            snprintf(in->client_error, sizeof in->client_error, "out of memory");
+            return 0;
+        }
+        atexit(free_credentials);
+    }
+    const kvsp_credentials *cred;
+    int st = kvsp_credential_provider_get(credentials, &cred);
+    if (st != KVSP_ERR_INVALID_ARG)
+        return 1;
+    const char *why = kvsp_credential_provider_error_message(credentials);
+    const char *prefix = strncmp(why, "no AWS credentials", 18) == 0 ? "" : "no AWS credentials: ";
+    snprintf(in->client_error, sizeof in->client_error, "%s%.480s", prefix, why);
+    cli_note_config_error();
+    return 0;
+}
+
 kvsp_client *client_cli_create(cli_input_options *in)
 {
     kvsp_client_options o;
@@ -34,7 +72,16 @@ kvsp_client *client_cli_create(cli_input_options *in)
         snprintf(in->client_error, sizeof in->client_error, "%s", err.message);
         if (err.status != KVSP_ERR_NOMEM)
             cli_note_config_error();
+        return NULL;
     }
+    /* after the client: a missing profile or region is said first */
+    kvsp_client_destroy(c);
+    if (!credentials_configured(in))
+        return NULL;
+    o.credentials = credentials;
+    c = kvsp_client_create(&o, &err);
+    if (!c)
+        snprintf(in->client_error, sizeof in->client_error, "%s", err.message);
     return c;
 }
 
