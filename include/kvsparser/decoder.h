@@ -71,6 +71,12 @@ typedef struct kvsp_audio {
     const void *av_frame;
     uint64_t track;
     double pts_ms;
+    /* Of the frame the samples were decoded from, as its kvsp_frame's. */
+    uint32_t present; /* KVSP_FRAME_HAS_* */
+    double producer_timestamp_ms;
+    double server_timestamp_ms;
+    uint64_t fragment_index;
+    const char *fragment_number; /* NULL without the tag */
 } kvsp_audio;
 
 /* Zeroed (or NULL) options are the defaults: every picture of the first
@@ -86,6 +92,8 @@ typedef struct kvsp_decode_options {
     int (*on_picture)(void *user, const kvsp_picture *picture);
     /* Optional: decode the first audio track too (AAC and the like). */
     int (*on_audio)(void *user, const kvsp_audio *audio);
+    /* with on_audio: that audio track number; 0: the first audio track */
+    uint64_t audio_track;
     /* Optional: told of each frame that could not be decoded. */
     void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
     void *user;
