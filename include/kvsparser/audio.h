@@ -73,7 +73,7 @@ typedef struct kvsp_audio_codec_override {
 /* One continuous piece of a track. Strings are owned by the sink and valid
  * until the output's on_end returns. */
 typedef struct kvsp_audio_output {
-    uint64_t track;          /* the track number of its first block */
+    uint64_t track;          /* the track's number where the sink first saw it */
     const char *track_name;  /* NULL when the TrackEntry has no Name */
     const char *codec_id;    /* the TrackEntry's CodecID */
     kvsp_audio_source source;

@@ -144,7 +144,7 @@ static int begin_output(track_state *ts, const kvsp_track *t, const placement *p
     kvsp_audio_sink *s = ts->sink;
     kvsp_audio_output info;
     memset(&info, 0, sizeof info);
-    info.track = ts->number;
+    info.track = ts->key_number;
     info.track_name = t->name;
     info.codec_id = t->codec_id;
     info.source = ts->fmt.source;
