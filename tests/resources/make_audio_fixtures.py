@@ -16,7 +16,8 @@ is the point of it), which make_fixtures.py --check requires of its fixtures.
                          master; tags MimeType audio/L16;rate=8000;channels=1, ContactId, InstanceId.
                          Fragments 0-2 are call A (fragment 1 has no ContactId/InstanceId tags: it
                          belongs to call A), 3-4 call B, 10 s later. Fragments 1 and 3 number the
-                         tracks the other way round (1 = AUDIO_TO_CUSTOMER).
+                         tracks the other way round (1 = AUDIO_TO_CUSTOMER). Every Cluster's timecode
+                         is 0: only the producer timestamps place the fragments.
   pcm_gaps.mkv           one Segment, 8 kHz mono PCM in 20 ms blocks, times from block timecodes
                          only (no KVS tags): track 1 A_PCM/INT/LIT with a 60 ms gap (blocks 10-12
                          missing), a block 10 ms early (overlapping), then a 3 s gap; tracks 2
@@ -112,7 +113,7 @@ def fx_connect_two_calls():
         tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "1200"), ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number)])
         offsets.append(len(out))
         trk = master(TRACKS, connect_track_entry(1, names[0]), connect_track_entry(2, names[1]))
-        out += ebml_header() + segment(info(), trk, tags(head), cluster(start, blocks, unknown=8), tail, unknown=8)
+        out += ebml_header() + segment(info(), trk, tags(head), cluster(0, blocks, unknown=8), tail, unknown=8)
         frag_facts.append(collections.OrderedDict(call=call, fragment_number=number, producer_timestamp_ms=
                                                   PRODUCER_BASE_MS + start, contact_id=CONTACTS[call] if tagged else None,
                                                   track_names={"1": names[0], "2": names[1]}))

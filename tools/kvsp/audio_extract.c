@@ -5,6 +5,7 @@
 #include <libavutil/log.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audio_cli.h"
 #include "audio_writer.h"
@@ -26,6 +27,7 @@ typedef struct open_file {
 
 typedef struct audio_state {
     const audio_args *args;
+    int single;  /* --track N -o FILE (not a directory) */
     FILE *index;
     open_file files[MAX_OPEN];
 } audio_state;
@@ -58,7 +60,7 @@ static char *file_path(const audio_state *s, const kvsp_audio_output *out)
     clean_name(name, sizeof name, out->track_name);
     char *path = NULL;
     int n;
-    if (s->args->track) {
+    if (s->single) {
         /* -o FILE: later pieces as FILE-K before its extension */
         const char *o = s->args->output;
         if (out->index == 0)
@@ -88,7 +90,7 @@ static int on_start(void *user, const kvsp_audio_output *out)
     if (!f->path)
         return KVSP_ERR_NOMEM;
     const char *slash = strrchr(f->path, '/');
-    f->name = s->args->track ? f->path : (slash ? slash + 1 : f->path);
+    f->name = s->single ? f->path : (slash ? slash + 1 : f->path);
     const char *why = NULL;
     f->writer = audio_writer_open(f->path, (audio_file_format)s->args->format, out->sample_rate, out->channels,
                                   out->bytes_per_sample, out->sample_format == KVSP_AUDIO_F32, &why);
@@ -203,7 +205,9 @@ static void on_corrupt(void *user, uint64_t track, double pts_ms, const char *wh
 
 static int open_index(audio_state *s)
 {
-    if (s->args->track)
+    struct stat st;
+    s->single = s->args->track && !(stat(s->args->output, &st) == 0 && S_ISDIR(st.st_mode));
+    if (s->single)
         return 0;
     if (cli_make_dirs(s->args->output) != 0) {
         fprintf(stderr, "kvsp audio: %s: %s\n", s->args->output, strerror(errno));
