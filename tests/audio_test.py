@@ -275,6 +275,38 @@ class Connect(Oracles):
                          gen.connect_pcm('AUDIO_TO_CUSTOMER', 'A'))
 
 
+class Streaming(unittest.TestCase):
+    """kvsp audio --stream from kvsp serve (which cuts its first GetMedia response): the files are
+    those of the whole file, byte for byte."""
+
+    def test_cut_stream_same_files(self):
+        if run([KVSP, 'serve', '--help']).returncode != 0:
+            raise unittest.SkipTest('kvsp serve not built')
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'client'))
+        import kvsp_server
+        root = tempfile.mkdtemp(dir=TMP)
+        for name in ('pcm_gaps', 'aac_track'):
+            shutil.copy(fixture(name + '.mkv'), os.path.join(root, name + '.mkv'))
+        environ = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+        environ.update(AWS_ACCESS_KEY_ID='AKIDAUDIO', AWS_SECRET_ACCESS_KEY='audio/test/secret',
+                       AWS_REGION='us-west-2', AWS_EC2_METADATA_DISABLED='true', HOME=root)
+        for cut in ('1:3000', '0:700'):
+            with self.subTest(cut=cut), kvsp_server.KvspServer(
+                    KVSP, root, '--access-key', 'AKIDAUDIO', '--secret-key', 'audio/test/secret',
+                    '--fault-cut-at', cut) as server:
+                for name in ('pcm_gaps', 'aac_track'):
+                    want, index, _ = kvsp_audio(fixture(name + '.mkv'))
+                    got = tempfile.mkdtemp(dir=TMP)
+                    r = subprocess.run([KVSP, 'audio', '--stream', name, '--start', 'earliest', '--endpoint-url',
+                                        server.url, '-o', got], capture_output=True, timeout=120, env=environ)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    files = sorted(e['file'] for e in index)
+                    self.assertEqual(sorted(f for f in os.listdir(got) if f != 'index.jsonl'), files)
+                    for f in files:
+                        self.assertEqual(read(os.path.join(got, f)), read(os.path.join(want, f)), f)
+                self.assertIn('cut at fragment', server.stderr())
+
+
 def ffmpeg_pcm_raw(path, rate, *args):
     r = run(['ffmpeg', '-nostdin', '-v', 'error', '-f', 's16le', '-ar', str(rate), '-ac', '1', '-i', path, *args,
              '-f', 's16le', '-'])
