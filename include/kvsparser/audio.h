@@ -103,6 +103,9 @@ typedef struct kvsp_audio_gap {
     double producer_ms;   /* the time of the block after it (or overlapping) */
 } kvsp_audio_gap;
 
+#define KVSP_AUDIO_DEFAULT_SPLIT_MS 2000.0
+#define KVSP_AUDIO_MAX_FILL_MS 86400000.0
+
 /* Zeroed options are the defaults: every audio track, each at its own rate
  * and channel count, as signed 16-bit. */
 typedef struct kvsp_audio_options {
@@ -111,7 +114,10 @@ typedef struct kvsp_audio_options {
     int sample_rate;        /* resample to this; 0: keep */
     int channels;           /* mix to this many; 0: keep */
     kvsp_audio_sample_format sample_format;
-    double split_on_gap_ms; /* 0: 2000; negative: never split on a gap */
+    /* 0: KVSP_AUDIO_DEFAULT_SPLIT_MS; negative: fill gaps up to
+     * KVSP_AUDIO_MAX_FILL_MS (a longer one, or time going back by more than
+     * the default, still starts a new output) */
+    double split_on_gap_ms;
     /* Only the fragments of this call: those whose ContactId tag is it, and
      * those without the tag after one of them. NULL: every fragment. */
     const char *contact_id;

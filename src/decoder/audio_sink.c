@@ -192,14 +192,20 @@ static int place(track_state *ts, const kvsp_track *t, const placement *p, const
     double when = frame_time(p->present, p->producer_ms, p->pts_ms);
     int64_t delta = 0;
     if (o->open) {
-        double split_ms = s->opts.split_on_gap_ms == 0 ? 2000 : s->opts.split_on_gap_ms;
+        double split_ms = s->opts.split_on_gap_ms == 0 ? KVSP_AUDIO_DEFAULT_SPLIT_MS : s->opts.split_on_gap_ms;
+        /* Without splitting, gaps up to a day are filled; time going back
+         * by more than the default always starts anew (nothing would be
+         * placed until it caught up). */
+        double gap_limit = split_ms > 0 ? split_ms : KVSP_AUDIO_MAX_FILL_MS;
+        double back_limit = split_ms > 0 ? split_ms : KVSP_AUDIO_DEFAULT_SPLIT_MS;
         double at = (when - o->t0_ms) * p->rate / 1000.0;
-        delta = (int64_t)llround(at) - (int64_t)o->position;
-        double delta_ms = (double)delta * 1000.0 / p->rate;
-        if (split_ms > 0 && fabs(delta_ms) > split_ms) {
+        double delta_ms = (at - (double)o->position) * 1000.0 / p->rate;
+        if (!(delta_ms <= gap_limit && delta_ms >= -back_limit)) { /* also NaN */
             if ((rc = end_output(ts)) < 0)
                 return rc;
             delta = 0;
+        } else {
+            delta = (int64_t)llround(at) - (int64_t)o->position;
         }
     }
     if (!o->open && (rc = begin_output(ts, t, p)) < 0)

@@ -36,7 +36,7 @@ static void usage(FILE *out)
             "  --channels C            mix to C channels\n"
             "  --sample-format F       s16 (default), s32 or f32 (not with flac)\n"
             "  --split-on-gap S        a gap over S seconds starts a new file (default 2;\n"
-            "                          0: never, the gap is filled with silence)\n"
+            "                          0: never: gaps up to a day are filled with silence)\n"
             "  --contact-id ID         only the fragments of that call (ContactId tag; a\n"
             "                          fragment without it belongs to the call before)\n"
             "  --codec-override TRACK=CODEC[,RATE[,CHANNELS]]\n"
