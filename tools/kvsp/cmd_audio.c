@@ -32,6 +32,7 @@ static void usage(FILE *out)
             "  -o, --output DIR|FILE   where to write (DIR is created if needed)\n"
             "  --track N               only track number N\n"
             "  --format F              wav (default), raw (interleaved samples) or flac\n"
+            "                          (s32 as 24-bit FLAC)\n"
             "  --sample-rate R         resample to R Hz (libswresample)\n"
             "  --channels C            mix to C channels\n"
             "  --sample-format F       s16 (default), s32 or f32 (not with flac)\n"
