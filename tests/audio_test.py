@@ -162,7 +162,7 @@ class Copied(Oracles):
         out, index, r = kvsp_audio(src)
         files = by_file(index)
         self.assertEqual(sorted(files), ['track-1-gappy-1.wav', 'track-1-gappy.wav', 'track-2-big.wav',
-                                         'track-3-float.wav'])
+                                         'track-3-float.wav', 'track-4-acm.wav', 'track-5-s24.wav'])
         # Track 1: blocks at their timecodes; the 60 ms hole is silence; the block 10 ms early loses
         # its first 80 samples; the 3 s gap starts a second file.
         n = gen.BLOCK_SAMPLES
@@ -189,6 +189,17 @@ class Copied(Oracles):
         self.assertEqual(big, gen.s16le(gen.tone(600, 0, len(gen.PLAIN_TIMES) * n)))
         self.assertEqual(big, ffmpeg_pcm(src, '-map', '0:a:1'))
         self.assertEqual(wav_data(os.path.join(out, 'track-3-float.wav')), ffmpeg_pcm(src, '-map', '0:a:2'))
+        # Track 4 (A_MS/ACM, PCM WAVEFORMATEX) is copied; track 5 (24 bits) converted as ffmpeg does.
+        acm = wav_data(os.path.join(out, 'track-4-acm.wav'))
+        self.assertEqual(acm, gen.s16le(gen.tone(300, 0, len(gen.PLAIN_TIMES) * n)))
+        self.assertEqual(acm, ffmpeg_pcm(src, '-map', '0:a:3'))
+        self.assertEqual(files['track-4-acm.wav']['source_codec'], 's16le')
+        self.assertEqual(wav_data(os.path.join(out, 'track-5-s24.wav')), ffmpeg_pcm(src, '-map', '0:a:4'))
+        s32 = tempfile.mkdtemp(dir=TMP)
+        r = run([KVSP, 'audio', '--track', '5', '--sample-format', 's32', '--format', 'raw', '-o', s32, src])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        want = run(['ffmpeg', '-nostdin', '-v', 'error', '-i', src, '-map', '0:a:4', '-f', 's32le', '-']).stdout
+        self.assertEqual(read(os.path.join(s32, 'track-5-s24.raw')), want)
 
     def test_no_split(self):
         src = fixture('pcm_gaps.mkv')

@@ -21,7 +21,8 @@ is the point of it), which make_fixtures.py --check requires of its fixtures.
   pcm_gaps.mkv           one Segment, 8 kHz mono PCM in 20 ms blocks, times from block timecodes
                          only (no KVS tags): track 1 A_PCM/INT/LIT with a 60 ms gap (blocks 10-12
                          missing), a block 10 ms early (overlapping), then a 3 s gap; tracks 2
-                         (A_PCM/INT/BIG) and 3 (A_PCM/FLOAT/IEEE) hold the same tone without gaps.
+                         (A_PCM/INT/BIG), 3 (A_PCM/FLOAT/IEEE), 4 (A_MS/ACM, a PCM WAVEFORMATEX)
+                         and 5 (A_PCM/INT/LIT, 24 bits) hold tones without gaps.
   aac_track.mkv          one Segment, 2 Clusters: 1 s of a 440 Hz tone, AAC mono 16 kHz from
                          ffmpeg, with SamplingFrequency and Channels.
 """
@@ -147,6 +148,24 @@ def pcm_track_entry(number, codec, name, bit_depth):
                   master(AUDIO, flt(SAMPLING_FREQUENCY, float(RATE)), uint(CHANNELS, 1), uint(BIT_DEPTH, bit_depth)))
 
 
+def s24le(samples):
+    """24-bit little-endian: the 16-bit value times 256 plus a low byte that varies."""
+    return b"".join(struct.pack("<i", v * 256 + (i * 37) % 256)[:3] for i, v in enumerate(samples))
+
+
+def wave_format_ex(rate, channels, bits):
+    """WAVEFORMATEX of integer PCM (format tag 1), cbSize 0."""
+    block = channels * bits // 8
+    return struct.pack("<HHIIHHH", 1, channels, rate, rate * block, block, bits, 0)
+
+
+def acm_track_entry(number, name):
+    return master(TRACK_ENTRY, uint(TRACK_NUMBER, number), uint(TRACK_UID, 0x4B565350200 + number),
+                  uint(TRACK_TYPE, 2), text(CODEC_ID, "A_MS/ACM"), text(NAME, name),
+                  el(CODEC_PRIVATE, wave_format_ex(RATE, 1, 16)),
+                  master(AUDIO, flt(SAMPLING_FREQUENCY, float(RATE)), uint(CHANNELS, 1)))
+
+
 def gap_block_pcm(t):
     """The samples of track 1's block at t ms: the tone as of sample t * 8."""
     return tone(440, t * RATE // 1000, BLOCK_SAMPLES)
@@ -156,13 +175,16 @@ def fx_pcm_gaps():
     items = [(t, 1, s16le(gap_block_pcm(t))) for t in GAP_TIMES]
     items += [(t, 2, s16be(tone(600, t * RATE // 1000, BLOCK_SAMPLES))) for t in PLAIN_TIMES]
     items += [(t, 3, f32le(tone(800, t * RATE // 1000, BLOCK_SAMPLES))) for t in PLAIN_TIMES]
+    items += [(t, 4, s16le(tone(300, t * RATE // 1000, BLOCK_SAMPLES))) for t in PLAIN_TIMES]
+    items += [(t, 5, s24le(tone(500, t * RATE // 1000, BLOCK_SAMPLES))) for t in PLAIN_TIMES]
     items.sort(key=lambda x: (x[0], x[1]))  # stable: the overlapping block stays after its predecessor
     clusters = []
     for base in (0, 3000):
         part = [x for x in items if base <= x[0] < base + 3000]
         clusters.append(cluster(base, [simple_block(tr, t - base, [d], True) for t, tr, d in part]))
     trk = master(TRACKS, pcm_track_entry(1, "A_PCM/INT/LIT", "gappy", 16),
-                 pcm_track_entry(2, "A_PCM/INT/BIG", "big", 16), pcm_track_entry(3, "A_PCM/FLOAT/IEEE", "float", 32))
+                 pcm_track_entry(2, "A_PCM/INT/BIG", "big", 16), pcm_track_entry(3, "A_PCM/FLOAT/IEEE", "float", 32),
+                 acm_track_entry(4, "acm"), pcm_track_entry(5, "A_PCM/INT/LIT", "s24", 24))
     return ebml_header() + segment(info(), trk, *clusters), {
         "sample_rate": RATE, "block_ms": BLOCK_MS, "track1_block_ms": GAP_TIMES, "tracks23_block_ms": PLAIN_TIMES}
 
