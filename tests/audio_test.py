@@ -133,6 +133,15 @@ class Decoded(Oracles):
         self.assertEqual([e['track'] for e in index], [2])
         self.assertEqual(wav_data(os.path.join(out, index[0]['file'])), ffmpeg_pcm(src, '-map', '0:a'))
 
+    def test_laced_blocks(self):
+        # The frames of a lace share their block's time: they follow one another, not overlap.
+        for name in ('lacing_fixed.mkv', 'lacing_xiph.mkv', 'lacing_ebml.mkv'):
+            with self.subTest(fixture=name):
+                src = os.path.join(RESOURCES, name)
+                out, index, _ = kvsp_audio(src)
+                self.assertEqual(wav_data(os.path.join(out, index[0]['file'])), ffmpeg_pcm(src, '-map', '0:a'))
+                self.assertEqual((index[0]['overlaps'], index[0]['gap_count']), (0, 0))
+
     def test_vogels_capture(self):
         self.same_as_ffmpeg(capture('vogels_330.mkv'), 'track-2-Stereo.wav', 48000, 2)
 

@@ -18,7 +18,8 @@ extern "C" {
  * Timing comes from each block's producer time (the fragment's producer
  * timestamp plus the block's offset in its Cluster; the block's pts where
  * the fragment has none), never from block sizes: a block lands where its
- * time says, counted from the first block of its output. Up to one
+ * time says, counted from the first block of its output (the later frames
+ * of a laced block, which share its time, follow on from the first). Up to one
  * timecode tick (at least 1 ms) of difference is taken as rounding of the
  * timecodes and the block follows on directly; a later block leaves a gap
  * of silence of the missing length; a block that starts before the

@@ -77,6 +77,7 @@ typedef struct kvsp_audio {
     double server_timestamp_ms;
     uint64_t fragment_index;
     const char *fragment_number; /* NULL without the tag */
+    uint32_t index_in_block;     /* laced blocks: which frame of the lace */
 } kvsp_audio;
 
 /* Zeroed (or NULL) options are the defaults: every picture of the first

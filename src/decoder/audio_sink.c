@@ -137,6 +137,7 @@ typedef struct placement {
     uint32_t present;
     double producer_ms, server_ms, pts_ms;
     const char *fragment_number;
+    int in_lace; /* a laced block's later frame: its time is the block's */
 } placement;
 
 static int begin_output(track_state *ts, const kvsp_track *t, const placement *p)
@@ -191,7 +192,9 @@ static int place(track_state *ts, const kvsp_track *t, const placement *p, const
     }
     double when = frame_time(p->present, p->producer_ms, p->pts_ms);
     int64_t delta = 0;
-    if (o->open) {
+    /* The frames of a lace share the block's time: after the first, each
+     * follows on from the one before. */
+    if (o->open && !p->in_lace) {
         double split_ms = s->opts.split_on_gap_ms == 0 ? KVSP_AUDIO_DEFAULT_SPLIT_MS : s->opts.split_on_gap_ms;
         /* Without splitting, gaps up to a day are filled; time going back
          * by more than the default always starts anew (nothing would be
@@ -269,6 +272,7 @@ static int place_pcm(track_state *ts, const kvsp_frame *fr)
     p.server_ms = fr->server_timestamp_ms;
     p.pts_ms = fr->pts_ms;
     p.fragment_number = fr->fragment ? fr->fragment->fragment_number : NULL;
+    p.in_lace = fr->index_in_block > 0;
     if (!f->big_endian && !f->widen24) {
         const uint8_t *planes[1] = {fr->data};
         return place(ts, fr->track_info, &p, planes, (int)samples);
@@ -311,6 +315,7 @@ static int on_decoded(void *user, const kvsp_audio *a)
     p.server_ms = a->server_timestamp_ms;
     p.pts_ms = a->pts_ms;
     p.fragment_number = a->fragment_number;
+    p.in_lace = a->index_in_block > 0;
     if (p.rate <= 0 || p.channels <= 0 || p.channels > 64)
         return KVSP_OK;
     const kvsp_track *t = ts->frame ? ts->frame->track_info : NULL;

@@ -26,6 +26,7 @@ typedef struct frame_meta {
     uint64_t track, fragment_index;
     int keyframe;
     uint32_t present;
+    uint32_t index_in_block;
     int64_t pts_ns;
     double pts_ms, producer_ms, server_ms;
     char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
@@ -218,6 +219,7 @@ static int deliver_audio(kvsp_decoder *d, const AVFrame *frame)
         a.server_timestamp_ms = m->server_ms;
         a.fragment_index = m->fragment_index;
         a.fragment_number = m->has_fragment_number ? m->fragment_number : NULL;
+        a.index_in_block = m->index_in_block;
     }
     int rc = d->opts.on_audio(d->opts.user, &a);
     return rc < 0 ? rc : KVSP_OK;
@@ -263,6 +265,7 @@ static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
         snprintf(m->fragment_number, sizeof m->fragment_number, "%s", fr->fragment->fragment_number);
     m->keyframe = fr->keyframe;
     m->present = fr->present;
+    m->index_in_block = fr->index_in_block;
     m->pts_ns = fr->pts_ns;
     m->pts_ms = fr->pts_ms;
     m->producer_ms = fr->producer_timestamp_ms;

@@ -107,7 +107,9 @@ static int flac_drain(audio_writer *w)
                 fseek(w->f, at, SEEK_SET) != 0)
                 return -1;
         }
-        rc = fwrite(w->packet->data, 1, (size_t)w->packet->size, w->f) == (size_t)w->packet->size ? 0 : -1;
+        /* The last packet may carry only the new STREAMINFO. */
+        size_t n = (size_t)w->packet->size;
+        rc = n == 0 || fwrite(w->packet->data, 1, n, w->f) == n ? 0 : -1;
         av_packet_unref(w->packet);
         if (rc < 0)
             return -1;

@@ -91,7 +91,7 @@ static int parse_override(audio_args *a, const char *value)
             return -1;
         }
     }
-    /* Kept for the whole run: argv outlives it, this copy is never freed. */
+    /* Freed by cmd_audio after the run. */
     a->overrides[a->noverrides].track = track;
     memcpy(a->overrides[a->noverrides].codec, codec, n);
     a->overrides[a->noverrides].codec[n] = '\0';
@@ -138,6 +138,13 @@ static int audio_option(void *user, int c, const char *value)
     return -1;
 }
 
+static int done(audio_args *a, int rc)
+{
+    for (int i = 0; i < a->noverrides; i++)
+        free((char *)a->overrides[i].track);
+    return rc;
+}
+
 int cmd_audio(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -160,18 +167,19 @@ int cmd_audio(int argc, char **argv)
     cli_command_spec spec = {longopts, "o:", audio_option, &args, usage, 1};
     int rc = cli_parse_input_args(argc, argv, &spec, &in);
     if (rc >= 0)
-        return rc;
+        return done(&args, rc);
     if (!args.output) {
         fprintf(stderr, "kvsp audio: say where to write with -o DIR (or --track N -o FILE)\n");
-        return CLI_EXIT_USAGE;
+        return done(&args, CLI_EXIT_USAGE);
     }
     if (args.format == 2 && args.sample_format == 2) {
         fprintf(stderr, "kvsp audio: FLAC holds integer samples: --sample-format s16 or s32\n");
-        return CLI_EXIT_USAGE;
+        return done(&args, CLI_EXIT_USAGE);
     }
 #ifdef KVSP_HAVE_DECODER
-    return audio_extract(&args, &in);
+    rc = audio_extract(&args, &in);
 #else
-    return cli_delegate("kvsp audio", CLI_FEATURE_DECODER);
+    rc = cli_delegate("kvsp audio", CLI_FEATURE_DECODER);
 #endif
+    return done(&args, rc);
 }
