@@ -14,4 +14,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libsdl2-dev clang libclang-rt-dev \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
   openssl \
+  libswresample-dev \
+  sox \
   >/dev/null

@@ -71,6 +71,13 @@ typedef struct kvsp_audio {
     const void *av_frame;
     uint64_t track;
     double pts_ms;
+    /* Of the frame the samples were decoded from, as its kvsp_frame's. */
+    uint32_t present; /* KVSP_FRAME_HAS_* */
+    double producer_timestamp_ms;
+    double server_timestamp_ms;
+    uint64_t fragment_index;
+    const char *fragment_number; /* NULL without the tag */
+    uint32_t index_in_block;     /* laced blocks: which frame of the lace */
 } kvsp_audio;
 
 /* Zeroed (or NULL) options are the defaults: every picture of the first
@@ -86,6 +93,8 @@ typedef struct kvsp_decode_options {
     int (*on_picture)(void *user, const kvsp_picture *picture);
     /* Optional: decode the first audio track too (AAC and the like). */
     int (*on_audio)(void *user, const kvsp_audio *audio);
+    /* with on_audio: that audio track number; 0: the first audio track */
+    uint64_t audio_track;
     /* Optional: told of each frame that could not be decoded. */
     void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
     void *user;

@@ -13,6 +13,7 @@
 #include "../alloc_internal.h"
 #include "../error_format.h"
 #include "codec_map.h"
+#include "decoder_internal.h"
 #include "kvsparser/decoder.h"
 #include "picture_convert.h"
 
@@ -25,6 +26,7 @@ typedef struct frame_meta {
     uint64_t track, fragment_index;
     int keyframe;
     uint32_t present;
+    uint32_t index_in_block;
     int64_t pts_ns;
     double pts_ms, producer_ms, server_ms;
     char fragment_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
@@ -210,7 +212,15 @@ static int deliver_audio(kvsp_decoder *d, const AVFrame *frame)
     a.data = (const uint8_t *const *)frame->extended_data;
     a.av_frame = frame;
     a.track = d->audio.track;
-    a.pts_ms = (frame->pts >= 0 && m->id == (uint64_t)frame->pts) ? m->pts_ms : 0;
+    if (frame->pts >= 0 && m->id == (uint64_t)frame->pts) {
+        a.pts_ms = m->pts_ms;
+        a.present = m->present;
+        a.producer_timestamp_ms = m->producer_ms;
+        a.server_timestamp_ms = m->server_ms;
+        a.fragment_index = m->fragment_index;
+        a.fragment_number = m->has_fragment_number ? m->fragment_number : NULL;
+        a.index_in_block = m->index_in_block;
+    }
     int rc = d->opts.on_audio(d->opts.user, &a);
     return rc < 0 ? rc : KVSP_OK;
 }
@@ -255,6 +265,7 @@ static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
         snprintf(m->fragment_number, sizeof m->fragment_number, "%s", fr->fragment->fragment_number);
     m->keyframe = fr->keyframe;
     m->present = fr->present;
+    m->index_in_block = fr->index_in_block;
     m->pts_ns = fr->pts_ns;
     m->pts_ms = fr->pts_ms;
     m->producer_ms = fr->producer_timestamp_ms;
@@ -293,9 +304,8 @@ static int ensure_open(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
     return rc;
 }
 
-static int on_frame(void *user, const kvsp_frame *fr)
+int kvsp_decoder_push_frame(kvsp_decoder *d, const kvsp_frame *fr)
 {
-    kvsp_decoder *d = user;
     const kvsp_track *t = fr->track_info;
     if (!t)
         return KVSP_OK;
@@ -317,12 +327,18 @@ static int on_frame(void *user, const kvsp_frame *fr)
         }
         return decode(d, &d->video, fr);
     }
-    if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO && (!d->audio.track || d->audio.track == fr->track)) {
+    if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO && (!d->opts.audio_track || d->opts.audio_track == fr->track) &&
+        (!d->audio.track || d->audio.track == fr->track)) {
         d->audio.track = fr->track;
         int rc = ensure_open(d, &d->audio, t);
         return rc < 0 ? rc : decode(d, &d->audio, fr);
     }
     return KVSP_OK;
+}
+
+static int on_frame(void *user, const kvsp_frame *fr)
+{
+    return kvsp_decoder_push_frame(user, fr);
 }
 
 kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts)

@@ -100,6 +100,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_fragments(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_audio(int argc, char **argv);
 #ifdef KVSP_HAVE_CLIENT
 int cmd_get_media(int argc, char **argv);
 int cmd_list_fragments(int argc, char **argv);

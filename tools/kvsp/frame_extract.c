@@ -123,7 +123,7 @@ static void on_corrupt(void *user, uint64_t track, double pts_ms, const char *wh
 }
 
 /* mkdir -p */
-static int make_dirs(const char *path)
+int cli_make_dirs(const char *path)
 {
     char *copy = strdup(path);
     if (!copy)
@@ -148,7 +148,7 @@ static int open_output(extract_state *s)
 {
     if (s->args->framemd5 || s->to_stdout)
         return 0;
-    if (make_dirs(s->args->out_dir) != 0) {
+    if (cli_make_dirs(s->args->out_dir) != 0) {
         fprintf(stderr, "kvsp frames: %s: %s\n", s->args->out_dir, strerror(errno));
         return -1;
     }

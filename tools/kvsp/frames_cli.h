@@ -26,5 +26,7 @@ typedef struct frames_args {
 /* Decodes and writes pictures (or framemd5 lines); returns the exit status.
  * Only in builds with the decoder. */
 int frames_extract(const frames_args *args, cli_input_options *in);
+/* mkdir -p; 0 or -1 with errno (kvsp-full only, beside frames_extract). */
+int cli_make_dirs(const char *path);
 
 #endif

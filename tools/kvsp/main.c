@@ -24,6 +24,7 @@ static const struct command {
     {"inspect", cmd_inspect, "print the element tree (like mkvinfo), or JSON events"},
     {"fragments", cmd_fragments, "one JSON line per fragment: KVS tags, tracks, frame counts"},
     {"frames", cmd_frames, "decoded pictures to images (-o DIR), --framemd5, or --list frames"},
+    {"audio", cmd_audio, "per audio track WAV/raw/FLAC files on the producer timeline (-o DIR)"},
     {"merge", cmd_merge, "merge a chain of fragments into playable, seekable MKV files"},
 #if defined(KVSP_HAVE_CLIENT) || defined(KVSP_FULL_HAS_CLIENT)
     {"get-media", CLIENT_COMMAND(cmd_get_media), "GetMedia: write a stream's raw payload"},
