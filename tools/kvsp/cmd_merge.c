@@ -160,16 +160,16 @@ static int merge_option(void *user, int c, const char *value)
 
 static void summary(const kvsp_merge_stats *s, const merge_sink *sink)
 {
-    cli_error(
+    cli_info(
             "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64 " frames, %" PRIu64
             " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64 " gap(s) (%.3f s)%s\n",
             s->fragments, s->fragments_written, s->frames, s->clusters, s->segments,
             s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
             s->stopped ? "; stopped at a track change" : "");
     if (sink->to_stdout)
-        cli_error("kvsp merge: output: stdout\n");
+        cli_info("kvsp merge: output: stdout\n");
     for (unsigned i = 0; i < sink->count; i++)
-        cli_error("kvsp merge: output: %s\n", sink->names[i]);
+        cli_info("kvsp merge: output: %s\n", sink->names[i]);
 }
 
 static int run_merge(cli_input_options *in, kvsp_merger *merger, kvsp_reader *r)
@@ -256,7 +256,7 @@ int cmd_merge(int argc, char **argv)
         struct stat sb;
         if (stat(sink.names[i], &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
             unlink(sink.names[i]) == 0)
-            cli_error("kvsp merge: removed the empty %s\n", sink.names[i]);
+            cli_info("kvsp merge: removed the empty %s\n", sink.names[i]);
     }
     for (unsigned i = 0; i < sink.count; i++)
         free(sink.names[i]);

@@ -103,7 +103,7 @@ static int on_picture(void *user, const kvsp_picture *p)
 static void on_corrupt(void *user, uint64_t track, double pts_ms, const char *why)
 {
     (void)user;
-    cli_error("kvsp frames: track %" PRIu64 " at %.3f ms: %s; skipped\n", track, pts_ms, why);
+    cli_warn("kvsp frames: track %" PRIu64 " at %.3f ms: %s; skipped\n", track, pts_ms, why);
 }
 
 /* mkdir -p */
@@ -201,7 +201,7 @@ int frames_extract(const frames_args *args, cli_input_options *in)
         cli_report_error("frames", in, r, st);
     if (d) {
         const kvsp_decode_stats *ds = kvsp_decoder_stats(d);
-        cli_error(
+        cli_info(
                 "kvsp frames: %" PRIu64 " frames, %" PRIu64 " decoded, %" PRIu64 " kept, %" PRIu64
                 " skipped before a keyframe, %" PRIu64 " corrupt, %" PRIu64 " decoder reopen(s)\n",
                 ds->frames, ds->decoded, ds->delivered, ds->skipped_to_keyframe, ds->corrupt, ds->reopened);
