@@ -3,6 +3,8 @@
  * answering GET /metrics with the exposition text. A scrape never touches
  * the consumer's live state: it reads the copies the consumer publishes
  * (kvsp_consumer_stats_snapshot), so the consumer's hot path takes no lock. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,10 +86,18 @@ cli_metrics *cli_metrics_start(const struct sockaddr *addr, socklen_t addr_len, 
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* SIGINT and SIGTERM stop the consumer from its own thread (its epoll
+     * wait sees them at once): MHD's thread inherits them blocked. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
     /* MHD wants a port argument too; the address's own is the one used. */
     m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, addr,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT,
                                  (unsigned)30, MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!m->daemon) {
         snprintf(err, err_size, "cannot listen (address in use or not this host's?)");
         free(m);
