@@ -145,7 +145,7 @@ void cli_log(const char *level, const cli_log_fields *fields, const char *fmt, .
     if (n < 0)
         stack[0] = '\0';
     size_t len = strlen(msg);
-    while (len && msg[len - 1] == '\n')
+    if (len && msg[len - 1] == '\n') /* one: a blank line after it stays */
         msg[--len] = '\0';
     if (log_format == CLI_LOG_JSON) {
         /* One line per object: a message of several lines is split. */
