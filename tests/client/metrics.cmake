@@ -2,7 +2,7 @@
 # promtool, the Prometheus client's parser, a real prometheus server, and
 # values against what the test knows without kvsp (issue 19).
 if(KVSP_CLI_CLIENT_SOURCES AND KVSP_SERVE_SOURCES AND MHD_FOUND)
-  foreach(part Scrape Prometheus Address)
+  foreach(part Scrape Prometheus Streams Address)
     string(TOLOWER ${part} part_name)
     add_test(NAME client_metrics_${part_name}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/metrics_test.py

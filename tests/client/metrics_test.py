@@ -12,6 +12,8 @@ consumer's process.
               counters, errors by kind, gauges, process_* against /proc
   Prometheus  a real prometheus server scrapes it (scrape_interval 1s); its
               HTTP API shows up == 1 and the fragment count
+  Streams     three streams in one consumer, and merge --stream: one
+              series per stream, each with its own count
   Address     --metrics PORT listens on 127.0.0.1 only; ':PORT' and a
               --metrics without --stream are usage errors
 
@@ -85,9 +87,10 @@ class Consumer:
     """kvsp fragments --stream NAME --follow --metrics 127.0.0.1:0 in the
     background; url is the metrics URL it announced on stderr."""
 
-    def __init__(self, server, home, stream, *extra):
+    def __init__(self, server, home, stream, *extra, command='fragments'):
         self.err = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([KVSP, 'fragments', '--stream', stream, '--start', 'earliest', '--follow',
+        streams = [a for n in stream.split(',') for a in ('--stream', n)]
+        self.proc = subprocess.Popen([KVSP, command, *streams, '--start', 'earliest', '--follow',
                                       '--metrics', '127.0.0.1:0', '--endpoint-url', server.url, *extra],
                                      stdout=subprocess.PIPE, stderr=self.err, env=env(home))
         self.lines = waiting.Lines(self.proc.stdout)
@@ -96,6 +99,8 @@ class Consumer:
         self.url, self.port = m.group(1), int(m.group(2))
 
     def stderr(self):
+        if self.err.closed:
+            return self.log
         fd = self.err.fileno()
         return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors='replace')
 
@@ -121,6 +126,8 @@ class Consumer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc.stdout.close()
+        self.log = self.stderr()
+        self.err.close()
         return self.proc.returncode
 
 
@@ -277,6 +284,50 @@ class Prometheus(Fixture):
                     prom.stderr.close()
                 rc = c.stop()
         self.assertEqual(rc, 0, c.stderr())
+
+
+class Streams(Fixture):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for name in ('a', 'b'):
+            os.symlink(os.path.join(cls.root, 'cam.mkv'), os.path.join(cls.root, name + '.mkv'))
+
+    def counts(self, text):
+        m = parse(text)
+        return {dict(labels)['stream']: v for (name, labels), v in m.items()
+                if name == 'kvsp_stream_fragments_total'}
+
+    def test_three_streams(self):
+        with self.server('--live') as s:
+            c = Consumer(s, self.home, 'a,b,cam')
+            try:
+                got = c.fragments(3 * FRAGMENTS)
+                waiting.until(lambda: self.counts(c.scrape()) == {'a': FRAGMENTS, 'b': FRAGMENTS, 'cam': FRAGMENTS},
+                              'every stream counted', every=0.1)
+                text = c.scrape()
+            finally:
+                rc = c.stop()
+        self.assertEqual(rc, 0, c.stderr())
+        self.assertEqual(sorted({f['stream'] for f in got}), ['a', 'b', 'cam'])
+        self.promtool(text)
+        m = parse(text)
+        for name in ('a', 'b', 'cam'):
+            self.assertEqual(m[('kvsp_stream_frames_total', frozenset({('stream', name)}))], self.frames)
+
+    def test_merge(self):
+        out = os.path.join(self.home, 'merged.mkv')
+        with self.server('--live') as s:
+            c = Consumer(s, self.home, 'cam', '-o', out, command='merge')
+            try:
+                waiting.until(lambda: self.counts(c.scrape()) == {'cam': FRAGMENTS}, 'the merge to count them',
+                              every=0.1)
+                text = c.scrape()
+            finally:
+                rc = c.stop()
+        self.assertEqual(rc, 0, c.stderr())
+        self.promtool(text)
+        self.assertEqual(parse(text)[('kvsp_stream_frames_total', frozenset({('stream', 'cam')}))], self.frames)
 
 
 class Address(Fixture):
