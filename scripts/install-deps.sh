@@ -16,4 +16,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   openssl \
   libswresample-dev \
   sox \
+  prometheus \
+  python3-prometheus-client \
   >/dev/null

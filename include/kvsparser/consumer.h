@@ -62,6 +62,19 @@ typedef struct kvsp_stream_stats {
     int last_status;          /* KVSP_OK or the error that stopped the stream */
     const char *last_error;   /* message of the last error or retry cause */
     uint64_t stalls;          /* connections given up by the stall timeout */
+    /* Failures by kind, each counted once per failed attempt (throttling
+     * answers are `throttled` above): */
+    uint64_t network_errors;  /* no connection, no DNS answer, a transfer cut
+                                 off or stalled, a response ended inside a fragment */
+    uint64_t service_errors;  /* error answers other than throttling (4xx, 5xx),
+                                 unusable GetDataEndpoint answers, error-tag fragments */
+    uint64_t payload_errors;  /* bytes that are not MKV, a fragment over
+                                 max_fragment_bytes, or rejected by the visitor */
+    double seconds_since_last_fragment; /* since the stream was added before the first */
+    unsigned attempts;        /* consecutive failed attempts; 0 after a fragment */
+    long last_http_status;    /* of the last error answer, 0 for none */
+    const char *last_exception; /* AWS exception name of that answer, or NULL */
+    const char *data_endpoint;  /* the GetMedia data endpoint in use, or NULL */
 } kvsp_stream_stats;
 
 typedef struct kvsp_stream_options {
@@ -120,6 +133,15 @@ KVSP_API size_t kvsp_consumer_stream_count(const kvsp_consumer *c);
  * stay valid until kvsp_consumer_destroy; the values change as the
  * consumer runs (seconds_since_last_byte is computed by this call). */
 KVSP_API const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, size_t index);
+/* The same numbers copied into *out, for another thread than the one
+ * running the consumer (a metrics endpoint, a watchdog): the only consumer
+ * call that thread may make. The copy is consistent (all of one moment) and
+ * is what the consumer's thread last published, at the end of a round of
+ * work, at most every 50 ms: about a quarter of a second old at most while
+ * it runs. The seconds_since_* fields are computed by this call. The string
+ * fields are NULL in the copy (they change under the other thread). KVSP_OK,
+ * or KVSP_ERR_INVALID_ARG for no such stream. */
+KVSP_API int kvsp_consumer_stats_snapshot(const kvsp_consumer *c, size_t index, kvsp_stream_stats *out);
 
 /* The consumer's last error: of the last kvsp_consumer_add that failed, or
  * of the first stream that failed in a run or perform ("stream NAME:

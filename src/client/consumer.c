@@ -23,6 +23,10 @@
 
 #define DEFAULT_MAX_FRAGMENT (256u << 20)
 
+/* How often the run loop copies the stats for other threads: rare enough
+ * to cost nothing, often enough for a scrape every second. */
+#define PUBLISH_S 0.05
+
 #ifdef __linux__
 /* CURLMOPT_SOCKETFUNCTION: what libcurl waits for on a socket. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *socketp)
@@ -89,7 +93,9 @@ kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_opt
     c->epfd = -1;
     c->timer_at = -1;
     c->multi = curl_multi_init();
-    if (!c->multi) {
+    if (!c->multi || pthread_mutex_init(&c->lock, NULL) != 0) {
+        if (c->multi)
+            curl_multi_cleanup(c->multi);
         kvsp_ext_free(c);
         return NULL;
     }
@@ -110,6 +116,7 @@ void kvsp_consumer_destroy(kvsp_consumer *c)
     curl_multi_cleanup(c->multi);
     if (c->epfd >= 0)
         close(c->epfd);
+    pthread_mutex_destroy(&c->lock);
     kvsp_ext_free(c);
 }
 
@@ -128,11 +135,15 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
         return consumer_fail(c, KVSP_ERR_INVALID_ARG, "no stream options or no stream name");
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
+        pthread_mutex_lock(&c->lock); /* a snapshot may be reading the array */
         consumer_stream **bigger = kvsp_ext_realloc(c->streams, cap * sizeof *bigger);
+        if (bigger) {
+            c->streams = bigger;
+            c->cap = cap;
+        }
+        pthread_mutex_unlock(&c->lock);
         if (!bigger)
             return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
-        c->streams = bigger;
-        c->cap = cap;
     }
     consumer_stream *s = kvsp_ext_calloc(1, sizeof *s);
     if (!s)
@@ -147,7 +158,7 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     if (!s->reader && opts->visitor)
         s->reader = s->own_reader = kvsp_reader_create(NULL);
     s->stats.millis_behind_now = -1;
-    s->last_byte_at = kvsp_client_now();
+    s->last_byte_at = s->last_fragment_at = kvsp_client_now();
     /* Without a visitor only the metadata is wanted: no bytes are kept. */
     int keep = opts->visitor != NULL;
     if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
@@ -156,8 +167,13 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     }
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at the first perform */
     s->wake_at = 0;
+    s->published = s->stats;
+    s->published_byte_at = s->published_fragment_at = s->last_byte_at;
+    pthread_mutex_lock(&c->lock);
     c->streams[c->count] = s;
-    return (int)c->count++;
+    int index = (int)c->count++;
+    pthread_mutex_unlock(&c->lock);
+    return index;
 }
 
 static int active(const consumer_stream *s)
@@ -212,6 +228,7 @@ static int after_transfers(kvsp_consumer *c)
     }
     wake_streams(c);
     take_stream_errors(c);
+    kvsp_consumer_publish(c, 0);
     int n = 0;
     for (size_t i = 0; i < c->count; i++)
         n += active(c->streams[i]);
@@ -331,6 +348,7 @@ int kvsp_consumer_run(kvsp_consumer *c)
             curl_multi_poll(c->multi, NULL, 0, wait_ms(c, 0), NULL);
     }
     take_stream_errors(c);
+    kvsp_consumer_publish(c, 1);
     return c->error;
 }
 
@@ -354,6 +372,47 @@ const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, size_t inde
     if (!c || index >= c->count)
         return NULL;
     consumer_stream *s = c->streams[index];
-    s->stats.seconds_since_last_byte = kvsp_client_now() - s->last_byte_at;
+    double now = kvsp_client_now();
+    s->stats.seconds_since_last_byte = now - s->last_byte_at;
+    s->stats.seconds_since_last_fragment = now - s->last_fragment_at;
     return &s->stats;
+}
+
+void kvsp_consumer_publish(kvsp_consumer *c, int force)
+{
+    double now = kvsp_client_now();
+    if (!force && now - c->published_at < PUBLISH_S)
+        return;
+    c->published_at = now;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->count; i++) {
+        consumer_stream *s = c->streams[i];
+        s->published = s->stats;
+        s->published_byte_at = s->last_byte_at;
+        s->published_fragment_at = s->last_fragment_at;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+int kvsp_consumer_stats_snapshot(const kvsp_consumer *c, size_t index, kvsp_stream_stats *out)
+{
+    if (!c || !out)
+        return KVSP_ERR_INVALID_ARG;
+    kvsp_consumer *m = (kvsp_consumer *)c; /* the lock is not part of the state */
+    int st = KVSP_ERR_INVALID_ARG;
+    pthread_mutex_lock(&m->lock);
+    if (index < c->count) {
+        const consumer_stream *s = c->streams[index];
+        double now = kvsp_client_now();
+        *out = s->published;
+        out->seconds_since_last_byte = now - s->published_byte_at;
+        out->seconds_since_last_fragment = now - s->published_fragment_at;
+        st = KVSP_OK;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (st == KVSP_OK) {
+        out->continuation_token = out->last_fragment_number = NULL;
+        out->last_error = out->last_exception = out->data_endpoint = NULL;
+    }
+    return st;
 }

@@ -2,6 +2,7 @@
 #define KVSP_CONSUMER_INTERNAL_H
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include "../alloc_internal.h"
 #include "client_internal.h"
@@ -32,6 +33,7 @@ typedef struct consumer_stream {
     char error[512];
     char error_type[128];
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's message for the transfer (its error buffer) */
+    char last_exception[128]; /* stats.last_exception: error_type of the last error answer */
     char *answer;           /* GetDataEndpoint's answer or an error's body, bounded */
     size_t answer_len;
     int phase;              /* PHASE_* of the current transfer */
@@ -46,6 +48,11 @@ typedef struct consumer_stream {
     double last_byte_at;    /* header or body byte, or the connect */
     int stalled;            /* the transfer was given up by the stall timeout */
     int token_refreshed;    /* an ExpiredTokenException got fresh credentials */
+    double last_fragment_at; /* the last delivery, or when the stream was added */
+    /* What kvsp_consumer_stats_snapshot hands to other threads: a copy of
+     * stats and the two times, taken under the consumer's lock. */
+    kvsp_stream_stats published;
+    double published_byte_at, published_fragment_at;
 } consumer_stream;
 
 struct kvsp_consumer {
@@ -61,6 +68,11 @@ struct kvsp_consumer {
      * sockets need, not a poll of every stream's. -1: not in use. */
     int epfd;
     double timer_at; /* libcurl's timer (monotonic seconds), < 0: none */
+    /* Guards the streams' published copies (and the streams array against
+     * an add) for kvsp_consumer_stats_snapshot; the hot path never takes
+     * it, the run loop once per round at most every PUBLISH_S. */
+    pthread_mutex_t lock;
+    double published_at;
     int error;          /* kvsp_consumer_error */
     char message[640];  /* its message */
 };
@@ -74,5 +86,8 @@ void kvsp_stream_free(consumer_stream *s);
  * timeout (as failed: they resume). Returns the ms until the next could be
  * due, -1 if none. */
 long kvsp_streams_check_stalls(kvsp_consumer *c, int give_up);
+/* Copies every stream's stats for kvsp_consumer_stats_snapshot (under the
+ * lock), at most every PUBLISH_S unless force. */
+void kvsp_consumer_publish(kvsp_consumer *c, int force);
 
 #endif

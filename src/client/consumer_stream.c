@@ -31,6 +31,7 @@ static void note(consumer_stream *s, const char *fmt, ...)
 static int error_fragment(consumer_stream *s, const kvsp_fragment *f)
 {
     s->stats.error_tags++;
+    s->stats.service_errors++;
     if (s->opts.on_error_tag)
         s->opts.on_error_tag(s->opts.user, s->name, f);
     /* KVS GetMedia error ids: 4xxx the request cannot succeed (fragment
@@ -64,6 +65,7 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
             st = kvsp_reader_run(s->reader, s->opts.visitor);
         if (st != KVSP_NEED_DATA) {
             s->fail_status = st;
+            s->stats.payload_errors++;
             note(s, "%s at offset %llu of the payload: %s", kvsp_status_name(st),
                  (unsigned long long)kvsp_reader_error_offset(s->reader), kvsp_reader_error_message(s->reader));
             return st;
@@ -84,6 +86,8 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
     s->stats.last_fragment_number = s->last_number[0] ? s->last_number : NULL;
     s->delivered_this_response = 1;
     s->attempts = 0;
+    s->stats.attempts = 0;
+    s->last_fragment_at = kvsp_client_now();
     if (s->opts.on_fragment) {
         int rc = s->opts.on_fragment(s->opts.user, s->name, f);
         if (rc < 0) {
@@ -128,6 +132,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     if (rc < 0 && !s->fail_status) {
         /* Not retried: the same request most likely gets the same bytes. */
         s->fail_status = rc;
+        s->stats.payload_errors++;
         if (rc == KVSP_ERR_ELEMENT_TOO_LARGE || rc == KVSP_ERR_NOMEM)
             note(s, "bad payload: %s (a fragment of more than %zu bytes)", kvsp_status_str(rc),
                  s->owner->opts.max_fragment_bytes);
@@ -220,6 +225,7 @@ static void backoff(consumer_stream *s, long min_ms)
 {
     kvsp_consumer *c = s->owner;
     s->attempts++;
+    s->stats.attempts = (unsigned)s->attempts;
     if (c->opts.max_retries && s->attempts > c->opts.max_retries) {
         fail(s, KVSP_ERR_NETWORK);
         return;
@@ -245,6 +251,7 @@ static void forget_endpoint(consumer_stream *s)
 {
     kvsp_ext_free(s->endpoint);
     s->endpoint = NULL;
+    s->stats.data_endpoint = NULL;
 }
 
 static void service_answer(consumer_stream *s, long status)
@@ -253,10 +260,16 @@ static void service_answer(consumer_stream *s, long status)
                        s->answer_len ? s->answer : NULL);
     s->stats.last_error = s->error;
     const char *type = s->error_type;
+    s->stats.last_http_status = status;
+    snprintf(s->last_exception, sizeof s->last_exception, "%s", type);
+    s->stats.last_exception = type[0] ? s->last_exception : NULL;
     if (strcmp(type, "ClientLimitExceededException") == 0 || strcmp(type, "ConnectionLimitExceededException") == 0) {
         s->stats.throttled++;
         backoff(s, 0);
-    } else if (strcmp(type, "ExpiredTokenException") == 0 && !s->token_refreshed &&
+        return;
+    }
+    s->stats.service_errors++;
+    if (strcmp(type, "ExpiredTokenException") == 0 && !s->token_refreshed &&
                kvsp_credential_provider_expire(s->owner->client->credentials)) {
         /* Once until a request succeeds again: fresh temporary credentials. */
         s->token_refreshed = 1;
@@ -284,6 +297,7 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
         char why[CURL_ERROR_SIZE + 200];
         kvsp_http_failure(s->easy, result, s->owner->client->control_url, s->curl_error, why, sizeof why);
         note(s, "%s/getDataEndpoint: %s", s->owner->client->control_url, why);
+        s->stats.network_errors++;
         /* Never reached: a wrong endpoint or no network, not a glitch. */
         if (s->reached)
             backoff(s, 0);
@@ -297,6 +311,7 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
     json_decref(doc);
     if (!copy) {
         note(s, "GetDataEndpoint: no DataEndpoint in the answer");
+        s->stats.service_errors++;
         backoff(s, 0);
         return;
     }
@@ -305,6 +320,7 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
         copy[--n] = '\0';
     kvsp_ext_free(s->endpoint);
     s->endpoint = copy;
+    s->stats.data_endpoint = copy;
     s->endpoint_at = kvsp_client_now();
     s->stats.state = KVSP_STREAM_BACKOFF; /* connects at once */
     s->wake_at = 0;
@@ -347,6 +363,7 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
             note(s, "%s/getMedia: %s", s->endpoint ? s->endpoint : "(no data endpoint)",
                  why); /* the host: which of the endpoints failed */
         }
+        s->stats.network_errors++;
         s->stats.reconnects++;
         backoff(s, 0);
         return;
@@ -367,6 +384,7 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
         /* A clean end inside a fragment is a cut, not the end. */
         s->stats.dropped_bytes += pending;
         note(s, "the response ended inside a fragment");
+        s->stats.network_errors++;
         s->stats.reconnects++;
         backoff(s, 0);
     } else if (s->opts.follow) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "audio_cli.h"
+#include "cli_log.h"
 #include "audio_writer.h"
 #include "json_line.h"
 #include "frames_cli.h"
@@ -84,7 +85,7 @@ static int on_start(void *user, const kvsp_audio_output *out)
     audio_state *s = user;
     open_file *f = find(s, NULL);
     if (!f) {
-        fprintf(stderr, "kvsp audio: more than %d files open at once\n", MAX_OPEN);
+        cli_error( "kvsp audio: more than %d files open at once\n", MAX_OPEN);
         return KVSP_ERR_IO;
     }
     f->path = file_path(s, out);
@@ -96,7 +97,7 @@ static int on_start(void *user, const kvsp_audio_output *out)
     f->writer = audio_writer_open(f->path, (audio_file_format)s->args->format, out->sample_rate, out->channels,
                                   out->bytes_per_sample, out->sample_format == KVSP_AUDIO_F32, &why);
     if (!f->writer) {
-        fprintf(stderr, "kvsp audio: %s: %s\n", f->path, why ? why : strerror(errno));
+        cli_error( "kvsp audio: %s: %s\n", f->path, why ? why : strerror(errno));
         free(f->path);
         f->path = NULL;
         return KVSP_ERR_IO;
@@ -109,7 +110,7 @@ static int on_pcm(void *user, const kvsp_audio_output *out, const uint8_t *data,
 {
     open_file *f = find(user, out);
     if (!f || audio_writer_write(f->writer, data, samples) != 0) {
-        fprintf(stderr, "kvsp audio: %s: %s\n", f ? f->path : "?", strerror(errno));
+        cli_error( "kvsp audio: %s: %s\n", f ? f->path : "?", strerror(errno));
         return KVSP_ERR_IO;
     }
     return KVSP_OK;
@@ -119,7 +120,7 @@ static int on_gap(void *user, const kvsp_audio_output *out, const kvsp_audio_gap
 {
     open_file *f = find(user, out);
     if (g->overlap)
-        fprintf(stderr, "kvsp audio: track %" PRIu64 " at producer time %.3f ms: %.3f ms overlap dropped\n",
+        cli_error( "kvsp audio: track %" PRIu64 " at producer time %.3f ms: %.3f ms overlap dropped\n",
                 out->track, g->producer_ms, g->ms);
     if (!f || g->overlap || f->gap_count >= MAX_LISTED_GAPS)
         return KVSP_OK;
@@ -204,7 +205,7 @@ static int on_end(void *user, const kvsp_audio_output *out)
         return KVSP_OK;
     int rc = audio_writer_close(f->writer) == 0 ? KVSP_OK : KVSP_ERR_IO;
     if (rc < 0)
-        fprintf(stderr, "kvsp audio: %s: %s\n", f->path, strerror(errno));
+        cli_error( "kvsp audio: %s: %s\n", f->path, strerror(errno));
     cli_jl *w = cli_jl_stdout();
     cli_jl_begin(w);
     index_line(w, f, out);
@@ -219,7 +220,7 @@ static int on_end(void *user, const kvsp_audio_output *out)
 static void on_corrupt(void *user, uint64_t track, double pts_ms, const char *why)
 {
     (void)user;
-    fprintf(stderr, "kvsp audio: track %" PRIu64 " at %.3f ms: %s\n", track, pts_ms, why);
+    cli_error( "kvsp audio: track %" PRIu64 " at %.3f ms: %s\n", track, pts_ms, why);
 }
 
 static int open_index(audio_state *s)
@@ -229,7 +230,7 @@ static int open_index(audio_state *s)
     if (s->single)
         return 0;
     if (cli_make_dirs(s->args->output) != 0) {
-        fprintf(stderr, "kvsp audio: %s: %s\n", s->args->output, strerror(errno));
+        cli_error( "kvsp audio: %s: %s\n", s->args->output, strerror(errno));
         return -1;
     }
     char *path = NULL;
@@ -237,7 +238,7 @@ static int open_index(audio_state *s)
         return -1;
     s->index = fopen(path, "w");
     if (!s->index)
-        fprintf(stderr, "kvsp audio: %s: %s\n", path, strerror(errno));
+        cli_error( "kvsp audio: %s: %s\n", path, strerror(errno));
     free(path);
     return s->index ? 0 : -1;
 }
@@ -289,12 +290,12 @@ int audio_extract(const audio_args *args, cli_input_options *in)
             st = fin;
     }
     if (st < 0 && sink && kvsp_audio_sink_error(sink) < 0)
-        fprintf(stderr, "kvsp audio: %s\n", kvsp_audio_sink_error_message(sink));
+        cli_error( "kvsp audio: %s\n", kvsp_audio_sink_error_message(sink));
     else if (st < 0 && r)
         cli_report_error("audio", in, r, st);
     if (sink) {
         const kvsp_audio_stats *as = kvsp_audio_sink_stats(sink);
-        fprintf(stderr,
+        cli_error(
                 "kvsp audio: %" PRIu64 " audio frames, %" PRIu64 " placed, %" PRIu64 " of other contacts, %" PRIu64
                 " unusable, %" PRIu64 " file(s)\n",
                 as->frames, as->placed, as->filtered, as->corrupt, as->outputs);

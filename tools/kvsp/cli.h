@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "kvsparser/kvsparser.h"
 
@@ -32,6 +33,9 @@ typedef struct cli_input_options {
     int nstreams;
     int follow;               /* --follow: read live until interrupted */
     const char *checkpoint;   /* --checkpoint FILE: the last continuation token */
+    const char *metrics;      /* --metrics [ADDR:]PORT: Prometheus text over HTTP */
+    struct sockaddr_storage metrics_addr; /* where, parsed */
+    socklen_t metrics_addr_len;
     const char *start;        /* --start, default "now" */
     const char *region;
     const char *endpoint_url;
@@ -40,6 +44,9 @@ typedef struct cli_input_options {
     int verbose;
     long stall_timeout_ms;    /* --stall-timeout: 0 the default, -1 none */
     char client_error[512];   /* the service or network error of a --stream read */
+    long client_http_status;  /* with it, for the log's fields: 0 or the HTTP status */
+    char client_exception[128];
+    char client_host[256];
     /* Called after each chunk with the bytes read so far, if set. */
     void (*progress)(void *user, uint64_t bytes);
     void *progress_user;
@@ -142,7 +149,10 @@ int cli_delegate_command(int argc, char **argv);
 /* Reading a stream live through the reader. */
 #define CLI_FOLLOW_LONG_OPTIONS                            \
     {"follow", no_argument, NULL, 0},                      \
-    {"checkpoint", required_argument, NULL, 0},
+    {"checkpoint", required_argument, NULL, 0},            \
+    {"metrics", required_argument, NULL, 0},
+/* How stderr lines look: every subcommand but serve. */
+#define CLI_LOG_LONG_OPTIONS {"log-format", required_argument, NULL, 0},
 /* Reading a stream from KVS instead of a file (builds with the client). */
 #define CLI_CLIENT_LONG_OPTIONS                            \
     CLI_CONNECTION_LONG_OPTIONS                            \
@@ -170,12 +180,14 @@ int client_fragments(cli_input_options *in);
 #define CLI_COMMON_LONG_OPTIONS                            \
     CLI_CLIENT_LONG_OPTIONS                                \
     CLI_READER_LONG_OPTIONS                                \
+    CLI_LOG_LONG_OPTIONS                                   \
     {"help", no_argument, NULL, 'h'}
 
 /* The service commands (get-media, list-fragments, ...): no reader, no
  * --follow; get-media adds CLI_START_LONG_OPTIONS. */
 #define CLI_SERVICE_LONG_OPTIONS                           \
     CLI_CONNECTION_LONG_OPTIONS                            \
+    CLI_LOG_LONG_OPTIONS                                   \
     {"help", no_argument, NULL, 'h'}
 
 #define CLI_READER_OPTIONS_HELP                                                    \
@@ -186,7 +198,11 @@ int client_fragments(cli_input_options *in);
     "  --max-element-size N  largest data element, e.g. 64M (default 256M)\n"      \
     "  --max-string-size N   largest string element (default 1M)\n"
 
-#define CLI_HELP_OPTION_HELP "  -h, --help            show this help\n"
+#define CLI_LOG_OPTION_HELP                                                        \
+    "  --log-format FORMAT   stderr lines as text (default) or json: one object\n"   \
+    "                        per line with time, level, message, and stream,\n"      \
+    "                        host, status, exception, attempt where known\n"
+#define CLI_HELP_OPTION_HELP CLI_LOG_OPTION_HELP "  -h, --help            show this help\n"
 
 #define CLI_COMMON_OPTIONS_HELP                                                    \
     CLI_READER_OPTIONS_HELP                                                        \
@@ -199,7 +215,9 @@ int client_fragments(cli_input_options *in);
     "                        --checkpoint FILE: keep the last continuation token\n"  \
     "                        there and start from it; --stall-timeout S: give up\n" \
     "                        a connection after S seconds without data (default\n"  \
-    "                        30, 0: never), resuming or retrying it\n"             \
+    "                        30, 0: never), resuming or retrying it;\n"            \
+    "                        --metrics [ADDR:]PORT: serve Prometheus metrics at\n"  \
+    "                        http://ADDR:PORT/metrics (default 127.0.0.1)\n"      \
     CLI_HELP_OPTION_HELP
 
 /* The service commands' part: CLI_SERVICE_LONG_OPTIONS. */

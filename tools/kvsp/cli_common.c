@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_log.h"
 
 void cli_input_options_init(cli_input_options *o)
 {
@@ -35,6 +38,59 @@ int cli_parse_size(const char *text, uint64_t *out)
     return 0;
 }
 
+/* --metrics PORT (127.0.0.1), ADDR:PORT or [ADDR6]:PORT; numeric addresses
+ * or localhost. Only loopback unless the address is written out: ":PORT"
+ * (every interface, elsewhere) is refused. 0 after filling o->metrics_addr. */
+static int parse_metrics_address(cli_input_options *o, const char *text)
+{
+    char host[64] = "127.0.0.1";
+    const char *port_text = text;
+    const char *colon = strrchr(text, ':');
+    if (colon) {
+        size_t n = (size_t)(colon - text);
+        const char *h = text;
+        if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+            h++;
+            n -= 2;
+        }
+        if (n == 0) {
+            cli_error("kvsp: --metrics %s: no address; write it out to listen beyond this host "
+                      "(e.g. 0.0.0.0%s), or give the port alone for 127.0.0.1", text, colon);
+            return -1;
+        }
+        if (n >= sizeof host)
+            n = sizeof host - 1;
+        memcpy(host, h, n);
+        host[n] = '\0';
+        port_text = colon + 1;
+    }
+    char *end;
+    long port = strtol(port_text, &end, 10);
+    if (!*port_text || *end || port < 0 || port > 65535) {
+        cli_error("kvsp: --metrics needs [ADDR:]PORT with PORT from 0 to 65535, got '%s'", text);
+        return -1;
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    memset(&o->metrics_addr, 0, sizeof o->metrics_addr);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&o->metrics_addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->metrics_addr;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        o->metrics_addr_len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        o->metrics_addr_len = sizeof *v6;
+    } else {
+        cli_error("kvsp: --metrics: '%s' is not a numeric IPv4 or IPv6 address (nor localhost)", host);
+        return -1;
+    }
+    o->metrics = text;
+    return 0;
+}
+
 /* The --stream family; 1 if name was one of them. */
 static int client_option(cli_input_options *o, const char *name, const char *value)
 {
@@ -48,7 +104,7 @@ static int client_option(cli_input_options *o, const char *name, const char *val
     }
     if (strcmp(name, "stream") == 0) {
         if (o->nstreams == (int)(sizeof o->streams / sizeof o->streams[0])) {
-            fprintf(stderr, "kvsp: at most %d --stream options\n", o->nstreams);
+            cli_error("kvsp: at most %d --stream options\n", o->nstreams);
             return -1;
         }
         o->streams[o->nstreams++] = value;
@@ -63,11 +119,22 @@ static int client_option(cli_input_options *o, const char *name, const char *val
         o->checkpoint = value;
         return 1;
     }
+    if (strcmp(name, "metrics") == 0)
+        return parse_metrics_address(o, value) == 0 ? 1 : -1;
+    if (strcmp(name, "log-format") == 0) {
+        int f = cli_log_parse_format(value);
+        if (f < 0) {
+            cli_error("kvsp: --log-format is text or json, got '%s'", value);
+            return -1;
+        }
+        cli_log_set_format((cli_log_format)f);
+        return 1;
+    }
     if (strcmp(name, "stall-timeout") == 0) {
         char *end;
         double s = strtod(value, &end);
         if (end == value || *end || !(s >= 0 && s <= 86400)) {
-            fprintf(stderr, "kvsp: --stall-timeout needs seconds from 0 to 86400, got '%s'\n", value);
+            cli_error("kvsp: --stall-timeout needs seconds from 0 to 86400, got '%s'\n", value);
             return -1;
         }
         o->stall_timeout_ms = s == 0 ? -1 : (long)(s * 1000.0 + 0.5);
@@ -96,18 +163,18 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
     if (!known)
         return 0;
     if (cli_parse_size(value, &v) != 0 || v == 0) {
-        fprintf(stderr, "kvsp: --%s needs a positive size, got '%s'\n", name, value ? value : "");
+        cli_error("kvsp: --%s needs a positive size, got '%s'\n", name, value ? value : "");
         return -1;
     }
     if (strcmp(name, "chunk-size") == 0) {
         if (v > (1u << 30)) {
-            fprintf(stderr, "kvsp: --chunk-size at most 1G\n");
+            cli_error("kvsp: --chunk-size at most 1G\n");
             return -1;
         }
         o->chunk_size = (size_t)v;
     } else if (strcmp(name, "max-depth") == 0) {
         if (v > KVSP_MAX_DEPTH_LIMIT) {
-            fprintf(stderr, "kvsp: --max-depth at most 1048576\n");
+            cli_error("kvsp: --max-depth at most 1048576\n");
             return -1;
         }
         o->reader.limits.max_depth = (uint32_t)v;
@@ -127,7 +194,11 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
         snprintf(shortopts, sizeof shortopts, "h%s", spec->shortopts);
     int c, idx;
     optind = 1;
+    /* In JSON, getopt's own complaints would be plain lines: said here. */
+    opterr = cli_log_get_format() == CLI_LOG_TEXT;
     while ((c = getopt_long(argc, argv, shortopts, spec->longopts, &idx)) != -1) {
+        if (c == '?' && !opterr)
+            cli_error("kvsp %s: unrecognized option or missing value: '%s'", argv[0], argv[optind - 1]);
         if (c == 'h') {
             spec->usage(stdout);
             return CLI_EXIT_OK;
@@ -136,7 +207,7 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
             if (cli_common_option(in, spec->longopts[idx].name, optarg) < 0)
                 return CLI_EXIT_USAGE;
         } else if (c == '?' || !spec->own) {
-            spec->usage(stderr);
+            cli_usage_error(spec->usage);
             return CLI_EXIT_USAGE;
         } else if (spec->own(spec->user, c, optarg) < 0) {
             return CLI_EXIT_USAGE;
@@ -146,12 +217,16 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
     if (in->stream)
         return cli_delegate("--stream", CLI_FEATURE_CLIENT);
 #endif
+    if (in->metrics && !in->stream) {
+        cli_error("kvsp: --metrics needs --stream (it reports on a consumer of streams)");
+        return CLI_EXIT_USAGE;
+    }
     if (in->stream && argc - optind > 0) {
-        fprintf(stderr, "kvsp: give either --stream or an input file\n");
+        cli_error("kvsp: give either --stream or an input file\n");
         return CLI_EXIT_USAGE;
     }
     if (argc - optind > spec->max_inputs) {
-        spec->usage(stderr);
+        cli_usage_error(spec->usage);
         return CLI_EXIT_USAGE;
     }
     in->path = optind < argc ? argv[optind] : NULL;
@@ -232,14 +307,19 @@ void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_re
 {
     if (o->client_error[0] && (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE || !r ||
                                !kvsp_reader_error(r))) {
-        fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, o->stream ? o->stream : "", o->client_error);
+        char host[256];
+        snprintf(host, sizeof host, "%s", o->client_host);
+        if (!host[0])
+            cli_log_url_host(o->client_error, host, sizeof host); /* "URL: why" */
+        cli_log_fields f = {o->stream, host, o->client_http_status, o->client_exception, 0};
+        cli_log("error", &f, "kvsp %s: stream %s: %s\n", cmd, o->stream ? o->stream : "", o->client_error);
         return;
     }
     if (status == KVSP_ERR_IO) {
-        fprintf(stderr, "kvsp %s: %s: %s\n", cmd, cli_input_name(o), strerror(errno));
+        cli_error("kvsp %s: %s: %s\n", cmd, cli_input_name(o), strerror(errno));
         return;
     }
-    fprintf(stderr, "kvsp %s: %s: %s at offset %llu: %s\n", cmd, cli_input_name(o),
+    cli_error("kvsp %s: %s: %s at offset %llu: %s\n", cmd, cli_input_name(o),
             kvsp_status_name(status), (unsigned long long)kvsp_reader_error_offset(r),
             kvsp_reader_error_message(r));
 }

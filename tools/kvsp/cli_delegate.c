@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_log.h"
 
 #define FULL_NAME "kvsp-full"
 
@@ -88,13 +89,13 @@ static int own_directory(char *dir, size_t size)
 int cli_delegate(const char *what, cli_feature feature)
 {
     if (!full_has(feature)) {
-        fprintf(stderr, "kvsp: %s needs %s, which this build does not have\n", what,
+        cli_error("kvsp: %s needs %s, which this build does not have\n", what,
                 feature_name(feature));
         return CLI_EXIT_USAGE;
     }
     char dir[PATH_MAX];
     if (!original_argv || own_directory(dir, sizeof dir) < 0) {
-        fprintf(stderr, "kvsp: %s: cannot locate %s: %s\n", what, FULL_NAME, strerror(errno));
+        cli_error("kvsp: %s: cannot locate %s: %s\n", what, FULL_NAME, strerror(errno));
         return CLI_EXIT_USAGE;
     }
     /* Beside kvsp in a build tree; in libexec once installed. */
@@ -107,11 +108,11 @@ int cli_delegate(const char *what, cli_feature feature)
         if (access(path, X_OK) == 0) {
             fflush(NULL);
             execv(path, original_argv);
-            fprintf(stderr, "kvsp: %s: cannot run %s: %s\n", what, path, strerror(errno));
+            cli_error("kvsp: %s: cannot run %s: %s\n", what, path, strerror(errno));
             return CLI_EXIT_USAGE;
         }
     }
-    fprintf(stderr, "kvsp: %s needs %s, which is not installed (looked in %s and %s/%s)\n", what,
+    cli_error("kvsp: %s needs %s, which is not installed (looked in %s and %s/%s)\n", what,
             FULL_NAME, dir, dir, KVSP_FULL_RELATIVE_DIR);
     return CLI_EXIT_USAGE;
 }

@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include "json_line.h"
+#include "cli_log.h"
 #include "client_cli.h"
 
 static void log_line(void *user, const char *line)
 {
     (void)user;
-    fprintf(stderr, "kvsp: %s\n", line);
+    cli_log("debug", NULL, "kvsp: %s\n", line);
 }
 
 /* One provider for the run, shared by its clients; freed at exit. */
@@ -117,8 +118,13 @@ static int write_body(void *user, const void *data, size_t len)
 
 static int finish(const char *cmd, cli_input_options *in, kvsp_client *c, int st)
 {
-    if (st < 0)
-        fprintf(stderr, "kvsp %s: stream %s: %s\n", cmd, in->stream, c ? kvsp_client_error_message(c) : in->client_error);
+    if (st < 0) {
+        const char *why = c ? kvsp_client_error_message(c) : in->client_error;
+        char host[256];
+        cli_log_fields f = {in->stream, cli_log_url_host(why, host, sizeof host),
+                            c ? kvsp_client_error_http_status(c) : 0, c ? kvsp_client_error_exception(c) : NULL, 0};
+        cli_log("error", &f, "kvsp %s: stream %s: %s\n", cmd, in->stream, why);
+    }
     kvsp_client_destroy(c);
     return cli_exit_status(st);
 }
@@ -143,7 +149,7 @@ static int parse(int argc, char **argv, void (*usage)(FILE *), int with_start, c
     cli_command_spec spec = {with_start ? started : plain, "o:", own_option, a, usage, 0};
     int rc = cli_parse_input_args(argc, argv, &spec, in);
     if (rc < 0 && !in->stream) {
-        usage(stderr);
+        cli_usage_error(usage);
         return CLI_EXIT_USAGE;
     }
     return rc;
@@ -171,7 +177,7 @@ static FILE *open_output(const char *path, char **tmp)
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
         FILE *f = fopen(path, "wb");
         if (!f)
-            fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+            cli_error("kvsp: %s: %s\n", path, strerror(errno));
         return f;
     }
     size_t n = strlen(path) + sizeof ".kvsp-XXXXXX";
@@ -182,7 +188,7 @@ static FILE *open_output(const char *path, char **tmp)
     int fd = mkstemp(name);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+        cli_error("kvsp: %s: %s\n", path, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(name);
@@ -208,7 +214,7 @@ static int close_output(FILE *out, const char *path, char *tmp, int st)
          * only an empty result goes. */
         int keep = st >= 0 || written > 0;
         if (keep && rename(tmp, path) != 0) {
-            fprintf(stderr, "kvsp: %s: %s\n", path, strerror(errno));
+            cli_error("kvsp: %s: %s\n", path, strerror(errno));
             st = KVSP_ERR_IO;
         }
         if (!keep || st == KVSP_ERR_IO)
@@ -235,7 +241,7 @@ int cmd_get_media(int argc, char **argv)
         return rc;
     kvsp_start_selector start;
     if (kvsp_start_selector_parse(in.start ? in.start : "now", &start) != KVSP_OK) {
-        fprintf(stderr, "kvsp get-media: bad --start '%s'\n", in.start);
+        cli_error("kvsp get-media: bad --start '%s'\n", in.start);
         return CLI_EXIT_USAGE;
     }
     char *tmp;
@@ -265,7 +271,7 @@ int cmd_list_fragments(int argc, char **argv)
     if (a.from || a.to || a.timestamp) {
         type = a.timestamp && strcmp(a.timestamp, "producer") == 0 ? KVSP_TIMESTAMP_PRODUCER : KVSP_TIMESTAMP_SERVER;
         if (a.timestamp && strcmp(a.timestamp, "producer") != 0 && strcmp(a.timestamp, "server") != 0) {
-            list_usage(stderr);
+            cli_usage_error(list_usage);
             return CLI_EXIT_USAGE;
         }
     }
@@ -352,7 +358,7 @@ int cmd_get_media_for_fragment_list(int argc, char **argv)
         return rc;
     char *text = a.fragments ? strdup(a.fragments) : a.fragments_file ? read_text(a.fragments_file) : NULL;
     if (!text) {
-        fprintf(stderr, "kvsp get-media-for-fragment-list: give --fragments or a readable --fragments-file\n");
+        cli_error("kvsp get-media-for-fragment-list: give --fragments or a readable --fragments-file\n");
         return CLI_EXIT_USAGE;
     }
     char **numbers;

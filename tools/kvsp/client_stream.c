@@ -6,7 +6,9 @@
  * fragment as it completes, with "stream" and "received_at_us" (the wall
  * clock, CLOCK_REALTIME in microseconds, when the consumer handed it over)
  * added to the usual fields. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,13 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_log.h"
 #include "client_cli.h"
 #include "fragment_json.h"
 #include "kvsparser/consumer.h"
+#ifdef KVSP_HAVE_METRICS
+#include "metrics/metrics.h"
+#endif
 
 static kvsp_consumer *running; /* for the signal handler */
 static volatile sig_atomic_t interrupted;
@@ -42,6 +48,8 @@ typedef struct follow_state {
 /* The user pointer of each --stream's callbacks. */
 typedef struct stream_state {
     follow_state *all;
+    kvsp_consumer *consumer;
+    size_t index;   /* in the consumer */
     char last[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* the number of the last fragment delivered */
     double said_at;  /* monotonic time of the last "reconnecting" line, 0 for none */
     unsigned unsaid; /* retries since that line */
@@ -64,7 +72,15 @@ static void on_retry(void *user, const char *stream, const char *reason)
         ss->unsaid++;
         return;
     }
-    fprintf(stderr, "kvsp: stream %s: reconnecting (%u more retries since the last line): %s\n", stream,
+    /* Called on the consumer's thread: its stats are this moment's. */
+    const kvsp_stream_stats *s = kvsp_consumer_stats(ss->consumer, ss->index);
+    char host[256];
+    cli_log_url_host(reason, host, sizeof host); /* network errors name the URL */
+    if (!host[0] && s && s->data_endpoint)
+        cli_log_url_host(s->data_endpoint, host, sizeof host);
+    cli_log_fields f = {stream, host, s ? s->last_http_status : 0, s ? s->last_exception : NULL,
+                        s ? (long)s->attempts : 0};
+    cli_log("warning", &f, "kvsp: stream %s: reconnecting (%u more retries since the last line): %s\n", stream,
             ss->unsaid, reason);
     ss->said_at = now;
     ss->unsaid = 0;
@@ -133,9 +149,52 @@ static void on_error_tag(void *user, const char *stream, const kvsp_fragment *f)
 {
     const stream_state *ss = user;
     const char *after = ss->last[0] ? ss->last : "(none)";
-    fprintf(stderr, "kvsp: stream %s: error tag%s%s after fragment %s: %s %s\n", stream,
+    cli_log_fields fields = {stream, NULL, 0, NULL, 0};
+    cli_log("warning", &fields, "kvsp: stream %s: error tag%s%s after fragment %s: %s %s\n", stream,
             f->fragment_number ? " for fragment " : "", f->fragment_number ? f->fragment_number : "", after,
             f->error_id_text ? f->error_id_text : "", f->error_code ? f->error_code : "");
+}
+
+/* --metrics: served from here on until stop_metrics; says where on stderr
+ * (the port, when 0 asked for any). */
+static int start_metrics(cli_input_options *in, kvsp_consumer *c, void **out)
+{
+#ifdef KVSP_HAVE_METRICS
+    char why[256];
+    cli_metrics *m = cli_metrics_start((const struct sockaddr *)&in->metrics_addr, in->metrics_addr_len, c,
+                                       in->streams, why, sizeof why);
+    if (!m) {
+        snprintf(in->client_error, sizeof in->client_error, "--metrics %s: %s", in->metrics, why);
+        cli_note_config_error();
+        return KVSP_ERR_INVALID_ARG;
+    }
+    char host[64] = "";
+    if (in->metrics_addr.ss_family == AF_INET6) {
+        host[0] = '[';
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&in->metrics_addr)->sin6_addr, host + 1, sizeof host - 2);
+        strcat(host, "]");
+    } else {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&in->metrics_addr)->sin_addr, host, sizeof host);
+    }
+    cli_info("kvsp: metrics on http://%s:%u/metrics", host, cli_metrics_port(m));
+    *out = m;
+    return KVSP_OK;
+#else
+    (void)c;
+    (void)out;
+    snprintf(in->client_error, sizeof in->client_error, "--metrics needs libmicrohttpd, which this build has not");
+    cli_note_config_error();
+    return KVSP_ERR_INVALID_ARG;
+#endif
+}
+
+static void stop_metrics(void *m)
+{
+#ifdef KVSP_HAVE_METRICS
+    cli_metrics_stop(m);
+#else
+    (void)m;
+#endif
 }
 
 /* Runs the consumer over every --stream; v/r receive the payload when given. */
@@ -178,12 +237,17 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         so.on_error_tag = on_error_tag;
         so.on_retry = on_retry;
         per[i].all = &st;
+        per[i].consumer = c;
+        per[i].index = (size_t)i;
         so.user = &per[i];
         so.follow = in->follow;
         int idx = kvsp_consumer_add(c, &so);
         if (idx < 0)
             status = idx;
     }
+    void *metrics = NULL;
+    if (status == KVSP_OK && in->metrics)
+        status = start_metrics(in, c, &metrics);
     if (status == KVSP_OK) {
         interrupted = 0;
         running = c;
@@ -219,17 +283,27 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
         const kvsp_stream_stats *s = kvsp_consumer_stats(c, i);
         if (s->state != KVSP_STREAM_FAILED || !s->last_error)
             continue;
+        char host[256];
+        cli_log_url_host(s->last_error, host, sizeof host);
+        if (!host[0] && s->data_endpoint)
+            cli_log_url_host(s->data_endpoint, host, sizeof host);
         if (!reported++) {
             snprintf(in->client_error, sizeof in->client_error, "%s", s->last_error);
             in->stream = in->streams[i];
+            in->client_http_status = s->last_http_status;
+            snprintf(in->client_exception, sizeof in->client_exception, "%s",
+                     s->last_exception ? s->last_exception : "");
+            snprintf(in->client_host, sizeof in->client_host, "%s", host);
         } else {
-            fprintf(stderr, "kvsp: stream %s: %s\n", in->streams[i], s->last_error);
+            cli_log_fields f = {in->streams[i], host, s->last_http_status, s->last_exception, 0};
+            cli_log("error", &f, "kvsp: stream %s: %s\n", in->streams[i], s->last_error);
         }
     }
     if (in->verbose && c) {
         for (size_t i = 0; i < kvsp_consumer_stream_count(c); i++) {
             const kvsp_stream_stats *s = kvsp_consumer_stats(c, i);
-            fprintf(stderr,
+            cli_log_fields f = {in->streams[i], NULL, 0, NULL, 0};
+            cli_log("info", &f,
                     "kvsp: stream %s: %llu fragments, %llu frames, %llu bytes, %llu reconnects, "
                     "%llu throttled, %llu bytes dropped, %llu stalls\n",
                     in->streams[i], (unsigned long long)s->fragments, (unsigned long long)s->frames,
@@ -238,6 +312,7 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
                     (unsigned long long)s->stalls);
         }
     }
+    stop_metrics(metrics); /* before the consumer it reads */
     kvsp_consumer_destroy(c);
     kvsp_client_destroy(client);
     free(per);

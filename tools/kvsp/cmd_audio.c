@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audio_cli.h"
+#include "cli_log.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -134,7 +135,7 @@ static int audio_option(void *user, int c, const char *value)
     }
     if (ok)
         return 0;
-    fprintf(stderr, "kvsp audio: bad value '%s'\n", value ? value : "");
+    cli_error( "kvsp audio: bad value '%s'\n", value ? value : "");
     return -1;
 }
 
@@ -169,11 +170,11 @@ int cmd_audio(int argc, char **argv)
     if (rc >= 0)
         return done(&args, rc);
     if (!args.output) {
-        fprintf(stderr, "kvsp audio: say where to write with -o DIR (or --track N -o FILE)\n");
+        cli_error( "kvsp audio: say where to write with -o DIR (or --track N -o FILE)\n");
         return done(&args, CLI_EXIT_USAGE);
     }
     if (args.format == 2 && args.sample_format == 2) {
-        fprintf(stderr, "kvsp audio: FLAC holds integer samples: --sample-format s16 or s32\n");
+        cli_error( "kvsp audio: FLAC holds integer samples: --sample-format s16 or s32\n");
         return done(&args, CLI_EXIT_USAGE);
     }
 #ifdef KVSP_HAVE_DECODER

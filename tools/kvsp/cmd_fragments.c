@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_log.h"
 #include "fragment_json.h"
 
 static int print_fragment(void *user, const kvsp_fragment *f)
@@ -51,7 +52,7 @@ int cmd_fragments(int argc, char **argv)
     kvsp_fragment_visitor *fv = kvsp_fragment_visitor_create(&fo);
     kvsp_reader *r = kvsp_reader_create(&in.reader);
     if (!fv || !r) {
-        fprintf(stderr, "kvsp fragments: cannot create reader (invalid limits or no memory)\n");
+        cli_error("kvsp fragments: cannot create reader (invalid limits or no memory)\n");
         kvsp_fragment_visitor_destroy(fv);
         kvsp_reader_destroy(r);
         return CLI_EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_log.h"
 #include "fragment_json.h"
 #include "frames_cli.h"
 
@@ -135,7 +136,7 @@ static int frames_option(void *user, int c, const char *value)
     }
     if (ok)
         return 0;
-    fprintf(stderr, "kvsp frames: bad value '%s'\n", value ? value : "");
+    cli_error("kvsp frames: bad value '%s'\n", value ? value : "");
     return -1;
 }
 
@@ -147,7 +148,7 @@ static int list_frames(const frames_args *args, cli_input_options *in)
     kvsp_frame_visitor *frames = kvsp_frame_visitor_create(NULL, &args->opts, &sink);
     kvsp_reader *r = kvsp_reader_create(&in->reader);
     if (!frames || !r) {
-        fprintf(stderr, "kvsp frames: cannot create reader (invalid limits or no memory)\n");
+        cli_error("kvsp frames: cannot create reader (invalid limits or no memory)\n");
         kvsp_frame_visitor_destroy(frames);
         kvsp_reader_destroy(r);
         return CLI_EXIT_USAGE;
@@ -189,11 +190,11 @@ int cmd_frames(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (args.list + args.framemd5 + (args.out_dir != NULL) != 1) {
-        fprintf(stderr, "kvsp frames: say one of --list, --framemd5 or -o DIR\n");
+        cli_error("kvsp frames: say one of --list, --framemd5 or -o DIR\n");
         return CLI_EXIT_USAGE;
     }
     if (args.out_dir && strcmp(args.out_dir, "-") == 0 && args.format != IMAGE_RAW) {
-        fprintf(stderr, "kvsp frames: -o - (pictures to stdout) takes --format raw\n");
+        cli_error( "kvsp frames: -o - (pictures to stdout) takes --format raw\n");
         return CLI_EXIT_USAGE;
     }
     if (args.list)

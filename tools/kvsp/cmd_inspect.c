@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_log.h"
 
 static int write_line(void *user, const char *line, size_t len)
 {
@@ -67,7 +68,7 @@ int cmd_inspect(int argc, char **argv)
     kvsp_reader *r = kvsp_reader_create(&in.reader);
     kvsp_printer *printer = kvsp_printer_create(format, write_line, NULL);
     if (!r || !printer) {
-        fprintf(stderr, "kvsp inspect: cannot create reader (invalid limits or no memory)\n");
+        cli_error("kvsp inspect: cannot create reader (invalid limits or no memory)\n");
         kvsp_reader_destroy(r);
         kvsp_printer_destroy(printer);
         return CLI_EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_log.h"
 
 typedef struct merge_args {
     const char *output;
@@ -130,7 +131,7 @@ static int pick(const char *value, const char *const *names, int n, int *out)
             return 0;
         }
     }
-    fprintf(stderr, "kvsp merge: unknown value '%s'\n", value);
+    cli_error("kvsp merge: unknown value '%s'\n", value);
     return -1;
 }
 
@@ -159,16 +160,16 @@ static int merge_option(void *user, int c, const char *value)
 
 static void summary(const kvsp_merge_stats *s, const merge_sink *sink)
 {
-    fprintf(stderr,
+    cli_info(
             "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64 " frames, %" PRIu64
             " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64 " gap(s) (%.3f s)%s\n",
             s->fragments, s->fragments_written, s->frames, s->clusters, s->segments,
             s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
             s->stopped ? "; stopped at a track change" : "");
     if (sink->to_stdout)
-        fprintf(stderr, "kvsp merge: output: stdout\n");
+        cli_info("kvsp merge: output: stdout\n");
     for (unsigned i = 0; i < sink->count; i++)
-        fprintf(stderr, "kvsp merge: output: %s\n", sink->names[i]);
+        cli_info("kvsp merge: output: %s\n", sink->names[i]);
 }
 
 static int run_merge(cli_input_options *in, kvsp_merger *merger, kvsp_reader *r)
@@ -206,7 +207,7 @@ int cmd_merge(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (!args.output) {
-        usage(stderr);
+        cli_usage_error(usage);
         return CLI_EXIT_USAGE;
     }
     merge_sink sink;
@@ -219,7 +220,7 @@ int cmd_merge(int argc, char **argv)
         out.patch = NULL;
         out.next_file = NULL;
     } else if (sink_open(&sink) != KVSP_OK) {
-        fprintf(stderr, "kvsp merge: %s: %s\n", args.output, strerror(errno));
+        cli_error("kvsp merge: %s: %s\n", args.output, strerror(errno));
         free(sink.names ? sink.names[0] : NULL);
         free(sink.names);
         return CLI_EXIT_BAD_INPUT;
@@ -231,7 +232,7 @@ int cmd_merge(int argc, char **argv)
         }
     }
     uint64_t next_progress = 16u << 20;
-    if (isatty(STDERR_FILENO)) {
+    if (isatty(STDERR_FILENO) && cli_log_get_format() == CLI_LOG_TEXT) {
         in.progress = progress;
         in.progress_user = &next_progress;
     }
@@ -244,7 +245,7 @@ int cmd_merge(int argc, char **argv)
     if (st < 0)
         cli_report_error("merge", &in, r, st);
     if (fin < 0)
-        fprintf(stderr, "kvsp merge: %s: %s\n", args.output, kvsp_status_str(fin));
+        cli_error("kvsp merge: %s: %s\n", args.output, kvsp_status_str(fin));
     if (merger)
         summary(kvsp_merger_stats(merger), &sink);
     if (!sink.to_stdout && sink.fd >= 0 && close(sink.fd) != 0 && fin == KVSP_OK)
@@ -255,7 +256,7 @@ int cmd_merge(int argc, char **argv)
         struct stat sb;
         if (stat(sink.names[i], &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
             unlink(sink.names[i]) == 0)
-            fprintf(stderr, "kvsp merge: removed the empty %s\n", sink.names[i]);
+            cli_info("kvsp merge: removed the empty %s\n", sink.names[i]);
     }
     for (unsigned i = 0; i < sink.count; i++)
         free(sink.names[i]);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "json_line.h"
+#include "cli_log.h"
 #include "frames_cli.h"
 #include "image_writer.h"
 #include "kvsparser/decoder.h"
@@ -82,7 +83,7 @@ static int write_image(extract_state *s, const kvsp_picture *p)
     snprintf(s->path + strlen(s->path), s->path_cap - strlen(s->path), "frame-%06" PRIu64 ".%s",
              p->index + 1, ext);
     if (image_writer_write(s->writer, p, s->path) != 0) {
-        fprintf(stderr, "kvsp frames: %s: %s\n", s->path, errno ? strerror(errno) : "cannot encode");
+        cli_error("kvsp frames: %s: %s\n", s->path, errno ? strerror(errno) : "cannot encode");
         return KVSP_ERR_IO;
     }
     cli_jl *w = cli_jl_stdout();
@@ -119,7 +120,7 @@ static int on_picture(void *user, const kvsp_picture *p)
 static void on_corrupt(void *user, uint64_t track, double pts_ms, const char *why)
 {
     (void)user;
-    fprintf(stderr, "kvsp frames: track %" PRIu64 " at %.3f ms: %s; skipped\n", track, pts_ms, why);
+    cli_warn("kvsp frames: track %" PRIu64 " at %.3f ms: %s; skipped\n", track, pts_ms, why);
 }
 
 /* mkdir -p */
@@ -149,7 +150,7 @@ static int open_output(extract_state *s)
     if (s->args->framemd5 || s->to_stdout)
         return 0;
     if (cli_make_dirs(s->args->out_dir) != 0) {
-        fprintf(stderr, "kvsp frames: %s: %s\n", s->args->out_dir, strerror(errno));
+        cli_error("kvsp frames: %s: %s\n", s->args->out_dir, strerror(errno));
         return -1;
     }
     size_t n = strlen(s->args->out_dir) + 16;
@@ -159,7 +160,7 @@ static int open_output(extract_state *s)
     snprintf(index, n, "%s/index.jsonl", s->args->out_dir);
     s->index = fopen(index, "w");
     if (!s->index)
-        fprintf(stderr, "kvsp frames: %s: %s\n", index, strerror(errno));
+        cli_error("kvsp frames: %s: %s\n", index, strerror(errno));
     free(index);
     return s->index ? 0 : -1;
 }
@@ -170,7 +171,7 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     int pix = args->framemd5 ? (args->pix_fmt < 0 ? KVSP_PIX_NATIVE : args->pix_fmt)
                              : image_writer_pixel_format(format, args->pix_fmt);
     if (pix < 0) {
-        fprintf(stderr, "kvsp frames: that --pix-fmt cannot be written as %s\n", image_writer_extension(format));
+        cli_error("kvsp frames: that --pix-fmt cannot be written as %s\n", image_writer_extension(format));
         return CLI_EXIT_USAGE;
     }
     /* Decoding problems are reported once each, by on_corrupt, not by
@@ -180,7 +181,7 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     memset(&s, 0, sizeof s);
     s.args = args;
     s.to_stdout = args->out_dir && strcmp(args->out_dir, "-") == 0;
-    s.progress = !args->framemd5 && !s.to_stdout && isatty(STDERR_FILENO);
+    s.progress = !args->framemd5 && !s.to_stdout && isatty(STDERR_FILENO) && cli_log_get_format() == CLI_LOG_TEXT;
     s.writer = image_writer_create(format);
     if (!s.writer || open_output(&s) != 0) {
         image_writer_destroy(s.writer);
@@ -213,12 +214,12 @@ int frames_extract(const frames_args *args, cli_input_options *in)
         fputc('\n', stderr);
     fflush(stdout);
     if (st < 0 && d && kvsp_decoder_error(d) < 0)
-        fprintf(stderr, "kvsp frames: %s\n", kvsp_decoder_error_message(d));
+        cli_error("kvsp frames: %s\n", kvsp_decoder_error_message(d));
     else if (st < 0 && r)
         cli_report_error("frames", in, r, st);
     if (d) {
         const kvsp_decode_stats *ds = kvsp_decoder_stats(d);
-        fprintf(stderr,
+        cli_info(
                 "kvsp frames: %" PRIu64 " frames, %" PRIu64 " decoded, %" PRIu64 " kept, %" PRIu64
                 " skipped before a keyframe, %" PRIu64 " corrupt, %" PRIu64 " decoder reopen(s)\n",
                 ds->frames, ds->decoded, ds->delivered, ds->skipped_to_keyframe, ds->corrupt, ds->reopened);

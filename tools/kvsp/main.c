@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_log.h"
 
 /* In the lean front (see cli_delegate.c) these commands run in kvsp-full. */
 #ifdef KVSP_HAVE_CLIENT
@@ -52,8 +53,9 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     cli_delegate_init(argc, argv);
+    cli_log_scan_argv(argc, argv);
     if (argc < 2) {
-        usage(stderr);
+        cli_usage_error(usage);
         return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -67,7 +69,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "kvsp: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
+    cli_error("kvsp: unknown command '%s'\n\n", argv[1]);
+    cli_usage_error(usage);
     return CLI_EXIT_USAGE;
 }
