@@ -18,4 +18,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   sox \
   prometheus \
   python3-prometheus-client \
+  clang-format \
   >/dev/null
