@@ -10,7 +10,8 @@
 
 typedef struct fuzz_chunker {
     uint64_t state;
-    uint8_t mode; /* 0: whole input, 1: 1-byte chunks (for the last 64 KiB), 2: fixed size, 3: random sizes */
+    /* 0: whole input, 1: 1-byte chunks (for the last 64 KiB), 2: fixed size, 3: random sizes */
+    uint8_t mode;
     size_t fixed;
 } fuzz_chunker;
 

@@ -29,7 +29,8 @@ typedef struct consumer_stream {
     kvsp_stream_stats stats;
     char token[512];        /* continuation token of the last complete fragment */
     char last_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* number of the last fragment delivered */
-    char skip_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* a resumed FRAGMENT_NUMBER start repeats this one */
+    /* a resumed FRAGMENT_NUMBER start repeats this one */
+    char skip_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
     char error[512];
     char error_type[128];
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's message for the transfer (its error buffer) */

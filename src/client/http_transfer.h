@@ -39,7 +39,8 @@ typedef struct kvsp_http_transfer {
     /* result */
     CURLcode result;
     long status;                /* 0 when no response came */
-    char *response;             /* collected body, NUL-terminated, or NULL; kvsp_http_transfer_free */
+    /* collected body, NUL-terminated, or NULL; kvsp_http_transfer_free */
+    char *response;
     size_t response_len;
     char error_type[128];       /* from x-amzn-ErrorType, or "" */
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's detailed message, or "" */

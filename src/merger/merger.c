@@ -89,8 +89,9 @@ static void begin_capture(kvsp_merger *m, capture_kind kind, const kvsp_event *e
     m->skip_depth = 0;
     ebml_out *o = capture_buffer(m);
     kvsp_ebml_out_clear(o);
+    /* the root itself; a Cluster's header is written later */
     if (kind != CAPTURE_CLUSTER)
-        m->marks[0] = kvsp_ebml_out_begin(o, ev->id); /* the root itself; a Cluster's header is written later */
+        m->marks[0] = kvsp_ebml_out_begin(o, ev->id);
 }
 
 /* ---- the open output Segment ---- */
@@ -359,7 +360,8 @@ static int on_end(void *user, const kvsp_event *ev)
         ebml_out *o = capture_buffer(m);
         kvsp_ebml_out_end(o, m->marks[0]);
         m->capture = CAPTURE_NONE;
-        return o->failed ? KVSP_ERR_NOMEM : KVSP_OK; /* a copy cut short would be written as it is */
+        /* a copy cut short would be written as it is */
+        return o->failed ? KVSP_ERR_NOMEM : KVSP_OK;
     }
     if (ev->id == KVSP_ID_SEGMENT)
         return end_fragment(m);

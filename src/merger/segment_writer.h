@@ -28,7 +28,8 @@ typedef struct segment_writer {
     uint64_t data_start; /* of the Segment's data */
     uint64_t seek_head_at;
     uint64_t duration_at;
-    uint64_t info_pos, tracks_pos, tags_pos, cues_pos; /* relative to data_start; tags_pos 0: none */
+    /* relative to data_start; tags_pos 0: none */
+    uint64_t info_pos, tracks_pos, tags_pos, cues_pos;
     cue_point *cues;
     size_t cue_count, cue_cap;
     ebml_out scratch;

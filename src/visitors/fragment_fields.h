@@ -53,10 +53,14 @@ typedef struct kvsp_field {
     const char *key;         /* in kvsp fragments' lines; NULL: not shown */
 } kvsp_field;
 
-#define KVSP_TRACK_VALUE(id, type, field, bit, key, flags)                                             \
+/* Left as written: clang-format 14 lays out an initializer that begins a
+ * macro as a block, one brace a line. */
+/* clang-format off */
+#define KVSP_TRACK_VALUE(id, type, field, bit, key, flags) \
     {id, type, flags, offsetof(kvsp_track, field), 0, offsetof(kvsp_track, present), bit, key}
-#define KVSP_TRACK_TEXT(id, field, key, flags)                                                          \
+#define KVSP_TRACK_TEXT(id, field, key, flags) \
     {id, KVSP_FIELD_STRING, flags, offsetof(kvsp_track, field), 0, 0, 0, key}
+/* clang-format on */
 
 /* In the order of the keys of a track's JSON object. */
 static const kvsp_field kvsp_track_fields[] = {

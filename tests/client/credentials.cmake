@@ -1,10 +1,12 @@
 # Credentials: provider chain, shared files, ECS and IMDSv2 against a fake
-# metadata server (Python, loopback only), refresh, region resolution.
+# metadata server (Python, loopback only; started by credentials_fixture.c),
+# refresh, region resolution.
 # metadata_http.c and aws_config.c (with the transfer code they use) are
 # compiled in as well: the test calls their internal functions, which the
 # shared library does not export.
 add_executable(test_credentials
   ${CMAKE_CURRENT_LIST_DIR}/test_credentials.c
+  ${CMAKE_CURRENT_LIST_DIR}/credentials_fixture.c
   ${PROJECT_SOURCE_DIR}/src/client/metadata_http.c
   ${PROJECT_SOURCE_DIR}/src/client/aws_config.c
   ${PROJECT_SOURCE_DIR}/src/client/http_transfer.c

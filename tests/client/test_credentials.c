@@ -1,6 +1,7 @@
 /* Credentials: the provider chain, the shared files, ECS and IMDSv2 against
  * tests/client/fake_metadata_server.py, refresh before expiry, and region
- * resolution. Arguments: python3 and the server script. */
+ * resolution. Arguments: python3 and the server script (started by
+ * credentials_fixture.c). */
 #define _XOPEN_SOURCE 700
 
 #include <setjmp.h>
@@ -11,34 +12,21 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "aws_config.h"
+#include "credentials_fixture.h"
 #include "kvsparser/credentials.h"
 #include "kvsparser/status.h"
 #include "metadata_http.h"
 
-/* Every secret the tests hand out contains this; no error message may. */
+/* Every secret the tests hand out contains this; no error message may
+ * (ECS_TOKEN, credentials_fixture.h, has it too). */
 #define MARK "S3CR3T"
-#define ECS_TOKEN "Bearer ecs-S3CR3T-auth"
-
-static const char *python_path;
-static const char *server_script;
-static pid_t server_pid = -1;
-static int server_stdin = -1;
-static char base[64]; /* http://127.0.0.1:PORT */
-static char tmpdir[] = "/tmp/kvsp-cred-XXXXXX";
-static char empty_home[300];
 
 static const char *const aws_vars[] = {
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
@@ -695,7 +683,8 @@ static void test_bad_responses(void **state)
     double long_s = seconds_to_fail(2000);
     fprintf(stderr, "ECS fetch against a held answer: %.4f s with a 300 ms timeout, %.4f s with 2000 ms\n", short_s,
             long_s);
-    assert_true(short_s > 0.9 * 0.3 && long_s > 0.9 * 2.0); /* each waited its timeout (libcurl's ms timers) */
+    /* each waited its timeout (libcurl's ms timers) */
+    assert_true(short_s > 0.9 * 0.3 && long_s > 0.9 * 2.0);
     assert_true(short_s < long_s / 2);            /* and not a fixed one */
 }
 
@@ -708,7 +697,8 @@ static void test_region(void **state)
     const char *home = make_home("region");
     write_aws(home, "config",
               "[default]\nregion = us-west-2\n[profile eu]\nregion = eu-west-1\n[profile none]\noutput = json\n");
-    write_aws(home, "credentials", "[norg]\nregion = ap-south-1\n"); /* region is read from config only */
+    /* region is read from config only */
+    write_aws(home, "credentials", "[norg]\nregion = ap-south-1\n");
     assert_region(NULL, NULL, "us-west-2");
     assert_region(NULL, "norg", NULL);
     assert_region(NULL, "none", NULL); /* no falling back to [default] */
@@ -724,82 +714,13 @@ static void test_region(void **state)
     assert_region("evil.example/x", NULL, NULL);
 
     char r[10];
-    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 9), KVSP_ERR_INVALID_ARG); /* does not fit */
+    /* does not fit */
+    assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 9), KVSP_ERR_INVALID_ARG);
     assert_int_equal(kvsp_resolve_region("us-east-2", NULL, r, 10), KVSP_OK);
     assert_int_equal(kvsp_resolve_region("us-east-2", NULL, NULL, 0), KVSP_ERR_INVALID_ARG);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
-
-static int start_server(void)
-{
-    int out[2], in[2];
-    if (pipe(out) != 0 || pipe(in) != 0)
-        return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execl(python_path, python_path, server_script, "--ecs-token", ECS_TOKEN, "--lifetime", "120",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    server_stdin = in[1]; /* closing it, or dying, stops the server */
-    char line[32] = "";
-    size_t n = 0;
-    struct pollfd pfd = {out[0], POLLIN, 0};
-    while (n < sizeof line - 1 && !memchr(line, '\n', n) && poll(&pfd, 1, 15000) > 0) {
-        ssize_t nread = read(out[0], line + n, sizeof line - 1 - n);
-        if (nread <= 0)
-            break;
-        n += (size_t)nread;
-        line[n] = '\0';
-    }
-    close(out[0]);
-    int port = atoi(line);
-    if (port <= 0 || port > 65535)
-        return -1;
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    return 0;
-}
-
-static void stop_server(void)
-{
-    if (server_stdin >= 0)
-        close(server_stdin);
-    if (server_pid <= 0)
-        return;
-    kill(server_pid, SIGTERM);
-    for (int i = 0; i < 50; i++) {
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
-            return;
-        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-    }
-    kill(server_pid, SIGKILL);
-    waitpid(server_pid, NULL, 0);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)type;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 int main(int argc, char **argv)
 {
@@ -807,21 +728,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PYTHON3 fake_metadata_server.py\n", argv[0]);
         return 2;
     }
-    python_path = argv[1];
-    server_script = argv[2];
-    signal(SIGPIPE, SIG_IGN);
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (cred_fixture_start(argv[1], argv[2]) != 0)
         return 1;
-    }
-    snprintf(empty_home, sizeof empty_home, "%s/empty", tmpdir);
-    mkdir(empty_home, 0700);
-    if (start_server() != 0) {
-        fprintf(stderr, "cannot start %s %s\n", python_path, server_script);
-        stop_server();
-        remove_tree(tmpdir);
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_fake_server_is_strict, clean_env),
         cmocka_unit_test_setup(test_environment, clean_env),
@@ -841,7 +749,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_region, clean_env),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    stop_server();
-    remove_tree(tmpdir);
+    cred_fixture_stop();
     return failed;
 }

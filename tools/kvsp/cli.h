@@ -176,19 +176,23 @@ int client_fragments(cli_input_options *in);
     {"max-string-size", required_argument, NULL, 0},
 
 /* getopt_long entries for the options of the reading subcommands; they
- * return 0 and are handed to cli_common_option by name. */
-#define CLI_COMMON_LONG_OPTIONS                            \
-    CLI_CLIENT_LONG_OPTIONS                                \
-    CLI_READER_LONG_OPTIONS                                \
-    CLI_LOG_LONG_OPTIONS                                   \
+ * return 0 and are handed to cli_common_option by name. Left as written
+ * (here and below): clang-format 14 lays out an initializer that ends a
+ * macro as a block, one brace a line. */
+/* clang-format off */
+#define CLI_COMMON_LONG_OPTIONS \
+    CLI_CLIENT_LONG_OPTIONS \
+    CLI_READER_LONG_OPTIONS \
+    CLI_LOG_LONG_OPTIONS \
     {"help", no_argument, NULL, 'h'}
 
 /* The service commands (get-media, list-fragments, ...): no reader, no
  * --follow; get-media adds CLI_START_LONG_OPTIONS. */
-#define CLI_SERVICE_LONG_OPTIONS                           \
-    CLI_CONNECTION_LONG_OPTIONS                            \
-    CLI_LOG_LONG_OPTIONS                                   \
+#define CLI_SERVICE_LONG_OPTIONS \
+    CLI_CONNECTION_LONG_OPTIONS \
+    CLI_LOG_LONG_OPTIONS \
     {"help", no_argument, NULL, 'h'}
+/* clang-format on */
 
 #define CLI_READER_OPTIONS_HELP                                                    \
     "  --chunk-size N        feed the reader N bytes per call (default 65536)\n"  \

@@ -296,7 +296,8 @@ static void assign_times(serve_stream *s, unsigned stream_no)
 {
     static const char ones[KVSP_FRAGMENT_NUMBER_MAX - SERVE_FRAGMENT_NUMBER_DIGITS + 1] =
         "111111111111111111111111111111111111111111111111111111111111111111111111111111111";
-    int pad = (int)s->number_digits - SERVE_FRAGMENT_NUMBER_DIGITS; /* a fixed prefix keeps the order */
+    /* a fixed prefix keeps the order */
+    int pad = (int)s->number_digits - SERVE_FRAGMENT_NUMBER_DIGITS;
     int64_t prev_raw = 0, offset = 0;
     for (size_t k = 0; k < s->count; k++) {
         serve_fragment *f = &s->fragments[k];
