@@ -639,6 +639,8 @@ static void test_skip_votes(void **state)
     const int with[] = {1, 1, 1}, second_blind[] = {1, 0};
     /* Tag, Targets (3 events), 4 SimpleTags and the inner one (4 each) */
     const int tag_children = 2 + 3 + 5 * 4;
+    /* One case a line (clang-format 14 would break the longest apart). */
+    /* clang-format off */
     struct {
         voter v[3];
         const int *with_start;
@@ -652,6 +654,7 @@ static void test_skip_votes(void **state)
         {{{KVSP_SKIP, 0, 0, 0, 0}, {KVSP_SKIP, 1, 0, 0, 0}, {KVSP_SKIP, 0, 0, 0, 0}}, with, 3, 1},
         {{{KVSP_SKIP, 0, 0, 0, 0}, {KVSP_OK, 1, 0, 0, 0}, {KVSP_SKIP, 0, 0, 0, 0}}, with, 3, 0},
     };
+    /* clang-format on */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_voters(cases[i].v, cases[i].with_start, cases[i].n);
         for (size_t k = 0; k < cases[i].n; k++) {

@@ -37,7 +37,8 @@ typedef enum kvsp_field_type {
 
 /* Row flags. */
 #define KVSP_FIELD_IF_UNSET 0x01u   /* fills a string only while none is there (LanguageBCP47) */
-#define KVSP_FIELD_NONZERO 0x02u    /* a 0 leaves the field as it is (TimestampScale keeps its default) */
+/* a 0 leaves the field as it is (TimestampScale keeps its default) */
+#define KVSP_FIELD_NONZERO 0x02u
 #define KVSP_FIELD_FLAG_INT 0x04u   /* presence is an int set to 1 at present_offset, not a bit */
 #define KVSP_FIELD_JSON_TYPE_NAME 0x10u /* JSON: the track type's name, not its number */
 #define KVSP_FIELD_JSON_REAL 0x20u  /* JSON: always a real (otherwise an integer when whole) */

@@ -134,7 +134,10 @@ int cli_delegate_command(int argc, char **argv);
 
 /* The option groups, each with its help text below, so that a subcommand
  * lists (and accepts) only the groups it uses. All are handed to
- * cli_common_option by name. */
+ * cli_common_option by name. The tables are left as written, one option a
+ * line: clang-format 14 packs several to a line and lays out an
+ * initializer that ends a macro as a block. */
+/* clang-format off */
 /* Reaching KVS: every command that talks to the service. */
 #define CLI_CONNECTION_LONG_OPTIONS                        \
     {"stream", required_argument, NULL, 0},                \
@@ -158,6 +161,7 @@ int cli_delegate_command(int argc, char **argv);
     CLI_CONNECTION_LONG_OPTIONS                            \
     CLI_START_LONG_OPTIONS                                 \
     CLI_FOLLOW_LONG_OPTIONS
+/* clang-format on */
 
 #ifdef KVSP_HAVE_CLIENT
 /* Feeds GetMedia of in->stream into the reader (not finished), resuming
@@ -168,6 +172,7 @@ int client_fragments(cli_input_options *in);
 #endif
 
 /* The reader's limits and feeding, for subcommands that parse the media. */
+/* clang-format off */
 #define CLI_READER_LONG_OPTIONS                            \
     {"chunk-size", required_argument, NULL, 0},            \
     {"resync", no_argument, NULL, 0},                      \
@@ -176,21 +181,18 @@ int client_fragments(cli_input_options *in);
     {"max-string-size", required_argument, NULL, 0},
 
 /* getopt_long entries for the options of the reading subcommands; they
- * return 0 and are handed to cli_common_option by name. Left as written
- * (here and below): clang-format 14 lays out an initializer that ends a
- * macro as a block, one brace a line. */
-/* clang-format off */
-#define CLI_COMMON_LONG_OPTIONS \
-    CLI_CLIENT_LONG_OPTIONS \
-    CLI_READER_LONG_OPTIONS \
-    CLI_LOG_LONG_OPTIONS \
+ * return 0 and are handed to cli_common_option by name. */
+#define CLI_COMMON_LONG_OPTIONS                            \
+    CLI_CLIENT_LONG_OPTIONS                                \
+    CLI_READER_LONG_OPTIONS                                \
+    CLI_LOG_LONG_OPTIONS                                   \
     {"help", no_argument, NULL, 'h'}
 
 /* The service commands (get-media, list-fragments, ...): no reader, no
  * --follow; get-media adds CLI_START_LONG_OPTIONS. */
-#define CLI_SERVICE_LONG_OPTIONS \
-    CLI_CONNECTION_LONG_OPTIONS \
-    CLI_LOG_LONG_OPTIONS \
+#define CLI_SERVICE_LONG_OPTIONS                           \
+    CLI_CONNECTION_LONG_OPTIONS                            \
+    CLI_LOG_LONG_OPTIONS                                   \
     {"help", no_argument, NULL, 'h'}
 /* clang-format on */
 
