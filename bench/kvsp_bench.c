@@ -160,7 +160,8 @@ static int pass_consumer(source *src, stats *s)
     kvsp_frame_visitor *fv = meta ? kvsp_frame_visitor_create(meta, NULL, &sink) : NULL;
     kvsp_composite *c = NULL;
     if (fv) {
-        kvsp_visitor kids[2] = {kvsp_fragment_visitor_visitor(meta), kvsp_frame_visitor_visitor(fv)};
+        kvsp_visitor kids[2] = {kvsp_fragment_visitor_visitor(meta),
+                                kvsp_frame_visitor_visitor(fv)};
         c = kvsp_composite_create(kids, 2);
     }
     int rc = 1;

@@ -59,8 +59,8 @@ static inline uint8_t fuzz_touch(const uint8_t *p, size_t n)
 
 /* Feeds the whole input in the chunker's chunks, then finishes; the final
  * status of the run. */
-static inline int fuzz_run_reader(kvsp_reader *r, const kvsp_visitor *v, fuzz_chunker *ch, const uint8_t *data,
-                                  size_t size)
+static inline int fuzz_run_reader(kvsp_reader *r, const kvsp_visitor *v, fuzz_chunker *ch,
+                                  const uint8_t *data, size_t size)
 {
     int st = KVSP_NEED_DATA;
     size_t pos = 0;

@@ -140,13 +140,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     kvsp_listed_fragment *out = NULL;
     size_t count = 0;
-    int rc = kvsp_client_list_fragments(c, "stream", (kvsp_timestamp_type)(size % 3), 1.0, 2.0, &out,
-                                        &count);
+    int rc = kvsp_client_list_fragments(c, "stream", (kvsp_timestamp_type)(size % 3), 1.0, 2.0,
+                                        &out, &count);
     if (rc == KVSP_OK) {
         for (size_t i = 0; i < count; i++) {
             if (memchr(out[i].fragment_number, 0, sizeof out[i].fragment_number) == NULL)
                 abort(); /* not NUL-terminated */
-            if (i && kvsp_fragment_number_cmp(out[i - 1].fragment_number, out[i].fragment_number) > 0)
+            if (i &&
+                kvsp_fragment_number_cmp(out[i - 1].fragment_number, out[i].fragment_number) > 0)
                 abort(); /* not sorted */
             sink += (uint64_t)out[i].server_timestamp_ms + (uint64_t)out[i].producer_timestamp_ms +
                     (uint64_t)out[i].length_ms + out[i].size;
@@ -170,8 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(body, p, body_len);
     body[body_len] = 0;
-    if (kvsp_http_error_message(msg, sizeof msg, type, sizeof type, 400 + (long)(size % 200), body) !=
-        KVSP_ERR_SERVICE)
+    if (kvsp_http_error_message(msg, sizeof msg, type, sizeof type, 400 + (long)(size % 200),
+                                body) != KVSP_ERR_SERVICE)
         abort();
     if (!memchr(msg, 0, sizeof msg) || !memchr(type, 0, sizeof type))
         abort();

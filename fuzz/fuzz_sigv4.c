@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strlen(res.signature) != 64 || !res.authorization || !res.canonical_request ||
             !res.string_to_sign || !res.signed_headers)
             abort();
-        sink += strlen(res.canonical_request) + strlen(res.string_to_sign) + strlen(res.authorization);
+        sink +=
+            strlen(res.canonical_request) + strlen(res.string_to_sign) + strlen(res.authorization);
         sink += (size_t)kvsp_sigv4_verify(&req, res.authorization, &cred, &err);
     }
     kvsp_sigv4_result_free(&res);

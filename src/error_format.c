@@ -15,8 +15,8 @@ int kvsp_error_vformat(char *buf, size_t size, int *status_out, int status, cons
 }
 
 /* The exported twin for the decoder and client libraries (error_format.h). */
-int kvsp_ext_error_vformat(char *buf, size_t size, int *status_out, int status,
-                           const char *fmt, va_list ap)
+int kvsp_ext_error_vformat(char *buf, size_t size, int *status_out, int status, const char *fmt,
+                           va_list ap)
 {
     return kvsp_error_vformat(buf, size, status_out, status, fmt, ap);
 }

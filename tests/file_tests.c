@@ -22,8 +22,8 @@ static void report_difference(const char *what, const log_buf *want, const log_b
         }
         i++;
     }
-    print_error("%s: event log differs at line %zu\n  want: %.300s\n  got:  %.300s\n", what,
-                line, want->data + line_start, got->data + line_start);
+    print_error("%s: event log differs at line %zu\n  want: %.300s\n  got:  %.300s\n", what, line,
+                want->data + line_start, got->data + line_start);
 }
 
 void assert_same_log(const char *what, const log_buf *want, const log_buf *got)

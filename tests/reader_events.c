@@ -76,8 +76,8 @@ int collect_with_reader(kvsp_reader *r, const uint8_t *data, size_t len, size_t 
     return st;
 }
 
-int collect_events(const uint8_t *data, size_t len, const kvsp_reader_options *opts,
-                   size_t chunk, event_list *out)
+int collect_events(const uint8_t *data, size_t len, const kvsp_reader_options *opts, size_t chunk,
+                   event_list *out)
 {
     kvsp_reader *r = kvsp_reader_create(opts);
     if (!r)

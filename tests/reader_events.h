@@ -37,8 +37,8 @@ typedef struct event_list {
 
 /* Feeds data in chunks of chunk bytes (0: all at once), finishes, and records
  * every event. Returns the final status (KVSP_DONE or an error). */
-int collect_events(const uint8_t *data, size_t len, const kvsp_reader_options *opts,
-                   size_t chunk, event_list *out);
+int collect_events(const uint8_t *data, size_t len, const kvsp_reader_options *opts, size_t chunk,
+                   event_list *out);
 int collect_with_reader(kvsp_reader *r, const uint8_t *data, size_t len, size_t chunk,
                         event_list *out);
 /* Index of the nth (0-based) event of that type and ID, or -1. */

@@ -23,7 +23,6 @@
 
 static const char *resources;
 
-
 /* Live and peak bytes: each block carries its size in front of it. */
 typedef union size_header {
     max_align_t align;
@@ -121,7 +120,8 @@ static int patch_output(void *user, uint64_t offset, const void *data, size_t le
     return KVSP_OK;
 }
 
-static int run_pipeline_digest(const uint8_t *data, size_t len, int seekable, long *frames, output_digest *digest)
+static int run_pipeline_digest(const uint8_t *data, size_t len, int seekable, long *frames,
+                               output_digest *digest)
 {
     merged_output kept = {0};
     kvsp_visitor sink = {.user = frames, .on_frame = on_frame};
@@ -203,8 +203,8 @@ static void test_no_allocation_per_element(void **state)
     /* Three times the fragments, frames and elements; the same allocations
      * give or take buffer growth. */
     assert_true(counts[1] <= counts[0] + 8);
-    print_message("allocations: %ld for %ld frames, %ld for %ld frames\n", counts[0], frames[0], counts[1],
-                  frames[1]);
+    print_message("allocations: %ld for %ld frames, %ld for %ld frames\n", counts[0], frames[0],
+                  counts[1], frames[1]);
 }
 
 /* Makes the i-th allocation fail, for every i a clean run reaches; with
@@ -233,14 +233,15 @@ static void fail_each_allocation(const uint8_t *data, size_t len, int seekable, 
         assert_true(counted_allocations >= i); /* the failure was reached */
         if (st == KVSP_ERR_NOMEM) {
             nomem++;
-        } else if (st == KVSP_DONE && !fail_the_rest && frames == clean_frames && got.bytes == clean.bytes &&
-                   got.hash == clean.hash) {
+        } else if (st == KVSP_DONE && !fail_the_rest && frames == clean_frames &&
+                   got.bytes == clean.bytes && got.hash == clean.hash) {
             recovered++;
         } else {
-            print_error("%s output: allocation %ld %sfailed: status %s, %ld of %ld frames, %llu of %llu bytes%s\n",
-                        seekable ? "seekable" : "live", i, fail_the_rest ? "and the rest " : "",
-                        kvsp_status_name(st), frames, clean_frames, (unsigned long long)got.bytes,
-                        (unsigned long long)clean.bytes, got.hash == clean.hash ? "" : " (other bytes)");
+            print_error(
+                "%s output: allocation %ld %sfailed: status %s, %ld of %ld frames, %llu of %llu bytes%s\n",
+                seekable ? "seekable" : "live", i, fail_the_rest ? "and the rest " : "",
+                kvsp_status_name(st), frames, clean_frames, (unsigned long long)got.bytes,
+                (unsigned long long)clean.bytes, got.hash == clean.hash ? "" : " (other bytes)");
             fail();
         }
         if (counted_live != 0) {
@@ -248,9 +249,11 @@ static void fail_each_allocation(const uint8_t *data, size_t len, int seekable, 
             fail();
         }
     }
-    print_message("  %s output: %ld allocations failed in turn%s: %ld runs gave KVSP_ERR_NOMEM, %ld retried to "
-                  "the same output\n",
-                  seekable ? "seekable" : "live", total, fail_the_rest ? " with the rest" : "", nomem, recovered);
+    print_message(
+        "  %s output: %ld allocations failed in turn%s: %ld runs gave KVSP_ERR_NOMEM, %ld retried to "
+        "the same output\n",
+        seekable ? "seekable" : "live", total, fail_the_rest ? " with the rest" : "", nomem,
+        recovered);
 }
 
 /* Two GetMedia fragments with tags; BlockGroups (a Block held until its
@@ -262,7 +265,9 @@ static void test_every_allocation_may_fail(void **state)
     static const struct {
         const char *name;
         int times;
-    } inputs[] = {{"kvs_user_tags.mkv", 2}, {"h264_blockgroups.mkv", 1}, {"audio_video.mkv", 1},
+    } inputs[] = {{"kvs_user_tags.mkv", 2},
+                  {"h264_blockgroups.mkv", 1},
+                  {"audio_video.mkv", 1},
                   {"lacing_xiph.mkv", 1}};
     for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
         size_t len;

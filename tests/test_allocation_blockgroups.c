@@ -93,10 +93,11 @@ static void fail_each_allocation(const char *name)
             int st = read_frames(data, len, &got);
             if (st == KVSP_ERR_NOMEM) {
                 nomem++;
-            } else if (st != KVSP_DONE || rest || got.frames != clean.frames || got.hash != clean.hash) {
-                print_error("%s: allocation %ld %sfailed: status %s, %ld of %ld frames%s\n", name, i,
-                            rest ? "and the rest " : "", kvsp_status_name(st), got.frames, clean.frames,
-                            got.hash == clean.hash ? "" : " (other frames)");
+            } else if (st != KVSP_DONE || rest || got.frames != clean.frames ||
+                       got.hash != clean.hash) {
+                print_error("%s: allocation %ld %sfailed: status %s, %ld of %ld frames%s\n", name,
+                            i, rest ? "and the rest " : "", kvsp_status_name(st), got.frames,
+                            clean.frames, got.hash == clean.hash ? "" : " (other frames)");
                 fail();
             }
             assert_int_equal(counted_live, 0);

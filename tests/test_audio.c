@@ -257,10 +257,8 @@ int main(int argc, char **argv)
         return kvsp_test_skip("no resources folder given");
     resources = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_gaps_and_outputs),
-        cmocka_unit_test(test_chunking_invariance),
-        cmocka_unit_test(test_callback_error_stops),
+        cmocka_unit_test(test_bad_options),         cmocka_unit_test(test_gaps_and_outputs),
+        cmocka_unit_test(test_chunking_invariance), cmocka_unit_test(test_callback_error_stops),
         cmocka_unit_test(test_f32_is_s16_scaled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,7 +102,8 @@ static int log_data(void *user, const kvsp_event *ev)
     run_log *log = user;
     log_start(user, ev);
     if (ev->block) {
-        item it = {ev->offset, ev->end_offset, ev->size, 0, ev->block->frame_count, ev->block->simple};
+        item it = {ev->offset, ev->end_offset,         ev->size,
+                   0,          ev->block->frame_count, ev->block->simple};
         for (uint32_t i = 0; i < ev->block->frame_count; i++) {
             const uint8_t *f;
             size_t n;
@@ -117,7 +118,7 @@ static int log_data(void *user, const kvsp_event *ev)
 static int log_frame(void *user, const kvsp_frame *f)
 {
     run_log *log = user;
-    item it = {f->block_offset, 0, f->size, sample_hash(f->data, f->size), f->index_in_block,
+    item it = {f->block_offset,   0, f->size, sample_hash(f->data, f->size), f->index_in_block,
                (uint32_t)f->track};
     it.hash ^= (uint64_t)f->timecode * 0x9E3779B97F4A7C15ull;
     push_item(&log->frames, &it);

@@ -33,28 +33,143 @@ static const char GM_FRAG2[] = "91343852333181432397633822764885441725874549018"
 static const char GM_FRAG3[] = "91343852333181432402585582922026963247510532162";
 
 static const facts all_facts[] = {
-    {"output_get_media.mkv", KVSP_DONE, 5, 5, 5, 300, 5, 26, 15, 25, 60, -1, 300, 0,
-     {0, 2000, 4000, 6000, 8000, -1}, NULL, {GM_FRAG1, GM_FRAG2, GM_FRAG3}, GM_FRAG1,
-     "91343852333181432412489103236310005892133364608", "1511852109.126", "1511852108.513",
+    {"output_get_media.mkv",
+     KVSP_DONE,
+     5,
+     5,
+     5,
+     300,
+     5,
+     26,
+     15,
+     25,
+     60,
+     -1,
+     300,
+     0,
+     {0, 2000, 4000, 6000, 8000, -1},
+     NULL,
+     {GM_FRAG1, GM_FRAG2, GM_FRAG3},
+     GM_FRAG1,
+     "91343852333181432412489103236310005892133364608",
+     "1511852109.126",
+     "1511852108.513",
      "15858"},
-    {"output_get_media_sparse_fragments.mkv", KVSP_DONE, 3, 3, 3, 180, 3, -1, 9, -1, -1, -1,
-     180, 0, {0, 4000, 8000, -1}, NULL, {NULL}, NULL, NULL, NULL, NULL, NULL},
-    {"output-get-media-equal-timecode.mkv", KVSP_ERR_TRUNCATED, 2, 2, 2, 239, -1, -1, -1, -1,
-     -1, -1, 239, 0, {0, 0, -1}, NULL, {NULL},
+    {"output_get_media_sparse_fragments.mkv",
+     KVSP_DONE,
+     3,
+     3,
+     3,
+     180,
+     3,
+     -1,
+     9,
+     -1,
+     -1,
+     -1,
+     180,
+     0,
+     {0, 4000, 8000, -1},
+     NULL,
+     {NULL},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"output-get-media-equal-timecode.mkv",
+     KVSP_ERR_TRUNCATED,
+     2,
+     2,
+     2,
+     239,
+     -1,
+     -1,
+     -1,
+     -1,
+     -1,
+     -1,
+     239,
+     0,
+     {0, 0, -1},
+     NULL,
+     {NULL},
      /* The README names fragment 913...8620731820224134479800643425492 and millis
       * behind now 1468654 here, but neither string occurs in the file's bytes;
       * these are the values mkvinfo reads. */
-     "91343852338381417542203754135250098963782391502", NULL, "1519074132.668",
-     "1518814932.515", "909335"},
-    {"kinesis_video_renderer_example_output.mkv", KVSP_DONE, 8, 8, 8, 444, 8, -1, 16, -1, -1,
-     -1, 444, 0, {-1}, NULL, {NULL}, NULL, NULL, NULL, NULL, NULL},
-    {"clusters.mkv", KVSP_DONE, 1, 1, 8, 444, -1, -1, -1, -1, -1, -1, 444, 0,
-     {0, 1999, 3999, 5998, 7998, 9998, 11997, 13997, -1}, NULL, {NULL}, NULL, NULL, NULL,
-     NULL, NULL},
-    {"bezos_vogels.mkv", KVSP_DONE, 1, 1, 5, 546, 3, -1, -1, -1, -1, 5, 546, 0,
-     {834, 5839, 5873, 10878, 14214, -1}, NULL, {NULL}, NULL, NULL, NULL, NULL, NULL},
-    {"vogels_330.mkv", KVSP_DONE, 1, 1, 9, 2334, -1, -1, -1, -1, -1, -1, 909, 1425, {-1},
-     "A_AAC", {NULL}, NULL, NULL, NULL, NULL, NULL},
+     "91343852338381417542203754135250098963782391502",
+     NULL,
+     "1519074132.668",
+     "1518814932.515",
+     "909335"},
+    {"kinesis_video_renderer_example_output.mkv",
+     KVSP_DONE,
+     8,
+     8,
+     8,
+     444,
+     8,
+     -1,
+     16,
+     -1,
+     -1,
+     -1,
+     444,
+     0,
+     {-1},
+     NULL,
+     {NULL},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"clusters.mkv",
+     KVSP_DONE,
+     1,
+     1,
+     8,
+     444,
+     -1,
+     -1,
+     -1,
+     -1,
+     -1,
+     -1,
+     444,
+     0,
+     {0, 1999, 3999, 5998, 7998, 9998, 11997, 13997, -1},
+     NULL,
+     {NULL},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"bezos_vogels.mkv",
+     KVSP_DONE,
+     1,
+     1,
+     5,
+     546,
+     3,
+     -1,
+     -1,
+     -1,
+     -1,
+     5,
+     546,
+     0,
+     {834, 5839, 5873, 10878, 14214, -1},
+     NULL,
+     {NULL},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NULL},
+    {"vogels_330.mkv", KVSP_DONE, 1,    1,    9,    2334, -1,  -1, -1, -1, -1, -1, 909, 1425, {-1},
+     "A_AAC",          {NULL},    NULL, NULL, NULL, NULL, NULL},
 };
 
 typedef struct tally {
@@ -115,9 +230,7 @@ static void count(tally *t, const kvsp_event *ev)
     if (ev->type != KVSP_EV_DATA)
         return;
     switch (ev->id) {
-    case KVSP_ID_CRC32:
-        t->crc32++;
-        break;
+    case KVSP_ID_CRC32: t->crc32++; break;
     case KVSP_ID_SIMPLEBLOCK:
         t->simple_blocks++;
         t->keyframes += ev->block->keyframe;
@@ -128,27 +241,16 @@ static void count(tally *t, const kvsp_event *ev)
         if (t->ntimecodes < MAX_CLUSTERS)
             t->timecodes[t->ntimecodes++] = (long long)ev->value.u;
         break;
-    case KVSP_ID_TAG_NAME:
-        copy_str(t->last_name, sizeof t->last_name, ev);
-        break;
-    case KVSP_ID_TAG_STRING:
-        on_tag_string(t, ev);
-        break;
-    case 0xD7: /* TrackNumber */
-        t->track_number = ev->value.u;
-        break;
+    case KVSP_ID_TAG_NAME: copy_str(t->last_name, sizeof t->last_name, ev); break;
+    case KVSP_ID_TAG_STRING: on_tag_string(t, ev); break;
+    case 0xD7: /* TrackNumber */ t->track_number = ev->value.u; break;
     case 0x86: /* CodecID */
         if (t->track_number <= 2)
             copy_str(t->codec[t->track_number], sizeof t->codec[0], ev);
         break;
-    case 0xB5: /* SamplingFrequency */
-        t->sampling_frequency = ev->value.f;
-        break;
-    case 0x9F: /* Channels */
-        t->channels = ev->value.u;
-        break;
-    default:
-        break;
+    case 0xB5: /* SamplingFrequency */ t->sampling_frequency = ev->value.f; break;
+    case 0x9F: /* Channels */ t->channels = ev->value.u; break;
+    default: break;
     }
 }
 

@@ -58,9 +58,9 @@ static int same_event(const kvsp_event *a, const kvsp_event *b)
 {
     if (a->type != b->type || a->id != b->id || strcmp(a->name, b->name) || a->info != b->info ||
         a->value_type != b->value_type || a->offset != b->offset ||
-        a->header_size != b->header_size || a->size != b->size ||
-        a->end_offset != b->end_offset || a->depth != b->depth || a->value.u != b->value.u ||
-        a->status != b->status || a->skipped != b->skipped)
+        a->header_size != b->header_size || a->size != b->size || a->end_offset != b->end_offset ||
+        a->depth != b->depth || a->value.u != b->value.u || a->status != b->status ||
+        a->skipped != b->skipped)
         return 0;
     if ((a->data == NULL) != (b->data == NULL) || a->data_size != b->data_size)
         return 0;
@@ -181,10 +181,11 @@ static size_t build_fragment(ebml_buf *b)
     size_t targets = eb_begin(b, KVSP_ID_TARGETS);
     eb_uint(b, 0x68CA, 50); /* TargetTypeValue */
     eb_end(b, targets);
-    static const char *names[] = {"AWS_KINESISVIDEO_FRAGMENT_NUMBER", "AWS_KINESISVIDEO_SERVER_TIMESTAMP",
-                                  "user", "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"};
-    static const char *values[] = {"91343852333181432392682062607743920146159169392", "1511852109.123",
-                                   "value", "1511852109.100"};
+    static const char *names[] = {"AWS_KINESISVIDEO_FRAGMENT_NUMBER",
+                                  "AWS_KINESISVIDEO_SERVER_TIMESTAMP", "user",
+                                  "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"};
+    static const char *values[] = {"91343852333181432392682062607743920146159169392",
+                                   "1511852109.123", "value", "1511852109.100"};
     for (int i = 0; i < 4; i++) {
         if (i != 2) { /* sizes in 1 byte (i = 0, 1) or 8 */
             usual_simple_tag(b, names[i], values[i], i < 2 ? 1 : 8);
@@ -221,7 +222,8 @@ static uint64_t next_random(uint64_t *s)
 /* copy = the fragment with 1-3 bytes of content_at..+content_len changed:
  * a bit flipped or a byte replaced (small changes to sizes and IDs are the
  * interesting ones). */
-static void damage(uint8_t *copy, const ebml_buf *b, size_t content_at, size_t content_len, uint64_t *seed)
+static void damage(uint8_t *copy, const ebml_buf *b, size_t content_at, size_t content_len,
+                   uint64_t *seed)
 {
     memcpy(copy, b->data, b->len);
     int flips = 1 + (int)(next_random(seed) % 3);
@@ -590,8 +592,14 @@ static int voter_event(voter *v, const kvsp_event *ev)
     return KVSP_OK;
 }
 
-static int voter_start(void *user, const kvsp_event *ev) { return voter_event(user, ev); }
-static int voter_other(void *user, const kvsp_event *ev) { return voter_event(user, ev); }
+static int voter_start(void *user, const kvsp_event *ev)
+{
+    return voter_event(user, ev);
+}
+static int voter_other(void *user, const kvsp_event *ev)
+{
+    return voter_event(user, ev);
+}
 
 static int voter_resume(void *user)
 {

@@ -81,7 +81,8 @@ static int read_fixture(const char *name, kvsp_visitor *v)
     return st;
 }
 
-static int decode_fixture(const char *name, kvsp_decode_options *o, seen *s, kvsp_decode_stats *stats)
+static int decode_fixture(const char *name, kvsp_decode_options *o, seen *s,
+                          kvsp_decode_stats *stats)
 {
     memset(s, 0, sizeof *s);
     s->ordered = 1;
@@ -229,7 +230,8 @@ static int on_video_frame(void *user, const kvsp_frame *fr)
     const kvsp_track *t = fr->track_info;
     int first = !log->count && !log->expected_skipped;
     if (first || t->codec_private_size != log->codec_private_size ||
-        (t->codec_private_size && memcmp(t->codec_private, log->codec_private, t->codec_private_size) != 0)) {
+        (t->codec_private_size &&
+         memcmp(t->codec_private, log->codec_private, t->codec_private_size) != 0)) {
         log->reopens += !first;
         log->waiting_keyframe = 1;
         free((void *)log->codec_private);
@@ -276,16 +278,18 @@ static int on_picture_facts(void *user, const kvsp_picture *p)
     return KVSP_OK;
 }
 
-static void assert_same_facts(const frame_facts *want, const frame_facts *got, size_t i, const char *name,
-                              int threads)
+static void assert_same_facts(const frame_facts *want, const frame_facts *got, size_t i,
+                              const char *name, int threads)
 {
     if (want->pts_ns != got->pts_ns || want->fragment_index != got->fragment_index ||
         want->keyframe != got->keyframe || want->index != got->index)
-        print_error("%s, %d thread(s), picture %zu: pts %lld ns, fragment %llu, keyframe %d, index %llu; its frame: "
-                    "pts %lld ns, fragment %llu, keyframe %d, index %llu\n",
-                    name, threads, i, (long long)got->pts_ns, (unsigned long long)got->fragment_index, got->keyframe,
-                    (unsigned long long)got->index, (long long)want->pts_ns,
-                    (unsigned long long)want->fragment_index, want->keyframe, (unsigned long long)want->index);
+        print_error(
+            "%s, %d thread(s), picture %zu: pts %lld ns, fragment %llu, keyframe %d, index %llu; its frame: "
+            "pts %lld ns, fragment %llu, keyframe %d, index %llu\n",
+            name, threads, i, (long long)got->pts_ns, (unsigned long long)got->fragment_index,
+            got->keyframe, (unsigned long long)got->index, (long long)want->pts_ns,
+            (unsigned long long)want->fragment_index, want->keyframe,
+            (unsigned long long)want->index);
     assert_int_equal(got->pts_ns, want->pts_ns);
     assert_true(got->pts_ms == want->pts_ms);
     assert_true(got->producer_ms == want->producer_ms);
@@ -351,8 +355,9 @@ static void test_metadata_of_the_decoded_frame(void **state)
     (void)state;
     /* two fragments with audio; a resolution change (drain and reopen);
      * a mid-GOP start; timecodes restarting at zero; BlockGroups */
-    static const char *const names[] = {"kvs_user_tags.mkv", "kvs_resolution_change.mkv", "kvs_mid_gop.mkv",
-                                        "kvs_restart_at_zero.mkv", "h264_blockgroups.mkv"};
+    static const char *const names[] = {"kvs_user_tags.mkv", "kvs_resolution_change.mkv",
+                                        "kvs_mid_gop.mkv", "kvs_restart_at_zero.mkv",
+                                        "h264_blockgroups.mkv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         check_metadata(names[i], 1);
         check_metadata(names[i], 4);

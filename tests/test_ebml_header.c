@@ -68,8 +68,9 @@ static void test_rfc_size_lengths(void **state)
     expect_header((const uint8_t[]){0x1A, 0x45, 0xDF, 0xA3, 0x01, 0, 0, 0, 0, 0, 0, 0x02}, 12,
                   KVSP_ID_EBML, 2);
     /* The largest known size of 8 bytes, one below all ones. */
-    expect_header((const uint8_t[]){0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE},
-                  12, KVSP_ID_SEGMENT, 0xFFFFFFFFFFFFFEull);
+    expect_header(
+        (const uint8_t[]){0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE},
+        12, KVSP_ID_SEGMENT, 0xFFFFFFFFFFFFFEull);
 }
 
 /* RFC 8794 section 6.2: all value bits set is the unknown size, at every
@@ -77,13 +78,16 @@ static void test_rfc_size_lengths(void **state)
 static void test_rfc_unknown_sizes(void **state)
 {
     (void)state;
-    expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0xFF}, 5, KVSP_ID_CLUSTER, KVSP_SIZE_UNKNOWN);
+    expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0xFF}, 5, KVSP_ID_CLUSTER,
+                  KVSP_SIZE_UNKNOWN);
     expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0x7F, 0xFF}, 6, KVSP_ID_CLUSTER,
                   KVSP_SIZE_UNKNOWN);
-    expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF},
-                  12, KVSP_ID_CLUSTER, KVSP_SIZE_UNKNOWN);
+    expect_header(
+        (const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF},
+        12, KVSP_ID_CLUSTER, KVSP_SIZE_UNKNOWN);
     expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0xFE}, 5, KVSP_ID_CLUSTER, 0x7E);
-    expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0x7F, 0xFE}, 6, KVSP_ID_CLUSTER, 0x3FFE);
+    expect_header((const uint8_t[]){0x1F, 0x43, 0xB6, 0x75, 0x7F, 0xFE}, 6, KVSP_ID_CLUSTER,
+                  0x3FFE);
 }
 
 /* RFC 8794 section 5: IDs whose value bits are all 0 or all 1 are
@@ -99,7 +103,8 @@ static void test_rfc_reserved_and_invalid(void **state)
     assert_int_equal(slow((const uint8_t[]){0xFF, 0x81}, 2, &id, &size), KVSP_ERR_INVALID_ID);
     assert_int_equal(slow((const uint8_t[]){0x40, 0x00, 0x81}, 3, &id, &size), KVSP_ERR_INVALID_ID);
     assert_int_equal(slow((const uint8_t[]){0x7F, 0xFF, 0x81}, 3, &id, &size), KVSP_ERR_INVALID_ID);
-    assert_int_equal(slow((const uint8_t[]){0x3F, 0xFF, 0xFF, 0x81}, 4, &id, &size), KVSP_ERR_INVALID_ID);
+    assert_int_equal(slow((const uint8_t[]){0x3F, 0xFF, 0xFF, 0x81}, 4, &id, &size),
+                     KVSP_ERR_INVALID_ID);
     assert_int_equal(slow((const uint8_t[]){0x10, 0x00, 0x00, 0x00, 0x81}, 5, &id, &size),
                      KVSP_ERR_INVALID_ID);
     assert_int_equal(slow((const uint8_t[]){0x1F, 0xFF, 0xFF, 0xFF, 0x81}, 5, &id, &size),
@@ -112,7 +117,8 @@ static void test_rfc_reserved_and_invalid(void **state)
     /* The ID's first byte is judged before anything else arrives. */
     assert_int_equal(slow((const uint8_t[]){0x00}, 1, &id, &size), KVSP_ERR_INVALID_ID);
     assert_int_equal(slow((const uint8_t[]){0x08}, 1, &id, &size), KVSP_ERR_INVALID_ID);
-    assert_int_equal(slow((const uint8_t[]){0x42, 0x86, 0x00}, 3, &id, &size), KVSP_ERR_INVALID_SIZE);
+    assert_int_equal(slow((const uint8_t[]){0x42, 0x86, 0x00}, 3, &id, &size),
+                     KVSP_ERR_INVALID_SIZE);
     assert_int_equal(fast((const uint8_t[]){0x00}, 1, 0x81, &id, &size), 0);
     assert_int_equal(fast((const uint8_t[]){0x08}, 1, 0x81, &id, &size), 0);
     assert_int_equal(fast((const uint8_t[]){0x42, 0x86, 0x00}, 3, 0x81, &id, &size), 0);
@@ -180,10 +186,14 @@ static void test_value_sizes(void **state)
     for (uint64_t size = 0; size <= 16; size++) {
         int int_ok = size <= 8;
         int float_ok = size == 0 || size == 4 || size == 8;
-        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_UINT, size), int_ok ? KVSP_OK : KVSP_ERR_BAD_INTEGER);
-        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_INT, size), int_ok ? KVSP_OK : KVSP_ERR_BAD_INTEGER);
-        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_DATE, size), int_ok ? KVSP_OK : KVSP_ERR_BAD_INTEGER);
-        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_FLOAT, size), float_ok ? KVSP_OK : KVSP_ERR_BAD_FLOAT);
+        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_UINT, size),
+                         int_ok ? KVSP_OK : KVSP_ERR_BAD_INTEGER);
+        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_INT, size),
+                         int_ok ? KVSP_OK : KVSP_ERR_BAD_INTEGER);
+        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_DATE, size),
+                         int_ok ? KVSP_OK : KVSP_ERR_BAD_INTEGER);
+        assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_FLOAT, size),
+                         float_ok ? KVSP_OK : KVSP_ERR_BAD_FLOAT);
         assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_STRING, size), KVSP_OK);
         assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_UTF8, size), KVSP_OK);
         assert_int_equal(kvsp_ebml_value_size_status(KVSP_TYPE_BINARY, size), KVSP_OK);

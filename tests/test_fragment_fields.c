@@ -105,9 +105,10 @@ static void test_fragment_track_and_info_rows(void **state)
     assert_int_equal(f->track_count, 2);
     const kvsp_track *t = &f->tracks[0];
     assert_int_equal(t->present, KVSP_TRACK_HAS_NUMBER | KVSP_TRACK_HAS_UID | KVSP_TRACK_HAS_TYPE |
-                                     KVSP_TRACK_HAS_DEFAULT_DURATION | KVSP_TRACK_HAS_SAMPLING_FREQUENCY |
-                                     KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY | KVSP_TRACK_HAS_CHANNELS |
-                                     KVSP_TRACK_HAS_BIT_DEPTH);
+                                     KVSP_TRACK_HAS_DEFAULT_DURATION |
+                                     KVSP_TRACK_HAS_SAMPLING_FREQUENCY |
+                                     KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY |
+                                     KVSP_TRACK_HAS_CHANNELS | KVSP_TRACK_HAS_BIT_DEPTH);
     assert_int_equal(t->uid, 99);
     assert_int_equal(t->type, KVSP_TRACK_AUDIO);
     assert_string_equal(t->name, "mic");

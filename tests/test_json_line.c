@@ -111,7 +111,8 @@ static double random_double(void)
 static int64_t random_int(void)
 {
     static const int64_t edges[] = {0, -1, 1, INT64_MAX, INT64_MIN, 9, 10, -10, 999999999999};
-    return (rnd() & 1) ? edges[rnd() % (sizeof edges / sizeof edges[0])] : (int64_t)rnd() >> (rnd() % 64);
+    return (rnd() & 1) ? edges[rnd() % (sizeof edges / sizeof edges[0])]
+                       : (int64_t)rnd() >> (rnd() % 64);
 }
 
 /* One random value as field `key` of both: into w, and into obj (an object
@@ -120,7 +121,10 @@ static void random_value(cli_jl *w, json_t *parent, const char *key, int depth)
 {
     json_t *v = NULL;
     switch (rnd() % (depth < 3 ? 8 : 6)) {
-    case 0: cli_jl_null(w, key); v = json_null(); break;
+    case 0:
+        cli_jl_null(w, key);
+        v = json_null();
+        break;
     case 1: {
         bool b = rnd() & 1;
         cli_jl_bool(w, key, b);
@@ -208,7 +212,8 @@ static void test_random_lines_equal_jansson(void **state)
 static void test_ms(void **state)
 {
     (void)state;
-    static const double values[] = {0, 1, -1, 1.5, 1571236183170.0, 1571236183170.25, 0.1, 9e15, 1e20, -0.0};
+    static const double values[] = {0,   1,    -1,   1.5, 1571236183170.0, 1571236183170.25,
+                                    0.1, 9e15, 1e20, -0.0};
     cli_jl w = {0};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         double ms = values[i];
@@ -236,7 +241,11 @@ static void test_invalid_utf8(void **state)
         size_t len;
         const char *out;
     } cases[] = {
-        {"a\xff" "b", 3, "{\"s\":\"a\xEF\xBF\xBD" "b\"}\n"},
+        {"a\xff"
+         "b",
+         3,
+         "{\"s\":\"a\xEF\xBF\xBD"
+         "b\"}\n"},
         {"\xE2\x82", 2, "{\"s\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}\n"},
         {"\xC0\xAF", 2, "{\"s\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}\n"},
         {"\xED\xA0\x80", 3, "{\"s\":\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"}\n"},

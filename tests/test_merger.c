@@ -66,8 +66,9 @@ static int merge_file(const uint8_t *data, size_t len, memory_file *out, int see
     kvsp_merge_output o = {out, mem_write, seekable ? mem_patch : NULL, NULL};
     kvsp_merger *m = kvsp_merger_create(NULL, NULL, &o);
     pauser p = {0};
-    kvsp_visitor kids[2] = {{.user = &p, .on_start = pause_every_third, .on_data = pause_every_third},
-                            kvsp_merger_visitor(m)};
+    kvsp_visitor kids[2] = {
+        {.user = &p, .on_start = pause_every_third, .on_data = pause_every_third},
+        kvsp_merger_visitor(m)};
     kvsp_composite *c = kvsp_composite_create(kids + (pausing ? 0 : 1), pausing ? 2 : 1);
     kvsp_visitor v = kvsp_composite_visitor(c);
     kvsp_reader *r = kvsp_reader_create(NULL);
@@ -116,7 +117,8 @@ static void test_seekable_output(void **state)
     assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_EBML), 1);
     int seg = find_event(&ev, KVSP_EV_START, KVSP_ID_SEGMENT, 0);
     assert_true(seg >= 0);
-    assert_int_equal(ev.items[seg].offset + ev.items[seg].header_size + ev.items[seg].size, out.len);
+    assert_int_equal(ev.items[seg].offset + ev.items[seg].header_size + ev.items[seg].size,
+                     out.len);
     assert_int_equal(count_events(&ev, KVSP_EV_DATA, KVSP_ID_SIMPLEBLOCK), 15);
     assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_CUE_POINT), 3);
     assert_int_equal(count_events(&ev, KVSP_EV_START, KVSP_ID_TAGS), 3);
@@ -240,7 +242,8 @@ static void laced_audio_block(ebml_buf *b, int16_t timecode, uint8_t frames)
 {
     eb_id(b, KVSP_ID_SIMPLEBLOCK);
     eb_size(b, 5 + 3u * frames, 0);
-    uint8_t hdr[5] = {0x82, (uint8_t)((uint16_t)timecode >> 8), (uint8_t)timecode, 0x84, (uint8_t)(frames - 1)};
+    uint8_t hdr[5] = {0x82, (uint8_t)((uint16_t)timecode >> 8), (uint8_t)timecode, 0x84,
+                      (uint8_t)(frames - 1)};
     eb_bytes(b, hdr, sizeof hdr);
     for (unsigned i = 0; i < 3u * frames; i++)
         eb_byte(b, 0x11);
@@ -333,7 +336,7 @@ static void test_cue_points(void **state)
     eb_simple_block(&in, 0, 0x80, 10, 1);     /* key, 0 */
     laced_audio_block(&in, 0, 4);             /* audio: no cue */
     eb_simple_block(&in, 40, 0, 10, 2);
-    eb_simple_block(&in, 80, 0x01, 10, 3);    /* discardable, not key */
+    eb_simple_block(&in, 80, 0x01, 10, 3); /* discardable, not key */
     eb_end(&in, cluster);
     cluster = begin_cluster(&in, 620);
     eb_simple_block(&in, 0, 0, 10, 4);
@@ -366,10 +369,12 @@ static void test_cue_points(void **state)
     for (size_t i = 0; i < n; i++) {
         const event_record *c = nth(&ev, KVSP_EV_START, KVSP_ID_CLUSTER, want[i].cluster);
         const event_record *b =
-            nth(&ev, want[i].id == KVSP_ID_BLOCKGROUP ? KVSP_EV_START : KVSP_EV_DATA, want[i].id, want[i].nth);
+            nth(&ev, want[i].id == KVSP_ID_BLOCKGROUP ? KVSP_EV_START : KVSP_EV_DATA, want[i].id,
+                want[i].nth);
         assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_TIME, (int)i)->u, want[i].time);
         assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_TRACK, (int)i)->u, 1);
-        assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_CLUSTER_POSITION, (int)i)->u, c->offset - data_start);
+        assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_CLUSTER_POSITION, (int)i)->u,
+                         c->offset - data_start);
         assert_int_equal(nth(&ev, KVSP_EV_DATA, KVSP_ID_CUE_RELATIVE_POSITION, (int)i)->u,
                          b->offset - (c->offset + c->header_size));
     }

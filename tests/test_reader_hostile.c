@@ -36,12 +36,12 @@ static void test_typed_values(void **state)
     (void)state;
     ebml_buf c = {0};
     eb_uint(&c, KVSP_ID_CLUSTER_TIMECODE, 0x0102030405060708ull);
-    eb_binary(&c, 0xFB, "\xFF\xDF", 2);          /* ReferenceBlock: signed, -33 */
-    eb_binary(&c, 0xFB, "", 0);                  /* empty integer: 0 */
-    eb_binary(&c, 0x4489, "\x45\x3B\x80\x00", 4); /* Duration, float32 3000.0 */
+    eb_binary(&c, 0xFB, "\xFF\xDF", 2);                           /* ReferenceBlock: signed, -33 */
+    eb_binary(&c, 0xFB, "", 0);                                   /* empty integer: 0 */
+    eb_binary(&c, 0x4489, "\x45\x3B\x80\x00", 4);                 /* Duration, float32 3000.0 */
     eb_binary(&c, 0x4489, "\x40\x09\x21\xFB\x54\x44\x2D\x18", 8); /* pi as float64 */
     eb_binary(&c, 0x4461, "\x00\x00\x00\x00\x3B\x9A\xCA\x00", 8); /* DateUTC 1 s */
-    eb_binary(&c, 0x536E, "caf\xC3\xA9\0", 6);   /* Name (utf-8) with a trailing NUL */
+    eb_binary(&c, 0x536E, "caf\xC3\xA9\0", 6); /* Name (utf-8) with a trailing NUL */
     event_list ev;
     /* These IDs sit in other masters in the schema; inside a known-size
      * Cluster they are read by their own type all the same. */
@@ -205,13 +205,13 @@ static void test_chapter_display_id(void **state)
     (void)state;
     ebml_buf b = {0};
     eb_begin_unknown(&b, KVSP_ID_SEGMENT, 8);
-    size_t chapters = eb_begin(&b, 0x1043A770);       /* Chapters */
-    size_t edition = eb_begin(&b, 0x45B9);            /* EditionEntry */
-    size_t atom = eb_begin(&b, 0xB6);                 /* ChapterAtom */
-    eb_uint(&b, 0x91, 0);                             /* ChapterTimeStart */
-    eb_id(&b, 0x80);                                  /* ChapterDisplay */
+    size_t chapters = eb_begin(&b, 0x1043A770); /* Chapters */
+    size_t edition = eb_begin(&b, 0x45B9);      /* EditionEntry */
+    size_t atom = eb_begin(&b, 0xB6);           /* ChapterAtom */
+    eb_uint(&b, 0x91, 0);                       /* ChapterTimeStart */
+    eb_id(&b, 0x80);                            /* ChapterDisplay */
     eb_size(&b, 4, 1);
-    eb_string(&b, 0x85, "ab");                        /* ChapString */
+    eb_string(&b, 0x85, "ab"); /* ChapString */
     eb_end(&b, atom);
     eb_end(&b, edition);
     eb_end(&b, chapters);
@@ -296,13 +296,13 @@ static void test_bad_blocks(void **state)
         size_t lace_len, payload;
         int status;
     } cases[] = {
-        {0x02, {3, 200, 200}, 3, 100, KVSP_ERR_BAD_LACING},      /* xiph sizes overrun */
-        {0x02, {2, 255, 255}, 3, 0, KVSP_ERR_BAD_LACING},        /* xiph size never ends */
-        {0x06, {1, 0x40, 200}, 3, 100, KVSP_ERR_BAD_LACING},     /* ebml first size too big */
-        {0x06, {2, 0x8A, 0x80}, 3, 100, KVSP_ERR_BAD_LACING},    /* ebml size goes negative */
-        {0x06, {1, 0x00}, 2, 10, KVSP_ERR_BAD_LACING},           /* ebml vint too long */
-        {0x04, {2}, 1, 10, KVSP_ERR_BAD_LACING},                 /* fixed: 10 not divisible by 3 */
-        {0x04, {0}, 0, 0, KVSP_ERR_BAD_LACING},                  /* laced, no lace count */
+        {0x02, {3, 200, 200}, 3, 100, KVSP_ERR_BAD_LACING},   /* xiph sizes overrun */
+        {0x02, {2, 255, 255}, 3, 0, KVSP_ERR_BAD_LACING},     /* xiph size never ends */
+        {0x06, {1, 0x40, 200}, 3, 100, KVSP_ERR_BAD_LACING},  /* ebml first size too big */
+        {0x06, {2, 0x8A, 0x80}, 3, 100, KVSP_ERR_BAD_LACING}, /* ebml size goes negative */
+        {0x06, {1, 0x00}, 2, 10, KVSP_ERR_BAD_LACING},        /* ebml vint too long */
+        {0x04, {2}, 1, 10, KVSP_ERR_BAD_LACING},              /* fixed: 10 not divisible by 3 */
+        {0x04, {0}, 0, 0, KVSP_ERR_BAD_LACING},               /* laced, no lace count */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         ebml_buf c = {0};
@@ -328,7 +328,10 @@ static void test_block_group(void **state)
     (void)state;
     ebml_buf c = {0};
     size_t g = eb_begin(&c, KVSP_ID_BLOCKGROUP);
-    eb_binary(&c, KVSP_ID_BLOCK, "\x81\x00\x21\x00" "frame", 9);
+    eb_binary(&c, KVSP_ID_BLOCK,
+              "\x81\x00\x21\x00"
+              "frame",
+              9);
     eb_uint(&c, KVSP_ID_BLOCK_DURATION, 33);
     eb_binary(&c, KVSP_ID_REFERENCE_BLOCK, "\xDF", 1);
     eb_end(&c, g);

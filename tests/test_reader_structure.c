@@ -16,8 +16,8 @@ static void test_version_and_status(void **state)
     (void)state;
     assert_string_equal(kvsp_version(), KVSP_VERSION_STRING);
     assert_int_equal(kvsp_version_number(), KVSP_VERSION_NUMBER);
-#define CHECK_STATUS(name, value, text)                       \
-    assert_string_equal(kvsp_status_name(value), #name);      \
+#define CHECK_STATUS(name, value, text)                  \
+    assert_string_equal(kvsp_status_name(value), #name); \
     assert_string_equal(kvsp_status_str(value), text);
     KVSP_STATUS_MAP(CHECK_STATUS)
 #undef CHECK_STATUS
@@ -64,8 +64,8 @@ static void test_unknown_sizes_end_at_non_descendants(void **state)
         size_t cluster = b.len;
         eb_begin_unknown(&b, KVSP_ID_CLUSTER, size_len);
         eb_uint(&b, KVSP_ID_CLUSTER_TIMECODE, 0);
-        eb_binary(&b, KVSP_ID_VOID, "\0\0", 2);     /* global: stays inside */
-        eb_binary(&b, KVSP_ID_CRC32, "abcd", 4);    /* global: stays inside */
+        eb_binary(&b, KVSP_ID_VOID, "\0\0", 2);  /* global: stays inside */
+        eb_binary(&b, KVSP_ID_CRC32, "abcd", 4); /* global: stays inside */
         eb_simple_block(&b, 0, 0x80, 10, 1);
         size_t tags = b.len;
         size_t m = eb_begin(&b, KVSP_ID_TAGS); /* a Segment child: ends the Cluster */
@@ -263,7 +263,8 @@ static void test_filter(void **state)
     for (int i = 0; i < 3; i++)
         eb_simple_block(&b, (int16_t)i, 0x80, 8, (uint8_t)i);
     eb_end(&b, cluster);
-    static const kvsp_filter_action actions[] = {KVSP_FILTER_HIDE, KVSP_FILTER_SKIP, KVSP_FILTER_DELIVER};
+    static const kvsp_filter_action actions[] = {KVSP_FILTER_HIDE, KVSP_FILTER_SKIP,
+                                                 KVSP_FILTER_DELIVER};
     for (size_t chunk = 0; chunk <= 1; chunk++) {
         r = kvsp_reader_create(NULL);
         for (size_t k = 0; k < 3; k++) {
@@ -345,8 +346,7 @@ static void test_api_misuse_and_sticky_errors(void **state)
     kvsp_reader_destroy(zeroed);
     o.limits.max_depth = KVSP_MAX_DEPTH_LIMIT + 1;
     assert_null(kvsp_reader_create(&o));
-    assert_int_equal(kvsp_reader_fail(r, KVSP_ERR_SERVICE, 42, "custom %d", 7),
-                     KVSP_ERR_SERVICE);
+    assert_int_equal(kvsp_reader_fail(r, KVSP_ERR_SERVICE, 42, "custom %d", 7), KVSP_ERR_SERVICE);
     assert_string_equal(kvsp_reader_error_message(r), "custom 7");
     assert_int_equal(kvsp_reader_next(r, &ev), KVSP_ERR_SERVICE);
     kvsp_reader_destroy(r);
@@ -380,7 +380,8 @@ static void test_visitor_pause_and_stop(void **state)
 
     kvsp_reader *r = kvsp_reader_create(NULL);
     pause_state p = {0, 3};
-    kvsp_visitor v = {.user = &p, .on_start = pausing_cb, .on_end = pausing_cb, .on_data = pausing_cb};
+    kvsp_visitor v = {
+        .user = &p, .on_start = pausing_cb, .on_end = pausing_cb, .on_data = pausing_cb};
     int st, pauses = 0;
     st = kvsp_reader_push(r, b.data, b.len, &v);
     while (st == KVSP_PAUSED) {

@@ -15,8 +15,8 @@
 
 static int same_event(const event_record *a, const event_record *b)
 {
-    return a->type == b->type && a->id == b->id && a->offset == b->offset &&
-           a->size == b->size && a->depth == b->depth && a->data_size == b->data_size &&
+    return a->type == b->type && a->id == b->id && a->offset == b->offset && a->size == b->size &&
+           a->depth == b->depth && a->data_size == b->data_size &&
            memcmp(a->data_head, b->data_head, sizeof a->data_head) == 0;
 }
 
@@ -61,8 +61,8 @@ static void check_cut(const uint8_t *data, size_t cut, const event_list *full)
         got_start += ev.items[j].type == KVSP_EV_START;
     }
     if (got_data != want_data || got_start != want_start) {
-        print_error("cut at %zu: %d data / %d starts delivered, %d / %d complete\n", cut,
-                    got_data, got_start, want_data, want_start);
+        print_error("cut at %zu: %d data / %d starts delivered, %d / %d complete\n", cut, got_data,
+                    got_start, want_data, want_start);
         fail();
     }
     event_list_free(&ev);

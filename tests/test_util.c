@@ -171,8 +171,9 @@ int run_event_log(const uint8_t *data, size_t len, const kvsp_reader_options *op
         st = drain(r, use_visitor, out);
     }
     char tail[256];
-    int k = snprintf(tail, sizeof tail, "status %s offset %llu\n", kvsp_status_name(st),
-                     (unsigned long long)(st < 0 ? kvsp_reader_error_offset(r) : kvsp_reader_offset(r)));
+    int k = snprintf(
+        tail, sizeof tail, "status %s offset %llu\n", kvsp_status_name(st),
+        (unsigned long long)(st < 0 ? kvsp_reader_error_offset(r) : kvsp_reader_offset(r)));
     log_append(out, tail, (size_t)k);
     kvsp_reader_destroy(r);
     return st;

@@ -44,8 +44,8 @@ static void block_group(ebml_buf *b, int16_t timecode, int referenced, uint64_t 
 }
 
 typedef struct run_opts {
-    int server_side;   /* GetMediaForFragmentList tag names */
-    int closing_tags;  /* Tags after the Cluster */
+    int server_side;  /* GetMediaForFragmentList tag names */
+    int closing_tags; /* Tags after the Cluster */
     int cluster;
     uint64_t timecode_scale;
 } run_opts;
@@ -78,7 +78,9 @@ static void fragment(ebml_buf *b, const run_opts *o, const char *number, const c
     size_t tags = eb_begin(b, KVSP_ID_TAGS);
     size_t tag = eb_begin(b, KVSP_ID_TAG);
     simple_tag(b, "AWS_KINESISVIDEO_FRAGMENT_NUMBER", number);
-    simple_tag(b, o->server_side ? "AWS_KINESISVIDEO_SERVER_SIDE_TIMESTAMP" : "AWS_KINESISVIDEO_SERVER_TIMESTAMP",
+    simple_tag(b,
+               o->server_side ? "AWS_KINESISVIDEO_SERVER_SIDE_TIMESTAMP"
+                              : "AWS_KINESISVIDEO_SERVER_TIMESTAMP",
                "1700000000.25");
     simple_tag(b, "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", "soon"); /* does not parse: a user tag */
     size_t parent = eb_begin(b, KVSP_ID_SIMPLETAG);
@@ -367,8 +369,13 @@ static void test_frame_milliseconds_exact(void **state)
     /* small, a KVS epoch in ms, around the largest whole-ms ns a double
      * holds exactly (2^53 ns), past it, and two epochs in ms whose ns do not
      * divide back to the ms exactly (found by search) */
-    const uint64_t clusters[] = {10, 1511852109000ull, 9007199254ull, 9007199255ull, 9007199300ull,
-                                 1019905353221ull, 1883714710314ull};
+    const uint64_t clusters[] = {10,
+                                 1511852109000ull,
+                                 9007199254ull,
+                                 9007199255ull,
+                                 9007199300ull,
+                                 1019905353221ull,
+                                 1883714710314ull};
     const int16_t blocks[] = {0, 1, 3, -7, 999, 32767, -32768};
     for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
         ebml_buf b = {0};
@@ -392,7 +399,8 @@ static void test_frame_milliseconds_exact(void **state)
         kvsp_fragment_visitor *meta = kvsp_fragment_visitor_create(NULL);
         kvsp_visitor sink = {.user = &c, .on_frame = check_frame_ms};
         kvsp_frame_visitor *fv = kvsp_frame_visitor_create(meta, NULL, &sink);
-        kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(meta), kvsp_frame_visitor_visitor(fv)};
+        kvsp_visitor pair[2] = {kvsp_fragment_visitor_visitor(meta),
+                                kvsp_frame_visitor_visitor(fv)};
         run_all(&b, pair, 2);
         assert_int_equal(c.frames, (int)(sizeof clusters / sizeof clusters[0] * 7));
         assert_int_equal(c.mismatches, 0);
@@ -543,9 +551,18 @@ static void test_time_parsing(void **state)
         int ok;
         int64_t ms;
     } cases[] = {
-        {"1511852109.126", 1, 1511852109126}, {"1.5", 1, 1500}, {"7", 1, 7000},
-        {"1.1230", 1, 1123}, {"0.001", 1, 1}, {"1.1234", 0, 0}, {"", 0, 0}, {"-1", 0, 0},
-        {"1e3", 0, 0}, {".5", 0, 0}, {"99999999999999999999", 0, 0}, {"9223372036854775.807", 1, INT64_MAX},
+        {"1511852109.126", 1, 1511852109126},
+        {"1.5", 1, 1500},
+        {"7", 1, 7000},
+        {"1.1230", 1, 1123},
+        {"0.001", 1, 1},
+        {"1.1234", 0, 0},
+        {"", 0, 0},
+        {"-1", 0, 0},
+        {"1e3", 0, 0},
+        {".5", 0, 0},
+        {"99999999999999999999", 0, 0},
+        {"9223372036854775.807", 1, INT64_MAX},
         {"9223372036854775.808", 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -580,7 +597,8 @@ static int count_event(void *user, const kvsp_event *ev)
 
 static kvsp_visitor counting_visitor(counting *c)
 {
-    kvsp_visitor v = {.user = c, .on_start = count_event, .on_end = count_event, .on_data = count_event};
+    kvsp_visitor v = {
+        .user = c, .on_start = count_event, .on_end = count_event, .on_data = count_event};
     return v;
 }
 

@@ -81,15 +81,16 @@ static int on_fragment(void *user, const kvsp_fragment *f)
 static int on_frame(void *user, const kvsp_frame *fr)
 {
     log_state *s = user;
-    log_printf(s->out,
-               "frame t=%" PRIu64 " frag=%" PRId64 " tc=%" PRId64 " pts=%" PRId64
-               " prod=%.3f srv=%.3f present=%x key=%d inv=%d disc=%d size=%zu lace=%u/%u dur=%" PRIu64
-               " off=%" PRIu64 " hash=%016" PRIx64 " type=%" PRIu64 "\n",
-               fr->track, fr->fragment ? (int64_t)fr->fragment->index : -1, fr->timecode, fr->pts_ns,
-               fr->producer_timestamp_ms, fr->server_timestamp_ms, fr->present, fr->keyframe,
-               fr->invisible, fr->discardable, fr->size, fr->index_in_block, fr->frames_in_block,
-               fr->duration, fr->block_offset, fnv1a(fr->data, fr->size),
-               fr->track_info ? fr->track_info->type : 0);
+    log_printf(
+        s->out,
+        "frame t=%" PRIu64 " frag=%" PRId64 " tc=%" PRId64 " pts=%" PRId64
+        " prod=%.3f srv=%.3f present=%x key=%d inv=%d disc=%d size=%zu lace=%u/%u dur=%" PRIu64
+        " off=%" PRIu64 " hash=%016" PRIx64 " type=%" PRIu64 "\n",
+        fr->track, fr->fragment ? (int64_t)fr->fragment->index : -1, fr->timecode, fr->pts_ns,
+        fr->producer_timestamp_ms, fr->server_timestamp_ms, fr->present, fr->keyframe,
+        fr->invisible, fr->discardable, fr->size, fr->index_in_block, fr->frames_in_block,
+        fr->duration, fr->block_offset, fnv1a(fr->data, fr->size),
+        fr->track_info ? fr->track_info->type : 0);
     return maybe_pause(s);
 }
 

@@ -23,9 +23,9 @@
 #include "source.h"
 
 #define QUEUE_SLOTS 8
-#define IDLE_WAIT_MS 250    /* longest sleep: the fps in the title stays current */
-#define MAX_GAP_MS 5000.0   /* a larger jump in timestamps restarts the clock */
-#define MAX_LATE_S 0.5      /* a picture later than this restarts the clock */
+#define IDLE_WAIT_MS 250  /* longest sleep: the fps in the title stays current */
+#define MAX_GAP_MS 5000.0 /* a larger jump in timestamps restarts the clock */
+#define MAX_LATE_S 0.5    /* a picture later than this restarts the clock */
 
 typedef struct options {
     source_options source;
@@ -54,8 +54,8 @@ typedef struct app {
     picture_queue *queue;
     pacing clock;
     int paused, fullscreen, ended, quit, status;
-    unsigned long shown;    /* pictures displayed */
-    picture_info current;   /* of the last one */
+    unsigned long shown;  /* pictures displayed */
+    picture_info current; /* of the last one */
     uint64_t title_fragment;
     double fps, fps_since;
     unsigned long fps_frames;
@@ -101,8 +101,9 @@ static void update_title(app *a)
     if (a->fps > 0)
         snprintf(fps, sizeof fps, " | %.1f fps", a->fps);
     snprintf(title, sizeof title, "%s | fragment %llu%s%s | %s%s%s%s%s", a->opts->name,
-             (unsigned long long)p->fragment_index + 1, *p->fragment_number ? " " : "", p->fragment_number, when,
-             behind, fps, a->paused ? " | paused" : "", a->ended ? " | end" : "");
+             (unsigned long long)p->fragment_index + 1, *p->fragment_number ? " " : "",
+             p->fragment_number, when, behind, fps, a->paused ? " | paused" : "",
+             a->ended ? " | end" : "");
     SDL_SetWindowTitle(a->window, title);
     if (a->opts->verbose && p->fragment_index != a->title_fragment)
         fprintf(stderr, "%s\n", title);
@@ -134,7 +135,8 @@ static void draw(app *a, int screenshot)
     }
     if (screenshot) { /* read back before present, which may discard the frame */
         if (save_screenshot(a->renderer, a->opts->screenshot) != 0) {
-            fprintf(stderr, "kvsp-render: cannot save %s: %s\n", a->opts->screenshot, SDL_GetError());
+            fprintf(stderr, "kvsp-render: cannot save %s: %s\n", a->opts->screenshot,
+                    SDL_GetError());
             a->status = 1;
         }
         a->quit = 1;
@@ -160,8 +162,8 @@ static void show(app *a, const queued_picture *p)
     if (!a->texture || a->texture_w != p->width || a->texture_h != p->height) {
         /* first picture or a new resolution: a texture of its size */
         SDL_DestroyTexture(a->texture);
-        a->texture = SDL_CreateTexture(a->renderer, SDL_PIXELFORMAT_IYUV, SDL_TEXTUREACCESS_STREAMING,
-                                       p->width, p->height);
+        a->texture = SDL_CreateTexture(a->renderer, SDL_PIXELFORMAT_IYUV,
+                                       SDL_TEXTUREACCESS_STREAMING, p->width, p->height);
         if (!a->texture) {
             fprintf(stderr, "kvsp-render: cannot create a %dx%d texture: %s\n", p->width, p->height,
                     SDL_GetError());
@@ -269,14 +271,16 @@ static int run(const options *o)
     SDL_SetHint(SDL_HINT_RENDER_VSYNC, o->fast ? "0" : "1");
     Uint32 wake_event = SDL_RegisterEvents(1);
     a.window = SDL_CreateWindow(o->name, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
-                                o->width ? o->width : 960, o->height ? o->height : 540, SDL_WINDOW_RESIZABLE);
+                                o->width ? o->width : 960, o->height ? o->height : 540,
+                                SDL_WINDOW_RESIZABLE);
     /* Any renderer SDL has, the software one when there is no GPU. */
     a.renderer = a.window ? SDL_CreateRenderer(a.window, -1, 0) : NULL;
     if (a.window && !a.renderer)
         a.renderer = SDL_CreateRenderer(a.window, -1, SDL_RENDERER_SOFTWARE);
     SDL_RendererInfo info;
     if (o->verbose && a.renderer && SDL_GetRendererInfo(a.renderer, &info) == 0)
-        fprintf(stderr, "kvsp-render: %s video, %s renderer\n", SDL_GetCurrentVideoDriver(), info.name);
+        fprintf(stderr, "kvsp-render: %s video, %s renderer\n", SDL_GetCurrentVideoDriver(),
+                info.name);
     a.queue = a.renderer ? picture_queue_create(QUEUE_SLOTS, wake_event) : NULL;
     source *src = a.queue ? source_start(&o->source, a.queue) : NULL;
     if (!src) {
@@ -314,20 +318,21 @@ static int run(const options *o)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp-render [options] [FILE|-]\n"
-            "       kvsp-render --stream NAME [--start SELECTOR] [--region R] [--endpoint-url URL]\n"
-            "                   [--profile P] [options]\n\n"
-            "Shows the video track of an MKV file, stdin or a live Kinesis Video stream\n"
-            "(GetMedia; credentials from the environment, the profile or the instance).\n\n"
-            "  --start SELECTOR   now (default), earliest, fragment:N, continuation:TOKEN,\n"
-            "                     server-ts:SECONDS or producer-ts:SECONDS\n"
-            "  --fast             show pictures as fast as they decode, not in real time\n"
-            "  --window WxH       window size (default: the stream's)\n"
-            "  --screenshot FILE  save the Nth picture shown (--after N, default 1) as PNG, then exit\n"
-            "  --after N\n"
-            "  -v, --verbose      print the window title to stderr at each new fragment\n\n"
-            "Keys: space pauses, f toggles full screen, q or Escape quits.\n");
+    fprintf(
+        out,
+        "usage: kvsp-render [options] [FILE|-]\n"
+        "       kvsp-render --stream NAME [--start SELECTOR] [--region R] [--endpoint-url URL]\n"
+        "                   [--profile P] [options]\n\n"
+        "Shows the video track of an MKV file, stdin or a live Kinesis Video stream\n"
+        "(GetMedia; credentials from the environment, the profile or the instance).\n\n"
+        "  --start SELECTOR   now (default), earliest, fragment:N, continuation:TOKEN,\n"
+        "                     server-ts:SECONDS or producer-ts:SECONDS\n"
+        "  --fast             show pictures as fast as they decode, not in real time\n"
+        "  --window WxH       window size (default: the stream's)\n"
+        "  --screenshot FILE  save the Nth picture shown (--after N, default 1) as PNG, then exit\n"
+        "  --after N\n"
+        "  -v, --verbose      print the window title to stderr at each new fragment\n\n"
+        "Keys: space pauses, f toggles full screen, q or Escape quits.\n");
 }
 
 static int parse_size(const char *text, int *w, int *h)
@@ -383,7 +388,9 @@ int main(int argc, char **argv)
         return 2;
     }
     o.source.path = optind < argc ? argv[optind] : NULL;
-    o.name = o.source.stream ? o.source.stream : o.source.path && strcmp(o.source.path, "-") != 0 ? o.source.path : "<stdin>";
+    o.name = o.source.stream                                    ? o.source.stream
+             : o.source.path && strcmp(o.source.path, "-") != 0 ? o.source.path
+                                                                : "<stdin>";
 
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
         fprintf(stderr, "kvsp-render: SDL: %s\n", SDL_GetError());

@@ -37,7 +37,8 @@ int save_screenshot(SDL_Renderer *renderer, const char *path)
     rgb->format = AV_PIX_FMT_RGB24;
     int rc = -1;
     if (av_frame_get_buffer(rgb, 0) == 0 &&
-        SDL_RenderReadPixels(renderer, NULL, SDL_PIXELFORMAT_RGB24, rgb->data[0], rgb->linesize[0]) == 0) {
+        SDL_RenderReadPixels(renderer, NULL, SDL_PIXELFORMAT_RGB24, rgb->data[0],
+                             rgb->linesize[0]) == 0) {
         FILE *out = fopen(path, "wb");
         if (out) {
             rc = encode_png(rgb, out);

@@ -32,10 +32,12 @@ struct source {
     uint8_t buf[1 << 16];
 };
 
-static void copy_plane(uint8_t *dst, int dst_stride, const uint8_t *src, int src_stride, int width, int rows)
+static void copy_plane(uint8_t *dst, int dst_stride, const uint8_t *src, int src_stride, int width,
+                       int rows)
 {
     for (int y = 0; y < rows; y++)
-        memcpy(dst + (size_t)y * (size_t)dst_stride, src + (size_t)y * (size_t)src_stride, (size_t)width);
+        memcpy(dst + (size_t)y * (size_t)dst_stride, src + (size_t)y * (size_t)src_stride,
+               (size_t)width);
 }
 
 /* The decoder's callback: the picture (yuv420p, as asked) is only valid
@@ -144,7 +146,8 @@ static int read_stream(source *s, const kvsp_visitor *v)
     const kvsp_stream_stats *stats = c && st >= 0 ? kvsp_consumer_stats(c, 0) : NULL;
     if (stats && stats->state == KVSP_STREAM_FAILED && !picture_queue_closed(s->queue)) {
         st = stats->last_status < 0 ? stats->last_status : KVSP_ERR_NETWORK;
-        snprintf(s->message, sizeof s->message, "%s", stats->last_error ? stats->last_error : "failed");
+        snprintf(s->message, sizeof s->message, "%s",
+                 stats->last_error ? stats->last_error : "failed");
     }
     kvsp_consumer_destroy(c);
     kvsp_client_destroy(client);
@@ -154,7 +157,8 @@ static int read_stream(source *s, const kvsp_visitor *v)
 static int read_stream(source *s, const kvsp_visitor *v)
 {
     (void)v;
-    snprintf(s->message, sizeof s->message, "built without the KVS client: --stream is not available");
+    snprintf(s->message, sizeof s->message,
+             "built without the KVS client: --stream is not available");
     return KVSP_ERR_INVALID_ARG;
 }
 #endif
@@ -177,7 +181,8 @@ static int run(void *arg)
     int st = KVSP_ERR_NOMEM;
     if (d) {
         /* The fragment visitor runs first: the decoder reads its metadata. */
-        kvsp_visitor children[2] = {kvsp_fragment_visitor_visitor(s->meta), kvsp_decoder_visitor(d)};
+        kvsp_visitor children[2] = {kvsp_fragment_visitor_visitor(s->meta),
+                                    kvsp_decoder_visitor(d)};
         both = kvsp_composite_create(children, 2);
     }
     if (both) {

@@ -33,7 +33,7 @@ typedef struct kvsp_client kvsp_client;
 /* Zeroed (or NULL) options are the defaults. Strings are read during
  * kvsp_client_create only (ca_bundle is copied). */
 typedef struct kvsp_client_options {
-    const char *region;       /* NULL: AWS_REGION, AWS_DEFAULT_REGION or the profile */
+    const char *region; /* NULL: AWS_REGION, AWS_DEFAULT_REGION or the profile */
     /* Control plane; NULL: unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (or
      * the profile's ignore_configured_endpoint_urls) is true,
      * AWS_ENDPOINT_URL_KINESIS_VIDEO, AWS_ENDPOINT_URL, the kinesis_video
@@ -46,7 +46,7 @@ typedef struct kvsp_client_options {
      * http_proxy / no_proxy (lower case first, then upper case), as the
      * AWS CLI reads them. */
     const char *ca_bundle;
-    long connect_timeout_ms;  /* 0: 10000 */
+    long connect_timeout_ms; /* 0: 10000 */
     /* Request log lines (method, URL, status; never secrets), if set. */
     void (*log)(void *user, const char *line);
     void *log_user;
@@ -72,8 +72,8 @@ typedef enum kvsp_start_type {
 
 typedef struct kvsp_start_selector {
     kvsp_start_type type;
-    const char *value;   /* fragment number or continuation token */
-    double timestamp;    /* seconds since the epoch, for the timestamp types */
+    const char *value; /* fragment number or continuation token */
+    double timestamp;  /* seconds since the epoch, for the timestamp types */
 } kvsp_start_selector;
 
 /* Parses the command-line form: earliest, now, fragment:N, continuation:T,
@@ -111,15 +111,16 @@ KVSP_API void kvsp_client_destroy(kvsp_client *c);
  * ARN ("arn:..."). The endpoint URL goes into out (NUL-terminated). */
 KVSP_API int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name,
                                            char *out, size_t out_size);
-KVSP_API int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_selector *start,
-                                   kvsp_body_cb body, void *user);
+KVSP_API int kvsp_client_get_media(kvsp_client *c, const char *stream,
+                                   const kvsp_start_selector *start, kvsp_body_cb body, void *user);
 /* Every page, sorted by fragment number as a number. Free *out with
  * kvsp_client_free (it comes from kvsp_set_allocator's functions). An
  * answer that is not what ListFragments returns (not JSON, no Fragments
  * list, a FragmentNumber that is not a decimal string of at most 63 digits,
  * timestamps that are not numbers) is KVSP_ERR_SERVICE naming the fault. */
-KVSP_API int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
-                                        double from, double to, kvsp_listed_fragment **out, size_t *count);
+KVSP_API int kvsp_client_list_fragments(kvsp_client *c, const char *stream,
+                                        kvsp_timestamp_type type, double from, double to,
+                                        kvsp_listed_fragment **out, size_t *count);
 /* In requests of at most 1,000 fragments, in the order given. */
 KVSP_API int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream,
                                                      const char *const *fragments, size_t count,

@@ -41,45 +41,45 @@ typedef struct kvsp_consumer kvsp_consumer;
 typedef enum kvsp_stream_state {
     KVSP_STREAM_CONNECTING = 0,
     KVSP_STREAM_STREAMING,
-    KVSP_STREAM_BACKOFF,    /* waiting before reconnecting */
-    KVSP_STREAM_DONE,       /* ended cleanly (not following) */
-    KVSP_STREAM_FAILED      /* stopped by an error that retrying cannot fix */
+    KVSP_STREAM_BACKOFF, /* waiting before reconnecting */
+    KVSP_STREAM_DONE,    /* ended cleanly (not following) */
+    KVSP_STREAM_FAILED   /* stopped by an error that retrying cannot fix */
 } kvsp_stream_state;
 
 typedef struct kvsp_stream_stats {
     kvsp_stream_state state;
-    uint64_t fragments;       /* delivered */
+    uint64_t fragments; /* delivered */
     uint64_t frames;
-    uint64_t bytes;           /* received, including dropped partial fragments */
-    uint64_t dropped_bytes;   /* of partial fragments dropped at a reconnect */
+    uint64_t bytes;         /* received, including dropped partial fragments */
+    uint64_t dropped_bytes; /* of partial fragments dropped at a reconnect */
     uint64_t reconnects;
-    uint64_t throttled;       /* throttling answers seen */
-    uint64_t error_tags;      /* fragments carrying AWS_KINESISVIDEO_ERROR_* */
-    int64_t millis_behind_now; /* -1 until known */
+    uint64_t throttled;             /* throttling answers seen */
+    uint64_t error_tags;            /* fragments carrying AWS_KINESISVIDEO_ERROR_* */
+    int64_t millis_behind_now;      /* -1 until known */
     const char *continuation_token; /* of the last complete fragment, or NULL */
     const char *last_fragment_number;
     double seconds_since_last_byte;
-    int last_status;          /* KVSP_OK or the error that stopped the stream */
-    const char *last_error;   /* message of the last error or retry cause */
-    uint64_t stalls;          /* connections given up by the stall timeout */
+    int last_status;        /* KVSP_OK or the error that stopped the stream */
+    const char *last_error; /* message of the last error or retry cause */
+    uint64_t stalls;        /* connections given up by the stall timeout */
     /* Failures by kind, each counted once per failed attempt (throttling
      * answers are `throttled` above): */
-    uint64_t network_errors;  /* no connection, no DNS answer, a transfer cut
-                                 off or stalled, a response ended inside a fragment */
-    uint64_t service_errors;  /* error answers other than throttling (4xx, 5xx),
-                                 unusable GetDataEndpoint answers, error-tag fragments */
-    uint64_t payload_errors;  /* bytes that are not MKV, a fragment over
-                                 max_fragment_bytes, or rejected by the visitor */
+    uint64_t network_errors;            /* no connection, no DNS answer, a transfer cut
+                                           off or stalled, a response ended inside a fragment */
+    uint64_t service_errors;            /* error answers other than throttling (4xx, 5xx),
+                                           unusable GetDataEndpoint answers, error-tag fragments */
+    uint64_t payload_errors;            /* bytes that are not MKV, a fragment over
+                                           max_fragment_bytes, or rejected by the visitor */
     double seconds_since_last_fragment; /* since the stream was added before the first */
-    unsigned attempts;        /* consecutive failed attempts; 0 after a fragment */
-    long last_http_status;    /* of the last error answer, 0 for none */
-    const char *last_exception; /* AWS exception name of that answer, or NULL */
-    const char *data_endpoint;  /* the GetMedia data endpoint in use, or NULL */
+    unsigned attempts;                  /* consecutive failed attempts; 0 after a fragment */
+    long last_http_status;              /* of the last error answer, 0 for none */
+    const char *last_exception;         /* AWS exception name of that answer, or NULL */
+    const char *data_endpoint;          /* the GetMedia data endpoint in use, or NULL */
 } kvsp_stream_stats;
 
 typedef struct kvsp_stream_options {
-    const char *stream;              /* name or ARN */
-    kvsp_start_selector start;       /* where to begin; value is copied */
+    const char *stream;        /* name or ARN */
+    kvsp_start_selector start; /* where to begin; value is copied */
     /* Receives the bytes of each complete fragment as reader events (as if
      * read from a file); may be NULL. They are pushed into `reader` if given
      * (the caller finishes it), else into a reader of the consumer's. */
@@ -97,16 +97,17 @@ typedef struct kvsp_stream_options {
 } kvsp_stream_options;
 
 typedef struct kvsp_consumer_options {
-    long max_backoff_ms;    /* 0: 30000 */
-    long initial_backoff_ms;/* 0: 200 */
-    int max_retries;        /* consecutive failures before giving up; 0: unlimited */
+    long max_backoff_ms;       /* 0: 30000 */
+    long initial_backoff_ms;   /* 0: 200 */
+    int max_retries;           /* consecutive failures before giving up; 0: unlimited */
     size_t max_fragment_bytes; /* a fragment larger than this fails the stream; 0: 256 MiB */
 } kvsp_consumer_options;
 
 /* The consumer borrows the client: destroy the consumer first. Zeroed (or
  * NULL) options are the defaults. NULL on allocation failure or without a
  * client. */
-KVSP_API kvsp_consumer *kvsp_consumer_create(kvsp_client *client, const kvsp_consumer_options *opts);
+KVSP_API kvsp_consumer *kvsp_consumer_create(kvsp_client *client,
+                                             const kvsp_consumer_options *opts);
 KVSP_API void kvsp_consumer_destroy(kvsp_consumer *c);
 /* Adds a stream (the options, the stream name and the start value are
  * copied; visitor, reader and user are borrowed until the consumer is
@@ -123,7 +124,8 @@ KVSP_API void kvsp_consumer_stop(kvsp_consumer *c);
 /* For applications with their own event loop: the descriptors to wait on
  * and for how long (ms, -1: no timer), then perform once they are ready or
  * the time has passed. perform returns the number of streams still active. */
-KVSP_API int kvsp_consumer_fdset(kvsp_consumer *c, fd_set *read, fd_set *write, fd_set *except, int *max_fd);
+KVSP_API int kvsp_consumer_fdset(kvsp_consumer *c, fd_set *read, fd_set *write, fd_set *except,
+                                 int *max_fd);
 KVSP_API long kvsp_consumer_timeout(kvsp_consumer *c);
 KVSP_API int kvsp_consumer_perform(kvsp_consumer *c);
 
@@ -141,7 +143,8 @@ KVSP_API const kvsp_stream_stats *kvsp_consumer_stats(const kvsp_consumer *c, si
  * it runs. The seconds_since_* fields are computed by this call. The string
  * fields are NULL in the copy (they change under the other thread). KVSP_OK,
  * or KVSP_ERR_INVALID_ARG for no such stream. */
-KVSP_API int kvsp_consumer_stats_snapshot(const kvsp_consumer *c, size_t index, kvsp_stream_stats *out);
+KVSP_API int kvsp_consumer_stats_snapshot(const kvsp_consumer *c, size_t index,
+                                          kvsp_stream_stats *out);
 
 /* The consumer's last error: of the last kvsp_consumer_add that failed, or
  * of the first stream that failed in a run or perform ("stream NAME:

@@ -47,7 +47,7 @@ typedef struct kvsp_content {
     const uint8_t *base;
     uint64_t offset; /* absolute stream offset of base[0] */
     size_t pos, end;
-    size_t limit; /* end of the innermost open master (or of the content) */
+    size_t limit;   /* end of the innermost open master (or of the content) */
     uint32_t depth; /* of the master's children */
     uint32_t nesting;
     kvsp_content_master open[KVSP_CONTENT_MAX_NESTING];

@@ -35,21 +35,23 @@ typedef struct kvsp_credentials {
 } kvsp_credentials;
 
 typedef struct kvsp_credentials_options {
-    const char *profile;     /* NULL: AWS_PROFILE or "default"; set: environment keys are skipped */
-    long timeout_ms;         /* for the ECS and IMDS requests; 0: 1000 */
-    int refresh_before_s;    /* refresh this long before expiry; 0: 300 */
+    const char *profile;  /* NULL: AWS_PROFILE or "default"; set: environment keys are skipped */
+    long timeout_ms;      /* for the ECS and IMDS requests; 0: 1000 */
+    int refresh_before_s; /* refresh this long before expiry; 0: 300 */
 } kvsp_credentials_options;
 
 typedef struct kvsp_credential_provider kvsp_credential_provider;
 
 /* Zeroed (or NULL) options are the defaults; profile is copied. NULL on
  * allocation failure. */
-KVSP_API kvsp_credential_provider *kvsp_credential_provider_create(const kvsp_credentials_options *opts);
+KVSP_API kvsp_credential_provider *
+kvsp_credential_provider_create(const kvsp_credentials_options *opts);
 KVSP_API void kvsp_credential_provider_destroy(kvsp_credential_provider *p);
 /* Current credentials (cached; fetched again near expiry). *out, owned by
  * the provider, is valid until the next call on it. Returns KVSP_OK, or a
  * negative status (*out NULL) that the provider keeps with its message. */
-KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out);
+KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p,
+                                          const kvsp_credentials **out);
 /* The error of the last get (KVSP_OK if it succeeded) and its message,
  * which names every source tried and never a secret ("" when none); owned
  * by the provider, valid until its next call or destruction. */
@@ -67,7 +69,8 @@ KVSP_API int kvsp_credential_provider_expire(kvsp_credential_provider *p);
  * or the profile's `region` in the config file, into out. Returns KVSP_OK,
  * KVSP_ERR_INVALID_ARG when there is none (or it is not letters, digits
  * and dashes, or does not fit) or KVSP_ERR_NOMEM. */
-KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size);
+KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out,
+                                 size_t out_size);
 
 #ifdef __cplusplus
 }

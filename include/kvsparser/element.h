@@ -24,9 +24,9 @@ typedef enum kvsp_type {
 } kvsp_type;
 
 enum kvsp_element_flags {
-    KVSP_ELEMENT_RECURSIVE = 1,       /* may contain itself (SimpleTag, ChapterAtom) */
-    KVSP_ELEMENT_GLOBAL = 2,          /* may appear in any master (Void, CRC-32) */
-    KVSP_ELEMENT_UNKNOWN_SIZE_OK = 4  /* the schema allows an unknown size */
+    KVSP_ELEMENT_RECURSIVE = 1,      /* may contain itself (SimpleTag, ChapterAtom) */
+    KVSP_ELEMENT_GLOBAL = 2,         /* may appear in any master (Void, CRC-32) */
+    KVSP_ELEMENT_UNKNOWN_SIZE_OK = 4 /* the schema allows an unknown size */
 };
 
 /* One element of the EBML + Matroska schemas. parent_id is 0 for root and

@@ -57,7 +57,7 @@ typedef struct kvsp_track {
     uint32_t present; /* KVSP_TRACK_HAS_* */
     uint64_t number;
     uint64_t uid;
-    uint64_t type; /* KVSP_TRACK_VIDEO, ... */
+    uint64_t type;        /* KVSP_TRACK_VIDEO, ... */
     const char *codec_id; /* NULL when absent, like the other strings */
     const char *name;
     const char *language; /* Language, or LanguageBCP47 when only that is given */
@@ -80,12 +80,12 @@ typedef struct kvsp_segment_info {
 /* A SimpleTag that is not one of the AWS_KINESISVIDEO_* tags decoded below,
  * in file order; nested SimpleTags follow their parent with depth + 1. */
 typedef struct kvsp_tag {
-    const char *name;        /* "" when the SimpleTag had no TagName */
-    const char *value;       /* TagString, or NULL */
-    size_t value_size;       /* strlen(value) unless it holds inner NULs */
-    const uint8_t *binary;   /* TagBinary, or NULL */
+    const char *name;      /* "" when the SimpleTag had no TagName */
+    const char *value;     /* TagString, or NULL */
+    size_t value_size;     /* strlen(value) unless it holds inner NULs */
+    const uint8_t *binary; /* TagBinary, or NULL */
     size_t binary_size;
-    uint32_t depth;          /* 0 for a SimpleTag directly in a Tag */
+    uint32_t depth; /* 0 for a SimpleTag directly in a Tag */
 } kvsp_tag;
 
 typedef struct kvsp_track_frames {
@@ -99,7 +99,7 @@ typedef struct kvsp_track_frames {
 #define KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW (1u << 2)
 #define KVSP_FRAGMENT_HAS_ERROR_ID (1u << 3)
 #define KVSP_FRAGMENT_HAS_CLUSTER (1u << 4)
-#define KVSP_FRAGMENT_HAS_FRAMES (1u << 5)        /* first/last timecodes valid */
+#define KVSP_FRAGMENT_HAS_FRAMES (1u << 5) /* first/last timecodes valid */
 #define KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE (1u << 6)
 
 typedef struct kvsp_fragment {
@@ -126,8 +126,8 @@ typedef struct kvsp_fragment {
     const kvsp_tag *tags; /* user tags; an AWS tag whose value does not parse is kept here too */
     size_t tag_count;
 
-    int64_t cluster_timecode; /* the (last) Cluster's Timestamp, in ticks */
-    uint64_t frames;          /* frames in all tracks, laces split */
+    int64_t cluster_timecode;                  /* the (last) Cluster's Timestamp, in ticks */
+    uint64_t frames;                           /* frames in all tracks, laces split */
     const kvsp_track_frames *frames_per_track; /* in order of first appearance */
     size_t frames_track_count;
     int64_t first_timecode, last_timecode; /* of the first and last frame, in ticks */
@@ -197,8 +197,7 @@ KVSP_API const kvsp_fragment *kvsp_fragment_visitor_current(kvsp_fragment_visito
 /* The last fragment reported, until the next one begins; else NULL. */
 KVSP_API const kvsp_fragment *kvsp_fragment_visitor_last(kvsp_fragment_visitor *fv);
 /* A track of the current fragment by number, or NULL. */
-KVSP_API const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv,
-                                                       uint64_t number);
+KVSP_API const kvsp_track *kvsp_fragment_visitor_track(kvsp_fragment_visitor *fv, uint64_t number);
 /* The latest continuation token and millis-behind-now seen in the stream,
  * whichever fragment carried them: where a consumer resumes after a
  * disconnect. NULL / -1 when none was seen yet. */

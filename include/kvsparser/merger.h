@@ -62,23 +62,23 @@ typedef struct kvsp_merge_output {
 typedef struct kvsp_merge_options {
     kvsp_merge_timeline timeline; /* 0: KVSP_MERGE_TIMELINE_PRODUCER */
     kvsp_merge_split split;       /* 0: KVSP_MERGE_SPLIT_NEW_FILE */
-    int drop_kvs_tags; /* by default each fragment's number and timestamps are
-                          kept as a Tags element after its clusters */
-    const char *writing_app; /* Info WritingApp; NULL for the library's name */
+    int drop_kvs_tags;            /* by default each fragment's number and timestamps are
+                                     kept as a Tags element after its clusters */
+    const char *writing_app;      /* Info WritingApp; NULL for the library's name */
 } kvsp_merge_options;
 
 typedef struct kvsp_merge_stats {
-    uint64_t fragments;       /* fragments read */
+    uint64_t fragments;         /* fragments read */
     uint64_t fragments_written; /* fragments with clusters in the output */
-    uint64_t frames;          /* frames written, laces split (as kvsp frames --list counts) */
-    uint64_t blocks;          /* blocks written (a laced block counts once) */
+    uint64_t frames;            /* frames written, laces split (as kvsp frames --list counts) */
+    uint64_t blocks;            /* blocks written (a laced block counts once) */
     uint64_t clusters;
-    uint64_t segments;        /* output Segments */
-    uint64_t files;           /* output files begun */
-    uint64_t gaps;            /* producer-timeline gaps larger than two frame durations */
-    double gap_ms;            /* their total length */
-    double duration_ms;       /* of all output Segments together */
-    int stopped;              /* KVSP_MERGE_SPLIT_STOP ended the output */
+    uint64_t segments;  /* output Segments */
+    uint64_t files;     /* output files begun */
+    uint64_t gaps;      /* producer-timeline gaps larger than two frame durations */
+    double gap_ms;      /* their total length */
+    double duration_ms; /* of all output Segments together */
+    int stopped;        /* KVSP_MERGE_SPLIT_STOP ended the output */
 } kvsp_merge_stats;
 
 typedef struct kvsp_merger kvsp_merger;
@@ -86,7 +86,8 @@ typedef struct kvsp_merger kvsp_merger;
 /* meta: a fragment visitor that runs before the merger on every event (as
  * for the frame visitor), or NULL for the merger's own. opts NULL means
  * defaults. The output table is copied. */
-KVSP_API kvsp_merger *kvsp_merger_create(kvsp_fragment_visitor *meta, const kvsp_merge_options *opts,
+KVSP_API kvsp_merger *kvsp_merger_create(kvsp_fragment_visitor *meta,
+                                         const kvsp_merge_options *opts,
                                          const kvsp_merge_output *out);
 KVSP_API void kvsp_merger_destroy(kvsp_merger *m);
 KVSP_API kvsp_visitor kvsp_merger_visitor(kvsp_merger *m);

@@ -70,18 +70,18 @@ typedef struct kvsp_block {
 typedef struct kvsp_event {
     kvsp_event_type type;
     uint32_t id;
-    const char *name;               /* schema name, "Unknown" for other IDs */
-    const kvsp_element_info *info;  /* NULL for IDs the schema does not define */
+    const char *name;              /* schema name, "Unknown" for other IDs */
+    const kvsp_element_info *info; /* NULL for IDs the schema does not define */
     kvsp_type value_type;
-    uint64_t offset;       /* absolute offset of the element's first ID byte */
-    uint32_t header_size;  /* ID plus size field */
-    uint64_t size;         /* declared data size, KVSP_SIZE_UNKNOWN if unknown */
-    uint64_t end_offset;   /* END: where the element ended; DATA: offset + header + size */
-    uint32_t depth;        /* 0 for top-level elements */
+    uint64_t offset;      /* absolute offset of the element's first ID byte */
+    uint32_t header_size; /* ID plus size field */
+    uint64_t size;        /* declared data size, KVSP_SIZE_UNKNOWN if unknown */
+    uint64_t end_offset;  /* END: where the element ended; DATA: offset + header + size */
+    uint32_t depth;       /* 0 for top-level elements */
     union {
-        uint64_t u;   /* KVSP_TYPE_UINT */
-        int64_t i;    /* KVSP_TYPE_INT; KVSP_TYPE_DATE: ns since 2001-01-01T00:00:00Z */
-        double f;     /* KVSP_TYPE_FLOAT */
+        uint64_t u; /* KVSP_TYPE_UINT */
+        int64_t i;  /* KVSP_TYPE_INT; KVSP_TYPE_DATE: ns since 2001-01-01T00:00:00Z */
+        double f;   /* KVSP_TYPE_FLOAT */
     } value;
     /* STRING, UTF8, BINARY, UNKNOWN and blocks: the payload, valid until the
      * next call on the reader. Strings are not NUL-terminated.

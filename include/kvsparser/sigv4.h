@@ -14,22 +14,22 @@ extern "C" {
  * KVS client to sign requests and by kvsp serve to check them. */
 
 typedef struct kvsp_sigv4_header {
-    const char *name;  /* as sent; canonicalised (lower case, trimmed) when signing */
+    const char *name; /* as sent; canonicalised (lower case, trimmed) when signing */
     const char *value;
 } kvsp_sigv4_header;
 
 typedef struct kvsp_sigv4_request {
-    const char *method;  /* "GET", "POST" */
-    const char *path;    /* raw request path as sent, e.g. "/getMedia" or "/a/../b" */
-    const char *query;   /* raw query string without '?', or NULL */
+    const char *method;               /* "GET", "POST" */
+    const char *path;                 /* raw request path as sent, e.g. "/getMedia" or "/a/../b" */
+    const char *query;                /* raw query string without '?', or NULL */
     const kvsp_sigv4_header *headers; /* every header to sign, host included */
     size_t header_count;
     const void *payload;
     size_t payload_size;
-    const char *region;  /* "us-west-2" */
-    const char *service; /* "kinesisvideo" */
+    const char *region;   /* "us-west-2" */
+    const char *service;  /* "kinesisvideo" */
     const char *amz_date; /* "20150830T123600Z", the X-Amz-Date value */
-    int normalize_path;  /* remove . and .. segments and duplicate slashes (all services but S3) */
+    int normalize_path;   /* remove . and .. segments and duplicate slashes (all services but S3) */
 } kvsp_sigv4_request;
 
 typedef struct kvsp_sigv4_credentials {
@@ -43,10 +43,10 @@ typedef struct kvsp_sigv4_credentials {
 typedef struct kvsp_sigv4_result {
     char *canonical_request;
     char *string_to_sign;
-    char *signed_headers;  /* "host;x-amz-date" */
-    char signature[65];    /* lower-case hex */
+    char *signed_headers; /* "host;x-amz-date" */
+    char signature[65];   /* lower-case hex */
     char payload_hash[65];
-    char *authorization;   /* the Authorization header value */
+    char *authorization; /* the Authorization header value */
 } kvsp_sigv4_result;
 
 /* Signs the request. The caller adds X-Amz-Date (and X-Amz-Security-Token

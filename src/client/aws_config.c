@@ -16,8 +16,9 @@
  * profile using one of them is reported rather than skipped: falling through
  * to the next provider would quietly run with a different identity. */
 static const char *const unsupported_keys[] = {
-    "role_arn", "source_profile", "credential_source", "credential_process",
-    "web_identity_token_file", "sso_session", "sso_start_url", "sso_account_id",
+    "role_arn",           "source_profile",          "credential_source",
+    "credential_process", "web_identity_token_file", "sso_session",
+    "sso_start_url",      "sso_account_id",
 };
 
 typedef struct span {
@@ -361,7 +362,8 @@ static char *join(const char *a, const char *b, int *nomem)
 char *kvsp_aws_file_path(kvsp_aws_file kind, int *nomem)
 {
     *nomem = 0;
-    const char *var = kind == KVSP_AWS_CREDENTIALS_FILE ? "AWS_SHARED_CREDENTIALS_FILE" : "AWS_CONFIG_FILE";
+    const char *var =
+        kind == KVSP_AWS_CREDENTIALS_FILE ? "AWS_SHARED_CREDENTIALS_FILE" : "AWS_CONFIG_FILE";
     const char *set = getenv(var);
     const char *home = getenv("HOME");
     if (home && !*home)
@@ -375,7 +377,8 @@ char *kvsp_aws_file_path(kvsp_aws_file kind, int *nomem)
     }
     if (!home)
         return NULL;
-    return join(home, kind == KVSP_AWS_CREDENTIALS_FILE ? "/.aws/credentials" : "/.aws/config", nomem);
+    return join(home, kind == KVSP_AWS_CREDENTIALS_FILE ? "/.aws/credentials" : "/.aws/config",
+                nomem);
 }
 
 const char *kvsp_aws_profile_name(const char *explicit_name, int *named)

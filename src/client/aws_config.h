@@ -7,10 +7,7 @@
  * sections differently: the credentials file uses [NAME], the config file
  * [default] and [profile NAME], so that it can also hold other kinds of
  * section ([sso-session NAME], [services NAME]) under the same names. */
-typedef enum kvsp_aws_file {
-    KVSP_AWS_CREDENTIALS_FILE,
-    KVSP_AWS_CONFIG_FILE
-} kvsp_aws_file;
+typedef enum kvsp_aws_file { KVSP_AWS_CREDENTIALS_FILE, KVSP_AWS_CONFIG_FILE } kvsp_aws_file;
 
 /* The settings of one profile this library reads; NULL when absent (empty
  * values count as absent). */
@@ -24,7 +21,7 @@ typedef struct kvsp_aws_profile {
     char *endpoint_url;
     char *ca_bundle;
     char *ignore_configured_endpoint_urls; /* "true" or "false", as written */
-    char *services; /* the name of a [services NAME] section */
+    char *services;                        /* the name of a [services NAME] section */
     /* endpoint_url of the kinesis_video sub-section in that [services]
      * section (kvsp_aws_profile_load reads it when `services` is set). */
     char *service_endpoint_url;

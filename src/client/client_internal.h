@@ -61,11 +61,11 @@ typedef struct http_call {
 int kvsp_http_post(kvsp_client *c, http_call *call);
 /* Sets up a signed POST on any easy handle (for the multi interface);
  * returns the header list to free after the transfer, or NULL with *status. */
-struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
-                                const char *json, int *status);
+struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url,
+                                     const char *path, const char *json, int *status);
 /* "Name (HTTP status): message" from an error response; KVSP_ERR_SERVICE. */
-int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
-                       const char *body);
+int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size,
+                            long status, const char *body);
 void kvsp_http_call_free(http_call *call);
 
 /* Sets the client's error (status and message, no exception name) and

@@ -38,8 +38,8 @@ static char *copy_url(const char *url)
     return copy;
 }
 
-int kvsp_client_settings(const char *option, const char *ca_option, const char *profile, const char *region,
-                         char **url, char **ca_bundle)
+int kvsp_client_settings(const char *option, const char *ca_option, const char *profile,
+                         const char *region, char **url, char **ca_bundle)
 {
     *url = *ca_bundle = NULL;
     /* The config file is read only for what the options and the
@@ -51,7 +51,8 @@ int kvsp_client_settings(const char *option, const char *ca_option, const char *
     char *path = kvsp_aws_file_path(KVSP_AWS_CONFIG_FILE, &nomem);
     if (nomem)
         return KVSP_ERR_NOMEM;
-    if (path && kvsp_aws_profile_load(path, KVSP_AWS_CONFIG_FILE, name, &fp, NULL, 0) == KVSP_ERR_NOMEM) {
+    if (path &&
+        kvsp_aws_profile_load(path, KVSP_AWS_CONFIG_FILE, name, &fp, NULL, 0) == KVSP_ERR_NOMEM) {
         kvsp_ext_free(path);
         return KVSP_ERR_NOMEM;
     }

@@ -15,8 +15,8 @@
  * https://kinesisvideo.REGION.amazonaws.com. *ca_bundle: `ca_option`, else
  * AWS_CA_BUNDLE, else the profile's ca_bundle, else NULL (the system's).
  * Returns 0 or KVSP_ERR_NOMEM; the strings are to free. */
-int kvsp_client_settings(const char *option, const char *ca_option, const char *profile, const char *region,
-                         char **url, char **ca_bundle);
+int kvsp_client_settings(const char *option, const char *ca_option, const char *profile,
+                         const char *region, char **url, char **ca_bundle);
 
 /* The proxy for a request to `url`, as the AWS CLI picks it (Python's
  * urllib): https_proxy for https URLs, http_proxy for http, each in lower

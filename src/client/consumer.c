@@ -161,7 +161,8 @@ int kvsp_consumer_add(kvsp_consumer *c, const kvsp_stream_options *opts)
     s->last_byte_at = s->last_fragment_at = kvsp_client_now();
     /* Without a visitor only the metadata is wanted: no bytes are kept. */
     int keep = opts->visitor != NULL;
-    if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) || kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
+    if (!s->name || (opts->start.value && !s->start_value) || (keep && !s->reader) ||
+        kvsp_splitter_init(&s->split, c->opts.max_fragment_bytes, keep) != 0) {
         kvsp_stream_free(s);
         return consumer_fail(c, KVSP_ERR_NOMEM, "out of memory");
     }
@@ -266,7 +267,8 @@ long kvsp_consumer_timeout(kvsp_consumer *c)
 
 int kvsp_consumer_fdset(kvsp_consumer *c, fd_set *read, fd_set *write, fd_set *except, int *max_fd)
 {
-    return curl_multi_fdset(c->multi, read, write, except, max_fd) == CURLM_OK ? KVSP_OK : KVSP_ERR_NETWORK;
+    return curl_multi_fdset(c->multi, read, write, except, max_fd) == CURLM_OK ? KVSP_OK
+                                                                               : KVSP_ERR_NETWORK;
 }
 
 void kvsp_consumer_stop(kvsp_consumer *c)

@@ -24,10 +24,10 @@ typedef struct consumer_stream {
     struct curl_slist *headers;
     int in_multi;
     fragment_splitter split;
-    kvsp_reader *reader;   /* the caller's, or own_reader */
+    kvsp_reader *reader; /* the caller's, or own_reader */
     kvsp_reader *own_reader;
     kvsp_stream_stats stats;
-    char token[512];        /* continuation token of the last complete fragment */
+    char token[512]; /* continuation token of the last complete fragment */
     char last_number[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* number of the last fragment delivered */
     /* a resumed FRAGMENT_NUMBER start repeats this one */
     char skip_number[KVSP_FRAGMENT_NUMBER_MAX + 1];
@@ -35,20 +35,20 @@ typedef struct consumer_stream {
     char error_type[128];
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's message for the transfer (its error buffer) */
     char last_exception[128]; /* stats.last_exception: error_type of the last error answer */
-    char *answer;           /* GetDataEndpoint's answer or an error's body, bounded */
+    char *answer;             /* GetDataEndpoint's answer or an error's body, bounded */
     size_t answer_len;
-    int phase;              /* PHASE_* of the current transfer */
-    int reached;            /* the service answered once: network errors are retried */
-    char *endpoint;         /* the stream's GET_MEDIA data endpoint, or NULL */
-    double endpoint_at;     /* when it was fetched */
-    int fail_status;        /* set by callbacks: stop this stream with it */
-    int retry_soon;         /* an error tag asked for a new connection */
+    int phase;          /* PHASE_* of the current transfer */
+    int reached;        /* the service answered once: network errors are retried */
+    char *endpoint;     /* the stream's GET_MEDIA data endpoint, or NULL */
+    double endpoint_at; /* when it was fetched */
+    int fail_status;    /* set by callbacks: stop this stream with it */
+    int retry_soon;     /* an error tag asked for a new connection */
     int delivered_this_response;
-    int attempts;           /* consecutive failures, for the backoff */
-    double wake_at;         /* BACKOFF: when to connect again */
-    double last_byte_at;    /* header or body byte, or the connect */
-    int stalled;            /* the transfer was given up by the stall timeout */
-    int token_refreshed;    /* an ExpiredTokenException got fresh credentials */
+    int attempts;            /* consecutive failures, for the backoff */
+    double wake_at;          /* BACKOFF: when to connect again */
+    double last_byte_at;     /* header or body byte, or the connect */
+    int stalled;             /* the transfer was given up by the stall timeout */
+    int token_refreshed;     /* an ExpiredTokenException got fresh credentials */
     double last_fragment_at; /* the last delivery, or when the stream was added */
     /* What kvsp_consumer_stats_snapshot hands to other threads: a copy of
      * stats and the two times, taken under the consumer's lock. */
@@ -74,8 +74,8 @@ struct kvsp_consumer {
      * it, the run loop once per round at most every PUBLISH_S. */
     pthread_mutex_t lock;
     double published_at;
-    int error;          /* kvsp_consumer_error */
-    char message[640];  /* its message */
+    int error;         /* kvsp_consumer_error */
+    char message[640]; /* its message */
 };
 
 /* Starts (or restarts) the stream's GetMedia. */

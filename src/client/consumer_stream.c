@@ -41,8 +41,9 @@ static int error_fragment(consumer_stream *s, const kvsp_fragment *f)
     else
         s->fail_status = KVSP_ERR_SERVICE;
     note(s, "error tag%s%s after fragment %s: %s %s", f->fragment_number ? " for fragment " : "",
-         f->fragment_number ? f->fragment_number : "", s->last_number[0] ? s->last_number : "(none)",
-         f->error_id_text ? f->error_id_text : "", f->error_code ? f->error_code : "");
+         f->fragment_number ? f->fragment_number : "",
+         s->last_number[0] ? s->last_number : "(none)", f->error_id_text ? f->error_id_text : "",
+         f->error_code ? f->error_code : "");
     return KVSP_OK;
 }
 
@@ -54,7 +55,8 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
         return KVSP_OK; /* after an error tag: nothing more from this response */
     if (kvsp_splitter_error_fragment(f))
         return error_fragment(s, f); /* it may name the fragment to skip: checked first */
-    if (s->skip_number[0] && f->fragment_number && strcmp(s->skip_number, f->fragment_number) == 0) {
+    if (s->skip_number[0] && f->fragment_number &&
+        strcmp(s->skip_number, f->fragment_number) == 0) {
         s->skip_number[0] = '\0'; /* delivered before the reconnect */
         return KVSP_OK;
     }
@@ -67,7 +69,8 @@ static int deliver(void *user, const uint8_t *bytes, size_t len, const kvsp_frag
             s->fail_status = st;
             s->stats.payload_errors++;
             note(s, "%s at offset %llu of the payload: %s", kvsp_status_name(st),
-                 (unsigned long long)kvsp_reader_error_offset(s->reader), kvsp_reader_error_message(s->reader));
+                 (unsigned long long)kvsp_reader_error_offset(s->reader),
+                 kvsp_reader_error_message(s->reader));
             return st;
         }
     }
@@ -232,7 +235,8 @@ static void backoff(consumer_stream *s, long min_ms)
     }
     if (s->opts.on_retry && s->stats.last_error)
         s->opts.on_retry(s->opts.user, s->name, s->stats.last_error);
-    long wait = kvsp_backoff_ms(s->attempts, c->opts.initial_backoff_ms, c->opts.max_backoff_ms, &c->rng);
+    long wait =
+        kvsp_backoff_ms(s->attempts, c->opts.initial_backoff_ms, c->opts.max_backoff_ms, &c->rng);
     if (wait < min_ms)
         wait = min_ms;
     s->stats.state = KVSP_STREAM_BACKOFF;
@@ -257,20 +261,21 @@ static void forget_endpoint(consumer_stream *s)
 static void service_answer(consumer_stream *s, long status)
 {
     kvsp_http_error_message(s->error, sizeof s->error, s->error_type, sizeof s->error_type, status,
-                       s->answer_len ? s->answer : NULL);
+                            s->answer_len ? s->answer : NULL);
     s->stats.last_error = s->error;
     const char *type = s->error_type;
     s->stats.last_http_status = status;
     snprintf(s->last_exception, sizeof s->last_exception, "%s", type);
     s->stats.last_exception = type[0] ? s->last_exception : NULL;
-    if (strcmp(type, "ClientLimitExceededException") == 0 || strcmp(type, "ConnectionLimitExceededException") == 0) {
+    if (strcmp(type, "ClientLimitExceededException") == 0 ||
+        strcmp(type, "ConnectionLimitExceededException") == 0) {
         s->stats.throttled++;
         backoff(s, 0);
         return;
     }
     s->stats.service_errors++;
     if (strcmp(type, "ExpiredTokenException") == 0 && !s->token_refreshed &&
-               kvsp_credential_provider_expire(s->owner->client->credentials)) {
+        kvsp_credential_provider_expire(s->owner->client->credentials)) {
         /* Once until a request succeeds again: fresh temporary credentials. */
         s->token_refreshed = 1;
         reconnect(s, 0);
@@ -295,7 +300,8 @@ static void endpoint_done(consumer_stream *s, CURLcode result)
 {
     if (result != CURLE_OK) {
         char why[CURL_ERROR_SIZE + 200];
-        kvsp_http_failure(s->easy, result, s->owner->client->control_url, s->curl_error, why, sizeof why);
+        kvsp_http_failure(s->easy, result, s->owner->client->control_url, s->curl_error, why,
+                          sizeof why);
         note(s, "%s/getDataEndpoint: %s", s->owner->client->control_url, why);
         s->stats.network_errors++;
         /* Never reached: a wrong endpoint or no network, not a glitch. */
@@ -356,10 +362,12 @@ void kvsp_stream_done(consumer_stream *s, CURLcode result)
         /* Cut off: the partial fragment goes, the stream resumes. */
         s->stats.dropped_bytes += kvsp_splitter_reset(&s->split);
         if (s->stalled)
-            note(s, "no data for %.1f s (stall timeout): reconnecting", (double)c->client->stall_timeout_ms / 1000.0);
+            note(s, "no data for %.1f s (stall timeout): reconnecting",
+                 (double)c->client->stall_timeout_ms / 1000.0);
         else {
             char why[CURL_ERROR_SIZE + 200];
-            kvsp_http_failure(s->easy, result, s->endpoint ? s->endpoint : "", s->curl_error, why, sizeof why);
+            kvsp_http_failure(s->easy, result, s->endpoint ? s->endpoint : "", s->curl_error, why,
+                              sizeof why);
             note(s, "%s/getMedia: %s", s->endpoint ? s->endpoint : "(no data endpoint)",
                  why); /* the host: which of the endpoints failed */
         }

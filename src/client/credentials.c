@@ -37,7 +37,8 @@ struct kvsp_credential_provider {
 typedef int (*fetch_fn)(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why,
                         size_t why_size);
 
-static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why, size_t why_size)
+static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why,
+                    size_t why_size)
 {
     if (p->profile) {
         /* as the AWS CLI: an explicit profile wins over keys in the environment */
@@ -52,8 +53,9 @@ static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out,
         return 1;
     }
     if (!ak || !sk) {
-        kvsp_md_fail(why, why_size, "%s is set but %s is not", ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-             ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+        kvsp_md_fail(why, why_size, "%s is set but %s is not",
+                     ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                     ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
         return KVSP_ERR_INVALID_ARG;
     }
     out->access_key_id = kvsp_ext_strdup(ak);
@@ -69,13 +71,13 @@ static int from_env(const kvsp_credential_provider *p, kvsp_md_credentials *out,
 
 /* Moves the keys of a profile; the credentials file is read first, and the
  * config file, where the CLI also accepts keys, only when it has none. */
-static int take_profile(kvsp_aws_profile *pf, const char *name, const char *path, kvsp_md_credentials *out,
-                        char *why, size_t why_size)
+static int take_profile(kvsp_aws_profile *pf, const char *name, const char *path,
+                        kvsp_md_credentials *out, char *why, size_t why_size)
 {
     if (!pf->access_key_id || !pf->secret_access_key) {
         kvsp_md_fail(why, why_size, "profile '%s' in %s has %s but no %s", name, path,
-             pf->access_key_id ? "aws_access_key_id" : "aws_secret_access_key",
-             pf->access_key_id ? "aws_secret_access_key" : "aws_access_key_id");
+                     pf->access_key_id ? "aws_access_key_id" : "aws_secret_access_key",
+                     pf->access_key_id ? "aws_secret_access_key" : "aws_access_key_id");
         return KVSP_ERR_INVALID_ARG;
     }
     out->access_key_id = pf->access_key_id;
@@ -109,14 +111,15 @@ static int from_files(const kvsp_credential_provider *p, kvsp_md_credentials *ou
     } else if (fp.access_key_id || fp.secret_access_key) {
         rc = take_profile(&fp, name, fpath, out, why, why_size);
     } else if (cp.unsupported || fp.unsupported) {
-        kvsp_md_fail(why, why_size,
-             "profile '%s' gets its credentials through %s, which kvsparser does not support; "
-             "give it aws_access_key_id and aws_secret_access_key",
-             name, cp.unsupported ? cp.unsupported : fp.unsupported);
+        kvsp_md_fail(
+            why, why_size,
+            "profile '%s' gets its credentials through %s, which kvsparser does not support; "
+            "give it aws_access_key_id and aws_secret_access_key",
+            name, cp.unsupported ? cp.unsupported : fp.unsupported);
         rc = KVSP_ERR_INVALID_ARG;
     } else if (named && !cp.found && !fp.found) {
-        kvsp_md_fail(why, why_size, "profile '%s' not found in %s or %s", name, cpath ? cpath : "(no HOME)",
-             fpath ? fpath : "(no HOME)");
+        kvsp_md_fail(why, why_size, "profile '%s' not found in %s or %s", name,
+                     cpath ? cpath : "(no HOME)", fpath ? fpath : "(no HOME)");
         rc = KVSP_ERR_INVALID_ARG;
     } else {
         kvsp_md_fail(why, why_size, "no keys for profile '%s'", name);
@@ -129,7 +132,8 @@ static int from_files(const kvsp_credential_provider *p, kvsp_md_credentials *ou
     return rc;
 }
 
-static int from_ecs(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why, size_t why_size)
+static int from_ecs(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why,
+                    size_t why_size)
 {
     int rc = kvsp_md_fetch_ecs(p->timeout_ms, out, why, why_size);
     if (rc == 1)
@@ -137,7 +141,8 @@ static int from_ecs(const kvsp_credential_provider *p, kvsp_md_credentials *out,
     return rc;
 }
 
-static int from_imds(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why, size_t why_size)
+static int from_imds(const kvsp_credential_provider *p, kvsp_md_credentials *out, char *why,
+                     size_t why_size)
 {
     return kvsp_md_fetch_imds(p->timeout_ms, out, why, why_size);
 }
@@ -176,14 +181,16 @@ static void install(kvsp_credential_provider *p, int source, kvsp_md_credentials
     memset(c, 0, sizeof *c);
 }
 
-KVSP_API kvsp_credential_provider *kvsp_credential_provider_create(const kvsp_credentials_options *opts)
+KVSP_API kvsp_credential_provider *
+kvsp_credential_provider_create(const kvsp_credentials_options *opts)
 {
     kvsp_credential_provider *p = kvsp_ext_calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->source = -1;
     p->timeout_ms = opts ? opts->timeout_ms : 0;
-    p->refresh_before_s = opts && opts->refresh_before_s > 0 ? opts->refresh_before_s : DEFAULT_REFRESH_BEFORE_S;
+    p->refresh_before_s =
+        opts && opts->refresh_before_s > 0 ? opts->refresh_before_s : DEFAULT_REFRESH_BEFORE_S;
     if (opts && opts->profile && *opts->profile) {
         p->profile = kvsp_ext_strdup(opts->profile);
         if (!p->profile) {
@@ -233,12 +240,14 @@ static int resolve(kvsp_credential_provider *p, char *why, size_t why_size)
         if (rc < 0)
             last = rc; /* the last resort failing is the answer, network or service */
     }
-    kvsp_md_fail(why, why_size, "no AWS credentials found (environment: %s; shared files: %s; ECS: %s; IMDS: %s)",
-         notes[0], notes[1], notes[2], notes[3]);
+    kvsp_md_fail(why, why_size,
+                 "no AWS credentials found (environment: %s; shared files: %s; ECS: %s; IMDS: %s)",
+                 notes[0], notes[1], notes[2], notes[3]);
     return last;
 }
 
-static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why, size_t why_size);
+static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why,
+               size_t why_size);
 
 KVSP_API int kvsp_credential_provider_get(kvsp_credential_provider *p, const kvsp_credentials **out)
 {
@@ -263,7 +272,8 @@ KVSP_API const char *kvsp_credential_provider_error_message(const kvsp_credentia
     return p ? p->message : "";
 }
 
-static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why, size_t why_size)
+static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *why,
+               size_t why_size)
 {
     if (!out) {
         kvsp_md_fail(why, why_size, "no output");
@@ -272,7 +282,8 @@ static int get(kvsp_credential_provider *p, const kvsp_credentials **out, char *
     time_t now = time(NULL);
     if (p->source >= 0) {
         int64_t exp = p->cur.expiration;
-        if (exp == 0 || (int64_t)now < exp - p->refresh_before_s || (now < p->retry_after && now < exp)) {
+        if (exp == 0 || (int64_t)now < exp - p->refresh_before_s ||
+            (now < p->retry_after && now < exp)) {
             *out = &p->cur;
             return 0;
         }
@@ -325,18 +336,21 @@ static int copy_region(const char *r, char *out, size_t out_size)
         return KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; i < n; i++) {
         char c = r[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-'))
             return KVSP_ERR_INVALID_ARG;
     }
     memcpy(out, r, n + 1);
     return KVSP_OK;
 }
 
-KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out, size_t out_size)
+KVSP_API int kvsp_resolve_region(const char *explicit_region, const char *profile, char *out,
+                                 size_t out_size)
 {
     if (!out || !out_size)
         return KVSP_ERR_INVALID_ARG;
-    const char *r = explicit_region && *explicit_region ? explicit_region : kvsp_md_env("AWS_REGION");
+    const char *r =
+        explicit_region && *explicit_region ? explicit_region : kvsp_md_env("AWS_REGION");
     if (!r)
         r = kvsp_md_env("AWS_DEFAULT_REGION");
     if (r)

@@ -55,7 +55,8 @@ static int good_number(const char *s, size_t cap)
     return strspn(s, "0123456789") == n;
 }
 
-static int take_item(json_t *item, size_t index, kvsp_listed_fragment *f, char *why, size_t why_size)
+static int take_item(json_t *item, size_t index, kvsp_listed_fragment *f, char *why,
+                     size_t why_size)
 {
     memset(f, 0, sizeof *f);
     if (!json_is_object(item))
@@ -63,8 +64,10 @@ static int take_item(json_t *item, size_t index, kvsp_listed_fragment *f, char *
     const char *number = json_string_value(json_object_get(item, "FragmentNumber"));
     if (!good_number(number, sizeof f->fragment_number)) {
         char what[64];
-        snprintf(what, sizeof what, "not a decimal number of at most %d digits", KVSP_FRAGMENT_NUMBER_MAX);
-        return bad(why, why_size, "FragmentNumber is ", number ? what : "missing or not a string", index);
+        snprintf(what, sizeof what, "not a decimal number of at most %d digits",
+                 KVSP_FRAGMENT_NUMBER_MAX);
+        return bad(why, why_size, "FragmentNumber is ", number ? what : "missing or not a string",
+                   index);
     }
     memcpy(f->fragment_number, number, strlen(number) + 1);
     int64_t length, size;
@@ -81,8 +84,8 @@ static int take_item(json_t *item, size_t index, kvsp_listed_fragment *f, char *
     return KVSP_OK;
 }
 
-int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, char **next, char *why,
-                       size_t why_size)
+int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, char **next,
+                            char *why, size_t why_size)
 {
     *next = NULL;
     json_error_t err;
@@ -109,7 +112,8 @@ int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, c
         rc = bad(why, why_size, "NextToken is not a string", NULL, (size_t)-1);
     size_t i;
     json_t *item;
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         if (rc != KVSP_OK)
             break;
         if (list->count == list->cap) {

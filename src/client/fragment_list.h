@@ -17,7 +17,7 @@ typedef struct fragment_list {
  * NULL at the last page). Returns KVSP_OK, KVSP_ERR_SERVICE for an answer
  * that is not what ListFragments returns (why says what is wrong) or
  * KVSP_ERR_NOMEM; the records taken before an error stay in the list. */
-int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, char **next, char *why,
-                       size_t why_size);
+int kvsp_fragment_list_page(const char *text, size_t len, fragment_list *list, char **next,
+                            char *why, size_t why_size);
 
 #endif

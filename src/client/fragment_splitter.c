@@ -142,7 +142,8 @@ static int deliver_complete(fragment_splitter *s, splitter_deliver_fn deliver, v
     return rc < 0 ? rc : KVSP_OK;
 }
 
-static int run(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver, void *user)
+static int run(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver,
+               void *user)
 {
     int st = kvsp_reader_push(s->reader, data, len, &s->visitor);
     while (st == KVSP_PAUSED) {
@@ -156,7 +157,8 @@ static int run(fragment_splitter *s, const void *data, size_t len, splitter_deli
     return st;
 }
 
-int kvsp_splitter_feed(fragment_splitter *s, const void *data, size_t len, splitter_deliver_fn deliver, void *user)
+int kvsp_splitter_feed(fragment_splitter *s, const void *data, size_t len,
+                       splitter_deliver_fn deliver, void *user)
 {
     int rc = append(s, data, len);
     if (rc < 0)

@@ -20,7 +20,8 @@
 
 /* Host header and signed path of the request URL as curl will send it: the
  * path includes the endpoint's own, when it has one ("http://h/prefix"). */
-static int host_and_path_of(const char *url, char *host, size_t host_cap, char *path, size_t path_cap)
+static int host_and_path_of(const char *url, char *host, size_t host_cap, char *path,
+                            size_t path_cap)
 {
     CURLU *u = curl_url();
     char *h = NULL, *port = NULL, *p = NULL;
@@ -40,8 +41,8 @@ static int host_and_path_of(const char *url, char *host, size_t host_cap, char *
     return rc;
 }
 
-static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const char *json, const char *host,
-                                         int *status)
+static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const char *json,
+                                         const char *host, int *status)
 {
     const kvsp_credentials *cred;
     *status = kvsp_credential_provider_get(c->credentials, &cred);
@@ -53,11 +54,15 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
     }
     char date[17];
     kvsp_sigv4_now(date);
-    kvsp_sigv4_header h[4] = {{"host", host}, {"content-type", "application/json"}, {"x-amz-date", date},
+    kvsp_sigv4_header h[4] = {{"host", host},
+                              {"content-type", "application/json"},
+                              {"x-amz-date", date},
                               {"x-amz-security-token", cred->session_token}};
-    kvsp_sigv4_request req = {"POST", path, NULL, h, cred->session_token ? 4 : 3, json,
-                              strlen(json), c->region, "kinesisvideo", date, 1};
-    kvsp_sigv4_credentials keys = {cred->access_key_id, cred->secret_access_key, cred->session_token};
+    kvsp_sigv4_request req = {
+        "POST",    path,           NULL, h, cred->session_token ? 4 : 3, json, strlen(json),
+        c->region, "kinesisvideo", date, 1};
+    kvsp_sigv4_credentials keys = {cred->access_key_id, cred->secret_access_key,
+                                   cred->session_token};
     kvsp_sigv4_result sig;
     memset(&sig, 0, sizeof sig);
     *status = kvsp_sigv4_sign(&req, &keys, &sig);
@@ -86,15 +91,16 @@ static struct curl_slist *signed_headers(kvsp_client *c, const char *path, const
 
 static int service_error(kvsp_client *c, http_call *call)
 {
-    c->error_status = kvsp_http_error_message(c->error, sizeof c->error, call->error_type, sizeof call->error_type,
-                                              call->status, call->response);
+    c->error_status =
+        kvsp_http_error_message(c->error, sizeof c->error, call->error_type,
+                                sizeof call->error_type, call->status, call->response);
     snprintf(c->error_exception, sizeof c->error_exception, "%s", call->error_type);
     return c->error_status;
 }
 
 /* The request URL (base_url + path) and its signed headers. */
-static struct curl_slist *signed_request(kvsp_client *c, const char *base_url, const char *path, const char *json,
-                                         char *url, size_t url_size, int *status)
+static struct curl_slist *signed_request(kvsp_client *c, const char *base_url, const char *path,
+                                         const char *json, char *url, size_t url_size, int *status)
 {
     char host[512], signed_path[1024];
     snprintf(url, url_size, "%s%s", base_url, path);
@@ -111,8 +117,8 @@ static struct curl_slist *signed_request(kvsp_client *c, const char *base_url, c
     return headers;
 }
 
-static void describe(kvsp_client *c, kvsp_http_transfer *t, const char *url, const struct curl_slist *headers,
-                     const char *json)
+static void describe(kvsp_client *c, kvsp_http_transfer *t, const char *url,
+                     const struct curl_slist *headers, const char *json)
 {
     memset(t, 0, sizeof *t);
     t->method = "POST";
@@ -125,8 +131,8 @@ static void describe(kvsp_client *c, kvsp_http_transfer *t, const char *url, con
     t->max_collect = MAX_COLLECTED;
 }
 
-struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
-                                const char *json, int *status)
+struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url,
+                                     const char *path, const char *json, int *status)
 {
     char url[1024];
     struct curl_slist *headers = signed_request(c, base_url, path, json, url, sizeof url, status);
@@ -164,7 +170,8 @@ static int post_once(kvsp_client *c, http_call *call, kvsp_http_transfer *t)
 {
     int st;
     char url[1024];
-    struct curl_slist *headers = signed_request(c, call->base_url, call->path, call->json, url, sizeof url, &st);
+    struct curl_slist *headers =
+        signed_request(c, call->base_url, call->path, call->json, url, sizeof url, &st);
     describe(c, t, url, headers, call->json);
     if (!headers)
         return st;
@@ -180,31 +187,35 @@ static int post_once(kvsp_client *c, http_call *call, kvsp_http_transfer *t)
     c->http_status = call->status;
     if (c->log) {
         char line[256];
-        /* curl says "No error" for a complete 4xx/5xx answer: name the status and the AWS exception instead. */
+        /* curl says "No error" for a complete 4xx/5xx answer: name the status and the AWS exception
+         * instead. */
         if (!t->stalled && rc == CURLE_OK)
             snprintf(line, sizeof line, "HTTP %ld %s%s%s", call->status, status_text(call->status),
                      call->error_type[0] ? " " : "", call->error_type);
         else
-            snprintf(line, sizeof line, "HTTP %ld (%s)", call->status, t->stalled ? "stalled" : curl_easy_strerror(rc));
+            snprintf(line, sizeof line, "HTTP %ld (%s)", call->status,
+                     t->stalled ? "stalled" : curl_easy_strerror(rc));
         c->log(c->log_user, line);
     }
     if (t->stream_failed)
         return kvsp_client_fail(c, KVSP_ERR_CALLBACK, "stopped by the consumer of the response");
     if (t->too_large)
-        return kvsp_client_fail(c, KVSP_ERR_SERVICE, "%s%s: the response is larger than %u bytes", call->base_url,
-                           call->path, MAX_COLLECTED);
+        return kvsp_client_fail(c, KVSP_ERR_SERVICE, "%s%s: the response is larger than %u bytes",
+                                call->base_url, call->path, MAX_COLLECTED);
     if (t->nomem)
-        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "%s%s: out of memory for the response", call->base_url,
-                                call->path);
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "%s%s: out of memory for the response",
+                                call->base_url, call->path);
     if (t->stalled)
-        return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: no data for %.1f s (stall timeout) after %llu bytes of the response",
-                           call->base_url, call->path, (double)c->stall_timeout_ms / 1000.0,
-                           (unsigned long long)t->received);
+        return kvsp_client_fail(
+            c, KVSP_ERR_NETWORK,
+            "%s%s: no data for %.1f s (stall timeout) after %llu bytes of the response",
+            call->base_url, call->path, (double)c->stall_timeout_ms / 1000.0,
+            (unsigned long long)t->received);
     if (rc != CURLE_OK && !(call->status >= 300 && rc == CURLE_WRITE_ERROR)) {
         char why[CURL_ERROR_SIZE + 200];
         kvsp_http_failure(c->curl, rc, url, t->curl_error, why, sizeof why);
-        return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s after %llu bytes of the response", call->base_url,
-                                call->path, why, (unsigned long long)t->received);
+        return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s%s: %s after %llu bytes of the response",
+                                call->base_url, call->path, why, (unsigned long long)t->received);
     }
     if (call->status != 200)
         return service_error(c, call);
@@ -218,8 +229,8 @@ static int retryable(const kvsp_http_transfer *t)
     CURLcode rc = t->result;
     if (t->delivered || t->stream_failed || t->too_large || t->nomem)
         return 0;
-    return t->stalled || rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-           rc == CURLE_SEND_ERROR;
+    return t->stalled || rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR ||
+           rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR;
 }
 
 static void reset_call(http_call *call)
@@ -237,7 +248,8 @@ int kvsp_http_post(kvsp_client *c, http_call *call)
         int rc = post_once(c, call, &t);
         if (rc == KVSP_ERR_NETWORK && attempt < ATTEMPTS && retryable(&t)) {
             reset_call(call);
-            kvsp_sleep_ms(kvsp_backoff_ms(attempt, RETRY_PAUSE_MS, RETRY_PAUSE_MS * ATTEMPTS, NULL));
+            kvsp_sleep_ms(
+                kvsp_backoff_ms(attempt, RETRY_PAUSE_MS, RETRY_PAUSE_MS * ATTEMPTS, NULL));
             continue;
         }
         if (rc == KVSP_ERR_NETWORK && attempt > 1) {

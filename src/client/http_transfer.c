@@ -21,7 +21,8 @@ typedef struct progress {
 
 /* libcurl calls this about once a second while nothing moves: the stall
  * timer, with no thread and no busy wait. */
-static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
 {
     (void)dltotal;
     (void)ultotal;
@@ -165,24 +166,19 @@ static const char *verify_reason(long v)
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED:
-        return "certificate not trusted";
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-        return "certificate expired";
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-        return "certificate not yet valid";
+    case X509_V_ERR_CERT_UNTRUSTED: return "certificate not trusted";
+    case X509_V_ERR_CERT_HAS_EXPIRED: return "certificate expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "certificate not yet valid";
     case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-        return "host name mismatch";
-    default:
-        return "certificate rejected";
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return "host name mismatch";
+    default: return "certificate rejected";
     }
 }
 
 static int tls_failure(CURL *easy, CURLcode rc, const char *curl_error, char *out, size_t out_size)
 {
-    if (rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
-        rc != CURLE_SSL_CERTPROBLEM)
+    if (rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CONNECT_ERROR &&
+        rc != CURLE_SSL_CACERT_BADFILE && rc != CURLE_SSL_CERTPROBLEM)
         return 0;
     long v = X509_V_OK;
     curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &v);
@@ -190,14 +186,17 @@ static int tls_failure(CURL *easy, CURLcode rc, const char *curl_error, char *ou
         /* libcurl checks the name itself after OpenSSL accepted the chain
          * ("no alternative certificate subject name matches target host
          * name"), leaving an unspecified verification result. */
-        snprintf(out, out_size, "TLS host name mismatch: %s (%s)", curl_error, curl_easy_strerror(rc));
-    } else if (v != X509_V_OK && v != X509_V_ERR_UNSPECIFIED) {
-        snprintf(out, out_size, "TLS %s: %s (%s)", verify_reason(v), X509_verify_cert_error_string(v),
+        snprintf(out, out_size, "TLS host name mismatch: %s (%s)", curl_error,
                  curl_easy_strerror(rc));
+    } else if (v != X509_V_OK && v != X509_V_ERR_UNSPECIFIED) {
+        snprintf(out, out_size, "TLS %s: %s (%s)", verify_reason(v),
+                 X509_verify_cert_error_string(v), curl_easy_strerror(rc));
     } else if (rc == CURLE_SSL_CACERT_BADFILE) {
-        snprintf(out, out_size, "TLS: cannot use the CA bundle: %s (%s)", curl_error, curl_easy_strerror(rc));
+        snprintf(out, out_size, "TLS: cannot use the CA bundle: %s (%s)", curl_error,
+                 curl_easy_strerror(rc));
     } else {
-        snprintf(out, out_size, "TLS: %s (%s)", *curl_error ? curl_error : "handshake failed", curl_easy_strerror(rc));
+        snprintf(out, out_size, "TLS: %s (%s)", *curl_error ? curl_error : "handshake failed",
+                 curl_easy_strerror(rc));
     }
     return 1;
 }
@@ -205,8 +204,8 @@ static int tls_failure(CURL *easy, CURLcode rc, const char *curl_error, char *ou
 /* libcurl's message for a refused connection names the address it tried,
  * "Failed to connect to HOST port PORT ...": when that is the proxy's,
  * the proxy is down, not the service. */
-static int proxy_failure(CURL *easy, CURLcode rc, const char *url, const char *curl_error, char *out,
-                         size_t out_size)
+static int proxy_failure(CURL *easy, CURLcode rc, const char *url, const char *curl_error,
+                         char *out, size_t out_size)
 {
     const char *proxy, *no_proxy;
     kvsp_proxy_for(url, &proxy, &no_proxy);
@@ -226,13 +225,16 @@ static int proxy_failure(CURL *easy, CURLcode rc, const char *url, const char *c
         char tried[600];
         snprintf(tried, sizeof tried, "to %s port %s ", host, p);
         if (rc == CURLE_COULDNT_RESOLVE_PROXY) {
-            snprintf(out, out_size, "proxy %s:%s: cannot resolve the host (%s)", host, p, curl_easy_strerror(rc));
+            snprintf(out, out_size, "proxy %s:%s: cannot resolve the host (%s)", host, p,
+                     curl_easy_strerror(rc));
             named = 1;
         } else if (strstr(curl_error, tried)) {
             long err = 0;
             curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
             snprintf(out, out_size, "proxy %s:%s: %s (%s)", host, p,
-                     err == ECONNREFUSED ? "connection refused" : err ? strerror((int)err) : "cannot connect",
+                     err == ECONNREFUSED ? "connection refused"
+                     : err               ? strerror((int)err)
+                                         : "cannot connect",
                      curl_easy_strerror(rc));
             named = 1;
         }
@@ -249,7 +251,8 @@ void kvsp_http_failure(CURL *easy, CURLcode rc, const char *url, const char *cur
 {
     if (!curl_error)
         curl_error = "";
-    if (tls_failure(easy, rc, curl_error, out, out_size) || proxy_failure(easy, rc, url, curl_error, out, out_size))
+    if (tls_failure(easy, rc, curl_error, out, out_size) ||
+        proxy_failure(easy, rc, url, curl_error, out, out_size))
         return;
     snprintf(out, out_size, "%s", curl_easy_strerror(rc));
 }

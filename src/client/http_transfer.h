@@ -18,14 +18,14 @@
  * kvsp_http_transfer_run. */
 typedef struct kvsp_http_transfer {
     /* request */
-    const char *method;         /* "POST" (body below), "GET" or "PUT" (empty body) */
+    const char *method; /* "POST" (body below), "GET" or "PUT" (empty body) */
     const char *url;
     const struct curl_slist *headers;
-    const char *body;           /* POST: NUL-terminated, copied by libcurl */
-    long connect_timeout_ms;    /* 0: libcurl's */
-    long timeout_ms;            /* the whole transfer; 0: none */
-    long stall_timeout_ms;      /* nothing received for this long: given up; <= 0: never */
-    const char *ca_bundle;      /* NULL: the system's */
+    const char *body;        /* POST: NUL-terminated, copied by libcurl */
+    long connect_timeout_ms; /* 0: libcurl's */
+    long timeout_ms;         /* the whole transfer; 0: none */
+    long stall_timeout_ms;   /* nothing received for this long: given up; <= 0: never */
+    const char *ca_bundle;   /* NULL: the system's */
     /* For link-local metadata endpoints: no proxy (it would not reach them
      * and would see the tokens), no redirects (they would carry the tokens
      * elsewhere), http and https only. */
@@ -38,18 +38,18 @@ typedef struct kvsp_http_transfer {
 
     /* result */
     CURLcode result;
-    long status;                /* 0 when no response came */
+    long status; /* 0 when no response came */
     /* collected body, NUL-terminated, or NULL; kvsp_http_transfer_free */
     char *response;
     size_t response_len;
-    char error_type[128];       /* from x-amzn-ErrorType, or "" */
+    char error_type[128];             /* from x-amzn-ErrorType, or "" */
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's detailed message, or "" */
-    uint64_t delivered;         /* body bytes handed to `stream` */
-    uint64_t received;          /* body bytes received, as libcurl counts them */
-    int stalled;                /* given up by the stall timeout */
-    int stream_failed;          /* `stream` asked to stop */
+    uint64_t delivered;               /* body bytes handed to `stream` */
+    uint64_t received;                /* body bytes received, as libcurl counts them */
+    int stalled;                      /* given up by the stall timeout */
+    int stream_failed;                /* `stream` asked to stop */
     int too_large;
-    int nomem;                  /* collecting the body ran out of memory */
+    int nomem; /* collecting the body ran out of memory */
 } kvsp_http_transfer;
 
 /* Sets up the easy handle for the request (after curl_easy_reset): method,

@@ -82,15 +82,17 @@ kvsp_client *kvsp_client_create(const kvsp_client_options *opts, kvsp_error *err
         if (named_profile_missing(opts->profile))
             kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "profile '%s' not found", opts->profile);
         else
-            kvsp_error_set(err, KVSP_ERR_INVALID_ARG, "no region: use --region, AWS_REGION or a profile with a region");
+            kvsp_error_set(err, KVSP_ERR_INVALID_ARG,
+                           "no region: use --region, AWS_REGION or a profile with a region");
         kvsp_ext_free(c);
         return NULL;
     }
     c->curl = curl_easy_init();
-    int settings = kvsp_client_settings(opts->endpoint_url, opts->ca_bundle, opts->profile, c->region,
-                                        &c->control_url, &c->ca_bundle);
+    int settings = kvsp_client_settings(opts->endpoint_url, opts->ca_bundle, opts->profile,
+                                        c->region, &c->control_url, &c->ca_bundle);
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
-    c->stall_timeout_ms = opts->stall_timeout_ms == 0 ? DEFAULT_STALL_TIMEOUT_MS : opts->stall_timeout_ms;
+    c->stall_timeout_ms =
+        opts->stall_timeout_ms == 0 ? DEFAULT_STALL_TIMEOUT_MS : opts->stall_timeout_ms;
     c->log = opts->log;
     c->log_user = opts->log_user;
     c->credentials = opts->credentials;
@@ -151,18 +153,20 @@ const char *kvsp_client_error_exception(const kvsp_client *c)
 json_t *kvsp_stream_body(const char *stream)
 {
     json_t *o = json_object();
-    json_object_set_new(o, strncmp(stream, "arn:", 4) == 0 ? "StreamARN" : "StreamName", json_string(stream));
+    json_object_set_new(o, strncmp(stream, "arn:", 4) == 0 ? "StreamARN" : "StreamName",
+                        json_string(stream));
     return o;
 }
 
-int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name, char *out,
-                                  size_t out_size)
+int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char *api_name,
+                                  char *out, size_t out_size)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
     kvsp_client_clear_error(c);
     if (!stream || !api_name || !out)
-        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetDataEndpoint: no stream, API name or output");
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG,
+                                "GetDataEndpoint: no stream, API name or output");
     json_t *body = kvsp_stream_body(stream);
     json_object_set_new(body, "APIName", json_string(api_name));
     char *text = json_dumps(body, JSON_COMPACT);
@@ -181,7 +185,8 @@ int kvsp_client_get_data_endpoint(kvsp_client *c, const char *stream, const char
             while (n && out[n - 1] == '/')
                 out[--n] = '\0';
         } else {
-            rc = kvsp_client_fail(c, KVSP_ERR_SERVICE, "GetDataEndpoint: no DataEndpoint in the response");
+            rc = kvsp_client_fail(c, KVSP_ERR_SERVICE,
+                                  "GetDataEndpoint: no DataEndpoint in the response");
         }
         json_decref(doc);
     }

@@ -67,8 +67,8 @@ static void response_free(kvsp_md_response *r)
     memset(r, 0, sizeof *r);
 }
 
-int kvsp_md_request(const char *method, const char *url, const char *const *headers, long timeout_ms,
-                    kvsp_md_response *resp, char *why, size_t why_size)
+int kvsp_md_request(const char *method, const char *url, const char *const *headers,
+                    long timeout_ms, kvsp_md_response *resp, char *why, size_t why_size)
 {
     memset(resp, 0, sizeof *resp);
     CURL *h = curl_easy_init();
@@ -174,8 +174,8 @@ int kvsp_md_parse_time(const char *s, int64_t *out)
 {
     static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h, mi, sec;
-    if (!s || read_digits(&s, 4, &y) || expect(&s, '-') || read_digits(&s, 2, &mo) || expect(&s, '-') ||
-        read_digits(&s, 2, &d))
+    if (!s || read_digits(&s, 4, &y) || expect(&s, '-') || read_digits(&s, 2, &mo) ||
+        expect(&s, '-') || read_digits(&s, 2, &d))
         return -1;
     if (*s != 'T' && *s != 't' && *s != ' ')
         return -1;
@@ -184,8 +184,8 @@ int kvsp_md_parse_time(const char *s, int64_t *out)
         read_digits(&s, 2, &sec))
         return -1;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
-        mi > 59 || sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || sec > 60)
         return -1;
     if (*s == '.' || *s == ',') {
         s++;
@@ -239,15 +239,18 @@ int kvsp_md_parse_credentials(const char *json, size_t len, kvsp_md_credentials 
     if (code && strcmp(code, "Success") != 0) {
         kvsp_md_fail(why, why_size, "the service reported \"%.64s\" instead of credentials", code);
     } else if (!ak || !*ak || !sk || !*sk) {
-        kvsp_md_fail(why, why_size, "the response lacks %s", !ak || !*ak ? "AccessKeyId" : "SecretAccessKey");
-    } else if (exp && (!json_is_string(exp) || kvsp_md_parse_time(json_string_value(exp), &out->expiration))) {
+        kvsp_md_fail(why, why_size, "the response lacks %s",
+                     !ak || !*ak ? "AccessKeyId" : "SecretAccessKey");
+    } else if (exp && (!json_is_string(exp) ||
+                       kvsp_md_parse_time(json_string_value(exp), &out->expiration))) {
         kvsp_md_fail(why, why_size, "the response has an unreadable Expiration");
     } else {
         out->access_key_id = kvsp_ext_strdup(ak);
         out->secret_access_key = kvsp_ext_strdup(sk);
         out->session_token = tok && *tok ? kvsp_ext_strdup(tok) : NULL;
         rc = 0;
-        if (!out->access_key_id || !out->secret_access_key || (tok && *tok && !out->session_token)) {
+        if (!out->access_key_id || !out->secret_access_key ||
+            (tok && *tok && !out->session_token)) {
             kvsp_md_fail(why, why_size, "out of memory");
             rc = KVSP_ERR_NOMEM;
         }
@@ -295,7 +298,8 @@ static int http_host_allowed(const char *host)
 
 /* Checks the full URI and writes its scheme://host[:port] for messages: the
  * path and query may identify the credentials and stay out of them. */
-static int check_full_uri(const char *uri, char *origin, size_t origin_size, char *why, size_t why_size)
+static int check_full_uri(const char *uri, char *origin, size_t origin_size, char *why,
+                          size_t why_size)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL;
@@ -309,15 +313,18 @@ static int check_full_uri(const char *uri, char *origin, size_t origin_size, cha
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
         kvsp_md_fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL");
     } else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-        kvsp_md_fail(why, why_size, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be http or https, not %.16s", scheme);
-    } else if (strcmp(scheme, "http") == 0 && !http_host_allowed(host)) {
         kvsp_md_fail(why, why_size,
-             "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is only allowed to loopback or the "
-             "ECS/EKS agent addresses, not %.128s",
-             host);
+                     "AWS_CONTAINER_CREDENTIALS_FULL_URI must be http or https, not %.16s", scheme);
+    } else if (strcmp(scheme, "http") == 0 && !http_host_allowed(host)) {
+        kvsp_md_fail(
+            why, why_size,
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is only allowed to loopback or the "
+            "ECS/EKS agent addresses, not %.128s",
+            host);
     } else {
         int has_port = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
-        snprintf(origin, origin_size, "%s://%s%s%s", scheme, host, has_port ? ":" : "", has_port ? port : "");
+        snprintf(origin, origin_size, "%s://%s%s%s", scheme, host, has_port ? ":" : "",
+                 has_port ? port : "");
         rc = 0;
     }
     curl_free(scheme);
@@ -338,7 +345,8 @@ static int auth_token(char **token, char *why, size_t why_size)
     if (path) {
         FILE *f = fopen(path, "rb");
         if (!f) {
-            kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(errno));
+            kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s",
+                         path, strerror(errno));
             return KVSP_ERR_IO;
         }
         t = kvsp_ext_malloc(MAX_TOKEN + 1);
@@ -353,7 +361,8 @@ static int auth_token(char **token, char *why, size_t why_size)
         if (err) {
             kvsp_wipe(t, n);
             kvsp_ext_free(t);
-            kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path, strerror(err));
+            kvsp_md_fail(why, why_size, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s",
+                         path, strerror(err));
             return KVSP_ERR_IO;
         }
         t[n] = '\0';
@@ -373,7 +382,8 @@ static int auth_token(char **token, char *why, size_t why_size)
         if ((unsigned char)t[i] < ' ' || t[i] == 0x7f) {
             kvsp_wipe_free(t);
             /* it would end the header early and inject the rest */
-            kvsp_md_fail(why, why_size, "the container authorization token contains control characters");
+            kvsp_md_fail(why, why_size,
+                         "the container authorization token contains control characters");
             return KVSP_ERR_INVALID_ARG;
         }
     }
@@ -405,7 +415,8 @@ int kvsp_md_fetch_ecs(long timeout_ms, kvsp_md_credentials *out, char *why, size
             return rc;
         strcpy(url, full);
     } else {
-        kvsp_md_fail(why, why_size, "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set");
+        kvsp_md_fail(why, why_size,
+                     "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set");
         return 1;
     }
     char *token = NULL;
@@ -457,7 +468,8 @@ static int role_name_ok(const char *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("+=,.@_-", c)))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("+=,.@_-", c)))
             return 0;
     }
     return 1;
@@ -492,13 +504,15 @@ int kvsp_md_fetch_imds(long timeout_ms, kvsp_md_credentials *out, char *why, siz
         while (n && (r.body[n - 1] == '\n' || r.body[n - 1] == '\r' || r.body[n - 1] == ' '))
             n--;
         if (r.status != 200) {
-            snprintf(detail, sizeof detail, "the session token request got HTTP status %ld", r.status);
+            snprintf(detail, sizeof detail, "the session token request got HTTP status %ld",
+                     r.status);
             rc = KVSP_ERR_SERVICE;
         } else if (n == 0 || n > 256 || memchr(r.body, '\n', n) || memchr(r.body, '\r', n)) {
             snprintf(detail, sizeof detail, "the session token response is malformed");
             rc = KVSP_ERR_SERVICE;
         } else {
-            snprintf(token_header, sizeof token_header, "X-aws-ec2-metadata-token: %.*s", (int)n, r.body);
+            snprintf(token_header, sizeof token_header, "X-aws-ec2-metadata-token: %.*s", (int)n,
+                     r.body);
         }
         response_free(&r);
     }
@@ -510,10 +524,12 @@ int kvsp_md_fetch_imds(long timeout_ms, kvsp_md_credentials *out, char *why, siz
         if (rc == 0) {
             size_t n = strcspn(r.body, "\r\n");
             if (r.status == 404) {
-                snprintf(detail, sizeof detail, "no IAM role is attached to the instance (HTTP status 404)");
+                snprintf(detail, sizeof detail,
+                         "no IAM role is attached to the instance (HTTP status 404)");
                 rc = KVSP_ERR_SERVICE;
             } else if (r.status != 200) {
-                snprintf(detail, sizeof detail, "the role list request got HTTP status %ld", r.status);
+                snprintf(detail, sizeof detail, "the role list request got HTTP status %ld",
+                         r.status);
                 rc = KVSP_ERR_SERVICE;
             } else if (!role_name_ok(r.body, n)) {
                 snprintf(detail, sizeof detail, "the role list response is malformed");
@@ -530,7 +546,8 @@ int kvsp_md_fetch_imds(long timeout_ms, kvsp_md_credentials *out, char *why, siz
         snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/%s", base, role);
         rc = imds_get(url, token_header, timeout_ms, &r, detail, sizeof detail);
         if (rc == 0 && r.status != 200) {
-            snprintf(detail, sizeof detail, "the credentials of role %s got HTTP status %ld", role, r.status);
+            snprintf(detail, sizeof detail, "the credentials of role %s got HTTP status %ld", role,
+                     r.status);
             rc = KVSP_ERR_SERVICE;
         }
         if (rc == 0)

@@ -67,7 +67,7 @@ typedef struct kvsp_md_response {
     size_t len;
 } kvsp_md_response;
 
-int kvsp_md_request(const char *method, const char *url, const char *const *headers, long timeout_ms,
-                    kvsp_md_response *resp, char *why, size_t why_size);
+int kvsp_md_request(const char *method, const char *url, const char *const *headers,
+                    long timeout_ms, kvsp_md_response *resp, char *why, size_t why_size);
 
 #endif

@@ -30,8 +30,8 @@ void kvsp_http_error_type_header(const char *data, size_t len, char *out, size_t
 }
 
 /* "ResourceNotFoundException (HTTP 404): Stream x not found" */
-int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
-                       const char *body)
+int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size,
+                            long status, const char *body)
 {
     const char *message = "";
     json_t *doc = body ? json_loads(body, 0, NULL) : NULL;
@@ -49,11 +49,12 @@ int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t
         for (const char *p = body; *p && k + 1 < sizeof excerpt; p++)
             excerpt[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
         excerpt[k] = '\0';
-        snprintf(out, out_size, "%s (HTTP %ld): the error body is not JSON: %s%s", error_type[0] ? error_type : "Error",
-                 status, excerpt, body[k] ? "..." : "");
+        snprintf(out, out_size, "%s (HTTP %ld): the error body is not JSON: %s%s",
+                 error_type[0] ? error_type : "Error", status, excerpt, body[k] ? "..." : "");
         return KVSP_ERR_SERVICE;
     }
-    snprintf(out, out_size, "%s (HTTP %ld): %s", error_type[0] ? error_type : "Error", status, message);
+    snprintf(out, out_size, "%s (HTTP %ld): %s", error_type[0] ? error_type : "Error", status,
+             message);
     json_decref(doc);
     return KVSP_ERR_SERVICE;
 }

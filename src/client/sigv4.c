@@ -79,8 +79,8 @@ static int hmac_sha256(hmac *h, const unsigned char *key, size_t key_len, const 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request"), then the signature is HMAC(kSigning, string to sign).
  * Every intermediate key is wiped: each one signs for a whole day. */
-static int sign_string(const char *secret, const char *date, const char *region, const char *service,
-                       const char *string_to_sign, char signature[65])
+static int sign_string(const char *secret, const char *date, const char *region,
+                       const char *service, const char *string_to_sign, char signature[65])
 {
     hmac h;
     int rc = hmac_open(&h);
@@ -407,7 +407,8 @@ KVSP_API int kvsp_sigv4_verify(const kvsp_sigv4_request *req, const char *author
         return fail(err, KVSP_ERR_INVALID_ARG, "security token missing or wrong");
 
     /* Re-sign with exactly the headers the client says it signed. */
-    kvsp_sigv4_header *subset = kvsp_ext_malloc((req->header_count ? req->header_count : 1) * sizeof *subset);
+    kvsp_sigv4_header *subset =
+        kvsp_ext_malloc((req->header_count ? req->header_count : 1) * sizeof *subset);
     if (!subset)
         return fail(err, KVSP_ERR_NOMEM, "out of memory");
     kvsp_sigv4_request signed_req = *req;

@@ -30,7 +30,8 @@ int kvsp_start_selector_parse(const char *text, kvsp_start_selector *out)
     } else if (prefixed(text, "continuation:", &rest) && *rest) {
         out->type = KVSP_START_CONTINUATION_TOKEN;
         out->value = rest;
-    } else if ((prefixed(text, "server-ts:", &rest) || prefixed(text, "producer-ts:", &rest)) && *rest) {
+    } else if ((prefixed(text, "server-ts:", &rest) || prefixed(text, "producer-ts:", &rest)) &&
+               *rest) {
         char *end;
         out->type = text[0] == 's' ? KVSP_START_SERVER_TIMESTAMP : KVSP_START_PRODUCER_TIMESTAMP;
         out->timestamp = strtod(rest, &end);

@@ -33,7 +33,8 @@ static int parse_l16_mime(const char *mime, int *rate, int *channels)
         long v = 0;
         if (strncasecmp(q, "rate=", 5) == 0 && (v = strtol(q + 5, NULL, 10)) > 0 && v <= 768000)
             *rate = (int)v;
-        else if (strncasecmp(q, "channels=", 9) == 0 && (v = strtol(q + 9, NULL, 10)) > 0 && v <= 64)
+        else if (strncasecmp(q, "channels=", 9) == 0 && (v = strtol(q + 9, NULL, 10)) > 0 &&
+                 v <= 64)
             *channels = (int)v;
     }
     return 0;
@@ -41,11 +42,13 @@ static int parse_l16_mime(const char *mime, int *rate, int *channels)
 
 static int is_connect_name(const char *name)
 {
-    return name && (strcmp(name, "AUDIO_FROM_CUSTOMER") == 0 || strcmp(name, "AUDIO_TO_CUSTOMER") == 0);
+    return name &&
+           (strcmp(name, "AUDIO_FROM_CUSTOMER") == 0 || strcmp(name, "AUDIO_TO_CUSTOMER") == 0);
 }
 
 /* Integer or float PCM of a given depth. */
-static int pcm_format(kvsp_audio_format *o, int is_float, int big_endian, int bits, char *why, size_t n)
+static int pcm_format(kvsp_audio_format *o, int is_float, int big_endian, int bits, char *why,
+                      size_t n)
 {
     o->big_endian = big_endian;
     o->widen24 = 0;
@@ -60,21 +63,39 @@ static int pcm_format(kvsp_audio_format *o, int is_float, int big_endian, int bi
         return 0;
     }
     switch (bits) {
-    case 8: o->fmt = AV_SAMPLE_FMT_U8; o->bytes = 1; o->name = "u8"; return 0;
-    case 16: o->fmt = AV_SAMPLE_FMT_S16; o->bytes = 2; o->name = big_endian ? "s16be" : "s16le"; return 0;
+    case 8:
+        o->fmt = AV_SAMPLE_FMT_U8;
+        o->bytes = 1;
+        o->name = "u8";
+        return 0;
+    case 16:
+        o->fmt = AV_SAMPLE_FMT_S16;
+        o->bytes = 2;
+        o->name = big_endian ? "s16be" : "s16le";
+        return 0;
     case 24:
         o->fmt = AV_SAMPLE_FMT_S32;
         o->bytes = 3;
         o->widen24 = 1;
         o->name = big_endian ? "s24be" : "s24le";
         return 0;
-    case 32: o->fmt = AV_SAMPLE_FMT_S32; o->bytes = 4; o->name = big_endian ? "s32be" : "s32le"; return 0;
+    case 32:
+        o->fmt = AV_SAMPLE_FMT_S32;
+        o->bytes = 4;
+        o->name = big_endian ? "s32be" : "s32le";
+        return 0;
     default: snprintf(why, n, "integer PCM of %d bits", bits); return -1;
     }
 }
 
-static unsigned le16(const uint8_t *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
-static unsigned long le32(const uint8_t *p) { return le16(p) | (unsigned long)le16(p + 2) << 16; }
+static unsigned le16(const uint8_t *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+static unsigned long le32(const uint8_t *p)
+{
+    return le16(p) | (unsigned long)le16(p + 2) << 16;
+}
 
 /* A_MS/ACM: the codec private data is a WAVEFORMATEX (or EXTENSIBLE, whose
  * sub-format GUID starts with the format tag). */
@@ -93,7 +114,8 @@ static int wave_format(const kvsp_track *t, kvsp_audio_format *o, char *why, siz
     o->rate = rate > 0 && rate <= 768000 ? (int)rate : 0;
     int bits = (int)le16(w + 14);
     if ((tag != 1 && tag != 3) || !o->rate || o->channels < 1 || o->channels > 64) {
-        snprintf(why, n, "A_MS/ACM format 0x%04x (%lu Hz, %d channels) is not PCM", tag, rate, o->channels);
+        snprintf(why, n, "A_MS/ACM format 0x%04x (%lu Hz, %d channels) is not PCM", tag, rate,
+                 o->channels);
         return -1;
     }
     return pcm_format(o, tag == 3, 0, bits, why, n);
@@ -110,7 +132,8 @@ static void track_rate(const kvsp_track *t, int dflt_rate, int dflt_channels, kv
                       : dflt_channels;
 }
 
-static int by_codec_id(const char *id, const kvsp_track *t, int bits, kvsp_audio_format *o, char *why, size_t n)
+static int by_codec_id(const char *id, const kvsp_track *t, int bits, kvsp_audio_format *o,
+                       char *why, size_t n)
 {
     if (strcmp(id, "A_PCM/INT/LIT") == 0)
         return pcm_format(o, 0, 0, bits ? bits : 16, why, n);
@@ -126,12 +149,14 @@ static int by_codec_id(const char *id, const kvsp_track *t, int bits, kvsp_audio
     return 0;
 }
 
-int kvsp_audio_resolve(const kvsp_track *t, const kvsp_fragment *f, const kvsp_audio_codec_override *ov,
-                       kvsp_audio_format *o, char *why, size_t n)
+int kvsp_audio_resolve(const kvsp_track *t, const kvsp_fragment *f,
+                       const kvsp_audio_codec_override *ov, kvsp_audio_format *o, char *why,
+                       size_t n)
 {
     memset(o, 0, sizeof *o);
     o->fmt = AV_SAMPLE_FMT_NONE;
-    int bits = (t->present & KVSP_TRACK_HAS_BIT_DEPTH) && t->bit_depth <= 64 ? (int)t->bit_depth : 0;
+    int bits =
+        (t->present & KVSP_TRACK_HAS_BIT_DEPTH) && t->bit_depth <= 64 ? (int)t->bit_depth : 0;
     if (ov) {
         track_rate(t, 8000, 1, o);
         if (ov->sample_rate > 0)

@@ -24,8 +24,9 @@ typedef struct kvsp_audio_format {
  * (Connect's MimeType) and an override (NULL: none). Returns 0, or -1 with
  * why filled in when the track cannot be read (an unknown WAVEFORMATEX, a
  * PCM depth we cannot unpack). */
-int kvsp_audio_resolve(const kvsp_track *t, const kvsp_fragment *f, const kvsp_audio_codec_override *ov,
-                       kvsp_audio_format *out, char *why, size_t why_size);
+int kvsp_audio_resolve(const kvsp_track *t, const kvsp_fragment *f,
+                       const kvsp_audio_codec_override *ov, kvsp_audio_format *out, char *why,
+                       size_t why_size);
 
 /* The value of the fragment's first user tag of that name
  * (case-insensitive), or NULL. */

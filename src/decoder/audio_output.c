@@ -57,8 +57,8 @@ static int open_swr(kvsp_audio_out *o)
     return KVSP_OK;
 }
 
-int kvsp_audio_out_begin(kvsp_audio_out *o, const kvsp_audio_options *opts, const kvsp_audio_output *info,
-                         enum AVSampleFormat in_fmt, double t0_ms)
+int kvsp_audio_out_begin(kvsp_audio_out *o, const kvsp_audio_options *opts,
+                         const kvsp_audio_output *info, enum AVSampleFormat in_fmt, double t0_ms)
 {
     memset(o, 0, sizeof *o);
     o->opts = opts;
@@ -104,7 +104,8 @@ static int hand_out(kvsp_audio_out *o, const uint8_t *data, int samples)
 {
     if (samples <= 0)
         return KVSP_OK;
-    int rc = o->opts->on_pcm ? o->opts->on_pcm(o->opts->user, &o->info, data, (size_t)samples) : KVSP_OK;
+    int rc =
+        o->opts->on_pcm ? o->opts->on_pcm(o->opts->user, &o->info, data, (size_t)samples) : KVSP_OK;
     o->info.samples += (uint64_t)samples;
     return rc < 0 ? rc : KVSP_OK;
 }
@@ -129,7 +130,8 @@ static int convert(kvsp_audio_out *o, const uint8_t *const *planes, int samples)
             o->buf_size = size;
         }
         uint8_t *out[1] = {o->buf};
-        int got = swr_convert(o->swr, out, (int)(o->buf_size / frame), (const uint8_t **)planes, samples);
+        int got =
+            swr_convert(o->swr, out, (int)(o->buf_size / frame), (const uint8_t **)planes, samples);
         if (got < 0)
             return KVSP_ERR_INVALID_ARG;
         int rc = hand_out(o, o->buf, got);

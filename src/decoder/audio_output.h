@@ -13,7 +13,7 @@ struct SwrContext;
  * (resampled, mixed, formatted by libswresample) or, when nothing changes,
  * as they are. */
 typedef struct kvsp_audio_out {
-    kvsp_audio_output info; /* what the callbacks see */
+    kvsp_audio_output info;                        /* what the callbacks see */
     char *track_name, *codec_id, *fragment_number; /* owned copies behind info */
     enum AVSampleFormat in_fmt, out_fmt;
     struct SwrContext *swr; /* NULL: handed out as they come */
@@ -28,8 +28,8 @@ typedef struct kvsp_audio_out {
 /* Starts an output at t0_ms for samples of in_fmt at info->source_*;
  * info holds the rest (track, name, codec, times of the first block); the
  * strings are copied. Calls on_start. */
-int kvsp_audio_out_begin(kvsp_audio_out *o, const kvsp_audio_options *opts, const kvsp_audio_output *info,
-                         enum AVSampleFormat in_fmt, double t0_ms);
+int kvsp_audio_out_begin(kvsp_audio_out *o, const kvsp_audio_options *opts,
+                         const kvsp_audio_output *info, enum AVSampleFormat in_fmt, double t0_ms);
 /* Source samples into the output: planes as libavutil lays them out. */
 int kvsp_audio_out_write(kvsp_audio_out *o, const uint8_t *const *planes, int samples);
 /* Silence of that many source samples, reported as a gap. */

@@ -38,7 +38,8 @@ enum AVCodecID kvsp_codec_from_matroska(const char *codec_id)
         return AV_CODEC_ID_NONE;
     for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++) {
         size_t n = strlen(codecs[i].id);
-        if (codecs[i].prefix ? strncmp(codec_id, codecs[i].id, n) == 0 : strcmp(codec_id, codecs[i].id) == 0)
+        if (codecs[i].prefix ? strncmp(codec_id, codecs[i].id, n) == 0
+                             : strcmp(codec_id, codecs[i].id) == 0)
             return codecs[i].codec;
     }
     return AV_CODEC_ID_NONE;

@@ -40,16 +40,16 @@ static void target_size(const AVFrame *in, int width, int height, int *w, int *h
         *h = 1;
 }
 
-const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format, int width,
-                             int height)
+const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format,
+                                  int width, int height)
 {
     enum AVPixelFormat fmt = target_format(format, (enum AVPixelFormat)in->format);
     int w, h;
     target_size(in, width, height, &w, &h);
     if (fmt == in->format && w == in->width && h == in->height)
         return in;
-    c->sws = sws_getCachedContext(c->sws, in->width, in->height, (enum AVPixelFormat)in->format, w, h, fmt,
-                                  SWS_BICUBIC, NULL, NULL, NULL);
+    c->sws = sws_getCachedContext(c->sws, in->width, in->height, (enum AVPixelFormat)in->format, w,
+                                  h, fmt, SWS_BICUBIC, NULL, NULL, NULL);
     if (!c->sws)
         return NULL;
     if (!c->out || c->out->width != w || c->out->height != h || c->out->format != fmt) {
@@ -65,8 +65,8 @@ const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_
             return NULL;
         }
     }
-    if (sws_scale(c->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height, c->out->data,
-                  c->out->linesize) != h)
+    if (sws_scale(c->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height,
+                  c->out->data, c->out->linesize) != h)
         return NULL;
     return c->out;
 }

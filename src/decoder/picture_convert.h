@@ -15,7 +15,7 @@ typedef struct picture_converter {
 void kvsp_converter_free(picture_converter *c);
 /* The picture to deliver: in itself when no conversion is asked for, else
  * the converted frame (owned by the converter). NULL on failure. */
-const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format, int width,
-                             int height);
+const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format,
+                                  int width, int height);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct composite_target {
 struct kvsp_composite {
     kvsp_visitor *children;
     size_t n;
-    composite_target *targets;             /* grouped by event type, children in order */
+    composite_target *targets;               /* grouped by event type, children in order */
     size_t first[COMPOSITE_EVENT_TYPES + 1]; /* type t's targets: [first[t], first[t + 1]) */
     /* A START is skipped when this many children (those with on_start)
      * answer KVSP_SKIP; SIZE_MAX when some child would read the children

@@ -166,8 +166,7 @@ static inline int kvsp_ebml_value_size_status(kvsp_type type, uint64_t size)
     case KVSP_TYPE_UINT:
     case KVSP_TYPE_INT:
     case KVSP_TYPE_DATE: return size <= 8 ? KVSP_OK : KVSP_ERR_BAD_INTEGER;
-    case KVSP_TYPE_FLOAT:
-        return size == 0 || size == 4 || size == 8 ? KVSP_OK : KVSP_ERR_BAD_FLOAT;
+    case KVSP_TYPE_FLOAT: return size == 0 || size == 4 || size == 8 ? KVSP_OK : KVSP_ERR_BAD_FLOAT;
     default: return KVSP_OK;
     }
 }

@@ -22,8 +22,10 @@ static void seconds(char *buf, size_t cap, int64_t ms)
 void kvsp_fragment_tags_build(ebml_out *o, const kvsp_fragment *f)
 {
     kvsp_ebml_out_clear(o);
-    int server = f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) && f->server_timestamp_ms >= 0;
-    int producer = f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP) && f->producer_timestamp_ms >= 0;
+    int server =
+        f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) && f->server_timestamp_ms >= 0;
+    int producer =
+        f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP) && f->producer_timestamp_ms >= 0;
     if (!f || (!f->fragment_number && !server && !producer))
         return;
     char text[32];

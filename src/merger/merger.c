@@ -20,7 +20,12 @@
  * BlockGroup/BlockAdditions/...); deeper content is not Matroska. */
 #define MAX_COPY_DEPTH 16
 
-typedef enum capture_kind { CAPTURE_NONE, CAPTURE_EBML, CAPTURE_TRACKS, CAPTURE_CLUSTER } capture_kind;
+typedef enum capture_kind {
+    CAPTURE_NONE,
+    CAPTURE_EBML,
+    CAPTURE_TRACKS,
+    CAPTURE_CLUSTER
+} capture_kind;
 
 struct kvsp_merger {
     meta_pair mp;
@@ -35,18 +40,18 @@ struct kvsp_merger {
     uint32_t open_masters; /* copied masters open below the root */
     uint32_t skip_depth;   /* >0: inside a master that is not copied */
 
-    ebml_out ebml_header, tracks; /* of the current fragment */
+    ebml_out ebml_header, tracks;         /* of the current fragment */
     ebml_out seg_ebml_header, seg_tracks; /* of the open output Segment */
     uint64_t seg_scale;
     int seg_open;
 
-    ebml_out cluster;       /* body of the cluster being read */
-    int cluster_has_time;   /* its Timestamp was written */
-    int64_t cluster_in;     /* its input timecode */
-    int64_t cluster_out;    /* and output timecode */
+    ebml_out cluster;     /* body of the cluster being read */
+    int cluster_has_time; /* its Timestamp was written */
+    int64_t cluster_in;   /* its input timecode */
+    int64_t cluster_out;  /* and output timecode */
     cue_point *pending_cues;
     size_t pending_count, pending_cap;
-    size_t group_start;     /* BlockGroup being copied: its offset in the body */
+    size_t group_start; /* BlockGroup being copied: its offset in the body */
     int group_referenced;
     int group_has_block;
     kvsp_block group_block;
@@ -59,7 +64,8 @@ struct kvsp_merger {
 
 static int copy_ignored(uint32_t id)
 {
-    return id == KVSP_ID_CRC32 || id == KVSP_ID_VOID || id == KVSP_ID_POSITION || id == KVSP_ID_PREV_SIZE;
+    return id == KVSP_ID_CRC32 || id == KVSP_ID_VOID || id == KVSP_ID_POSITION ||
+           id == KVSP_ID_PREV_SIZE;
 }
 
 /* A known-size input Cluster may hold elements that belong elsewhere (e.g.
@@ -68,7 +74,8 @@ static int copy_ignored(uint32_t id)
  * does not know) is copied. */
 static int misplaced(const kvsp_merger *m, const kvsp_event *ev)
 {
-    return m->capture == CAPTURE_CLUSTER && ev->info && !kvsp_element_has_ancestor(ev->info, KVSP_ID_CLUSTER);
+    return m->capture == CAPTURE_CLUSTER && ev->info &&
+           !kvsp_element_has_ancestor(ev->info, KVSP_ID_CLUSTER);
 }
 
 static ebml_out *capture_buffer(kvsp_merger *m)
@@ -129,13 +136,15 @@ static int open_segment(kvsp_merger *m, const kvsp_fragment *f)
     if (m->seg_ebml_header.failed || m->seg_tracks.failed)
         return KVSP_ERR_NOMEM;
     m->seg_scale = f ? f->info.timecode_scale : 1000000u;
-    kvsp_timeline_reset(&m->tl, m->opts.timeline, m->seg_scale, f ? f->tracks : NULL, f ? f->track_count : 0);
+    kvsp_timeline_reset(&m->tl, m->opts.timeline, m->seg_scale, f ? f->tracks : NULL,
+                        f ? f->track_count : 0);
     m->seg_open = 1;
     m->stats.segments++;
     if (m->stats.files == 0)
         m->stats.files = 1;
-    return kvsp_segment_writer_open(&m->sw, m->seg_ebml_header.data, m->seg_ebml_header.len, m->seg_scale,
-                   m->seg_tracks.data, m->seg_tracks.len, m->opts.writing_app);
+    return kvsp_segment_writer_open(&m->sw, m->seg_ebml_header.data, m->seg_ebml_header.len,
+                                    m->seg_scale, m->seg_tracks.data, m->seg_tracks.len,
+                                    m->opts.writing_app);
 }
 
 /* The fragment cannot go on in the open Segment: the caller's choice. */
@@ -236,7 +245,8 @@ static int flush_cluster(kvsp_merger *m)
     return kvsp_segment_writer_cluster(&m->sw, o->data, o->len, m->pending_cues, m->pending_count);
 }
 
-static int block(kvsp_merger *m, const kvsp_block *b, size_t position, int keyframe, int64_t duration)
+static int block(kvsp_merger *m, const kvsp_block *b, size_t position, int keyframe,
+                 int64_t duration)
 {
     int64_t time = m->cluster_out + b->timecode;
     kvsp_timeline_block(&m->tl, b->track, time, b->frame_count, duration);
@@ -273,7 +283,8 @@ static int on_start(void *user, const kvsp_event *ev)
     if (rc || m->stats.stopped)
         return rc;
     if (m->capture != CAPTURE_NONE) {
-        if (m->skip_depth || copy_ignored(ev->id) || misplaced(m, ev) || m->open_masters + 1 >= MAX_COPY_DEPTH) {
+        if (m->skip_depth || copy_ignored(ev->id) || misplaced(m, ev) ||
+            m->open_masters + 1 >= MAX_COPY_DEPTH) {
             m->skip_depth++;
             return KVSP_OK;
         }
@@ -292,7 +303,10 @@ static int on_start(void *user, const kvsp_event *ev)
     }
     switch (ev->id) {
     case KVSP_ID_EBML: begin_capture(m, CAPTURE_EBML, ev); break;
-    case KVSP_ID_SEGMENT: m->stats.fragments++; m->fragment_placed = 0; break;
+    case KVSP_ID_SEGMENT:
+        m->stats.fragments++;
+        m->fragment_placed = 0;
+        break;
     case KVSP_ID_TRACKS: begin_capture(m, CAPTURE_TRACKS, ev); break;
     case KVSP_ID_CLUSTER: begin_capture(m, CAPTURE_CLUSTER, ev); break;
     default: break;
@@ -304,8 +318,8 @@ static int on_data(void *user, const kvsp_event *ev)
 {
     kvsp_merger *m = user;
     int rc = check_order(m);
-    if (rc || m->stats.stopped || m->capture == CAPTURE_NONE || m->skip_depth || copy_ignored(ev->id) ||
-        misplaced(m, ev))
+    if (rc || m->stats.stopped || m->capture == CAPTURE_NONE || m->skip_depth ||
+        copy_ignored(ev->id) || misplaced(m, ev))
         return rc;
     ebml_out *o = capture_buffer(m);
     if (m->capture == CAPTURE_CLUSTER) {
@@ -325,8 +339,8 @@ static int on_data(void *user, const kvsp_event *ev)
             m->group_has_block = 1;
         } else if (ev->id == KVSP_ID_REFERENCE_BLOCK)
             m->group_referenced = 1;
-        else if (ev->id == KVSP_ID_BLOCK_DURATION && m->open_masters == 1 && ev->value_type == KVSP_TYPE_UINT &&
-                 ev->value.u <= (uint64_t)INT64_MAX)
+        else if (ev->id == KVSP_ID_BLOCK_DURATION && m->open_masters == 1 &&
+                 ev->value_type == KVSP_TYPE_UINT && ev->value.u <= (uint64_t)INT64_MAX)
             m->group_duration = (int64_t)ev->value.u;
     }
     kvsp_ebml_out_id(o, ev->id);
@@ -351,7 +365,8 @@ static int on_end(void *user, const kvsp_event *ev)
         kvsp_ebml_out_end(capture_buffer(m), m->marks[m->open_masters--]);
         if (m->capture == CAPTURE_CLUSTER && ev->id == KVSP_ID_BLOCKGROUP && m->open_masters == 0 &&
             m->group_has_block)
-            return block(m, &m->group_block, m->group_start, !m->group_referenced, m->group_duration);
+            return block(m, &m->group_block, m->group_start, !m->group_referenced,
+                         m->group_duration);
         return KVSP_OK;
     }
     if (m->capture == CAPTURE_CLUSTER && ev->depth == m->capture_depth)

@@ -53,8 +53,9 @@ static int patch(segment_writer *sw, uint64_t offset, const void *p, size_t n)
     return rc < 0 ? (sw->error = rc) : KVSP_OK;
 }
 
-int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, size_t ebml_len, uint64_t timecode_scale,
-            const uint8_t *tracks, size_t tracks_len, const char *writing_app)
+int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, size_t ebml_len,
+                             uint64_t timecode_scale, const uint8_t *tracks, size_t tracks_len,
+                             const char *writing_app)
 {
     ebml_out *o = &sw->scratch;
     kvsp_ebml_out_clear(o);
@@ -77,7 +78,8 @@ int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, siz
     size_t info = kvsp_ebml_out_begin(o, KVSP_ID_INFO);
     kvsp_ebml_out_uint(o, KVSP_ID_TIMECODE_SCALE, timecode_scale);
     kvsp_ebml_out_string(o, KVSP_ID_MUXING_APP, "libkvsparser " KVSP_VERSION_STRING);
-    kvsp_ebml_out_string(o, KVSP_ID_WRITING_APP, writing_app ? writing_app : "libkvsparser " KVSP_VERSION_STRING);
+    kvsp_ebml_out_string(o, KVSP_ID_WRITING_APP,
+                         writing_app ? writing_app : "libkvsparser " KVSP_VERSION_STRING);
     if (sw->seekable) {
         kvsp_ebml_out_id(o, KVSP_ID_DURATION);
         kvsp_ebml_out_size(o, 8, 0);
@@ -109,7 +111,8 @@ static int add_cue(segment_writer *sw, const cue_point *c)
     return KVSP_OK;
 }
 
-int kvsp_segment_writer_cluster(segment_writer *sw, const uint8_t *body, size_t len, const cue_point *cues, size_t ncues)
+int kvsp_segment_writer_cluster(segment_writer *sw, const uint8_t *body, size_t len,
+                                const cue_point *cues, size_t ncues)
 {
     uint64_t cluster_position = sw->pos - sw->data_start;
     ebml_out *o = &sw->scratch;

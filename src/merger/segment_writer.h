@@ -38,13 +38,16 @@ typedef struct segment_writer {
 void kvsp_segment_writer_init(segment_writer *sw, const kvsp_merge_output *out);
 void kvsp_segment_writer_free(segment_writer *sw);
 /* Starts a Segment. The EBML header and Tracks are complete elements. */
-int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, size_t ebml_len, uint64_t timecode_scale,
-            const uint8_t *tracks, size_t tracks_len, const char *writing_app);
+int kvsp_segment_writer_open(segment_writer *sw, const uint8_t *ebml_header, size_t ebml_len,
+                             uint64_t timecode_scale, const uint8_t *tracks, size_t tracks_len,
+                             const char *writing_app);
 /* Writes a Cluster with the given body (Timestamp and blocks); its cue
  * points' relative positions are offsets in body. */
-int kvsp_segment_writer_cluster(segment_writer *sw, const uint8_t *body, size_t len, const cue_point *cues, size_t ncues);
+int kvsp_segment_writer_cluster(segment_writer *sw, const uint8_t *body, size_t len,
+                                const cue_point *cues, size_t ncues);
 /* Writes a complete element (e.g. Tags) at Segment level. */
-int kvsp_segment_writer_element(segment_writer *sw, const uint8_t *element, size_t len, int is_tags);
+int kvsp_segment_writer_element(segment_writer *sw, const uint8_t *element, size_t len,
+                                int is_tags);
 /* Ends the Segment; duration in ticks. */
 int kvsp_segment_writer_close(segment_writer *sw, double duration);
 /* Starts the next output file (if the output can), for the next kvsp_segment_writer_open. */

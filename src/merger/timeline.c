@@ -4,7 +4,7 @@
 #include <string.h>
 
 void kvsp_timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
-                    const kvsp_track *tracks, size_t ntracks)
+                         const kvsp_track *tracks, size_t ntracks)
 {
     memset(tl, 0, sizeof *tl);
     tl->mode = mode;
@@ -44,7 +44,8 @@ static track_clock *clock_of(timeline *tl, uint64_t track)
 /* How long a block of this track lasts: its BlockDuration (duration >= 0),
  * else its frames times the track's DefaultDuration (in whole ticks), else
  * the gap before it, else one tick. */
-static int64_t block_duration(const timeline *tl, const track_clock *c, uint32_t frames, int64_t duration)
+static int64_t block_duration(const timeline *tl, const track_clock *c, uint32_t frames,
+                              int64_t duration)
 {
     if (duration >= 0)
         return duration;
@@ -97,7 +98,8 @@ int kvsp_timeline_goes_back(const timeline *tl, int64_t tc_out)
 {
     /* At or before the latest block: the blocks would overlap or go back. */
     return tl->mode == KVSP_MERGE_TIMELINE_ORIGINAL &&
-           ((tl->any && tc_out <= tl->last_block) || (tl->any_cluster && tc_out < tl->last_cluster));
+           ((tl->any && tc_out <= tl->last_block) ||
+            (tl->any_cluster && tc_out < tl->last_cluster));
 }
 
 void kvsp_timeline_cluster(timeline *tl, int64_t tc_out)
@@ -107,7 +109,8 @@ void kvsp_timeline_cluster(timeline *tl, int64_t tc_out)
     tl->any_cluster = 1;
 }
 
-void kvsp_timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration)
+void kvsp_timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames,
+                         int64_t duration)
 {
     track_clock *c = clock_of(tl, track);
     if (c) {

@@ -15,8 +15,8 @@
 typedef struct track_clock {
     uint64_t track;
     int seen;
-    int64_t last;             /* latest block time */
-    int64_t gap;              /* between its last two blocks, 0 if unknown */
+    int64_t last;                 /* latest block time */
+    int64_t gap;                  /* between its last two blocks, 0 if unknown */
     uint64_t default_duration_ns; /* the track's DefaultDuration, 0 if none */
 } track_clock;
 
@@ -29,7 +29,7 @@ typedef struct timeline {
     int64_t last_block;         /* latest block time */
     int64_t end;                /* latest block time + its duration */
     int any_cluster;
-    int64_t last_cluster;       /* latest cluster timecode written */
+    int64_t last_cluster; /* latest cluster timecode written */
     track_clock clocks[TIMELINE_MAX_TRACKS];
     size_t nclocks;
     int has_cue_track;
@@ -38,7 +38,7 @@ typedef struct timeline {
 } timeline;
 
 void kvsp_timeline_reset(timeline *tl, kvsp_merge_timeline mode, uint64_t scale,
-                    const kvsp_track *tracks, size_t ntracks);
+                         const kvsp_track *tracks, size_t ntracks);
 /* Output minus input timecode for a fragment whose first cluster has input
  * timecode tc_in; *gap gets the length of a producer-timeline gap (ticks),
  * 0 if none. */
@@ -49,7 +49,8 @@ int kvsp_timeline_goes_back(const timeline *tl, int64_t tc_out);
 void kvsp_timeline_cluster(timeline *tl, int64_t tc_out);
 /* A block of `frames` frames (laced, or 1) at `time`; duration: its
  * BlockDuration in ticks, or -1 if it has none. */
-void kvsp_timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames, int64_t duration);
+void kvsp_timeline_block(timeline *tl, uint64_t track, int64_t time, uint32_t frames,
+                         int64_t duration);
 int64_t kvsp_timeline_end(const timeline *tl);
 
 #endif

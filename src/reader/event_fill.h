@@ -66,8 +66,7 @@ static inline void kvsp_event_decode(kvsp_event *ev, const uint8_t *p, size_t n)
             memcpy(&ev->value.f, &bits, sizeof ev->value.f);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -90,8 +90,7 @@ static int parse_header(const uint8_t *p, size_t n, element_header *el)
 static int header_error(kvsp_reader *r, kvsp_event *ev, int status)
 {
     if (status == KVSP_ERR_INVALID_ID)
-        return raise_error(r, ev, status, r->el.offset, 0,
-                           "invalid element ID at offset %llu",
+        return raise_error(r, ev, status, r->el.offset, 0, "invalid element ID at offset %llu",
                            (unsigned long long)r->el.offset);
     return raise_error(r, ev, status, r->el.offset, 0,
                        "invalid size field (longer than 8 bytes) at offset %llu",
@@ -170,7 +169,7 @@ static int open_master_element(kvsp_reader *r, kvsp_event *ev)
     if (m->action != KVSP_FILTER_DELIVER)
         return NO_EVENT;
     kvsp_event_fill(ev, KVSP_EV_START, el->id, el->info, el->offset, el->header_size, el->size,
-                r->depth - 1);
+                    r->depth - 1);
     if (r->depth - 1 < r->content_depth_max && el->size <= r->content_max &&
         el->size <= r->in_len - r->in_pos) {
         ev->data = el->size ? r->in + r->in_pos : (const uint8_t *)"";
@@ -188,18 +187,19 @@ static int check_data_size(kvsp_reader *r, kvsp_event *ev, kvsp_type type)
     switch (st) {
     case KVSP_OK: return NO_EVENT;
     case KVSP_ERR_ELEMENT_TOO_LARGE:
-        return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: size %llu over the limit of %llu",
-                           name, off, size, (unsigned long long)r->opts.limits.max_element_size);
+        return raise_error(r, ev, st, el->offset, 0,
+                           "%s at offset %llu: size %llu over the limit of %llu", name, off, size,
+                           (unsigned long long)r->opts.limits.max_element_size);
     case KVSP_ERR_BAD_INTEGER:
-        return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: integer of %llu bytes", name,
-                           off, size);
+        return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: integer of %llu bytes",
+                           name, off, size);
     case KVSP_ERR_BAD_FLOAT:
         return raise_error(r, ev, st, el->offset, 0, "%s at offset %llu: float of %llu bytes", name,
                            off, size);
     default:
         return raise_error(r, ev, st, el->offset, 0,
-                           "%s at offset %llu: string of %llu bytes over the limit of %llu", name, off,
-                           size, (unsigned long long)r->opts.limits.max_string_size);
+                           "%s at offset %llu: string of %llu bytes over the limit of %llu", name,
+                           off, size, (unsigned long long)r->opts.limits.max_string_size);
     }
 }
 
@@ -274,7 +274,8 @@ static int emit_data(kvsp_reader *r, kvsp_event *ev, const uint8_t *p)
     ev->data_size = n;
     kvsp_event_decode(ev, p, n);
     if (el->id == KVSP_ID_SIMPLEBLOCK || el->id == KVSP_ID_BLOCK) {
-        int st = kvsp_block_parse_inline(&r->block, r->lace_sizes, el->id == KVSP_ID_SIMPLEBLOCK, p, n);
+        int st =
+            kvsp_block_parse_inline(&r->block, r->lace_sizes, el->id == KVSP_ID_SIMPLEBLOCK, p, n);
         if (st != KVSP_OK)
             return kvsp_reader_block_error(r, ev, st, el->info, el->offset);
         ev->block = &r->block;
@@ -313,8 +314,8 @@ static int read_data(kvsp_reader *r, kvsp_event *ev)
         take = avail;
     if (grow_buffer(r, r->buf_len + take, total) != KVSP_OK)
         return raise_error(r, ev, KVSP_ERR_NOMEM, r->el.offset, 0,
-                           "no memory for %s of %zu bytes at offset %llu",
-                           element_name(r->el.info), total, (unsigned long long)r->el.offset);
+                           "no memory for %s of %zu bytes at offset %llu", element_name(r->el.info),
+                           total, (unsigned long long)r->el.offset);
     memcpy(r->buf + r->buf_len, r->in + r->in_pos, take);
     r->buf_len += take;
     consume(r, take);
@@ -411,8 +412,7 @@ int kvsp_reader_step(kvsp_reader *r, kvsp_event *ev)
             return kvsp_reader_pop(r, ev, r->pos);
         needs_input = 1;
         break;
-    case ST_PLACE:
-        return place_element(r, ev);
+    case ST_PLACE: return place_element(r, ev);
     case ST_DATA:
         if (r->el.size == 0)
             return emit_data(r, ev, (const uint8_t *)"");
@@ -425,13 +425,9 @@ int kvsp_reader_step(kvsp_reader *r, kvsp_event *ev)
         }
         needs_input = 1;
         break;
-    case ST_RESYNC_SCAN:
-        needs_input = 1;
-        break;
-    case ST_RESYNC_CLOSE:
-        return kvsp_reader_resync_close(r, ev);
-    case ST_DONE:
-        return KVSP_DONE;
+    case ST_RESYNC_SCAN: needs_input = 1; break;
+    case ST_RESYNC_CLOSE: return kvsp_reader_resync_close(r, ev);
+    case ST_DONE: return KVSP_DONE;
     }
     if (needs_input && r->in_pos == r->in_len)
         return r->finishing ? end_of_input(r, ev) : KVSP_NEED_DATA;
@@ -450,7 +446,8 @@ int kvsp_reader_next(kvsp_reader *r, kvsp_event *ev)
     for (;;) {
         if (r->error)
             return r->error;
-        int st = r->state == ST_HEADER && r->hdr_len == 0 ? kvsp_reader_next_fast(r, ev) : kvsp_reader_step(r, ev);
+        int st = r->state == ST_HEADER && r->hdr_len == 0 ? kvsp_reader_next_fast(r, ev)
+                                                          : kvsp_reader_step(r, ev);
         if (st != NO_EVENT)
             return st;
     }

@@ -43,8 +43,8 @@ kvsp_reader *kvsp_reader_create(const kvsp_reader_options *opts)
 void kvsp_reader_content_bounds(kvsp_reader *r)
 {
     const kvsp_limits *lim = &r->opts.limits;
-    r->content_max = lim->max_string_size < lim->max_element_size ? lim->max_string_size
-                                                                  : lim->max_element_size;
+    r->content_max =
+        lim->max_string_size < lim->max_element_size ? lim->max_string_size : lim->max_element_size;
     int delivers_all = r->filter_unknown == KVSP_FILTER_DELIVER;
     for (size_t i = 0; delivers_all && i < kvsp_element_table_count; i++)
         delivers_all = r->filter[i] == KVSP_FILTER_DELIVER;

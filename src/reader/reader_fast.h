@@ -35,8 +35,8 @@ static inline int kvsp_reader_data_size_status(const kvsp_reader *r, kvsp_type t
 }
 
 static KVSP_ALWAYS_INLINE int kvsp_fast_block(kvsp_reader *r, kvsp_event *ev, int simple,
-                                             const kvsp_element_info *info, uint64_t pos,
-                                             const uint8_t *p, size_t n)
+                                              const kvsp_element_info *info, uint64_t pos,
+                                              const uint8_t *p, size_t n)
 {
     int st = kvsp_block_parse_inline(&r->block, r->lace_sizes, simple, p, n);
     if (st != KVSP_OK)
@@ -59,7 +59,8 @@ static KVSP_ALWAYS_INLINE int kvsp_fast_simple_block(kvsp_reader *r, kvsp_event 
     size_t in_pos = r->in_pos;
     if (data_pos > top->fast_end || size > top->fast_end - data_pos ||
         size > r->opts.limits.max_element_size || size > r->in_len - in_pos - header_size ||
-        (top->size == KVSP_SIZE_UNKNOWN && !kvsp_belongs_to(top, r->simple_block_info, KVSP_ID_SIMPLEBLOCK)))
+        (top->size == KVSP_SIZE_UNKNOWN &&
+         !kvsp_belongs_to(top, r->simple_block_info, KVSP_ID_SIMPLEBLOCK)))
         return kvsp_reader_step(r, ev);
     const uint8_t *p = in + header_size;
     size_t n = (size_t)size;
@@ -128,7 +129,8 @@ static KVSP_ALWAYS_INLINE int kvsp_reader_next_fast(kvsp_reader *r, kvsp_event *
         }
         return KVSP_OK;
     }
-    if (kvsp_reader_data_size_status(r, info->type, size) != KVSP_OK || size > r->in_len - in_pos - header_size)
+    if (kvsp_reader_data_size_status(r, info->type, size) != KVSP_OK ||
+        size > r->in_len - in_pos - header_size)
         return kvsp_reader_step(r, ev); /* an error, or a payload to collect across chunks */
     const uint8_t *p = in + header_size;
     size_t n = (size_t)size;

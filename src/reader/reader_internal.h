@@ -105,9 +105,9 @@ struct kvsp_reader {
     char error_msg[192];
 
     /* resync mode */
-    int resync_error;       /* the error being recovered from */
-    uint32_t sync_window;   /* last four bytes scanned */
-    uint64_t sync_scanned;  /* bytes scanned since the error */
+    int resync_error;      /* the error being recovered from */
+    uint32_t sync_window;  /* last four bytes scanned */
+    uint64_t sync_scanned; /* bytes scanned since the error */
     uint32_t sync_id;
     uint32_t sync_keep_depth;
 };

@@ -4,7 +4,6 @@
 
 #include "reader_internal.h"
 
-
 /* Depth to keep when resuming at a Cluster: everything up to the innermost
  * open Segment. Returns 0 when no Segment is open, so a Cluster cannot be a
  * sync point. */

@@ -93,7 +93,8 @@ void *kvsp_arena_alloc(arena *a, size_t n, arena_status *status)
     return p;
 }
 
-char *kvsp_arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status)
+char *kvsp_arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len,
+                             arena_status *status)
 {
     char *s = kvsp_arena_alloc(a, n + 1, status);
     if (!s)

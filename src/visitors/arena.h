@@ -46,7 +46,8 @@ void kvsp_arena_rewind(arena *a, arena_mark m);
 /* n bytes, aligned for any scalar; NULL with *status set on failure. */
 void *kvsp_arena_alloc(arena *a, size_t n, arena_status *status);
 /* arena_string where the inline path does not apply. */
-char *kvsp_arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len, arena_status *status);
+char *kvsp_arena_string_slow(arena *a, const uint8_t *p, size_t n, size_t *len,
+                             arena_status *status);
 
 /* A NUL-terminated copy of p[0..n) without its trailing NUL bytes; *len gets
  * the copied length. Inline for the usual short string that fits the

@@ -139,9 +139,8 @@ static void put_json_value(sink *s, const kvsp_event *ev)
 static void put_json_block(sink *s, const kvsp_block *b)
 {
     putf(s, ",\"track\":%llu,\"timecode\":%d", (unsigned long long)b->track, (int)b->timecode);
-    putf(s, ",\"keyframe\":%s,\"invisible\":%s,\"discardable\":%s",
-         b->keyframe ? "true" : "false", b->invisible ? "true" : "false",
-         b->discardable ? "true" : "false");
+    putf(s, ",\"keyframe\":%s,\"invisible\":%s,\"discardable\":%s", b->keyframe ? "true" : "false",
+         b->invisible ? "true" : "false", b->discardable ? "true" : "false");
     putf(s, ",\"lacing\":\"%s\",\"frames\":%u,\"frame_sizes\":[", lacing_name(b->lacing),
          b->frame_count);
     for (uint32_t i = 0; i < b->frame_count; i++)
@@ -199,10 +198,9 @@ static void put_text_value(sink *s, const kvsp_event *ev)
 {
     const kvsp_block *b = ev->block;
     if (b) {
-        putf(s, ": track %llu, timecode %d%s%s%s, %u frame%s",
-             (unsigned long long)b->track, (int)b->timecode, b->keyframe ? ", key" : "",
-             b->invisible ? ", invisible" : "", b->discardable ? ", discardable" : "",
-             b->frame_count, b->frame_count == 1 ? "" : "s");
+        putf(s, ": track %llu, timecode %d%s%s%s, %u frame%s", (unsigned long long)b->track,
+             (int)b->timecode, b->keyframe ? ", key" : "", b->invisible ? ", invisible" : "",
+             b->discardable ? ", discardable" : "", b->frame_count, b->frame_count == 1 ? "" : "s");
         if (b->lacing != KVSP_LACING_NONE)
             putf(s, " (%s lacing)", lacing_name(b->lacing));
         return;
@@ -211,7 +209,10 @@ static void put_text_value(sink *s, const kvsp_event *ev)
     case KVSP_TYPE_UINT: putf(s, ": %llu", (unsigned long long)ev->value.u); break;
     case KVSP_TYPE_INT: putf(s, ": %lld", (long long)ev->value.i); break;
     case KVSP_TYPE_FLOAT: putf(s, ": %g", ev->value.f); break;
-    case KVSP_TYPE_DATE: put(s, ": "); put_date(s, ev->value.i); break;
+    case KVSP_TYPE_DATE:
+        put(s, ": ");
+        put_date(s, ev->value.i);
+        break;
     case KVSP_TYPE_STRING:
     case KVSP_TYPE_UTF8: {
         size_t n = ev->data_size < TEXT_STRING_PREVIEW ? ev->data_size : TEXT_STRING_PREVIEW;
@@ -244,11 +245,10 @@ size_t kvsp_event_format_text(const kvsp_event *ev, char *buf, size_t cap)
     case KVSP_EV_END:
         putf(&s, "- end %s at %llu", ev->name, (unsigned long long)ev->end_offset);
         return finish(&s);
-    default:
-        break;
+    default: break;
     }
-    putf(&s, "%s %s [0x%X] @%llu header %u size ", ev->type == KVSP_EV_START ? "+" : "-",
-         ev->name, ev->id, (unsigned long long)ev->offset, ev->header_size);
+    putf(&s, "%s %s [0x%X] @%llu header %u size ", ev->type == KVSP_EV_START ? "+" : "-", ev->name,
+         ev->id, (unsigned long long)ev->offset, ev->header_size);
     if (ev->size == KVSP_SIZE_UNKNOWN)
         put(&s, "unknown");
     else

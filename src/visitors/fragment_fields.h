@@ -36,12 +36,12 @@ typedef enum kvsp_field_type {
 } kvsp_field_type;
 
 /* Row flags. */
-#define KVSP_FIELD_IF_UNSET 0x01u   /* fills a string only while none is there (LanguageBCP47) */
+#define KVSP_FIELD_IF_UNSET 0x01u /* fills a string only while none is there (LanguageBCP47) */
 /* a 0 leaves the field as it is (TimestampScale keeps its default) */
 #define KVSP_FIELD_NONZERO 0x02u
-#define KVSP_FIELD_FLAG_INT 0x04u   /* presence is an int set to 1 at present_offset, not a bit */
+#define KVSP_FIELD_FLAG_INT 0x04u /* presence is an int set to 1 at present_offset, not a bit */
 #define KVSP_FIELD_JSON_TYPE_NAME 0x10u /* JSON: the track type's name, not its number */
-#define KVSP_FIELD_JSON_REAL 0x20u  /* JSON: always a real (otherwise an integer when whole) */
+#define KVSP_FIELD_JSON_REAL 0x20u      /* JSON: always a real (otherwise an integer when whole) */
 
 typedef struct kvsp_field {
     uint32_t id;             /* the element */
@@ -65,7 +65,8 @@ typedef struct kvsp_field {
 
 /* In the order of the keys of a track's JSON object. */
 static const kvsp_field kvsp_track_fields[] = {
-    KVSP_TRACK_VALUE(KVSP_ID_TRACK_NUMBER, KVSP_FIELD_UINT, number, KVSP_TRACK_HAS_NUMBER, "number", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_TRACK_NUMBER, KVSP_FIELD_UINT, number, KVSP_TRACK_HAS_NUMBER, "number",
+                     0),
     KVSP_TRACK_VALUE(KVSP_ID_TRACK_UID, KVSP_FIELD_UINT, uid, KVSP_TRACK_HAS_UID, NULL, 0),
     KVSP_TRACK_VALUE(KVSP_ID_TRACK_TYPE, KVSP_FIELD_UINT, type, KVSP_TRACK_HAS_TYPE, "type",
                      KVSP_FIELD_JSON_TYPE_NAME),
@@ -77,19 +78,22 @@ static const kvsp_field kvsp_track_fields[] = {
      offsetof(kvsp_track, codec_private_size), 0, 0, "codec_private_size"},
     KVSP_TRACK_VALUE(KVSP_ID_DEFAULT_DURATION, KVSP_FIELD_UINT, default_duration_ns,
                      KVSP_TRACK_HAS_DEFAULT_DURATION, "default_duration_ns", 0),
-    KVSP_TRACK_VALUE(KVSP_ID_PIXEL_WIDTH, KVSP_FIELD_UINT, pixel_width, KVSP_TRACK_HAS_PIXEL_WIDTH, "width", 0),
-    KVSP_TRACK_VALUE(KVSP_ID_PIXEL_HEIGHT, KVSP_FIELD_UINT, pixel_height, KVSP_TRACK_HAS_PIXEL_HEIGHT,
-                     "height", 0),
-    KVSP_TRACK_VALUE(KVSP_ID_DISPLAY_WIDTH, KVSP_FIELD_UINT, display_width, KVSP_TRACK_HAS_DISPLAY_WIDTH,
-                     "display_width", 0),
-    KVSP_TRACK_VALUE(KVSP_ID_DISPLAY_HEIGHT, KVSP_FIELD_UINT, display_height, KVSP_TRACK_HAS_DISPLAY_HEIGHT,
-                     "display_height", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_PIXEL_WIDTH, KVSP_FIELD_UINT, pixel_width, KVSP_TRACK_HAS_PIXEL_WIDTH,
+                     "width", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_PIXEL_HEIGHT, KVSP_FIELD_UINT, pixel_height,
+                     KVSP_TRACK_HAS_PIXEL_HEIGHT, "height", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_DISPLAY_WIDTH, KVSP_FIELD_UINT, display_width,
+                     KVSP_TRACK_HAS_DISPLAY_WIDTH, "display_width", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_DISPLAY_HEIGHT, KVSP_FIELD_UINT, display_height,
+                     KVSP_TRACK_HAS_DISPLAY_HEIGHT, "display_height", 0),
     KVSP_TRACK_VALUE(KVSP_ID_SAMPLING_FREQUENCY, KVSP_FIELD_FLOAT, sampling_frequency,
                      KVSP_TRACK_HAS_SAMPLING_FREQUENCY, "sampling_frequency", 0),
     KVSP_TRACK_VALUE(KVSP_ID_OUTPUT_SAMPLING_FREQUENCY, KVSP_FIELD_FLOAT, output_sampling_frequency,
                      KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY, "output_sampling_frequency", 0),
-    KVSP_TRACK_VALUE(KVSP_ID_CHANNELS, KVSP_FIELD_UINT, channels, KVSP_TRACK_HAS_CHANNELS, "channels", 0),
-    KVSP_TRACK_VALUE(KVSP_ID_BIT_DEPTH, KVSP_FIELD_UINT, bit_depth, KVSP_TRACK_HAS_BIT_DEPTH, "bit_depth", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_CHANNELS, KVSP_FIELD_UINT, channels, KVSP_TRACK_HAS_CHANNELS,
+                     "channels", 0),
+    KVSP_TRACK_VALUE(KVSP_ID_BIT_DEPTH, KVSP_FIELD_UINT, bit_depth, KVSP_TRACK_HAS_BIT_DEPTH,
+                     "bit_depth", 0),
 };
 
 #undef KVSP_TRACK_VALUE
@@ -99,12 +103,14 @@ static const kvsp_field kvsp_track_fields[] = {
  * fragment's line it comes before the cluster's times, the others after
  * the frame times (fragment_json.c). */
 static const kvsp_field kvsp_info_fields[] = {
-    {KVSP_ID_TIMECODE_SCALE, KVSP_FIELD_UINT, KVSP_FIELD_NONZERO, offsetof(kvsp_segment_info, timecode_scale),
-     0, 0, 0, "timecode_scale"},
+    {KVSP_ID_TIMECODE_SCALE, KVSP_FIELD_UINT, KVSP_FIELD_NONZERO,
+     offsetof(kvsp_segment_info, timecode_scale), 0, 0, 0, "timecode_scale"},
     {KVSP_ID_DURATION, KVSP_FIELD_FLOAT, KVSP_FIELD_FLAG_INT | KVSP_FIELD_JSON_REAL,
-     offsetof(kvsp_segment_info, duration), 0, offsetof(kvsp_segment_info, has_duration), 1, "duration"},
+     offsetof(kvsp_segment_info, duration), 0, offsetof(kvsp_segment_info, has_duration), 1,
+     "duration"},
     {KVSP_ID_TITLE, KVSP_FIELD_STRING, 0, offsetof(kvsp_segment_info, title), 0, 0, 0, "title"},
-    {KVSP_ID_MUXING_APP, KVSP_FIELD_STRING, 0, offsetof(kvsp_segment_info, muxing_app), 0, 0, 0, "muxing_app"},
+    {KVSP_ID_MUXING_APP, KVSP_FIELD_STRING, 0, offsetof(kvsp_segment_info, muxing_app), 0, 0, 0,
+     "muxing_app"},
     {KVSP_ID_WRITING_APP, KVSP_FIELD_STRING, 0, offsetof(kvsp_segment_info, writing_app), 0, 0, 0,
      "writing_app"},
 };
@@ -155,7 +161,8 @@ static inline int kvsp_field_present(const void *record, const kvsp_field *f)
         return 1;
     if (f->flags & KVSP_FIELD_FLAG_INT)
         return *(const int *)kvsp_field_at_const(record, f->present_offset) != 0;
-    return (*(const uint32_t *)kvsp_field_at_const(record, f->present_offset) & f->present_bit) != 0;
+    return (*(const uint32_t *)kvsp_field_at_const(record, f->present_offset) & f->present_bit) !=
+           0;
 }
 
 #endif

@@ -21,11 +21,11 @@ struct kvsp_fragment_visitor {
     arena arena;
     kvsp_fragment frag; /* the open fragment, or the last one reported */
     int open;
-    int damaged;        /* a read error was recovered from inside it */
-    int getmedia;       /* it carries GetMedia-style timestamp tags */
+    int damaged;  /* a read error was recovered from inside it */
+    int getmedia; /* it carries GetMedia-style timestamp tags */
     int in_info;
     int in_cluster;
-    int pending_begin;  /* a Segment whose fragment begins on resume */
+    int pending_begin; /* a Segment whose fragment begins on resume */
     kvsp_event pending_event;
 
     kvsp_track *tracks;
@@ -75,7 +75,8 @@ static inline void sync_record(kvsp_fragment_visitor *fv)
     fv->frag.frames_track_count = fv->per_track_count;
 }
 
-static inline const kvsp_track *fragment_find_track(const kvsp_fragment_visitor *fv, uint64_t number)
+static inline const kvsp_track *fragment_find_track(const kvsp_fragment_visitor *fv,
+                                                    uint64_t number)
 {
     for (size_t i = 0; i < fv->track_count; i++) {
         if ((fv->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && fv->tracks[i].number == number)
@@ -87,8 +88,8 @@ static inline const kvsp_track *fragment_find_track(const kvsp_fragment_visitor 
 /* For the frame visitor, once per block, inline: the open fragment as
  * kvsp_fragment_visitor_current gives it (NULL outside one) and, in *track,
  * its track numbered `number` as kvsp_fragment_visitor_track gives it. */
-static inline const kvsp_fragment *fragment_block_context(kvsp_fragment_visitor *fv, uint64_t number,
-                                                          const kvsp_track **track)
+static inline const kvsp_fragment *fragment_block_context(kvsp_fragment_visitor *fv,
+                                                          uint64_t number, const kvsp_track **track)
 {
     if (!fv->open) {
         *track = NULL;

@@ -108,12 +108,14 @@ static int copy_bytes_as_string(kvsp_fragment_visitor *fv, const uint8_t *data, 
     return KVSP_OK;
 }
 
-static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const char **out, size_t *len)
+static int copy_string(kvsp_fragment_visitor *fv, const kvsp_event *ev, const char **out,
+                       size_t *len)
 {
     return copy_bytes_as_string(fv, ev->data, ev->data_size, out, len);
 }
 
-static int copy_binary(kvsp_fragment_visitor *fv, const kvsp_event *ev, const uint8_t **out, size_t *size)
+static int copy_binary(kvsp_fragment_visitor *fv, const kvsp_event *ev, const uint8_t **out,
+                       size_t *size)
 {
     arena_status st;
     uint8_t *p = kvsp_arena_alloc(&fv->arena, ev->data_size, &st);
@@ -200,9 +202,7 @@ static int start_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
         return KVSP_OK;
     kvsp_fragment *f = &fv->frag;
     switch (ev->id) {
-    case KVSP_ID_INFO:
-        fv->in_info = 1;
-        break;
+    case KVSP_ID_INFO: fv->in_info = 1; break;
     case KVSP_ID_TRACK_ENTRY: {
         int rc = grow((void **)&fv->tracks, &fv->track_cap, fv->track_count + 1, sizeof *fv->tracks,
                       fv->opts.max_tracks);
@@ -223,8 +223,7 @@ static int start_event(kvsp_fragment_visitor *fv, const kvsp_event *ev)
         f->cluster_timecode = 0;
         fv->in_cluster = 1;
         break;
-    default:
-        break;
+    default: break;
     }
     return KVSP_OK;
 }
@@ -263,8 +262,8 @@ static inline int count_frames(kvsp_fragment_visitor *fv, const kvsp_block *b)
 
 /* Stores a TrackEntry's or Info's child in the field of the record its
  * row names (fragment_fields.h). */
-static KVSP_ALWAYS_INLINE int take_field(kvsp_fragment_visitor *fv, void *record, const kvsp_field *f,
-                                         const kvsp_event *ev)
+static KVSP_ALWAYS_INLINE int take_field(kvsp_fragment_visitor *fv, void *record,
+                                         const kvsp_field *f, const kvsp_event *ev)
 {
     void *value = kvsp_field_at(record, f->offset);
     switch ((kvsp_field_type)f->type) {
@@ -312,8 +311,7 @@ static int tag_data(kvsp_fragment_visitor *fv, const kvsp_event *ev)
     case KVSP_ID_TAG_NAME:
     case KVSP_ID_TAG_STRING: return tag_string(fv, ev->id, ev->data, ev->data_size);
     case KVSP_ID_TAG_BINARY: return copy_binary(fv, ev, &t->binary, &t->binary_size);
-    default:
-        break;
+    default: break;
     }
     return KVSP_OK;
 }
@@ -574,8 +572,8 @@ static int usual_simple_tags(kvsp_fragment_visitor *fv, kvsp_content *c)
         return KVSP_OK;
     simple_tag_shape shape;
     size_t length;
-    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, c->end - c->pos, &shape)) !=
-           0) {
+    while ((length = simple_tag_shape_read(c->base + c->pos, c->limit - c->pos, c->end - c->pos,
+                                           &shape)) != 0) {
         int rc;
         if (fv->tag_depth == 0) {
             rc = take_top_level_tag(fv, &shape);
@@ -600,7 +598,8 @@ static int passed_in_place(kvsp_fragment_visitor *fv, const kvsp_event *master);
 static int header_seen_again(const kvsp_fragment_visitor *fv, const kvsp_event *ev)
 {
     return ev->id == KVSP_ID_EBML && !fv->open && fv->header_seen_size &&
-           ev->data_size == fv->header_seen_size && memcmp(ev->data, fv->header_seen, ev->data_size) == 0;
+           ev->data_size == fv->header_seen_size &&
+           memcmp(ev->data, fv->header_seen, ev->data_size) == 0;
 }
 
 /* Reads a master in one pass from its content, with the same handlers as

@@ -26,7 +26,7 @@ typedef struct emission {
 
 /* A Block waiting for its BlockGroup to end. */
 typedef struct held_block {
-    int active;    /* inside a BlockGroup */
+    int active; /* inside a BlockGroup */
     int has_block;
     int referenced;
     uint8_t *data; /* owned copy, reused from group to group */
@@ -51,8 +51,8 @@ static int wanted(const kvsp_frame_visitor *fv, uint64_t track, const kvsp_track
 {
     if (fv->opts.track && track != fv->opts.track)
         return 0;
-    if (fv->opts.track_type && (!info || !(info->present & KVSP_TRACK_HAS_TYPE) ||
-                                info->type != fv->opts.track_type))
+    if (fv->opts.track_type &&
+        (!info || !(info->present & KVSP_TRACK_HAS_TYPE) || info->type != fv->opts.track_type))
         return 0;
     return 1;
 }
@@ -70,7 +70,8 @@ static inline double ticks_to_ms(int64_t ticks, uint64_t scale, int64_t ns)
 }
 
 /* Fills the parts of the frame common to every frame of the block. */
-static KVSP_ALWAYS_INLINE void frame_timing(kvsp_frame *fr, const kvsp_block *b, const kvsp_fragment *frag)
+static KVSP_ALWAYS_INLINE void frame_timing(kvsp_frame *fr, const kvsp_block *b,
+                                            const kvsp_fragment *frag)
 {
     /* The usual 1 ms scale with times within 104 days of 0 (|ticks| <=
      * exact_ms, block timecodes being 16-bit): nothing overflows and each
@@ -137,8 +138,9 @@ static inline int emit_rest(kvsp_frame_visitor *fv)
     return KVSP_OK;
 }
 
-static KVSP_ALWAYS_INLINE int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b, const uint8_t *data,
-                      const size_t *sizes, int keyframe, uint64_t offset, const held_block *group)
+static KVSP_ALWAYS_INLINE int emit_block(kvsp_frame_visitor *fv, const kvsp_block *b,
+                                         const uint8_t *data, const size_t *sizes, int keyframe,
+                                         uint64_t offset, const held_block *group)
 {
     const kvsp_track *info;
     const kvsp_fragment *frag = fragment_block_context(fv->mp.meta, b->track, &info);

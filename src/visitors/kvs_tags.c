@@ -57,8 +57,8 @@ int kvsp_parse_int64(const char *text, size_t len, long long *out)
         if (text[i] < '0' || text[i] > '9')
             return -1;
         int digit = text[i] - '0';
-        if (__builtin_mul_overflow(v, 10, &v) ||
-            (negative ? __builtin_sub_overflow(v, digit, &v) : __builtin_add_overflow(v, digit, &v)))
+        if (__builtin_mul_overflow(v, 10, &v) || (negative ? __builtin_sub_overflow(v, digit, &v)
+                                                           : __builtin_add_overflow(v, digit, &v)))
             return -1;
     }
     *out = v;

@@ -25,9 +25,9 @@
 typedef struct meta_pair {
     kvsp_fragment_visitor *meta;
     kvsp_fragment_visitor *own_meta;
-    kvsp_composite *pair; /* own_meta, then core; NULL with a caller's meta */
-    kvsp_visitor core;    /* the visitor's own handlers */
-    uint64_t events;      /* events the visitor has seen */
+    kvsp_composite *pair;        /* own_meta, then core; NULL with a caller's meta */
+    kvsp_visitor core;           /* the visitor's own handlers */
+    uint64_t events;             /* events the visitor has seen */
     const uint64_t *meta_events; /* meta's own count, read on every event */
 } meta_pair;
 

@@ -40,8 +40,8 @@ typedef struct simple_tag_shape {
  * reader would not deliver the element as it is (a damaged header, an
  * unknown size, a size running past `room`). Reserved IDs are not refused:
  * the callers take only the three IDs of a SimpleTag and its strings. */
-static inline unsigned simple_tag_header(const uint8_t *p, size_t room, size_t readable, uint32_t *id,
-                                         size_t *size)
+static inline unsigned simple_tag_header(const uint8_t *p, size_t room, size_t readable,
+                                         uint32_t *id, size_t *size)
 {
     uint64_t value;
     unsigned len;
@@ -105,8 +105,8 @@ static inline size_t simple_tag_shape_read(const uint8_t *p, size_t room, size_t
     while (pos < n) {
         simple_tag_child *child = &shape->child[count];
         size_t size;
-        unsigned child_header = simple_tag_header(content + pos, n - pos, readable - header - pos,
-                                                   &child->id, &size);
+        unsigned child_header =
+            simple_tag_header(content + pos, n - pos, readable - header - pos, &child->id, &size);
         if (!child_header || count == SIMPLE_TAG_SHAPE_MAX_CHILDREN ||
             (child->id != KVSP_ID_TAG_NAME && child->id != KVSP_ID_TAG_STRING))
             return 0;

@@ -56,7 +56,8 @@ static int parse_seconds_ms(const char *text, size_t len, int64_t *ms)
     if (i != len)
         return -1;
     int64_t total;
-    if (__builtin_mul_overflow(seconds, 1000, &total) || __builtin_add_overflow(total, millis, &total))
+    if (__builtin_mul_overflow(seconds, 1000, &total) ||
+        __builtin_add_overflow(total, millis, &total))
         return -1;
     *ms = total;
     return 0;

@@ -41,8 +41,8 @@ static int start_server(void)
         close(in[1]);
         close(out[0]);
         close(out[1]);
-        execl(python_path, python_path, server_script, "--ecs-token", ECS_TOKEN, "--lifetime", "120",
-              (char *)NULL);
+        execl(python_path, python_path, server_script, "--ecs-token", ECS_TOKEN, "--lifetime",
+              "120", (char *)NULL);
         _exit(127);
     }
     close(in[0]);

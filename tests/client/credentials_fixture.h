@@ -7,8 +7,8 @@
 /* The server accepts this Authorization for its ECS endpoints. */
 #define ECS_TOKEN "Bearer ecs-S3CR3T-auth"
 
-extern char base[64];       /* the server: http://127.0.0.1:PORT */
-extern char tmpdir[];       /* the scratch directory */
+extern char base[64];        /* the server: http://127.0.0.1:PORT */
+extern char tmpdir[];        /* the scratch directory */
 extern char empty_home[300]; /* tmpdir/empty: a HOME with no .aws */
 
 /* Makes the scratch directory and starts the server with PYTHON; 0 on

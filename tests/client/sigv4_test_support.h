@@ -29,7 +29,7 @@ char *sigv4_read_text(const char *path, size_t *len);
 typedef struct sigv4_http_request {
     char *method;
     char *path;
-    char *query; /* NULL without '?' */
+    char *query;                                  /* NULL without '?' */
     kvsp_sigv4_header headers[SIGV4_MAX_HEADERS]; /* names and values owned */
     size_t header_count;
     char *body;

@@ -44,9 +44,16 @@ int main(void)
         headers[i].value = json_string_value(json_array_get(pair, 1));
     }
     json_t *body = json_object_get(in, "body");
-    kvsp_sigv4_request req = {str(in, "method"), str(in, "path"), str(in, "query"), headers, count,
-                              json_string_value(body), json_string_length(body),
-                              str(in, "region"), str(in, "service"), str(in, "amz_date"),
+    kvsp_sigv4_request req = {str(in, "method"),
+                              str(in, "path"),
+                              str(in, "query"),
+                              headers,
+                              count,
+                              json_string_value(body),
+                              json_string_length(body),
+                              str(in, "region"),
+                              str(in, "service"),
+                              str(in, "amz_date"),
                               json_is_true(json_object_get(in, "normalize_path"))};
     kvsp_sigv4_credentials cred = {str(in, "access_key_id"), str(in, "secret_access_key"),
                                    str(in, "session_token")};

@@ -29,7 +29,6 @@
 
 static const char *captures;
 
-
 typedef struct delivered {
     size_t fragments;
     uint64_t bytes;
@@ -113,7 +112,7 @@ static void test_splitter_allocation_failures(void **state)
         counting_reset(i);
         int rc = split_once(data, len, &got);
         assert_true(counted_allocations >= i); /* the failure was reached */
-        assert_int_equal(counted_live, 0); /* nothing leaked */
+        assert_int_equal(counted_live, 0);     /* nothing leaked */
         if (rc == KVSP_OK) {
             /* only where the fragment visitor reads a master again from
              * the reader's events: then every fragment, as it was */
@@ -132,7 +131,8 @@ static void test_splitter_allocation_failures(void **state)
         assert_int_equal(counted_live, 0);
     }
     assert_true(failed > 0); /* the hook does reach the splitter's allocations */
-    fprintf(stderr, "splitter: %zu fragments, %ld allocations, each failed in turn (%ld runs failed, the "
+    fprintf(stderr,
+            "splitter: %zu fragments, %ld allocations, each failed in turn (%ld runs failed, the "
             "others retried to the same fragments); each with the rest: every run failed\n",
             want.fragments, total, failed);
     kvsp_set_allocator(NULL);
@@ -145,10 +145,12 @@ static char *page(int k)
     json_t *list = json_array();
     for (int i = 0; i < 40; i++) {
         char number[64];
-        snprintf(number, sizeof number, "9134385233318143239268206260774392014615916%04d", k * 40 + i);
+        snprintf(number, sizeof number, "9134385233318143239268206260774392014615916%04d",
+                 k * 40 + i);
         json_array_append_new(list, json_pack("{s:s,s:f,s:f,s:i,s:i}", "FragmentNumber", number,
-                                              "ProducerTimestamp", 1700000000.5 + k * 40 + i, "ServerTimestamp",
-                                              1700000000.75 + k * 40 + i, "FragmentLengthInMilliseconds", 1000,
+                                              "ProducerTimestamp", 1700000000.5 + k * 40 + i,
+                                              "ServerTimestamp", 1700000000.75 + k * 40 + i,
+                                              "FragmentLengthInMilliseconds", 1000,
                                               "FragmentSizeInBytes", 50000 + i));
     }
     json_t *doc = json_pack("{s:o}", "Fragments", list);
@@ -184,15 +186,18 @@ static void test_list_fragments_null_token(void **state)
     char why[256];
     fragment_list list = {0};
     char *next = NULL;
-    assert_int_equal(kvsp_fragment_list_page(last, strlen(last), &list, &next, why, sizeof why), KVSP_OK);
+    assert_int_equal(kvsp_fragment_list_page(last, strlen(last), &list, &next, why, sizeof why),
+                     KVSP_OK);
     assert_null(next);
     assert_int_equal(kvsp_fragment_list_page(wrong, strlen(wrong), &list, &next, why, sizeof why),
                      KVSP_ERR_SERVICE);
     assert_null(next);
-    static const char nulls[] = "{\"Fragments\":[{\"FragmentNumber\":\"12\",\"ProducerTimestamp\":null,"
-                                "\"ServerTimestamp\":null,\"FragmentLengthInMilliseconds\":null,"
-                                "\"FragmentSizeInBytes\":null}]}";
-    assert_int_equal(kvsp_fragment_list_page(nulls, strlen(nulls), &list, &next, why, sizeof why), KVSP_OK);
+    static const char nulls[] =
+        "{\"Fragments\":[{\"FragmentNumber\":\"12\",\"ProducerTimestamp\":null,"
+        "\"ServerTimestamp\":null,\"FragmentLengthInMilliseconds\":null,"
+        "\"FragmentSizeInBytes\":null}]}";
+    assert_int_equal(kvsp_fragment_list_page(nulls, strlen(nulls), &list, &next, why, sizeof why),
+                     KVSP_OK);
     assert_int_equal(list.count, 1);
     assert_true(list.items[0].size == 0 && list.items[0].length_ms == 0);
     /* fragment numbers of KVSP_FRAGMENT_NUMBER_MAX digits are taken, one more is not */
@@ -200,10 +205,11 @@ static void test_list_fragments_null_token(void **state)
         char doc[400];
         int n = snprintf(doc, sizeof doc, "{\"Fragments\":[{\"FragmentNumber\":\"");
         memset(doc + n, '9', KVSP_FRAGMENT_NUMBER_MAX + extra);
-        snprintf(doc + n + KVSP_FRAGMENT_NUMBER_MAX + extra, sizeof doc - (size_t)n - KVSP_FRAGMENT_NUMBER_MAX - 2,
-                 "\"}]}");
+        snprintf(doc + n + KVSP_FRAGMENT_NUMBER_MAX + extra,
+                 sizeof doc - (size_t)n - KVSP_FRAGMENT_NUMBER_MAX - 2, "\"}]}");
         int want = extra ? KVSP_ERR_SERVICE : KVSP_OK;
-        assert_int_equal(kvsp_fragment_list_page(doc, strlen(doc), &list, &next, why, sizeof why), want);
+        assert_int_equal(kvsp_fragment_list_page(doc, strlen(doc), &list, &next, why, sizeof why),
+                         want);
     }
     assert_int_equal(list.count, 2);
     assert_int_equal(strlen(list.items[1].fragment_number), KVSP_FRAGMENT_NUMBER_MAX);
@@ -220,7 +226,8 @@ static void test_list_fragments_allocation_failures(void **state)
     assert_int_equal(list_once(pages, &want), KVSP_OK);
     long total = counted_allocations;
     assert_int_equal(want.count, 120);
-    assert_string_equal(want.items[119].fragment_number, "91343852333181432392682062607743920146159160119");
+    assert_string_equal(want.items[119].fragment_number,
+                        "91343852333181432392682062607743920146159160119");
     assert_true(want.items[3].producer_timestamp_ms == 1700000003500);
     kvsp_client_free(want.items);
     assert_int_equal(counted_live, 0);
@@ -242,8 +249,9 @@ static void test_list_fragments_allocation_failures(void **state)
         assert_int_equal(counted_live, 0);
     }
     assert_true(failed > 0);
-    fprintf(stderr, "ListFragments: 3 pages, %ld allocations, each failed in turn (%ld runs failed)\n", total,
-            failed);
+    fprintf(stderr,
+            "ListFragments: 3 pages, %ld allocations, each failed in turn (%ld runs failed)\n",
+            total, failed);
     kvsp_set_allocator(NULL);
     for (int k = 0; k < 3; k++)
         free(pages[k]);
@@ -297,7 +305,9 @@ static void test_consumer_allocation_failures(void **state)
         assert_int_equal(consumer_once(client), KVSP_ERR_NOMEM);
         assert_int_equal(counted_live, 0);
     }
-    fprintf(stderr, "consumer: 3 streams, %ld allocations, each failed in turn, alone and with the rest\n", total);
+    fprintf(stderr,
+            "consumer: 3 streams, %ld allocations, each failed in turn, alone and with the rest\n",
+            total);
     kvsp_set_allocator(NULL);
     kvsp_client_destroy(client);
 }

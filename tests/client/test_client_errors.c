@@ -41,8 +41,8 @@ static int start_server(const char *kvsp, const char *root)
         dup2(out[1], 1);
         close(out[0]);
         close(out[1]);
-        execl(kvsp, kvsp, "serve", "--root", root, "--port", "0", "--access-key", ACCESS_KEY, "--secret-key",
-              SECRET_KEY, (char *)NULL);
+        execl(kvsp, kvsp, "serve", "--root", root, "--port", "0", "--access-key", ACCESS_KEY,
+              "--secret-key", SECRET_KEY, (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -185,9 +185,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_client_errors KVSP RESOURCES_DIR\n");
         return 2;
     }
-    const char *clear[] = {"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                           "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL",
-                           "AWS_ENDPOINT_URL_KINESIS_VIDEO", "http_proxy", "HTTP_PROXY", "all_proxy"};
+    const char *clear[] = {"AWS_PROFILE",
+                           "AWS_SESSION_TOKEN",
+                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                           "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                           "AWS_ENDPOINT_URL",
+                           "AWS_ENDPOINT_URL_KINESIS_VIDEO",
+                           "http_proxy",
+                           "HTTP_PROXY",
+                           "all_proxy"};
     for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++)
         unsetenv(clear[i]);
     setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY, 1);

@@ -47,7 +47,8 @@ static long each_allocation_failed(const char *what, int (*once)(void))
         }
     }
     kvsp_set_allocator(NULL);
-    fprintf(stderr, "%s: %ld allocations, each failed in turn (%ld runs failed)\n", what, total, failed);
+    fprintf(stderr, "%s: %ld allocations, each failed in turn (%ld runs failed)\n", what, total,
+            failed);
     return failed;
 }
 
@@ -126,8 +127,9 @@ static int sign_once(void)
                               {"Content-Type", "application/json"},
                               {"X-Amz-Date", "20240501T120000Z"}};
     const char *body = "{\"StreamName\":\"s\",\"APIName\":\"GET_MEDIA\"}";
-    kvsp_sigv4_request req = {"POST", "/getDataEndpoint", "b=2&a=1", h, 3, body, strlen(body),
-                              "us-west-2", "kinesisvideo", "20240501T120000Z", 1};
+    kvsp_sigv4_request req = {
+        "POST",      "/getDataEndpoint", "b=2&a=1",          h, 3, body, strlen(body),
+        "us-west-2", "kinesisvideo",     "20240501T120000Z", 1};
     kvsp_sigv4_credentials keys = {"AKIDSIGN", "sign-secret", NULL};
     kvsp_sigv4_result r;
     int rc = kvsp_sigv4_sign(&req, &keys, &r);
@@ -153,15 +155,18 @@ int main(void)
     /* Nothing of the machine's may take part: no metadata service, files of
      * our own. */
     for (const char *const *v = (const char *const[]){"AWS_PROFILE", "AWS_CONFIG_FILE",
-                                                        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                                        "AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL};
+                                                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL};
          *v; v++)
         unsetenv(*v);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    snprintf(credentials_file, sizeof credentials_file, "/tmp/kvsp-setup-alloc-%ld", (long)getpid());
+    snprintf(credentials_file, sizeof credentials_file, "/tmp/kvsp-setup-alloc-%ld",
+             (long)getpid());
     FILE *f = fopen(credentials_file, "w");
-    if (!f || fprintf(f, "[default]\naws_access_key_id = AKIDSHAREDFILE\naws_secret_access_key = "
-                         "file-secret\naws_session_token = file-token\n") < 0 || fclose(f) != 0) {
+    if (!f ||
+        fprintf(f, "[default]\naws_access_key_id = AKIDSHAREDFILE\naws_secret_access_key = "
+                   "file-secret\naws_session_token = file-token\n") < 0 ||
+        fclose(f) != 0) {
         fprintf(stderr, "cannot write %s\n", credentials_file);
         return 1;
     }

@@ -30,7 +30,8 @@ static void test_start_selector(void **state)
     assert_true(s.timestamp == 1511852108.513);
     assert_int_equal(kvsp_start_selector_parse("server-ts:5", &s), KVSP_OK);
     assert_int_equal(s.type, KVSP_START_SERVER_TIMESTAMP);
-    const char *bad[] = {"", "later", "fragment:", "server-ts:x", "producer-ts:-1", "continuation:"};
+    const char *bad[] = {
+        "", "later", "fragment:", "server-ts:x", "producer-ts:-1", "continuation:"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(kvsp_start_selector_parse(bad[i], &s), KVSP_ERR_INVALID_ARG);
 }
@@ -64,9 +65,11 @@ static void test_parse_time(void **state)
     assert_int_equal(t, 951868800);
     assert_int_equal(kvsp_md_parse_time("2100-02-28T23:59:59Z", &t), 0);
     assert_int_equal(t, 4107542399);
-    static const char *const bad[] = {"2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
-                                      "2024-01-01T24:00:00Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00Zx",
-                                      "2024-01-01", "", "2024-01-01T00:00:00.Z"};
+    static const char *const bad[] = {"2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
+                                      "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
+                                      "2024-01-01T00:00:00",  "2024-01-01T00:00:00Zx",
+                                      "2024-01-01",           "",
+                                      "2024-01-01T00:00:00.Z"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (kvsp_md_parse_time(bad[i], &t) != -1)
             fail_msg("accepted \"%s\"", bad[i]);

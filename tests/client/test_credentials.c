@@ -29,11 +29,22 @@
 #define MARK "S3CR3T"
 
 static const char *const aws_vars[] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
     NULL,
 };
 
@@ -186,7 +197,8 @@ static int clean_env(void **state)
 /* ---- the fake server ----------------------------------------------------- */
 
 /* The HTTP status of one request, with at most one header. */
-static long status_of(const char *method, const char *path, const char *header, const char *body_prefix)
+static long status_of(const char *method, const char *path, const char *header,
+                      const char *body_prefix)
 {
     kvsp_md_response r;
     char why[256];
@@ -208,7 +220,9 @@ static void test_fake_server_is_strict(void **state)
     assert_int_equal(status_of("GET", role, NULL, NULL), 401);
     assert_int_equal(status_of("GET", role, "X-aws-ec2-metadata-token: forged", NULL), 401);
     assert_int_equal(status_of("PUT", "/latest/api/token", NULL, NULL), 400);
-    assert_int_equal(status_of("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds: 60", "tok-"), 200);
+    assert_int_equal(
+        status_of("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds: 60", "tok-"),
+        200);
     assert_int_equal(status_of("GET", "/ecs/creds", NULL, NULL), 401);
     assert_int_equal(status_of("GET", "/ecs/creds", "Authorization: " ECS_TOKEN, "{"), 200);
 }
@@ -298,7 +312,8 @@ static void test_config_file(void **state)
               "aws_access_key_id = AKIDCONFIGBOTH\n"
               "aws_secret_access_key = configboth-" MARK "\n");
     write_aws(home, "credentials",
-              "[both]\naws_access_key_id = AKIDCREDSBOTH\naws_secret_access_key = credsboth-" MARK "\n");
+              "[both]\naws_access_key_id = AKIDCREDSBOTH\naws_secret_access_key = credsboth-" MARK
+              "\n");
     expect_ok("cfgonly", "shared-file", "AKIDCONFIG");
     expect_ok("both", "shared-file", "AKIDCREDSBOTH"); /* the credentials file wins */
     /* [default] has a region only: on along the chain */
@@ -311,7 +326,8 @@ static void test_config_file(void **state)
     setenv("AWS_SHARED_CREDENTIALS_FILE", alt, 1);
     expect_ok("both", "shared-file", "AKIDALT");
     write_aws(home, "other-config",
-              "[profile tilde]\naws_access_key_id = AKIDTILDE\naws_secret_access_key = t-" MARK "\n");
+              "[profile tilde]\naws_access_key_id = AKIDTILDE\naws_secret_access_key = t-" MARK
+              "\n");
     setenv("AWS_CONFIG_FILE", "~/.aws/other-config", 1);
     expect_ok("tilde", "shared-file", "AKIDTILDE");
 }
@@ -376,7 +392,8 @@ static void test_endpoint_settings(void **state)
                                "kinesis_video =\n"
                                "  endpoint_url = http://other-services.example\n";
     kvsp_aws_profile pf;
-    assert_int_equal(kvsp_aws_profile_parse(text, sizeof text - 1, KVSP_AWS_CONFIG_FILE, "p", &pf), 0);
+    assert_int_equal(kvsp_aws_profile_parse(text, sizeof text - 1, KVSP_AWS_CONFIG_FILE, "p", &pf),
+                     0);
     assert_string_equal(pf.endpoint_url, "http://profile.example");
     assert_string_equal(pf.region, "us-east-1");
     assert_string_equal(pf.ca_bundle, "/etc/ca.pem");
@@ -388,7 +405,8 @@ static void test_endpoint_settings(void **state)
     assert_string_equal(pf.endpoint_url, "http://profile.example");
     kvsp_aws_profile_free(&pf);
     /* the credentials file has no client settings */
-    assert_int_equal(kvsp_aws_profile_parse("[p]\nendpoint_url = http://x\n", 26, KVSP_AWS_CREDENTIALS_FILE, "p", &pf),
+    assert_int_equal(kvsp_aws_profile_parse("[p]\nendpoint_url = http://x\n", 26,
+                                            KVSP_AWS_CREDENTIALS_FILE, "p", &pf),
                      0);
     assert_null(pf.endpoint_url);
     kvsp_aws_profile_free(&pf);
@@ -401,8 +419,9 @@ static void test_profile_errors(void **state)
     write_aws(home, "credentials",
               "[halfkey]\naws_access_key_id = AKIDHALF\n"
               "[halfsecret]\naws_secret_access_key = half-" MARK "\n");
-    write_aws(home, "config", "[profile assume]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
-                              "source_profile = default\n");
+    write_aws(home, "config",
+              "[profile assume]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+              "source_profile = default\n");
     setenv("AWS_PROFILE", "nope", 1);
     expect_fail(NULL, KVSP_ERR_INVALID_ARG, "'nope' not found");
     expect_fail("assume", KVSP_ERR_INVALID_ARG, "role_arn");
@@ -460,7 +479,8 @@ static void test_ecs_uris(void **state)
     assert_int_equal(kvsp_md_ecs_url("/v2/credentials/abc-123", u, 30), -1);
 
     static const char *const refused[] = {"http://example.com/creds", "http://169.254.169.254/x",
-                                          "ftp://127.0.0.1/creds", "not a url", "http://127.evil.example/"};
+                                          "ftp://127.0.0.1/creds", "not a url",
+                                          "http://127.evil.example/"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[i], 1);
         expect_fail(NULL, KVSP_ERR_INVALID_ARG, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -596,8 +616,9 @@ static void test_precedence(void **state)
 {
     (void)state;
     const char *home = make_home("precedence");
-    write_aws(home, "credentials", "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = f-" MARK "\n"
-                                   "[other]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = o-" MARK "\n");
+    write_aws(home, "credentials",
+              "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = f-" MARK "\n"
+              "[other]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = o-" MARK "\n");
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "e-" MARK, 1);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url("/ecs-open/creds"), 1);
@@ -681,11 +702,12 @@ static void test_bad_responses(void **state)
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url("/hold/ecs-open/creds"), 1);
     double short_s = seconds_to_fail(300);
     double long_s = seconds_to_fail(2000);
-    fprintf(stderr, "ECS fetch against a held answer: %.4f s with a 300 ms timeout, %.4f s with 2000 ms\n", short_s,
-            long_s);
+    fprintf(stderr,
+            "ECS fetch against a held answer: %.4f s with a 300 ms timeout, %.4f s with 2000 ms\n",
+            short_s, long_s);
     /* each waited its timeout (libcurl's ms timers) */
     assert_true(short_s > 0.9 * 0.3 && long_s > 0.9 * 2.0);
-    assert_true(short_s < long_s / 2);            /* and not a fixed one */
+    assert_true(short_s < long_s / 2); /* and not a fixed one */
 }
 
 /* ---- region -------------------------------------------------------------------------- */
@@ -695,8 +717,9 @@ static void test_region(void **state)
     (void)state;
     assert_region(NULL, NULL, NULL); /* nothing anywhere */
     const char *home = make_home("region");
-    write_aws(home, "config",
-              "[default]\nregion = us-west-2\n[profile eu]\nregion = eu-west-1\n[profile none]\noutput = json\n");
+    write_aws(
+        home, "config",
+        "[default]\nregion = us-west-2\n[profile eu]\nregion = eu-west-1\n[profile none]\noutput = json\n");
     /* region is read from config only */
     write_aws(home, "credentials", "[norg]\nregion = ap-south-1\n");
     assert_region(NULL, NULL, "us-west-2");

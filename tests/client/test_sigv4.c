@@ -158,9 +158,9 @@ static int load_context(const char *dir, suite_context *c)
 
 static kvsp_sigv4_request to_sign(const sigv4_http_request *r, const suite_context *c)
 {
-    kvsp_sigv4_request q = {r->method, r->path, r->query, r->headers, r->header_count,
-                            r->body, r->body_len, c->region, c->service, c->amz_date,
-                            c->normalize};
+    kvsp_sigv4_request q = {r->method,       r->path,     r->query,    r->headers,
+                            r->header_count, r->body,     r->body_len, c->region,
+                            c->service,      c->amz_date, c->normalize};
     return q;
 }
 

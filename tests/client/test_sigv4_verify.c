@@ -44,8 +44,9 @@ static int setup(void **state)
     memcpy(f->headers, h, sizeof h);
     f->count = 4;
     snprintf(f->body, sizeof f->body, "%s", BODY);
-    kvsp_sigv4_request req = {"POST", "/getMedia", NULL, f->headers, f->count, f->body,
-                              strlen(f->body), "us-west-2", "kinesisvideo", "20240105T091500Z", 1};
+    kvsp_sigv4_request req = {
+        "POST",          "/getMedia", NULL,           f->headers,         f->count, f->body,
+        strlen(f->body), "us-west-2", "kinesisvideo", "20240105T091500Z", 1};
     f->req = req;
     kvsp_sigv4_credentials cred = {"AKIDEXAMPLE", SECRET, TOKEN};
     f->cred = cred;
@@ -62,7 +63,8 @@ static int teardown(void **state)
 }
 
 /* Verifies and checks that the reason, if any, holds no secret. */
-static int verify(const kvsp_sigv4_request *req, const char *authz, const kvsp_sigv4_credentials *cred)
+static int verify(const kvsp_sigv4_request *req, const char *authz,
+                  const kvsp_sigv4_credentials *cred)
 {
     kvsp_error err;
     memset(&err, 'x', sizeof err);
@@ -97,8 +99,10 @@ static void test_canonical_equivalents_verify(void **state)
     fixture *f = *state;
     /* Other order, other case, extra white space, an unsigned extra header. */
     kvsp_sigv4_header h[] = {
-        {"x-amz-security-token", TOKEN},   {"User-Agent", "curl/8"},
-        {"  content-type ", "  application/json  "}, {"X-AMZ-DATE", "20240105T091500Z"},
+        {"x-amz-security-token", TOKEN},
+        {"User-Agent", "curl/8"},
+        {"  content-type ", "  application/json  "},
+        {"X-AMZ-DATE", "20240105T091500Z"},
         {"HOST", "s-1234abcd.kinesisvideo.us-west-2.amazonaws.com"},
     };
     kvsp_sigv4_request req = f->req;
@@ -108,10 +112,11 @@ static void test_canonical_equivalents_verify(void **state)
 
     /* The parts of the Authorization header in another order, spaced out. */
     char authz[512];
-    snprintf(authz, sizeof authz,
-             "  AWS4-HMAC-SHA256   Signature=%s ,SignedHeaders=%s,  Credential=AKIDEXAMPLE/20240105/"
-             "us-west-2/kinesisvideo/aws4_request",
-             f->signed_result.signature, f->signed_result.signed_headers);
+    snprintf(
+        authz, sizeof authz,
+        "  AWS4-HMAC-SHA256   Signature=%s ,SignedHeaders=%s,  Credential=AKIDEXAMPLE/20240105/"
+        "us-west-2/kinesisvideo/aws4_request",
+        f->signed_result.signature, f->signed_result.signed_headers);
     assert_int_equal(verify(&f->req, authz, &f->cred), KVSP_OK);
 }
 
@@ -306,9 +311,10 @@ static void test_sign_rejects_bad_input(void **state)
 static void test_sign_edge_shapes(void **state)
 {
     fixture *f = *state;
-    kvsp_sigv4_header h[] = {{"Host", "example.com"}, {"X-Multi", "a\r\n  b\t\tc  "}, {"X-Empty", "   "}};
-    kvsp_sigv4_request req = {"GET", "", "b=2&a=1&&a=0", h, 3, NULL, 0, "us-east-1", "service",
-                              "20150830T123600Z", 1};
+    kvsp_sigv4_header h[] = {
+        {"Host", "example.com"}, {"X-Multi", "a\r\n  b\t\tc  "}, {"X-Empty", "   "}};
+    kvsp_sigv4_request req = {"GET",       "",        "b=2&a=1&&a=0",     h, 3, NULL, 0,
+                              "us-east-1", "service", "20150830T123600Z", 1};
     kvsp_sigv4_result r;
     assert_int_equal(kvsp_sigv4_sign(&req, &f->cred, &r), KVSP_OK);
     assert_string_equal(r.canonical_request,
@@ -317,11 +323,21 @@ static void test_sign_edge_shapes(void **state)
                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     kvsp_sigv4_result_free(&r);
 
-    kvsp_sigv4_request bare = {"GET", "/a/./b//c/../%7e x", "k=%7e+%2f&%41", NULL, 0, NULL, 0,
-                               "us-east-1", "service", "20150830T123600Z", 1};
+    kvsp_sigv4_request bare = {"GET",
+                               "/a/./b//c/../%7e x",
+                               "k=%7e+%2f&%41",
+                               NULL,
+                               0,
+                               NULL,
+                               0,
+                               "us-east-1",
+                               "service",
+                               "20150830T123600Z",
+                               1};
     assert_int_equal(kvsp_sigv4_sign(&bare, &f->cred, &r), KVSP_OK);
-    assert_string_equal(r.canonical_request, "GET\n/a/b/%257e%20x\nA=&k=~%2B%2F\n\n\n"
-                                             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(r.canonical_request,
+                        "GET\n/a/b/%257e%20x\nA=&k=~%2B%2F\n\n\n"
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert_string_equal(r.signed_headers, "");
     kvsp_sigv4_result_free(&r);
 }

@@ -17,5 +17,6 @@ int main(void)
         events++;
     kvsp_reader_destroy(r);
     printf("kvsparser %s: %d events, %s\n", kvsp_version(), events, kvsp_status_name(st));
-    return events == 3 && st == KVSP_DONE && strcmp(kvsp_version(), KVSP_VERSION_STRING) == 0 ? 0 : 1;
+    return events == 3 && st == KVSP_DONE && strcmp(kvsp_version(), KVSP_VERSION_STRING) == 0 ? 0
+                                                                                              : 1;
 }

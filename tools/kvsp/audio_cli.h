@@ -10,16 +10,16 @@
 /* What kvsp audio was asked for (parsed in cmd_audio.c, in both
  * executables; run by audio_extract.c in kvsp-full). */
 typedef struct audio_args {
-    const char *output;   /* DIR, or FILE with --track */
+    const char *output; /* DIR, or FILE with --track */
     uint64_t track;
-    int format;           /* audio_file_format */
+    int format; /* audio_file_format */
     int sample_rate, channels;
-    int sample_format;    /* kvsp_audio_sample_format */
+    int sample_format;     /* kvsp_audio_sample_format */
     double split_on_gap_s; /* 0: never; default 2 */
     const char *contact_id;
     int noverrides;
     struct {
-        const char *track;   /* a number or a Name */
+        const char *track; /* a number or a Name */
         char codec[64];
         int rate, channels;
     } overrides[AUDIO_CLI_MAX_OVERRIDES];

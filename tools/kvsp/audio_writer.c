@@ -85,7 +85,8 @@ static int flac_open(audio_writer *w, const char **why)
     w->frame->format = w->enc->sample_fmt;
     w->frame->nb_samples = w->enc->frame_size;
     w->frame->sample_rate = w->rate;
-    if (av_channel_layout_copy(&w->frame->ch_layout, &w->enc->ch_layout) < 0 || av_frame_get_buffer(w->frame, 0) < 0)
+    if (av_channel_layout_copy(&w->frame->ch_layout, &w->enc->ch_layout) < 0 ||
+        av_frame_get_buffer(w->frame, 0) < 0)
         return -1;
     return flac_streaminfo(w, w->enc->extradata, (size_t)w->enc->extradata_size);
 }

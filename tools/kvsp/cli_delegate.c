@@ -37,12 +37,9 @@ void cli_delegate_init(int argc, char **argv)
 static const char *feature_name(cli_feature feature)
 {
     switch (feature) {
-    case CLI_FEATURE_CLIENT:
-        return "the KVS client (libcurl, OpenSSL)";
-    case CLI_FEATURE_DECODER:
-        return "the decoder (FFmpeg libraries)";
-    case CLI_FEATURE_SERVE:
-        return "kvsp serve (libmicrohttpd)";
+    case CLI_FEATURE_CLIENT: return "the KVS client (libcurl, OpenSSL)";
+    case CLI_FEATURE_DECODER: return "the decoder (FFmpeg libraries)";
+    case CLI_FEATURE_SERVE: return "kvsp serve (libmicrohttpd)";
     }
     return "an optional part";
 }
@@ -90,7 +87,7 @@ int cli_delegate(const char *what, cli_feature feature)
 {
     if (!full_has(feature)) {
         cli_error("kvsp: %s needs %s, which this build does not have\n", what,
-                feature_name(feature));
+                  feature_name(feature));
         return CLI_EXIT_USAGE;
     }
     char dir[PATH_MAX];
@@ -113,7 +110,7 @@ int cli_delegate(const char *what, cli_feature feature)
         }
     }
     cli_error("kvsp: %s needs %s, which is not installed (looked in %s and %s/%s)\n", what,
-            FULL_NAME, dir, dir, KVSP_FULL_RELATIVE_DIR);
+              FULL_NAME, dir, dir, KVSP_FULL_RELATIVE_DIR);
     return CLI_EXIT_USAGE;
 }
 

@@ -122,7 +122,8 @@ static int finish(const char *cmd, cli_input_options *in, kvsp_client *c, int st
         const char *why = c ? kvsp_client_error_message(c) : in->client_error;
         char host[256];
         cli_log_fields f = {in->stream, cli_log_url_host(why, host, sizeof host),
-                            c ? kvsp_client_error_http_status(c) : 0, c ? kvsp_client_error_exception(c) : NULL, 0};
+                            c ? kvsp_client_error_http_status(c) : 0,
+                            c ? kvsp_client_error_exception(c) : NULL, 0};
         cli_log("error", &f, "kvsp %s: stream %s: %s\n", cmd, in->stream, why);
     }
     kvsp_client_destroy(c);
@@ -142,10 +143,11 @@ static int finish(const char *cmd, cli_input_options *in, kvsp_client *c, int st
 
 /* No reader here: no reader limits, no --follow or --checkpoint; --start
  * only where a GetMedia starts somewhere (with_start). */
-static int parse(int argc, char **argv, void (*usage)(FILE *), int with_start, cli_input_options *in,
-                 command_args *a)
+static int parse(int argc, char **argv, void (*usage)(FILE *), int with_start,
+                 cli_input_options *in, command_args *a)
 {
-    static const struct option plain[] = {OWN_LONG_OPTIONS CLI_SERVICE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+    static const struct option plain[] = {OWN_LONG_OPTIONS CLI_SERVICE_LONG_OPTIONS,
+                                          {NULL, 0, NULL, 0}};
     static const struct option started[] = {
         OWN_LONG_OPTIONS CLI_START_LONG_OPTIONS CLI_SERVICE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof *a);
@@ -205,7 +207,8 @@ static FILE *open_output(const char *path, char **tmp)
 }
 
 /* Closes the output; the temporary file becomes PATH when st is success
- * or bytes were written, else it goes. Returns st, or KVSP_ERR_IO when closing or renaming fails. */
+ * or bytes were written, else it goes. Returns st, or KVSP_ERR_IO when closing or renaming fails.
+ */
 static int close_output(FILE *out, const char *path, char *tmp, int st)
 {
     long written = out && out != stdout ? ftell(out) : 0;
@@ -229,10 +232,11 @@ static int close_output(FILE *out, const char *path, char *tmp, int st)
 
 static void get_media_usage(FILE *out)
 {
-    fprintf(out, "usage: kvsp get-media --stream NAME [--start SELECTOR] [-o FILE|-]\n\n"
-                 "Writes the raw GetMedia payload (chained MKV fragments), as it arrives.\n\n"
-                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_START_OPTIONS_HELP
-                 CLI_SERVICE_OPTIONS_HELP);
+    fprintf(out,
+            "usage: kvsp get-media --stream NAME [--start SELECTOR] [-o FILE|-]\n\n"
+            "Writes the raw GetMedia payload (chained MKV fragments), as it arrives.\n\n"
+            "  -o, --output FILE     output file, - for stdout (default)\n" CLI_START_OPTIONS_HELP
+                CLI_SERVICE_OPTIONS_HELP);
 }
 
 int cmd_get_media(int argc, char **argv)
@@ -250,17 +254,20 @@ int cmd_get_media(int argc, char **argv)
     char *tmp;
     FILE *out = open_output(a.output, &tmp);
     kvsp_client *c = out ? client_cli_create(&in) : NULL;
-    int st = c ? kvsp_client_get_media(c, in.stream, &start, write_body, out) : KVSP_ERR_INVALID_ARG;
+    int st =
+        c ? kvsp_client_get_media(c, in.stream, &start, write_body, out) : KVSP_ERR_INVALID_ARG;
     st = close_output(out, a.output, tmp, st);
     return finish("get-media", &in, c, st);
 }
 
 static void list_usage(FILE *out)
 {
-    fprintf(out, "usage: kvsp list-fragments --stream NAME [--from T --to T] [--timestamp server|producer]\n\n"
-                 "Prints one JSON line per fragment, sorted by fragment number: fragment_number,\n"
-                 "producer_timestamp_ms, server_timestamp_ms, length_ms, size. T is in seconds\n"
-                 "since the epoch.\n\n" CLI_SERVICE_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp list-fragments --stream NAME [--from T --to T] [--timestamp server|producer]\n\n"
+        "Prints one JSON line per fragment, sorted by fragment number: fragment_number,\n"
+        "producer_timestamp_ms, server_timestamp_ms, length_ms, size. T is in seconds\n"
+        "since the epoch.\n\n" CLI_SERVICE_OPTIONS_HELP);
 }
 
 int cmd_list_fragments(int argc, char **argv)
@@ -272,8 +279,10 @@ int cmd_list_fragments(int argc, char **argv)
         return rc;
     kvsp_timestamp_type type = KVSP_TIMESTAMP_NONE;
     if (a.from || a.to || a.timestamp) {
-        type = a.timestamp && strcmp(a.timestamp, "producer") == 0 ? KVSP_TIMESTAMP_PRODUCER : KVSP_TIMESTAMP_SERVER;
-        if (a.timestamp && strcmp(a.timestamp, "producer") != 0 && strcmp(a.timestamp, "server") != 0) {
+        type = a.timestamp && strcmp(a.timestamp, "producer") == 0 ? KVSP_TIMESTAMP_PRODUCER
+                                                                   : KVSP_TIMESTAMP_SERVER;
+        if (a.timestamp && strcmp(a.timestamp, "producer") != 0 &&
+            strcmp(a.timestamp, "server") != 0) {
             cli_usage_error(list_usage);
             return CLI_EXIT_USAGE;
         }
@@ -282,7 +291,8 @@ int cmd_list_fragments(int argc, char **argv)
     kvsp_client *c = client_cli_create(&in);
     kvsp_listed_fragment *list = NULL;
     size_t n = 0;
-    int st = c ? kvsp_client_list_fragments(c, in.stream, type, from, to, &list, &n) : KVSP_ERR_INVALID_ARG;
+    int st = c ? kvsp_client_list_fragments(c, in.stream, type, from, to, &list, &n)
+               : KVSP_ERR_INVALID_ARG;
     for (size_t i = 0; st == KVSP_OK && i < n; i++) {
         cli_jl *w = cli_jl_stdout();
         cli_jl_begin(w);
@@ -346,10 +356,12 @@ static char *read_text(const char *path)
 
 static void gmffl_usage(FILE *out)
 {
-    fprintf(out, "usage: kvsp get-media-for-fragment-list --stream NAME (--fragments N,N,... |\n"
-                 "       --fragments-file F) [-o FILE|-]\n\n"
-                 "Writes the payload of the given fragments (requests of at most 1,000).\n\n"
-                 "  -o, --output FILE     output file, - for stdout (default)\n" CLI_SERVICE_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp get-media-for-fragment-list --stream NAME (--fragments N,N,... |\n"
+        "       --fragments-file F) [-o FILE|-]\n\n"
+        "Writes the payload of the given fragments (requests of at most 1,000).\n\n"
+        "  -o, --output FILE     output file, - for stdout (default)\n" CLI_SERVICE_OPTIONS_HELP);
 }
 
 int cmd_get_media_for_fragment_list(int argc, char **argv)
@@ -359,9 +371,12 @@ int cmd_get_media_for_fragment_list(int argc, char **argv)
     int rc = parse(argc, argv, gmffl_usage, 0, &in, &a);
     if (rc >= 0)
         return rc;
-    char *text = a.fragments ? strdup(a.fragments) : a.fragments_file ? read_text(a.fragments_file) : NULL;
+    char *text = a.fragments        ? strdup(a.fragments)
+                 : a.fragments_file ? read_text(a.fragments_file)
+                                    : NULL;
     if (!text) {
-        cli_error("kvsp get-media-for-fragment-list: give --fragments or a readable --fragments-file\n");
+        cli_error(
+            "kvsp get-media-for-fragment-list: give --fragments or a readable --fragments-file\n");
         return CLI_EXIT_USAGE;
     }
     char **numbers;
@@ -369,8 +384,8 @@ int cmd_get_media_for_fragment_list(int argc, char **argv)
     char *tmp;
     FILE *out = open_output(a.output, &tmp);
     kvsp_client *c = out ? client_cli_create(&in) : NULL;
-    int st = c ? kvsp_client_get_media_for_fragment_list(c, in.stream, (const char *const *)numbers, n,
-                                                         write_body, out)
+    int st = c ? kvsp_client_get_media_for_fragment_list(c, in.stream, (const char *const *)numbers,
+                                                         n, write_body, out)
                : KVSP_ERR_INVALID_ARG;
     st = close_output(out, a.output, tmp, st);
     free(numbers);

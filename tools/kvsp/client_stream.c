@@ -49,7 +49,7 @@ typedef struct follow_state {
 typedef struct stream_state {
     follow_state *all;
     kvsp_consumer *consumer;
-    size_t index;   /* in the consumer */
+    size_t index;                            /* in the consumer */
     char last[KVSP_FRAGMENT_NUMBER_MAX + 1]; /* the number of the last fragment delivered */
     double said_at;  /* monotonic time of the last "reconnecting" line, 0 for none */
     unsigned unsaid; /* retries since that line */
@@ -80,7 +80,8 @@ static void on_retry(void *user, const char *stream, const char *reason)
         cli_log_url_host(s->data_endpoint, host, sizeof host);
     cli_log_fields f = {stream, host, s ? s->last_http_status : 0, s ? s->last_exception : NULL,
                         s ? (long)s->attempts : 0};
-    cli_log("warning", &f, "kvsp: stream %s: reconnecting (%u more retries since the last line): %s\n", stream,
+    cli_log("warning", &f,
+            "kvsp: stream %s: reconnecting (%u more retries since the last line): %s\n", stream,
             ss->unsaid, reason);
     ss->said_at = now;
     ss->unsaid = 0;
@@ -151,7 +152,8 @@ static void on_error_tag(void *user, const char *stream, const kvsp_fragment *f)
     const char *after = ss->last[0] ? ss->last : "(none)";
     cli_log_fields fields = {stream, NULL, 0, NULL, 0};
     cli_log("warning", &fields, "kvsp: stream %s: error tag%s%s after fragment %s: %s %s\n", stream,
-            f->fragment_number ? " for fragment " : "", f->fragment_number ? f->fragment_number : "", after,
+            f->fragment_number ? " for fragment " : "",
+            f->fragment_number ? f->fragment_number : "", after,
             f->error_id_text ? f->error_id_text : "", f->error_code ? f->error_code : "");
 }
 
@@ -161,8 +163,8 @@ static int start_metrics(cli_input_options *in, kvsp_consumer *c, void **out)
 {
 #ifdef KVSP_HAVE_METRICS
     char why[256];
-    cli_metrics *m = cli_metrics_start((const struct sockaddr *)&in->metrics_addr, in->metrics_addr_len, c,
-                                       in->streams, why, sizeof why);
+    cli_metrics *m = cli_metrics_start((const struct sockaddr *)&in->metrics_addr,
+                                       in->metrics_addr_len, c, in->streams, why, sizeof why);
     if (!m) {
         snprintf(in->client_error, sizeof in->client_error, "--metrics %s: %s", in->metrics, why);
         cli_note_config_error();
@@ -171,7 +173,8 @@ static int start_metrics(cli_input_options *in, kvsp_consumer *c, void **out)
     char host[64] = "";
     if (in->metrics_addr.ss_family == AF_INET6) {
         host[0] = '[';
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&in->metrics_addr)->sin6_addr, host + 1, sizeof host - 2);
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&in->metrics_addr)->sin6_addr, host + 1,
+                  sizeof host - 2);
         strcat(host, "]");
     } else {
         inet_ntop(AF_INET, &((struct sockaddr_in *)&in->metrics_addr)->sin_addr, host, sizeof host);
@@ -182,7 +185,8 @@ static int start_metrics(cli_input_options *in, kvsp_consumer *c, void **out)
 #else
     (void)c;
     (void)out;
-    snprintf(in->client_error, sizeof in->client_error, "--metrics needs libmicrohttpd, which this build has not");
+    snprintf(in->client_error, sizeof in->client_error,
+             "--metrics needs libmicrohttpd, which this build has not");
     cli_note_config_error();
     return KVSP_ERR_INVALID_ARG;
 #endif
@@ -198,7 +202,8 @@ static void stop_metrics(void *m)
 }
 
 /* Runs the consumer over every --stream; v/r receive the payload when given. */
-static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v, int print_fragments)
+static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
+                   int print_fragments)
 {
     if (in->checkpoint && in->nstreams > 1) {
         snprintf(in->client_error, sizeof in->client_error,
@@ -271,8 +276,9 @@ static int consume(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v,
                 why = s->last_error;
         }
         if (!delivered) {
-            snprintf(in->client_error, sizeof in->client_error, "interrupted before any fragment arrived%s%.400s",
-                     why ? "; last error: " : "", why ? why : "");
+            snprintf(in->client_error, sizeof in->client_error,
+                     "interrupted before any fragment arrived%s%.400s", why ? "; last error: " : "",
+                     why ? why : "");
             status = KVSP_ERR_NETWORK;
         }
     }

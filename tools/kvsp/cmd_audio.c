@@ -12,39 +12,39 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp audio -o DIR [OPTIONS] [INPUT | --stream NAME]\n"
-            "       kvsp audio --track N -o FILE [OPTIONS] [INPUT | --stream NAME]\n\n"
-            "Writes the PCM of each audio track of INPUT, placed on the producer timeline\n"
-            "(block timecodes and fragment producer timestamps, never block sizes): a\n"
-            "gap becomes silence of its length, a gap over --split-on-gap seconds starts\n"
-            "a new file, an overlap is dropped and reported. PCM tracks (A_PCM/*,\n"
-            "A_MS/ACM) are copied; AAC and other codecs are decoded. Amazon Connect's\n"
-            "tracks (A_AAC label, no Audio master, MimeType audio/L16) are copied as the\n"
-            "L16 PCM they hold. Tracks are told apart by Name (else by number).\n\n"
-            "-o DIR writes DIR/track-N-NAME.EXT (a later piece of the same track\n"
-            "-K.EXT) and DIR/index.jsonl, one line per file: file, track, name, codec,\n"
-            "source, source_codec, sample_rate, channels, sample_format,\n"
-            "first/last_producer_timestamp_ms, first/last_server_timestamp_ms,\n"
-            "first_fragment_number, samples, duration_ms, blocks, gaps (position,\n"
-            "samples, ms, producer_timestamp_ms), gap_samples, overlaps,\n"
-            "overlap_samples. With --track N, -o FILE (not a directory) is the file and\n"
-            "its index line goes to stdout.\n\n"
-            "  -o, --output DIR|FILE   where to write (DIR is created if needed)\n"
-            "  --track N               only track number N\n"
-            "  --format F              wav (default), raw (interleaved samples) or flac\n"
-            "                          (s32 as 24-bit FLAC)\n"
-            "  --sample-rate R         resample to R Hz (libswresample)\n"
-            "  --channels C            mix to C channels\n"
-            "  --sample-format F       s16 (default), s32 or f32 (not with flac)\n"
-            "  --split-on-gap S        a gap over S seconds starts a new file (default 2;\n"
-            "                          0: never: gaps up to a day are filled with silence)\n"
-            "  --contact-id ID         only the fragments of that call (ContactId tag; a\n"
-            "                          fragment without it belongs to the call before)\n"
-            "  --codec-override TRACK=CODEC[,RATE[,CHANNELS]]\n"
-            "                          read track TRACK (a number or a Name) as Matroska\n"
-            "                          CodecID CODEC (e.g. A_PCM/INT/LIT,8000,1); repeatable\n"
-            CLI_COMMON_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp audio -o DIR [OPTIONS] [INPUT | --stream NAME]\n"
+        "       kvsp audio --track N -o FILE [OPTIONS] [INPUT | --stream NAME]\n\n"
+        "Writes the PCM of each audio track of INPUT, placed on the producer timeline\n"
+        "(block timecodes and fragment producer timestamps, never block sizes): a\n"
+        "gap becomes silence of its length, a gap over --split-on-gap seconds starts\n"
+        "a new file, an overlap is dropped and reported. PCM tracks (A_PCM/*,\n"
+        "A_MS/ACM) are copied; AAC and other codecs are decoded. Amazon Connect's\n"
+        "tracks (A_AAC label, no Audio master, MimeType audio/L16) are copied as the\n"
+        "L16 PCM they hold. Tracks are told apart by Name (else by number).\n\n"
+        "-o DIR writes DIR/track-N-NAME.EXT (a later piece of the same track\n"
+        "-K.EXT) and DIR/index.jsonl, one line per file: file, track, name, codec,\n"
+        "source, source_codec, sample_rate, channels, sample_format,\n"
+        "first/last_producer_timestamp_ms, first/last_server_timestamp_ms,\n"
+        "first_fragment_number, samples, duration_ms, blocks, gaps (position,\n"
+        "samples, ms, producer_timestamp_ms), gap_samples, overlaps,\n"
+        "overlap_samples. With --track N, -o FILE (not a directory) is the file and\n"
+        "its index line goes to stdout.\n\n"
+        "  -o, --output DIR|FILE   where to write (DIR is created if needed)\n"
+        "  --track N               only track number N\n"
+        "  --format F              wav (default), raw (interleaved samples) or flac\n"
+        "                          (s32 as 24-bit FLAC)\n"
+        "  --sample-rate R         resample to R Hz (libswresample)\n"
+        "  --channels C            mix to C channels\n"
+        "  --sample-format F       s16 (default), s32 or f32 (not with flac)\n"
+        "  --split-on-gap S        a gap over S seconds starts a new file (default 2;\n"
+        "                          0: never: gaps up to a day are filled with silence)\n"
+        "  --contact-id ID         only the fragments of that call (ContactId tag; a\n"
+        "                          fragment without it belongs to the call before)\n"
+        "  --codec-override TRACK=CODEC[,RATE[,CHANNELS]]\n"
+        "                          read track TRACK (a number or a Name) as Matroska\n"
+        "                          CodecID CODEC (e.g. A_PCM/INT/LIT,8000,1); repeatable\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 static int parse_int(const char *text, int lo, int hi, int *out)
@@ -87,7 +87,8 @@ static int parse_override(audio_args *a, const char *value)
         memcpy(rate_text, comma + 1, rn);
         if (second)
             strcpy(ch_text, second + 1);
-        if (parse_int(rate_text, 1, 768000, &rate) != 0 || (second && parse_int(ch_text, 1, 64, &channels) != 0)) {
+        if (parse_int(rate_text, 1, 768000, &rate) != 0 ||
+            (second && parse_int(ch_text, 1, 64, &channels) != 0)) {
             free(track);
             return -1;
         }
@@ -129,13 +130,16 @@ static int audio_option(void *user, int c, const char *value)
         ok = end != value && !*end && a->split_on_gap_s >= 0 && a->split_on_gap_s < 1e9;
         break;
     }
-    case 'C': a->contact_id = value; ok = *value != '\0'; break;
+    case 'C':
+        a->contact_id = value;
+        ok = *value != '\0';
+        break;
     case 'O': ok = parse_override(a, value) == 0; break;
     default: break;
     }
     if (ok)
         return 0;
-    cli_error( "kvsp audio: bad value '%s'\n", value ? value : "");
+    cli_error("kvsp audio: bad value '%s'\n", value ? value : "");
     return -1;
 }
 
@@ -170,11 +174,11 @@ int cmd_audio(int argc, char **argv)
     if (rc >= 0)
         return done(&args, rc);
     if (!args.output) {
-        cli_error( "kvsp audio: say where to write with -o DIR (or --track N -o FILE)\n");
+        cli_error("kvsp audio: say where to write with -o DIR (or --track N -o FILE)\n");
         return done(&args, CLI_EXIT_USAGE);
     }
     if (args.format == 2 && args.sample_format == 2) {
-        cli_error( "kvsp audio: FLAC holds integer samples: --sample-format s16 or s32\n");
+        cli_error("kvsp audio: FLAC holds integer samples: --sample-format s16 or s32\n");
         return done(&args, CLI_EXIT_USAGE);
     }
 #ifdef KVSP_HAVE_DECODER

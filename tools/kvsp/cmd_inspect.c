@@ -17,14 +17,15 @@ static int write_line(void *user, const char *line, size_t len)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: kvsp inspect [OPTIONS] [INPUT]\n\n"
-                 "Prints every element of INPUT (file, or - / nothing for stdin) with its\n"
-                 "offset, header size, data size and value, indented by depth.\n\n"
-                 "  --json                one JSON object per line and event: event (start,\n"
-                 "                        end, data, error, resync), name, id, offset,\n"
-                 "                        header_size, size (null if unknown), depth, value;\n"
-                 "                        blocks add track, timecode, keyframe, frames\n"
-                 CLI_COMMON_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp inspect [OPTIONS] [INPUT]\n\n"
+        "Prints every element of INPUT (file, or - / nothing for stdin) with its\n"
+        "offset, header size, data size and value, indented by depth.\n\n"
+        "  --json                one JSON object per line and event: event (start,\n"
+        "                        end, data, error, resync), name, id, offset,\n"
+        "                        header_size, size (null if unknown), depth, value;\n"
+        "                        blocks add track, timecode, keyframe, frames\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 /* The final error as one more line in the chosen format. */

@@ -33,14 +33,16 @@ static void field_json(cli_jl *w, const void *record, const kvsp_field *f)
     }
     case KVSP_FIELD_STRING: cli_jl_cstring(w, f->key, *(const char *const *)value); return;
     case KVSP_FIELD_BINARY:
-        cli_jl_int(w, f->key, (int64_t) * (const size_t *)kvsp_field_at_const(record, f->size_offset));
+        cli_jl_int(w, f->key,
+                   (int64_t) * (const size_t *)kvsp_field_at_const(record, f->size_offset));
         return;
     }
     cli_jl_null(w, f->key);
 }
 
 /* The rows of a table from `first` on that have a key, in order. */
-static void set_fields(cli_jl *w, const void *record, const kvsp_field *table, size_t first, size_t count)
+static void set_fields(cli_jl *w, const void *record, const kvsp_field *table, size_t first,
+                       size_t count)
 {
     for (size_t i = first; i < count; i++)
         if (table[i].key)
@@ -69,9 +71,12 @@ void fragment_json(cli_jl *w, const kvsp_fragment *f)
     uint32_t p = f->present;
     cli_jl_int(w, "index", (int64_t)f->index);
     cli_jl_cstring(w, "fragment_number", f->fragment_number);
-    optional_int(w, "server_timestamp_ms", p & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP, f->server_timestamp_ms);
-    optional_int(w, "producer_timestamp_ms", p & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP, f->producer_timestamp_ms);
-    optional_int(w, "millis_behind_now", p & KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW, f->millis_behind_now);
+    optional_int(w, "server_timestamp_ms", p & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP,
+                 f->server_timestamp_ms);
+    optional_int(w, "producer_timestamp_ms", p & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP,
+                 f->producer_timestamp_ms);
+    optional_int(w, "millis_behind_now", p & KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW,
+                 f->millis_behind_now);
     cli_jl_cstring(w, "continuation_token", f->continuation_token);
     if (p & KVSP_FRAGMENT_HAS_ERROR_ID)
         cli_jl_int(w, "error_id", f->error_id);
@@ -135,7 +140,8 @@ void frame_json(cli_jl *w, const kvsp_frame *fr)
     cli_jl_cstring(w, "fragment_number", f ? f->fragment_number : NULL);
     cli_jl_int(w, "timecode", fr->timecode);
     optional_ms(w, "pts_ms", p & KVSP_FRAME_HAS_PTS, fr->pts_ms);
-    optional_ms(w, "producer_timestamp_ms", p & KVSP_FRAME_HAS_PRODUCER_TIME, fr->producer_timestamp_ms);
+    optional_ms(w, "producer_timestamp_ms", p & KVSP_FRAME_HAS_PRODUCER_TIME,
+                fr->producer_timestamp_ms);
     optional_ms(w, "server_timestamp_ms", p & KVSP_FRAME_HAS_SERVER_TIME, fr->server_timestamp_ms);
     cli_jl_bool(w, "keyframe", fr->keyframe);
     cli_jl_bool(w, "invisible", fr->invisible);

@@ -14,8 +14,8 @@ typedef struct frames_args {
     int framemd5;
     const char *out_dir;
     image_format format;
-    int pix_fmt;       /* kvsp_pixel_format; -1: the format's default */
-    int sampling;      /* kvsp_sampling */
+    int pix_fmt;  /* kvsp_pixel_format; -1: the format's default */
+    int sampling; /* kvsp_sampling */
     uint64_t every_n;
     double interval_ms;
     int width, height;

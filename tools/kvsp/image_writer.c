@@ -55,8 +55,7 @@ int image_writer_pixel_format(image_format format, int asked)
         if (asked < 0)
             return KVSP_PIX_RGB24;
         return asked == KVSP_PIX_RGB24 ? asked : -1;
-    default:
-        return asked < 0 ? KVSP_PIX_NATIVE : asked;
+    default: return asked < 0 ? KVSP_PIX_NATIVE : asked;
     }
 }
 
@@ -91,7 +90,8 @@ static int open_encoder(image_writer *w, const kvsp_picture *p)
     if (e && e->width == p->width && e->height == p->height && e->pix_fmt == p->pixel_format)
         return 0;
     avcodec_free_context(&w->encoder);
-    const AVCodec *codec = avcodec_find_encoder(w->format == IMAGE_PNG ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
+    const AVCodec *codec =
+        avcodec_find_encoder(w->format == IMAGE_PNG ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
     if (!codec || !(w->encoder = avcodec_alloc_context3(codec)))
         return -1;
     w->encoder->width = p->width;

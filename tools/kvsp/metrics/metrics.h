@@ -17,8 +17,9 @@ typedef struct cli_metrics cli_metrics;
 /* Starts the server on addr. names[i] is the name of the consumer's stream
  * i (borrowed, like the consumer, until cli_metrics_stop). NULL with a
  * message in err when it cannot listen. */
-cli_metrics *cli_metrics_start(const struct sockaddr *addr, socklen_t addr_len, const kvsp_consumer *c,
-                               const char *const *names, char *err, size_t err_size);
+cli_metrics *cli_metrics_start(const struct sockaddr *addr, socklen_t addr_len,
+                               const kvsp_consumer *c, const char *const *names, char *err,
+                               size_t err_size);
 /* The port it listens on (the one chosen when asked for port 0). */
 unsigned cli_metrics_port(const cli_metrics *m);
 /* Stops the server (waits for a scrape in progress); NULL is accepted. */

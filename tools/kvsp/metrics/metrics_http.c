@@ -12,7 +12,6 @@
 
 #include "metrics.h"
 
-
 struct cli_metrics {
     struct MHD_Daemon *daemon;
     const kvsp_consumer *consumer;
@@ -22,7 +21,8 @@ struct cli_metrics {
 
 static enum MHD_Result plain(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -31,8 +31,9 @@ static enum MHD_Result plain(struct MHD_Connection *conn, unsigned status, const
     return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                    const char *version, const char *upload, size_t *upload_size, void **state)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
 {
     (void)version;
     (void)upload;
@@ -64,14 +65,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-cli_metrics *cli_metrics_start(const struct sockaddr *addr, socklen_t addr_len, const kvsp_consumer *c,
-                               const char *const *names, char *err, size_t err_size)
+cli_metrics *cli_metrics_start(const struct sockaddr *addr, socklen_t addr_len,
+                               const kvsp_consumer *c, const char *const *names, char *err,
+                               size_t err_size)
 {
     cli_metrics *m = calloc(1, sizeof *m);
     if (!m) {
@@ -95,8 +98,8 @@ cli_metrics *cli_metrics_start(const struct sockaddr *addr, socklen_t addr_len, 
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     /* MHD wants a port argument too; the address's own is the one used. */
     m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 (unsigned)30, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!m->daemon) {
         snprintf(err, err_size, "cannot listen (address in use or not this host's?)");

@@ -44,23 +44,26 @@ typedef struct family {
 #define FIELD(f) offsetof(kvsp_stream_stats, f)
 static const family families[] = {
     {"kvsp_stream_bytes_total", "counter",
-     "Bytes of GetMedia bodies received, partial fragments dropped at reconnects included.", U64, FIELD(bytes)},
-    {"kvsp_stream_dropped_bytes_total", "counter", "Bytes of partial fragments dropped at reconnects.", U64,
-     FIELD(dropped_bytes)},
-    {"kvsp_stream_fragments_total", "counter", "Complete fragments delivered.", U64, FIELD(fragments)},
-    {"kvsp_stream_frames_total", "counter", "Frames of the delivered fragments (laced blocks split).", U64,
-     FIELD(frames)},
+     "Bytes of GetMedia bodies received, partial fragments dropped at reconnects included.", U64,
+     FIELD(bytes)},
+    {"kvsp_stream_dropped_bytes_total", "counter",
+     "Bytes of partial fragments dropped at reconnects.", U64, FIELD(dropped_bytes)},
+    {"kvsp_stream_fragments_total", "counter", "Complete fragments delivered.", U64,
+     FIELD(fragments)},
+    {"kvsp_stream_frames_total", "counter",
+     "Frames of the delivered fragments (laced blocks split).", U64, FIELD(frames)},
     {"kvsp_stream_reconnects_total", "counter", "New GetMedia connections after the first.", U64,
      FIELD(reconnects)},
-    {"kvsp_stream_stalls_total", "counter", "Connections given up by the stall timeout.", U64, FIELD(stalls)},
+    {"kvsp_stream_stalls_total", "counter", "Connections given up by the stall timeout.", U64,
+     FIELD(stalls)},
     {"kvsp_stream_behind_now_seconds", "gauge",
      "AWS_KINESISVIDEO_MILLIS_BEHIND_NOW of the last fragment that had it, in seconds.", MILLIS,
      FIELD(millis_behind_now)},
     {"kvsp_stream_last_fragment_age_seconds", "gauge",
      "Seconds since the last fragment was delivered (since the start before the first).", F64,
      FIELD(seconds_since_last_fragment)},
-    {"kvsp_stream_last_byte_age_seconds", "gauge", "Seconds since the last byte arrived on the connection.", F64,
-     FIELD(seconds_since_last_byte)},
+    {"kvsp_stream_last_byte_age_seconds", "gauge",
+     "Seconds since the last byte arrived on the connection.", F64, FIELD(seconds_since_last_byte)},
 };
 
 static const struct {
@@ -73,7 +76,8 @@ static const struct {
     {"payload", FIELD(payload_errors)},
 };
 
-static void stream_families(FILE *out, const kvsp_stream_stats *all, const char *const *names, size_t n)
+static void stream_families(FILE *out, const kvsp_stream_stats *all, const char *const *names,
+                            size_t n)
 {
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
         const family *fam = &families[f];
@@ -103,9 +107,10 @@ static void stream_families(FILE *out, const kvsp_stream_stats *all, const char 
             }
         }
     }
-    head(out, "kvsp_stream_errors_total", "counter",
-         "Failed attempts by kind: throttled (ClientLimitExceeded, ConnectionLimitExceeded), network, service "
-         "(other error answers, error tags), payload (not MKV, too large).");
+    head(
+        out, "kvsp_stream_errors_total", "counter",
+        "Failed attempts by kind: throttled (ClientLimitExceeded, ConnectionLimitExceeded), network, service "
+        "(other error answers, error tags), payload (not MKV, too large).");
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < sizeof error_kinds / sizeof error_kinds[0]; k++) {
             uint64_t v;
@@ -115,18 +120,20 @@ static void stream_families(FILE *out, const kvsp_stream_stats *all, const char 
             fprintf(out, ",kind=\"%s\"} %llu\n", error_kinds[k].kind, (unsigned long long)v);
         }
     }
-    head(out, "kvsp_stream_up", "gauge", "1 while the stream is connecting, streaming or waiting to reconnect.");
+    head(out, "kvsp_stream_up", "gauge",
+         "1 while the stream is connecting, streaming or waiting to reconnect.");
     for (size_t i = 0; i < n; i++) {
         fputs("kvsp_stream_up{stream=", out);
         label(out, names[i]);
-        fprintf(out, "} %d\n", all[i].state != KVSP_STREAM_DONE && all[i].state != KVSP_STREAM_FAILED);
+        fprintf(out, "} %d\n",
+                all[i].state != KVSP_STREAM_DONE && all[i].state != KVSP_STREAM_FAILED);
     }
 }
 
 /* /proc/self/stat fields after the command name (which may hold spaces
  * and parentheses: the last ')' ends it). */
-static int proc_stat(unsigned long long *ticks, unsigned long long *start, unsigned long long *vsize,
-                     long long *rss)
+static int proc_stat(unsigned long long *ticks, unsigned long long *start,
+                     unsigned long long *vsize, long long *rss)
 {
     char buf[1024];
     FILE *f = fopen("/proc/self/stat", "r");
@@ -141,8 +148,10 @@ static int proc_stat(unsigned long long *ticks, unsigned long long *start, unsig
      * majflt cmajflt utime(14) stime(15) cutime cstime priority nice
      * threads itrealvalue starttime(22) vsize(23) rss(24) */
     unsigned long long utime, stime;
-    int got = sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %lld",
-                     &utime, &stime, start, vsize, rss);
+    int got = sscanf(
+        p + 1,
+        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %lld",
+        &utime, &stime, start, vsize, rss);
     if (got != 5)
         return -1;
     *ticks = utime + stime;
@@ -181,17 +190,20 @@ static void process_families(FILE *out)
     long long rss;
     double hz = (double)sysconf(_SC_CLK_TCK);
     if (proc_stat(&ticks, &start, &vsize, &rss) == 0 && hz > 0) {
-        head(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        head(out, "process_cpu_seconds_total", "counter",
+             "Total user and system CPU time spent in seconds.");
         fprintf(out, "process_cpu_seconds_total %.2f\n", (double)ticks / hz);
         long long btime = boot_time();
         if (btime >= 0) {
-            head(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+            head(out, "process_start_time_seconds", "gauge",
+                 "Start time of the process since unix epoch in seconds.");
             fprintf(out, "process_start_time_seconds %.2f\n", (double)btime + (double)start / hz);
         }
         head(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
         fprintf(out, "process_virtual_memory_bytes %llu\n", vsize);
         head(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        fprintf(out, "process_resident_memory_bytes %lld\n", rss * (long long)sysconf(_SC_PAGESIZE));
+        fprintf(out, "process_resident_memory_bytes %lld\n",
+                rss * (long long)sysconf(_SC_PAGESIZE));
     }
     long fds = open_fds();
     if (fds >= 0) {

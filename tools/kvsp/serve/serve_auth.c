@@ -116,7 +116,8 @@ static int check_scope(serve_ctx *ctx, const char *cred, size_t len, char *why, 
         parts[n++] = tok;
     if (n != 5 || strcmp(parts[4], "aws4_request") != 0) {
         *type = "InvalidSignatureException";
-        snprintf(why, why_size, "Credential must have the form AK/DATE/REGION/SERVICE/aws4_request");
+        snprintf(why, why_size,
+                 "Credential must have the form AK/DATE/REGION/SERVICE/aws4_request");
         return -1;
     }
     if (strcmp(parts[0], ctx->cfg.access_key) != 0) {
@@ -150,8 +151,9 @@ static int verify(serve_ctx *ctx, struct MHD_Connection *c, const char *method, 
     const char *signed_list = auth_field(auth, "SignedHeaders=", &signed_len);
     if (strncmp(auth, "AWS4-HMAC-SHA256 ", 17) != 0 || !cred || !signed_list ||
         !strstr(auth, "Signature=")) {
-        snprintf(why, why_size, "Authorization header is not AWS4-HMAC-SHA256 with Credential, "
-                                "SignedHeaders and Signature");
+        snprintf(why, why_size,
+                 "Authorization header is not AWS4-HMAC-SHA256 with Credential, "
+                 "SignedHeaders and Signature");
         return -1;
     }
     if (check_scope(ctx, cred, cred_len, why, why_size, type) != 0)
@@ -164,7 +166,8 @@ static int verify(serve_ctx *ctx, struct MHD_Connection *c, const char *method, 
     }
     int64_t skew = serve_now_ms() / 1000 - when;
     if (skew > MAX_SKEW_S || skew < -MAX_SKEW_S) {
-        snprintf(why, why_size, "Signature expired: %s is more than 15 minutes away from the server time",
+        snprintf(why, why_size,
+                 "Signature expired: %s is more than 15 minutes away from the server time",
                  amz_date);
         return -1;
     }

@@ -22,15 +22,15 @@ struct serve_body {
     serve_stream *s;
     struct MHD_Connection *conn;
     serve_api api;
-    size_t next;        /* GetMedia: fragment index; else position in list */
-    size_t *list;       /* GetMediaForFragmentList: fragment indexes */
+    size_t next;  /* GetMedia: fragment index; else position in list */
+    size_t *list; /* GetMediaForFragmentList: fragment indexes */
     size_t list_count;
     uint64_t fragments_sent;
-    ebml_out out;       /* encoded bytes not sent yet, from out_pos */
+    ebml_out out; /* encoded bytes not sent yet, from out_pos */
     size_t out_pos;
     const serve_fragment *cur; /* whose Cluster is being sent */
     uint64_t cluster_pos;
-    int ending;         /* nothing comes after what is buffered */
+    int ending; /* nothing comes after what is buffered */
     int failed;
     uint64_t sent;
     serve_waiter waiter;
@@ -324,7 +324,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (state == NEXT_WAIT && !b->no_wait) {
         if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, wake_ms) != 0)
             return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */
-        return 0; /* called again once resumed */
+        return 0;                                    /* called again once resumed */
     }
     return MHD_CONTENT_READER_END_OF_STREAM;
 }
@@ -342,8 +342,8 @@ int serve_body_queue(serve_body *b)
 {
     if (b->fault && b->fault->kind >= SERVE_FAULT_CHUNK_BAD_SIZE)
         return serve_fault_raw_chunked(b, b->conn, b->fault);
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_BLOCK_SIZE, body_read, b, body_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_BLOCK_SIZE,
+                                                               body_read, b, body_free);
     if (!r) {
         body_free(b);
         return MHD_NO;

@@ -94,9 +94,7 @@ int serve_fault_option(serve_config *cfg, int c, const char *value)
     case SERVE_OPT_STALL: return parse_points(cfg, c, "fault-stall-at", value);
     case SERVE_OPT_GARBAGE: return parse_points(cfg, c, "fault-garbage", value);
     case SERVE_OPT_CHUNKED: return parse_points(cfg, c, "fault-chunked", value);
-    case SERVE_OPT_EXPIRED:
-        cfg->expired_token = value;
-        return 0;
+    case SERVE_OPT_EXPIRED: cfg->expired_token = value; return 0;
     case SERVE_OPT_LIST_JSON:
         for (size_t i = 1; i < sizeof list_modes / sizeof list_modes[0]; i++) {
             if (strcmp(value, list_modes[i]) == 0) {
@@ -104,8 +102,10 @@ int serve_fault_option(serve_config *cfg, int c, const char *value)
                 return 0;
             }
         }
-        fprintf(stderr, "kvsp serve: --fault-list-json is one of truncated, not-json, shape, types, "
-                        "long-number, huge, error-text; got '%s'\n", value);
+        fprintf(stderr,
+                "kvsp serve: --fault-list-json is one of truncated, not-json, shape, types, "
+                "long-number, huge, error-text; got '%s'\n",
+                value);
         return -1;
     default: return -1;
     }
@@ -146,7 +146,10 @@ static int write_chunk(int fd, const char *data, size_t len)
 {
     char size_line[32];
     int n = snprintf(size_line, sizeof size_line, "%zx\r\n", len);
-    return write_all(fd, size_line, (size_t)n) || write_all(fd, data, len) || write_all(fd, "\r\n", 2) ? -1 : 0;
+    return write_all(fd, size_line, (size_t)n) || write_all(fd, data, len) ||
+                   write_all(fd, "\r\n", 2)
+               ? -1
+               : 0;
 }
 
 /* libmicrohttpd always chunks correctly, so these responses are written
@@ -155,7 +158,8 @@ static int write_chunk(int fd, const char *data, size_t len)
  * anything. The body is the normal one up to B bytes, in 16 KiB chunks. */
 int serve_fault_raw_chunked(serve_body *b, struct MHD_Connection *c, const serve_response_fault *f)
 {
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     int fd = info ? dup(info->connect_fd) : -1;
     static const char head[] = "HTTP/1.1 200 OK\r\n"
                                "Content-Type: video/webm\r\n"
@@ -217,7 +221,8 @@ int serve_fault_expired(serve_ctx *ctx, struct MHD_Connection *c, int *result)
     return 1;
 }
 
-static int send_text(struct MHD_Connection *c, unsigned status, const char *type, char *text, size_t len)
+static int send_text(struct MHD_Connection *c, unsigned status, const char *type, char *text,
+                     size_t len)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, text, free);
     if (!r) {
@@ -250,7 +255,8 @@ int serve_fault_list_json(serve_ctx *ctx, struct MHD_Connection *c, json_t *good
     json_t *list = json_object_get(good, "Fragments");
     json_t *first = json_array_get(list, 0);
     if (mode == SERVE_LIST_SHAPE)
-        json_object_set_new(good, "Fragments", json_pack("{s:i}", "count", (int)json_array_size(list)));
+        json_object_set_new(good, "Fragments",
+                            json_pack("{s:i}", "count", (int)json_array_size(list)));
     if (mode == SERVE_LIST_TYPES && first)
         json_object_set_new(first, "FragmentNumber", json_integer(12345));
     if (mode == SERVE_LIST_LONG_NUMBER && first)
@@ -260,8 +266,11 @@ int serve_fault_list_json(serve_ctx *ctx, struct MHD_Connection *c, json_t *good
     fprintf(stderr, "kvsp serve: fault: ListFragments answer %s\n", list_modes[mode]);
     if (mode == SERVE_LIST_NOT_JSON || mode == SERVE_LIST_ERROR_TEXT) {
         json_decref(good);
-        char *page = strdup("<html><body><h1>Service Unavailable</h1>\x01\x02 backend down</body></html>\n");
-        return page ? send_text(c, mode == SERVE_LIST_NOT_JSON ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR,
+        char *page =
+            strdup("<html><body><h1>Service Unavailable</h1>\x01\x02 backend down</body></html>\n");
+        return page ? send_text(c,
+                                mode == SERVE_LIST_NOT_JSON ? MHD_HTTP_OK
+                                                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
                                 "text/html", page, strlen(page))
                     : MHD_NO;
     }

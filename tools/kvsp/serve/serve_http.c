@@ -35,11 +35,13 @@ void serve_add_request_id(struct MHD_Response *r)
     MHD_add_response_header(r, "x-amzn-RequestId", id);
 }
 
-static int send_json_text(struct MHD_Connection *c, unsigned status, char *text, const char *error_type)
+static int send_json_text(struct MHD_Connection *c, unsigned status, char *text,
+                          const char *error_type)
 {
     if (!text)
         return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -87,7 +89,8 @@ static enum MHD_Result handle(serve_ctx *ctx, struct MHD_Connection *c, const ch
     int result;
     if (strcmp(method, "POST") != 0)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_NOT_FOUND, "UnknownOperationException",
-                                            "%s %s is not an operation of this service", method, url);
+                                            "%s %s is not an operation of this service", method,
+                                            url);
     if (rq->too_large)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_BAD_REQUEST, "InvalidArgumentException",
                                             "request body larger than %u bytes", MAX_REQUEST_BODY);

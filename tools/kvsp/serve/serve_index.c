@@ -44,9 +44,9 @@ typedef struct indexer {
     uint32_t cluster_header_size;
     uint32_t cluster_depth;
     serve_fragment cur;
-    uint64_t committed_end;   /* end of the last complete child of the Cluster */
+    uint64_t committed_end; /* end of the last complete child of the Cluster */
     uint32_t committed_frames;
-    uint32_t pending_frames;  /* of a BlockGroup not ended yet */
+    uint32_t pending_frames; /* of a BlockGroup not ended yet */
     int64_t last_block_pts;
     int64_t min_pts, max_pts, max_end; /* ticks, of complete children */
     int have_pts;
@@ -254,7 +254,8 @@ static int on_event(indexer *ix, const kvsp_event *ev)
     if (ix->in_cluster)
         return cluster_event(ix, ev);
     if (ev->type == KVSP_EV_DATA && ev->id == ID_DOCTYPE && ev->depth == 1) {
-        size_t n = ev->data_size < sizeof ix->s->doctype ? ev->data_size : sizeof ix->s->doctype - 1;
+        size_t n =
+            ev->data_size < sizeof ix->s->doctype ? ev->data_size : sizeof ix->s->doctype - 1;
         memcpy(ix->s->doctype, ev->data, n);
         ix->s->doctype[n] = 0;
     }
@@ -441,7 +442,8 @@ static int add_stream(serve_ctx *ctx, const char *file)
     struct stat st;
     s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "kvsp serve: %s: %s\n", s->path, s->fd < 0 ? strerror(errno) : "not a file");
+        fprintf(stderr, "kvsp serve: %s: %s\n", s->path,
+                s->fd < 0 ? strerror(errno) : "not a file");
         if (s->fd >= 0)
             close(s->fd);
         free(s->path);
