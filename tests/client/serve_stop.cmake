@@ -1,7 +1,7 @@
 # kvsp serve stopping while GetMedia responses are under way: they end
 # cleanly (botocore, urllib); one test per part.
 if(TARGET kvsp AND MHD_FOUND AND KVSP_SERVE_SOURCES)
-  foreach(part Waiting MidFragment)
+  foreach(part Waiting MidFragment FragmentList)
     string(TOLOWER ${part} part_name)
     add_test(NAME serve_stop_${part_name}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/serve_stop_test.py

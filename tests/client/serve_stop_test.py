@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""kvsp serve stopping (SIGTERM) while GetMedia responses are under way: each
+"""kvsp serve stopping (SIGTERM) while media responses are under way: each
 response ends like a response, with its last chunk, after the fragment it was
-sending; the client sees an ended body, never IncompleteRead, and every
-fragment it got is whole.
+sending (GetMediaForFragmentList after its list); the client sees an ended
+body, never IncompleteRead, and every fragment it got is whole.
 
 Read by independent clients: botocore's own kinesis-video-media client and
 Python's urllib; the payload by tests/independent_mkv.py (a Matroska reader
@@ -11,6 +11,8 @@ written from the specifications), its frames compared with the source.
   Waiting      a --live response waiting for its next fragment (botocore)
   MidFragment  a response stopped 64 KiB into a 24 MiB fragment, its client
                not reading: the fragment is finished, nothing after it (urllib)
+  FragmentList GetMediaForFragmentList stopped 64 KiB in: the whole list comes
+               (botocore)
 
 usage: serve_stop_test.py KVSP RESOURCES_DIR [unittest arguments]
 """
@@ -72,15 +74,16 @@ class Fixture(unittest.TestCase):
         self.assertEqual(server.proc.returncode, 0, log)
         return log
 
-    def assertWhole(self, data, at_least, at_most):
+    def assertWhole(self, data, at_least, at_most, closing=True):
         fragments, closed, truncated = frames_per_fragment(data)
         self.assertFalse(truncated, 'the payload ends inside an element')
         self.assertGreaterEqual(len(fragments), at_least)
         self.assertLessEqual(len(fragments), at_most)
-        # each fragment with every frame of its Cluster, and its closing Tags
+        # each fragment with every frame of its Cluster, and (GetMedia) its closing Tags
         self.assertEqual([sizes for _, sizes in fragments], self.want[:len(fragments)])
-        self.assertEqual(closed, len(fragments), 'a fragment without its closing Tags')
-        self.assertTrue(data.endswith(fragments[-1][0].encode()), 'the last bytes are not a closing token')
+        if closing:
+            self.assertEqual(closed, len(fragments), 'a fragment without its closing Tags')
+            self.assertTrue(data.endswith(fragments[-1][0].encode()), 'the last bytes are not a closing token')
         return fragments
 
 
@@ -129,6 +132,33 @@ class MidFragment(Fixture):
             log = self.exited(s)
         # fragment 0, being sent when the server stopped, and nothing after it
         self.assertWhole(data, 1, 1)
+        self.assertNotIn('still open', log)
+
+
+class FragmentList(Fixture):
+    STREAM, FRAGMENTS, FRAGMENT_MS = 'list', 3, 1000
+    SIZES = staticmethod(lambda k: [BIG + k])
+
+    def test_botocore_gets_the_whole_list(self):
+        """GetMediaForFragmentList stopped 64 KiB in: the list is finished (a
+        shorter response that ends cleanly would pass for complete)."""
+        import botocore.session
+        from botocore.config import Config
+        with kvsp_server.KvspServer(KVSP, self.home, timeout=TIMEOUT) as s:
+            archived = botocore.session.get_session().create_client(
+                'kinesis-video-archived-media', region_name='us-west-2', endpoint_url=s.url,
+                aws_access_key_id='AKIDSTOPTEST', aws_secret_access_key='stop/test/secret',
+                config=Config(retries={'max_attempts': 1}, read_timeout=TIMEOUT))
+            listed = archived.list_fragments(StreamName=self.STREAM)['Fragments']
+            numbers = sorted((f['FragmentNumber'] for f in listed), key=int)
+            self.assertEqual(len(numbers), self.FRAGMENTS)
+            body = archived.get_media_for_fragment_list(StreamName=self.STREAM, Fragments=numbers)['Payload']
+            data = body.read(65536)
+            self.stop_server(s)
+            data += body.read()
+            log = self.exited(s)
+        fragments = self.assertWhole(data, self.FRAGMENTS, self.FRAGMENTS, closing=False)
+        self.assertEqual([n for n, _ in fragments], numbers)
         self.assertNotIn('still open', log)
 
 

@@ -161,7 +161,7 @@ typedef struct serve_ctx {
     atomic_uint_fast64_t requests;
     atomic_uint_fast64_t media_responses; /* K of the response faults */
     atomic_uint_fast64_t get_media_responses; /* for --fault-cut-every */
-    /* Shutting down: media responses end at their next fragment boundary;
+    /* Shutting down: GetMedia responses end at their next fragment boundary;
      * serve_http_drain waits for the open ones (active_bodies) to finish. */
     atomic_int stopping;
     atomic_long active_bodies;

@@ -174,11 +174,11 @@ static int next_fragment(serve_body *b, int64_t *wake_ms)
     kvsp_ebml_out_clear(&b->out);
     b->out_pos = 0;
     const serve_fragment *f;
-    /* Stopping: the fragment before has gone out whole; nothing after it. */
-    if (atomic_load(&b->ctx->stopping))
-        return NEXT_END;
     if (b->api == SERVE_GET_MEDIA) {
-        if (b->next >= b->s->count)
+        /* Stopping: the fragment before has gone out whole; nothing after
+         * it. (GetMediaForFragmentList sends its whole list: a shorter one
+         * that ends cleanly would pass for complete.) */
+        if (b->next >= b->s->count || atomic_load(&b->ctx->stopping))
             return NEXT_END;
         f = &b->s->fragments[b->next];
         int64_t now = serve_now_ms();

@@ -17,8 +17,8 @@
 #define DEFAULT_ACCESS_KEY "AKIDEXAMPLE"
 #define DEFAULT_SECRET_KEY "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define DEFAULT_REGION "us-west-2"
-/* On SIGINT/SIGTERM, how long media responses get to finish the fragment
- * they are sending: a client that does not read is cut after that. */
+/* On SIGINT/SIGTERM, how long media responses get to finish (GetMedia the
+ * fragment it is sending): a client that does not read is cut after that. */
 #define SERVE_DRAIN_MS 5000
 
 static void usage(FILE *out)
@@ -28,9 +28,10 @@ static void usage(FILE *out)
             "Serves every DIR/NAME.mkv as the stream NAME over the Kinesis Video Streams\n"
             "APIs GetDataEndpoint, DescribeStream, ListStreams, GetMedia, ListFragments\n"
             "and GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
-            "until SIGINT or SIGTERM (media responses then end after the fragment they are\n"
-            "sending, within 5 s). Each Cluster is a fragment. The first line on stdout\n"
-            "is \"listening on http://127.0.0.1:PORT\".\n\n"
+            "until SIGINT or SIGTERM (GetMedia responses then end after the fragment they\n"
+            "are sending, GetMediaForFragmentList ones after their list, within 5 s). Each\n"
+            "Cluster is a fragment. The first line on stdout is\n"
+            "\"listening on http://127.0.0.1:PORT\".\n\n"
             "Fragment numbers are 47 digits (see --number-digits), increasing. A\n"
             "stream's first fragment has the producer timestamp --start-time (default\n"
             "1700000000.000, or the server's start with --live); later ones add their\n"
@@ -392,8 +393,8 @@ static int run(serve_ctx *ctx)
     while (sigwait(&stop, &sig) != 0)
         ;
     fprintf(stderr, "kvsp serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    /* Media responses end at their next fragment boundary with their last
-     * chunk, so that a client sees a response that ended, not one cut
+    /* GetMedia responses end at their next fragment boundary with their
+     * last chunk (GetMediaForFragmentList ones after their list), so that a client sees a response that ended, not one cut
      * (IncompleteRead); waiting ones are resumed to end at once, and
      * suspended connections must be resumed before MHD stops anyway. */
     atomic_store(&ctx->stopping, 1);
