@@ -22,15 +22,15 @@ struct serve_body {
     serve_stream *s;
     struct MHD_Connection *conn;
     serve_api api;
-    size_t next;        /* GetMedia: fragment index; else position in list */
-    size_t *list;       /* GetMediaForFragmentList: fragment indexes */
+    size_t next;  /* GetMedia: fragment index; else position in list */
+    size_t *list; /* GetMediaForFragmentList: fragment indexes */
     size_t list_count;
     uint64_t fragments_sent;
-    ebml_out out;       /* encoded bytes not sent yet, from out_pos */
+    ebml_out out; /* encoded bytes not sent yet, from out_pos */
     size_t out_pos;
     const serve_fragment *cur; /* whose Cluster is being sent */
     uint64_t cluster_pos;
-    int ending;         /* nothing comes after what is buffered */
+    int ending; /* nothing comes after what is buffered */
     int failed;
     uint64_t sent;
     serve_waiter waiter;
@@ -51,10 +51,10 @@ struct serve_body {
     uint64_t garbage_state; /* SERVE_FAULT_GARBAGE: xorshift64 */
     int no_wait;            /* serve_body_fill: end where --live would wait */
     int stalled;
-    int64_t started_ms;     /* for --session-limit */
-    int cut_chosen;         /* --fault-cut-every picked this response */
-    uint64_t cut_every_at;  /* ... to be cut after this many bytes of its first
-                               fragment; UINT64_MAX: not (yet) */
+    int64_t started_ms;    /* for --session-limit */
+    int cut_chosen;        /* --fault-cut-every picked this response */
+    uint64_t cut_every_at; /* ... to be cut after this many bytes of its first
+                              fragment; UINT64_MAX: not (yet) */
 };
 
 enum { CUT_NONE, CUT_DROP, CUT_END };
@@ -80,7 +80,8 @@ serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connec
     b->started_ms = serve_now_ms();
     b->cut_every_at = UINT64_MAX;
     if (api == SERVE_GET_MEDIA && ctx->cfg.fault_cut_every)
-        b->cut_chosen = (atomic_fetch_add(&ctx->get_media_responses, 1) + 1) % ctx->cfg.fault_cut_every == 0;
+        b->cut_chosen =
+            (atomic_fetch_add(&ctx->get_media_responses, 1) + 1) % ctx->cfg.fault_cut_every == 0;
     atomic_fetch_add(&ctx->active_bodies, 1);
     return b;
 }
@@ -162,8 +163,8 @@ static int session_over(serve_body *b, int64_t now)
     int64_t limit = b->ctx->cfg.session_limit_ms;
     if (!limit || now - b->started_ms < limit)
         return 0;
-    fprintf(stderr, "kvsp serve: GetMedia of %s: session ended after %lld ms at fragment %zu\n", b->s->name,
-            (long long)(now - b->started_ms), b->next);
+    fprintf(stderr, "kvsp serve: GetMedia of %s: session ended after %lld ms at fragment %zu\n",
+            b->s->name, (long long)(now - b->started_ms), b->next);
     return 1;
 }
 
@@ -244,8 +245,10 @@ static uint64_t cut_room(serve_body *b)
     if (b->cut_every_at != UINT64_MAX) {
         if (b->frag_pos >= b->cut_every_at) {
             b->cut = CUT_DROP;
-            fprintf(stderr, "kvsp serve: fault: GetMedia of %s cut at fragment %zu byte %llu (--fault-cut-every)\n",
-                    b->s->name, b->frag_index, (unsigned long long)b->cut_every_at);
+            fprintf(
+                stderr,
+                "kvsp serve: fault: GetMedia of %s cut at fragment %zu byte %llu (--fault-cut-every)\n",
+                b->s->name, b->frag_index, (unsigned long long)b->cut_every_at);
             b->cut_every_at = UINT64_MAX;
             return 0;
         }
@@ -381,7 +384,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (state == NEXT_WAIT && !b->no_wait) {
         if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, wake_ms) != 0)
             return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */
-        return 0; /* called again once resumed */
+        return 0;                                    /* called again once resumed */
     }
     return MHD_CONTENT_READER_END_OF_STREAM;
 }
@@ -399,8 +402,8 @@ int serve_body_queue(serve_body *b)
 {
     if (b->fault && b->fault->kind >= SERVE_FAULT_CHUNK_BAD_SIZE)
         return serve_fault_raw_chunked(b, b->conn, b->fault);
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_BLOCK_SIZE, body_read, b, body_free);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_BLOCK_SIZE,
+                                                               body_read, b, body_free);
     if (!r) {
         body_free(b);
         return MHD_NO;

@@ -37,11 +37,13 @@ void serve_add_request_id(struct MHD_Response *r)
     MHD_add_response_header(r, "x-amzn-RequestId", id);
 }
 
-static int send_json_text(struct MHD_Connection *c, unsigned status, char *text, const char *error_type)
+static int send_json_text(struct MHD_Connection *c, unsigned status, char *text,
+                          const char *error_type)
 {
     if (!text)
         return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -89,7 +91,8 @@ static enum MHD_Result handle(serve_ctx *ctx, struct MHD_Connection *c, const ch
     int result;
     if (strcmp(method, "POST") != 0)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_NOT_FOUND, "UnknownOperationException",
-                                            "%s %s is not an operation of this service", method, url);
+                                            "%s %s is not an operation of this service", method,
+                                            url);
     if (rq->too_large)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_BAD_REQUEST, "InvalidArgumentException",
                                             "request body larger than %u bytes", MAX_REQUEST_BODY);
@@ -214,7 +217,8 @@ void serve_http_drain(serve_ctx *ctx, long timeout_ms)
         nanosleep(&tick, NULL);
     long left = atomic_load(&ctx->active_bodies);
     if (left > 0)
-        fprintf(stderr, "kvsp serve: %ld media responses still open after %ld ms: cut\n", left, timeout_ms);
+        fprintf(stderr, "kvsp serve: %ld media responses still open after %ld ms: cut\n", left,
+                timeout_ms);
 }
 
 void serve_http_stop(serve_ctx *ctx)

@@ -89,7 +89,7 @@ static void usage(FILE *out)
             "                             list), types (a numeric FragmentNumber),\n"
             "                             long-number (100,000 digits), huge (a 5 MiB\n"
             "                             string), error-text (500 with an HTML body)\n"
-"  --session-limit SECONDS    end each GetMedia response cleanly at the first\n"
+            "  --session-limit SECONDS    end each GetMedia response cleanly at the first\n"
             "                             fragment boundary after SECONDS (decimals allowed),\n"
             "                             also while it waits for a --live fragment, as KVS\n"
             "                             ends a GetMedia session after about 45 minutes: the\n"
@@ -126,8 +126,10 @@ static int parse_public_url(const char *text, serve_config *cfg)
     for (size_t i = 0; ok && i < n; i++)
         ok = text[i] > 0x20 && text[i] < 0x7f;
     if (!ok) {
-        fprintf(stderr, "kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
-                        "at most %d characters, got '%s'\n", SERVE_PUBLIC_URL_MAX - 1, text);
+        fprintf(stderr,
+                "kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
+                "at most %d characters, got '%s'\n",
+                SERVE_PUBLIC_URL_MAX - 1, text);
         return -1;
     }
     while (n > (size_t)(host - text) + 1 && text[n - 1] == '/')
@@ -137,7 +139,8 @@ static int parse_public_url(const char *text, serve_config *cfg)
     return 0;
 }
 
-static int parse_count(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t *out)
+static int parse_count(const char *name, const char *value, uint64_t min, uint64_t max,
+                       uint64_t *out)
 {
     if (cli_parse_size(value, out) != 0 || *out < min || *out > max) {
         fprintf(stderr, "kvsp serve: --%s needs a number from %llu to %llu, got '%s'\n", name,
@@ -148,7 +151,8 @@ static int parse_count(const char *name, const char *value, uint64_t min, uint64
 }
 
 /* Decimal seconds to milliseconds, at least min_ms. */
-static int parse_seconds(const char *name, const char *what, const char *text, int64_t min_ms, int64_t *ms)
+static int parse_seconds(const char *name, const char *what, const char *text, int64_t min_ms,
+                         int64_t *ms)
 {
     char *end;
     errno = 0;
@@ -178,8 +182,8 @@ static int parse_cuts(const char *name, const char *text, int end_cleanly, serve
             ok = !errno && end != p && *p != '-' && (*end == ',' || *end == '\0');
         }
         if (!ok) {
-            fprintf(stderr, "kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n", name,
-                    text);
+            fprintf(stderr, "kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n",
+                    name, text);
             return -1;
         }
         serve_cut *more = realloc(cfg->cuts, (cfg->cut_count + 1) * sizeof *more);
@@ -250,11 +254,13 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             cfg->threads = (unsigned)v;
             break;
         case 'C':
-            if (parse_count("fault-close-after", optarg, 1, UINT64_MAX, &cfg->fault_close_after) != 0)
+            if (parse_count("fault-close-after", optarg, 1, UINT64_MAX, &cfg->fault_close_after) !=
+                0)
                 return CLI_EXIT_USAGE;
             break;
         case 'L':
-            if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) != 0)
+            if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) !=
+                0)
                 return CLI_EXIT_USAGE;
             break;
         case 'E':
@@ -278,7 +284,8 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             break;
         case 'N':
-            if (parse_count("number-digits", optarg, SERVE_FRAGMENT_NUMBER_DIGITS, KVSP_FRAGMENT_NUMBER_MAX, &v) != 0)
+            if (parse_count("number-digits", optarg, SERVE_FRAGMENT_NUMBER_DIGITS,
+                            KVSP_FRAGMENT_NUMBER_MAX, &v) != 0)
                 return CLI_EXIT_USAGE;
             cfg->number_digits = (unsigned)v;
             break;
@@ -296,7 +303,8 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             cfg->have_start_time = 1;
             break;
         case 'T':
-            if (parse_seconds("session-limit", "seconds, at least 0.001", optarg, 1, &cfg->session_limit_ms) != 0)
+            if (parse_seconds("session-limit", "seconds, at least 0.001", optarg, 1,
+                              &cfg->session_limit_ms) != 0)
                 return CLI_EXIT_USAGE;
             break;
         case 'K':
@@ -394,8 +402,8 @@ static int run(serve_ctx *ctx)
         ;
     fprintf(stderr, "kvsp serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* GetMedia responses end at their next fragment boundary with their
-     * last chunk (GetMediaForFragmentList ones after their list), so that a client sees a response that ended, not one cut
-     * (IncompleteRead); waiting ones are resumed to end at once, and
+     * last chunk (GetMediaForFragmentList ones after their list), so that a client sees a response
+     * that ended, not one cut (IncompleteRead); waiting ones are resumed to end at once, and
      * suspended connections must be resumed before MHD stops anyway. */
     atomic_store(&ctx->stopping, 1);
     serve_live_stop(&ctx->live);
