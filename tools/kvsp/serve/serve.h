@@ -128,6 +128,8 @@ typedef struct serve_config {
     const char *expired_token;             /* --fault-expired-token */
     serve_list_fault list_fault;           /* --fault-list-json */
     unsigned number_digits;                /* --number-digits */
+    int64_t session_limit_ms;              /* --session-limit; 0: off */
+    uint64_t fault_cut_every;              /* --fault-cut-every; 0: off */
     char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */
 } serve_config;
 
@@ -157,7 +159,14 @@ typedef struct serve_ctx {
     char endpoint[64];
     struct MHD_Daemon *daemon;
     atomic_uint_fast64_t requests;
-    atomic_uint_fast64_t media_responses; /* K of the response faults */
+    atomic_uint_fast64_t media_responses;     /* K of the response faults */
+    atomic_uint_fast64_t get_media_responses; /* for --fault-cut-every */
+    /* Shutting down: GetMedia responses end at their next fragment boundary;
+     * serve_http_drain waits for the open ones (active_bodies) to finish. */
+    atomic_int stopping;
+    atomic_long active_bodies;
+    int quiesced;    /* the listening socket, given back by MHD_quiesce_daemon: */
+    int quiesced_fd; /* closed after MHD_stop_daemon */
     serve_live live;
     FILE *fragment_log; /* --log-fragments */
     pthread_mutex_t log_lock;
@@ -240,6 +249,10 @@ void serve_live_join(serve_live *l);
 
 /* serve_http.c */
 int serve_http_start(serve_ctx *ctx);
+/* Stops accepting connections and waits, at most timeout_ms, for the media
+ * responses under way to end (at a fragment boundary, ctx->stopping being
+ * set) and their last chunk to be sent. */
+void serve_http_drain(serve_ctx *ctx, long timeout_ms);
 void serve_http_stop(serve_ctx *ctx);
 /* A KVS error: status, x-amzn-ErrorType and a JSON message. */
 int serve_error(struct MHD_Connection *c, unsigned status, const char *type, const char *fmt, ...)

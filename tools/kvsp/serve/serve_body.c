@@ -51,6 +51,10 @@ struct serve_body {
     uint64_t garbage_state; /* SERVE_FAULT_GARBAGE: xorshift64 */
     int no_wait;            /* serve_body_fill: end where --live would wait */
     int stalled;
+    int64_t started_ms;    /* for --session-limit */
+    int cut_chosen;        /* --fault-cut-every picked this response */
+    uint64_t cut_every_at; /* ... to be cut after this many bytes of its first
+                              fragment; UINT64_MAX: not (yet) */
 };
 
 enum { CUT_NONE, CUT_DROP, CUT_END };
@@ -73,12 +77,19 @@ serve_body *serve_body_create(serve_ctx *ctx, serve_stream *s, struct MHD_Connec
     b->response = atomic_fetch_add(&ctx->media_responses, 1);
     b->fault = serve_fault_for(&ctx->cfg, b->response);
     b->garbage_state = 0x9E3779B97F4A7C15ull ^ b->response;
+    b->started_ms = serve_now_ms();
+    b->cut_every_at = UINT64_MAX;
+    if (api == SERVE_GET_MEDIA && ctx->cfg.fault_cut_every)
+        b->cut_chosen =
+            (atomic_fetch_add(&ctx->get_media_responses, 1) + 1) % ctx->cfg.fault_cut_every == 0;
+    atomic_fetch_add(&ctx->active_bodies, 1);
     return b;
 }
 
 static void body_free(void *cls)
 {
     serve_body *b = cls;
+    atomic_fetch_sub(&b->ctx->active_bodies, 1);
     kvsp_ebml_out_free(&b->out);
     free(b->list);
     free(b);
@@ -132,6 +143,31 @@ static int64_t millis_behind(const serve_body *b, const serve_fragment *f)
 
 enum { NEXT_READY, NEXT_END, NEXT_WAIT };
 
+/* --fault-cut-every: where in its first fragment (of `bytes` before the
+ * closing Tags) a chosen response is cut, spread over the fragment by a
+ * hash of the response's index (splitmix64) so that every kind of
+ * position comes up, the same in every run. */
+static uint64_t cut_every_offset(uint64_t response, uint64_t bytes)
+{
+    uint64_t x = response + 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return bytes ? x % bytes : 0;
+}
+
+/* --session-limit: the response has lasted its session; it ends here, at a
+ * fragment boundary, as KVS ends a GetMedia after about 45 minutes. */
+static int session_over(serve_body *b, int64_t now)
+{
+    int64_t limit = b->ctx->cfg.session_limit_ms;
+    if (!limit || now - b->started_ms < limit)
+        return 0;
+    fprintf(stderr, "kvsp serve: GetMedia of %s: session ended after %lld ms at fragment %zu\n",
+            b->s->name, (long long)(now - b->started_ms), b->next);
+    return 1;
+}
+
 /* Encodes the next fragment's head and makes it current, or says why not. */
 static int next_fragment(serve_body *b, int64_t *wake_ms)
 {
@@ -140,12 +176,20 @@ static int next_fragment(serve_body *b, int64_t *wake_ms)
     b->out_pos = 0;
     const serve_fragment *f;
     if (b->api == SERVE_GET_MEDIA) {
-        if (b->next >= b->s->count)
+        /* Stopping: the fragment before has gone out whole; nothing after
+         * it. (GetMediaForFragmentList sends its whole list: a shorter one
+         * that ends cleanly would pass for complete.) */
+        if (b->next >= b->s->count || atomic_load(&b->ctx->stopping))
             return NEXT_END;
         f = &b->s->fragments[b->next];
         int64_t now = serve_now_ms();
+        if (session_over(b, now))
+            return NEXT_END;
         if (!serve_released(b->ctx, f, now)) {
             *wake_ms = serve_release_ms(b->ctx, f);
+            /* Woken at the session's end if nothing comes before it. */
+            if (cfg->session_limit_ms && b->started_ms + cfg->session_limit_ms < *wake_ms)
+                *wake_ms = b->started_ms + cfg->session_limit_ms;
             return NEXT_WAIT;
         }
         b->in_fragment = 1;
@@ -167,6 +211,10 @@ static int next_fragment(serve_body *b, int64_t *wake_ms)
     b->next++;
     b->fragments_sent++;
     serve_fragment_start(&b->out, b->s, f, b->api);
+    if (b->cut_chosen && b->api == SERVE_GET_MEDIA) {
+        b->cut_chosen = 0; /* its first fragment only */
+        b->cut_every_at = cut_every_offset(b->response, b->out.len + f->size);
+    }
     b->cur = f;
     b->cluster_pos = 0;
     return NEXT_READY;
@@ -191,9 +239,21 @@ static ssize_t read_cluster(serve_body *b, char *buf, size_t max)
 static uint64_t cut_room(serve_body *b)
 {
     const serve_config *cfg = &b->ctx->cfg;
-    if (!cfg->cut_count || b->api != SERVE_GET_MEDIA || !b->in_fragment)
+    if (b->api != SERVE_GET_MEDIA || !b->in_fragment)
         return UINT64_MAX;
     uint64_t room = UINT64_MAX;
+    if (b->cut_every_at != UINT64_MAX) {
+        if (b->frag_pos >= b->cut_every_at) {
+            b->cut = CUT_DROP;
+            fprintf(
+                stderr,
+                "kvsp serve: fault: GetMedia of %s cut at fragment %zu byte %llu (--fault-cut-every)\n",
+                b->s->name, b->frag_index, (unsigned long long)b->cut_every_at);
+            b->cut_every_at = UINT64_MAX;
+            return 0;
+        }
+        room = b->cut_every_at - b->frag_pos;
+    }
     for (size_t i = 0; i < cfg->cut_count; i++) {
         serve_cut *c = &cfg->cuts[i];
         if (c->fragment != b->frag_index || c->byte < b->frag_pos || atomic_load(&c->used))

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -198,9 +200,33 @@ int serve_http_start(serve_ctx *ctx)
     return 0;
 }
 
+void serve_http_drain(serve_ctx *ctx, long timeout_ms)
+{
+    if (!ctx->daemon)
+        return;
+    /* No new connections; those open may still finish what they send. */
+    MHD_socket fd = MHD_quiesce_daemon(ctx->daemon);
+    if (fd != MHD_INVALID_SOCKET) {
+        ctx->quiesced = 1;
+        ctx->quiesced_fd = fd;
+    }
+    /* A body is freed once MHD has sent its last chunk (or dropped the
+     * connection): polled, the main thread has nothing else to do. */
+    struct timespec tick = {0, 10 * 1000000L};
+    for (long waited = 0; atomic_load(&ctx->active_bodies) > 0 && waited < timeout_ms; waited += 10)
+        nanosleep(&tick, NULL);
+    long left = atomic_load(&ctx->active_bodies);
+    if (left > 0)
+        fprintf(stderr, "kvsp serve: %ld media responses still open after %ld ms: cut\n", left,
+                timeout_ms);
+}
+
 void serve_http_stop(serve_ctx *ctx)
 {
     if (ctx->daemon)
         MHD_stop_daemon(ctx->daemon);
     ctx->daemon = NULL;
+    if (ctx->quiesced)
+        close(ctx->quiesced_fd);
+    ctx->quiesced = 0;
 }

@@ -17,6 +17,9 @@
 #define DEFAULT_ACCESS_KEY "AKIDEXAMPLE"
 #define DEFAULT_SECRET_KEY "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define DEFAULT_REGION "us-west-2"
+/* On SIGINT/SIGTERM, how long media responses get to finish (GetMedia the
+ * fragment it is sending): a client that does not read is cut after that. */
+#define SERVE_DRAIN_MS 5000
 
 static void usage(FILE *out)
 {
@@ -25,8 +28,10 @@ static void usage(FILE *out)
             "Serves every DIR/NAME.mkv as the stream NAME over the Kinesis Video Streams\n"
             "APIs GetDataEndpoint, DescribeStream, ListStreams, GetMedia, ListFragments\n"
             "and GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
-            "until SIGINT or SIGTERM. Each Cluster is a fragment. The first line on stdout\n"
-            "is \"listening on http://127.0.0.1:PORT\".\n\n"
+            "until SIGINT or SIGTERM (GetMedia responses then end after the fragment they\n"
+            "are sending, GetMediaForFragmentList ones after their list, within 5 s). Each\n"
+            "Cluster is a fragment. The first line on stdout is\n"
+            "\"listening on http://127.0.0.1:PORT\".\n\n"
             "Fragment numbers are 47 digits (see --number-digits), increasing. A\n"
             "stream's first fragment has the producer timestamp --start-time (default\n"
             "1700000000.000, or the server's start with --live); later ones add their\n"
@@ -84,6 +89,16 @@ static void usage(FILE *out)
             "                             list), types (a numeric FragmentNumber),\n"
             "                             long-number (100,000 digits), huge (a 5 MiB\n"
             "                             string), error-text (500 with an HTML body)\n"
+            "  --session-limit SECONDS    end each GetMedia response cleanly at the first\n"
+            "                             fragment boundary after SECONDS (decimals allowed),\n"
+            "                             also while it waits for a --live fragment, as KVS\n"
+            "                             ends a GetMedia session after about 45 minutes: the\n"
+            "                             client goes on with the last continuation token\n"
+            "  --fault-cut-every N        drop the connection of every Nth GetMedia response\n"
+            "                             (counted from 1 in the order they start) inside the\n"
+            "                             first fragment it sends, at a byte that varies from\n"
+            "                             one response to the next; each cut is reported on\n"
+            "                             stderr\n"
             "  --live-stagger MS          with --live, stream number i (from 0, in name\n"
             "                             order) starts i*MS later: its fragments are\n"
             "                             released and timestamped that much later\n"
@@ -132,6 +147,22 @@ static int parse_count(const char *name, const char *value, uint64_t min, uint64
                 (unsigned long long)min, (unsigned long long)max, value);
         return -1;
     }
+    return 0;
+}
+
+/* Decimal seconds to milliseconds, at least min_ms. */
+static int parse_seconds(const char *name, const char *what, const char *text, int64_t min_ms,
+                         int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double seconds = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(seconds) || seconds < 0 || seconds > 1e11 ||
+        llround(seconds * 1000.0) < min_ms) {
+        fprintf(stderr, "kvsp serve: --%s needs %s, got '%s'\n", name, what, text);
+        return -1;
+    }
+    *ms = (int64_t)llround(seconds * 1000.0);
     return 0;
 }
 
@@ -191,6 +222,8 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"log-fragments", required_argument, NULL, 'F'},
         {"number-digits", required_argument, NULL, 'N'},
         {"public-url", required_argument, NULL, 'U'},
+        {"session-limit", required_argument, NULL, 'T'},
+        {"fault-cut-every", required_argument, NULL, 'K'},
         {"fault-stall-at", required_argument, NULL, SERVE_OPT_STALL},
         {"fault-garbage", required_argument, NULL, SERVE_OPT_GARBAGE},
         {"fault-chunked", required_argument, NULL, SERVE_OPT_CHUNKED},
@@ -264,19 +297,20 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             if (serve_fault_option(cfg, c, optarg) != 0)
                 return CLI_EXIT_USAGE;
             break;
-        case 't': {
-            char *end;
-            errno = 0;
-            double seconds = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(seconds) || seconds < 0 ||
-                seconds > 1e11) {
-                fprintf(stderr, "kvsp serve: --start-time needs epoch seconds, got '%s'\n", optarg);
+        case 't':
+            if (parse_seconds("start-time", "epoch seconds", optarg, 0, &cfg->start_time_ms) != 0)
                 return CLI_EXIT_USAGE;
-            }
             cfg->have_start_time = 1;
-            cfg->start_time_ms = (int64_t)llround(seconds * 1000.0);
             break;
-        }
+        case 'T':
+            if (parse_seconds("session-limit", "seconds, at least 0.001", optarg, 1,
+                              &cfg->session_limit_ms) != 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'K':
+            if (parse_count("fault-cut-every", optarg, 1, UINT64_MAX, &cfg->fault_cut_every) != 0)
+                return CLI_EXIT_USAGE;
+            break;
         default: usage(stderr); return CLI_EXIT_USAGE;
         }
     }
@@ -367,8 +401,13 @@ static int run(serve_ctx *ctx)
     while (sigwait(&stop, &sig) != 0)
         ;
     fprintf(stderr, "kvsp serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    /* Suspended connections must be resumed before MHD stops. */
+    /* GetMedia responses end at their next fragment boundary with their
+     * last chunk (GetMediaForFragmentList ones after their list), so that a client sees a response
+     * that ended, not one cut (IncompleteRead); waiting ones are resumed to end at once, and
+     * suspended connections must be resumed before MHD stops anyway. */
+    atomic_store(&ctx->stopping, 1);
     serve_live_stop(&ctx->live);
+    serve_http_drain(ctx, SERVE_DRAIN_MS);
     serve_http_stop(ctx);
     serve_live_join(&ctx->live);
     return close_log(ctx) == 0 ? CLI_EXIT_OK : CLI_EXIT_SERVICE;
