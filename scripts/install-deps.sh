@@ -13,4 +13,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev python3-botocore \
   libsdl2-dev clang libclang-rt-dev \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
+  libavformat-dev \
   >/dev/null

@@ -42,6 +42,8 @@ static const char *feature_name(cli_feature feature)
         return "the decoder (FFmpeg libraries)";
     case CLI_FEATURE_SERVE:
         return "kvsp serve (libmicrohttpd)";
+    case CLI_FEATURE_MP4:
+        return "the MP4 sink (FFmpeg's libavformat)";
     }
     return "an optional part";
 }
@@ -63,6 +65,12 @@ static int full_has(cli_feature feature)
 #endif
     case CLI_FEATURE_SERVE:
 #ifdef KVSP_FULL_HAS_SERVE
+        return 1;
+#else
+        return 0;
+#endif
+    case CLI_FEATURE_MP4:
+#ifdef KVSP_FULL_HAS_MP4
         return 1;
 #else
         return 0;
