@@ -14,4 +14,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libsdl2-dev clang libclang-rt-dev \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
   libavformat-dev \
+  chromium \
   >/dev/null

@@ -20,6 +20,7 @@ typedef struct out_track {
     uint64_t number;
     int stream;           /* -1: a codec MP4 does not take here */
     int64_t default_ticks; /* DefaultDuration in ticks, 0 if none */
+    uint64_t default_ns;   /* DefaultDuration, 0 if none */
     int pending;          /* a frame waits for its duration */
     uint8_t *data;
     size_t size, cap;
@@ -180,6 +181,11 @@ static int close_output(kvsp_mp4_sink *s)
 
 static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
 {
+    int supported = 0;
+    for (size_t i = 0; i < f->track_count; i++)
+        supported |= (f->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && kvsp_mp4_codec(f->tracks[i].codec_id);
+    if (!supported) /* before a file is made */
+        return fail(s, KVSP_ERR_INVALID_ARG, "no track MP4 takes here (H.264, H.265 or AAC)");
     char name[NAME_SIZE];
     const char *path = NULL;
     if (s->out.file_name) {
@@ -210,8 +216,10 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
         t->cap = cap;
         t->number = tr->number;
         t->stream = -1;
-        if ((tr->present & KVSP_TRACK_HAS_DEFAULT_DURATION) && tr->default_duration_ns / s->scale <= INT64_MAX)
+        if ((tr->present & KVSP_TRACK_HAS_DEFAULT_DURATION) && tr->default_duration_ns / s->scale <= INT64_MAX) {
+            t->default_ns = tr->default_duration_ns;
             t->default_ticks = (int64_t)(tr->default_duration_ns / s->scale);
+        }
         if (kvsp_mp4_codec(tr->codec_id)) {
             t->stream = kvsp_mp4_mux_add(&s->mux, tr);
             if (t->stream < 0)
@@ -220,7 +228,7 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
         }
     }
     if (!streams)
-        return fail(s, KVSP_ERR_INVALID_ARG, "no track MP4 takes here (H.264, H.265 or AAC)");
+        return fail(s, KVSP_ERR_INVALID_ARG, "no MP4 track among the first %d", TIMELINE_MAX_TRACKS);
     rc = kvsp_mp4_mux_begin(&s->mux);
     if (rc)
         return rc;
@@ -316,6 +324,24 @@ static int keep_pending(kvsp_mp4_sink *s, out_track *t, const kvsp_frame *fr, in
     return KVSP_OK;
 }
 
+/* Laced frames share their block's time: the block's length (as the
+ * timeline has it: BlockDuration, else DefaultDuration per frame) is spread
+ * evenly over them, frame i at floor(length * i / frames), as FFmpeg's
+ * Matroska demuxer places them. Without a length they stay together and
+ * are retimed. */
+static int64_t lace_offset(const kvsp_mp4_sink *s, const out_track *t, const kvsp_frame *fr)
+{
+    uint64_t frames = fr->frames_in_block ? fr->frames_in_block : 1;
+    uint64_t length = 0;
+    if (fr->present & KVSP_FRAME_HAS_DURATION)
+        length = fr->duration;
+    else if (t->default_ns > 0 && t->default_ns <= UINT64_MAX / frames)
+        length = t->default_ns * frames / s->scale;
+    if (length == 0 || length > (uint64_t)INT64_MAX / frames)
+        return 0;
+    return (int64_t)(length * fr->index_in_block / frames);
+}
+
 static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
 {
     const kvsp_fragment *f = fr->fragment;
@@ -345,8 +371,8 @@ static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
                             (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX
                                 ? (int64_t)fr->duration : -1);
     out_track *t = track_of(s, fr->track);
-    if (t && fr->index_in_block && t->default_ticks > 0) /* laced frames follow one another */
-        time += (int64_t)fr->index_in_block * t->default_ticks;
+    if (t && fr->index_in_block)
+        time += lace_offset(s, t, fr);
     if (!s->reported && s->opts.on_placed) {
         kvsp_mp4_placed p = {f, s->next_file - 1, ticks_to_ms(time, s->scale)};
         s->reported = 1;

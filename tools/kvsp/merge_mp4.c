@@ -169,9 +169,8 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
     kvsp_visitor v = sink ? kvsp_mp4_sink_visitor(sink) : (kvsp_visitor){0};
     int st = (sink && r) ? cli_merge_feed(in, r, &v) : KVSP_ERR_NOMEM;
     int fin = sink ? kvsp_mp4_sink_finish(sink) : KVSP_OK;
-    if (st == KVSP_ERR_CALLBACK || (st < 0 && fin < 0 && st != fin))
-        st = KVSP_OK; /* the sink stopped the run: its error is the one to show */
-    if (st < 0)
+    /* When the sink stopped the run, its error is the one to show. */
+    if (st < 0 && !(fin < 0 && kvsp_mp4_sink_error(sink)[0]))
         cli_report_error("merge", in, r, st);
     if (fin < 0)
         fprintf(stderr, "kvsp merge: %s: %s\n", args->output,
