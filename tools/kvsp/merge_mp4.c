@@ -119,7 +119,8 @@ static int write_sidecars(mp4_cli *c)
     return rc;
 }
 
-static void summary(const kvsp_mp4_stats *s, const mp4_cli *c, int to_stdout)
+/* stream: "stdout" or the FIFO's name; NULL for files */
+static void summary(const kvsp_mp4_stats *s, const mp4_cli *c, const char *stream)
 {
     fprintf(stderr,
             "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " written), %" PRIu64 " frames (%" PRIu64
@@ -127,9 +128,9 @@ static void summary(const kvsp_mp4_stats *s, const mp4_cli *c, int to_stdout)
             " gap(s) (%.3f s)%s\n",
             s->fragments, s->fragments_written, s->frames, s->frames_left_out, s->retimed, s->files,
             s->duration_ms / 1000, s->gaps, s->gap_ms / 1000, s->stopped ? "; stopped at a track change" : "");
-    if (to_stdout)
-        fprintf(stderr, "kvsp merge: output: stdout\n");
-    for (unsigned i = 0; !to_stdout && i < c->count; i++)
+    if (stream)
+        fprintf(stderr, "kvsp merge: output: %s\n", stream);
+    for (unsigned i = 0; !stream && i < c->count; i++)
         fprintf(stderr, "kvsp merge: output: %s\n", c->names[i]);
 }
 
@@ -176,7 +177,7 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
         fprintf(stderr, "kvsp merge: %s: %s\n", args->output,
                 kvsp_mp4_sink_error(sink)[0] ? kvsp_mp4_sink_error(sink) : kvsp_status_str(fin));
     if (sink) {
-        summary(kvsp_mp4_sink_stats(sink), &c, to_stdout);
+        summary(kvsp_mp4_sink_stats(sink), &c, to_stdout ? "stdout" : regular ? NULL : args->output);
         if (!to_stdout && regular && write_sidecars(&c) != 0 && fin == KVSP_OK)
             fin = KVSP_ERR_IO;
     }
