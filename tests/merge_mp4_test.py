@@ -298,6 +298,13 @@ class Mp4(unittest.TestCase):
             self.assertEqual([fr['fragment_number'] for fr in side['fragments']],
                              [fr['fragment_number'] for fr in group])
             self.assertEqual(len(framemd5(path)), len(stream['packets']))
+        # on stdout: a new initialization segment in the same stream
+        r = run([KVSP, 'merge', os.path.join(RESOURCES, name), '--format', 'mp4', '-o', '-'])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        boxes = top_boxes(r.stdout)
+        moovs = [i for i, b in enumerate(boxes) if b == 'moov']
+        self.assertEqual(len(moovs), len(groups), boxes)
+        self.assertEqual([i for i, b in enumerate(boxes) if b == 'ftyp'], [i - 1 for i in moovs], boxes)
         merge(os.path.join(RESOURCES, name), out, '--on-change', 'stop')
         self.assertEqual(len(probe_packets(out)[0]['packets']), sum(fr['frames_per_track']['1'] for fr in groups[0]))
 
