@@ -205,8 +205,14 @@ class Mp4(unittest.TestCase):
                 merge(src, mp4)
                 merge(src, mkv)
                 want = [[(p['pts'], p['md5']) for p in s['packets']] for s in probe_packets(mkv)]
-                got = [[(p['pts'], p['md5']) for p in s['packets']] for s in probe_packets(mp4)]
+                streams = probe_packets(mp4)
+                got = [[(p['pts'], p['md5']) for p in s['packets']] for s in streams]
                 self.assertEqual(got, want)
+                # the last frame's duration by the same rule: the MKV's Duration (the end of
+                # its last frame, checked by the merge test) is where the MP4's tracks end
+                ends = [s['packets'][-1]['pts'] + s['packets'][-1]['duration'] for s in streams]
+                info = json.loads(run(['mkvmerge', '-J', mkv]).stdout)
+                self.assertEqual(max(ends), Fraction(info['container']['properties']['duration'], 10 ** 9))
 
     def test_framemd5_equals_the_input(self):
         names = ['h265_track.mkv', 'audio_video.mkv', 'odd_size_642x362.mkv', 'kvs_unknown_size_8byte.mkv']

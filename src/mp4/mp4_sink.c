@@ -305,6 +305,28 @@ static int start_cluster(kvsp_mp4_sink *s, const kvsp_fragment *f, int64_t clust
     return KVSP_OK;
 }
 
+/* Laced frames share their block's time: the block's length (as the
+ * timeline has it: BlockDuration, else DefaultDuration per frame) is spread
+ * evenly over them, frame i at floor(length * i / frames), as FFmpeg's
+ * Matroska demuxer places them, so that the last one ends where the block
+ * does. Without a length they stay together and are retimed. */
+static uint64_t block_length(const kvsp_mp4_sink *s, const out_track *t, const kvsp_frame *fr)
+{
+    uint64_t frames = fr->frames_in_block ? fr->frames_in_block : 1;
+    uint64_t length = 0;
+    if (fr->present & KVSP_FRAME_HAS_DURATION)
+        length = fr->duration;
+    else if (t->default_ns > 0 && t->default_ns <= UINT64_MAX / frames)
+        length = t->default_ns * frames / s->scale;
+    return length > (uint64_t)INT64_MAX / frames ? 0 : length;
+}
+
+static int64_t lace_offset(uint64_t length, const kvsp_frame *fr, uint32_t index)
+{
+    uint64_t frames = fr->frames_in_block ? fr->frames_in_block : 1;
+    return (int64_t)(length * index / frames);
+}
+
 static int keep_pending(kvsp_mp4_sink *s, out_track *t, const kvsp_frame *fr, int64_t time)
 {
     if (fr->size > t->cap) {
@@ -319,27 +341,14 @@ static int keep_pending(kvsp_mp4_sink *s, out_track *t, const kvsp_frame *fr, in
     t->size = fr->size;
     t->pts = time;
     t->keyframe = fr->keyframe;
-    t->own_duration = (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX ? (int64_t)fr->duration : -1;
+    /* its own length: a share of a laced block's, else its BlockDuration */
+    uint64_t length = block_length(s, t, fr);
+    if (fr->frames_in_block > 1 && length)
+        t->own_duration = lace_offset(length, fr, fr->index_in_block + 1) - lace_offset(length, fr, fr->index_in_block);
+    else
+        t->own_duration = (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX ? (int64_t)fr->duration : -1;
     t->pending = 1;
     return KVSP_OK;
-}
-
-/* Laced frames share their block's time: the block's length (as the
- * timeline has it: BlockDuration, else DefaultDuration per frame) is spread
- * evenly over them, frame i at floor(length * i / frames), as FFmpeg's
- * Matroska demuxer places them. Without a length they stay together and
- * are retimed. */
-static int64_t lace_offset(const kvsp_mp4_sink *s, const out_track *t, const kvsp_frame *fr)
-{
-    uint64_t frames = fr->frames_in_block ? fr->frames_in_block : 1;
-    uint64_t length = 0;
-    if (fr->present & KVSP_FRAME_HAS_DURATION)
-        length = fr->duration;
-    else if (t->default_ns > 0 && t->default_ns <= UINT64_MAX / frames)
-        length = t->default_ns * frames / s->scale;
-    if (length == 0 || length > (uint64_t)INT64_MAX / frames)
-        return 0;
-    return (int64_t)(length * fr->index_in_block / frames);
 }
 
 static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
@@ -372,7 +381,7 @@ static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
                                 ? (int64_t)fr->duration : -1);
     out_track *t = track_of(s, fr->track);
     if (t && fr->index_in_block)
-        time += lace_offset(s, t, fr);
+        time += lace_offset(block_length(s, t, fr), fr, fr->index_in_block);
     if (!s->reported && s->opts.on_placed) {
         kvsp_mp4_placed p = {f, s->next_file - 1, ticks_to_ms(time, s->scale)};
         s->reported = 1;
