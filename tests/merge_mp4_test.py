@@ -10,6 +10,7 @@ usage: merge_mp4_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 KVSP is the lean `kvsp`: MP4 output runs in kvsp-full, which it execs.
 """
 import hashlib
+import http.server
 import json
 import os
 import re
@@ -18,11 +19,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
+import urllib.parse
 from fractions import Fraction
 
 import independent_mkv
 import kvsp_testing
+import waiting
 
 KVSP = RESOURCES = CAPTURES = None
 TMP = None
@@ -347,39 +351,79 @@ class Mp4(unittest.TestCase):
         self.assertFalse(os.path.exists(out))
 
 
-PAGE = '''<!doctype html><html><body><video id="v" muted playsinline src="%s"></video><pre id="out">pending</pre>
+PAGE = """<!doctype html><html><body><video id="v" muted playsinline src="%(video)s"></video>
 <script>
-const v = document.getElementById('v'), out = document.getElementById('out');
-v.addEventListener('error', () => { out.textContent = 'error ' + (v.error && v.error.code); });
+// Event-driven, no timers: reports once currentTime has advanced by 0.5 s (or an error) to the
+// test's server on 127.0.0.1.
+const v = document.getElementById('v');
+let start = null, done = false;
+function report(state) {
+  if (done) return;
+  done = true;
+  new Image().src = '%(report)s?' + encodeURIComponent(JSON.stringify(state));
+}
+v.addEventListener('error', () => report({error: v.error ? v.error.code : -1}));
 v.addEventListener('loadedmetadata', () => {
-  const duration = v.duration, start = v.currentTime;
-  v.play().catch(e => { out.textContent = 'play failed ' + e; });
-  setTimeout(() => {
-    out.textContent = JSON.stringify({duration: duration, start: start, later: v.currentTime,
-                                      width: v.videoWidth, height: v.videoHeight});
-  }, 1500);
+  start = v.currentTime;
+  v.play().catch(e => report({error: 'play: ' + e}));
 });
-</script></body></html>'''
+v.addEventListener('timeupdate', () => {
+  if (start === null || v.currentTime < start + 0.5) return;
+  report({duration: v.duration, start: start, later: v.currentTime,
+          width: v.videoWidth, height: v.videoHeight});
+});
+</script></body></html>"""
+
+
+class Reports(http.server.BaseHTTPRequestHandler):
+    """The page's one report: GET /report?JSON."""
+
+    def do_GET(self):
+        path, _, query = self.path.partition('?')
+        if path == '/report':
+            self.server.reports.append(json.loads(urllib.parse.unquote(query)))
+            self.server.reported.set()
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
 
 
 class Browser(unittest.TestCase):
-    """Chromium, headless, plays the MP4 in a <video> element: the page reports its duration and
-    that currentTime advances (in virtual time, so the run is bounded)."""
+    """Chromium, headless, plays the MP4 in a <video> element (page and file from file://): the
+    page reports its duration and that currentTime advances to a server on 127.0.0.1, which the
+    test waits for (up to waiting.HANG_S); then Chromium is stopped and the server shut down."""
 
     def play(self, video):
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Reports)
+        server.reports, server.reported = [], threading.Event()
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
         page = tmp('page_%s.html' % os.path.basename(video))
         with open(page, 'w') as f:
-            f.write(PAGE % os.path.basename(video))
+            f.write(PAGE % {'video': os.path.basename(video),
+                            'report': 'http://127.0.0.1:%d/report' % server.server_address[1]})
         profile = tempfile.mkdtemp(dir=TMP)
-        r = run([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                 '--user-data-dir=' + profile, '--autoplay-policy=no-user-gesture-required',
-                 '--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom',
-                 'file://' + page], timeout=120)
-        found = re.search(rb'<pre id="out">([^<]*)</pre>', r.stdout)
-        self.assertTrue(found, r.stderr[-2000:])
-        text = found.group(1).decode()
-        self.assertTrue(text.startswith('{'), 'the page says: ' + text)
-        return json.loads(text)
+        browser = subprocess.Popen([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                                    '--user-data-dir=' + profile, '--autoplay-policy=no-user-gesture-required',
+                                    '--allow-file-access-from-files', 'file://' + page],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            reported = server.reported.wait(waiting.HANG_S)
+        finally:
+            browser.terminate()
+            try:
+                _, err = browser.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                _, err = browser.communicate()
+            server.shutdown()
+            server.server_close()
+        self.assertTrue(reported, 'no report from the page in %d s: %s' % (waiting.HANG_S, err[-2000:]))
+        state = server.reports[0]
+        self.assertNotIn('error', state, state)
+        return state
 
     def test_plays(self):
         src = os.path.join(RESOURCES, 'kvs_unknown_size_8byte.mkv')
