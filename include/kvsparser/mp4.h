@@ -70,15 +70,16 @@ typedef struct kvsp_mp4_stats {
     uint64_t files;             /* output files (or initialization segments) begun */
     uint64_t gaps;              /* producer-timeline gaps, as kvsp_merge_stats counts them */
     double gap_ms;
-    double duration_ms;         /* of all outputs together */
-    int stopped;                /* KVSP_MERGE_SPLIT_STOP ended the output */
+    double duration_ms; /* of all outputs together */
+    int stopped;        /* KVSP_MERGE_SPLIT_STOP ended the output */
 } kvsp_mp4_stats;
 
 typedef struct kvsp_mp4_sink kvsp_mp4_sink;
 
 /* opts NULL means defaults; output and options are copied. NULL when out
  * has neither write nor file_name, or on allocation failure. */
-KVSP_API kvsp_mp4_sink *kvsp_mp4_sink_create(const kvsp_mp4_options *opts, const kvsp_mp4_output *out);
+KVSP_API kvsp_mp4_sink *kvsp_mp4_sink_create(const kvsp_mp4_options *opts,
+                                             const kvsp_mp4_output *out);
 KVSP_API void kvsp_mp4_sink_destroy(kvsp_mp4_sink *s);
 /* The visitor to run over the input (it runs its own fragment and frame
  * visitors). */

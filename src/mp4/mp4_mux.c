@@ -66,8 +66,9 @@ static int write_packet(void *opaque, uint8_t *buf, int size)
     return size;
 }
 
-int kvsp_mp4_mux_open(mp4_mux *m, const char *path, int (*write)(void *, const void *, size_t), void *user,
-                      int fragmented, uint64_t timecode_scale, char *message, size_t message_size)
+int kvsp_mp4_mux_open(mp4_mux *m, const char *path, int (*write)(void *, const void *, size_t),
+                      void *user, int fragmented, uint64_t timecode_scale, char *message,
+                      size_t message_size)
 {
     memset(m, 0, sizeof *m);
     m->message = message;
@@ -76,8 +77,8 @@ int kvsp_mp4_mux_open(mp4_mux *m, const char *path, int (*write)(void *, const v
     m->user = user;
     m->fragmented = fragmented || !path;
     /* ticks = TimecodeScale ns: the time base scale / 1e9, reduced */
-    if (!av_reduce(&m->tb_num, &m->tb_den, (int64_t)(timecode_scale ? timecode_scale : 1000000u), 1000000000,
-                   INT32_MAX))
+    if (!av_reduce(&m->tb_num, &m->tb_den, (int64_t)(timecode_scale ? timecode_scale : 1000000u),
+                   1000000000, INT32_MAX))
         return fail(m, KVSP_ERR_INVALID_ARG, "TimecodeScale %llu has no exact MP4 time base",
                     (unsigned long long)timecode_scale);
     int rc = avformat_alloc_output_context2(&m->oc, NULL, "mp4", path);
@@ -131,9 +132,10 @@ int kvsp_mp4_mux_add(mp4_mux *m, const kvsp_track *t)
         if (codec == AV_CODEC_ID_HEVC) /* parameter sets in hvcC only: what browsers ask for */
             par->codec_tag = MKTAG('h', 'v', 'c', '1');
     } else {
-        double rate = (t->present & KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY) ? t->output_sampling_frequency
-                      : (t->present & KVSP_TRACK_HAS_SAMPLING_FREQUENCY)      ? t->sampling_frequency
-                                                                              : 0;
+        double rate = (t->present & KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY)
+                          ? t->output_sampling_frequency
+                      : (t->present & KVSP_TRACK_HAS_SAMPLING_FREQUENCY) ? t->sampling_frequency
+                                                                         : 0;
         if (rate > 0 && rate < 1e7)
             par->sample_rate = (int)rate;
         uint64_t channels = (t->present & KVSP_TRACK_HAS_CHANNELS) ? t->channels : 0;
@@ -148,8 +150,8 @@ int kvsp_mp4_mux_begin(mp4_mux *m)
 {
     AVDictionary *opts = NULL;
     const char *flags = !m->fragmented ? "+faststart"
-                        : m->has_video  ? "+frag_keyframe+empty_moov+default_base_moof"
-                                        : "+empty_moov+default_base_moof";
+                        : m->has_video ? "+frag_keyframe+empty_moov+default_base_moof"
+                                       : "+empty_moov+default_base_moof";
     av_dict_set(&opts, "movflags", flags, 0);
     if (m->fragmented && !m->has_video) /* audio only: every packet is a keyframe */
         av_dict_set(&opts, "frag_duration", "1000000", 0);
@@ -161,8 +163,8 @@ int kvsp_mp4_mux_begin(mp4_mux *m)
     return KVSP_OK;
 }
 
-int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size, int64_t pts, int64_t duration,
-                        int keyframe)
+int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size, int64_t pts,
+                        int64_t duration, int keyframe)
 {
     if (size > (size_t)INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE)
         return fail(m, KVSP_ERR_INVALID_ARG, "frame of %zu bytes too large for MP4", size);

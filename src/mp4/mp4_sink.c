@@ -18,10 +18,10 @@
 
 typedef struct out_track {
     uint64_t number;
-    int stream;           /* -1: a codec MP4 does not take here */
+    int stream;            /* -1: a codec MP4 does not take here */
     int64_t default_ticks; /* DefaultDuration in ticks, 0 if none */
     uint64_t default_ns;   /* DefaultDuration, 0 if none */
-    int pending;          /* a frame waits for its duration */
+    int pending;           /* a frame waits for its duration */
     uint8_t *data;
     size_t size, cap;
     int64_t pts;
@@ -55,7 +55,7 @@ struct kvsp_mp4_sink {
     uint64_t fragment_index;
     int placed;
     int reported;
-    int64_t delta;      /* output - input time of its clusters */
+    int64_t delta; /* output - input time of its clusters */
     int has_cluster;
     int64_t cluster_in, cluster_out;
     uint8_t *frag_sig;
@@ -128,7 +128,8 @@ static int fragment_signature(kvsp_mp4_sink *s, const kvsp_fragment *f)
         fixed.private_len = t->codec_private_size;
         rc = sig_add(&s->frag_sig, &s->frag_sig_len, &s->frag_sig_cap, &fixed, sizeof fixed);
         if (rc == KVSP_OK)
-            rc = sig_add(&s->frag_sig, &s->frag_sig_len, &s->frag_sig_cap, t->codec_id, fixed.id_len);
+            rc = sig_add(&s->frag_sig, &s->frag_sig_len, &s->frag_sig_cap, t->codec_id,
+                         fixed.id_len);
         if (rc == KVSP_OK)
             rc = sig_add(&s->frag_sig, &s->frag_sig_len, &s->frag_sig_cap, t->codec_private,
                          t->codec_private_size);
@@ -148,7 +149,8 @@ static int write_pending(kvsp_mp4_sink *s, out_track *t, int64_t duration)
     t->pending = 0;
     if (duration < 1)
         duration = 1;
-    int rc = kvsp_mp4_mux_packet(&s->mux, t->stream, t->data, t->size, t->pts, duration, t->keyframe);
+    int rc =
+        kvsp_mp4_mux_packet(&s->mux, t->stream, t->data, t->size, t->pts, duration, t->keyframe);
     if (rc == KVSP_OK)
         s->stats.frames++;
     return rc;
@@ -183,7 +185,8 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
 {
     int supported = 0;
     for (size_t i = 0; i < f->track_count; i++)
-        supported |= (f->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && kvsp_mp4_codec(f->tracks[i].codec_id);
+        supported |=
+            (f->tracks[i].present & KVSP_TRACK_HAS_NUMBER) && kvsp_mp4_codec(f->tracks[i].codec_id);
     if (!supported) /* before a file is made */
         return fail(s, KVSP_ERR_INVALID_ARG, "no track MP4 takes here (H.264, H.265 or AAC)");
     char name[NAME_SIZE];
@@ -195,8 +198,8 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
         path = name;
     }
     s->scale = f->info.timecode_scale ? f->info.timecode_scale : 1000000u;
-    int rc = kvsp_mp4_mux_open(&s->mux, path, s->out.write, s->out.user, s->opts.fragmented, s->scale, s->message,
-                               sizeof s->message);
+    int rc = kvsp_mp4_mux_open(&s->mux, path, s->out.write, s->out.user, s->opts.fragmented,
+                               s->scale, s->message, sizeof s->message);
     s->open = 1; /* closed (freed) from here on, also after an error */
     s->next_file++;
     s->stats.files++;
@@ -216,7 +219,8 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
         t->cap = cap;
         t->number = tr->number;
         t->stream = -1;
-        if ((tr->present & KVSP_TRACK_HAS_DEFAULT_DURATION) && tr->default_duration_ns / s->scale <= INT64_MAX) {
+        if ((tr->present & KVSP_TRACK_HAS_DEFAULT_DURATION) &&
+            tr->default_duration_ns / s->scale <= INT64_MAX) {
             t->default_ns = tr->default_duration_ns;
             t->default_ticks = (int64_t)(tr->default_duration_ns / s->scale);
         }
@@ -228,7 +232,8 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
         }
     }
     if (!streams)
-        return fail(s, KVSP_ERR_INVALID_ARG, "no MP4 track among the first %d", TIMELINE_MAX_TRACKS);
+        return fail(s, KVSP_ERR_INVALID_ARG, "no MP4 track among the first %d",
+                    TIMELINE_MAX_TRACKS);
     rc = kvsp_mp4_mux_begin(&s->mux);
     if (rc)
         return rc;
@@ -271,7 +276,8 @@ static int place_fragment(kvsp_mp4_sink *s, const kvsp_fragment *f, int64_t clus
     uint64_t scale = f->info.timecode_scale ? f->info.timecode_scale : 1000000u;
     if (!s->open)
         rc = open_output(s, f);
-    else if (s->frag_sig_len != s->sig_len || memcmp(s->frag_sig, s->sig, s->sig_len) != 0 || scale != s->scale)
+    else if (s->frag_sig_len != s->sig_len || memcmp(s->frag_sig, s->sig, s->sig_len) != 0 ||
+             scale != s->scale)
         rc = split(s, f);
     if (rc || s->stats.stopped)
         return rc;
@@ -344,9 +350,12 @@ static int keep_pending(kvsp_mp4_sink *s, out_track *t, const kvsp_frame *fr, in
     /* its own length: a share of a laced block's, else its BlockDuration */
     uint64_t length = block_length(s, t, fr);
     if (fr->frames_in_block > 1 && length)
-        t->own_duration = lace_offset(length, fr, fr->index_in_block + 1) - lace_offset(length, fr, fr->index_in_block);
+        t->own_duration = lace_offset(length, fr, fr->index_in_block + 1) -
+                          lace_offset(length, fr, fr->index_in_block);
     else
-        t->own_duration = (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX ? (int64_t)fr->duration : -1;
+        t->own_duration = (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX
+                              ? (int64_t)fr->duration
+                              : -1;
     t->pending = 1;
     return KVSP_OK;
 }
@@ -364,13 +373,15 @@ static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
         s->placed = 0;
         s->stats.fragments++;
     }
-    int64_t cluster_in = (f->present & KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE) ? f->cluster_timecode : 0;
+    int64_t cluster_in =
+        (f->present & KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE) ? f->cluster_timecode : 0;
     int rc = KVSP_OK;
     if (!s->placed && (rc = place_fragment(s, f, cluster_in)) != KVSP_OK)
         return rc;
     if (s->stats.stopped)
         return KVSP_OK;
-    if ((!s->has_cluster || cluster_in != s->cluster_in) && (rc = start_cluster(s, f, cluster_in)) != KVSP_OK)
+    if ((!s->has_cluster || cluster_in != s->cluster_in) &&
+        (rc = start_cluster(s, f, cluster_in)) != KVSP_OK)
         return rc;
     if (s->stats.stopped)
         return KVSP_OK;
@@ -378,7 +389,8 @@ static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
     if (fr->index_in_block == 0)
         kvsp_timeline_block(&s->tl, fr->track, time, fr->frames_in_block,
                             (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX
-                                ? (int64_t)fr->duration : -1);
+                                ? (int64_t)fr->duration
+                                : -1);
     out_track *t = track_of(s, fr->track);
     if (t && fr->index_in_block)
         time += lace_offset(block_length(s, t, fr), fr, fr->index_in_block);

@@ -36,14 +36,10 @@ void cli_delegate_init(int argc, char **argv)
 static const char *feature_name(cli_feature feature)
 {
     switch (feature) {
-    case CLI_FEATURE_CLIENT:
-        return "the KVS client (libcurl, OpenSSL)";
-    case CLI_FEATURE_DECODER:
-        return "the decoder (FFmpeg libraries)";
-    case CLI_FEATURE_SERVE:
-        return "kvsp serve (libmicrohttpd)";
-    case CLI_FEATURE_MP4:
-        return "the MP4 sink (FFmpeg's libavformat)";
+    case CLI_FEATURE_CLIENT: return "the KVS client (libcurl, OpenSSL)";
+    case CLI_FEATURE_DECODER: return "the decoder (FFmpeg libraries)";
+    case CLI_FEATURE_SERVE: return "kvsp serve (libmicrohttpd)";
+    case CLI_FEATURE_MP4: return "the MP4 sink (FFmpeg's libavformat)";
     }
     return "an optional part";
 }

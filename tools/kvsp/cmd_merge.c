@@ -13,7 +13,6 @@
 
 #include "cli.h"
 
-
 /* The output files: OUT, then OUT with .1, .2, ... before its extension. */
 typedef struct merge_sink {
     const char *base;
@@ -171,8 +170,9 @@ static int merge_option(void *user, int c, const char *value)
 static void summary(const kvsp_merge_stats *s, const merge_sink *sink)
 {
     fprintf(stderr,
-            "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64 " frames, %" PRIu64
-            " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64 " gap(s) (%.3f s)%s\n",
+            "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64
+            " frames, %" PRIu64 " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64
+            " gap(s) (%.3f s)%s\n",
             s->fragments, s->fragments_written, s->frames, s->clusters, s->segments,
             s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
             s->stopped ? "; stopped at a track change" : "");

@@ -17,7 +17,7 @@
 typedef struct mp4_cli {
     const char *base;
     const char *timeline;
-    char **names; /* every file begun */
+    char **names;    /* every file begun */
     json_t **placed; /* per file: its fragments */
     unsigned count;
     int write_error;
@@ -127,7 +127,8 @@ static void summary(const kvsp_mp4_stats *s, const mp4_cli *c, const char *strea
             " left out, %" PRIu64 " retimed), %" PRIu64 " MP4 output(s), duration %.3f s, %" PRIu64
             " gap(s) (%.3f s)%s\n",
             s->fragments, s->fragments_written, s->frames, s->frames_left_out, s->retimed, s->files,
-            s->duration_ms / 1000, s->gaps, s->gap_ms / 1000, s->stopped ? "; stopped at a track change" : "");
+            s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
+            s->stopped ? "; stopped at a track change" : "");
     if (stream)
         fprintf(stderr, "kvsp merge: output: %s\n", stream);
     for (unsigned i = 0; !stream && i < c->count; i++)
@@ -138,7 +139,8 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
 {
     static const char *const timelines[] = {"producer", "original", "pack"};
     if (args->opts.split == KVSP_MERGE_SPLIT_NEW_SEGMENT)
-        fprintf(stderr, "kvsp merge: MP4 has no segments: --on-change new-segment starts a new file\n");
+        fprintf(stderr,
+                "kvsp merge: MP4 has no segments: --on-change new-segment starts a new file\n");
     av_log_set_level(AV_LOG_ERROR);
     int to_stdout = strcmp(args->output, "-") == 0;
     struct stat sb;
@@ -146,7 +148,8 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
     mp4_cli c;
     memset(&c, 0, sizeof c);
     c.base = args->output;
-    c.timeline = timelines[args->opts.timeline <= KVSP_MERGE_TIMELINE_PACK ? args->opts.timeline : 0];
+    c.timeline =
+        timelines[args->opts.timeline <= KVSP_MERGE_TIMELINE_PACK ? args->opts.timeline : 0];
     kvsp_mp4_options opts;
     memset(&opts, 0, sizeof opts);
     opts.timeline = args->opts.timeline;
@@ -177,14 +180,17 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
         fprintf(stderr, "kvsp merge: %s: %s\n", args->output,
                 kvsp_mp4_sink_error(sink)[0] ? kvsp_mp4_sink_error(sink) : kvsp_status_str(fin));
     if (sink) {
-        summary(kvsp_mp4_sink_stats(sink), &c, to_stdout ? "stdout" : regular ? NULL : args->output);
+        summary(kvsp_mp4_sink_stats(sink), &c,
+                to_stdout ? "stdout"
+                : regular ? NULL
+                          : args->output);
         if (!to_stdout && regular && write_sidecars(&c) != 0 && fin == KVSP_OK)
             fin = KVSP_ERR_IO;
     }
     for (unsigned i = 0; i < c.count; i++) {
         /* a failed run leaves no empty file, as for Matroska */
-        if ((st < 0 || fin < 0) && c.names[i] && stat(c.names[i], &sb) == 0 && S_ISREG(sb.st_mode) &&
-            sb.st_size == 0 && unlink(c.names[i]) == 0)
+        if ((st < 0 || fin < 0) && c.names[i] && stat(c.names[i], &sb) == 0 &&
+            S_ISREG(sb.st_mode) && sb.st_size == 0 && unlink(c.names[i]) == 0)
             fprintf(stderr, "kvsp merge: removed the empty %s\n", c.names[i]);
         free(c.names[i]);
         json_decref(c.placed[i]);
