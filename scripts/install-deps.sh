@@ -19,4 +19,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   prometheus \
   python3-prometheus-client \
   clang-format \
+  libavformat-dev \
+  chromium \
   >/dev/null

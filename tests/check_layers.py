@@ -5,7 +5,7 @@ documented internal interface listed below with its reason.
 
 The layers, lowest first (ARCHITECTURE.md):
     common (src/*.c|h) < ebml < reader < dispatch < visitors
-    < merger, decoder (peers) < client < tools, examples, fuzz
+    < merger, decoder (peers) < mp4, client (peers) < tools, examples, fuzz
 
 An include fails when it goes up a layer, or when it reaches into another
 module's headers and is not listed in INTERFACES. A module is a directory
@@ -21,7 +21,7 @@ import sys
 
 RANKS = {
     "common": 0, "ebml": 1, "reader": 2, "dispatch": 3, "visitors": 4,
-    "merger": 5, "decoder": 5, "client": 6, "tools": 7,
+    "merger": 5, "decoder": 5, "mp4": 6, "client": 6, "tools": 7,
 }
 SCANNED = ("src", "tools", "examples", "fuzz")
 SOURCE_EXT = (".c", ".h")
@@ -44,6 +44,9 @@ INTERFACES = {
     "src/merger/ebml_out.h": (
         ["tools/kvsp/serve/serve.h"],
         "kvsp serve writes EBML with the internal library kvsp_ebml_out (CMake OBJECT target)"),
+    "src/merger/timeline.h": (
+        ["src/mp4/mp4_sink.c"],
+        "the MP4 sink places frames by the merger's timeline rule (internal library kvsp_timeline)"),
     "src/reader/reader_fast.h": (
         ["src/dispatch/reader_run.c"],
         "the run loop drives the reader's per-element fast path inline (zero cost per event)"),
@@ -53,7 +56,8 @@ BACK_EDGES = {}
 
 # Include folders a CMakeLists.txt adds for one file (target_include_directories).
 EXTRA_DIRS = {"fuzz/fuzz_list_fragments.c": ["src/client"],
-              "tools/kvsp/serve/serve.h": ["src/merger"]}
+              "tools/kvsp/serve/serve.h": ["src/merger"],
+              "src/mp4/mp4_sink.c": ["src/merger"]}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
 

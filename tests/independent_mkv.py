@@ -14,6 +14,7 @@ test decides how close a double must come.
 A frame's record (one per frame, laces split, in file order):
   track, fragment_index (0-based count of Segments), fragment_number,
   timecode (Cluster Timestamp + the block's relative timestamp, in ticks),
+  cluster_timecode (that Cluster Timestamp), scale (the TimestampScale),
   pts_ms (timecode * TimestampScale / 1e6), producer_timestamp_ms and
   server_timestamp_ms (the fragment's tag + the block's offset in its
   Cluster, relative timestamp * TimestampScale / 1e6), keyframe, invisible,
@@ -284,7 +285,7 @@ class Reader:
         for i, data in enumerate(frames):
             self.frames.append({
                 'track': track, 'fragment_index': f['index'], 'fragment_number': f['number'],
-                'timecode': timecode, 'pts_ms': pts_ms,
+                'timecode': timecode, 'cluster_timecode': f['cluster'], 'scale': scale, 'pts_ms': pts_ms,
                 'producer_timestamp_ms': None if f['producer_ms'] is None else f['producer_ms'] + in_cluster_ms,
                 'server_timestamp_ms': None if f['server_ms'] is None else f['server_ms'] + in_cluster_ms,
                 'keyframe': keyframe, 'invisible': invisible, 'discardable': discardable,

@@ -120,7 +120,12 @@ int cmd_serve(int argc, char **argv);
 #endif
 
 /* Optional parts the lean `kvsp` front leaves to kvsp-full (cli_delegate.c). */
-typedef enum cli_feature { CLI_FEATURE_CLIENT, CLI_FEATURE_DECODER, CLI_FEATURE_SERVE } cli_feature;
+typedef enum cli_feature {
+    CLI_FEATURE_CLIENT,
+    CLI_FEATURE_DECODER,
+    CLI_FEATURE_SERVE,
+    CLI_FEATURE_MP4
+} cli_feature;
 /* Keeps argv as main got it, for the exec. */
 void cli_delegate_init(int argc, char **argv);
 /* Becomes kvsp-full with the original command line when it has the feature
@@ -129,6 +134,23 @@ void cli_delegate_init(int argc, char **argv);
 int cli_delegate(const char *what, cli_feature feature);
 /* A subcommand that lives only in kvsp-full (get-media, serve, ...). */
 int cli_delegate_command(int argc, char **argv);
+
+/* kvsp merge's command line, shared with its MP4 half (merge_mp4.c). */
+typedef enum merge_format { MERGE_FORMAT_MKV, MERGE_FORMAT_MP4, MERGE_FORMAT_FMP4 } merge_format;
+typedef struct merge_args {
+    const char *output;
+    kvsp_merge_options opts;
+    merge_format format;
+    int format_given;
+} merge_args;
+/* OUT, then OUT with .1, .2, ... before its extension: the name of output
+ * file `index` (malloc'd; NULL when out of memory). */
+char *cli_numbered_name(const char *base, unsigned index);
+/* Feeds every input (or the --stream) through v and finishes the reader. */
+int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
+#ifdef KVSP_HAVE_MP4
+int merge_mp4(cli_input_options *in, const merge_args *args);
+#endif
 
 /* The option groups, each with its help text below, so that a subcommand
  * lists (and accepts) only the groups it uses. All are handed to

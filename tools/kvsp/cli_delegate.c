@@ -40,6 +40,7 @@ static const char *feature_name(cli_feature feature)
     case CLI_FEATURE_CLIENT: return "the KVS client (libcurl, OpenSSL)";
     case CLI_FEATURE_DECODER: return "the decoder (FFmpeg libraries)";
     case CLI_FEATURE_SERVE: return "kvsp serve (libmicrohttpd)";
+    case CLI_FEATURE_MP4: return "the MP4 sink (FFmpeg's libavformat)";
     }
     return "an optional part";
 }
@@ -61,6 +62,12 @@ static int full_has(cli_feature feature)
 #endif
     case CLI_FEATURE_SERVE:
 #ifdef KVSP_FULL_HAS_SERVE
+        return 1;
+#else
+        return 0;
+#endif
+    case CLI_FEATURE_MP4:
+#ifdef KVSP_FULL_HAS_MP4
         return 1;
 #else
         return 0;

@@ -1,4 +1,5 @@
-/* kvsp merge: a chain of fragments into playable, seekable Matroska files. */
+/* kvsp merge: a chain of fragments into playable, seekable Matroska files,
+ * or MP4 files (merge_mp4.c, in kvsp-full). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -6,16 +7,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cli_log.h"
-
-typedef struct merge_args {
-    const char *output;
-    kvsp_merge_options opts;
-} merge_args;
 
 /* The output files: OUT, then OUT with .1, .2, ... before its extension. */
 typedef struct merge_sink {
@@ -58,7 +55,7 @@ static int sink_patch(void *user, uint64_t offset, const void *data, size_t len)
     return write_all(s->fd, data, len, (int64_t)offset);
 }
 
-static char *numbered_name(const char *base, unsigned index)
+char *cli_numbered_name(const char *base, unsigned index)
 {
     const char *slash = strrchr(base, '/');
     const char *dot = strrchr(base, '.');
@@ -73,7 +70,7 @@ static char *numbered_name(const char *base, unsigned index)
 
 static int sink_open(merge_sink *s)
 {
-    char *name = s->index ? numbered_name(s->base, s->index) : strdup(s->base);
+    char *name = s->index ? cli_numbered_name(s->base, s->index) : strdup(s->base);
     char **names = name ? realloc(s->names, (s->count + 1) * sizeof *names) : NULL;
     if (!names) {
         free(name);
@@ -106,20 +103,27 @@ static void progress(void *user, uint64_t bytes)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: kvsp merge [OPTIONS] [INPUT...] -o OUT\n\n"
-                 "Merges a chain of fragments (GetMedia or GetMediaForFragmentList payloads;\n"
-                 "several inputs are read one after the other) into one continuous Matroska\n"
-                 "file. A regular OUT is completed as a seekable file (SeekHead, Duration,\n"
-                 "Cues); -o - writes live-style Matroska to stdout, fragment by fragment.\n\n"
-                 "  -o, --output OUT      output file, or - for stdout (required)\n"
-                 "  --timeline MODE       producer (default): fragments placed by producer\n"
-                 "                        timestamp, gaps kept; original: input timecodes;\n"
-                 "                        pack: back to back, no gaps\n"
-                 "  --on-change ACTION    when tracks or codec private data change:\n"
-                 "                        new-file (default; OUT.1.mkv, ...), new-segment,\n"
-                 "                        or stop\n"
-                 "  --no-kvs-tags         do not keep each fragment's number and timestamps\n"
-                 "                        as Tags\n" CLI_COMMON_OPTIONS_HELP);
+    fprintf(out,
+            "usage: kvsp merge [OPTIONS] [INPUT...] -o OUT\n\n"
+            "Merges a chain of fragments (GetMedia or GetMediaForFragmentList payloads;\n"
+            "several inputs are read one after the other) into one continuous Matroska\n"
+            "file. A regular OUT is completed as a seekable file (SeekHead, Duration,\n"
+            "Cues); -o - writes live-style Matroska to stdout, fragment by fragment.\n\n"
+            "  -o, --output OUT      output file, or - for stdout (required)\n"
+            "  --timeline MODE       producer (default): fragments placed by producer\n"
+            "                        timestamp, gaps kept; original: input timecodes;\n"
+            "                        pack: back to back, no gaps\n"
+            "  --on-change ACTION    when tracks or codec private data change:\n"
+            "                        new-file (default; OUT.1.mkv, ...), new-segment,\n"
+            "                        or stop\n"
+            "  --no-kvs-tags         do not keep each fragment's number and timestamps\n"
+            "                        as Tags (MP4: see --format)\n"
+            "  --format FMT          mkv, mp4 (progressive, its index first; fragmented\n"
+            "                        on a pipe or stdout) or fmp4 (fragmented); default:\n"
+            "                        mp4 when OUT ends in .mp4 or .m4v, else mkv. MP4\n"
+            "                        takes H.264, H.265 and AAC, copied without\n"
+            "                        decoding; each fragment's number, timestamps and\n"
+            "                        first frame's time go to OUT.json\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 static int pick(const char *value, const char *const *names, int n, int *out)
@@ -139,8 +143,15 @@ static int merge_option(void *user, int c, const char *value)
     merge_args *a = user;
     static const char *const timelines[] = {"producer", "original", "pack"};
     static const char *const actions[] = {"new-file", "new-segment", "stop"};
+    static const char *const formats[] = {"mkv", "mp4", "fmp4"};
     int v;
     switch (c) {
+    case 'F':
+        if (pick(value, formats, 3, &v) < 0)
+            return -1;
+        a->format = (merge_format)v;
+        a->format_given = 1;
+        return 0;
     case 'o': a->output = value; return 0;
     case 'n': a->opts.drop_kvs_tags = 1; return 0;
     case 't':
@@ -171,19 +182,24 @@ static void summary(const kvsp_merge_stats *s, const merge_sink *sink)
         cli_info("kvsp merge: output: %s\n", sink->names[i]);
 }
 
-static int run_merge(cli_input_options *in, kvsp_merger *merger, kvsp_reader *r)
+int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v)
 {
-    kvsp_visitor v = kvsp_merger_visitor(merger);
     int st = KVSP_OK;
     if (in->stream)
-        return cli_run_reader(in, r, &v);
+        return cli_run_reader(in, r, v);
     if (in->npaths == 0)
-        st = cli_feed_path(in, NULL, r, &v);
+        st = cli_feed_path(in, NULL, r, v);
     for (int i = 0; st == KVSP_OK && i < in->npaths; i++)
-        st = cli_feed_path(in, in->paths[i], r, &v);
+        st = cli_feed_path(in, in->paths[i], r, v);
     if (st == KVSP_OK)
-        st = cli_finish_reader(r, &v);
+        st = cli_finish_reader(r, v);
     return st;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcasecmp(s + n - k, suffix) == 0;
 }
 
 int cmd_merge(int argc, char **argv)
@@ -193,6 +209,7 @@ int cmd_merge(int argc, char **argv)
         {"timeline", required_argument, NULL, 't'},
         {"on-change", required_argument, NULL, 'c'},
         {"no-kvs-tags", no_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'F'},
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -208,6 +225,15 @@ int cmd_merge(int argc, char **argv)
     if (!args.output) {
         cli_usage_error(usage);
         return CLI_EXIT_USAGE;
+    }
+    if (!args.format_given && (ends_with(args.output, ".mp4") || ends_with(args.output, ".m4v")))
+        args.format = MERGE_FORMAT_MP4;
+    if (args.format != MERGE_FORMAT_MKV) {
+#ifdef KVSP_HAVE_MP4
+        return merge_mp4(&in, &args);
+#else
+        return cli_delegate("kvsp merge to MP4", CLI_FEATURE_MP4);
+#endif
     }
     merge_sink sink;
     memset(&sink, 0, sizeof sink);
@@ -237,7 +263,8 @@ int cmd_merge(int argc, char **argv)
     }
     kvsp_merger *merger = kvsp_merger_create(NULL, &args.opts, &out);
     kvsp_reader *r = kvsp_reader_create(&in.reader);
-    int st = (merger && r) ? run_merge(&in, merger, r) : KVSP_ERR_NOMEM;
+    kvsp_visitor v = merger ? kvsp_merger_visitor(merger) : (kvsp_visitor){0};
+    int st = (merger && r) ? cli_merge_feed(&in, r, &v) : KVSP_ERR_NOMEM;
     int fin = merger ? kvsp_merger_finish(merger) : KVSP_OK;
     if (in.progress)
         fputc('\n', stderr);
