@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <libavutil/log.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +11,14 @@
 
 #include "cli.h"
 #include "cli_log.h"
-#include "cli_json.h"
+#include "json_line.h"
 #include "kvsparser/mp4.h"
 
 typedef struct mp4_cli {
     const char *base;
     const char *timeline;
     char **names;    /* every file begun */
-    json_t **placed; /* per file: its fragments */
+    cli_jl **placed; /* per file: its sidecar, written as fragments are placed */
     unsigned count;
     int write_error;
 } mp4_cli;
@@ -45,17 +44,23 @@ static int grow(mp4_cli *c, char *name)
     char **names = realloc(c->names, (c->count + 1) * sizeof *names);
     if (names)
         c->names = names;
-    json_t **placed = names ? realloc(c->placed, (c->count + 1) * sizeof *placed) : NULL;
+    cli_jl **placed = names ? realloc(c->placed, (c->count + 1) * sizeof *placed) : NULL;
     if (placed)
         c->placed = placed;
-    json_t *list = json_array();
-    if (!names || !placed || !list) {
+    cli_jl *doc = calloc(1, sizeof *doc);
+    if (!names || !placed || !doc) {
         free(name);
-        json_decref(list);
+        free(doc);
         return KVSP_ERR_NOMEM;
     }
+    /* {"file":..., "timeline":..., "fragments":[ ... then one object per
+     * fragment placed; write_sidecars closes it. */
+    cli_jl_begin(doc);
+    cli_jl_cstring(doc, "file", name);
+    cli_jl_cstring(doc, "timeline", c->timeline);
+    cli_jl_open(doc, "fragments", '[');
     c->names[c->count] = name;
-    c->placed[c->count] = list;
+    c->placed[c->count] = doc;
     c->count++;
     return KVSP_OK;
 }
@@ -73,9 +78,13 @@ static int file_name(void *user, unsigned index, char *buf, size_t size)
     return KVSP_OK;
 }
 
-static json_t *optional_ms(const kvsp_fragment *f, uint32_t bit, int64_t ms)
+static void optional_ms(cli_jl *w, const char *key, const kvsp_fragment *f, uint32_t bit,
+                        int64_t ms)
 {
-    return (f->present & bit) ? json_integer((json_int_t)ms) : json_null();
+    if (f->present & bit)
+        cli_jl_int(w, key, ms);
+    else
+        cli_jl_null(w, key);
 }
 
 static int on_placed(void *user, const kvsp_mp4_placed *p)
@@ -86,17 +95,17 @@ static int on_placed(void *user, const kvsp_mp4_placed *p)
     if (p->file >= c->count)
         return KVSP_OK;
     const kvsp_fragment *f = p->fragment;
-    json_t *o = json_object();
-    if (!o)
-        return KVSP_ERR_NOMEM;
-    cli_json_set(o, "index", json_integer((json_int_t)f->index));
-    cli_json_set(o, "fragment_number", cli_json_cstring(f->fragment_number));
-    cli_json_set(o, "producer_timestamp_ms",
-                 optional_ms(f, KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP, f->producer_timestamp_ms));
-    cli_json_set(o, "server_timestamp_ms",
-                 optional_ms(f, KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP, f->server_timestamp_ms));
-    cli_json_set(o, "pts_ms", cli_json_ms(p->pts_ms));
-    return json_array_append_new(c->placed[p->file], o) == 0 ? KVSP_OK : KVSP_ERR_NOMEM;
+    cli_jl *w = c->placed[p->file];
+    cli_jl_open(w, NULL, '{');
+    cli_jl_int(w, "index", (int64_t)f->index);
+    cli_jl_cstring(w, "fragment_number", f->fragment_number);
+    optional_ms(w, "producer_timestamp_ms", f, KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP,
+                f->producer_timestamp_ms);
+    optional_ms(w, "server_timestamp_ms", f, KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP,
+                f->server_timestamp_ms);
+    cli_jl_ms(w, "pts_ms", p->pts_ms);
+    cli_jl_close(w, '{');
+    return w->failed ? KVSP_ERR_NOMEM : KVSP_OK;
 }
 
 static int write_sidecars(mp4_cli *c)
@@ -106,15 +115,16 @@ static int write_sidecars(mp4_cli *c)
         char *path = NULL;
         if (asprintf(&path, "%s.json", c->names[i]) < 0)
             return -1;
-        json_t *doc = json_object();
-        cli_json_set(doc, "file", json_string(c->names[i]));
-        cli_json_set(doc, "timeline", json_string(c->timeline));
-        cli_json_set(doc, "fragments", json_incref(c->placed[i]));
-        if (!doc || json_dump_file(doc, path, JSON_INDENT(1)) != 0) {
+        cli_jl *doc = c->placed[i];
+        cli_jl_close(doc, '[');
+        FILE *out = fopen(path, "w");
+        int failed = !out || cli_jl_end(doc, out) != 0;
+        if (out && fclose(out) != 0)
+            failed = 1;
+        if (failed) {
             cli_error("kvsp merge: %s: cannot write\n", path);
             rc = -1;
         }
-        json_decref(doc);
         free(path);
     }
     return rc;
@@ -192,7 +202,9 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
             S_ISREG(sb.st_mode) && sb.st_size == 0 && unlink(c.names[i]) == 0)
             cli_info("kvsp merge: removed the empty %s\n", c.names[i]);
         free(c.names[i]);
-        json_decref(c.placed[i]);
+        if (c.placed[i])
+            cli_jl_free(c.placed[i]);
+        free(c.placed[i]);
     }
     free(c.names);
     free(c.placed);
