@@ -13,4 +13,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev python3-botocore \
   libsdl2-dev clang libclang-rt-dev \
   ffmpeg mkvtoolnix libebml-dev libmatroska-dev g++ \
+  python3-dev \
+  python3-numpy \
+  python3-pytest \
+  python3-av \
+  python3-distributed \
+  python3-boto3 \
   >/dev/null

@@ -1,0 +1,29 @@
+"""kvsp: Kinesis Video Streams media in Python, over the kvsparser C library.
+
+Distribution name ``kvsp-kinesis``; import name ``kvsp``.
+
+    import kvsp
+    for fragment in kvsp.fragments("capture.mkv"):
+        print(fragment.fragment_number, fragment.producer_timestamp_ms)
+    for picture in kvsp.decode("capture.mkv", interval_ms=1000):
+        model(picture.array)            # (H, W, 3) uint8 RGB
+
+Sources: a path, bytes, a binary file, botocore's StreamingBody
+(``get_media(...)["Payload"]``) or any iterable of bytes chunks. The C
+library parses and decodes with the GIL released.
+"""
+from . import errors
+from ._model import Batch, Fragment, Picture, Tag, Track
+from ._reader import Frame, ReadOptions, Reader, fragments, frames, read
+from .errors import DecodeError, Error, FormatError, LimitError, TruncatedError
+from . import _native
+
+library_version = _native.library_version
+have_decoder = bool(getattr(_native, "have_decoder", 0))
+
+if have_decoder:
+    from ._decode import DecodeOptions, Decoder, decode, decode_batches
+
+__all__ = ["Batch", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
+           "Frame", "LimitError", "Picture", "ReadOptions", "Reader", "Tag", "Track",
+           "TruncatedError", "decode", "decode_batches", "errors", "fragments", "frames", "read"]

@@ -1,0 +1,46 @@
+/* Shared declarations of the kvsp._native extension module: the Python
+ * layer above libkvsparser's public API (include/kvsparser/). Each .c file
+ * holds one type; this header is how they reach each other. */
+#ifndef KVSP_PY_NATIVE_H
+#define KVSP_PY_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+
+#include "kvsparser/fragment.h"
+
+/* Sets the Python exception for a failed library call: an instance of the
+ * kvsp.errors class for the status, carrying the status name, the absolute
+ * byte offset (-1 when unknown) and the message. Returns NULL. */
+PyObject *kvsp_py_raise(int status, int64_t offset, const char *message);
+
+/* A fragment's metadata as a dict with the keys of `kvsp fragments` JSON. */
+PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f);
+
+/* Text from the library: UTF-8 with bad bytes replaced, None for NULL. */
+PyObject *kvsp_py_text(const char *s, size_t len);
+PyObject *kvsp_py_cstring(const char *s);
+/* A millisecond value as int when whole (as kvsp prints it), else float. */
+PyObject *kvsp_py_ms(double ms);
+
+struct kvsp_frame;
+/* A Frame whose data is a view of the reader's bytes, valid until
+ * kvsp_py_frame_end_step. fragment_number: a new or borrowed-and-increfed
+ * str or None, stolen. */
+PyObject *kvsp_py_frame_new(const struct kvsp_frame *f, PyObject *fragment_number);
+/* Ends the frame's step: its data stops being readable. Fails (-1,
+ * BufferError) while a view of the data is still held, since the bytes
+ * behind it are about to be reused. */
+int kvsp_py_frame_end_step(PyObject *frame);
+int kvsp_py_add_frame(PyObject *module);
+
+/* Type registration, called from the module's init. */
+int kvsp_py_add_parser(PyObject *module);
+int kvsp_py_add_decoder(PyObject *module);
+
+/* Refuses pickling of live handles with a TypeError saying why. */
+PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);
+
+#endif
