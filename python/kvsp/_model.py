@@ -30,7 +30,7 @@ class Track:
 
     @property
     def codec_private_size(self):
-        return len(self.codec_private) if self.codec_private is not None else 0
+        return len(self.codec_private) if self.codec_private is not None else None
 
 
 @dataclass(frozen=True)
