@@ -69,12 +69,7 @@ class Reader:
                         "pickle its options (Reader.options) instead")
 
     def _ready(self) -> Iterator[Union[Frame, Fragment]]:
-        p = self._parser
-        while True:
-            item = p.next()
-            if item is None:
-                return
-            yield Fragment._from_dict(item) if isinstance(item, dict) else item
+        return _Items(self._parser, None)
 
     def feed(self, chunk) -> Iterator[Union[Frame, Fragment]]:
         """Hands the reader a bytes-like chunk; iterate the result for what
@@ -103,13 +98,49 @@ class Reader:
         return self._parser.millis_behind_now
 
 
-def read(source, options: Optional[ReadOptions] = None, *, frames=True, fragments=True, **kw):
+class _Items:
+    """The items of a parser, feeding it the chunks of a source (None: only
+    what is ready). An iterator object rather than a generator, so that an
+    exception (a BufferError for a view held past its step) leaves it
+    usable: drop the view and iterate on."""
+
+    def __init__(self, parser, source_chunks):
+        self._parser = parser
+        self._chunks = source_chunks
+        self._ended = source_chunks is None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        p = self._parser
+        while True:
+            item = p.next()
+            if item is not None:
+                return Fragment._from_dict(item) if isinstance(item, dict) else item
+            if self._ended:
+                raise StopIteration
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._ended = True
+                self.close()
+                p.finish()
+            else:
+                p.feed(chunk)
+
+    def close(self):
+        """Closes the source (a file opened from a path)."""
+        close = getattr(self._chunks, "close", None)
+        if close:
+            close()
+
+
+def read(source, options: Optional[ReadOptions] = None, *, frames=True, fragments=True,
+         **kw) -> Iterator[Union[Frame, Fragment]]:
     """Frames and Fragments of a source (path, bytes, file, StreamingBody or
     iterable of chunks), in stream order."""
     r = Reader(options, frames=frames, fragments=fragments, **kw)
-    for chunk in chunks(source, r.options.chunk_size):
-        yield from r.feed(chunk)
-    yield from r.close()
+    return _Items(r._parser, chunks(source, r.options.chunk_size))
 
 
 def fragments(source, options: Optional[ReadOptions] = None, **kw) -> Iterator[Fragment]:

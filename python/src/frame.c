@@ -28,11 +28,13 @@ typedef struct {
     int has_fragment;
     char keyframe, invisible, discardable;
     PyObject *fragment_number;
+    PyObject *parent; /* while valid: the parser whose bytes data points into */
+    PyObject **slot;  /* the parent's pointer to this frame */
 } frame_obj;
 
 static PyTypeObject frame_type;
 
-PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number)
+PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number, PyObject *parent, PyObject **slot)
 {
     frame_obj *o = PyObject_New(frame_obj, &frame_type);
     if (!o) {
@@ -62,6 +64,8 @@ PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number)
     o->invisible = (char)(f->invisible != 0);
     o->discardable = (char)(f->discardable != 0);
     o->fragment_number = fragment_number;
+    o->parent = parent ? Py_NewRef(parent) : NULL;
+    o->slot = parent ? slot : NULL;
     return (PyObject *)o;
 }
 
@@ -84,6 +88,10 @@ int kvsp_py_frame_end_step(PyObject *self)
     }
     o->valid = 0;
     o->data = NULL;
+    if (o->slot && *o->slot == self)
+        *o->slot = NULL;
+    o->slot = NULL;
+    Py_CLEAR(o->parent);
     return 0;
 }
 
@@ -113,6 +121,9 @@ static PyBufferProcs frame_as_buffer = {frame_getbuffer, frame_releasebuffer};
 static void frame_dealloc(PyObject *self)
 {
     frame_obj *o = (frame_obj *)self;
+    if (o->slot && *o->slot == self)
+        *o->slot = NULL;
+    Py_XDECREF(o->parent);
     Py_XDECREF(o->view);
     Py_XDECREF(o->owner);
     Py_XDECREF(o->fragment_number);
@@ -232,7 +243,7 @@ static PyObject *from_state(PyObject *module, PyObject *args)
     f.keyframe = key;
     f.invisible = invisible;
     f.discardable = discardable;
-    frame_obj *o = (frame_obj *)kvsp_py_frame_new(&f, Py_NewRef(number));
+    frame_obj *o = (frame_obj *)kvsp_py_frame_new(&f, Py_NewRef(number), NULL, NULL);
     if (!o)
         return NULL;
     o->has_fragment = has_fragment;

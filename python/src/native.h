@@ -27,9 +27,12 @@ PyObject *kvsp_py_ms(double ms);
 
 struct kvsp_frame;
 /* A Frame whose data is a view of the reader's bytes, valid until
- * kvsp_py_frame_end_step. fragment_number: a new or borrowed-and-increfed
- * str or None, stolen. */
-PyObject *kvsp_py_frame_new(const struct kvsp_frame *f, PyObject *fragment_number);
+ * kvsp_py_frame_end_step. fragment_number (str or None) is stolen. The
+ * frame keeps parent (the parser that owns the bytes) alive while valid,
+ * and *slot, the parent's borrowed pointer to it, is cleared when the
+ * frame goes first. parent may be NULL (no slot). */
+PyObject *kvsp_py_frame_new(const struct kvsp_frame *f, PyObject *fragment_number, PyObject *parent,
+                            PyObject **slot);
 /* Ends the frame's step: its data stops being readable. Fails (-1,
  * BufferError) while a view of the data is still held, since the bytes
  * behind it are about to be reused. */

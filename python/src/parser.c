@@ -31,7 +31,10 @@ typedef struct {
     int pending;
     const kvsp_frame *pending_frame;
     const kvsp_fragment *pending_fragment;
-    PyObject *current_frame; /* the Frame of the current step */
+    /* The Frame of the current step, borrowed: a valid frame holds its
+     * parser (so the bytes it points into outlive neither), and clears
+     * this when it goes first. */
+    PyObject *current_frame;
     PyObject *number;        /* fragment_number str of number_index, reused by its frames */
     uint64_t number_index;
     int error; /* the run's error, raised once the open fragment was delivered */
@@ -118,7 +121,6 @@ static void parser_dealloc(PyObject *self)
 {
     parser_obj *p = (parser_obj *)self;
     release_input(p);
-    Py_XDECREF(p->current_frame);
     Py_XDECREF(p->number);
     kvsp_composite_destroy(p->composite);
     kvsp_frame_visitor_destroy(p->frames);
@@ -209,9 +211,9 @@ static PyObject *build_pending(parser_obj *p)
     PyObject *number = fragment_number(p, p->pending_frame->fragment);
     if (!number)
         return NULL;
-    PyObject *frame = kvsp_py_frame_new(p->pending_frame, number);
+    PyObject *frame = kvsp_py_frame_new(p->pending_frame, number, (PyObject *)p, &p->current_frame);
     if (frame)
-        p->current_frame = Py_NewRef(frame);
+        p->current_frame = frame;
     return frame;
 }
 
@@ -229,11 +231,8 @@ static PyObject *parser_next(PyObject *self, PyObject *unused)
     parser_obj *p = (parser_obj *)self;
     if (check_usable(p) < 0)
         return NULL;
-    if (p->current_frame) {
-        if (kvsp_py_frame_end_step(p->current_frame) < 0)
-            return NULL;
-        Py_CLEAR(p->current_frame);
-    }
+    if (p->current_frame && kvsp_py_frame_end_step(p->current_frame) < 0)
+        return NULL;
     for (;;) {
         if (p->error && p->final_reported)
             return kvsp_py_raise(p->error, p->error_offset, p->error_message);
