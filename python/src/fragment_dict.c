@@ -5,12 +5,40 @@
 
 #include "kvsparser/fragment.h"
 
+/* The keys as interned str objects, made once: the keys are string
+ * literals, so their address identifies them. PyDict_SetItemString would
+ * make and intern a new str for every key of every fragment, a good part
+ * of the cost of a fragment. */
+#define KEY_CACHE 64
+static struct {
+    const char *literal;
+    PyObject *key;
+} keys[KEY_CACHE];
+
+/* Borrowed; NULL when the cache is full (the caller falls back). */
+static PyObject *key_for(const char *literal)
+{
+    int i = 0;
+    for (; i < KEY_CACHE && keys[i].literal; i++)
+        if (keys[i].literal == literal)
+            return keys[i].key;
+    if (i == KEY_CACHE)
+        return NULL;
+    PyObject *k = PyUnicode_InternFromString(literal);
+    if (k) {
+        keys[i].literal = literal;
+        keys[i].key = k; /* kept for the life of the process */
+    }
+    return k;
+}
+
 /* Steals value; -1 on failure (value NULL or insertion failed). */
 static int put(PyObject *d, const char *key, PyObject *value)
 {
     if (!value)
         return -1;
-    int rc = PyDict_SetItemString(d, key, value);
+    PyObject *k = key_for(key);
+    int rc = k ? PyDict_SetItem(d, k, value) : PyDict_SetItemString(d, key, value);
     Py_DECREF(value);
     return rc;
 }
