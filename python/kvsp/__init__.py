@@ -11,6 +11,23 @@ Distribution name ``kvsp-kinesis``; import name ``kvsp``.
 Sources: a path, bytes, a binary file, botocore's StreamingBody
 (``get_media(...)["Payload"]``) or any iterable of bytes chunks. The C
 library parses and decodes with the GIL released.
+
+Frames and push-style reading, for callers with their own I/O::
+
+    reader = kvsp.Reader(track_type="video")
+    async for chunk in response.content.iter_chunked(65536):   # e.g. aiohttp
+        for item in reader.feed(chunk):
+            if isinstance(item, kvsp.Frame):
+                handle(item.pts_ms, bytes(item.data))   # data: valid this step only
+    for item in reader.close():
+        ...
+
+Batches for a model::
+
+    for batch in kvsp.decode_batches(body, 16, every=5, size=(224, 224)):
+        model(batch.array)              # (16, 224, 224, 3) uint8
+
+Errors are kvsp.Error subclasses with .status, .code, .offset, .message.
 """
 from . import errors
 from ._model import Batch, Fragment, Picture, Tag, Track

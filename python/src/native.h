@@ -1,6 +1,14 @@
 /* Shared declarations of the kvsp._native extension module: the Python
  * layer above libkvsparser's public API (include/kvsparser/). Each .c file
- * holds one type; this header is how they reach each other. */
+ * holds one concern; this header is how they reach each other.
+ *
+ *   module.c        init, kvsp.errors exceptions, text helpers
+ *   fragment_dict.c a kvsp_fragment as a dict (kvsp fragments' keys)
+ *   frame.c         the Frame type and its step-bound buffer
+ *   parser.c        the Parser: reader + fragment and frame visitors
+ *   decoder.c       the Decoder: reader + frame decoder to numpy
+ *
+ * Everything is called with the GIL held unless it says otherwise. */
 #ifndef KVSP_PY_NATIVE_H
 #define KVSP_PY_NATIVE_H
 

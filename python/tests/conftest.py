@@ -1,5 +1,13 @@
 """Shared fixtures of the kvsp package tests: the kvsp binary (the oracle
-for metadata), the fixture files and the shared KVS captures."""
+for metadata), the fixture files and the shared KVS captures, from the
+environment ctest `python` sets (KVSP, KVSP_RESOURCES, KVSP_CAPTURES_DIR,
+PYTHONPATH=BUILD/python). It also applies the project's skip convention
+(tests/kvsp_testing.py): a run in which a test skipped for want of data or
+a tool, and none failed, exits 77 (a failure with CI=true).
+
+    PYTHONPATH=build/python KVSP=build/kvsp KVSP_CAPTURES_DIR=../shared/kvs-captures \
+        /usr/bin/python3 -m pytest python/tests
+"""
 import glob
 import json
 import os
@@ -10,10 +18,30 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "client"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
+import kvsp_testing  # noqa: E402
 
 KVSP = os.environ.get("KVSP", "kvsp")
 RESOURCES = os.environ.get("KVSP_RESOURCES", os.path.join(HERE, "..", "..", "tests", "resources"))
 CAPTURES = os.environ.get("KVSP_CAPTURES_DIR", "")
+
+
+# The shared captures (their README): tests over them are parametrized by
+# name, so that they are collected, and skip, when the folder is absent.
+CAPTURE_NAMES = ["bezos_vogels.mkv", "clusters.mkv", "kinesis_video_renderer_example_output.mkv",
+                 "output-get-media-equal-timecode.mkv", "output_get_media.mkv",
+                 "output_get_media_sparse_fragments.mkv", "vogels_330.mkv"]
+
+
+def resolve(name):
+    """A capture's path by name (skipping the test without the captures),
+    or a path as it is."""
+    if os.sep in name:
+        return name
+    path = os.path.join(CAPTURES, name) if CAPTURES else ""
+    if not os.path.exists(path):
+        pytest.skip("no KVS captures (KVSP_CAPTURES_DIR=%r)" % CAPTURES)
+    return path
 
 
 def capture_files():
@@ -25,7 +53,8 @@ def fixture_files():
 
 
 def all_files():
-    return capture_files() + fixture_files()
+    """Capture names and fixture paths, for resolve()."""
+    return CAPTURE_NAMES + fixture_files()
 
 
 def file_id(path):
@@ -45,3 +74,17 @@ def captures():
     if not files:
         pytest.skip("no KVS captures (KVSP_CAPTURES_DIR=%r)" % CAPTURES)
     return files
+
+
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        why = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append("%s: %s" % (report.nodeid, why))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if exitstatus == 0 and _skipped:
+        session.exitstatus = kvsp_testing.skip_status("; ".join(_skipped))

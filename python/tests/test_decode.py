@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 import kvsp
-from conftest import KVSP, RESOURCES, capture_files, file_id
+from conftest import CAPTURE_NAMES, KVSP, RESOURCES, file_id, resolve
 
 pytestmark = pytest.mark.skipif(not kvsp.have_decoder, reason="built without the decoder")
 
@@ -43,8 +43,9 @@ def pyav_planes(path):
     return out
 
 
-@pytest.mark.parametrize("path", capture_files() + VIDEO_FIXTURES, ids=file_id)
+@pytest.mark.parametrize("path", CAPTURE_NAMES + VIDEO_FIXTURES, ids=file_id)
 def test_yuv420p_planes_equal_pyav(path):
+    path = resolve(path)
     theirs = pyav_planes(path)
     ours = decode_all(path, pixel_format="yuv420p", threads=2)
     assert len(ours) == len(theirs) > 0
@@ -83,8 +84,9 @@ def same_as_cli(ours, cli):
         assert numpy.array_equal(pic.array, array)
 
 
-@pytest.mark.parametrize("path", capture_files(), ids=file_id)
+@pytest.mark.parametrize("path", CAPTURE_NAMES, ids=file_id)
 def test_rgb_equals_c_decoder(tmp_path, path):
+    path = resolve(path)
     same_as_cli(decode_all(path, every=7), kvsp_raw(tmp_path, path, "--every", "7"))
 
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 import kvsp
-from conftest import all_files, file_id, kvsp_lines
+from conftest import all_files, file_id, kvsp_lines, resolve
 
 FILES = all_files()
 
@@ -55,6 +55,7 @@ def check_error(error, rc, stderr):
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)
 def test_fragments_equal_cli(path):
+    path = resolve(path)
     expected, rc, err = kvsp_lines("fragments", path)
     got, error = collect(kvsp.fragments(path))
     assert [fragment_as_json(f) for f in got] == expected
@@ -63,6 +64,7 @@ def test_fragments_equal_cli(path):
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)
 def test_frames_equal_cli(path):
+    path = resolve(path)
     expected, rc, err = kvsp_lines("frames", "--list", path)
     got, error = collect(frame_as_json(f) for f in kvsp.frames(path))
     assert got == expected
@@ -71,6 +73,7 @@ def test_frames_equal_cli(path):
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)
 def test_items_in_stream_order(path):
+    path = resolve(path)
     """read() gives each fragment after its frames, with the same counts."""
     frames_seen = {}
     for item in collect(kvsp.read(path))[0]:

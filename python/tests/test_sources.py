@@ -7,7 +7,7 @@ import random
 import pytest
 
 import kvsp
-from conftest import all_files, file_id
+from conftest import all_files, file_id, resolve
 
 FILES = all_files()
 
@@ -68,6 +68,7 @@ class IterChunks:
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)
 def test_every_source_kind_and_chunking_is_the_same(path):
+    path = resolve(path)
     with open(path, "rb") as f:
         data = f.read()
     expected = read_all(path)
@@ -89,6 +90,7 @@ def test_every_source_kind_and_chunking_is_the_same(path):
 
 @pytest.mark.parametrize("path", FILES[:3] + FILES[-3:], ids=file_id)
 def test_push_reader_random_feeds(path):
+    path = resolve(path)
     with open(path, "rb") as f:
         data = f.read()
     expected = read_all(data)
