@@ -15,6 +15,10 @@ each, interleaved, over the same bytes in 64 KiB chunks (median and min):
   py-fragments   kvsp.fragments(): one Fragment per fragment, no frame objects
   py-decode-rgb  kvsp.decode() to (H, W, 3) RGB arrays (first 2 copies)
   pyav-decode-rgb PyAV: container.decode() + to_ndarray('rgb24'), threads AUTO
+  py-decode-2x1t  two decodes of the same input (threads=1 each), one after the
+                  other; py-decode-2thr: the same two in two Python threads at
+                  once. Their ratio shows whether the GIL is released while C decodes
+                  (about 2x on two free cores; 1x if it were held)
 
 Prints a table and one JSON line. Machines are shared and noisy: compare
 the ratios within one run, not absolute numbers across runs.
@@ -88,6 +92,23 @@ def main():
     except ImportError:
         pass
 
+    if kvsp.have_decoder:
+        import threading
+
+        def decode_one():
+            return sum(1 for p in kvsp.decode(chunks(small), pixel_format="rgb24", threads=1))
+
+        def two_threads():
+            counts = []
+            ts = [threading.Thread(target=lambda: counts.append(decode_one())) for _ in range(2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            return sum(counts)
+        cases["py-decode-2x1t"] = (lambda: decode_one() + decode_one(), 2 * len(small))
+        cases["py-decode-2thr"] = (two_threads, 2 * len(small))
+
     # Passes interleaved, so that the machine's load changes hit every case.
     times = {k: [] for k in cases}
     counts = {}
@@ -113,6 +134,9 @@ def main():
     if "py-decode-rgb" in rows and "pyav-decode-rgb" in rows:
         ratios["py-decode/pyav"] = {"median": rows["pyav-decode-rgb"][0] / rows["py-decode-rgb"][0],
                                     "min": rows["pyav-decode-rgb"][1] / rows["py-decode-rgb"][1]}
+    if "py-decode-2thr" in rows:
+        ratios["py-decode-2thr/2x1t"] = {"median": rows["py-decode-2x1t"][0] / rows["py-decode-2thr"][0],
+                                         "min": rows["py-decode-2x1t"][1] / rows["py-decode-2thr"][1]}
     for k, v in ratios.items():
         print("throughput %s: %.2fx (median), %.2fx (min)" % (k, v["median"], v["min"]))
     print(json.dumps({"rows": {k: {"median": t, "min": best, "frames": n, "bytes": b}
