@@ -61,6 +61,8 @@ def _class_for(status):
     return Error
 
 
-def _from_status(code, status, offset, message):
-    """The exception for a library status (called by kvsp._native)."""
-    return _class_for(status)(message, status, code, offset)
+def _from_status(code, status, offset, message, decoder=False):
+    """The exception for a library status (called by kvsp._native); decoder:
+    the frame decoder failed itself (a codec it cannot open, memory)."""
+    cls = DecodeError if decoder else _class_for(status)
+    return cls(message, status, code, offset)

@@ -40,7 +40,7 @@ typedef struct {
     picture_rec *queue;
     size_t count, cap;
     int nomem, finished, busy;
-    int error;
+    int error, error_is_decoder;
     int64_t error_offset;
     char error_message[512];
 } decoder_obj;
@@ -181,8 +181,9 @@ static void note_error(decoder_obj *d, int st)
         return;
     d->error = st;
     d->error_offset = (int64_t)kvsp_reader_error_offset(d->reader);
-    const char *msg = kvsp_decoder_error(d->decoder) ? kvsp_decoder_error_message(d->decoder)
-                                                     : kvsp_reader_error_message(d->reader);
+    d->error_is_decoder = kvsp_decoder_error(d->decoder) != KVSP_OK;
+    const char *msg = d->error_is_decoder ? kvsp_decoder_error_message(d->decoder)
+                                          : kvsp_reader_error_message(d->reader);
     snprintf(d->error_message, sizeof d->error_message, "%s", msg ? msg : "");
 }
 
@@ -278,6 +279,8 @@ static PyObject *run(decoder_obj *d, const void *data, size_t len, int finishing
 
 static PyObject *raise_pending(decoder_obj *d)
 {
+    if (d->error_is_decoder)
+        return kvsp_py_raise_decoder(d->error, d->error_offset, d->error_message);
     return kvsp_py_raise(d->error, d->error_offset, d->error_message);
 }
 

@@ -12,15 +12,25 @@
  * sends a worker's exception back to the parent). */
 static PyObject *from_status;
 
-PyObject *kvsp_py_raise(int status, int64_t offset, const char *message)
+static PyObject *raise_as(int status, int64_t offset, const char *message, int decoder)
 {
-    PyObject *exc = PyObject_CallFunction(from_status, "isLs", status, kvsp_status_name(status),
-                                          (long long)offset, message ? message : "");
+    PyObject *exc = PyObject_CallFunction(from_status, "isLsi", status, kvsp_status_name(status),
+                                          (long long)offset, message ? message : "", decoder);
     if (exc) {
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
         Py_DECREF(exc);
     }
     return NULL;
+}
+
+PyObject *kvsp_py_raise(int status, int64_t offset, const char *message)
+{
+    return raise_as(status, offset, message, 0);
+}
+
+PyObject *kvsp_py_raise_decoder(int status, int64_t offset, const char *message)
+{
+    return raise_as(status, offset, message, 1);
 }
 
 PyObject *kvsp_py_text(const char *s, size_t len)

@@ -23,6 +23,8 @@
  * kvsp.errors class for the status, carrying the status name, the absolute
  * byte offset (-1 when unknown) and the message. Returns NULL. */
 PyObject *kvsp_py_raise(int status, int64_t offset, const char *message);
+/* The same for an error the frame decoder raised itself: kvsp.DecodeError. */
+PyObject *kvsp_py_raise_decoder(int status, int64_t offset, const char *message);
 
 /* A fragment's metadata as a dict with the keys of `kvsp fragments` JSON. */
 PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f);

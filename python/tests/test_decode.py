@@ -143,3 +143,12 @@ def test_decode_errors(captures):
         for p in kvsp.decode(path, every=1):
             pics.append(p.pts_ms)
     assert len(pics) > 200
+
+
+def test_a_codec_the_decoder_cannot_open_is_a_decode_error():
+    data = open(os.path.join(RESOURCES, "kvs_unknown_size_8byte.mkv"), "rb").read()
+    assert data.count(b"V_MPEG4/ISO/AVC") >= 1
+    with pytest.raises(kvsp.DecodeError) as e:
+        list(kvsp.decode(data.replace(b"V_MPEG4/ISO/AVC", b"V_KVSPTEST/NONE")))
+    assert "V_KVSPTEST/NONE" in e.value.message and e.value.status.startswith("ERR_")
+    assert not isinstance(e.value, kvsp.FormatError)
