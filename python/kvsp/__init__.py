@@ -31,7 +31,7 @@ Errors are kvsp.Error subclasses with .status, .code, .offset, .message.
 """
 from . import errors
 from ._model import Batch, Fragment, Picture, Tag, Track
-from ._reader import Frame, ReadOptions, Reader, fragments, frames, read
+from ._reader import Frame, ReadOptions, Reader, fragments, frames, merge, read
 from .errors import DecodeError, Error, FormatError, LimitError, TruncatedError
 from . import _native
 
@@ -43,4 +43,4 @@ if have_decoder:
 
 __all__ = ["Batch", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
            "Frame", "LimitError", "Picture", "ReadOptions", "Reader", "Tag", "Track",
-           "TruncatedError", "decode", "decode_batches", "errors", "fragments", "frames", "read"]
+           "TruncatedError", "decode", "decode_batches", "errors", "fragments", "frames", "merge", "read"]

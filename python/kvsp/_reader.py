@@ -1,5 +1,6 @@
 """Reading fragments and frames: the push-style Reader and the pull-style
 functions over any source."""
+import os
 from dataclasses import asdict, dataclass
 from typing import Iterator, Optional, Union
 
@@ -151,3 +152,24 @@ def fragments(source, options: Optional[ReadOptions] = None, **kw) -> Iterator[F
 def frames(source, options: Optional[ReadOptions] = None, **kw) -> Iterator[Frame]:
     """The Frames of a source; ``frame.data`` is valid until the next one."""
     return read(source, options, fragments=False, **kw)
+
+
+_TIMELINES = {"producer": 0, "original": 1, "pack": 2}
+_ON_CHANGE = {"new-file": 0, "new-segment": 1, "stop": 2}
+
+
+def merge(source, path, *, timeline="producer", on_change="new-file", kvs_tags=True, resync=False,
+          writing_app=None, chunk_size=DEFAULT_CHUNK_SIZE) -> dict:
+    """Merges a chain of fragments from a source into one seekable Matroska
+    file at path, as `kvsp merge SOURCE -o PATH` does (timeline: producer,
+    original or pack; on_change: new-file (PATH.1.mkv, ...), new-segment or
+    stop). writing_app: the Info WritingApp (None: the library's name).
+    Returns the merger's counts and the list of files written."""
+    try:
+        m = _native.Merger(os.fspath(path), timeline=_TIMELINES[timeline], split=_ON_CHANGE[on_change],
+                           drop_kvs_tags=not kvs_tags, resync=resync, writing_app=writing_app)
+    except KeyError as e:
+        raise ValueError("unknown timeline or on_change: %s" % e) from None
+    for chunk in chunks(source, chunk_size):
+        m.feed(chunk)
+    return m.finish()

@@ -86,7 +86,7 @@ static int module_exec(PyObject *m)
         return -1;
     if (PyModule_AddStringConstant(m, "library_version", KVSP_VERSION_STRING) < 0)
         return -1;
-    if (kvsp_py_add_parser(m) < 0)
+    if (kvsp_py_add_parser(m) < 0 || kvsp_py_add_merger(m) < 0)
         return -1;
 #ifdef KVSP_PY_HAVE_DECODER
     return kvsp_py_add_decoder(m);

@@ -7,6 +7,7 @@
  *   frame.c         the Frame type and its step-bound buffer
  *   parser.c        the Parser: reader + fragment and frame visitors
  *   decoder.c       the Decoder: reader + frame decoder to numpy
+ *   merger.c        the Merger: reader + segment merger to files
  *
  * Everything is called with the GIL held unless it says otherwise. */
 #ifndef KVSP_PY_NATIVE_H
@@ -52,6 +53,7 @@ int kvsp_py_add_frame(PyObject *module);
 /* Type registration, called from the module's init. */
 int kvsp_py_add_parser(PyObject *module);
 int kvsp_py_add_decoder(PyObject *module);
+int kvsp_py_add_merger(PyObject *module);
 
 /* Refuses pickling of live handles with a TypeError saying why. */
 PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);
