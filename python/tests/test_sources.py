@@ -110,3 +110,42 @@ def test_push_reader_random_feeds(path):
 def test_not_a_source():
     with pytest.raises(TypeError, match="not a source"):
         list(kvsp.read(42))
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_long_stream_does_not_grow_the_process(captures):
+    """300 copies of a capture (750 MB, 90,000 frames) streamed in 64 KiB
+    chunks: the process grows by no more than a few MB once running, and
+    Python allocations stay bounded (tracemalloc)."""
+    import tracemalloc
+    one = open(resolve("output_get_media.mkv"), "rb").read()
+    view = memoryview(one)
+
+    def stream(copies):
+        for _ in range(copies):
+            for i in range(0, len(view), 1 << 16):
+                yield view[i:i + (1 << 16)]
+
+    items = kvsp.read(stream(300))
+    frames = fragments = 0
+    tracemalloc.start()
+    try:
+        for it in items:
+            if isinstance(it, kvsp.Frame):
+                frames += 1
+                it.data[0]
+            else:
+                fragments += 1
+            if frames == 3000:
+                base = rss_bytes()
+                tracemalloc.reset_peak()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (frames, fragments) == (90000, 1500)
+    assert rss_bytes() - base < 8 << 20
+    assert peak < 1 << 20
