@@ -32,7 +32,7 @@ Errors are kvsp.Error subclasses with .status, .code, .offset, .message.
 from . import errors
 from ._model import Batch, Fragment, Picture, Tag, Track
 from ._reader import Frame, ReadOptions, Reader, fragments, frames, merge, read
-from .errors import DecodeError, Error, FormatError, LimitError, TruncatedError
+from .errors import DecodeError, Error, FormatError, LimitError, ServiceError, TruncatedError
 from . import _native
 
 library_version = _native.library_version
@@ -41,6 +41,10 @@ have_decoder = bool(getattr(_native, "have_decoder", 0))
 if have_decoder:
     from ._decode import DecodeOptions, Decoder, decode, decode_batches
 
-__all__ = ["Batch", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
-           "Frame", "LimitError", "Picture", "ReadOptions", "Reader", "Tag", "Track",
+have_client = bool(getattr(_native, "have_client", 0))
+if have_client:
+    from ._client import Client
+
+__all__ = ["Batch", "Client", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
+           "Frame", "LimitError", "Picture", "ServiceError", "ReadOptions", "Reader", "Tag", "Track",
            "TruncatedError", "decode", "decode_batches", "errors", "fragments", "frames", "merge", "read"]

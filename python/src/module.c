@@ -88,6 +88,10 @@ static int module_exec(PyObject *m)
         return -1;
     if (kvsp_py_add_parser(m) < 0 || kvsp_py_add_merger(m) < 0)
         return -1;
+#ifdef KVSP_PY_HAVE_CLIENT
+    if (kvsp_py_add_client(m) < 0)
+        return -1;
+#endif
 #ifdef KVSP_PY_HAVE_DECODER
     return kvsp_py_add_decoder(m);
 #else

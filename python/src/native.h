@@ -8,6 +8,7 @@
  *   parser.c        the Parser: reader + fragment and frame visitors
  *   decoder.c       the Decoder: reader + frame decoder to numpy
  *   merger.c        the Merger: reader + segment merger to files
+ *   client.c        the Client: KVS calls of libkvsparser-client
  *
  * Everything is called with the GIL held unless it says otherwise. */
 #ifndef KVSP_PY_NATIVE_H
@@ -54,6 +55,7 @@ int kvsp_py_add_frame(PyObject *module);
 int kvsp_py_add_parser(PyObject *module);
 int kvsp_py_add_decoder(PyObject *module);
 int kvsp_py_add_merger(PyObject *module);
+int kvsp_py_add_client(PyObject *module);
 
 /* Refuses pickling of live handles with a TypeError saying why. */
 PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);
