@@ -147,5 +147,7 @@ def test_a_long_stream_does_not_grow_the_process(captures):
     finally:
         tracemalloc.stop()
     assert (frames, fragments) == (90000, 1500)
-    assert rss_bytes() - base < 8 << 20
     assert peak < 1 << 20
+    # AddressSanitizer quarantines freed memory (256 MB): RSS says nothing there.
+    if not os.environ.get("KVSP_SANITIZED"):
+        assert rss_bytes() - base < 8 << 20
