@@ -2,11 +2,14 @@
 # Quick start: install, build, then the whole path on a bundled sample:
 # serve it from a local KVS-compatible endpoint (kvsp serve on 127.0.0.1),
 # read it back through GetMedia with --stream, print its fragments, merge
-# them into a seekable MKV and extract a few frames as PNG; stop the server.
+# them into a seekable MKV and extract a few frames as PNG, then the same
+# stream from Python: boto3's GetMedia body decoded by the kvsp package into
+# a numpy batch (examples/python/one_per_second.py); stop the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKVSP_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKVSP_BUILD_TESTS=OFF \
+  -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 kvsp=$PWD/build/kvsp
 
@@ -32,3 +35,6 @@ echo "== kvsp frames --stream demo-camera --every 4 -o frames/"
 "$kvsp" frames "${remote[@]}" --every 4 -o "$work/frames"
 ls -l "$work/merged.mkv" "$work/frames"
 cat "$work/frames/index.jsonl"
+echo "== python: kvsp.decode_batches(boto3 get_media(demo-camera) StreamingBody, one per second)"
+AWS_DEFAULT_REGION=$AWS_REGION PYTHONPATH=$PWD/build/python /usr/bin/python3 \
+  examples/python/one_per_second.py --stream demo-camera --endpoint-url "$endpoint" --batch 4 --size 160x

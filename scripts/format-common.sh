@@ -2,13 +2,13 @@
 # repository's top directory.
 
 # The C sources and headers the project owns, one a line: *.c and *.h under
-# src, include, tools, tests, fuzz, examples and bench, tracked or untracked
+# src, include, tools, tests, fuzz, examples, bench and python, tracked or untracked
 # but not ignored by git, as they are in the working tree (without git, in a
 # copy of the tree: every such file). Left out: generated files;
 # src/ebml/element_table.c is tools/gen_element_table.py's output, which
 # ctest element_table_up_to_date compares byte for byte.
 kvsp_format_files() {
-  local dirs=(src include tools tests fuzz examples bench)
+  local dirs=(src include tools tests fuzz examples bench python)
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     git ls-files --cached --others --exclude-standard -- "${dirs[@]}"
   else

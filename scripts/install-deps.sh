@@ -21,4 +21,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   clang-format \
   libavformat-dev \
   chromium \
+  python3-dev \
+  python3-numpy \
+  python3-pytest \
+  python3-av \
+  python3-distributed \
+  python3-boto3 \
   >/dev/null

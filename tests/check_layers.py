@@ -5,7 +5,7 @@ documented internal interface listed below with its reason.
 
 The layers, lowest first (ARCHITECTURE.md):
     common (src/*.c|h) < ebml < reader < dispatch < visitors
-    < merger, decoder (peers) < mp4, client (peers) < tools, examples, fuzz
+    < merger, decoder (peers) < mp4, client (peers) < tools, examples, fuzz, python
 
 An include fails when it goes up a layer, or when it reaches into another
 module's headers and is not listed in INTERFACES. A module is a directory
@@ -23,7 +23,7 @@ RANKS = {
     "common": 0, "ebml": 1, "reader": 2, "dispatch": 3, "visitors": 4,
     "merger": 5, "decoder": 5, "mp4": 6, "client": 6, "tools": 7,
 }
-SCANNED = ("src", "tools", "examples", "fuzz")
+SCANNED = ("src", "tools", "examples", "fuzz", "python")
 SOURCE_EXT = (".c", ".h")
 
 # Documented internal interfaces: target header -> (includers allowed, reason).
@@ -65,7 +65,7 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
 def layer(path):
     """The layer of a repository-relative path, or None outside the layers."""
     parts = path.split("/")
-    if parts[0] in ("tools", "examples", "fuzz"):
+    if parts[0] in ("tools", "examples", "fuzz", "python"):
         return "tools"
     if parts[0] != "src":
         return None
@@ -76,7 +76,7 @@ def layer(path):
 
 def module(path):
     parts = path.split("/")
-    if parts[0] in ("tools", "examples", "fuzz"):
+    if parts[0] in ("tools", "examples", "fuzz", "python"):
         return parts[0]
     return os.path.dirname(path)
 

@@ -1,0 +1,63 @@
+/* Shared declarations of the kvsp._native extension module: the Python
+ * layer above libkvsparser's public API (include/kvsparser/). Each .c file
+ * holds one concern; this header is how they reach each other.
+ *
+ *   module.c        init, kvsp.errors exceptions, text helpers
+ *   fragment_dict.c a kvsp_fragment as a dict (kvsp fragments' keys)
+ *   frame.c         the Frame type and its step-bound buffer
+ *   parser.c        the Parser: reader + fragment and frame visitors
+ *   decoder.c       the Decoder: reader + frame decoder to numpy
+ *   merger.c        the Merger: reader + segment merger to files
+ *   client.c        the Client: KVS calls of libkvsparser-client
+ *
+ * Everything is called with the GIL held unless it says otherwise. */
+#ifndef KVSP_PY_NATIVE_H
+#define KVSP_PY_NATIVE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+
+#include "kvsparser/fragment.h"
+
+/* Sets the Python exception for a failed library call: an instance of the
+ * kvsp.errors class for the status, carrying the status name, the absolute
+ * byte offset (-1 when unknown) and the message. Returns NULL. */
+PyObject *kvsp_py_raise(int status, int64_t offset, const char *message);
+/* The same for an error the frame decoder raised itself: kvsp.DecodeError. */
+PyObject *kvsp_py_raise_decoder(int status, int64_t offset, const char *message);
+
+/* A fragment's metadata as a dict with the keys of `kvsp fragments` JSON. */
+PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f);
+
+/* Text from the library: UTF-8 with bad bytes replaced, None for NULL. */
+PyObject *kvsp_py_text(const char *s, size_t len);
+PyObject *kvsp_py_cstring(const char *s);
+/* A millisecond value as int when whole (as kvsp prints it), else float. */
+PyObject *kvsp_py_ms(double ms);
+
+struct kvsp_frame;
+/* A Frame whose data is a view of the reader's bytes, valid until
+ * kvsp_py_frame_end_step. fragment_number (str or None) is stolen. The
+ * frame keeps parent (the parser that owns the bytes) alive while valid,
+ * and *slot, the parent's borrowed pointer to it, is cleared when the
+ * frame goes first. parent may be NULL (no slot). */
+PyObject *kvsp_py_frame_new(const struct kvsp_frame *f, PyObject *fragment_number, PyObject *parent,
+                            PyObject **slot);
+/* Ends the frame's step: its data stops being readable. Fails (-1,
+ * BufferError) while a view of the data is still held, since the bytes
+ * behind it are about to be reused. */
+int kvsp_py_frame_end_step(PyObject *frame);
+int kvsp_py_add_frame(PyObject *module);
+
+/* Type registration, called from the module's init. */
+int kvsp_py_add_parser(PyObject *module);
+int kvsp_py_add_decoder(PyObject *module);
+int kvsp_py_add_merger(PyObject *module);
+int kvsp_py_add_client(PyObject *module);
+
+/* Refuses pickling of live handles with a TypeError saying why. */
+PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);
+
+#endif

@@ -1,0 +1,343 @@
+/* The Parser type: a reader with the fragment and frame visitors, fed
+ * chunks and stepped one item at a time.
+ *
+ * The visitors' callbacks run without the GIL: they only note what is
+ * ready and pause the run (KVSP_PAUSED). Paused, the frame or fragment
+ * they were handed stays valid, so next() builds the Python object from it
+ * with the GIL held, and a frame's data is handed out zero-copy for that
+ * one step. The C library parses between two items with the GIL released. */
+#include "native.h"
+
+#include <stdio.h>
+
+#include "kvsparser/fragment.h"
+#include "kvsparser/frames.h"
+#include "kvsparser/reader.h"
+#include "kvsparser/visitor.h"
+
+enum { PENDING_NONE, PENDING_FRAME, PENDING_FRAGMENT };
+
+typedef struct {
+    PyObject_HEAD kvsp_reader *reader;
+    kvsp_fragment_visitor *fragments;
+    kvsp_frame_visitor *frames; /* NULL when frames are not wanted */
+    kvsp_composite *composite;
+    kvsp_visitor visitor;
+    int want_fragments;
+    Py_buffer input; /* the chunk the reader points into, until consumed */
+    int input_held;
+    int paused, finishing, final_reported, done, busy;
+    int pending;
+    const kvsp_frame *pending_frame;
+    const kvsp_fragment *pending_fragment;
+    /* The Frame of the current step, borrowed: a valid frame holds its
+     * parser (so the bytes it points into outlive neither), and clears
+     * this when it goes first. */
+    PyObject *current_frame;
+    PyObject *number; /* fragment_number str of number_index, reused by its frames */
+    uint64_t number_index;
+    int error; /* the run's error, raised once the open fragment was delivered */
+    int64_t error_offset;
+    char error_message[512];
+} parser_obj;
+
+static int on_fragment(void *user, const kvsp_fragment *f)
+{
+    parser_obj *p = user;
+    if (!p->want_fragments)
+        return KVSP_OK;
+    p->pending = PENDING_FRAGMENT;
+    p->pending_fragment = f;
+    return KVSP_PAUSED;
+}
+
+static int on_frame(void *user, const kvsp_frame *f)
+{
+    parser_obj *p = user;
+    p->pending = PENDING_FRAME;
+    p->pending_frame = f;
+    return KVSP_PAUSED;
+}
+
+static void release_input(parser_obj *p)
+{
+    if (p->input_held) {
+        PyBuffer_Release(&p->input);
+        p->input_held = 0;
+    }
+}
+
+static int parser_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    parser_obj *p = (parser_obj *)self;
+    static char *names[] = {"frames",
+                            "fragments",
+                            "track",
+                            "track_type",
+                            "resync",
+                            "max_depth",
+                            "max_element_size",
+                            "max_string_size",
+                            "max_tracks",
+                            "max_tags",
+                            "max_metadata_bytes",
+                            NULL};
+    int want_frames = 1, want_fragments = 1, resync = 0;
+    unsigned long long track = 0, track_type = 0, max_element = 0, max_string = 0, max_meta = 0;
+    unsigned int max_depth = 0, max_tracks = 0, max_tags = 0;
+    if (p->reader) {
+        PyErr_SetString(PyExc_RuntimeError, "Parser is already initialized");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppKKpIKKIIK", names, &want_frames,
+                                     &want_fragments, &track, &track_type, &resync, &max_depth,
+                                     &max_element, &max_string, &max_tracks, &max_tags, &max_meta))
+        return -1;
+    kvsp_reader_options ro = {{max_depth, max_element, max_string}, resync};
+    kvsp_fragment_options fo = {on_fragment, p, max_tracks, max_tags, (size_t)max_meta};
+    kvsp_frame_options frame_opts = {track, track_type};
+    kvsp_visitor sink = {0};
+    sink.user = p;
+    sink.on_frame = on_frame;
+    p->want_fragments = want_fragments;
+    p->reader = kvsp_reader_create(&ro);
+    p->fragments = kvsp_fragment_visitor_create(&fo);
+    if (!p->reader || !p->fragments) {
+        PyErr_SetString(PyExc_ValueError, "cannot create the reader (bad limits or out of memory)");
+        return -1;
+    }
+    if (!want_frames) {
+        p->visitor = kvsp_fragment_visitor_visitor(p->fragments);
+        return 0;
+    }
+    p->frames = kvsp_frame_visitor_create(p->fragments, &frame_opts, &sink);
+    kvsp_visitor children[2];
+    children[0] = kvsp_fragment_visitor_visitor(p->fragments);
+    if (p->frames)
+        children[1] = kvsp_frame_visitor_visitor(p->frames);
+    p->composite = p->frames ? kvsp_composite_create(children, 2) : NULL;
+    if (!p->composite) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->visitor = kvsp_composite_visitor(p->composite);
+    return 0;
+}
+
+static void parser_dealloc(PyObject *self)
+{
+    parser_obj *p = (parser_obj *)self;
+    release_input(p);
+    Py_XDECREF(p->number);
+    kvsp_composite_destroy(p->composite);
+    kvsp_frame_visitor_destroy(p->frames);
+    kvsp_fragment_visitor_destroy(p->fragments);
+    kvsp_reader_destroy(p->reader);
+    Py_TYPE(self)->tp_free(self);
+}
+
+/* Refuses a call while another thread is inside this parser (the GIL is
+ * released while it parses) or before __init__. */
+static int check_usable(parser_obj *p)
+{
+    if (!p->reader) {
+        PyErr_SetString(PyExc_RuntimeError, "Parser is not initialized");
+        return -1;
+    }
+    if (p->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Parser is in use by another thread");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *parser_feed(PyObject *self, PyObject *arg)
+{
+    parser_obj *p = (parser_obj *)self;
+    if (check_usable(p) < 0)
+        return NULL;
+    if (p->finishing)
+        return PyErr_Format(PyExc_RuntimeError, "feed() after finish()");
+    if (p->paused || p->input_held)
+        return PyErr_Format(
+            PyExc_RuntimeError,
+            "feed() before the previous chunk was consumed: call next() until it returns None");
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len == 0) {
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;
+    }
+    int st = kvsp_reader_feed(p->reader, view.buf, (size_t)view.len);
+    if (st < 0) {
+        /* A sticky error: next() reports it. */
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;
+    }
+    p->input = view;
+    p->input_held = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *parser_finish(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    parser_obj *p = (parser_obj *)self;
+    if (check_usable(p) < 0)
+        return NULL;
+    if (p->paused || p->input_held)
+        return PyErr_Format(
+            PyExc_RuntimeError,
+            "finish() before the last chunk was consumed: call next() until it returns None");
+    if (!p->finishing) {
+        p->finishing = 1;
+        kvsp_reader_finish(p->reader);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *fragment_number(parser_obj *p, const kvsp_fragment *f)
+{
+    if (!f || !f->fragment_number)
+        Py_RETURN_NONE;
+    if (!p->number || p->number_index != f->index) {
+        Py_XDECREF(p->number);
+        p->number = kvsp_py_cstring(f->fragment_number);
+        p->number_index = f->index;
+        if (!p->number)
+            return NULL;
+    }
+    return Py_NewRef(p->number);
+}
+
+static PyObject *build_pending(parser_obj *p)
+{
+    int kind = p->pending;
+    p->pending = PENDING_NONE;
+    if (kind == PENDING_FRAGMENT)
+        return kvsp_py_fragment_dict(p->pending_fragment);
+    PyObject *number = fragment_number(p, p->pending_frame->fragment);
+    if (!number)
+        return NULL;
+    PyObject *frame = kvsp_py_frame_new(p->pending_frame, number, (PyObject *)p, &p->current_frame);
+    if (frame)
+        p->current_frame = frame;
+    return frame;
+}
+
+static void note_error(parser_obj *p, int st)
+{
+    p->error = st;
+    p->error_offset = (int64_t)kvsp_reader_error_offset(p->reader);
+    const char *msg = kvsp_reader_error_message(p->reader);
+    snprintf(p->error_message, sizeof p->error_message, "%s", msg ? msg : "");
+}
+
+static PyObject *parser_next(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    parser_obj *p = (parser_obj *)self;
+    if (check_usable(p) < 0)
+        return NULL;
+    if (p->current_frame && kvsp_py_frame_end_step(p->current_frame) < 0)
+        return NULL;
+    for (;;) {
+        if (p->error && p->final_reported)
+            return kvsp_py_raise(p->error, p->error_offset, p->error_message);
+        if (p->done || (!p->paused && !p->input_held && !p->finishing))
+            Py_RETURN_NONE;
+        int st = KVSP_DONE;
+        if (!p->error) {
+            p->busy = 1;
+            Py_BEGIN_ALLOW_THREADS st = kvsp_reader_run(p->reader, &p->visitor);
+            Py_END_ALLOW_THREADS p->busy = 0;
+        }
+        p->paused = st == KVSP_PAUSED;
+        if (st == KVSP_PAUSED && p->pending)
+            return build_pending(p);
+        if (st == KVSP_PAUSED)
+            continue;
+        release_input(p);
+        if (st == KVSP_NEED_DATA && !p->finishing)
+            Py_RETURN_NONE;
+        /* The end: done, an error, or (should finish leave any) input wanted. */
+        if (st < 0 && !p->error)
+            note_error(p, st);
+        if (!p->final_reported) {
+            p->final_reported = 1;
+            int rc = kvsp_fragment_visitor_finish(p->fragments);
+            if (rc == KVSP_PAUSED && p->pending)
+                return build_pending(p);
+        }
+        if (!p->error)
+            p->done = 1;
+    }
+}
+
+static PyObject *get_offset(PyObject *self, void *unused)
+{
+    (void)unused;
+    parser_obj *p = (parser_obj *)self;
+    return PyLong_FromUnsignedLongLong(p->reader ? kvsp_reader_offset(p->reader) : 0);
+}
+
+static PyObject *get_done(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(((parser_obj *)self)->done);
+}
+
+static PyObject *get_token(PyObject *self, void *unused)
+{
+    (void)unused;
+    parser_obj *p = (parser_obj *)self;
+    return kvsp_py_cstring(p->fragments ? kvsp_fragment_visitor_continuation_token(p->fragments)
+                                        : NULL);
+}
+
+static PyObject *get_behind(PyObject *self, void *unused)
+{
+    (void)unused;
+    parser_obj *p = (parser_obj *)self;
+    int64_t v = p->fragments ? kvsp_fragment_visitor_millis_behind_now(p->fragments) : -1;
+    if (v < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)v);
+}
+
+static PyMethodDef parser_methods[] = {
+    {"feed", parser_feed, METH_O, "Hands the next chunk (any contiguous buffer) to the reader."},
+    {"finish", parser_finish, METH_NOARGS, "Marks the end of input."},
+    {"next", parser_next, METH_NOARGS,
+     "The next ready item: a Frame, a fragment dict, or None when it needs more input (or is done)."},
+    {"__reduce__", kvsp_py_no_pickle, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef parser_getset[] = {
+    {"offset", get_offset, NULL, "bytes consumed from the start of the stream", NULL},
+    {"done", get_done, NULL, "True once the end of the stream was reached", NULL},
+    {"continuation_token", get_token, NULL, "latest continuation token seen, or None", NULL},
+    {"millis_behind_now", get_behind, NULL, "latest millis-behind-now seen, or None", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject parser_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kvsp._native.Parser",
+    .tp_basicsize = sizeof(parser_obj),
+    .tp_dealloc = parser_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Reader + fragment and frame visitors of libkvsparser (use kvsp.Reader).",
+    .tp_methods = parser_methods,
+    .tp_getset = parser_getset,
+    .tp_init = parser_init,
+    .tp_new = PyType_GenericNew,
+};
+
+int kvsp_py_add_parser(PyObject *module)
+{
+    if (kvsp_py_add_frame(module) < 0 || PyType_Ready(&parser_type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "Parser", (PyObject *)&parser_type);
+}
