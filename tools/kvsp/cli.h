@@ -146,6 +146,9 @@ typedef struct merge_args {
 /* OUT, then OUT with .1, .2, ... before its extension: the name of output
  * file `index` (malloc'd; NULL when out of memory). */
 char *cli_numbered_name(const char *base, unsigned index);
+/* Writes everything to fd, at the file position (offset < 0) or at offset,
+ * retrying after EINTR; KVSP_OK or KVSP_ERR_IO. */
+int cli_write_all(int fd, const void *data, size_t len, int64_t offset);
 /* Feeds every input (or the --stream) through v and finishes the reader. */
 int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
 #ifdef KVSP_HAVE_MP4

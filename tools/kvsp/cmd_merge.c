@@ -25,8 +25,7 @@ typedef struct merge_sink {
     unsigned count;
 } merge_sink;
 
-/* Writes everything, at the file position (offset < 0) or at offset. */
-static int write_all(int fd, const void *data, size_t len, int64_t offset)
+int cli_write_all(int fd, const void *data, size_t len, int64_t offset)
 {
     const uint8_t *p = data;
     while (len) {
@@ -46,13 +45,13 @@ static int write_all(int fd, const void *data, size_t len, int64_t offset)
 static int sink_write(void *user, const void *data, size_t len)
 {
     merge_sink *s = user;
-    return write_all(s->fd, data, len, -1);
+    return cli_write_all(s->fd, data, len, -1);
 }
 
 static int sink_patch(void *user, uint64_t offset, const void *data, size_t len)
 {
     merge_sink *s = user;
-    return write_all(s->fd, data, len, (int64_t)offset);
+    return cli_write_all(s->fd, data, len, (int64_t)offset);
 }
 
 char *cli_numbered_name(const char *base, unsigned index)

@@ -26,17 +26,7 @@ typedef struct mp4_cli {
 static int write_stdout(void *user, const void *data, size_t len)
 {
     (void)user;
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(STDOUT_FILENO, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return KVSP_ERR_IO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return KVSP_OK;
+    return cli_write_all(STDOUT_FILENO, data, len, -1);
 }
 
 static int grow(mp4_cli *c, char *name)
