@@ -105,6 +105,8 @@ int cmd_audio(int argc, char **argv);
 int cmd_get_media(int argc, char **argv);
 int cmd_list_fragments(int argc, char **argv);
 int cmd_get_media_for_fragment_list(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 #endif
 #ifdef KVSP_HAVE_SERVE
 int cmd_serve(int argc, char **argv);

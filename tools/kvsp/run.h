@@ -1,0 +1,54 @@
+#ifndef KVSP_CLI_RUN_H
+#define KVSP_CLI_RUN_H
+
+/* kvsp run's bookkeeping (run_results.c): the per-stream throttle, the
+ * results file of a shard, measuring outputs, and --status. */
+#include <stdint.h>
+
+#include "kvsparser/client.h"
+#include "plan.h"
+
+typedef struct run_context {
+    const plan *plan;
+    const char *dir;
+    const char *kind; /* plan_output_kind of the subcommand */
+    char **sub;       /* the subcommand and its options */
+    int nsub;
+    long retries;
+    long index, count;
+    kvsp_client *client;
+    char *results;        /* DIR/results-I-of-N.jsonl */
+    double rate;          /* this task's fragments per second per stream */
+    double *not_before;   /* per stream of the plan header, monotonic seconds */
+} run_context;
+
+typedef struct run_result {
+    size_t index;
+    const char *name;
+    int ok, recovered, throttled, attempts;
+    uint64_t payload_bytes, bytes;
+    long frames; /* -1 unknown */
+    double seconds;
+    char error[512];
+} run_result;
+
+/* Creates DIR; -1 after printing why. */
+int run_context_init(run_context *r, const plan *p, const char *dir, const char *subcommand, long index,
+                     long count);
+void run_context_free(run_context *r);
+
+/* Sleeps until this task may fetch the item's fragments within its share
+ * of the stream's fragment rate. */
+void run_throttle_wait(run_context *r, const json_t *item);
+
+/* Output bytes (a file, or the files of a directory) and, for frames, the
+ * pictures written. */
+void run_measure(const char *path, const char *subcommand, run_result *res);
+
+int run_results_has_ok(const run_context *r, size_t index);
+void run_results_append(const run_context *r, const run_result *res);
+
+/* --status: prints the counts, exit status 0 when every item is done. */
+int run_status(const plan *p, const char *dir);
+
+#endif
