@@ -16,4 +16,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   openssl \
   libswresample-dev \
   sox \
+  slurm-wlm munge \
+  python3-yaml \
   >/dev/null
