@@ -13,9 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "client_cli.h"
+#include "json_line.h"
 #include "plan.h"
 
 static void usage(FILE *out)
@@ -76,33 +75,30 @@ static void item_name(char *out, size_t size, const char *stream, int64_t ms, co
     snprintf(out, size, "%s_%s.%03dZ_%s", safe, when, (int)(ms - (int64_t)secs * 1000), number);
 }
 
-static int write_line(FILE *f, json_t *obj)
+/* One item line from list[first..end). */
+static void write_item(cli_jl *w, size_t index, const char *stream, const kvsp_listed_fragment *list, size_t first,
+                       size_t end)
 {
-    int rc = obj ? json_dumpf(obj, f, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
-    json_decref(obj);
-    if (rc != 0 || fputc('\n', f) == EOF)
-        return -1;
-    return 0;
-}
-
-/* One item from list[first..end). */
-static json_t *item(size_t index, const char *stream, const kvsp_listed_fragment *list, size_t first, size_t end)
-{
-    json_t *numbers = json_array();
+    const kvsp_listed_fragment *a = &list[first], *z = &list[end - 1];
     uint64_t bytes = 0;
+    cli_jl_begin(w);
+    cli_jl_int(w, "index", (int64_t)index);
+    cli_jl_cstring(w, "stream", stream);
+    cli_jl_open(w, "fragments", '[');
     for (size_t i = first; i < end; i++) {
-        json_array_append_new(numbers, json_string(list[i].fragment_number));
+        cli_jl_cstring(w, NULL, list[i].fragment_number);
         bytes += list[i].size;
     }
+    cli_jl_close(w, '[');
+    cli_jl_int(w, "first_producer_ms", a->producer_timestamp_ms);
+    cli_jl_int(w, "last_producer_ms", z->producer_timestamp_ms);
+    cli_jl_int(w, "first_server_ms", a->server_timestamp_ms);
+    cli_jl_int(w, "last_server_ms", z->server_timestamp_ms);
+    cli_jl_int(w, "duration_ms", z->producer_timestamp_ms + z->length_ms - a->producer_timestamp_ms);
+    cli_jl_int(w, "bytes", (int64_t)bytes);
     char name[512];
-    item_name(name, sizeof name, stream, list[first].producer_timestamp_ms, list[first].fragment_number);
-    const kvsp_listed_fragment *a = &list[first], *z = &list[end - 1];
-    return json_pack("{sI ss so sI sI sI sI sI sI ss}", "index", (json_int_t)index, "stream", stream, "fragments",
-                     numbers, "first_producer_ms", (json_int_t)a->producer_timestamp_ms, "last_producer_ms",
-                     (json_int_t)z->producer_timestamp_ms, "first_server_ms", (json_int_t)a->server_timestamp_ms,
-                     "last_server_ms", (json_int_t)z->server_timestamp_ms, "duration_ms",
-                     (json_int_t)(z->producer_timestamp_ms + z->length_ms - a->producer_timestamp_ms), "bytes",
-                     (json_int_t)bytes, "name", name);
+    item_name(name, sizeof name, stream, a->producer_timestamp_ms, a->fragment_number);
+    cli_jl_cstring(w, "name", name);
 }
 
 /* Where the next item starts after the one beginning at first. */
@@ -187,62 +183,77 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "kvsp plan: %s\n", in.client_error);
         return cli_exit_status(KVSP_ERR_INVALID_ARG);
     }
-    /* Every stream is listed before anything is written: a plan is whole or absent. */
-    json_t *items = json_array(), *streams = json_array();
-    int st = KVSP_OK;
+    /* Every stream is listed before anything is written: a plan is whole
+     * or absent, and its header says the item count. The listings stay in
+     * memory until then (about 100 bytes per fragment). */
+    kvsp_listed_fragment **lists = calloc((size_t)in.nstreams, sizeof *lists);
+    size_t *counts = calloc((size_t)in.nstreams, sizeof *counts), nitems = 0;
+    int st = lists && counts ? KVSP_OK : KVSP_ERR_NOMEM;
     for (int s = 0; st == KVSP_OK && s < in.nstreams; s++) {
-        kvsp_listed_fragment *list = NULL;
-        size_t n = 0;
         st = kvsp_client_list_fragments(c, in.streams[s], server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
-                                        from, to, &list, &n);
+                                        from, to, &lists[s], &counts[s]);
         if (st != KVSP_OK) {
             fprintf(stderr, "kvsp plan: stream %s: %s\n", in.streams[s], kvsp_client_error_message(c));
             break;
         }
-        json_array_append_new(streams, json_string(in.streams[s]));
-        qsort(list, n, sizeof *list, by_producer_time);
-        for (size_t first = 0, end; first < n; first = end) {
-            end = item_end(&a, list, n, first);
-            json_array_append_new(items, item(json_array_size(items), in.streams[s], list, first, end));
-        }
-        kvsp_client_free(list);
+        qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);
+        for (size_t first = 0; first < counts[s]; first = item_end(&a, lists[s], counts[s], first))
+            nitems++;
     }
     kvsp_client_destroy(c);
-    if (st != KVSP_OK) {
-        json_decref(items);
-        json_decref(streams);
-        return cli_exit_status(st);
-    }
-    json_t *batch = a.batch_duration > 0 ? json_pack("{sf}", "duration_s", a.batch_duration)
-                                         : json_pack("{sI}", "fragments", (json_int_t)a.batch_fragments);
-    json_t *header = json_pack("{si so sf sf ss sI so s{sI sf}}", "kvsp_plan", KVSP_PLAN_VERSION, "streams", streams,
-                               "from", from, "to", to, "timestamp", server ? "server" : "producer", "items",
-                               (json_int_t)json_array_size(items), "batch", batch, "limits_per_stream",
-                               "connections", (json_int_t)a.connections, "fragments_per_second", a.fragment_rate);
-    if (header && a.shards > 0)
-        json_object_set_new(header, "shards", json_integer(a.shards));
-    if (header)
-        json_object_set_new(header, "command", json_string("kvsp run PLAN --shard auto -- SUBCOMMAND OPTIONS"));
+    cli_jl w = {0};
+    cli_jl_begin(&w);
+    cli_jl_int(&w, "kvsp_plan", KVSP_PLAN_VERSION);
+    cli_jl_open(&w, "streams", '[');
+    for (int s = 0; s < in.nstreams; s++)
+        cli_jl_cstring(&w, NULL, in.streams[s]);
+    cli_jl_close(&w, '[');
+    cli_jl_real(&w, "from", from);
+    cli_jl_real(&w, "to", to);
+    cli_jl_cstring(&w, "timestamp", server ? "server" : "producer");
+    cli_jl_int(&w, "items", (int64_t)nitems);
+    cli_jl_open(&w, "batch", '{');
+    if (a.batch_duration > 0)
+        cli_jl_real(&w, "duration_s", a.batch_duration);
+    else
+        cli_jl_int(&w, "fragments", a.batch_fragments);
+    cli_jl_close(&w, '{');
+    cli_jl_open(&w, "limits_per_stream", '{');
+    cli_jl_int(&w, "connections", a.connections);
+    cli_jl_real(&w, "fragments_per_second", a.fragment_rate);
+    cli_jl_close(&w, '{');
+    if (a.shards > 0)
+        cli_jl_int(&w, "shards", a.shards);
+    cli_jl_cstring(&w, "command", "kvsp run PLAN --shard auto -- SUBCOMMAND OPTIONS");
     size_t tmp_size = strlen(a.output) + 16;
     char *tmp = malloc(tmp_size);
     FILE *f = NULL;
-    if (tmp) {
+    if (tmp && st == KVSP_OK) {
         snprintf(tmp, tmp_size, "%s.kvsp-tmp", a.output);
         f = fopen(tmp, "w");
     }
-    int bad = !f || write_line(f, header) != 0;
-    for (size_t i = 0; !bad && i < json_array_size(items); i++)
-        bad = write_line(f, json_incref(json_array_get(items, i))) != 0;
+    int bad = st != KVSP_OK || !f || cli_jl_end(&w, f) != 0;
+    for (int s = 0, index = 0; !bad && s < in.nstreams; s++)
+        for (size_t first = 0, end; !bad && first < counts[s]; first = end, index++) {
+            end = item_end(&a, lists[s], counts[s], first);
+            write_item(&w, (size_t)index, in.streams[s], lists[s], first, end);
+            bad = cli_jl_end(&w, f) != 0;
+        }
     if (f && fclose(f) != 0)
         bad = 1;
     if (!bad && rename(tmp, a.output) != 0)
         bad = 1;
-    if (bad) {
+    if (bad && st == KVSP_OK)
         fprintf(stderr, "kvsp plan: cannot write %s\n", a.output);
-        if (tmp)
-            remove(tmp);
-    }
+    if (bad && f)
+        remove(tmp);
     free(tmp);
-    json_decref(items);
+    cli_jl_free(&w);
+    for (int s = 0; lists && s < in.nstreams; s++)
+        kvsp_client_free(lists[s]);
+    free(lists);
+    free(counts);
+    if (st != KVSP_OK)
+        return cli_exit_status(st);
     return bad ? CLI_EXIT_BAD_INPUT : CLI_EXIT_OK;
 }

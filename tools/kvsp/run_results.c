@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_line.h"
 #include "run.h"
 
 static double monotonic_s(void)
@@ -165,27 +166,39 @@ int run_results_has_ok(const run_context *r, size_t index)
 
 void run_results_append(const run_context *r, const run_result *res)
 {
-    json_t *j = json_pack("{sI ss ss si sI sI sf}", "index", (json_int_t)res->index, "name", res->name, "status",
-                          res->ok ? "ok" : "failed", "attempts", res->attempts, "bytes", (json_int_t)res->bytes,
-                          "payload_bytes", (json_int_t)res->payload_bytes, "seconds", res->seconds);
-    if (!j)
-        return;
-    json_object_set_new(j, "frames", res->frames >= 0 && res->ok ? json_integer(res->frames) : json_null());
-    json_object_set_new(j, "error", res->ok ? json_null() : json_string(res->error));
+    cli_jl w = {0};
+    cli_jl_begin(&w);
+    cli_jl_int(&w, "index", (int64_t)res->index);
+    cli_jl_cstring(&w, "name", res->name);
+    cli_jl_cstring(&w, "status", res->ok ? "ok" : "failed");
+    cli_jl_int(&w, "attempts", res->attempts);
+    cli_jl_int(&w, "bytes", (int64_t)res->bytes);
+    cli_jl_int(&w, "payload_bytes", (int64_t)res->payload_bytes);
+    cli_jl_real(&w, "seconds", res->seconds);
+    if (res->frames >= 0 && res->ok)
+        cli_jl_int(&w, "frames", res->frames);
+    else
+        cli_jl_null(&w, "frames");
+    cli_jl_cstring(&w, "error", res->ok ? NULL : res->error);
     if (res->recovered)
-        json_object_set_new(j, "recovered", json_true());
-    char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    char *line = NULL;
-    int len = text ? asprintf(&line, "%s\n", text) : -1;
-    free(text);
-    /* one write of a whole line with O_APPEND: a kill leaves whole lines */
-    int fd = len > 0 ? open(r->results, O_WRONLY | O_APPEND | O_CREAT, 0666) : -1;
-    if (fd < 0 || write(fd, line, (size_t)len) != len)
-        fprintf(stderr, "kvsp run: %s: cannot append: %s\n", r->results, strerror(errno));
-    if (fd >= 0)
+        cli_jl_bool(&w, "recovered", true);
+    /* one write(2) of the whole line with O_APPEND: tasks sharing a file,
+     * or a kill, leave whole lines (the buffer holds any line) */
+    int fd = open(r->results, O_WRONLY | O_APPEND | O_CREAT, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    static char buffer[1 << 16];
+    if (!f && fd >= 0)
         close(fd);
-    free(line);
+    int bad = !f;
+    if (f) {
+        setvbuf(f, buffer, _IOFBF, sizeof buffer);
+        bad = cli_jl_end(&w, f) != 0;
+        if (fclose(f) != 0)
+            bad = 1;
+    }
+    if (bad)
+        fprintf(stderr, "kvsp run: %s: cannot append: %s\n", r->results, strerror(errno));
+    cli_jl_free(&w);
 }
 
 typedef struct failures {
