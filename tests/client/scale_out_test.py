@@ -222,11 +222,20 @@ class Slurm(Base):
         return subprocess.run(['sbatch', '--array=0-3', '--wait', '-o', logs, '-e', logs, job],
                               env=e, capture_output=True, timeout=120)
 
+    def logs(self):
+        text = ''
+        for path in sorted(glob.glob(os.path.join(self.tmp, 'log-*.txt'))):
+            with open(path, errors='replace') as f:
+                text += '%s:\n%s\n' % (path, f.read()[-2000:])
+        return text
+
     def test_array_job(self):
         plan = os.path.join(self.tmp, 'plan.jsonl')
-        # 1 fragment/s per task: the second item of a task waits, so the kill
-        # below lands between its items
-        _, items = self.plan(plan, '--batch-fragments', '2', '--fragment-rate', '4')
+        # 13 items of 1 fragment; task 1 has items 1 and 5 of cam1, then 9 of
+        # cam2. At 2 fragments/s per stream for the job (0.5 per task) item 5
+        # waits 2 s after item 1, so the kill below lands between them.
+        _, items = self.plan(plan, '--batch-fragments', '1', '--fragment-rate', '2')
+        self.assertEqual([items[i]['stream'] for i in (1, 5, 9)], ['cam1', 'cam1', 'cam2'])
         ref = os.path.join(self.tmp, 'one-process')
         self.run_shard(plan, '0/1', ref)
         out = os.path.join(self.tmp, 'array')
@@ -246,11 +255,11 @@ class Slurm(Base):
                     'wait $pid\n')
         plain = os.path.join(SOURCE, 'examples', 'scale-out', 'slurm', 'kvsp-array.sbatch')
         r = self.sbatch(killer, plan, out)
-        self.assertNotEqual(r.returncode, 0, 'a task was killed: ' + r.stderr.decode())
-        self.assertEqual(self.status(plan, out), (1, {'items': 7, 'done': 6, 'failed': 0, 'missing': 1}))
+        self.assertNotEqual(r.returncode, 0, 'a task was killed: ' + self.logs())
+        self.assertEqual(self.status(plan, out), (1, {'items': 13, 'done': 11, 'failed': 0, 'missing': 2}))
         r = self.sbatch(plain, plan, out)
-        self.assertEqual(r.returncode, 0, r.stderr.decode())
-        self.assertEqual(self.status(plan, out), (0, {'items': 7, 'done': 7, 'failed': 0, 'missing': 0}))
+        self.assertEqual(r.returncode, 0, r.stderr.decode() + self.logs())
+        self.assertEqual(self.status(plan, out), (0, {'items': 13, 'done': 13, 'failed': 0, 'missing': 0}))
         self.assertEqual(self.outputs(out), self.outputs(ref))
         self.assertEqual(len(self.outputs(ref)), len(items))
         match, mismatch, errors = filecmp.cmpfiles(ref, out, self.outputs(ref), shallow=False)

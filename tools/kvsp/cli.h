@@ -118,6 +118,11 @@ typedef enum cli_feature {
     CLI_FEATURE_DECODER,
     CLI_FEATURE_SERVE
 } cli_feature;
+/* The lean front's path, which it puts in the environment of kvsp-full:
+ * `kvsp run` starts its per-item subcommands with it, sparing each item
+ * the ~30 ms of loading kvsp-full's libraries when the subcommand does not
+ * need them (merge, fragments). */
+#define KVSP_FRONT_ENV "KVSP_FRONT_EXE"
 /* Keeps argv as main got it, for the exec. */
 void cli_delegate_init(int argc, char **argv);
 /* Becomes kvsp-full with the original command line when it has the feature

@@ -1,8 +1,8 @@
 /* kvsp run: one shard of a plan (see cmd_plan.c), as one task of an array
  * job. Per item: GetMediaForFragmentList into a payload file in the output
- * directory, then this same executable's SUBCOMMAND over it in a child
- * process, writing a temporary name that is renamed when the child
- * succeeded.
+ * directory, then `kvsp SUBCOMMAND OPTIONS PAYLOAD` in a child process (the
+ * lean front when it is known, see KVSP_FRONT_ENV, else this executable),
+ * writing a temporary name that is renamed when the child succeeded.
  *
  * Why a child process rather than calling the subcommand in-process: the
  * subcommands keep process-wide state (getopt, atexit handlers, FFmpeg's
@@ -185,6 +185,9 @@ static int run_subcommand(char **sub, int nsub, const char *kind, const char *pa
                 _exit(CLI_EXIT_USAGE);
             close(fd);
         }
+        const char *front = getenv(KVSP_FRONT_ENV);
+        if (front && access(front, X_OK) == 0)
+            execv(front, argv);
         execv("/proc/self/exe", argv);
         _exit(127);
     }
