@@ -175,7 +175,7 @@ class Plan(Base):
         self.assertEqual(sorted(r['index'] for r in ok), list(range(7)))
         for r in ok:
             self.assertEqual(r['bytes'], os.path.getsize(os.path.join(out, r['name'] + '.mkv')))
-        # merged outputs hold every frame of their fragments (mkvmerge's count as the oracle)
+        # a merged output holds every frame of its fragments (ffprobe's count as the oracle)
         if shutil.which('ffprobe'):
             one = os.path.join(out, items[0]['name'] + '.mkv')
             p = subprocess.run(['ffprobe', '-v', 'error', '-count_packets', '-show_entries',
