@@ -161,7 +161,13 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc || !in->nstreams || !a->output || !a->from || !a->to ||
+    char *end_from = NULL, *end_to = NULL;
+    if (a->from && a->to) {
+        strtod(a->from, &end_from);
+        strtod(a->to, &end_to);
+    }
+    if (optind < argc || !in->nstreams || !a->output || !a->from || !a->to || end_from == a->from || *end_from ||
+        end_to == a->to || *end_to ||
         (a->timestamp && strcmp(a->timestamp, "producer") != 0 && strcmp(a->timestamp, "server") != 0)) {
         usage(stderr);
         return CLI_EXIT_USAGE;
