@@ -111,7 +111,8 @@ class Plan(Base):
             starts = [i['first_producer_ms'] for i in mine]
             self.assertEqual(starts, sorted(starts))
         self.assertEqual(len({i['name'] for i in items}), len(items), 'names unique')
-        r = self.kvsp('plan', '--stream', 'cam1', '--from', 'yesterday', '--to', TO, '-o', path, expect=2)
+        self.kvsp('plan', '--stream', 'cam1', '--from', 'yesterday', '--to', TO, '-o', path,
+                  '--endpoint-url', self.server.url, expect=2)
         r = self.kvsp('run', path, '--shard', '0/1', '--', 'inspect', expect=2)
         self.assertIn(b'not \'inspect\'', r.stderr)
         # by duration: cam1's clusters are ~2 s apart, so 5 s holds 3
