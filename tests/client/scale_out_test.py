@@ -6,10 +6,12 @@ scripts/slurm-cluster.sh.
 
 usage: scale_out_test.py KVSP SOURCE_DIR CAPTURES_DIR Plan|Slurm
 """
+import fcntl
 import filecmp
 import glob
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -205,6 +207,39 @@ class Plan(Base):
         self.assertEqual(line['frames'], 4)  # one keyframe per cluster
 
 
+    def test_connections_shared_through_lock_files(self):
+        path = os.path.join(self.tmp, 'p8.jsonl')
+        self.plan(path, '--batch-fragments', '8', '--connections', '2')
+        out = os.path.join(self.tmp, 'out8')
+        slots = os.path.join(out, '.kvsp-connections')
+        os.makedirs(slots)
+        held = []
+        for k in range(2):  # another task holds both of cam1's connections
+            f = open(os.path.join(slots, 'stream-0-%d' % k), 'w')
+            fcntl.flock(f, fcntl.LOCK_EX)
+            held.append(f)
+        p = subprocess.Popen([KVSP, 'run', path, '--shard', '0/1', '--out', out, '--endpoint-url',
+                              self.server.url, '--', 'fragments'], env=env(self.tmp),
+                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        try:
+            line = b''
+            ready, _, _ = select.select([p.stderr], [], [], TIMEOUT)
+            if ready:
+                line = p.stderr.readline()
+            self.assertIn(b'stream cam1: all 2 connections in use by other tasks, waiting', line)
+            self.assertEqual(self.outputs(out), [], 'nothing fetched while the slots are held')
+            for f in held:
+                f.close()  # the other task ends: its locks go
+            p.stderr.read()
+            self.assertEqual(p.wait(timeout=TIMEOUT), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()
+        self.assertEqual(self.status(path, out)[1], {'items': 2, 'done': 2, 'failed': 0, 'missing': 0})
+
+
 class Slurm(Base):
     """sbatch --array=0-3 --wait of `kvsp run --shard auto -- merge`."""
 
@@ -270,7 +305,8 @@ class Slurm(Base):
         self.assertEqual((mismatch, errors), ([], []))
         ok = sorted(r['index'] for r in self.results(out) if r['status'] == 'ok')
         self.assertEqual(ok, list(range(len(items))), 'one results line per item, none twice')
-        self.assertEqual([n for n in os.listdir(out) if n.startswith('.')], [], 'no temporary files left')
+        self.assertEqual([n for n in os.listdir(out) if n.startswith('.') and n != '.kvsp-connections'], [],
+                         'no temporary files left')
 
 
 if __name__ == '__main__':

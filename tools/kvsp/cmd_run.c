@@ -44,7 +44,8 @@ static void usage(FILE *out)
             "DIR/results-I-of-N.jsonl. auto takes I and N from SLURM_ARRAY_TASK_ID and\n"
             "SLURM_ARRAY_TASK_COUNT, or I from AWS_BATCH_JOB_ARRAY_INDEX or\n"
             "JOB_COMPLETION_INDEX with N from --shard-count or the plan. Each task uses\n"
-            "1/N of the plan's per-stream fragment rate.\n\n"
+            "1/N of the plan's per-stream fragment rate, and the tasks sharing DIR hold\n"
+            "at most the plan's connections per stream (lock files in DIR/.kvsp-connections).\n\n"
             "  --out DIR             output directory (default .)\n"
             "  --retries N           attempts after a failed one, per item (default 2)\n"
             "  --list                print the shard's items, fetch nothing\n"
@@ -239,8 +240,10 @@ static int attempt(run_context *r, const json_t *item, const char *out, run_resu
         snprintf(res->error, sizeof res->error, "out of memory");
         goto done;
     }
-    run_throttle_wait(r, item);
+    int slot = run_throttle_wait(r, item);
     int st = fetch(r->client, item, payload, &res->payload_bytes);
+    if (slot >= 0)
+        close(slot);
     if (st != KVSP_OK) {
         res->throttled = r->client && is_throttling(r->client);
         snprintf(res->error, sizeof res->error, "GetMediaForFragmentList: %s",

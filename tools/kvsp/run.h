@@ -20,6 +20,7 @@ typedef struct run_context {
     char *results;        /* DIR/results-I-of-N.jsonl */
     double rate;          /* this task's fragments per second per stream */
     double *not_before;   /* per stream of the plan header, monotonic seconds */
+    long connections;     /* per stream, for the whole job */
 } run_context;
 
 typedef struct run_result {
@@ -38,8 +39,13 @@ int run_context_init(run_context *r, const plan *p, const char *dir, const char 
 void run_context_free(run_context *r);
 
 /* Sleeps until this task may fetch the item's fragments within its share
- * of the stream's fragment rate. */
-void run_throttle_wait(run_context *r, const json_t *item);
+ * of the stream's fragment rate, then until one of the stream's connection
+ * slots is free: a lock file DIR/.kvsp-connections/stream-S-K (K below the
+ * plan's connections) held with flock, so the tasks sharing DIR never hold
+ * more connections than that, and a killed task's slot frees itself.
+ * Returns the descriptor to close when the fetch ended, or -1 (no lock:
+ * the fetch goes on, said once). */
+int run_throttle_wait(run_context *r, const json_t *item);
 
 /* Output bytes (a file, or the files of a directory) and, for frames, the
  * pictures written. */

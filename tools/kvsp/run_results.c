@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +44,10 @@ int run_context_init(run_context *r, const plan *p, const char *dir, const char 
         rate = KVSP_PLAN_DEFAULT_FRAGMENT_RATE;
     if (connections < 1)
         connections = KVSP_PLAN_DEFAULT_CONNECTIONS;
+    r->connections = connections;
     /* Every task may meet every stream, so each gets 1/N of each stream's
-     * budget. One task holds one connection at a time; more tasks than
-     * connections must be capped by the engine (said here once). */
+     * budget. Connections are shared through lock files (run_throttle_wait). */
     r->rate = rate / (double)count;
-    if (count > connections)
-        fprintf(stderr,
-                "kvsp run: %ld tasks share %ld connections per stream: let the engine run at most %ld at once\n"
-                "(Slurm --array=...%%%ld, Kubernetes parallelism: %ld); the rest back off when throttled\n",
-                count, connections, connections, connections, connections);
     size_t nstreams = json_array_size(json_object_get(p->header, "streams"));
     r->not_before = calloc(nstreams ? nstreams : 1, sizeof *r->not_before);
     if (!r->not_before || asprintf(&r->results, "%s/results-%ld-of-%ld.jsonl", dir, index, count) < 0) {
@@ -68,7 +64,47 @@ void run_context_free(run_context *r)
     free(r->results);
 }
 
-void run_throttle_wait(run_context *r, const json_t *item)
+static void sleep_s(double s)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* A free slot's locked descriptor, or -1 when all are held (*broken set
+ * when the lock files cannot be made at all). */
+static int try_slot(const run_context *r, size_t stream, int *broken)
+{
+    char *dir = NULL;
+    if (asprintf(&dir, "%s/.kvsp-connections", r->dir) < 0 || (mkdir(dir, 0777) != 0 && errno != EEXIST)) {
+        free(dir);
+        *broken = 1;
+        return -1;
+    }
+    int opened = 0;
+    for (long k = 0; k < r->connections; k++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s/stream-%zu-%ld", dir, stream, k) < 0)
+            continue;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        free(path);
+        if (fd < 0)
+            continue;
+        opened = 1;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            free(dir);
+            return fd;
+        }
+        close(fd);
+    }
+    free(dir);
+    *broken = !opened;
+    return -1;
+}
+
+int run_throttle_wait(run_context *r, const json_t *item)
 {
     json_t *streams = json_object_get(r->plan->header, "streams");
     const char *stream = json_string_value(json_object_get(item, "stream"));
@@ -81,15 +117,25 @@ void run_throttle_wait(run_context *r, const json_t *item)
      * fetched so far fit in this task's rate. */
     double now = monotonic_s();
     if (r->not_before[s] > now) {
-        struct timespec ts;
-        double wait = r->not_before[s] - now;
-        ts.tv_sec = (time_t)wait;
-        ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        sleep_s(r->not_before[s] - now);
         now = r->not_before[s];
     }
     r->not_before[s] = now + (double)json_array_size(json_object_get(item, "fragments")) / r->rate;
+    int broken = 0, said = 0;
+    for (;;) {
+        int fd = try_slot(r, s, &broken);
+        if (fd >= 0 || broken) {
+            if (broken)
+                fprintf(stderr, "kvsp run: %s/.kvsp-connections: %s; not sharing connections\n", r->dir,
+                        strerror(errno));
+            return fd;
+        }
+        if (!said)
+            fprintf(stderr, "kvsp run: stream %s: all %ld connections in use by other tasks, waiting\n", stream,
+                    r->connections);
+        said = 1;
+        sleep_s(0.05);
+    }
 }
 
 void run_measure(const char *path, const char *subcommand, run_result *res)
