@@ -36,12 +36,9 @@ void cli_delegate_init(int argc, char **argv)
 static const char *feature_name(cli_feature feature)
 {
     switch (feature) {
-    case CLI_FEATURE_CLIENT:
-        return "the KVS client (libcurl, OpenSSL)";
-    case CLI_FEATURE_DECODER:
-        return "the decoder (FFmpeg libraries)";
-    case CLI_FEATURE_SERVE:
-        return "kvsp serve (libmicrohttpd)";
+    case CLI_FEATURE_CLIENT: return "the KVS client (libcurl, OpenSSL)";
+    case CLI_FEATURE_DECODER: return "the decoder (FFmpeg libraries)";
+    case CLI_FEATURE_SERVE: return "kvsp serve (libmicrohttpd)";
     }
     return "an optional part";
 }

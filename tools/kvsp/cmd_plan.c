@@ -19,25 +19,26 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp plan --stream NAME [--stream NAME...] --from T --to T\n"
-            "       [--batch-fragments N | --batch-duration S] [--timestamp producer|server]\n"
-            "       [--shards N] [--fragment-rate R] [--connections C] -o PLAN\n\n"
-            "Lists the fragments of each stream between T and T (seconds since the epoch)\n"
-            "and writes a manifest for `kvsp run`: a header line (streams, range, item\n"
-            "count, batch rule, per-stream limits) and one JSON line per work item\n"
-            "(stream, fragment numbers in order, first/last producer and server\n"
-            "timestamps, bytes, output name). Items are cut in the order of producer\n"
-            "timestamp, then fragment number.\n\n"
-            "  -o, --output PLAN     the manifest (required)\n"
-            "  --batch-fragments N   at most N fragments per item (default 100)\n"
-            "  --batch-duration S    a new item every S seconds of producer time\n"
-            "  --timestamp TYPE      which timestamps --from/--to select (default producer)\n"
-            "  --shards N            the array size, for engines that do not say it\n"
-            "                        (AWS Batch, Kubernetes)\n"
-            "  --fragment-rate R     fragments per second per stream for the whole job\n"
-            "                        (default 500, the KVS limit)\n"
-            "  --connections C       connections per stream for the whole job (default 5)\n" CLI_SERVICE_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp plan --stream NAME [--stream NAME...] --from T --to T\n"
+        "       [--batch-fragments N | --batch-duration S] [--timestamp producer|server]\n"
+        "       [--shards N] [--fragment-rate R] [--connections C] -o PLAN\n\n"
+        "Lists the fragments of each stream between T and T (seconds since the epoch)\n"
+        "and writes a manifest for `kvsp run`: a header line (streams, range, item\n"
+        "count, batch rule, per-stream limits) and one JSON line per work item\n"
+        "(stream, fragment numbers in order, first/last producer and server\n"
+        "timestamps, bytes, output name). Items are cut in the order of producer\n"
+        "timestamp, then fragment number.\n\n"
+        "  -o, --output PLAN     the manifest (required)\n"
+        "  --batch-fragments N   at most N fragments per item (default 100)\n"
+        "  --batch-duration S    a new item every S seconds of producer time\n"
+        "  --timestamp TYPE      which timestamps --from/--to select (default producer)\n"
+        "  --shards N            the array size, for engines that do not say it\n"
+        "                        (AWS Batch, Kubernetes)\n"
+        "  --fragment-rate R     fragments per second per stream for the whole job\n"
+        "                        (default 500, the KVS limit)\n"
+        "  --connections C       connections per stream for the whole job (default 5)\n" CLI_SERVICE_OPTIONS_HELP);
 }
 
 typedef struct plan_args {
@@ -63,7 +64,8 @@ static void item_name(char *out, size_t size, const char *stream, int64_t ms, co
 {
     char safe[256];
     size_t n = 0;
-    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+    static const char allowed[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
     for (const char *p = stream; *p && n + 1 < sizeof safe; p++, n++)
         safe[n] = (strchr(allowed, *p) && !(n == 0 && *p == '.')) ? *p : '_'; /* no hidden names */
     safe[n] = '\0';
@@ -76,8 +78,8 @@ static void item_name(char *out, size_t size, const char *stream, int64_t ms, co
 }
 
 /* One item line from list[first..end). */
-static void write_item(cli_jl *w, size_t index, const char *stream, const kvsp_listed_fragment *list, size_t first,
-                       size_t end)
+static void write_item(cli_jl *w, size_t index, const char *stream,
+                       const kvsp_listed_fragment *list, size_t first, size_t end)
 {
     const kvsp_listed_fragment *a = &list[first], *z = &list[end - 1];
     uint64_t bytes = 0;
@@ -94,7 +96,8 @@ static void write_item(cli_jl *w, size_t index, const char *stream, const kvsp_l
     cli_jl_int(w, "last_producer_ms", z->producer_timestamp_ms);
     cli_jl_int(w, "first_server_ms", a->server_timestamp_ms);
     cli_jl_int(w, "last_server_ms", z->server_timestamp_ms);
-    cli_jl_int(w, "duration_ms", z->producer_timestamp_ms + z->length_ms - a->producer_timestamp_ms);
+    cli_jl_int(w, "duration_ms",
+               z->producer_timestamp_ms + z->length_ms - a->producer_timestamp_ms);
     cli_jl_int(w, "bytes", (int64_t)bytes);
     char name[512];
     item_name(name, sizeof name, stream, a->producer_timestamp_ms, a->fragment_number);
@@ -107,7 +110,8 @@ static size_t item_end(const plan_args *a, const kvsp_listed_fragment *list, siz
     size_t end = first + 1;
     while (end < n) {
         if (a->batch_duration > 0) {
-            if ((double)(list[end].producer_timestamp_ms - list[first].producer_timestamp_ms) >= a->batch_duration * 1000)
+            if ((double)(list[end].producer_timestamp_ms - list[first].producer_timestamp_ms) >=
+                a->batch_duration * 1000)
                 break;
         } else if ((long)(end - first) >= a->batch_fragments) {
             break;
@@ -125,10 +129,16 @@ static int own_option(plan_args *a, int c, const char *value)
     case 'f': a->from = value; return 0;
     case 't': a->to = value; return 0;
     case 'T': a->timestamp = value; return 0;
-    case 'b': a->batch_fragments = strtol(value, &end, 10); return *end || a->batch_fragments < 1 ? -1 : 0;
-    case 'd': a->batch_duration = strtod(value, &end); return *end || !(a->batch_duration > 0) ? -1 : 0;
+    case 'b':
+        a->batch_fragments = strtol(value, &end, 10);
+        return *end || a->batch_fragments < 1 ? -1 : 0;
+    case 'd':
+        a->batch_duration = strtod(value, &end);
+        return *end || !(a->batch_duration > 0) ? -1 : 0;
     case 'n': a->shards = strtol(value, &end, 10); return *end || a->shards < 1 ? -1 : 0;
-    case 'r': a->fragment_rate = strtod(value, &end); return *end || !(a->fragment_rate > 0) ? -1 : 0;
+    case 'r':
+        a->fragment_rate = strtod(value, &end);
+        return *end || !(a->fragment_rate > 0) ? -1 : 0;
     case 'c': a->connections = strtol(value, &end, 10); return *end || a->connections < 1 ? -1 : 0;
     default: return -1;
     }
@@ -137,11 +147,17 @@ static int own_option(plan_args *a, int c, const char *value)
 static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
 {
     static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},            {"timestamp", required_argument, NULL, 'T'},
-        {"batch-fragments", required_argument, NULL, 'b'}, {"batch-duration", required_argument, NULL, 'd'},
-        {"shards", required_argument, NULL, 'n'},        {"fragment-rate", required_argument, NULL, 'r'},
-        {"connections", required_argument, NULL, 'c'},   CLI_CONNECTION_LONG_OPTIONS {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"output", required_argument, NULL, 'o'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"timestamp", required_argument, NULL, 'T'},
+        {"batch-fragments", required_argument, NULL, 'b'},
+        {"batch-duration", required_argument, NULL, 'd'},
+        {"shards", required_argument, NULL, 'n'},
+        {"fragment-rate", required_argument, NULL, 'r'},
+        {"connections", required_argument, NULL, 'c'},
+        CLI_CONNECTION_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     cli_input_options_init(in);
     memset(a, 0, sizeof *a);
     a->batch_fragments = 100;
@@ -154,7 +170,8 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
             usage(stdout);
             return CLI_EXIT_OK;
         }
-        if (c == 0 ? cli_common_option(in, longopts[index].name, optarg) != 1 : c == '?' || own_option(a, c, optarg) < 0) {
+        if (c == 0 ? cli_common_option(in, longopts[index].name, optarg) != 1
+                   : c == '?' || own_option(a, c, optarg) < 0) {
             if (c != '?' && c != 0)
                 fprintf(stderr, "kvsp plan: bad value '%s'\n", optarg);
             usage(stderr);
@@ -166,9 +183,10 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
         strtod(a->from, &end_from);
         strtod(a->to, &end_to);
     }
-    if (optind < argc || !in->nstreams || !a->output || !a->from || !a->to || end_from == a->from || *end_from ||
-        end_to == a->to || *end_to ||
-        (a->timestamp && strcmp(a->timestamp, "producer") != 0 && strcmp(a->timestamp, "server") != 0)) {
+    if (optind < argc || !in->nstreams || !a->output || !a->from || !a->to || end_from == a->from ||
+        *end_from || end_to == a->to || *end_to ||
+        (a->timestamp && strcmp(a->timestamp, "producer") != 0 &&
+         strcmp(a->timestamp, "server") != 0)) {
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -196,10 +214,12 @@ int cmd_plan(int argc, char **argv)
     size_t *counts = calloc((size_t)in.nstreams, sizeof *counts), nitems = 0;
     int st = lists && counts ? KVSP_OK : KVSP_ERR_NOMEM;
     for (int s = 0; st == KVSP_OK && s < in.nstreams; s++) {
-        st = kvsp_client_list_fragments(c, in.streams[s], server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
+        st = kvsp_client_list_fragments(c, in.streams[s],
+                                        server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
                                         from, to, &lists[s], &counts[s]);
         if (st != KVSP_OK) {
-            fprintf(stderr, "kvsp plan: stream %s: %s\n", in.streams[s], kvsp_client_error_message(c));
+            fprintf(stderr, "kvsp plan: stream %s: %s\n", in.streams[s],
+                    kvsp_client_error_message(c));
             break;
         }
         qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);

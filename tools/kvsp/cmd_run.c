@@ -30,27 +30,28 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp run PLAN --shard auto|I/N [--shard-count N] [--out DIR]\n"
-            "       [--retries N] [--list] -- merge|fragments|frames|audio [OPTIONS]\n"
-            "       kvsp run --status PLAN DIR\n\n"
-            "Runs the items of shard I of N of a plan from `kvsp plan`: items whose\n"
-            "index %% N is I. Each item's fragments are fetched with\n"
-            "GetMediaForFragmentList and given to `kvsp SUBCOMMAND OPTIONS`; the output\n"
-            "(DIR/NAME.mkv for merge, DIR/NAME.jsonl for fragments, the directory\n"
-            "DIR/NAME for frames and audio, which get -o) is written under a temporary\n"
-            "name and renamed when complete. Items already complete are skipped, so a\n"
-            "failed task is simply run again. One JSON line per item goes to\n"
-            "DIR/results-I-of-N.jsonl. auto takes I and N from SLURM_ARRAY_TASK_ID and\n"
-            "SLURM_ARRAY_TASK_COUNT, or I from AWS_BATCH_JOB_ARRAY_INDEX or\n"
-            "JOB_COMPLETION_INDEX with N from --shard-count or the plan. Each task uses\n"
-            "1/N of the plan's per-stream fragment rate, and the tasks sharing DIR hold\n"
-            "at most the plan's connections per stream (lock files in DIR/.kvsp-connections).\n\n"
-            "  --out DIR             output directory (default .)\n"
-            "  --retries N           attempts after a failed one, per item (default 2)\n"
-            "  --list                print the shard's items, fetch nothing\n"
-            "  --status              count items done, failed and missing in DIR\n"
-            "Exit status: 0 every item of the shard done, 1 an item failed, 2 usage.\n" CLI_SERVICE_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp run PLAN --shard auto|I/N [--shard-count N] [--out DIR]\n"
+        "       [--retries N] [--list] -- merge|fragments|frames|audio [OPTIONS]\n"
+        "       kvsp run --status PLAN DIR\n\n"
+        "Runs the items of shard I of N of a plan from `kvsp plan`: items whose\n"
+        "index %% N is I. Each item's fragments are fetched with\n"
+        "GetMediaForFragmentList and given to `kvsp SUBCOMMAND OPTIONS`; the output\n"
+        "(DIR/NAME.mkv for merge, DIR/NAME.jsonl for fragments, the directory\n"
+        "DIR/NAME for frames and audio, which get -o) is written under a temporary\n"
+        "name and renamed when complete. Items already complete are skipped, so a\n"
+        "failed task is simply run again. One JSON line per item goes to\n"
+        "DIR/results-I-of-N.jsonl. auto takes I and N from SLURM_ARRAY_TASK_ID and\n"
+        "SLURM_ARRAY_TASK_COUNT, or I from AWS_BATCH_JOB_ARRAY_INDEX or\n"
+        "JOB_COMPLETION_INDEX with N from --shard-count or the plan. Each task uses\n"
+        "1/N of the plan's per-stream fragment rate, and the tasks sharing DIR hold\n"
+        "at most the plan's connections per stream (lock files in DIR/.kvsp-connections).\n\n"
+        "  --out DIR             output directory (default .)\n"
+        "  --retries N           attempts after a failed one, per item (default 2)\n"
+        "  --list                print the shard's items, fetch nothing\n"
+        "  --status              count items done, failed and missing in DIR\n"
+        "Exit status: 0 every item of the shard done, 1 an item failed, 2 usage.\n" CLI_SERVICE_OPTIONS_HELP);
 }
 
 typedef struct run_args {
@@ -62,10 +63,14 @@ typedef struct run_args {
 static int parse(int argc, char **argv, cli_input_options *in, run_args *a, int *operands, int *sub)
 {
     static const struct option longopts[] = {
-        {"shard", required_argument, NULL, 's'}, {"shard-count", required_argument, NULL, 'n'},
-        {"out", required_argument, NULL, 'o'},   {"retries", required_argument, NULL, 'r'},
-        {"list", no_argument, NULL, 'l'},        {"status", no_argument, NULL, 'S'},
-        CLI_CONNECTION_LONG_OPTIONS {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"shard", required_argument, NULL, 's'},
+        {"shard-count", required_argument, NULL, 'n'},
+        {"out", required_argument, NULL, 'o'},
+        {"retries", required_argument, NULL, 'r'},
+        {"list", no_argument, NULL, 'l'},
+        {"status", no_argument, NULL, 'S'},
+        CLI_CONNECTION_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     cli_input_options_init(in);
     memset(a, 0, sizeof *a);
     a->out = ".";
@@ -86,8 +91,14 @@ static int parse(int argc, char **argv, cli_input_options *in, run_args *a, int 
         case 'o': a->out = optarg; break;
         case 'l': a->list = 1; break;
         case 'S': a->status = 1; break;
-        case 'n': a->shard_count = strtol(optarg, &tail, 10); bad = *tail || a->shard_count < 1; break;
-        case 'r': a->retries = strtol(optarg, &tail, 10); bad = *tail || a->retries < 0 || a->retries > 100; break;
+        case 'n':
+            a->shard_count = strtol(optarg, &tail, 10);
+            bad = *tail || a->shard_count < 1;
+            break;
+        case 'r':
+            a->retries = strtol(optarg, &tail, 10);
+            bad = *tail || a->retries < 0 || a->retries > 100;
+            break;
         case 0: bad = cli_common_option(in, longopts[index].name, optarg) != 1; break;
         default: bad = 1;
         }
@@ -98,10 +109,12 @@ static int parse(int argc, char **argv, cli_input_options *in, run_args *a, int 
     }
     *operands = optind;
     int want = a->status ? 2 : 1;
-    if (end - optind != want || (!a->status && !a->list && (*sub >= argc || !plan_output_kind(argv[*sub]))) ||
+    if (end - optind != want ||
+        (!a->status && !a->list && (*sub >= argc || !plan_output_kind(argv[*sub]))) ||
         (!a->status && !a->shard)) {
         if (!a->status && *sub < argc && !plan_output_kind(argv[*sub]))
-            fprintf(stderr, "kvsp run: runs merge, fragments, frames or audio, not '%s'\n", argv[*sub]);
+            fprintf(stderr, "kvsp run: runs merge, fragments, frames or audio, not '%s'\n",
+                    argv[*sub]);
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -153,8 +166,8 @@ static int fetch(kvsp_client *c, const json_t *item, const char *path, uint64_t 
     for (size_t i = 0; st == KVSP_OK && i < n; i++)
         numbers[i] = json_string_value(json_array_get(frags, i));
     if (st == KVSP_OK)
-        st = kvsp_client_get_media_for_fragment_list(c, json_string_value(json_object_get(item, "stream")), numbers,
-                                                     n, write_body, f);
+        st = kvsp_client_get_media_for_fragment_list(
+            c, json_string_value(json_object_get(item, "stream")), numbers, n, write_body, f);
     *bytes = f ? (uint64_t)ftell(f) : 0;
     if (f && fclose(f) != 0 && st == KVSP_OK)
         st = KVSP_ERR_IO;
@@ -163,7 +176,8 @@ static int fetch(kvsp_client *c, const json_t *item, const char *path, uint64_t 
 }
 
 /* kvsp SUBCOMMAND OPTIONS [-o OUT] PAYLOAD; the exit status, or -1. */
-static int run_subcommand(char **sub, int nsub, const char *kind, const char *payload, const char *out)
+static int run_subcommand(char **sub, int nsub, const char *kind, const char *payload,
+                          const char *out)
 {
     char **argv = calloc((size_t)nsub + 5, sizeof *argv);
     if (!argv)
@@ -222,7 +236,8 @@ static void sleep_s(double s)
 static int is_throttling(kvsp_client *c)
 {
     const char *e = kvsp_client_error_exception(c);
-    return strcmp(e, "ClientLimitExceededException") == 0 || strcmp(e, "ConnectionLimitExceededException") == 0;
+    return strcmp(e, "ClientLimitExceededException") == 0 ||
+           strcmp(e, "ConnectionLimitExceededException") == 0;
 }
 
 /* One attempt at one item, up to the renamed output. */

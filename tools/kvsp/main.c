@@ -28,10 +28,12 @@ static const struct command {
     {"merge", cmd_merge, "merge a chain of fragments into playable, seekable MKV files"},
 #if defined(KVSP_HAVE_CLIENT) || defined(KVSP_FULL_HAS_CLIENT)
     {"get-media", CLIENT_COMMAND(cmd_get_media), "GetMedia: write a stream's raw payload"},
-    {"list-fragments", CLIENT_COMMAND(cmd_list_fragments), "ListFragments: one JSON line per fragment"},
+    {"list-fragments", CLIENT_COMMAND(cmd_list_fragments),
+     "ListFragments: one JSON line per fragment"},
     {"get-media-for-fragment-list", CLIENT_COMMAND(cmd_get_media_for_fragment_list),
      "GetMediaForFragmentList: write the payload of given fragments"},
-    {"plan", CLIENT_COMMAND(cmd_plan), "ListFragments of a time range into a manifest of work items"},
+    {"plan", CLIENT_COMMAND(cmd_plan),
+     "ListFragments of a time range into a manifest of work items"},
     {"run", CLIENT_COMMAND(cmd_run), "one shard of a plan, as a task of an array job"},
 #endif
 #if defined(KVSP_HAVE_SERVE) || defined(KVSP_FULL_HAS_SERVE)

@@ -58,8 +58,9 @@ int plan_load(const char *path, plan *p)
             /* the index is what shards agree on: it must be the line's */
             json_t *frags = json_object_get(j, "fragments");
             if (json_integer_value(json_object_get(j, "index")) != (json_int_t)(p->count - 1) ||
-                !json_is_string(json_object_get(j, "stream")) || !json_is_string(json_object_get(j, "name")) ||
-                !json_is_array(frags) || json_array_size(frags) == 0 ||
+                !json_is_string(json_object_get(j, "stream")) ||
+                !json_is_string(json_object_get(j, "name")) || !json_is_array(frags) ||
+                json_array_size(frags) == 0 ||
                 strchr(json_string_value(json_object_get(j, "name")), '/'))
                 rc = bad_plan(path, n, "not a plan item (index, stream, fragments, name)", p);
         }
@@ -93,7 +94,8 @@ int plan_shard(const char *spec, long count_option, const plan *p, long *index, 
             goto bad;
         memcpy(head, spec, (size_t)(slash - spec));
         head[slash - spec] = '\0';
-        if (number(head, index) < 0 || number(slash + 1, count) < 0 || *count < 1 || *index >= *count)
+        if (number(head, index) < 0 || number(slash + 1, count) < 0 || *count < 1 ||
+            *index >= *count)
             goto bad;
         return 0;
     bad:
@@ -115,17 +117,22 @@ int plan_shard(const char *spec, long count_option, const plan *p, long *index, 
                            : getenv("JOB_COMPLETION_INDEX")    ? "JOB_COMPLETION_INDEX"
                                                                : NULL;
         if (!name) {
-            fprintf(stderr, "kvsp run: --shard auto: none of SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX,\n"
-                            "JOB_COMPLETION_INDEX is set; give --shard I/N\n");
+            fprintf(
+                stderr,
+                "kvsp run: --shard auto: none of SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX,\n"
+                "JOB_COMPLETION_INDEX is set; give --shard I/N\n");
             return -1;
         }
         if (number(getenv(name), index) < 0) {
             fprintf(stderr, "kvsp run: --shard auto: bad %s\n", name);
             return -1;
         }
-        *count = count_option > 0 ? count_option : (long)json_integer_value(json_object_get(p->header, "shards"));
+        *count = count_option > 0 ? count_option
+                                  : (long)json_integer_value(json_object_get(p->header, "shards"));
         if (*count < 1) {
-            fprintf(stderr, "kvsp run: --shard auto with %s: give --shard-count N (or plan --shards N)\n", name);
+            fprintf(stderr,
+                    "kvsp run: --shard auto with %s: give --shard-count N (or plan --shards N)\n",
+                    name);
             return -1;
         }
     }

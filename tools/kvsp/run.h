@@ -17,10 +17,10 @@ typedef struct run_context {
     long retries;
     long index, count;
     kvsp_client *client;
-    char *results;        /* DIR/results-I-of-N.jsonl */
-    double rate;          /* this task's fragments per second per stream */
-    double *not_before;   /* per stream of the plan header, monotonic seconds */
-    long connections;     /* per stream, for the whole job */
+    char *results;      /* DIR/results-I-of-N.jsonl */
+    double rate;        /* this task's fragments per second per stream */
+    double *not_before; /* per stream of the plan header, monotonic seconds */
+    long connections;   /* per stream, for the whole job */
 } run_context;
 
 typedef struct run_result {
@@ -34,8 +34,8 @@ typedef struct run_result {
 } run_result;
 
 /* Creates DIR; -1 after printing why. */
-int run_context_init(run_context *r, const plan *p, const char *dir, const char *subcommand, long index,
-                     long count);
+int run_context_init(run_context *r, const plan *p, const char *dir, const char *subcommand,
+                     long index, long count);
 void run_context_free(run_context *r);
 
 /* Sleeps until this task may fetch the item's fragments within its share

@@ -24,8 +24,8 @@ static double monotonic_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int run_context_init(run_context *r, const plan *p, const char *dir, const char *subcommand, long index,
-                     long count)
+int run_context_init(run_context *r, const plan *p, const char *dir, const char *subcommand,
+                     long index, long count)
 {
     memset(r, 0, sizeof *r);
     r->plan = p;
@@ -50,7 +50,8 @@ int run_context_init(run_context *r, const plan *p, const char *dir, const char 
     r->rate = rate / (double)count;
     size_t nstreams = json_array_size(json_object_get(p->header, "streams"));
     r->not_before = calloc(nstreams ? nstreams : 1, sizeof *r->not_before);
-    if (!r->not_before || asprintf(&r->results, "%s/results-%ld-of-%ld.jsonl", dir, index, count) < 0) {
+    if (!r->not_before ||
+        asprintf(&r->results, "%s/results-%ld-of-%ld.jsonl", dir, index, count) < 0) {
         free(r->not_before);
         fprintf(stderr, "kvsp run: out of memory\n");
         return -1;
@@ -78,7 +79,8 @@ static void sleep_s(double s)
 static int try_slot(const run_context *r, size_t stream, int *broken)
 {
     char *dir = NULL;
-    if (asprintf(&dir, "%s/.kvsp-connections", r->dir) < 0 || (mkdir(dir, 0777) != 0 && errno != EEXIST)) {
+    if (asprintf(&dir, "%s/.kvsp-connections", r->dir) < 0 ||
+        (mkdir(dir, 0777) != 0 && errno != EEXIST)) {
         free(dir);
         *broken = 1;
         return -1;
@@ -109,7 +111,8 @@ int run_throttle_wait(run_context *r, const json_t *item)
     json_t *streams = json_object_get(r->plan->header, "streams");
     const char *stream = json_string_value(json_object_get(item, "stream"));
     size_t s = 0;
-    while (s < json_array_size(streams) && strcmp(json_string_value(json_array_get(streams, s)), stream) != 0)
+    while (s < json_array_size(streams) &&
+           strcmp(json_string_value(json_array_get(streams, s)), stream) != 0)
         s++;
     if (s == json_array_size(streams))
         s = 0;
@@ -126,13 +129,14 @@ int run_throttle_wait(run_context *r, const json_t *item)
         int fd = try_slot(r, s, &broken);
         if (fd >= 0 || broken) {
             if (broken)
-                fprintf(stderr, "kvsp run: %s/.kvsp-connections: %s; not sharing connections\n", r->dir,
-                        strerror(errno));
+                fprintf(stderr, "kvsp run: %s/.kvsp-connections: %s; not sharing connections\n",
+                        r->dir, strerror(errno));
             return fd;
         }
         if (!said)
-            fprintf(stderr, "kvsp run: stream %s: all %ld connections in use by other tasks, waiting\n", stream,
-                    r->connections);
+            fprintf(stderr,
+                    "kvsp run: stream %s: all %ld connections in use by other tasks, waiting\n",
+                    stream, r->connections);
         said = 1;
         sleep_s(0.05);
     }
@@ -268,7 +272,8 @@ int run_status(const plan *p, const char *dir)
         return CLI_EXIT_USAGE;
     char *pattern = NULL;
     glob_t g;
-    if (asprintf(&pattern, "%s/results-*-of-*.jsonl", dir) >= 0 && glob(pattern, 0, NULL, &g) == 0) {
+    if (asprintf(&pattern, "%s/results-*-of-*.jsonl", dir) >= 0 &&
+        glob(pattern, 0, NULL, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++)
             each_result(g.gl_pathv[i], note_failure, &f);
         globfree(&g);
@@ -281,7 +286,8 @@ int run_status(const plan *p, const char *dir)
         for (size_t k = 0; !found && k < sizeof kinds / sizeof kinds[0]; k++) {
             char *out = plan_output_path(dir, p->items[i], kinds[k]);
             struct stat sb;
-            found = out && stat(out, &sb) == 0 && (*kinds[k] ? S_ISREG(sb.st_mode) : S_ISDIR(sb.st_mode));
+            found = out && stat(out, &sb) == 0 &&
+                    (*kinds[k] ? S_ISREG(sb.st_mode) : S_ISDIR(sb.st_mode));
             free(out);
         }
         if (found)
@@ -292,6 +298,7 @@ int run_status(const plan *p, const char *dir)
             missing++;
     }
     free(f.failed);
-    printf("{\"items\":%zu,\"done\":%zu,\"failed\":%zu,\"missing\":%zu}\n", p->count, done, failed, missing);
+    printf("{\"items\":%zu,\"done\":%zu,\"failed\":%zu,\"missing\":%zu}\n", p->count, done, failed,
+           missing);
     return done == p->count ? CLI_EXIT_OK : CLI_EXIT_BAD_INPUT;
 }
