@@ -27,4 +27,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   python3-av \
   python3-distributed \
   python3-boto3 \
+  slurm-wlm munge \
+  python3-yaml \
   >/dev/null

@@ -114,6 +114,8 @@ int cmd_audio(int argc, char **argv);
 int cmd_get_media(int argc, char **argv);
 int cmd_list_fragments(int argc, char **argv);
 int cmd_get_media_for_fragment_list(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 #endif
 #ifdef KVSP_HAVE_SERVE
 int cmd_serve(int argc, char **argv);
@@ -126,6 +128,11 @@ typedef enum cli_feature {
     CLI_FEATURE_SERVE,
     CLI_FEATURE_MP4
 } cli_feature;
+/* The lean front's path, which it puts in the environment of kvsp-full:
+ * `kvsp run` starts its per-item subcommands with it, sparing each item
+ * the ~30 ms of loading kvsp-full's libraries when the subcommand does not
+ * need them (merge, fragments). */
+#define KVSP_FRONT_ENV "KVSP_FRONT_EXE"
 /* Keeps argv as main got it, for the exec. */
 void cli_delegate_init(int argc, char **argv);
 /* Becomes kvsp-full with the original command line when it has the feature

@@ -33,6 +33,9 @@ static const struct command {
      "ListFragments: one JSON line per fragment"},
     {"get-media-for-fragment-list", CLIENT_COMMAND(cmd_get_media_for_fragment_list),
      "GetMediaForFragmentList: write the payload of given fragments"},
+    {"plan", CLIENT_COMMAND(cmd_plan),
+     "ListFragments of a time range into a manifest of work items"},
+    {"run", CLIENT_COMMAND(cmd_run), "one shard of a plan, as a task of an array job"},
 #endif
 #if defined(KVSP_HAVE_SERVE) || defined(KVSP_FULL_HAS_SERVE)
     {"serve", SERVE_COMMAND(cmd_serve), "a local KVS-compatible endpoint on 127.0.0.1"},
