@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_log.h"
 #include "client_cli.h"
 #include "json_line.h"
 #include "plan.h"
@@ -156,7 +157,7 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
         {"shards", required_argument, NULL, 'n'},
         {"fragment-rate", required_argument, NULL, 'r'},
         {"connections", required_argument, NULL, 'c'},
-        CLI_CONNECTION_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
+        CLI_CONNECTION_LONG_OPTIONS CLI_LOG_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_input_options_init(in);
     memset(a, 0, sizeof *a);
@@ -173,8 +174,8 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
         if (c == 0 ? cli_common_option(in, longopts[index].name, optarg) != 1
                    : c == '?' || own_option(a, c, optarg) < 0) {
             if (c != '?' && c != 0)
-                fprintf(stderr, "kvsp plan: bad value '%s'\n", optarg);
-            usage(stderr);
+                cli_error("kvsp plan: bad value '%s'\n", optarg);
+            cli_usage_error(usage);
             return CLI_EXIT_USAGE;
         }
     }
@@ -187,7 +188,7 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
         *end_from || end_to == a->to || *end_to ||
         (a->timestamp && strcmp(a->timestamp, "producer") != 0 &&
          strcmp(a->timestamp, "server") != 0)) {
-        usage(stderr);
+        cli_usage_error(usage);
         return CLI_EXIT_USAGE;
     }
     return -1;
@@ -204,7 +205,7 @@ int cmd_plan(int argc, char **argv)
     double from = strtod(a.from, NULL), to = strtod(a.to, NULL);
     kvsp_client *c = client_cli_create(&in);
     if (!c) {
-        fprintf(stderr, "kvsp plan: %s\n", in.client_error);
+        cli_error("kvsp plan: %s\n", in.client_error);
         return cli_exit_status(KVSP_ERR_INVALID_ARG);
     }
     /* Every stream is listed before anything is written: a plan is whole
@@ -218,8 +219,7 @@ int cmd_plan(int argc, char **argv)
                                         server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
                                         from, to, &lists[s], &counts[s]);
         if (st != KVSP_OK) {
-            fprintf(stderr, "kvsp plan: stream %s: %s\n", in.streams[s],
-                    kvsp_client_error_message(c));
+            cli_error("kvsp plan: stream %s: %s\n", in.streams[s], kvsp_client_error_message(c));
             break;
         }
         qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);
@@ -270,7 +270,7 @@ int cmd_plan(int argc, char **argv)
     if (!bad && rename(tmp, a.output) != 0)
         bad = 1;
     if (bad && st == KVSP_OK)
-        fprintf(stderr, "kvsp plan: cannot write %s\n", a.output);
+        cli_error("kvsp plan: cannot write %s\n", a.output);
     if (bad && f)
         remove(tmp);
     free(tmp);

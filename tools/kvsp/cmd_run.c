@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_log.h"
 #include "client_cli.h"
 #include "plan.h"
 #include "run.h"
@@ -69,7 +70,7 @@ static int parse(int argc, char **argv, cli_input_options *in, run_args *a, int 
         {"retries", required_argument, NULL, 'r'},
         {"list", no_argument, NULL, 'l'},
         {"status", no_argument, NULL, 'S'},
-        CLI_CONNECTION_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
+        CLI_CONNECTION_LONG_OPTIONS CLI_LOG_LONG_OPTIONS{"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_input_options_init(in);
     memset(a, 0, sizeof *a);
@@ -103,7 +104,7 @@ static int parse(int argc, char **argv, cli_input_options *in, run_args *a, int 
         default: bad = 1;
         }
         if (bad) {
-            usage(stderr);
+            cli_usage_error(usage);
             return CLI_EXIT_USAGE;
         }
     }
@@ -113,9 +114,8 @@ static int parse(int argc, char **argv, cli_input_options *in, run_args *a, int 
         (!a->status && !a->list && (*sub >= argc || !plan_output_kind(argv[*sub]))) ||
         (!a->status && !a->shard)) {
         if (!a->status && *sub < argc && !plan_output_kind(argv[*sub]))
-            fprintf(stderr, "kvsp run: runs merge, fragments, frames or audio, not '%s'\n",
-                    argv[*sub]);
-        usage(stderr);
+            cli_error("kvsp run: runs merge, fragments, frames or audio, not '%s'\n", argv[*sub]);
+        cli_usage_error(usage);
         return CLI_EXIT_USAGE;
     }
     return -1;
@@ -321,7 +321,7 @@ static int run_item(run_context *r, const json_t *item)
             res.ok = 1;
             break;
         }
-        fprintf(stderr, "kvsp run: item %zu (%s): %s\n", index, name, res.error);
+        cli_error("kvsp run: item %zu (%s): %s\n", index, name, res.error);
         /* throttling is the service asking to wait, not the item failing:
          * back off (1, 2, 4 ... 30 s) without spending a retry, a while */
         if (res.throttled && throttled < 8) {
@@ -378,7 +378,7 @@ int cmd_run(int argc, char **argv)
     r.retries = a.retries;
     r.client = client_cli_create(&in);
     if (!r.client) {
-        fprintf(stderr, "kvsp run: %s\n", in.client_error);
+        cli_error("kvsp run: %s\n", in.client_error);
         run_context_free(&r);
         plan_free(&p);
         return cli_exit_status(KVSP_ERR_INVALID_ARG);
@@ -392,7 +392,7 @@ int cmd_run(int argc, char **argv)
         else
             failed++;
     }
-    fprintf(stderr, "kvsp run: shard %ld/%ld: %zu done, %zu failed\n", index, count, done, failed);
+    cli_info("kvsp run: shard %ld/%ld: %zu done, %zu failed\n", index, count, done, failed);
     kvsp_client_destroy(r.client);
     run_context_free(&r);
     plan_free(&p);

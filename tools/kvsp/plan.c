@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_log.h"
 #include "plan.h"
 
 void plan_free(plan *p)
@@ -18,7 +19,7 @@ void plan_free(plan *p)
 
 static int bad_plan(const char *path, size_t line, const char *why, plan *p)
 {
-    fprintf(stderr, "kvsp run: %s: line %zu: %s\n", path, line, why);
+    cli_error("kvsp run: %s: line %zu: %s\n", path, line, why);
     plan_free(p);
     return -1;
 }
@@ -28,7 +29,7 @@ int plan_load(const char *path, plan *p)
     memset(p, 0, sizeof *p);
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "kvsp run: %s: %s\n", path, strerror(errno));
+        cli_error("kvsp run: %s: %s\n", path, strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -99,7 +100,7 @@ int plan_shard(const char *spec, long count_option, const plan *p, long *index, 
             goto bad;
         return 0;
     bad:
-        fprintf(stderr, "kvsp run: --shard wants I/N with 0 <= I < N, or auto; got '%s'\n", spec);
+        cli_error("kvsp run: --shard wants I/N with 0 <= I < N, or auto; got '%s'\n", spec);
         return -1;
     }
     const char *slurm = getenv("SLURM_ARRAY_TASK_ID");
@@ -107,7 +108,7 @@ int plan_shard(const char *spec, long count_option, const plan *p, long *index, 
         long min = 0;
         if (number(slurm, index) < 0 || number(getenv("SLURM_ARRAY_TASK_COUNT"), count) < 0 ||
             (getenv("SLURM_ARRAY_TASK_MIN") && number(getenv("SLURM_ARRAY_TASK_MIN"), &min) < 0)) {
-            fprintf(stderr, "kvsp run: --shard auto: bad SLURM_ARRAY_TASK_ID/COUNT/MIN\n");
+            cli_error("kvsp run: --shard auto: bad SLURM_ARRAY_TASK_ID/COUNT/MIN\n");
             return -1;
         }
         /* --array=0-3 gives ids 0..3; --array=1-4 gives 1..4 */
@@ -124,20 +125,19 @@ int plan_shard(const char *spec, long count_option, const plan *p, long *index, 
             return -1;
         }
         if (number(getenv(name), index) < 0) {
-            fprintf(stderr, "kvsp run: --shard auto: bad %s\n", name);
+            cli_error("kvsp run: --shard auto: bad %s\n", name);
             return -1;
         }
         *count = count_option > 0 ? count_option
                                   : (long)json_integer_value(json_object_get(p->header, "shards"));
         if (*count < 1) {
-            fprintf(stderr,
-                    "kvsp run: --shard auto with %s: give --shard-count N (or plan --shards N)\n",
-                    name);
+            cli_error("kvsp run: --shard auto with %s: give --shard-count N (or plan --shards N)\n",
+                      name);
             return -1;
         }
     }
     if (*count < 1 || *index < 0 || *index >= *count) {
-        fprintf(stderr, "kvsp run: --shard auto: index %ld not below count %ld\n", *index, *count);
+        cli_error("kvsp run: --shard auto: index %ld not below count %ld\n", *index, *count);
         return -1;
     }
     return 0;

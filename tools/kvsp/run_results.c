@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_log.h"
 #include "json_line.h"
 #include "run.h"
 
@@ -34,7 +35,7 @@ int run_context_init(run_context *r, const plan *p, const char *dir, const char 
     r->index = index;
     r->count = count;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "kvsp run: %s: %s\n", dir, strerror(errno));
+        cli_error("kvsp run: %s: %s\n", dir, strerror(errno));
         return -1;
     }
     json_t *limits = json_object_get(p->header, "limits_per_stream");
@@ -53,7 +54,7 @@ int run_context_init(run_context *r, const plan *p, const char *dir, const char 
     if (!r->not_before ||
         asprintf(&r->results, "%s/results-%ld-of-%ld.jsonl", dir, index, count) < 0) {
         free(r->not_before);
-        fprintf(stderr, "kvsp run: out of memory\n");
+        cli_error("kvsp run: out of memory\n");
         return -1;
     }
     return 0;
@@ -129,14 +130,13 @@ int run_throttle_wait(run_context *r, const json_t *item)
         int fd = try_slot(r, s, &broken);
         if (fd >= 0 || broken) {
             if (broken)
-                fprintf(stderr, "kvsp run: %s/.kvsp-connections: %s; not sharing connections\n",
-                        r->dir, strerror(errno));
+                cli_warn("kvsp run: %s/.kvsp-connections: %s; not sharing connections\n", r->dir,
+                         strerror(errno));
             return fd;
         }
         if (!said)
-            fprintf(stderr,
-                    "kvsp run: stream %s: all %ld connections in use by other tasks, waiting\n",
-                    stream, r->connections);
+            cli_error("kvsp run: stream %s: all %ld connections in use by other tasks, waiting\n",
+                      stream, r->connections);
         said = 1;
         sleep_s(0.05);
     }
@@ -247,7 +247,7 @@ void run_results_append(const run_context *r, const run_result *res)
             bad = 1;
     }
     if (bad)
-        fprintf(stderr, "kvsp run: %s: cannot append: %s\n", r->results, strerror(errno));
+        cli_error("kvsp run: %s: cannot append: %s\n", r->results, strerror(errno));
     cli_jl_free(&w);
 }
 
