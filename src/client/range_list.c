@@ -53,8 +53,9 @@ int kvsp_range_list(kvsp_client *c, const kvsp_range_options *o, kvsp_listed_fra
     double lookback = o->lookback_s > 0 && isfinite(o->lookback_s) ? o->lookback_s : DEFAULT_LOOKBACK_S;
     kvsp_listed_fragment *rows;
     size_t n;
-    int rc = kvsp_client_list_fragments(c, o->stream, server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
-                                        o->from - lookback, o->to, &rows, &n);
+    int rc = kvsp_list_fragments_retrying(c, o->stream, server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
+                                          o->from - lookback, o->to, &rows, &n,
+                                          o->max_attempts > 0 ? o->max_attempts : 8);
     if (rc < 0)
         return rc;
     if (n)

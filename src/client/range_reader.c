@@ -183,6 +183,12 @@ static int launch(range_run *r, slot *s)
     s->len = 0;
     s->paused = 0;
     s->attempts++;
+    if (r->c->log) {
+        char line[1200];
+        snprintf(line, sizeof line, "POST %.1000s/getMediaForFragmentList (batch %zu: %zu fragments, attempt %d)", r->url,
+                 s->batch, n, s->attempts);
+        r->c->log(r->c->log_user, line);
+    }
     if (curl_multi_add_handle(r->multi, s->easy) != CURLM_OK)
         return kvsp_client_fail(r->c, KVSP_ERR_NETWORK, "GetMediaForFragmentList: cannot start a transfer");
     s->active = 1;

@@ -154,6 +154,9 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
     int client = client_option(o, name, value);
     if (client)
         return client;
+    int range = cli_range_option(o, name, value);
+    if (range)
+        return range;
     if (strcmp(name, "resync") == 0) {
         o->reader.resync = 1;
         return 1;
@@ -221,6 +224,8 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
         cli_error("kvsp: --metrics needs --stream (it reports on a consumer of streams)");
         return CLI_EXIT_USAGE;
     }
+    if (cli_range_check(in) != 0)
+        return CLI_EXIT_USAGE;
     if (in->stream && argc - optind > 0) {
         cli_error("kvsp: give either --stream or an input file\n");
         return CLI_EXIT_USAGE;
@@ -294,7 +299,7 @@ int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
 {
 #ifdef KVSP_HAVE_CLIENT
     if (o->stream) {
-        int st = client_feed_stream(o, r, v);
+        int st = o->range ? client_feed_range(o, r, v) : client_feed_stream(o, r, v);
         return st == KVSP_OK ? cli_finish_reader(r, v) : st;
     }
 #endif
