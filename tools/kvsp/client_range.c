@@ -10,6 +10,9 @@
 #include "client_cli.h"
 #include "kvsparser/range.h"
 
+/* Bytes kept for the batches after the one being read (range.h). */
+#define CLI_RANGE_BUFFER ((size_t)8 << 20)
+
 typedef struct range_feed {
     cli_input_options *in;
     kvsp_reader *r;
@@ -49,6 +52,7 @@ int client_feed_range(cli_input_options *in, kvsp_reader *r, const kvsp_visitor 
     o.from = in->range_from_s;
     o.to = in->range_to_s;
     o.parallel = in->range_parallel;
+    o.max_buffered_bytes = CLI_RANGE_BUFFER; /* README: the memory of a range read */
     o.body = on_body;
     o.user = &feed;
     int st = kvsp_range_read(client, &o);
