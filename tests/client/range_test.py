@@ -10,7 +10,8 @@ pictures (framemd5) of the generated files, filtered by time in Python.
                     (times, keyframes, sizes, count); ISO 8601 and epoch
                     seconds; a range inside one fragment; --parallel 1 and 5
   Batches           the whole 1,250-fragment stream: two requests (1,000 +
-                    250 fragments), every frame in order
+                    250 fragments), every frame in order; 3,100 fragments in
+                    four parallel requests, delivered in order
   Fragments         fragments --stream --from/--to: the fragments (clusters
                     of serve) overlapping the range, from ffprobe's keyframes
   Throttled         serve --fault-limit-every 3 (ClientLimitExceededException
@@ -131,6 +132,16 @@ class Batches(Range):
         batches = re.findall(r'batch (\d+): (\d+) fragments', r.stderr.decode())
         self.assertEqual(batches, [('0', '1000'), ('1', '250')])
 
+    def test_later_batches_wait(self):
+        # 3,100 fragments in four requests at once: the last (100 fragments)
+        # ends long before the first, and must still come after it
+        big = os.path.join(ROOT, 'big.mkv')
+        with self.serve() as s:
+            r = self.stream(s, 'big', 'frames', '--list', '--from', str(BASE), '--to', str(BASE + 200),
+                            '--parallel', '4', '--verbose')
+        self.assertEqual(frames(r.stdout), probe(big))
+        self.assertEqual(len(re.findall(r'batch \d+: ', r.stderr.decode())), 4)
+
 
 class Fragments(Range):
     def test_overlapping(self):
@@ -221,7 +232,7 @@ def main():
     ROOT = tempfile.mkdtemp(prefix='kvsp-range-')
     try:
         generate('long', '-i', 'testsrc=size=64x48:rate=25', '-t', '100', '-g', '2', '-cluster_time_limit', '50')
-        if len(sys.argv) == 1 or 'Memory' in sys.argv:
+        if len(sys.argv) == 1 or 'Memory' in sys.argv or 'Batches' in sys.argv:
             generate('big', '-i', 'testsrc=size=160x120:rate=25', '-frames:v', '3100', '-vf', 'noise=alls=40:allf=t',
                      '-g', '1', '-qp', '24', '-preset', 'ultrafast', '-cluster_time_limit', '10')
         kvsp_testing.main()
