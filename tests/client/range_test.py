@@ -18,6 +18,10 @@ pictures (framemd5) of the generated files, filtered by time in Python.
                     on every third request): retried, the same frames
   Memory            a 53 MB range (3,100 fragments of 17 KB): peak RSS within
                     20 MB of a one-second range's
+  Merge             merge --from/--to of the file, of stdin and of the
+                    stream: ffprobe's packets (payload MD5s, keyframes,
+                    times from 0) are the source's from the keyframe at or
+                    before --from to the last frame at or before --to
   FileAndStdin      frames --list FILE / stdin --from/--to against ffprobe;
                     frames --framemd5 --from/--to against ffmpeg's pictures
                     in the range (earlier ones decoded as references only)
@@ -168,6 +172,34 @@ class Throttled(Range):
                             '--verbose')
         self.assertEqual(frames(r.stdout), self.long_packets)
         self.assertIn('ClientLimitExceededException', r.stderr.decode())
+
+
+class Merge(Range):
+    def test_clip(self):
+        lo_ms, hi_ms = (BASE + 10) * 1000 + 20, (BASE + 70) * 1000 + 500  # from between K 10.000 and P 10.040
+        (source,) = ffprobe_packets.packet_details(self.long).values()
+        key = max(p['pts_ms'] for p in source if p['keyframe'] and p['pts_ms'] <= lo_ms)
+        self.assertEqual(key, (BASE + 10) * 1000)
+        want = [(p['pts_ms'] - key, p['keyframe'], p['md5']) for p in source if key <= p['pts_ms'] <= hi_ms]
+        self.assertEqual(len(want), 1513)
+        lo, hi = '2026-12-04T10:00:10.02Z', str(hi_ms / 1000)
+        outs = {}
+        with open(self.long, 'rb') as f:
+            data = f.read()
+        for how in ('file', 'stdin', 'stream'):
+            out = os.path.join(ROOT, 'clip-%s.mkv' % how)
+            outs[how] = out
+            if how == 'file':
+                kvsp('merge', '-o', out, '--from', lo, '--to', hi, self.long)
+            elif how == 'stdin':
+                kvsp('merge', '-o', out, '--from', lo, '--to', hi, '-', data=data)
+            else:
+                with self.serve() as s:
+                    self.stream(s, 'long', 'merge', '-o', out, '--from', lo, '--to', hi)
+        for how, out in outs.items():
+            with self.subTest(how=how):
+                (got,) = ffprobe_packets.packet_details(out).values()
+                self.assertEqual([(p['pts_ms'], p['keyframe'], p['md5']) for p in got], want)
 
 
 def peak_rss_kb(args):

@@ -53,6 +53,10 @@ typedef struct cli_input_options {
     double range_from_ms, range_to_ms; /* the same in ms (open ends: +-inf) */
     int range_server;                  /* --timestamp server */
     int range_parallel;                /* --parallel N, 0: the library's */
+    /* If set, each chunk of input goes here instead of to the reader
+     * (kvsp merge --from/--to); returns KVSP_OK or a negative status. */
+    int (*feed)(void *user, const void *data, size_t len);
+    void *feed_user;
     /* Called after each chunk with the bytes read so far, if set. */
     void (*progress)(void *user, uint64_t bytes);
     void *progress_user;

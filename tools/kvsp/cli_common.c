@@ -269,9 +269,13 @@ int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r, 
         }
         if (n == 0)
             break;
-        st = kvsp_reader_push(r, buf, (size_t)n, v);
-        while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
-            st = kvsp_reader_run(r, v);
+        if (o->feed) {
+            st = o->feed(o->feed_user, buf, (size_t)n);
+        } else {
+            st = kvsp_reader_push(r, buf, (size_t)n, v);
+            while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
+                st = kvsp_reader_run(r, v);
+        }
         if (st == KVSP_NEED_DATA)
             st = KVSP_OK;
         if (o->progress)

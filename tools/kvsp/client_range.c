@@ -23,9 +23,14 @@ typedef struct range_feed {
 static int on_body(void *user, const void *data, size_t len)
 {
     range_feed *f = user;
-    int st = kvsp_reader_push(f->r, data, len, f->v);
-    while (st == KVSP_PAUSED)
-        st = kvsp_reader_run(f->r, f->v);
+    int st;
+    if (f->in->feed) {
+        st = f->in->feed(f->in->feed_user, data, len);
+    } else {
+        st = kvsp_reader_push(f->r, data, len, f->v);
+        while (st == KVSP_PAUSED)
+            st = kvsp_reader_run(f->r, f->v);
+    }
     if (st == KVSP_NEED_DATA)
         st = KVSP_OK;
     if (f->in->progress)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_log.h"
+#include "merge_range.h"
 
 typedef struct merge_args {
     const char *output;
@@ -236,9 +237,20 @@ int cmd_merge(int argc, char **argv)
         in.progress = progress;
         in.progress_user = &next_progress;
     }
-    kvsp_merger *merger = kvsp_merger_create(NULL, &args.opts, &out);
+    /* --from/--to: the input goes through merge_range, which feeds the
+     * merger from the keyframe at or before --from; meta is its own (the
+     * merger keeps its own too: it must see every event it is given) */
+    kvsp_fragment_visitor *meta = in.range ? kvsp_fragment_visitor_create(NULL) : NULL;
+    kvsp_merger *merger = !in.range || meta ? kvsp_merger_create(NULL, &args.opts, &out) : NULL;
+    merge_range *range = in.range && merger ? merge_range_create(&in, meta, merger) : NULL;
+    if (range) {
+        in.feed = merge_range_feed;
+        in.feed_user = range;
+    }
     kvsp_reader *r = kvsp_reader_create(&in.reader);
-    int st = (merger && r) ? run_merge(&in, merger, r) : KVSP_ERR_NOMEM;
+    int st = (merger && r && (range || !in.range)) ? run_merge(&in, merger, r) : KVSP_ERR_NOMEM;
+    if (range && st >= 0)
+        st = merge_range_finish(range);
     int fin = merger ? kvsp_merger_finish(merger) : KVSP_OK;
     if (in.progress)
         fputc('\n', stderr);
@@ -262,6 +274,8 @@ int cmd_merge(int argc, char **argv)
         free(sink.names[i]);
     free(sink.names);
     kvsp_reader_destroy(r);
+    merge_range_destroy(range);
     kvsp_merger_destroy(merger);
+    kvsp_fragment_visitor_destroy(meta);
     return cli_exit_status(st < 0 ? st : fin);
 }
