@@ -24,7 +24,9 @@ pictures (framemd5) of the generated files, filtered by time in Python.
                     before --from to the last frame at or before --to
   FileAndStdin      frames --list FILE / stdin --from/--to against ffprobe;
                     frames --framemd5 --from/--to against ffmpeg's pictures
-                    in the range (earlier ones decoded as references only)
+                    in the range (earlier ones decoded as references only);
+                    inspect --json --from/--to (file and stream): the
+                    SimpleBlocks are ffprobe's packets in the range
 
 usage: range_test.py KVSP [unittest arguments]
 """
@@ -245,6 +247,24 @@ class FileAndStdin(Range):
         self.assertEqual(frames(kvsp('frames', '--list', '--from', lo, '--to', hi, '-', data=data).stdout), want)
         self.assertEqual(frames(kvsp('frames', '--list', '--to', hi, self.long).stdout),
                          in_range(self.long_packets, 0, (BASE + 62) * 1000 + 500))
+
+    def test_inspect(self):
+        lo_ms, hi_ms = (BASE + 10) * 1000 + 20, (BASE + 10) * 1000 + 500
+        want = [(p[0], p[1]) for p in in_range(self.long_packets, lo_ms, hi_ms)]
+        self.assertEqual(len(want), 12)
+
+        def blocks(out):
+            rows, cluster = [], None
+            for e in map(json.loads, out.decode().splitlines()):
+                if e['name'] == 'Timestamp' and e['depth'] == 2:
+                    cluster = e['value']
+                elif e['name'] == 'SimpleBlock':
+                    rows.append((cluster + e['timecode'], e['keyframe']))
+            return rows
+        args = ['inspect', '--json', '--from', str(lo_ms / 1000), '--to', str(hi_ms / 1000)]
+        self.assertEqual(blocks(kvsp(*args, self.long).stdout), want)
+        with self.serve() as s:
+            self.assertEqual(blocks(self.stream(s, 'long', *args).stdout), want)
 
     def test_framemd5(self):
         # starts on a P frame: its keyframe is decoded as a reference, not written

@@ -85,6 +85,11 @@ int cli_frame_time_ms(const cli_input_options *o, const kvsp_frame *f, double *m
 /* Where a frame is against the range: -1 before (or without a time), 0 in
  * it (always without --from/--to), 1 after. */
 int cli_range_frame(const cli_input_options *o, const kvsp_frame *f);
+/* A block's time on the --timestamp timeline, as its frames' (f: the
+ * fragment it is in, NULL if none; cluster_tc: its Cluster's Timestamp;
+ * rel: its relative timecode); -1 if it has none. */
+int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc, int16_t rel,
+                      double *ms);
 /* 1 if the fragment's frames overlap the range (always without one). */
 int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f);
 

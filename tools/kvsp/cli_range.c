@@ -198,3 +198,19 @@ int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f)
     double last = base + (double)(f->last_timecode - anchor) * scale;
     return last >= o->range_from_ms && first <= o->range_to_ms;
 }
+
+int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc, int16_t rel,
+                      double *ms)
+{
+    double scale = f ? (double)f->info.timecode_scale / 1e6 : 1.0;
+    double offset = (double)rel * scale;
+    if (o->range_server) {
+        *ms = f ? (double)f->server_timestamp_ms + offset : 0;
+        return f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) ? 0 : -1;
+    }
+    if (f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP))
+        *ms = (double)f->producer_timestamp_ms + offset;
+    else
+        *ms = (double)cluster_tc * scale + offset;
+    return 0;
+}

@@ -110,16 +110,10 @@ static int b_data(void *user, const kvsp_event *ev)
         return KVSP_OK;
     }
     if (ev->id == KVSP_ID_SIMPLEBLOCK && ev->block) {
-        const kvsp_fragment *f = kvsp_fragment_visitor_current(m->meta);
-        double scale = f ? (double)f->info.timecode_scale / 1e6 : 1.0, t;
-        double offset = (double)ev->block->timecode * scale;
-        if (m->in->range_server)
-            t = f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) ? (double)f->server_timestamp_ms + offset : NAN;
-        else if (f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP))
-            t = (double)f->producer_timestamp_ms + offset;
-        else
-            t = (double)m->cluster_tc * scale + offset;
-        if (!(t >= m->start_ms && t <= m->in->range_to_ms))
+        double t;
+        if (cli_block_time_ms(m->in, kvsp_fragment_visitor_current(m->meta), m->cluster_tc, ev->block->timecode,
+                              &t) != 0 ||
+            !(t >= m->start_ms && t <= m->in->range_to_ms))
             return KVSP_OK; /* not copied */
         int st = send_cluster(m);
         if (st != KVSP_OK)
@@ -192,6 +186,7 @@ merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visit
     b[1].on_end = b_end;
     b[1].on_data = b_data;
     b[1].on_error = b_other;
+    b[1].on_resync = b_other;
     b[1].user = m;
     m->a_pair = m->frames ? kvsp_composite_create(a, 2) : NULL;
     m->b_pair = kvsp_composite_create(b, 2);
