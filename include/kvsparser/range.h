@@ -32,8 +32,10 @@ extern "C" {
  * ConnectionLimitExceededException (or cut or failed at the network level
  * before any of its bytes reached `body`) is tried again after a backoff
  * (200 ms doubled per failure, at most 10 s, half jittered), up to
- * max_attempts times. Once bytes of a batch reached `body` a failure of it
- * ends the call (a retry would repeat them). */
+ * max_attempts times; so is one on which nothing arrived for the client's
+ * stall timeout (a paused transfer is not timed). Once bytes of a batch
+ * reached `body` a failure of it ends the call (a retry would repeat
+ * them). */
 typedef struct kvsp_range_options {
     const char *stream; /* name or ARN */
     /* Which timestamp from/to mean: KVSP_TIMESTAMP_PRODUCER (also for

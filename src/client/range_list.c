@@ -54,7 +54,7 @@ int kvsp_range_list(kvsp_client *c, const kvsp_range_options *o, kvsp_listed_fra
     kvsp_listed_fragment *rows;
     size_t n;
     int rc = kvsp_list_fragments_retrying(c, o->stream, server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
-                                          o->from - lookback, o->to, &rows, &n,
+                                          o->from - lookback > 0 ? o->from - lookback : 0, o->to, &rows, &n,
                                           o->max_attempts > 0 ? o->max_attempts : 8);
     if (rc < 0)
         return rc;

@@ -43,6 +43,7 @@ typedef struct slot {
     char curl_error[CURL_ERROR_SIZE];
     int attempts;
     double retry_at;
+    double last_at; /* monotonic time of its last byte (or its start) */
     int body_rc; /* the caller's negative answer */
     int nomem;
 } slot;
@@ -102,6 +103,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     slot *s = user;
     range_run *r = s->run;
     size_t len = size * n;
+    s->last_at = kvsp_client_now();
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) { /* an error answer: kept for its message, cut at ERROR_BODY_MAX */
@@ -183,6 +185,7 @@ static int launch(range_run *r, slot *s)
     s->len = 0;
     s->paused = 0;
     s->attempts++;
+    s->last_at = kvsp_client_now();
     if (r->c->log) {
         char line[1200];
         snprintf(line, sizeof line, "POST %.1000s/getMediaForFragmentList (batch %zu: %zu fragments, attempt %d)", r->url,
@@ -241,6 +244,23 @@ static int finished(range_run *r, slot *s, CURLcode result)
                                               s->err ? s->err : "");
     snprintf(c->error_exception, sizeof c->error_exception, "%s", s->error_type);
     return c->error_status;
+}
+
+/* The client's stall timeout, for transfers that are not paused (a
+ * paused one waits for its turn, not for the server). */
+static int check_stalls(range_run *r)
+{
+    long limit = r->c->stall_timeout_ms;
+    double now = kvsp_client_now();
+    for (int i = 0; limit > 0 && i < r->parallel; i++) {
+        slot *s = &r->slots[i];
+        if (!s->active || s->paused || (now - s->last_at) * 1000.0 < (double)limit)
+            continue;
+        int rc = finished(r, s, CURLE_OPERATION_TIMEDOUT);
+        if (rc < 0)
+            return rc;
+    }
+    return KVSP_OK;
 }
 
 static slot *slot_of(range_run *r, size_t batch)
@@ -326,6 +346,9 @@ static int run_batches(range_run *r)
             if (rc < 0)
                 return rc;
         }
+        rc = check_stalls(r);
+        if (rc < 0)
+            return rc;
         rc = advance(r);
         if (rc < 0)
             return rc;

@@ -15,7 +15,9 @@ pictures (framemd5) of the generated files, filtered by time in Python.
   Fragments         fragments --stream --from/--to: the fragments (clusters
                     of serve) overlapping the range, from ffprobe's keyframes
   Throttled         serve --fault-limit-every 3 (ClientLimitExceededException
-                    on every third request): retried, the same frames
+                    on every third request): retried, the same frames; a
+                    request that stalls is given up after --stall-timeout
+                    and retried
   Memory            a 53 MB range (3,100 fragments of 17 KB): peak RSS within
                     20 MB of a one-second range's
   Merge             merge --from/--to of the file, of stdin and of the
@@ -174,6 +176,15 @@ class Throttled(Range):
                             '--verbose')
         self.assertEqual(frames(r.stdout), self.long_packets)
         self.assertIn('ClientLimitExceededException', r.stderr.decode())
+
+    def test_stalled_request(self):
+        # the second media response (batch 1) sends nothing: given up after
+        # --stall-timeout and asked again
+        with self.serve('--fault-stall-at', '1:0') as s:
+            r = self.stream(s, 'long', 'frames', '--list', '--from', str(BASE), '--to', str(BASE + 100),
+                            '--stall-timeout', '1', '--verbose')
+        self.assertEqual(frames(r.stdout), self.long_packets)
+        self.assertIn('batch 1: 250 fragments, attempt 2', r.stderr.decode())
 
 
 class Merge(Range):

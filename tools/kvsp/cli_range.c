@@ -137,7 +137,7 @@ int cli_range_check(cli_input_options *o)
     if (!o->range)
         return 0;
     if (!(o->range & 1))
-        o->range_from_ms = -INFINITY, o->range_from_s = -1e10;
+        o->range_from_ms = -INFINITY, o->range_from_s = 0; /* streams: from the epoch */
     if (!(o->range & 2))
         o->range_to_ms = INFINITY, o->range_to_s = 1e10;
     if (o->range_from_ms > o->range_to_ms) {
