@@ -9,6 +9,8 @@ pictures (framemd5) of the generated files, filtered by time in Python.
                     the same range, and ffprobe's packets in [from, to]
                     (times, keyframes, sizes, count); ISO 8601 and epoch
                     seconds; a range inside one fragment; --parallel 1 and 5
+  ServerTimestamps  --timestamp server: the range on serve's server
+                    timestamps (producer + 0.250 s)
   Batches           the whole 1,250-fragment stream: two requests (1,000 +
                     250 fragments), every frame in order; 3,100 fragments in
                     four parallel requests, delivered in order
@@ -128,6 +130,23 @@ class StreamEqualsFile(Range):
                 got = frames(kvsp('frames', '--list', self.long, '--from', lo, '--to', hi).stdout)
                 self.assertEqual(got, want)
             self.assertEqual(len(in_range(self.long_packets, cases[0][2], cases[0][3])), 1512)
+
+
+class ServerTimestamps(Range):
+    def test_server_timeline(self):
+        # serve's server timestamps are the producer's + 0.250 s
+        lo_ms, hi_ms = (BASE + 40) * 1000 + 250, (BASE + 41) * 1000 + 250
+        want = in_range(self.long_packets, lo_ms - 250, hi_ms - 250)
+        self.assertEqual(len(want), 26)
+        with self.serve() as s:
+            r = self.stream(s, 'long', 'frames', '--list', '--timestamp', 'server', '--from', str(lo_ms / 1000),
+                            '--to', str(hi_ms / 1000))
+        got = [(d['server_timestamp_ms'] - 250, d['keyframe'], d['size'])
+               for d in map(json.loads, r.stdout.decode().splitlines())]
+        self.assertEqual(got, want)
+        # a file without KVS tags has no server timeline
+        self.assertEqual(kvsp('frames', '--list', '--timestamp', 'server', '--from', str(BASE), self.long).stdout,
+                         b'')
 
 
 class Batches(Range):
