@@ -8,7 +8,8 @@ pictures (framemd5) of the generated files, filtered by time in Python.
   StreamEqualsFile  frames --list --stream --from/--to equals the file's with
                     the same range, and ffprobe's packets in [from, to]
                     (times, keyframes, sizes, count); ISO 8601 and epoch
-                    seconds; a range inside one fragment; --parallel 1 and 5
+                    seconds; a range inside one fragment; --parallel 1 and 5;
+                    serve --list-unordered (one shuffle across pages)
   ServerTimestamps  --timestamp server: the range on serve's server
                     timestamps (producer + 0.250 s)
   Batches           the whole 1,250-fragment stream: two requests (1,000 +
@@ -130,6 +131,15 @@ class StreamEqualsFile(Range):
                 got = frames(kvsp('frames', '--list', self.long, '--from', lo, '--to', hi).stdout)
                 self.assertEqual(got, want)
             self.assertEqual(len(in_range(self.long_packets, cases[0][2], cases[0][3])), 1512)
+
+    def test_unordered_listing(self):
+        # serve --list-unordered: the 1,250 rows in one shuffle across both pages
+        with self.serve('--list-unordered') as s:
+            got = frames(self.stream(s, 'long', 'frames', '--list', '--from', str(BASE), '--to',
+                                     str(BASE + 100)).stdout)
+            listed = kvsp('list-fragments', '--endpoint-url', s.url, '--stream', 'long').stdout
+        self.assertEqual(got, self.long_packets)
+        self.assertEqual(len(listed.splitlines()), 1250)
 
 
 class ServerTimestamps(Range):

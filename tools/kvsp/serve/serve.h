@@ -127,6 +127,7 @@ typedef struct serve_config {
     size_t fault_count;
     const char *expired_token;        /* --fault-expired-token */
     serve_list_fault list_fault;      /* --fault-list-json */
+    int list_unordered;               /* --list-unordered: one shuffle across all pages */
     unsigned number_digits;           /* --number-digits */
     char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */
 } serve_config;
