@@ -51,10 +51,10 @@ typedef enum kvsp_audio_sample_format {
 
 /* How the PCM of an output is obtained. */
 typedef enum kvsp_audio_source {
-    KVSP_AUDIO_COPIED = 0,   /* PCM codec, copied */
-    KVSP_AUDIO_CONNECT_L16,  /* Connect profile: A_AAC label over L16 PCM, copied */
-    KVSP_AUDIO_OVERRIDDEN,   /* a kvsp_audio_codec_override said which PCM */
-    KVSP_AUDIO_DECODED       /* decoded with libavcodec */
+    KVSP_AUDIO_COPIED = 0,  /* PCM codec, copied */
+    KVSP_AUDIO_CONNECT_L16, /* Connect profile: A_AAC label over L16 PCM, copied */
+    KVSP_AUDIO_OVERRIDDEN,  /* a kvsp_audio_codec_override said which PCM */
+    KVSP_AUDIO_DECODED      /* decoded with libavcodec */
 } kvsp_audio_source;
 
 /* Treats a track as another codec than its CodecID says. Matches a track
@@ -62,10 +62,10 @@ typedef enum kvsp_audio_source {
 typedef struct kvsp_audio_codec_override {
     const char *track_name;
     uint64_t track_number;
-    const char *codec_id;   /* a Matroska CodecID, e.g. "A_PCM/INT/LIT" */
-    int sample_rate;        /* 0: the track's (PCM: 8000 if it has none) */
-    int channels;           /* 0: the track's (PCM: 1 if it has none) */
-    int bit_depth;          /* PCM only; 0: the track's, else 16 (float 32) */
+    const char *codec_id; /* a Matroska CodecID, e.g. "A_PCM/INT/LIT" */
+    int sample_rate;      /* 0: the track's (PCM: 8000 if it has none) */
+    int channels;         /* 0: the track's (PCM: 1 if it has none) */
+    int bit_depth;        /* PCM only; 0: the track's, else 16 (float 32) */
 } kvsp_audio_codec_override;
 
 /* kvsp_audio_output.present */
@@ -75,34 +75,34 @@ typedef struct kvsp_audio_codec_override {
 /* One continuous piece of a track. Strings are owned by the sink and valid
  * until the output's on_end returns. */
 typedef struct kvsp_audio_output {
-    uint64_t track;          /* the track's number where the sink first saw it */
-    const char *track_name;  /* NULL when the TrackEntry has no Name */
-    const char *codec_id;    /* the TrackEntry's CodecID */
+    uint64_t track;         /* the track's number where the sink first saw it */
+    const char *track_name; /* NULL when the TrackEntry has no Name */
+    const char *codec_id;   /* the TrackEntry's CodecID */
     kvsp_audio_source source;
-    const char *source_codec; /* the PCM copied ("s16le", "f32le", ...) or the decoder */
-    uint64_t index;          /* outputs of the same track before this one */
+    const char *source_codec;  /* the PCM copied ("s16le", "f32le", ...) or the decoder */
+    uint64_t index;            /* outputs of the same track before this one */
     int sample_rate, channels; /* of the PCM handed out */
     int source_sample_rate, source_channels;
     kvsp_audio_sample_format sample_format;
-    int bytes_per_sample;    /* one channel's sample */
-    uint32_t present;        /* KVSP_AUDIO_HAS_*: of the first block */
+    int bytes_per_sample;                       /* one channel's sample */
+    uint32_t present;                           /* KVSP_AUDIO_HAS_*: of the first block */
     double first_producer_ms, last_producer_ms; /* of its first and last block */
     double first_server_ms, last_server_ms;
     double first_pts_ms, last_pts_ms;
-    const char *first_fragment_number; /* NULL without the tag */
-    uint64_t samples;        /* per channel, handed out so far */
-    uint64_t blocks;         /* frames of the track placed in it */
+    const char *first_fragment_number;  /* NULL without the tag */
+    uint64_t samples;                   /* per channel, handed out so far */
+    uint64_t blocks;                    /* frames of the track placed in it */
     uint64_t gaps, gap_samples;         /* silences inserted, at the source rate */
     uint64_t overlaps, overlap_samples; /* samples dropped, at the source rate */
 } kvsp_audio_output;
 
 /* A silence inserted or an overlap dropped. */
 typedef struct kvsp_audio_gap {
-    int overlap;          /* 0: silence inserted; 1: samples dropped */
-    uint64_t position;    /* source-rate samples into the output where it is */
-    uint64_t samples;     /* its length at the source rate */
-    double ms;            /* its length in ms */
-    double producer_ms;   /* the time of the block after it (or overlapping) */
+    int overlap;        /* 0: silence inserted; 1: samples dropped */
+    uint64_t position;  /* source-rate samples into the output where it is */
+    uint64_t samples;   /* its length at the source rate */
+    double ms;          /* its length in ms */
+    double producer_ms; /* the time of the block after it (or overlapping) */
 } kvsp_audio_gap;
 
 #define KVSP_AUDIO_DEFAULT_SPLIT_MS 2000.0
@@ -142,11 +142,11 @@ typedef struct kvsp_audio_options {
 } kvsp_audio_options;
 
 typedef struct kvsp_audio_stats {
-    uint64_t frames;        /* audio frames seen */
-    uint64_t placed;        /* frames placed in an output */
-    uint64_t filtered;      /* frames of fragments of another contact */
-    uint64_t corrupt;       /* frames that could not be used */
-    uint64_t outputs;       /* outputs started */
+    uint64_t frames;   /* audio frames seen */
+    uint64_t placed;   /* frames placed in an output */
+    uint64_t filtered; /* frames of fragments of another contact */
+    uint64_t corrupt;  /* frames that could not be used */
+    uint64_t outputs;  /* outputs started */
 } kvsp_audio_stats;
 
 typedef struct kvsp_audio_sink kvsp_audio_sink;
@@ -154,7 +154,8 @@ typedef struct kvsp_audio_sink kvsp_audio_sink;
 /* meta: a fragment visitor run before the sink (see frames.h), or NULL for
  * the sink's own. The options (and the strings and overrides they point
  * to, which must stay valid) are copied. NULL on bad options or memory. */
-KVSP_API kvsp_audio_sink *kvsp_audio_sink_create(kvsp_fragment_visitor *meta, const kvsp_audio_options *opts);
+KVSP_API kvsp_audio_sink *kvsp_audio_sink_create(kvsp_fragment_visitor *meta,
+                                                 const kvsp_audio_options *opts);
 KVSP_API void kvsp_audio_sink_destroy(kvsp_audio_sink *s);
 KVSP_API kvsp_visitor kvsp_audio_sink_visitor(kvsp_audio_sink *s);
 /* End of input: drains decoders and resamplers and ends every output. */

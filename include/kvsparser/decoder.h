@@ -33,9 +33,9 @@ typedef enum kvsp_pixel_format {
 
 typedef enum kvsp_sampling {
     KVSP_SAMPLE_ALL = 0,
-    KVSP_SAMPLE_EVERY_N,     /* the 1st, (N+1)th, ... decoded picture */
-    KVSP_SAMPLE_INTERVAL,    /* the first picture of every interval_ms of presentation time */
-    KVSP_SAMPLE_KEYFRAMES    /* keyframes only; other frames are not decoded at all */
+    KVSP_SAMPLE_EVERY_N,  /* the 1st, (N+1)th, ... decoded picture */
+    KVSP_SAMPLE_INTERVAL, /* the first picture of every interval_ms of presentation time */
+    KVSP_SAMPLE_KEYFRAMES /* keyframes only; other frames are not decoded at all */
 } kvsp_sampling;
 
 typedef enum kvsp_window {
@@ -48,22 +48,22 @@ typedef enum kvsp_window {
 
 typedef struct kvsp_picture {
     int width, height;
-    int pixel_format;         /* FFmpeg's AVPixelFormat */
+    int pixel_format;              /* FFmpeg's AVPixelFormat */
     const char *pixel_format_name; /* "yuv420p", "rgb24", ... */
     const uint8_t *planes[KVSP_PICTURE_MAX_PLANES];
     int strides[KVSP_PICTURE_MAX_PLANES];
-    const void *av_frame;     /* the AVFrame, for callers that use libav* themselves */
+    const void *av_frame; /* the AVFrame, for callers that use libav* themselves */
     /* The frame the picture was decoded from. */
     uint64_t track;
     uint64_t fragment_index;
     const char *fragment_number; /* NULL without the tag */
     int keyframe;
-    uint32_t present;         /* KVSP_FRAME_HAS_* of the frame */
+    uint32_t present; /* KVSP_FRAME_HAS_* of the frame */
     int64_t pts_ns;
     double pts_ms;
     double producer_timestamp_ms;
     double server_timestamp_ms;
-    uint64_t index;           /* decoded pictures before this one */
+    uint64_t index; /* decoded pictures before this one */
 } kvsp_picture;
 
 /* Decoded audio (on request): interleaved or planar samples as libavcodec
@@ -89,13 +89,13 @@ typedef struct kvsp_audio {
 /* Zeroed (or NULL) options are the defaults: every picture of the first
  * video track as decoded. */
 typedef struct kvsp_decode_options {
-    uint64_t track;               /* video track number; 0: the first video track */
+    uint64_t track;                 /* video track number; 0: the first video track */
     kvsp_pixel_format pixel_format; /* 0: KVSP_PIX_NATIVE */
-    int width, height;            /* output size; 0 keeps it; one side alone keeps the aspect */
-    kvsp_sampling sampling;       /* 0: KVSP_SAMPLE_ALL */
-    uint64_t every_n;             /* KVSP_SAMPLE_EVERY_N; 0: 1 */
-    double interval_ms;           /* KVSP_SAMPLE_INTERVAL: required, > 0 */
-    int threads;                  /* decoder threads; 0: as many as cores */
+    int width, height;              /* output size; 0 keeps it; one side alone keeps the aspect */
+    kvsp_sampling sampling;         /* 0: KVSP_SAMPLE_ALL */
+    uint64_t every_n;               /* KVSP_SAMPLE_EVERY_N; 0: 1 */
+    double interval_ms;             /* KVSP_SAMPLE_INTERVAL: required, > 0 */
+    int threads;                    /* decoder threads; 0: as many as cores */
     int (*on_picture)(void *user, const kvsp_picture *picture);
     /* Optional: decode the first audio track too (AAC and the like). */
     int (*on_audio)(void *user, const kvsp_audio *audio);
@@ -112,27 +112,28 @@ typedef struct kvsp_decode_options {
      * without one) for KVSP_WINDOW_PRODUCER, the server timestamp for
      * KVSP_WINDOW_SERVER (frames without one are outside). Sampling
      * (every_n, interval_ms) counts from the first picture in the window. */
-    kvsp_window window;           /* 0: KVSP_WINDOW_NONE */
+    kvsp_window window; /* 0: KVSP_WINDOW_NONE */
     double window_from_ms, window_to_ms;
 } kvsp_decode_options;
 
 typedef struct kvsp_decode_stats {
-    uint64_t frames;           /* frames of the video track seen */
-    uint64_t decoded;          /* pictures out of the decoder */
-    uint64_t delivered;        /* pictures handed to on_picture */
+    uint64_t frames;              /* frames of the video track seen */
+    uint64_t decoded;             /* pictures out of the decoder */
+    uint64_t delivered;           /* pictures handed to on_picture */
     uint64_t skipped_to_keyframe; /* frames before the first keyframe (or after a reopen) */
-    uint64_t not_decoded;      /* non-keyframes passed over in keyframes mode */
-    uint64_t corrupt;          /* frames rejected or pictures marked corrupt */
-    uint64_t reopened;         /* decoder reopened for new codec private data */
-    uint64_t audio_frames;     /* decoded audio frames */
-    uint64_t outside_window;   /* pictures decoded but outside the time window */
+    uint64_t not_decoded;         /* non-keyframes passed over in keyframes mode */
+    uint64_t corrupt;             /* frames rejected or pictures marked corrupt */
+    uint64_t reopened;            /* decoder reopened for new codec private data */
+    uint64_t audio_frames;        /* decoded audio frames */
+    uint64_t outside_window;      /* pictures decoded but outside the time window */
 } kvsp_decode_stats;
 
 typedef struct kvsp_decoder kvsp_decoder;
 
 /* meta: a fragment visitor run before the decoder (see frames.h), or NULL
  * for the decoder's own. NULL on bad options or allocation failure. */
-KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode_options *opts);
+KVSP_API kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta,
+                                           const kvsp_decode_options *opts);
 KVSP_API void kvsp_decoder_destroy(kvsp_decoder *d);
 KVSP_API kvsp_visitor kvsp_decoder_visitor(kvsp_decoder *d);
 /* End of input: drains the pictures the decoder still holds. */

@@ -59,8 +59,8 @@ typedef struct kvsp_range_options {
  * last fragment starting at or before `from` (if any in the lookback) and
  * every fragment starting after it up to `to`. Free *out with
  * kvsp_client_free. KVSP_OK or a negative status (the client's error). */
-KVSP_API int kvsp_range_list(kvsp_client *c, const kvsp_range_options *opts, kvsp_listed_fragment **out,
-                             size_t *count);
+KVSP_API int kvsp_range_list(kvsp_client *c, const kvsp_range_options *opts,
+                             kvsp_listed_fragment **out, size_t *count);
 
 /* Lists (as kvsp_range_list) and delivers the payload of the range to
  * opts->body. A range without fragments delivers nothing and is KVSP_OK.

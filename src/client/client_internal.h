@@ -61,11 +61,11 @@ typedef struct http_call {
 int kvsp_http_post(kvsp_client *c, http_call *call);
 /* Sets up a signed POST on any easy handle (for the multi interface);
  * returns the header list to free after the transfer, or NULL with *status. */
-struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url, const char *path,
-                                const char *json, int *status);
+struct curl_slist *kvsp_http_prepare(kvsp_client *c, CURL *curl, const char *base_url,
+                                     const char *path, const char *json, int *status);
 /* "Name (HTTP status): message" from an error response; KVSP_ERR_SERVICE. */
-int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size, long status,
-                       const char *body);
+int kvsp_http_error_message(char *out, size_t out_size, char *error_type, size_t type_size,
+                            long status, const char *body);
 void kvsp_http_call_free(http_call *call);
 
 /* Sets the client's error (status and message, no exception name) and
@@ -90,8 +90,9 @@ void kvsp_endpoint_forget(kvsp_client *c, const char *stream, const char *api);
 
 /* kvsp_client_list_fragments, with each page tried up to `attempts` times
  * when throttled (the range reader). */
-int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
-                                 double to, kvsp_listed_fragment **out, size_t *count, int attempts);
+int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
+                                 double from, double to, kvsp_listed_fragment **out, size_t *count,
+                                 int attempts);
 
 /* {"StreamName": s}, or {"StreamARN": s} for an ARN. */
 json_t *kvsp_stream_body(const char *stream);

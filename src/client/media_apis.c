@@ -13,8 +13,8 @@
 
 #define FRAGMENTS_PER_REQUEST 1000
 
-static int post_json(kvsp_client *c, const char *stream, const char *api, const char *path, json_t *body,
-                     kvsp_body_cb cb, void *user, http_call *out)
+static int post_json(kvsp_client *c, const char *stream, const char *api, const char *path,
+                     json_t *body, kvsp_body_cb cb, void *user, http_call *out)
 {
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text)
@@ -27,7 +27,8 @@ static int post_json(kvsp_client *c, const char *stream, const char *api, const 
             break;
         http_call call = {url, path, text, cb, user, NULL, 0, 0, ""};
         rc = kvsp_http_post(c, &call);
-        int stale = rc == KVSP_ERR_SERVICE && strcmp(call.error_type, "InvalidEndpointException") == 0;
+        int stale =
+            rc == KVSP_ERR_SERVICE && strcmp(call.error_type, "InvalidEndpointException") == 0;
         if (out && rc == KVSP_OK)
             *out = call;
         else
@@ -42,8 +43,12 @@ static int post_json(kvsp_client *c, const char *stream, const char *api, const 
 
 static const char *start_type_name(kvsp_start_type t)
 {
-    static const char *const names[] = {"NOW", "EARLIEST", "FRAGMENT_NUMBER", "SERVER_TIMESTAMP",
-                                        "PRODUCER_TIMESTAMP", "CONTINUATION_TOKEN"};
+    static const char *const names[] = {"NOW",
+                                        "EARLIEST",
+                                        "FRAGMENT_NUMBER",
+                                        "SERVER_TIMESTAMP",
+                                        "PRODUCER_TIMESTAMP",
+                                        "CONTINUATION_TOKEN"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "NOW";
 }
 
@@ -53,9 +58,11 @@ json_t *kvsp_get_media_request(const char *stream, const kvsp_start_selector *st
     json_t *sel = json_object();
     json_object_set_new(sel, "StartSelectorType", json_string(start_type_name(start->type)));
     if (start->type == KVSP_START_FRAGMENT_NUMBER)
-        json_object_set_new(sel, "AfterFragmentNumber", json_string(start->value ? start->value : ""));
+        json_object_set_new(sel, "AfterFragmentNumber",
+                            json_string(start->value ? start->value : ""));
     if (start->type == KVSP_START_CONTINUATION_TOKEN)
-        json_object_set_new(sel, "ContinuationToken", json_string(start->value ? start->value : ""));
+        json_object_set_new(sel, "ContinuationToken",
+                            json_string(start->value ? start->value : ""));
     if (start->type == KVSP_START_SERVER_TIMESTAMP || start->type == KVSP_START_PRODUCER_TIMESTAMP)
         json_object_set_new(sel, "StartTimestamp", json_real(start->timestamp));
     json_object_set_new(req, "StartSelector", sel);
@@ -69,7 +76,8 @@ int kvsp_client_get_media(kvsp_client *c, const char *stream, const kvsp_start_s
         return KVSP_ERR_INVALID_ARG;
     kvsp_client_clear_error(c);
     if (!stream || !start || !body)
-        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetMedia: no stream, start or body callback");
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG,
+                                "GetMedia: no stream, start or body callback");
     json_t *req = kvsp_get_media_request(stream, start);
     int rc = post_json(c, stream, "GET_MEDIA", "/getMedia", req, body, user, NULL);
     json_decref(req);
@@ -82,8 +90,8 @@ static int cmp_fragments(const void *a, const void *b)
                                     ((const kvsp_listed_fragment *)b)->fragment_number);
 }
 
-int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
-                               double to, kvsp_listed_fragment **out, size_t *count)
+int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
+                               double from, double to, kvsp_listed_fragment **out, size_t *count)
 {
     return kvsp_list_fragments_retrying(c, stream, type, from, to, out, count, 1);
 }
@@ -100,8 +108,9 @@ static int throttled_page(kvsp_client *c, int attempt, int attempts, unsigned *r
     return 1;
 }
 
-int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timestamp_type type, double from,
-                                 double to, kvsp_listed_fragment **out, size_t *count, int attempts)
+int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
+                                 double from, double to, kvsp_listed_fragment **out, size_t *count,
+                                 int attempts)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
@@ -120,10 +129,11 @@ int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timest
             json_object_set_new(req, "NextToken", json_string(next));
         if (type != KVSP_TIMESTAMP_NONE) {
             json_t *range = json_pack("{s:f,s:f}", "StartTimestamp", from, "EndTimestamp", to);
-            json_object_set_new(req, "FragmentSelector",
-                                json_pack("{s:s,s:o}", "FragmentSelectorType",
-                                          type == KVSP_TIMESTAMP_SERVER ? "SERVER_TIMESTAMP" : "PRODUCER_TIMESTAMP",
-                                          "TimestampRange", range));
+            json_object_set_new(
+                req, "FragmentSelector",
+                json_pack("{s:s,s:o}", "FragmentSelectorType",
+                          type == KVSP_TIMESTAMP_SERVER ? "SERVER_TIMESTAMP" : "PRODUCER_TIMESTAMP",
+                          "TimestampRange", range));
         }
         http_call call;
         unsigned rng = 0x2545F491u;
@@ -137,7 +147,8 @@ int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timest
         next = NULL;
         if (rc < 0)
             break;
-        rc = kvsp_fragment_list_page(call.response, call.response_len, &list, &next, c->error, sizeof c->error);
+        rc = kvsp_fragment_list_page(call.response, call.response_len, &list, &next, c->error,
+                                     sizeof c->error);
         c->error_status = rc;
         kvsp_http_call_free(&call);
     } while (rc == KVSP_OK && next);
@@ -159,14 +170,16 @@ void kvsp_client_free(void *p)
     kvsp_ext_free(p);
 }
 
-int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream, const char *const *fragments,
-                                            size_t count, kvsp_body_cb body, void *user)
+int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream,
+                                            const char *const *fragments, size_t count,
+                                            kvsp_body_cb body, void *user)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
     kvsp_client_clear_error(c);
     if (!stream || (count && !fragments) || !body)
-        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "GetMediaForFragmentList: no stream, fragments or body callback");
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG,
+                                "GetMediaForFragmentList: no stream, fragments or body callback");
     int rc = KVSP_OK;
     for (size_t first = 0; first < count && rc == KVSP_OK; first += FRAGMENTS_PER_REQUEST) {
         size_t n = count - first < FRAGMENTS_PER_REQUEST ? count - first : FRAGMENTS_PER_REQUEST;
@@ -175,8 +188,8 @@ int kvsp_client_get_media_for_fragment_list(kvsp_client *c, const char *stream, 
         for (size_t i = 0; i < n; i++)
             json_array_append_new(list, json_string(fragments[first + i]));
         json_object_set_new(req, "Fragments", list);
-        rc = post_json(c, stream, "GET_MEDIA_FOR_FRAGMENT_LIST", "/getMediaForFragmentList", req, body, user,
-                       NULL);
+        rc = post_json(c, stream, "GET_MEDIA_FOR_FRAGMENT_LIST", "/getMediaForFragmentList", req,
+                       body, user, NULL);
         json_decref(req);
     }
     return rc;

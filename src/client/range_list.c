@@ -38,7 +38,8 @@ static int cmp_server(const void *a, const void *b)
     return cmp_time_number(a, b, 1);
 }
 
-int kvsp_range_list(kvsp_client *c, const kvsp_range_options *o, kvsp_listed_fragment **out, size_t *count)
+int kvsp_range_list(kvsp_client *c, const kvsp_range_options *o, kvsp_listed_fragment **out,
+                    size_t *count)
 {
     if (!c)
         return KVSP_ERR_INVALID_ARG;
@@ -47,15 +48,19 @@ int kvsp_range_list(kvsp_client *c, const kvsp_range_options *o, kvsp_listed_fra
         return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "range: no options, stream or output");
     *out = NULL;
     *count = 0;
-    if (!isfinite(o->from) || !isfinite(o->to) || o->from > o->to || fabs(o->from) > 1e10 || fabs(o->to) > 1e10)
-        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG, "range: from and to must be epoch seconds, from <= to");
+    if (!isfinite(o->from) || !isfinite(o->to) || o->from > o->to || fabs(o->from) > 1e10 ||
+        fabs(o->to) > 1e10)
+        return kvsp_client_fail(c, KVSP_ERR_INVALID_ARG,
+                                "range: from and to must be epoch seconds, from <= to");
     int server = o->timestamp == KVSP_TIMESTAMP_SERVER;
-    double lookback = o->lookback_s > 0 && isfinite(o->lookback_s) ? o->lookback_s : DEFAULT_LOOKBACK_S;
+    double lookback =
+        o->lookback_s > 0 && isfinite(o->lookback_s) ? o->lookback_s : DEFAULT_LOOKBACK_S;
     kvsp_listed_fragment *rows;
     size_t n;
-    int rc = kvsp_list_fragments_retrying(c, o->stream, server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
-                                          o->from - lookback > 0 ? o->from - lookback : 0, o->to, &rows, &n,
-                                          o->max_attempts > 0 ? o->max_attempts : 8);
+    int rc = kvsp_list_fragments_retrying(c, o->stream,
+                                          server ? KVSP_TIMESTAMP_SERVER : KVSP_TIMESTAMP_PRODUCER,
+                                          o->from - lookback > 0 ? o->from - lookback : 0, o->to,
+                                          &rows, &n, o->max_attempts > 0 ? o->max_attempts : 8);
     if (rc < 0)
         return rc;
     if (n)

@@ -44,7 +44,7 @@ typedef struct slot {
     int attempts;
     double retry_at;
     double last_at; /* monotonic time of its last byte (or its start) */
-    int body_rc; /* the caller's negative answer */
+    int body_rc;    /* the caller's negative answer */
     int nomem;
 } slot;
 
@@ -169,7 +169,9 @@ static int launch(range_run *r, slot *s)
     if (!s->easy)
         s->easy = curl_easy_init();
     kvsp_http_headers_free(s->headers);
-    s->headers = s->easy ? kvsp_http_prepare(r->c, s->easy, r->url, "/getMediaForFragmentList", json, &st) : NULL;
+    s->headers =
+        s->easy ? kvsp_http_prepare(r->c, s->easy, r->url, "/getMediaForFragmentList", json, &st)
+                : NULL;
     free(json);
     if (!s->headers)
         return st < 0 ? st : KVSP_ERR_NOMEM;
@@ -188,19 +190,22 @@ static int launch(range_run *r, slot *s)
     s->last_at = kvsp_client_now();
     if (r->c->log) {
         char line[1200];
-        snprintf(line, sizeof line, "POST %.1000s/getMediaForFragmentList (batch %zu: %zu fragments, attempt %d)", r->url,
-                 s->batch, n, s->attempts);
+        snprintf(line, sizeof line,
+                 "POST %.1000s/getMediaForFragmentList (batch %zu: %zu fragments, attempt %d)",
+                 r->url, s->batch, n, s->attempts);
         r->c->log(r->c->log_user, line);
     }
     if (curl_multi_add_handle(r->multi, s->easy) != CURLM_OK)
-        return kvsp_client_fail(r->c, KVSP_ERR_NETWORK, "GetMediaForFragmentList: cannot start a transfer");
+        return kvsp_client_fail(r->c, KVSP_ERR_NETWORK,
+                                "GetMediaForFragmentList: cannot start a transfer");
     s->active = 1;
     return KVSP_OK;
 }
 
 static int throttled(const char *type)
 {
-    return strcmp(type, "ClientLimitExceededException") == 0 || strcmp(type, "ConnectionLimitExceededException") == 0;
+    return strcmp(type, "ClientLimitExceededException") == 0 ||
+           strcmp(type, "ConnectionLimitExceededException") == 0;
 }
 
 /* A transfer ended: done, to be tried again, or the end of the run. */
@@ -215,7 +220,8 @@ static int finished(range_run *r, slot *s, CURLcode result)
     if (s->body_rc < 0)
         return s->body_rc;
     if (s->nomem)
-        return kvsp_client_fail(c, KVSP_ERR_NOMEM, "GetMediaForFragmentList: out of memory for a batch");
+        return kvsp_client_fail(c, KVSP_ERR_NOMEM,
+                                "GetMediaForFragmentList: out of memory for a batch");
     if (result == CURLE_OK && status == 200) {
         s->done = 1;
         return KVSP_OK;
@@ -228,7 +234,8 @@ static int finished(range_run *r, slot *s, CURLcode result)
         s->len = 0; /* what was buffered comes again */
         if (c->log) {
             char line[256];
-            snprintf(line, sizeof line, "GetMediaForFragmentList batch %zu: HTTP %ld %s; again in %ld ms", s->batch,
+            snprintf(line, sizeof line,
+                     "GetMediaForFragmentList batch %zu: HTTP %ld %s; again in %ld ms", s->batch,
                      status, network ? curl_easy_strerror(result) : s->error_type, wait);
             c->log(c->log_user, line);
         }
@@ -237,11 +244,12 @@ static int finished(range_run *r, slot *s, CURLcode result)
     if (network) {
         char why[CURL_ERROR_SIZE + 200];
         kvsp_http_failure(s->easy, result, r->url, s->curl_error, why, sizeof why);
-        return kvsp_client_fail(c, KVSP_ERR_NETWORK, "%s/getMediaForFragmentList: %s after %llu bytes of the batch",
+        return kvsp_client_fail(c, KVSP_ERR_NETWORK,
+                                "%s/getMediaForFragmentList: %s after %llu bytes of the batch",
                                 r->url, why, (unsigned long long)s->delivered);
     }
-    c->error_status = kvsp_http_error_message(c->error, sizeof c->error, s->error_type, sizeof s->error_type, status,
-                                              s->err ? s->err : "");
+    c->error_status = kvsp_http_error_message(c->error, sizeof c->error, s->error_type,
+                                              sizeof s->error_type, status, s->err ? s->err : "");
     snprintf(c->error_exception, sizeof c->error_exception, "%s", s->error_type);
     return c->error_status;
 }
@@ -377,9 +385,11 @@ int kvsp_range_read(kvsp_client *c, const kvsp_range_options *o)
     r.o = o;
     r.rows = rows;
     r.count = count;
-    r.batch_size = o->batch_fragments && o->batch_fragments <= BATCH_MAX ? o->batch_fragments : BATCH_MAX;
+    r.batch_size =
+        o->batch_fragments && o->batch_fragments <= BATCH_MAX ? o->batch_fragments : BATCH_MAX;
     r.batches = (count + r.batch_size - 1) / r.batch_size;
-    r.parallel = o->parallel > 0 ? (o->parallel < MAX_PARALLEL ? o->parallel : MAX_PARALLEL) : DEFAULT_PARALLEL;
+    r.parallel = o->parallel > 0 ? (o->parallel < MAX_PARALLEL ? o->parallel : MAX_PARALLEL)
+                                 : DEFAULT_PARALLEL;
     r.max_attempts = o->max_attempts > 0 ? o->max_attempts : DEFAULT_ATTEMPTS;
     size_t total = o->max_buffered_bytes ? o->max_buffered_bytes : DEFAULT_BUFFERED;
     r.share = r.parallel > 1 ? total / (size_t)(r.parallel - 1) : 0;

@@ -23,18 +23,18 @@ typedef struct track_state {
     struct kvsp_audio_sink *sink;
     char name[NAME_MAX_BYTES]; /* the key when has_name */
     int has_name;
-    uint64_t key_number;       /* the key otherwise */
-    uint64_t number;           /* the track number now */
+    uint64_t key_number; /* the key otherwise */
+    uint64_t number;     /* the track number now */
     kvsp_audio_format fmt;
-    int resolved;              /* fmt is for the current TrackEntry */
+    int resolved; /* fmt is for the current TrackEntry */
     const kvsp_track *resolved_for;
     uint64_t resolved_fragment;
-    kvsp_decoder *dec;         /* decoded tracks */
+    kvsp_decoder *dec; /* decoded tracks */
     kvsp_audio_out out;
     uint64_t outputs;
-    double tick_ms;            /* the fragment's timecode tick */
-    const kvsp_frame *frame;   /* the frame being decoded, for its track info */
-    int refused;               /* a track that cannot be read, said once */
+    double tick_ms;          /* the fragment's timecode tick */
+    const kvsp_frame *frame; /* the frame being decoded, for its track info */
+    int refused;             /* a track that cannot be read, said once */
 } track_state;
 
 struct kvsp_audio_sink {
@@ -75,7 +75,8 @@ static const kvsp_audio_codec_override *find_override(const kvsp_audio_sink *s, 
 {
     for (size_t i = 0; i < s->opts.override_count; i++) {
         const kvsp_audio_codec_override *o = &s->opts.overrides[i];
-        if (o->track_name ? (t->name && strcmp(o->track_name, t->name) == 0) : o->track_number == t->number)
+        if (o->track_name ? (t->name && strcmp(o->track_name, t->name) == 0)
+                          : o->track_number == t->number)
             return o;
     }
     return NULL;
@@ -85,7 +86,8 @@ static track_state *find_track(kvsp_audio_sink *s, const kvsp_track *t)
 {
     for (size_t i = 0; i < s->ntracks; i++) {
         track_state *ts = s->tracks[i];
-        if (t->name ? ts->has_name && strcmp(ts->name, t->name) == 0 : !ts->has_name && ts->key_number == t->number)
+        if (t->name ? ts->has_name && strcmp(ts->name, t->name) == 0
+                    : !ts->has_name && ts->key_number == t->number)
             return ts;
     }
     if (s->ntracks == MAX_TRACKS || (t->name && strlen(t->name) >= NAME_MAX_BYTES))
@@ -163,8 +165,8 @@ static int begin_output(track_state *ts, const kvsp_track *t, const placement *p
     if (rc == KVSP_ERR_NOMEM)
         return fail(s, rc, "out of memory starting audio output");
     if (rc == KVSP_ERR_INVALID_ARG)
-        return fail(s, rc, "cannot convert track %llu from %d Hz, %d channels", (unsigned long long)ts->number,
-                    p->rate, p->channels);
+        return fail(s, rc, "cannot convert track %llu from %d Hz, %d channels",
+                    (unsigned long long)ts->number, p->rate, p->channels);
     if (rc < 0)
         return rc;
     ts->outputs++;
@@ -179,8 +181,8 @@ static uint32_t audio_present(uint32_t frame_present)
 }
 
 /* Puts one block's samples where its time says (see kvsparser/audio.h). */
-static int place(track_state *ts, const kvsp_track *t, const placement *p, const uint8_t *const *planes,
-                 int samples)
+static int place(track_state *ts, const kvsp_track *t, const placement *p,
+                 const uint8_t *const *planes, int samples)
 {
     kvsp_audio_sink *s = ts->sink;
     kvsp_audio_out *o = &ts->out;
@@ -195,7 +197,8 @@ static int place(track_state *ts, const kvsp_track *t, const placement *p, const
     /* The frames of a lace share the block's time: after the first, each
      * follows on from the one before. */
     if (o->open && !p->in_lace) {
-        double split_ms = s->opts.split_on_gap_ms == 0 ? KVSP_AUDIO_DEFAULT_SPLIT_MS : s->opts.split_on_gap_ms;
+        double split_ms =
+            s->opts.split_on_gap_ms == 0 ? KVSP_AUDIO_DEFAULT_SPLIT_MS : s->opts.split_on_gap_ms;
         /* Without splitting, gaps up to a day are filled; time going back
          * by more than the default always starts anew (nothing would be
          * placed until it caught up). */
@@ -258,7 +261,8 @@ static int place_pcm(track_state *ts, const kvsp_frame *fr)
     size_t frame_bytes = (size_t)f->bytes * (size_t)f->channels;
     size_t samples = fr->size / frame_bytes;
     if (fr->size % frame_bytes)
-        corrupt(ts->sink, fr->track, fr->pts_ms, "block is not a whole number of samples; the rest is dropped");
+        corrupt(ts->sink, fr->track, fr->pts_ms,
+                "block is not a whole number of samples; the rest is dropped");
     if (samples > INT32_MAX / 8)
         return KVSP_OK;
     placement p;
@@ -287,7 +291,8 @@ static int place_pcm(track_state *ts, const kvsp_frame *fr)
         uint8_t *o = buf + i * out_bytes;
         if (f->widen24) {
             /* 24-bit to the top of a 32-bit sample, as libavcodec does */
-            const uint8_t b0 = f->big_endian ? in[2] : in[0], b1 = in[1], b2 = f->big_endian ? in[0] : in[2];
+            const uint8_t b0 = f->big_endian ? in[2] : in[0], b1 = in[1],
+                          b2 = f->big_endian ? in[0] : in[2];
             uint32_t v = (uint32_t)b0 << 8 | (uint32_t)b1 << 16 | (uint32_t)b2 << 24;
             memcpy(o, &v, 4);
         } else {
@@ -435,8 +440,9 @@ kvsp_audio_sink *kvsp_audio_sink_create(kvsp_fragment_visitor *meta, const kvsp_
         memset(&defaults, 0, sizeof defaults);
         opts = &defaults;
     }
-    if (opts->sample_rate < 0 || opts->sample_rate > 768000 || opts->channels < 0 || opts->channels > 64 ||
-        (unsigned)opts->sample_format > KVSP_AUDIO_F32 || (opts->override_count && !opts->overrides))
+    if (opts->sample_rate < 0 || opts->sample_rate > 768000 || opts->channels < 0 ||
+        opts->channels > 64 || (unsigned)opts->sample_format > KVSP_AUDIO_F32 ||
+        (opts->override_count && !opts->overrides))
         return NULL;
     for (size_t i = 0; i < opts->override_count; i++)
         if (!opts->overrides[i].codec_id)

@@ -54,7 +54,7 @@ struct kvsp_decoder {
     double next_keep_ms;
     int kept_any;
     kvsp_decode_stats stats;
-    int error;       /* kvsp_decoder_error */
+    int error; /* kvsp_decoder_error */
     char message[160];
 };
 
@@ -86,7 +86,8 @@ static void close_stream(stream_decoder *s)
 static int same_codec_private(const stream_decoder *s, const kvsp_track *t)
 {
     return s->extradata_size == t->codec_private_size &&
-           (t->codec_private_size == 0 || memcmp(s->extradata, t->codec_private, t->codec_private_size) == 0);
+           (t->codec_private_size == 0 ||
+            memcmp(s->extradata, t->codec_private, t->codec_private_size) == 0);
 }
 
 static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
@@ -94,7 +95,8 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
     enum AVCodecID id = kvsp_codec_from_matroska(t->codec_id);
     const AVCodec *codec = id == AV_CODEC_ID_NONE ? NULL : avcodec_find_decoder(id);
     if (!codec)
-        return fail(d, KVSP_ERR_INVALID_ARG, "no decoder for codec %s", t->codec_id ? t->codec_id : "(none)");
+        return fail(d, KVSP_ERR_INVALID_ARG, "no decoder for codec %s",
+                    t->codec_id ? t->codec_id : "(none)");
     s->ctx = avcodec_alloc_context3(codec);
     if (!s->ctx)
         return fail(d, KVSP_ERR_NOMEM, "out of memory opening the %s decoder", codec->name);
@@ -191,7 +193,8 @@ static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
     if (!keep_picture(d, m))
         return KVSP_OK; /* not converted: sampling drops it first */
     d->kept_any = 1;
-    const AVFrame *out = kvsp_converter_run(&d->converter, frame, d->opts.pixel_format, d->opts.width, d->opts.height);
+    const AVFrame *out = kvsp_converter_run(&d->converter, frame, d->opts.pixel_format,
+                                            d->opts.width, d->opts.height);
     if (!out)
         return fail(d, KVSP_ERR_NOMEM, "out of memory converting a picture");
     kvsp_picture p;
@@ -282,7 +285,8 @@ static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
     m->fragment_index = fr->fragment ? fr->fragment->index : 0;
     m->has_fragment_number = fr->fragment && fr->fragment->fragment_number;
     if (m->has_fragment_number)
-        snprintf(m->fragment_number, sizeof m->fragment_number, "%s", fr->fragment->fragment_number);
+        snprintf(m->fragment_number, sizeof m->fragment_number, "%s",
+                 fr->fragment->fragment_number);
     m->keyframe = fr->keyframe;
     m->present = fr->present;
     m->index_in_block = fr->index_in_block;
@@ -291,7 +295,8 @@ static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
     m->producer_ms = fr->producer_timestamp_ms;
     m->server_ms = fr->server_timestamp_ms;
 
-    if (fr->size > INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE || av_new_packet(d->packet, (int)fr->size) < 0)
+    if (fr->size > INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE ||
+        av_new_packet(d->packet, (int)fr->size) < 0)
         return fail(d, KVSP_ERR_NOMEM, "out of memory for a frame of %zu bytes", fr->size);
     memcpy(d->packet->data, fr->data, fr->size);
     d->packet->pts = d->packet->dts = (int64_t)id;
@@ -329,7 +334,8 @@ int kvsp_decoder_push_frame(kvsp_decoder *d, const kvsp_frame *fr)
     const kvsp_track *t = fr->track_info;
     if (!t)
         return KVSP_OK;
-    if (!d->video.track && t->type == KVSP_TRACK_VIDEO && (!d->opts.track || d->opts.track == fr->track))
+    if (!d->video.track && t->type == KVSP_TRACK_VIDEO &&
+        (!d->opts.track || d->opts.track == fr->track))
         d->video.track = fr->track;
     if (fr->track == d->video.track) {
         d->stats.frames++;
@@ -347,7 +353,8 @@ int kvsp_decoder_push_frame(kvsp_decoder *d, const kvsp_frame *fr)
         }
         return decode(d, &d->video, fr);
     }
-    if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO && (!d->opts.audio_track || d->opts.audio_track == fr->track) &&
+    if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO &&
+        (!d->opts.audio_track || d->opts.audio_track == fr->track) &&
         (!d->audio.track || d->audio.track == fr->track)) {
         d->audio.track = fr->track;
         int rc = ensure_open(d, &d->audio, t);

@@ -22,14 +22,14 @@ typedef struct open_file {
     const kvsp_audio_output *out; /* the sink's, stable while it is open */
     audio_writer *writer;
     char *path;
-    const char *name; /* path without the directory */
+    const char *name;     /* path without the directory */
     kvsp_audio_gap *gaps; /* the first MAX_LISTED_GAPS, for the index line */
     size_t gap_count, gap_cap;
 } open_file;
 
 typedef struct audio_state {
     const audio_args *args;
-    int single;  /* --track N -o FILE (not a directory) */
+    int single; /* --track N -o FILE (not a directory) */
     FILE *index;
     open_file files[MAX_OPEN];
 } audio_state;
@@ -48,8 +48,8 @@ static void clean_name(char *dst, size_t size, const char *name)
     size_t i = 0;
     for (; name && name[i] && i + 1 < size; i++) {
         char c = name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                 c == '-' || c == '_';
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '-' || c == '_';
         dst[i] = ok ? c : '_';
     }
     dst[i] = '\0';
@@ -74,8 +74,8 @@ static char *file_path(const audio_state *s, const kvsp_audio_output *out)
     } else {
         if (out->index)
             snprintf(piece, sizeof piece, "-%" PRIu64, out->index);
-        n = asprintf(&path, "%s/track-%" PRIu64 "%s%s%s.%s", s->args->output, out->track, name[0] ? "-" : "", name,
-                     piece, ext);
+        n = asprintf(&path, "%s/track-%" PRIu64 "%s%s%s.%s", s->args->output, out->track,
+                     name[0] ? "-" : "", name, piece, ext);
     }
     return n < 0 ? NULL : path;
 }
@@ -85,7 +85,7 @@ static int on_start(void *user, const kvsp_audio_output *out)
     audio_state *s = user;
     open_file *f = find(s, NULL);
     if (!f) {
-        cli_error( "kvsp audio: more than %d files open at once\n", MAX_OPEN);
+        cli_error("kvsp audio: more than %d files open at once\n", MAX_OPEN);
         return KVSP_ERR_IO;
     }
     f->path = file_path(s, out);
@@ -94,10 +94,11 @@ static int on_start(void *user, const kvsp_audio_output *out)
     const char *slash = strrchr(f->path, '/');
     f->name = s->single ? f->path : (slash ? slash + 1 : f->path);
     const char *why = NULL;
-    f->writer = audio_writer_open(f->path, (audio_file_format)s->args->format, out->sample_rate, out->channels,
-                                  out->bytes_per_sample, out->sample_format == KVSP_AUDIO_F32, &why);
+    f->writer = audio_writer_open(f->path, (audio_file_format)s->args->format, out->sample_rate,
+                                  out->channels, out->bytes_per_sample,
+                                  out->sample_format == KVSP_AUDIO_F32, &why);
     if (!f->writer) {
-        cli_error( "kvsp audio: %s: %s\n", f->path, why ? why : strerror(errno));
+        cli_error("kvsp audio: %s: %s\n", f->path, why ? why : strerror(errno));
         free(f->path);
         f->path = NULL;
         return KVSP_ERR_IO;
@@ -110,7 +111,7 @@ static int on_pcm(void *user, const kvsp_audio_output *out, const uint8_t *data,
 {
     open_file *f = find(user, out);
     if (!f || audio_writer_write(f->writer, data, samples) != 0) {
-        cli_error( "kvsp audio: %s: %s\n", f ? f->path : "?", strerror(errno));
+        cli_error("kvsp audio: %s: %s\n", f ? f->path : "?", strerror(errno));
         return KVSP_ERR_IO;
     }
     return KVSP_OK;
@@ -120,8 +121,9 @@ static int on_gap(void *user, const kvsp_audio_output *out, const kvsp_audio_gap
 {
     open_file *f = find(user, out);
     if (g->overlap)
-        cli_error( "kvsp audio: track %" PRIu64 " at producer time %.3f ms: %.3f ms overlap dropped\n",
-                out->track, g->producer_ms, g->ms);
+        cli_error("kvsp audio: track %" PRIu64
+                  " at producer time %.3f ms: %.3f ms overlap dropped\n",
+                  out->track, g->producer_ms, g->ms);
     if (!f || g->overlap || f->gap_count >= MAX_LISTED_GAPS)
         return KVSP_OK;
     if (f->gap_count == f->gap_cap) {
@@ -205,7 +207,7 @@ static int on_end(void *user, const kvsp_audio_output *out)
         return KVSP_OK;
     int rc = audio_writer_close(f->writer) == 0 ? KVSP_OK : KVSP_ERR_IO;
     if (rc < 0)
-        cli_error( "kvsp audio: %s: %s\n", f->path, strerror(errno));
+        cli_error("kvsp audio: %s: %s\n", f->path, strerror(errno));
     cli_jl *w = cli_jl_stdout();
     cli_jl_begin(w);
     index_line(w, f, out);
@@ -220,7 +222,7 @@ static int on_end(void *user, const kvsp_audio_output *out)
 static void on_corrupt(void *user, uint64_t track, double pts_ms, const char *why)
 {
     (void)user;
-    cli_error( "kvsp audio: track %" PRIu64 " at %.3f ms: %s\n", track, pts_ms, why);
+    cli_error("kvsp audio: track %" PRIu64 " at %.3f ms: %s\n", track, pts_ms, why);
 }
 
 static int open_index(audio_state *s)
@@ -230,7 +232,7 @@ static int open_index(audio_state *s)
     if (s->single)
         return 0;
     if (cli_make_dirs(s->args->output) != 0) {
-        cli_error( "kvsp audio: %s: %s\n", s->args->output, strerror(errno));
+        cli_error("kvsp audio: %s: %s\n", s->args->output, strerror(errno));
         return -1;
     }
     char *path = NULL;
@@ -238,7 +240,7 @@ static int open_index(audio_state *s)
         return -1;
     s->index = fopen(path, "w");
     if (!s->index)
-        cli_error( "kvsp audio: %s: %s\n", path, strerror(errno));
+        cli_error("kvsp audio: %s: %s\n", path, strerror(errno));
     free(path);
     return s->index ? 0 : -1;
 }
@@ -295,15 +297,14 @@ int audio_extract(const audio_args *args, cli_input_options *in)
             st = fin;
     }
     if (st < 0 && sink && kvsp_audio_sink_error(sink) < 0)
-        cli_error( "kvsp audio: %s\n", kvsp_audio_sink_error_message(sink));
+        cli_error("kvsp audio: %s\n", kvsp_audio_sink_error_message(sink));
     else if (st < 0 && r)
         cli_report_error("audio", in, r, st);
     if (sink) {
         const kvsp_audio_stats *as = kvsp_audio_sink_stats(sink);
-        cli_error(
-                "kvsp audio: %" PRIu64 " audio frames, %" PRIu64 " placed, %" PRIu64 " of other contacts, %" PRIu64
-                " unusable, %" PRIu64 " file(s)\n",
-                as->frames, as->placed, as->filtered, as->corrupt, as->outputs);
+        cli_error("kvsp audio: %" PRIu64 " audio frames, %" PRIu64 " placed, %" PRIu64
+                  " of other contacts, %" PRIu64 " unusable, %" PRIu64 " file(s)\n",
+                  as->frames, as->placed, as->filtered, as->corrupt, as->outputs);
     }
     if (s.index && fclose(s.index) != 0 && st >= 0)
         st = KVSP_ERR_IO;

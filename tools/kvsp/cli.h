@@ -22,29 +22,29 @@ enum {
 
 /* Options every reading subcommand accepts. */
 typedef struct cli_input_options {
-    const char *path; /* NULL or "-" for stdin */
+    const char *path;         /* NULL or "-" for stdin */
     const char *const *paths; /* every input operand */
     int npaths;
     size_t chunk_size;
     kvsp_reader_options reader;
     /* --stream: read GetMedia of this stream instead of a file. */
-    const char *stream;       /* the first --stream */
+    const char *stream;        /* the first --stream */
     const char *streams[1024]; /* every --stream */
     int nstreams;
-    int follow;               /* --follow: read live until interrupted */
-    const char *checkpoint;   /* --checkpoint FILE: the last continuation token */
-    const char *metrics;      /* --metrics [ADDR:]PORT: Prometheus text over HTTP */
+    int follow;                           /* --follow: read live until interrupted */
+    const char *checkpoint;               /* --checkpoint FILE: the last continuation token */
+    const char *metrics;                  /* --metrics [ADDR:]PORT: Prometheus text over HTTP */
     struct sockaddr_storage metrics_addr; /* where, parsed */
     socklen_t metrics_addr_len;
-    const char *start;        /* --start, default "now" */
+    const char *start; /* --start, default "now" */
     const char *region;
     const char *endpoint_url;
     const char *profile;
     const char *ca_bundle;
     int verbose;
-    long stall_timeout_ms;    /* --stall-timeout: 0 the default, -1 none */
-    char client_error[512];   /* the service or network error of a --stream read */
-    long client_http_status;  /* with it, for the log's fields: 0 or the HTTP status */
+    long stall_timeout_ms;   /* --stall-timeout: 0 the default, -1 none */
+    char client_error[512];  /* the service or network error of a --stream read */
+    long client_http_status; /* with it, for the log's fields: 0 or the HTTP status */
     char client_exception[128];
     char client_host[256];
     /* --from/--to (cli_range.c): bit 0 from, bit 1 to given. */
@@ -88,8 +88,8 @@ int cli_range_frame(const cli_input_options *o, const kvsp_frame *f);
 /* A block's time on the --timestamp timeline, as its frames' (f: the
  * fragment it is in, NULL if none; cluster_tc: its Cluster's Timestamp;
  * rel: its relative timecode); -1 if it has none. */
-int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc, int16_t rel,
-                      double *ms);
+int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc,
+                      int16_t rel, double *ms);
 /* 1 if the fragment's frames overlap the range (always without one). */
 int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f);
 
@@ -98,7 +98,8 @@ int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f);
 int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v);
 /* The same in two steps, for several inputs read as one stream: feed each
  * file (or stdin for NULL / "-") without finishing, then finish once. */
-int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r, const kvsp_visitor *v);
+int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r,
+                  const kvsp_visitor *v);
 int cli_finish_reader(kvsp_reader *r, const kvsp_visitor *v);
 
 /* Prints "kvsp CMD: INPUT: offset N: message" on stderr. */
@@ -122,14 +123,15 @@ typedef struct cli_command_spec {
     cli_option_fn own;             /* handles own options; may be NULL */
     void *user;
     void (*usage)(FILE *out);
-    int max_inputs;                /* input operands allowed */
+    int max_inputs; /* input operands allowed */
 } cli_command_spec;
 
 /* getopt_long over argv with the common options (handled here) and the
  * subcommand's own (handed to spec->own); fills in->path from the first
  * operand and in->paths with all of them. Returns -1 to go on, or the exit
  * status to return now (help, usage error). */
-int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cli_input_options *in);
+int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec,
+                         cli_input_options *in);
 
 /* Subcommands: each takes argv with argv[0] being its name and returns the
  * exit status. */
@@ -148,11 +150,7 @@ int cmd_serve(int argc, char **argv);
 #endif
 
 /* Optional parts the lean `kvsp` front leaves to kvsp-full (cli_delegate.c). */
-typedef enum cli_feature {
-    CLI_FEATURE_CLIENT,
-    CLI_FEATURE_DECODER,
-    CLI_FEATURE_SERVE
-} cli_feature;
+typedef enum cli_feature { CLI_FEATURE_CLIENT, CLI_FEATURE_DECODER, CLI_FEATURE_SERVE } cli_feature;
 /* Keeps argv as main got it, for the exec. */
 void cli_delegate_init(int argc, char **argv);
 /* Becomes kvsp-full with the original command line when it has the feature
@@ -166,27 +164,23 @@ int cli_delegate_command(int argc, char **argv);
  * lists (and accepts) only the groups it uses. All are handed to
  * cli_common_option by name. */
 /* Reaching KVS: every command that talks to the service. */
-#define CLI_CONNECTION_LONG_OPTIONS                        \
-    {"stream", required_argument, NULL, 0},                \
-    {"region", required_argument, NULL, 0},                \
-    {"endpoint-url", required_argument, NULL, 0},          \
-    {"profile", required_argument, NULL, 0},               \
-    {"ca-bundle", required_argument, NULL, 0},             \
-    {"verbose", no_argument, NULL, 0},                     \
-    {"stall-timeout", required_argument, NULL, 0},
+#define CLI_CONNECTION_LONG_OPTIONS                                                            \
+    {"stream", required_argument, NULL, 0}, {"region", required_argument, NULL, 0},            \
+        {"endpoint-url", required_argument, NULL, 0}, {"profile", required_argument, NULL, 0}, \
+        {"ca-bundle", required_argument, NULL, 0}, {"verbose", no_argument, NULL, 0},          \
+        {"stall-timeout", required_argument, NULL, 0},
 /* Where GetMedia starts. */
 #define CLI_START_LONG_OPTIONS {"start", required_argument, NULL, 0},
 /* Reading a stream live through the reader. */
-#define CLI_FOLLOW_LONG_OPTIONS                            \
-    {"follow", no_argument, NULL, 0},                      \
-    {"checkpoint", required_argument, NULL, 0},            \
-    {"metrics", required_argument, NULL, 0},
+#define CLI_FOLLOW_LONG_OPTIONS                                                   \
+    {"follow", no_argument, NULL, 0}, {"checkpoint", required_argument, NULL, 0}, \
+        {"metrics", required_argument, NULL, 0},
 /* How stderr lines look: every subcommand but serve. */
 #define CLI_LOG_LONG_OPTIONS {"log-format", required_argument, NULL, 0},
 /* Reading a stream from KVS instead of a file (builds with the client). */
-#define CLI_CLIENT_LONG_OPTIONS                            \
-    CLI_CONNECTION_LONG_OPTIONS                            \
-    CLI_START_LONG_OPTIONS                                 \
+#define CLI_CLIENT_LONG_OPTIONS \
+    CLI_CONNECTION_LONG_OPTIONS \
+    CLI_START_LONG_OPTIONS      \
     CLI_FOLLOW_LONG_OPTIONS
 
 #ifdef KVSP_HAVE_CLIENT
@@ -201,88 +195,87 @@ int client_fragments(cli_input_options *in);
 #endif
 
 /* The time range (cli_range.c), for files and streams. */
-#define CLI_RANGE_LONG_OPTIONS                             \
-    {"from", required_argument, NULL, 0},                  \
-    {"to", required_argument, NULL, 0},                    \
-    {"timestamp", required_argument, NULL, 0},             \
-    {"parallel", required_argument, NULL, 0},
+#define CLI_RANGE_LONG_OPTIONS                                                \
+    {"from", required_argument, NULL, 0}, {"to", required_argument, NULL, 0}, \
+        {"timestamp", required_argument, NULL, 0}, {"parallel", required_argument, NULL, 0},
 
 /* The reader's limits and feeding, for subcommands that parse the media. */
-#define CLI_READER_LONG_OPTIONS                            \
-    {"chunk-size", required_argument, NULL, 0},            \
-    {"resync", no_argument, NULL, 0},                      \
-    {"max-depth", required_argument, NULL, 0},             \
-    {"max-element-size", required_argument, NULL, 0},      \
-    {"max-string-size", required_argument, NULL, 0},
+#define CLI_READER_LONG_OPTIONS                                                   \
+    {"chunk-size", required_argument, NULL, 0}, {"resync", no_argument, NULL, 0}, \
+        {"max-depth", required_argument, NULL, 0},                                \
+        {"max-element-size", required_argument, NULL, 0},                         \
+        {"max-string-size", required_argument, NULL, 0},
 
 /* getopt_long entries for the options of the reading subcommands; they
  * return 0 and are handed to cli_common_option by name. */
-#define CLI_COMMON_LONG_OPTIONS                            \
-    CLI_CLIENT_LONG_OPTIONS                                \
-    CLI_RANGE_LONG_OPTIONS                                 \
-    CLI_READER_LONG_OPTIONS                                \
-    CLI_LOG_LONG_OPTIONS                                   \
-    {"help", no_argument, NULL, 'h'}
+#define CLI_COMMON_LONG_OPTIONS        \
+    CLI_CLIENT_LONG_OPTIONS            \
+    CLI_RANGE_LONG_OPTIONS             \
+    CLI_READER_LONG_OPTIONS            \
+    CLI_LOG_LONG_OPTIONS               \
+    {                                  \
+        "help", no_argument, NULL, 'h' \
+    }
 
 /* The service commands (get-media, list-fragments, ...): no reader, no
  * --follow; get-media adds CLI_START_LONG_OPTIONS. */
-#define CLI_SERVICE_LONG_OPTIONS                           \
-    CLI_CONNECTION_LONG_OPTIONS                            \
-    CLI_LOG_LONG_OPTIONS                                   \
-    {"help", no_argument, NULL, 'h'}
+#define CLI_SERVICE_LONG_OPTIONS       \
+    CLI_CONNECTION_LONG_OPTIONS        \
+    CLI_LOG_LONG_OPTIONS               \
+    {                                  \
+        "help", no_argument, NULL, 'h' \
+    }
 
-#define CLI_READER_OPTIONS_HELP                                                    \
-    "  --chunk-size N        feed the reader N bytes per call (default 65536)\n"  \
-    "  --resync              after bad input, skip to the next EBML header or\n"  \
-    "                        Cluster and go on\n"                                  \
-    "  --max-depth N         nesting limit (default 64)\n"                         \
-    "  --max-element-size N  largest data element, e.g. 64M (default 256M)\n"      \
+#define CLI_READER_OPTIONS_HELP                                                  \
+    "  --chunk-size N        feed the reader N bytes per call (default 65536)\n" \
+    "  --resync              after bad input, skip to the next EBML header or\n" \
+    "                        Cluster and go on\n"                                \
+    "  --max-depth N         nesting limit (default 64)\n"                       \
+    "  --max-element-size N  largest data element, e.g. 64M (default 256M)\n"    \
     "  --max-string-size N   largest string element (default 1M)\n"
 
 #define CLI_LOG_OPTION_HELP                                                        \
-    "  --log-format FORMAT   stderr lines as text (default) or json: one object\n"   \
-    "                        per line with time, level, message, and stream,\n"      \
+    "  --log-format FORMAT   stderr lines as text (default) or json: one object\n" \
+    "                        per line with time, level, message, and stream,\n"    \
     "                        host, status, exception, attempt where known\n"
 #define CLI_HELP_OPTION_HELP CLI_LOG_OPTION_HELP "  -h, --help            show this help\n"
 
-#define CLI_RANGE_OPTIONS_HELP                                                     \
+#define CLI_RANGE_OPTIONS_HELP                                                        \
     "  --from T, --to T      only frames with times in [T, T] (ISO 8601 with zone,\n" \
-    "                        e.g. 2026-12-04T10:02:00.5Z, or epoch seconds); with\n" \
-    "                        --stream the range is read with ListFragments and\n"   \
-    "                        GetMediaForFragmentList instead of GetMedia\n"         \
-    "  --timestamp TYPE      producer (default) or server: the timeline of T\n"     \
-    "  --parallel N          --stream --from/--to: requests at a time, 1-5\n"       \
+    "                        e.g. 2026-12-04T10:02:00.5Z, or epoch seconds); with\n"  \
+    "                        --stream the range is read with ListFragments and\n"     \
+    "                        GetMediaForFragmentList instead of GetMedia\n"           \
+    "  --timestamp TYPE      producer (default) or server: the timeline of T\n"       \
+    "  --parallel N          --stream --from/--to: requests at a time, 1-5\n"         \
     "                        (default 3)\n"
 
-#define CLI_COMMON_OPTIONS_HELP                                                    \
-    CLI_READER_OPTIONS_HELP                                                        \
-    CLI_RANGE_OPTIONS_HELP                                                         \
-    "  --stream NAME         read GetMedia of a KVS stream (name or ARN) instead\n"  \
-    "                        of INPUT; --start earliest|now|fragment:N|\n"           \
-    "                        continuation:T|server-ts:S|producer-ts:S (default\n"     \
-    "                        now); --region, --endpoint-url, --profile,\n"           \
-    "                        --ca-bundle, --verbose (requests on stderr);\n"         \
-    "                        --follow: read live until interrupted;\n"               \
-    "                        --checkpoint FILE: keep the last continuation token\n"  \
+#define CLI_COMMON_OPTIONS_HELP                                                     \
+    CLI_READER_OPTIONS_HELP                                                         \
+    CLI_RANGE_OPTIONS_HELP                                                          \
+    "  --stream NAME         read GetMedia of a KVS stream (name or ARN) instead\n" \
+    "                        of INPUT; --start earliest|now|fragment:N|\n"          \
+    "                        continuation:T|server-ts:S|producer-ts:S (default\n"   \
+    "                        now); --region, --endpoint-url, --profile,\n"          \
+    "                        --ca-bundle, --verbose (requests on stderr);\n"        \
+    "                        --follow: read live until interrupted;\n"              \
+    "                        --checkpoint FILE: keep the last continuation token\n" \
     "                        there and start from it; --stall-timeout S: give up\n" \
     "                        a connection after S seconds without data (default\n"  \
-    "                        30, 0: never), resuming or retrying it;\n"            \
+    "                        30, 0: never), resuming or retrying it;\n"             \
     "                        --metrics [ADDR:]PORT: serve Prometheus metrics at\n"  \
-    "                        http://ADDR:PORT/metrics (default 127.0.0.1)\n"      \
-    CLI_HELP_OPTION_HELP
+    "                        http://ADDR:PORT/metrics (default 127.0.0.1)\n" CLI_HELP_OPTION_HELP
 
 /* The service commands' part: CLI_SERVICE_LONG_OPTIONS. */
-#define CLI_SERVICE_OPTIONS_HELP                                                   \
-    "  --stream NAME         the KVS stream (name or ARN)\n"                        \
-    "  --region REGION, --endpoint-url URL, --profile NAME, --ca-bundle FILE\n"     \
-    "                        where and as whom to connect\n"                       \
-    "  --verbose             requests on stderr\n"                                 \
-    "  --stall-timeout S     give up a connection after S seconds without data\n"  \
-    "                        (default 30, 0: never)\n"                             \
-    CLI_HELP_OPTION_HELP
+#define CLI_SERVICE_OPTIONS_HELP                                                  \
+    "  --stream NAME         the KVS stream (name or ARN)\n"                      \
+    "  --region REGION, --endpoint-url URL, --profile NAME, --ca-bundle FILE\n"   \
+    "                        where and as whom to connect\n"                      \
+    "  --verbose             requests on stderr\n"                                \
+    "  --stall-timeout S     give up a connection after S seconds without data\n" \
+    "                        (default 30, 0: never)\n" CLI_HELP_OPTION_HELP
 
-#define CLI_START_OPTIONS_HELP                                                     \
-    "  --start SELECTOR      earliest|now|fragment:N|continuation:T|server-ts:S|\n"  \
+#define CLI_START_OPTIONS_HELP                                                      \
+    "  --start SELECTOR      earliest|now|fragment:N|continuation:T|server-ts:S|\n" \
     "                        producer-ts:S (default now)\n"
 
 #endif

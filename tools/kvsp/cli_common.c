@@ -27,9 +27,21 @@ int cli_parse_size(const char *text, uint64_t *out)
         return -1;
     unsigned shift = 0;
     switch (*end) {
-    case 'K': case 'k': shift = 10; end++; break;
-    case 'M': case 'm': shift = 20; end++; break;
-    case 'G': case 'g': shift = 30; end++; break;
+    case 'K':
+    case 'k':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        end++;
+        break;
     default: break;
     }
     if (*end || (shift && v > (UINT64_MAX >> shift)))
@@ -55,7 +67,8 @@ static int parse_metrics_address(cli_input_options *o, const char *text)
         }
         if (n == 0) {
             cli_error("kvsp: --metrics %s: no address; write it out to listen beyond this host "
-                      "(e.g. 0.0.0.0%s), or give the port alone for 127.0.0.1", text, colon);
+                      "(e.g. 0.0.0.0%s), or give the port alone for 127.0.0.1",
+                      text, colon);
             return -1;
         }
         if (n >= sizeof host)
@@ -84,7 +97,8 @@ static int parse_metrics_address(cli_input_options *o, const char *text)
         v6->sin6_port = htons((uint16_t)port);
         o->metrics_addr_len = sizeof *v6;
     } else {
-        cli_error("kvsp: --metrics: '%s' is not a numeric IPv4 or IPv6 address (nor localhost)", host);
+        cli_error("kvsp: --metrics: '%s' is not a numeric IPv4 or IPv6 address (nor localhost)",
+                  host);
         return -1;
     }
     o->metrics = text;
@@ -94,8 +108,10 @@ static int parse_metrics_address(cli_input_options *o, const char *text)
 /* The --stream family; 1 if name was one of them. */
 static int client_option(cli_input_options *o, const char *name, const char *value)
 {
-    static const char *const names[] = {"stream", "start", "region", "endpoint-url", "profile", "ca-bundle"};
-    const char **fields[] = {&o->stream, &o->start, &o->region, &o->endpoint_url, &o->profile, &o->ca_bundle};
+    static const char *const names[] = {"stream",       "start",   "region",
+                                        "endpoint-url", "profile", "ca-bundle"};
+    const char **fields[] = {&o->stream,       &o->start,   &o->region,
+                             &o->endpoint_url, &o->profile, &o->ca_bundle};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(name, names[i]) == 0) {
             *fields[i] = value;
@@ -201,7 +217,8 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
     opterr = cli_log_get_format() == CLI_LOG_TEXT;
     while ((c = getopt_long(argc, argv, shortopts, spec->longopts, &idx)) != -1) {
         if (c == '?' && !opterr)
-            cli_error("kvsp %s: unrecognized option or missing value: '%s'", argv[0], argv[optind - 1]);
+            cli_error("kvsp %s: unrecognized option or missing value: '%s'", argv[0],
+                      argv[optind - 1]);
         if (c == 'h') {
             spec->usage(stdout);
             return CLI_EXIT_OK;
@@ -249,7 +266,8 @@ const char *cli_input_name(const cli_input_options *o)
 
 /* read() rather than stdio so that bytes from a pipe reach the reader as soon
  * as they arrive. */
-int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r, const kvsp_visitor *v)
+int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r,
+                  const kvsp_visitor *v)
 {
     int fd = STDIN_FILENO;
     if (path && strcmp(path, "-") != 0) {
@@ -311,17 +329,17 @@ int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
     return st == KVSP_OK ? cli_finish_reader(r, v) : st;
 }
 
-void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r,
-                      int status)
+void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r, int status)
 {
-    if (o->client_error[0] && (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE || !r ||
-                               !kvsp_reader_error(r))) {
+    if (o->client_error[0] &&
+        (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE || !r || !kvsp_reader_error(r))) {
         char host[256];
         snprintf(host, sizeof host, "%s", o->client_host);
         if (!host[0])
             cli_log_url_host(o->client_error, host, sizeof host); /* "URL: why" */
         cli_log_fields f = {o->stream, host, o->client_http_status, o->client_exception, 0};
-        cli_log("error", &f, "kvsp %s: stream %s: %s\n", cmd, o->stream ? o->stream : "", o->client_error);
+        cli_log("error", &f, "kvsp %s: stream %s: %s\n", cmd, o->stream ? o->stream : "",
+                o->client_error);
         return;
     }
     if (status == KVSP_ERR_IO) {
@@ -329,8 +347,8 @@ void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_re
         return;
     }
     cli_error("kvsp %s: %s: %s at offset %llu: %s\n", cmd, cli_input_name(o),
-            kvsp_status_name(status), (unsigned long long)kvsp_reader_error_offset(r),
-            kvsp_reader_error_message(r));
+              kvsp_status_name(status), (unsigned long long)kvsp_reader_error_offset(r),
+              kvsp_reader_error_message(r));
 }
 
 /* Set once a client could not be made: whatever status the command then

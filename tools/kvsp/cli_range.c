@@ -40,9 +40,9 @@ int cli_parse_time(const char *text, double *seconds)
     }
     const char *p = text;
     int y, mo, d, h, mi, s;
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d) ||
-        (*p != 'T' && *p != 't' && *p != ' ') || (p++, digits(&p, 2, &h)) || *p++ != ':' || digits(&p, 2, &mi) ||
-        *p++ != ':' || digits(&p, 2, &s))
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+        digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' ') || (p++, digits(&p, 2, &h)) ||
+        *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &s))
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         return -1;
@@ -97,7 +97,8 @@ int cli_range_option(cli_input_options *o, const char *name, const char *value)
         double s;
         if (cli_parse_time(value, &s) != 0) {
             cli_error("kvsp: --%s needs an ISO 8601 time with its zone (2026-12-04T10:02:00Z) or "
-                      "seconds since the epoch, got '%s'", name, value);
+                      "seconds since the epoch, got '%s'",
+                      name, value);
             return -1;
         }
         if (name[0] == 'f') {
@@ -123,7 +124,9 @@ int cli_range_option(cli_input_options *o, const char *name, const char *value)
         char *end;
         long n = strtol(value, &end, 10);
         if (end == value || *end || n < 1 || n > 5) {
-            cli_error("kvsp: --parallel needs 1 to 5 (KVS allows 5 connections per stream), got '%s'", value);
+            cli_error(
+                "kvsp: --parallel needs 1 to 5 (KVS allows 5 connections per stream), got '%s'",
+                value);
             return -1;
         }
         o->range_parallel = (int)n;
@@ -186,7 +189,8 @@ int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f)
     double scale = (double)f->info.timecode_scale / 1e6, base;
     int64_t anchor = 0; /* the fragment timestamp is that of its Cluster */
     if (o->range_server || (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP)) {
-        uint32_t need = o->range_server ? KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP : KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP;
+        uint32_t need = o->range_server ? KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP
+                                        : KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP;
         if (!(f->present & need) || !(f->present & KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE))
             return 0;
         base = (double)(o->range_server ? f->server_timestamp_ms : f->producer_timestamp_ms);
@@ -199,8 +203,8 @@ int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f)
     return last >= o->range_from_ms && first <= o->range_to_ms;
 }
 
-int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc, int16_t rel,
-                      double *ms)
+int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc,
+                      int16_t rel, double *ms)
 {
     double scale = f ? (double)f->info.timecode_scale / 1e6 : 1.0;
     double offset = (double)rel * scale;

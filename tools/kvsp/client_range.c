@@ -64,9 +64,11 @@ int client_feed_range(cli_input_options *in, kvsp_reader *r, const kvsp_visitor 
     if (feed.status < 0) {
         st = feed.status; /* bad media: the reader says where */
     } else if (st < 0) {
-        snprintf(in->client_error, sizeof in->client_error, "%s", kvsp_client_error_message(client));
+        snprintf(in->client_error, sizeof in->client_error, "%s",
+                 kvsp_client_error_message(client));
         in->client_http_status = kvsp_client_error_http_status(client);
-        snprintf(in->client_exception, sizeof in->client_exception, "%s", kvsp_client_error_exception(client));
+        snprintf(in->client_exception, sizeof in->client_exception, "%s",
+                 kvsp_client_error_exception(client));
     }
     kvsp_client_destroy(client);
     return st;

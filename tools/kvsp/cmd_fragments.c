@@ -20,15 +20,16 @@ static int print_fragment(void *user, const kvsp_fragment *f)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp fragments [OPTIONS] [INPUT]\n\n"
-            "Prints one JSON object per line for each fragment (Segment) of INPUT:\n"
-            "index, fragment_number, server_timestamp_ms, producer_timestamp_ms,\n"
-            "millis_behind_now, continuation_token, error_id, error_code, error_message,\n"
-            "complete, offset, end_offset, timecode_scale, cluster_timecode, frames,\n"
-            "frames_per_track, first_pts_ms, last_pts_ms, duration, title, muxing_app,\n"
-            "writing_app, tracks and tags (user tags: name, value, binary as hex, depth).\n"
-            "Absent values are null. A fragment cut short has complete false.\n\n" CLI_COMMON_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp fragments [OPTIONS] [INPUT]\n\n"
+        "Prints one JSON object per line for each fragment (Segment) of INPUT:\n"
+        "index, fragment_number, server_timestamp_ms, producer_timestamp_ms,\n"
+        "millis_behind_now, continuation_token, error_id, error_code, error_message,\n"
+        "complete, offset, end_offset, timecode_scale, cluster_timecode, frames,\n"
+        "frames_per_track, first_pts_ms, last_pts_ms, duration, title, muxing_app,\n"
+        "writing_app, tracks and tags (user tags: name, value, binary as hex, depth).\n"
+        "Absent values are null. A fragment cut short has complete false.\n\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 int cmd_fragments(int argc, char **argv)

@@ -21,41 +21,47 @@ static int print_frame(void *user, const kvsp_frame *fr)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp frames --list [OPTIONS] [INPUT]\n"
-            "       kvsp frames -o DIR [--format png|jpeg|ppm|raw] [--pix-fmt FMT]\n"
-            "                   [--every N | --interval-ms T | --keyframes] [--size WxH]\n"
-            "                   [--track N] [--threads N] [INPUT]\n"
-            "       kvsp frames --framemd5 [--track N] [INPUT]\n\n"
-            "--list prints one JSON object per line for each frame of INPUT (laced blocks\n"
-            "split): track, fragment_index, fragment_number, timecode, pts_ms,\n"
-            "producer_timestamp_ms, server_timestamp_ms, keyframe, invisible,\n"
-            "discardable, size, lace_index, lace_frames, duration, block_offset.\n\n"
-            "-o DIR decodes the video track and writes one image per kept picture and\n"
-            "DIR/index.jsonl (file, fragment_number, pts_ms, producer_timestamp_ms,\n"
-            "server_timestamp_ms, keyframe, width, height). --framemd5 prints the\n"
-            "decoded pictures (native pixel format) like ffmpeg -f framemd5.\n\n"
-            "  --list                list frames\n"
-            "  --track N             only track number N (decoding: that video track)\n"
-            "  --type TYPE           --list: only tracks of TYPE: video, audio, subtitle\n"
-            "  -o, --output DIR      write images to DIR (created if needed); with --format\n"
-            "                        raw, -o - writes the packed pictures to stdout one\n"
-            "                        after the other, and no index\n"
-            "  --format F            png (default), jpeg, ppm or raw\n"
-            "  --pix-fmt FMT         rgb24, bgr24, gray, yuv420p (default: rgb24; jpeg:\n"
-            "                        yuv420p; raw: as decoded)\n"
-            "  --every N             keep every Nth picture\n"
-            "  --interval-ms T       keep one picture per T ms of presentation time\n"
-            "  --keyframes           keyframes only (others are not decoded)\n"
-            "  --size WxH            scale; W or H may be omitted (WxH, Wx, xH)\n"
-            "  --threads N           decoder threads (default: number of cores)\n"
-            "  --framemd5            print picture checksums instead of writing images\n" CLI_COMMON_OPTIONS_HELP);
+    fprintf(
+        out,
+        "usage: kvsp frames --list [OPTIONS] [INPUT]\n"
+        "       kvsp frames -o DIR [--format png|jpeg|ppm|raw] [--pix-fmt FMT]\n"
+        "                   [--every N | --interval-ms T | --keyframes] [--size WxH]\n"
+        "                   [--track N] [--threads N] [INPUT]\n"
+        "       kvsp frames --framemd5 [--track N] [INPUT]\n\n"
+        "--list prints one JSON object per line for each frame of INPUT (laced blocks\n"
+        "split): track, fragment_index, fragment_number, timecode, pts_ms,\n"
+        "producer_timestamp_ms, server_timestamp_ms, keyframe, invisible,\n"
+        "discardable, size, lace_index, lace_frames, duration, block_offset.\n\n"
+        "-o DIR decodes the video track and writes one image per kept picture and\n"
+        "DIR/index.jsonl (file, fragment_number, pts_ms, producer_timestamp_ms,\n"
+        "server_timestamp_ms, keyframe, width, height). --framemd5 prints the\n"
+        "decoded pictures (native pixel format) like ffmpeg -f framemd5.\n\n"
+        "  --list                list frames\n"
+        "  --track N             only track number N (decoding: that video track)\n"
+        "  --type TYPE           --list: only tracks of TYPE: video, audio, subtitle\n"
+        "  -o, --output DIR      write images to DIR (created if needed); with --format\n"
+        "                        raw, -o - writes the packed pictures to stdout one\n"
+        "                        after the other, and no index\n"
+        "  --format F            png (default), jpeg, ppm or raw\n"
+        "  --pix-fmt FMT         rgb24, bgr24, gray, yuv420p (default: rgb24; jpeg:\n"
+        "                        yuv420p; raw: as decoded)\n"
+        "  --every N             keep every Nth picture\n"
+        "  --interval-ms T       keep one picture per T ms of presentation time\n"
+        "  --keyframes           keyframes only (others are not decoded)\n"
+        "  --size WxH            scale; W or H may be omitted (WxH, Wx, xH)\n"
+        "  --threads N           decoder threads (default: number of cores)\n"
+        "  --framemd5            print picture checksums instead of writing images\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 static int parse_type(const char *text, uint64_t *type)
 {
-    static const struct { const char *name; uint64_t type; } names[] = {
-        {"video", KVSP_TRACK_VIDEO}, {"audio", KVSP_TRACK_AUDIO}, {"subtitle", KVSP_TRACK_SUBTITLE},
+    static const struct {
+        const char *name;
+        uint64_t type;
+    } names[] = {
+        {"video", KVSP_TRACK_VIDEO},
+        {"audio", KVSP_TRACK_AUDIO},
+        {"subtitle", KVSP_TRACK_SUBTITLE},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(text, names[i].name) == 0) {
@@ -196,7 +202,7 @@ int cmd_frames(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (args.out_dir && strcmp(args.out_dir, "-") == 0 && args.format != IMAGE_RAW) {
-        cli_error( "kvsp frames: -o - (pictures to stdout) takes --format raw\n");
+        cli_error("kvsp frames: -o - (pictures to stdout) takes --format raw\n");
         return CLI_EXIT_USAGE;
     }
     if (args.list)

@@ -30,8 +30,8 @@ static int range_data(void *user, const kvsp_event *ev)
     if (ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->value_type == KVSP_TYPE_UINT)
         ir->cluster_tc = (int64_t)ev->value.u;
     double t;
-    if (ev->block && (cli_block_time_ms(ir->in, kvsp_fragment_visitor_current(ir->meta), ir->cluster_tc,
-                                        ev->block->timecode, &t) != 0 ||
+    if (ev->block && (cli_block_time_ms(ir->in, kvsp_fragment_visitor_current(ir->meta),
+                                        ir->cluster_tc, ev->block->timecode, &t) != 0 ||
                       t < ir->in->range_from_ms || t > ir->in->range_to_ms))
         return KVSP_OK;
     return kvsp_visitor_dispatch(&ir->printer, ev);
@@ -53,8 +53,7 @@ static void usage(FILE *out)
                  "                        header_size, size (null if unknown), depth, value;\n"
                  "                        blocks add track, timecode, keyframe, frames\n"
                  "With --from/--to, block elements outside the range are left out (with\n"
-                 "--stream, the range's fragments are read).\n\n"
-                 CLI_COMMON_OPTIONS_HELP);
+                 "--stream, the range's fragments are read).\n\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 /* The final error as one more line in the chosen format. */

@@ -107,21 +107,20 @@ static void progress(void *user, uint64_t bytes)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kvsp merge [OPTIONS] [INPUT...] -o OUT\n\n"
-            "Merges a chain of fragments (GetMedia or GetMediaForFragmentList payloads;\n"
-            "several inputs are read one after the other) into one continuous Matroska\n"
-            "file. A regular OUT is completed as a seekable file (SeekHead, Duration,\n"
-            "Cues); -o - writes live-style Matroska to stdout, fragment by fragment.\n\n"
-            "  -o, --output OUT      output file, or - for stdout (required)\n"
-            "  --timeline MODE       producer (default): fragments placed by producer\n"
-            "                        timestamp, gaps kept; original: input timecodes;\n"
-            "                        pack: back to back, no gaps\n"
-            "  --on-change ACTION    when tracks or codec private data change:\n"
-            "                        new-file (default; OUT.1.mkv, ...), new-segment,\n"
-            "                        or stop\n"
-            "  --no-kvs-tags         do not keep each fragment's number and timestamps\n"
-            "                        as Tags\n" CLI_COMMON_OPTIONS_HELP);
+    fprintf(out, "usage: kvsp merge [OPTIONS] [INPUT...] -o OUT\n\n"
+                 "Merges a chain of fragments (GetMedia or GetMediaForFragmentList payloads;\n"
+                 "several inputs are read one after the other) into one continuous Matroska\n"
+                 "file. A regular OUT is completed as a seekable file (SeekHead, Duration,\n"
+                 "Cues); -o - writes live-style Matroska to stdout, fragment by fragment.\n\n"
+                 "  -o, --output OUT      output file, or - for stdout (required)\n"
+                 "  --timeline MODE       producer (default): fragments placed by producer\n"
+                 "                        timestamp, gaps kept; original: input timecodes;\n"
+                 "                        pack: back to back, no gaps\n"
+                 "  --on-change ACTION    when tracks or codec private data change:\n"
+                 "                        new-file (default; OUT.1.mkv, ...), new-segment,\n"
+                 "                        or stop\n"
+                 "  --no-kvs-tags         do not keep each fragment's number and timestamps\n"
+                 "                        as Tags\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 static int pick(const char *value, const char *const *names, int n, int *out)
@@ -161,12 +160,12 @@ static int merge_option(void *user, int c, const char *value)
 
 static void summary(const kvsp_merge_stats *s, const merge_sink *sink)
 {
-    cli_info(
-            "kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64 " frames, %" PRIu64
-            " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64 " gap(s) (%.3f s)%s\n",
-            s->fragments, s->fragments_written, s->frames, s->clusters, s->segments,
-            s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
-            s->stopped ? "; stopped at a track change" : "");
+    cli_info("kvsp merge: %" PRIu64 " fragments (%" PRIu64 " with clusters), %" PRIu64
+             " frames, %" PRIu64 " clusters, %" PRIu64 " segment(s), duration %.3f s, %" PRIu64
+             " gap(s) (%.3f s)%s\n",
+             s->fragments, s->fragments_written, s->frames, s->clusters, s->segments,
+             s->duration_ms / 1000, s->gaps, s->gap_ms / 1000,
+             s->stopped ? "; stopped at a track change" : "");
     if (sink->to_stdout)
         cli_info("kvsp merge: output: stdout\n");
     for (unsigned i = 0; i < sink->count; i++)

@@ -29,10 +29,11 @@ typedef struct extract_state {
 
 static void print_framemd5_header(const kvsp_picture *p)
 {
-    printf("#format: frame checksums\n#version: 2\n#hash: MD5\n#tb 0: 1/1000\n#media_type 0: video\n"
-           "#codec_id 0: rawvideo\n#dimensions 0: %dx%d\n#sar 0: 1/1\n"
-           "#stream#, dts,        pts, duration,     size, hash\n",
-           p->width, p->height);
+    printf(
+        "#format: frame checksums\n#version: 2\n#hash: MD5\n#tb 0: 1/1000\n#media_type 0: video\n"
+        "#codec_id 0: rawvideo\n#dimensions 0: %dx%d\n#sar 0: 1/1\n"
+        "#stream#, dts,        pts, duration,     size, hash\n",
+        p->width, p->height);
 }
 
 static int framemd5_line(extract_state *s, const kvsp_picture *p)
@@ -171,7 +172,8 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     int pix = args->framemd5 ? (args->pix_fmt < 0 ? KVSP_PIX_NATIVE : args->pix_fmt)
                              : image_writer_pixel_format(format, args->pix_fmt);
     if (pix < 0) {
-        cli_error("kvsp frames: that --pix-fmt cannot be written as %s\n", image_writer_extension(format));
+        cli_error("kvsp frames: that --pix-fmt cannot be written as %s\n",
+                  image_writer_extension(format));
         return CLI_EXIT_USAGE;
     }
     /* Decoding problems are reported once each, by on_corrupt, not by
@@ -181,7 +183,8 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     memset(&s, 0, sizeof s);
     s.args = args;
     s.to_stdout = args->out_dir && strcmp(args->out_dir, "-") == 0;
-    s.progress = !args->framemd5 && !s.to_stdout && isatty(STDERR_FILENO) && cli_log_get_format() == CLI_LOG_TEXT;
+    s.progress = !args->framemd5 && !s.to_stdout && isatty(STDERR_FILENO) &&
+                 cli_log_get_format() == CLI_LOG_TEXT;
     s.writer = image_writer_create(format);
     if (!s.writer || open_output(&s) != 0) {
         image_writer_destroy(s.writer);
@@ -224,10 +227,10 @@ int frames_extract(const frames_args *args, cli_input_options *in)
         cli_report_error("frames", in, r, st);
     if (d) {
         const kvsp_decode_stats *ds = kvsp_decoder_stats(d);
-        cli_info(
-                "kvsp frames: %" PRIu64 " frames, %" PRIu64 " decoded, %" PRIu64 " kept, %" PRIu64
-                " skipped before a keyframe, %" PRIu64 " corrupt, %" PRIu64 " decoder reopen(s)\n",
-                ds->frames, ds->decoded, ds->delivered, ds->skipped_to_keyframe, ds->corrupt, ds->reopened);
+        cli_info("kvsp frames: %" PRIu64 " frames, %" PRIu64 " decoded, %" PRIu64 " kept, %" PRIu64
+                 " skipped before a keyframe, %" PRIu64 " corrupt, %" PRIu64 " decoder reopen(s)\n",
+                 ds->frames, ds->decoded, ds->delivered, ds->skipped_to_keyframe, ds->corrupt,
+                 ds->reopened);
     }
     if (s.index && fclose(s.index) != 0 && st >= 0)
         st = KVSP_ERR_IO;

@@ -79,7 +79,8 @@ static int a_frame(void *user, const kvsp_frame *f)
     if (m->found || cli_frame_time_ms(m->in, f, &t) != 0)
         return KVSP_OK;
     if (t < m->in->range_from_ms) {
-        if (f->keyframe && (!f->track_info || f->track_info->type == KVSP_TRACK_VIDEO || !m->have_key)) {
+        if (f->keyframe &&
+            (!f->track_info || f->track_info->type == KVSP_TRACK_VIDEO || !m->have_key)) {
             m->key_ms = t;
             m->key_start = m->fragment_start;
             m->have_key = 1;
@@ -103,7 +104,8 @@ static int b_data(void *user, const kvsp_event *ev)
     int in_held = m->cluster_held && !m->cluster_sent && ev->depth == m->cluster_depth + 1;
     if (ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->value_type == KVSP_TYPE_UINT)
         m->cluster_tc = (int64_t)ev->value.u;
-    if (in_held && ev->id == KVSP_ID_CLUSTER_TIMECODE && !m->cluster_time.id && ev->data_size <= sizeof m->time_bytes) {
+    if (in_held && ev->id == KVSP_ID_CLUSTER_TIMECODE && !m->cluster_time.id &&
+        ev->data_size <= sizeof m->time_bytes) {
         m->cluster_time = *ev; /* its bytes, which the reader may move, copied */
         memcpy(m->time_bytes, ev->data, ev->data_size);
         m->cluster_time.data = m->time_bytes;
@@ -111,8 +113,8 @@ static int b_data(void *user, const kvsp_event *ev)
     }
     if (ev->id == KVSP_ID_SIMPLEBLOCK && ev->block) {
         double t;
-        if (cli_block_time_ms(m->in, kvsp_fragment_visitor_current(m->meta), m->cluster_tc, ev->block->timecode,
-                              &t) != 0 ||
+        if (cli_block_time_ms(m->in, kvsp_fragment_visitor_current(m->meta), m->cluster_tc,
+                              ev->block->timecode, &t) != 0 ||
             !(t >= m->start_ms && t <= m->in->range_to_ms))
             return KVSP_OK; /* not copied */
         int st = send_cluster(m);
@@ -161,7 +163,8 @@ static int b_other(void *user, const kvsp_event *ev)
     return kvsp_visitor_dispatch(&m->merger, ev);
 }
 
-merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visitor *meta, kvsp_merger *merger)
+merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visitor *meta,
+                                kvsp_merger *merger)
 {
     merge_range *m = calloc(1, sizeof *m);
     if (!m)
@@ -264,7 +267,8 @@ int merge_range_feed(void *user, const void *data, size_t len)
     if (st < 0 || !m->found)
         return st;
     /* the start is known: from the keyframe's fragment on, to B */
-    size_t skip = m->have_key && m->key_start > m->held_base ? (size_t)(m->key_start - m->held_base) : 0;
+    size_t skip =
+        m->have_key && m->key_start > m->held_base ? (size_t)(m->key_start - m->held_base) : 0;
     m->passing = 1;
     st = skip < m->held_len ? push_b(m, m->held + skip, m->held_len - skip) : KVSP_OK;
     free(m->held);

@@ -10,7 +10,8 @@
  * the merger, made with its own, only the blocks kept). */
 typedef struct merge_range merge_range;
 
-merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visitor *meta, kvsp_merger *merger);
+merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visitor *meta,
+                                kvsp_merger *merger);
 void merge_range_destroy(merge_range *m);
 int merge_range_feed(void *user, const void *data, size_t len);
 /* After the last byte: finishes the merger's reader. */

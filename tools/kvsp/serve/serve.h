@@ -65,7 +65,7 @@ typedef struct serve_stream {
     size_t header_count;
     serve_fragment *fragments;
     size_t count;
-    int64_t delay_ms; /* --live-stagger: this stream starts that much later */
+    int64_t delay_ms;       /* --live-stagger: this stream starts that much later */
     unsigned number_digits; /* of its fragment numbers */
 } serve_stream;
 
@@ -97,13 +97,13 @@ typedef struct serve_response_fault {
 /* --fault-list-json: how ListFragments answers are spoiled. */
 typedef enum serve_list_fault {
     SERVE_LIST_OK = 0,
-    SERVE_LIST_TRUNCATED,  /* the JSON cut in half */
-    SERVE_LIST_NOT_JSON,   /* an HTML page with status 200 */
-    SERVE_LIST_SHAPE,      /* "Fragments" an object, not a list */
-    SERVE_LIST_TYPES,      /* a FragmentNumber that is a number */
-    SERVE_LIST_LONG_NUMBER,/* a FragmentNumber of 100,000 digits */
-    SERVE_LIST_HUGE,       /* a 5 MiB string in the answer */
-    SERVE_LIST_ERROR_TEXT  /* HTTP 500 with a text/html body */
+    SERVE_LIST_TRUNCATED,   /* the JSON cut in half */
+    SERVE_LIST_NOT_JSON,    /* an HTML page with status 200 */
+    SERVE_LIST_SHAPE,       /* "Fragments" an object, not a list */
+    SERVE_LIST_TYPES,       /* a FragmentNumber that is a number */
+    SERVE_LIST_LONG_NUMBER, /* a FragmentNumber of 100,000 digits */
+    SERVE_LIST_HUGE,        /* a 5 MiB string in the answer */
+    SERVE_LIST_ERROR_TEXT   /* HTTP 500 with a text/html body */
 } serve_list_fault;
 
 typedef struct serve_config {
@@ -116,19 +116,19 @@ typedef struct serve_config {
     int have_start_time;
     int64_t start_time_ms;
     unsigned threads;
-    uint64_t fault_close_after;       /* 0: off */
-    uint64_t fault_limit_every;       /* 0: off */
-    int64_t fault_error_at_fragment;  /* -1: off */
-    serve_cut *cuts;                  /* --fault-cut-at, --fault-end-at */
+    uint64_t fault_close_after;      /* 0: off */
+    uint64_t fault_limit_every;      /* 0: off */
+    int64_t fault_error_at_fragment; /* -1: off */
+    serve_cut *cuts;                 /* --fault-cut-at, --fault-end-at */
     size_t cut_count;
     int64_t live_stagger_ms;
-    const char *log_fragments;        /* --log-fragments FILE */
-    serve_response_fault *faults;     /* --fault-stall-at, --fault-garbage, --fault-chunked */
+    const char *log_fragments;    /* --log-fragments FILE */
+    serve_response_fault *faults; /* --fault-stall-at, --fault-garbage, --fault-chunked */
     size_t fault_count;
-    const char *expired_token;        /* --fault-expired-token */
-    serve_list_fault list_fault;      /* --fault-list-json */
-    int list_unordered;               /* --list-unordered: one shuffle across all pages */
-    unsigned number_digits;           /* --number-digits */
+    const char *expired_token;             /* --fault-expired-token */
+    serve_list_fault list_fault;           /* --fault-list-json */
+    int list_unordered;                    /* --list-unordered: one shuffle across all pages */
+    unsigned number_digits;                /* --number-digits */
     char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */
 } serve_config;
 
@@ -178,7 +178,8 @@ long serve_find_fragment(const serve_stream *s, const char *number);
 /* "1700000000.113" */
 void serve_format_seconds(char *out, size_t size, int64_t ms);
 typedef enum serve_api { SERVE_GET_MEDIA, SERVE_FRAGMENT_LIST } serve_api;
-void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragment *f, serve_api api);
+void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragment *f,
+                         serve_api api);
 /* The head, and the Cluster header a reheadered fragment needs: what goes
  * before the fragment's Cluster bytes from the file. */
 void serve_fragment_start(ebml_out *o, const serve_stream *s, const serve_fragment *f,
@@ -206,7 +207,13 @@ void serve_body_destroy(serve_body *b);
 /* serve_faults.c: the response faults and their options. */
 /* Parses the value of a fault option (its getopt value c, below); 0, or
  * -1 after printing why. */
-enum { SERVE_OPT_STALL = 1000, SERVE_OPT_GARBAGE, SERVE_OPT_CHUNKED, SERVE_OPT_EXPIRED, SERVE_OPT_LIST_JSON };
+enum {
+    SERVE_OPT_STALL = 1000,
+    SERVE_OPT_GARBAGE,
+    SERVE_OPT_CHUNKED,
+    SERVE_OPT_EXPIRED,
+    SERVE_OPT_LIST_JSON
+};
 int serve_fault_option(serve_config *cfg, int c, const char *value);
 /* The fault for media response k, or NULL. */
 const serve_response_fault *serve_fault_for(const serve_config *cfg, uint64_t k);

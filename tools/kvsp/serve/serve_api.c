@@ -20,7 +20,8 @@ static int invalid(struct MHD_Connection *c, const char *message)
     return serve_error(c, MHD_HTTP_BAD_REQUEST, "InvalidArgumentException", "%s", message);
 }
 
-serve_stream *serve_request_stream(serve_ctx *ctx, struct MHD_Connection *c, json_t *req, int *result)
+serve_stream *serve_request_stream(serve_ctx *ctx, struct MHD_Connection *c, json_t *req,
+                                   int *result)
 {
     json_t *name = json_object_get(req, "StreamName");
     json_t *arn = json_object_get(req, "StreamARN");
@@ -169,7 +170,8 @@ static int parse_list_query(struct MHD_Connection *c, json_t *req, list_query *q
     q->max = LIST_DEFAULT_MAX;
     json_t *max = json_object_get(req, "MaxResults");
     if (max) {
-        if (!json_is_integer(max) || json_integer_value(max) < 1 || json_integer_value(max) > LIST_MAX) {
+        if (!json_is_integer(max) || json_integer_value(max) < 1 ||
+            json_integer_value(max) > LIST_MAX) {
             *result = invalid(c, "MaxResults must be an integer from 1 to 1000");
             return -1;
         }
@@ -190,7 +192,8 @@ static int parse_list_query(struct MHD_Connection *c, json_t *req, list_query *q
         return 0;
     const char *type = json_string_value(json_object_get(sel, "FragmentSelectorType"));
     json_t *range = json_object_get(sel, "TimestampRange");
-    if (!type || (strcmp(type, "SERVER_TIMESTAMP") != 0 && strcmp(type, "PRODUCER_TIMESTAMP") != 0)) {
+    if (!type ||
+        (strcmp(type, "SERVER_TIMESTAMP") != 0 && strcmp(type, "PRODUCER_TIMESTAMP") != 0)) {
         *result = invalid(c, "FragmentSelectorType must be SERVER_TIMESTAMP or PRODUCER_TIMESTAMP");
         return -1;
     }
@@ -205,7 +208,8 @@ static int parse_list_query(struct MHD_Connection *c, json_t *req, list_query *q
     return 0;
 }
 
-static int list_matches(const serve_ctx *ctx, const list_query *q, const serve_fragment *f, int64_t now)
+static int list_matches(const serve_ctx *ctx, const list_query *q, const serve_fragment *f,
+                        int64_t now)
 {
     if (!serve_released(ctx, f, now))
         return 0;
@@ -242,14 +246,14 @@ static json_t *fragment_json(const serve_stream *s, const serve_fragment *f)
     uint64_t size;
     if (serve_fragment_list_size(s, f, &size) != 0)
         return NULL;
-    return json_pack("{s:s, s:I, s:o, s:o, s:I}", "FragmentNumber", f->number, "FragmentSizeInBytes",
-                     (json_int_t)size, "ProducerTimestamp", json_seconds(f->producer_ms), "ServerTimestamp",
-                     json_seconds(f->server_ms), "FragmentLengthInMilliseconds",
-                     (json_int_t)f->duration_ms);
+    return json_pack("{s:s, s:I, s:o, s:o, s:I}", "FragmentNumber", f->number,
+                     "FragmentSizeInBytes", (json_int_t)size, "ProducerTimestamp",
+                     json_seconds(f->producer_ms), "ServerTimestamp", json_seconds(f->server_ms),
+                     "FragmentLengthInMilliseconds", (json_int_t)f->duration_ms);
 }
 
-static int answer_page(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s, const size_t *page, size_t n,
-                       int more, size_t next)
+static int answer_page(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s,
+                       const size_t *page, size_t n, int more, size_t next)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < n && list; i++) {
@@ -274,8 +278,8 @@ static int answer_page(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s
 
 /* --list-unordered: every match in one shuffle (a fixed seed, so that the
  * pages of one listing fit together), paged by position in it. */
-static int list_unordered(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s, const list_query *q,
-                          int64_t now)
+static int list_unordered(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s,
+                          const list_query *q, int64_t now)
 {
     size_t *all = malloc((s->count + 1) * sizeof *all);
     if (!all)

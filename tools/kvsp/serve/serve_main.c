@@ -114,8 +114,10 @@ static int parse_public_url(const char *text, serve_config *cfg)
     for (size_t i = 0; ok && i < n; i++)
         ok = text[i] > 0x20 && text[i] < 0x7f;
     if (!ok) {
-        fprintf(stderr, "kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
-                        "at most %d characters, got '%s'\n", SERVE_PUBLIC_URL_MAX - 1, text);
+        fprintf(stderr,
+                "kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
+                "at most %d characters, got '%s'\n",
+                SERVE_PUBLIC_URL_MAX - 1, text);
         return -1;
     }
     while (n > (size_t)(host - text) + 1 && text[n - 1] == '/')
@@ -125,7 +127,8 @@ static int parse_public_url(const char *text, serve_config *cfg)
     return 0;
 }
 
-static int parse_count(const char *name, const char *value, uint64_t min, uint64_t max, uint64_t *out)
+static int parse_count(const char *name, const char *value, uint64_t min, uint64_t max,
+                       uint64_t *out)
 {
     if (cli_parse_size(value, out) != 0 || *out < min || *out > max) {
         fprintf(stderr, "kvsp serve: --%s needs a number from %llu to %llu, got '%s'\n", name,
@@ -151,8 +154,8 @@ static int parse_cuts(const char *name, const char *text, int end_cleanly, serve
             ok = !errno && end != p && *p != '-' && (*end == ',' || *end == '\0');
         }
         if (!ok) {
-            fprintf(stderr, "kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n", name,
-                    text);
+            fprintf(stderr, "kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n",
+                    name, text);
             return -1;
         }
         serve_cut *more = realloc(cfg->cuts, (cfg->cut_count + 1) * sizeof *more);
@@ -222,12 +225,14 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             cfg->threads = (unsigned)v;
             break;
         case 'C':
-            if (parse_count("fault-close-after", optarg, 1, UINT64_MAX, &cfg->fault_close_after) != 0)
+            if (parse_count("fault-close-after", optarg, 1, UINT64_MAX, &cfg->fault_close_after) !=
+                0)
                 return CLI_EXIT_USAGE;
             break;
         case 'O': cfg->list_unordered = 1; break;
         case 'L':
-            if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) != 0)
+            if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) !=
+                0)
                 return CLI_EXIT_USAGE;
             break;
         case 'E':
@@ -251,7 +256,8 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             break;
         case 'N':
-            if (parse_count("number-digits", optarg, SERVE_FRAGMENT_NUMBER_DIGITS, KVSP_FRAGMENT_NUMBER_MAX, &v) != 0)
+            if (parse_count("number-digits", optarg, SERVE_FRAGMENT_NUMBER_DIGITS,
+                            KVSP_FRAGMENT_NUMBER_MAX, &v) != 0)
                 return CLI_EXIT_USAGE;
             cfg->number_digits = (unsigned)v;
             break;
@@ -267,7 +273,8 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             char *end;
             errno = 0;
             double seconds = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(seconds) || seconds < 0 || seconds > 1e11) {
+            if (errno || end == optarg || *end || !isfinite(seconds) || seconds < 0 ||
+                seconds > 1e11) {
                 fprintf(stderr, "kvsp serve: --start-time needs epoch seconds, got '%s'\n", optarg);
                 return CLI_EXIT_USAGE;
             }
