@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvsparser/decoder.h" /* kvsp_window */
 #include "kvsparser/export.h"
 #include "kvsparser/fragment.h"
 #include "kvsparser/visitor.h"
@@ -133,6 +134,11 @@ typedef struct kvsp_audio_options {
     /* Optional: a frame that could not be decoded or copied. */
     void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
     void *user;
+    /* Optional time window, as the decoder's (decoder.h): only frames whose
+     * time is in [window_from_ms, window_to_ms] are placed; the others are
+     * counted as filtered. */
+    kvsp_window window;
+    double window_from_ms, window_to_ms;
 } kvsp_audio_options;
 
 typedef struct kvsp_audio_stats {

@@ -38,6 +38,12 @@ typedef enum kvsp_sampling {
     KVSP_SAMPLE_KEYFRAMES /* keyframes only; other frames are not decoded at all */
 } kvsp_sampling;
 
+typedef enum kvsp_window {
+    KVSP_WINDOW_NONE = 0,
+    KVSP_WINDOW_PRODUCER,
+    KVSP_WINDOW_SERVER
+} kvsp_window;
+
 #define KVSP_PICTURE_MAX_PLANES 4
 
 typedef struct kvsp_picture {
@@ -98,6 +104,16 @@ typedef struct kvsp_decode_options {
     /* Optional: told of each frame that could not be decoded. */
     void (*on_corrupt)(void *user, uint64_t track, double pts_ms, const char *why);
     void *user;
+    /* Optional time window: only pictures whose frame time is in
+     * [window_from_ms, window_to_ms] (inclusive, ms since the epoch) are
+     * converted and delivered; the others are still decoded, since later
+     * pictures may reference them, and are counted in outside_window.
+     * The frame time is the producer timestamp of the frame (its pts
+     * without one) for KVSP_WINDOW_PRODUCER, the server timestamp for
+     * KVSP_WINDOW_SERVER (frames without one are outside). Sampling
+     * (every_n, interval_ms) counts from the first picture in the window. */
+    kvsp_window window; /* 0: KVSP_WINDOW_NONE */
+    double window_from_ms, window_to_ms;
 } kvsp_decode_options;
 
 typedef struct kvsp_decode_stats {
@@ -109,6 +125,7 @@ typedef struct kvsp_decode_stats {
     uint64_t corrupt;             /* frames rejected or pictures marked corrupt */
     uint64_t reopened;            /* decoder reopened for new codec private data */
     uint64_t audio_frames;        /* decoded audio frames */
+    uint64_t outside_window;      /* pictures decoded but outside the time window */
 } kvsp_decode_stats;
 
 typedef struct kvsp_decoder kvsp_decoder;

@@ -88,6 +88,12 @@ int kvsp_error_set(kvsp_error *err, int status, const char *fmt, ...)
 int kvsp_endpoint_for(kvsp_client *c, const char *stream, const char *api, const char **url);
 void kvsp_endpoint_forget(kvsp_client *c, const char *stream, const char *api);
 
+/* kvsp_client_list_fragments, with each page tried up to `attempts` times
+ * when throttled (the range reader). */
+int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
+                                 double from, double to, kvsp_listed_fragment **out, size_t *count,
+                                 int attempts);
+
 /* {"StreamName": s}, or {"StreamARN": s} for an ARN. */
 json_t *kvsp_stream_body(const char *stream);
 /* The GetMedia request body. */

@@ -9,6 +9,7 @@
 #include "../alloc_internal.h"
 #include "client_internal.h"
 #include "fragment_list.h"
+#include "retry.h"
 
 #define FRAGMENTS_PER_REQUEST 1000
 
@@ -92,6 +93,25 @@ static int cmp_fragments(const void *a, const void *b)
 int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
                                double from, double to, kvsp_listed_fragment **out, size_t *count)
 {
+    return kvsp_list_fragments_retrying(c, stream, type, from, to, out, count, 1);
+}
+
+/* Throttling (ClientLimitExceededException) of one page is waited out and
+ * that page asked again, so a long listing is not started over. */
+static int throttled_page(kvsp_client *c, int attempt, int attempts, unsigned *rng)
+{
+    if (attempt + 1 >= attempts || c->error_status != KVSP_ERR_SERVICE ||
+        (strcmp(c->error_exception, "ClientLimitExceededException") != 0 &&
+         strcmp(c->error_exception, "ConnectionLimitExceededException") != 0))
+        return 0;
+    kvsp_sleep_ms(kvsp_backoff_ms(attempt + 1, 200, 10000, rng));
+    return 1;
+}
+
+int kvsp_list_fragments_retrying(kvsp_client *c, const char *stream, kvsp_timestamp_type type,
+                                 double from, double to, kvsp_listed_fragment **out, size_t *count,
+                                 int attempts)
+{
     if (!c)
         return KVSP_ERR_INVALID_ARG;
     kvsp_client_clear_error(c);
@@ -116,7 +136,12 @@ int kvsp_client_list_fragments(kvsp_client *c, const char *stream, kvsp_timestam
                           "TimestampRange", range));
         }
         http_call call;
-        rc = post_json(c, stream, "LIST_FRAGMENTS", "/listFragments", req, NULL, NULL, &call);
+        unsigned rng = 0x2545F491u;
+        for (int attempt = 0;; attempt++) {
+            rc = post_json(c, stream, "LIST_FRAGMENTS", "/listFragments", req, NULL, NULL, &call);
+            if (rc == KVSP_OK || !throttled_page(c, attempt, attempts, &rng))
+                break;
+        }
         json_decref(req);
         kvsp_ext_free(next);
         next = NULL;

@@ -375,6 +375,21 @@ static int push_decoded(track_state *ts, const kvsp_frame *fr)
     return rc;
 }
 
+static int in_window(const kvsp_audio_options *o, const kvsp_frame *fr)
+{
+    if (o->window == KVSP_WINDOW_NONE)
+        return 1;
+    double t;
+    if (o->window == KVSP_WINDOW_SERVER) {
+        if (!(fr->present & KVSP_FRAME_HAS_SERVER_TIME))
+            return 0;
+        t = fr->server_timestamp_ms;
+    } else {
+        t = (fr->present & KVSP_FRAME_HAS_PRODUCER_TIME) ? fr->producer_timestamp_ms : fr->pts_ms;
+    }
+    return t >= o->window_from_ms && t <= o->window_to_ms;
+}
+
 static int on_frame(void *user, const kvsp_frame *fr)
 {
     kvsp_audio_sink *s = user;
@@ -388,7 +403,7 @@ static int on_frame(void *user, const kvsp_frame *fr)
         (s->opts.track_name && (!t->name || strcmp(s->opts.track_name, t->name) != 0)))
         return KVSP_OK;
     s->stats.frames++;
-    if (!contact_kept(s, fr->fragment)) {
+    if (!contact_kept(s, fr->fragment) || !in_window(&s->opts, fr)) {
         s->stats.filtered++;
         return KVSP_OK;
     }

@@ -136,9 +136,25 @@ static void corrupt(kvsp_decoder *d, uint64_t track, double pts_ms, const char *
         d->opts.on_corrupt(d->opts.user, track, pts_ms, why);
 }
 
+static int in_window(const kvsp_decoder *d, const frame_meta *m)
+{
+    const kvsp_decode_options *o = &d->opts;
+    if (o->window == KVSP_WINDOW_NONE)
+        return 1;
+    double t;
+    if (o->window == KVSP_WINDOW_SERVER) {
+        if (!(m->present & KVSP_FRAME_HAS_SERVER_TIME))
+            return 0;
+        t = m->server_ms;
+    } else {
+        t = (m->present & KVSP_FRAME_HAS_PRODUCER_TIME) ? m->producer_ms : m->pts_ms;
+    }
+    return t >= o->window_from_ms && t <= o->window_to_ms;
+}
+
 static int keep_picture(kvsp_decoder *d, const frame_meta *m)
 {
-    uint64_t index = d->stats.decoded - 1;
+    uint64_t index = d->stats.decoded - d->stats.outside_window - 1;
     switch (d->opts.sampling) {
     case KVSP_SAMPLE_EVERY_N: return index % (d->opts.every_n ? d->opts.every_n : 1) == 0;
     case KVSP_SAMPLE_INTERVAL:
@@ -169,6 +185,10 @@ static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
     if (!m) {
         memset(&none, 0, sizeof none);
         m = &none;
+    }
+    if (!in_window(d, m)) {
+        d->stats.outside_window++;
+        return KVSP_OK; /* decoded as a reference, not converted */
     }
     if (!keep_picture(d, m))
         return KVSP_OK; /* not converted: sampling drops it first */

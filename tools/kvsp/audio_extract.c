@@ -281,6 +281,11 @@ int audio_extract(const audio_args *args, cli_input_options *in)
     o.on_end = on_end;
     o.on_corrupt = on_corrupt;
     o.user = &s;
+    if (in->range) { /* --from/--to */
+        o.window = in->range_server ? KVSP_WINDOW_SERVER : KVSP_WINDOW_PRODUCER;
+        o.window_from_ms = in->range_from_ms;
+        o.window_to_ms = in->range_to_ms;
+    }
     kvsp_audio_sink *sink = kvsp_audio_sink_create(NULL, &o);
     kvsp_reader *r = kvsp_reader_create(&in->reader);
     int st = KVSP_ERR_NOMEM;

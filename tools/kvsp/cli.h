@@ -47,6 +47,16 @@ typedef struct cli_input_options {
     long client_http_status; /* with it, for the log's fields: 0 or the HTTP status */
     char client_exception[128];
     char client_host[256];
+    /* --from/--to (cli_range.c): bit 0 from, bit 1 to given. */
+    int range;
+    double range_from_s, range_to_s;   /* epoch seconds (open ends: +-1e10) */
+    double range_from_ms, range_to_ms; /* the same in ms (open ends: +-inf) */
+    int range_server;                  /* --timestamp server */
+    int range_parallel;                /* --parallel N, 0: the library's */
+    /* If set, each chunk of input goes here instead of to the reader
+     * (kvsp merge --from/--to); returns KVSP_OK or a negative status. */
+    int (*feed)(void *user, const void *data, size_t len);
+    void *feed_user;
     /* Called after each chunk with the bytes read so far, if set. */
     void (*progress)(void *user, uint64_t bytes);
     void *progress_user;
@@ -62,6 +72,26 @@ int cli_parse_size(const char *text, uint64_t *out);
  * --resync, --max-depth, --max-element-size, --max-string-size). Returns 1 if
  * the option was one of them, 0 if not, -1 on a bad value (message printed). */
 int cli_common_option(cli_input_options *o, const char *name, const char *value);
+
+/* cli_range.c: --from, --to, --timestamp, --parallel (1 if name was one,
+ * 0 if not, -1 after saying why a value is bad); after parsing, fills the
+ * open ends and checks the range (0, or -1 after saying why). */
+int cli_range_option(cli_input_options *o, const char *name, const char *value);
+int cli_range_check(cli_input_options *o);
+/* ISO 8601 with a zone, or epoch seconds; 0 on success. */
+int cli_parse_time(const char *text, double *seconds);
+/* A frame's time on the --timestamp timeline; -1 if it has none. */
+int cli_frame_time_ms(const cli_input_options *o, const kvsp_frame *f, double *ms);
+/* Where a frame is against the range: -1 before (or without a time), 0 in
+ * it (always without --from/--to), 1 after. */
+int cli_range_frame(const cli_input_options *o, const kvsp_frame *f);
+/* A block's time on the --timestamp timeline, as its frames' (f: the
+ * fragment it is in, NULL if none; cluster_tc: its Cluster's Timestamp;
+ * rel: its relative timecode); -1 if it has none. */
+int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc,
+                      int16_t rel, double *ms);
+/* 1 if the fragment's frames overlap the range (always without one). */
+int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f);
 
 /* Reads the input in chunks and runs the reader with the visitor until the
  * end of input. Returns KVSP_OK, a reader error, or KVSP_ERR_IO (errno set). */
@@ -169,27 +199,23 @@ int merge_mp4(cli_input_options *in, const merge_args *args);
  * initializer that ends a macro as a block. */
 /* clang-format off */
 /* Reaching KVS: every command that talks to the service. */
-#define CLI_CONNECTION_LONG_OPTIONS                        \
-    {"stream", required_argument, NULL, 0},                \
-    {"region", required_argument, NULL, 0},                \
-    {"endpoint-url", required_argument, NULL, 0},          \
-    {"profile", required_argument, NULL, 0},               \
-    {"ca-bundle", required_argument, NULL, 0},             \
-    {"verbose", no_argument, NULL, 0},                     \
-    {"stall-timeout", required_argument, NULL, 0},
+#define CLI_CONNECTION_LONG_OPTIONS                                                            \
+    {"stream", required_argument, NULL, 0}, {"region", required_argument, NULL, 0},            \
+        {"endpoint-url", required_argument, NULL, 0}, {"profile", required_argument, NULL, 0}, \
+        {"ca-bundle", required_argument, NULL, 0}, {"verbose", no_argument, NULL, 0},          \
+        {"stall-timeout", required_argument, NULL, 0},
 /* Where GetMedia starts. */
 #define CLI_START_LONG_OPTIONS {"start", required_argument, NULL, 0},
 /* Reading a stream live through the reader. */
-#define CLI_FOLLOW_LONG_OPTIONS                            \
-    {"follow", no_argument, NULL, 0},                      \
-    {"checkpoint", required_argument, NULL, 0},            \
-    {"metrics", required_argument, NULL, 0},
+#define CLI_FOLLOW_LONG_OPTIONS                                                   \
+    {"follow", no_argument, NULL, 0}, {"checkpoint", required_argument, NULL, 0}, \
+        {"metrics", required_argument, NULL, 0},
 /* How stderr lines look: every subcommand but serve. */
 #define CLI_LOG_LONG_OPTIONS {"log-format", required_argument, NULL, 0},
 /* Reading a stream from KVS instead of a file (builds with the client). */
-#define CLI_CLIENT_LONG_OPTIONS                            \
-    CLI_CONNECTION_LONG_OPTIONS                            \
-    CLI_START_LONG_OPTIONS                                 \
+#define CLI_CLIENT_LONG_OPTIONS \
+    CLI_CONNECTION_LONG_OPTIONS \
+    CLI_START_LONG_OPTIONS      \
     CLI_FOLLOW_LONG_OPTIONS
 /* clang-format on */
 
@@ -197,12 +223,22 @@ int merge_mp4(cli_input_options *in, const merge_args *args);
 /* Feeds GetMedia of in->stream into the reader (not finished), resuming
  * after interruptions; with --follow until SIGINT/SIGTERM. */
 int client_feed_stream(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
+/* --stream with --from/--to (client_range.c): the range's payload, in
+ * order, into the reader (not finished). */
+int client_feed_range(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
 /* kvsp fragments --stream A [--stream B ...]: lines as fragments complete. */
 int client_fragments(cli_input_options *in);
 #endif
 
-/* The reader's limits and feeding, for subcommands that parse the media. */
 /* clang-format off */
+/* The time range (cli_range.c), for files and streams. */
+#define CLI_RANGE_LONG_OPTIONS                             \
+    {"from", required_argument, NULL, 0},                  \
+    {"to", required_argument, NULL, 0},                    \
+    {"timestamp", required_argument, NULL, 0},             \
+    {"parallel", required_argument, NULL, 0},
+
+/* The reader's limits and feeding, for subcommands that parse the media. */
 #define CLI_READER_LONG_OPTIONS                            \
     {"chunk-size", required_argument, NULL, 0},            \
     {"resync", no_argument, NULL, 0},                      \
@@ -214,6 +250,7 @@ int client_fragments(cli_input_options *in);
  * return 0 and are handed to cli_common_option by name. */
 #define CLI_COMMON_LONG_OPTIONS                            \
     CLI_CLIENT_LONG_OPTIONS                                \
+    CLI_RANGE_LONG_OPTIONS                                 \
     CLI_READER_LONG_OPTIONS                                \
     CLI_LOG_LONG_OPTIONS                                   \
     {"help", no_argument, NULL, 'h'}
@@ -240,8 +277,18 @@ int client_fragments(cli_input_options *in);
     "                        host, status, exception, attempt where known\n"
 #define CLI_HELP_OPTION_HELP CLI_LOG_OPTION_HELP "  -h, --help            show this help\n"
 
+#define CLI_RANGE_OPTIONS_HELP                                                        \
+    "  --from T, --to T      only frames with times in [T, T] (ISO 8601 with zone,\n" \
+    "                        e.g. 2026-12-04T10:02:00.5Z, or epoch seconds); with\n"  \
+    "                        --stream the range is read with ListFragments and\n"     \
+    "                        GetMediaForFragmentList instead of GetMedia\n"           \
+    "  --timestamp TYPE      producer (default) or server: the timeline of T\n"       \
+    "  --parallel N          --stream --from/--to: requests at a time, 1-5\n"         \
+    "                        (default 3)\n"
+
 #define CLI_COMMON_OPTIONS_HELP                                                     \
     CLI_READER_OPTIONS_HELP                                                         \
+    CLI_RANGE_OPTIONS_HELP                                                          \
     "  --stream NAME         read GetMedia of a KVS stream (name or ARN) instead\n" \
     "                        of INPUT; --start earliest|now|fragment:N|\n"          \
     "                        continuation:T|server-ts:S|producer-ts:S (default\n"   \

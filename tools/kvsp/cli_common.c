@@ -170,6 +170,9 @@ int cli_common_option(cli_input_options *o, const char *name, const char *value)
     int client = client_option(o, name, value);
     if (client)
         return client;
+    int range = cli_range_option(o, name, value);
+    if (range)
+        return range;
     if (strcmp(name, "resync") == 0) {
         o->reader.resync = 1;
         return 1;
@@ -238,6 +241,8 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
         cli_error("kvsp: --metrics needs --stream (it reports on a consumer of streams)");
         return CLI_EXIT_USAGE;
     }
+    if (cli_range_check(in) != 0)
+        return CLI_EXIT_USAGE;
     if (in->stream && argc - optind > 0) {
         cli_error("kvsp: give either --stream or an input file\n");
         return CLI_EXIT_USAGE;
@@ -282,9 +287,13 @@ int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r,
         }
         if (n == 0)
             break;
-        st = kvsp_reader_push(r, buf, (size_t)n, v);
-        while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
-            st = kvsp_reader_run(r, v);
+        if (o->feed) {
+            st = o->feed(o->feed_user, buf, (size_t)n);
+        } else {
+            st = kvsp_reader_push(r, buf, (size_t)n, v);
+            while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
+                st = kvsp_reader_run(r, v);
+        }
         if (st == KVSP_NEED_DATA)
             st = KVSP_OK;
         if (o->progress)
@@ -312,7 +321,7 @@ int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
 {
 #ifdef KVSP_HAVE_CLIENT
     if (o->stream) {
-        int st = client_feed_stream(o, r, v);
+        int st = o->range ? client_feed_range(o, r, v) : client_feed_stream(o, r, v);
         return st == KVSP_OK ? cli_finish_reader(r, v) : st;
     }
 #endif

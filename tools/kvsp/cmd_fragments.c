@@ -10,7 +10,8 @@
 
 static int print_fragment(void *user, const kvsp_fragment *f)
 {
-    (void)user;
+    if (!cli_range_fragment(user, f)) /* --from/--to: only those overlapping the range */
+        return KVSP_OK;
     cli_jl *w = cli_jl_stdout();
     cli_jl_begin(w);
     fragment_json(w, f);
@@ -44,12 +45,13 @@ int cmd_fragments(int argc, char **argv)
         return rc;
 
 #ifdef KVSP_HAVE_CLIENT
-    if (in.stream)
+    if (in.stream && !in.range)
         return client_fragments(&in); /* each line as its fragment completes */
 #endif
     kvsp_fragment_options fo;
     memset(&fo, 0, sizeof fo);
     fo.on_fragment = print_fragment;
+    fo.user = &in;
     kvsp_fragment_visitor *fv = kvsp_fragment_visitor_create(&fo);
     kvsp_reader *r = kvsp_reader_create(&in.reader);
     if (!fv || !r) {

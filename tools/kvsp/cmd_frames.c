@@ -11,7 +11,8 @@
 
 static int print_frame(void *user, const kvsp_frame *fr)
 {
-    (void)user;
+    if (cli_range_frame(user, fr) != 0) /* --from/--to: frames with times in the range */
+        return KVSP_OK;
     cli_jl *w = cli_jl_stdout();
     cli_jl_begin(w);
     frame_json(w, fr);
@@ -151,6 +152,7 @@ static int list_frames(const frames_args *args, cli_input_options *in)
     kvsp_visitor sink;
     memset(&sink, 0, sizeof sink);
     sink.on_frame = print_frame;
+    sink.user = in;
     kvsp_frame_visitor *frames = kvsp_frame_visitor_create(NULL, &args->opts, &sink);
     kvsp_reader *r = kvsp_reader_create(&in->reader);
     if (!frames || !r) {

@@ -15,17 +15,45 @@ static int write_line(void *user, const char *line, size_t len)
     return KVSP_OK;
 }
 
+/* --from/--to: block elements (SimpleBlock, Block) outside the range are
+ * not printed; everything else is. */
+typedef struct inspect_range {
+    const cli_input_options *in;
+    kvsp_fragment_visitor *meta;
+    kvsp_visitor printer;
+    int64_t cluster_tc;
+} inspect_range;
+
+static int range_data(void *user, const kvsp_event *ev)
+{
+    inspect_range *ir = user;
+    if (ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->value_type == KVSP_TYPE_UINT)
+        ir->cluster_tc = (int64_t)ev->value.u;
+    double t;
+    if (ev->block && (cli_block_time_ms(ir->in, kvsp_fragment_visitor_current(ir->meta),
+                                        ir->cluster_tc, ev->block->timecode, &t) != 0 ||
+                      t < ir->in->range_from_ms || t > ir->in->range_to_ms))
+        return KVSP_OK;
+    return kvsp_visitor_dispatch(&ir->printer, ev);
+}
+
+static int range_other(void *user, const kvsp_event *ev)
+{
+    inspect_range *ir = user;
+    return kvsp_visitor_dispatch(&ir->printer, ev);
+}
+
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: kvsp inspect [OPTIONS] [INPUT]\n\n"
-        "Prints every element of INPUT (file, or - / nothing for stdin) with its\n"
-        "offset, header size, data size and value, indented by depth.\n\n"
-        "  --json                one JSON object per line and event: event (start,\n"
-        "                        end, data, error, resync), name, id, offset,\n"
-        "                        header_size, size (null if unknown), depth, value;\n"
-        "                        blocks add track, timecode, keyframe, frames\n" CLI_COMMON_OPTIONS_HELP);
+    fprintf(out, "usage: kvsp inspect [OPTIONS] [INPUT]\n\n"
+                 "Prints every element of INPUT (file, or - / nothing for stdin) with its\n"
+                 "offset, header size, data size and value, indented by depth.\n\n"
+                 "  --json                one JSON object per line and event: event (start,\n"
+                 "                        end, data, error, resync), name, id, offset,\n"
+                 "                        header_size, size (null if unknown), depth, value;\n"
+                 "                        blocks add track, timecode, keyframe, frames\n"
+                 "With --from/--to, block elements outside the range are left out (with\n"
+                 "--stream, the range's fragments are read).\n\n" CLI_COMMON_OPTIONS_HELP);
 }
 
 /* The final error as one more line in the chosen format. */
@@ -75,13 +103,33 @@ int cmd_inspect(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     kvsp_visitor v = kvsp_printer_visitor(printer);
-    int st = cli_run_reader(&in, r, &v);
+    inspect_range ir = {&in, NULL, v, 0};
+    kvsp_composite *pair = NULL;
+    if (in.range) {
+        ir.meta = kvsp_fragment_visitor_create(NULL);
+        kvsp_visitor both[2];
+        memset(both, 0, sizeof both);
+        if (ir.meta)
+            both[0] = kvsp_fragment_visitor_visitor(ir.meta);
+        both[1].on_start = range_other;
+        both[1].on_end = range_other;
+        both[1].on_data = range_data;
+        both[1].on_error = range_other;
+        both[1].on_resync = range_other;
+        both[1].user = &ir;
+        pair = ir.meta ? kvsp_composite_create(both, 2) : NULL;
+        if (pair)
+            v = kvsp_composite_visitor(pair);
+    }
+    int st = in.range && !pair ? KVSP_ERR_NOMEM : cli_run_reader(&in, r, &v);
     if (st < 0 && st != KVSP_ERR_IO)
         print_final_error(printer, r, st);
     fflush(stdout);
     if (st < 0)
         cli_report_error("inspect", &in, r, st);
     kvsp_reader_destroy(r);
+    kvsp_composite_destroy(pair);
+    kvsp_fragment_visitor_destroy(ir.meta);
     kvsp_printer_destroy(printer);
     return cli_exit_status(st);
 }

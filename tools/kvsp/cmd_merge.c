@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_log.h"
+#include "merge_range.h"
 
 /* The output files: OUT, then OUT with .1, .2, ... before its extension. */
 typedef struct merge_sink {
@@ -227,6 +228,10 @@ int cmd_merge(int argc, char **argv)
     }
     if (!args.format_given && (ends_with(args.output, ".mp4") || ends_with(args.output, ".m4v")))
         args.format = MERGE_FORMAT_MP4;
+    if (args.format != MERGE_FORMAT_MKV && in.range) {
+        cli_error("kvsp merge: --from/--to write Matroska only so far, not MP4\n");
+        return CLI_EXIT_USAGE;
+    }
     if (args.format != MERGE_FORMAT_MKV) {
 #ifdef KVSP_HAVE_MP4
         return merge_mp4(&in, &args);
@@ -260,10 +265,21 @@ int cmd_merge(int argc, char **argv)
         in.progress = progress;
         in.progress_user = &next_progress;
     }
-    kvsp_merger *merger = kvsp_merger_create(NULL, &args.opts, &out);
+    /* --from/--to: the input goes through merge_range, which feeds the
+     * merger from the keyframe at or before --from; meta is its own (the
+     * merger keeps its own too: it must see every event it is given) */
+    kvsp_fragment_visitor *meta = in.range ? kvsp_fragment_visitor_create(NULL) : NULL;
+    kvsp_merger *merger = !in.range || meta ? kvsp_merger_create(NULL, &args.opts, &out) : NULL;
+    merge_range *range = in.range && merger ? merge_range_create(&in, meta, merger) : NULL;
+    if (range) {
+        in.feed = merge_range_feed;
+        in.feed_user = range;
+    }
     kvsp_reader *r = kvsp_reader_create(&in.reader);
     kvsp_visitor v = merger ? kvsp_merger_visitor(merger) : (kvsp_visitor){0};
-    int st = (merger && r) ? cli_merge_feed(&in, r, &v) : KVSP_ERR_NOMEM;
+    int st = (merger && r && (range || !in.range)) ? cli_merge_feed(&in, r, &v) : KVSP_ERR_NOMEM;
+    if (range && st >= 0)
+        st = merge_range_finish(range);
     int fin = merger ? kvsp_merger_finish(merger) : KVSP_OK;
     if (in.progress)
         fputc('\n', stderr);
@@ -287,6 +303,8 @@ int cmd_merge(int argc, char **argv)
         free(sink.names[i]);
     free(sink.names);
     kvsp_reader_destroy(r);
+    merge_range_destroy(range);
     kvsp_merger_destroy(merger);
+    kvsp_fragment_visitor_destroy(meta);
     return cli_exit_status(st < 0 ? st : fin);
 }

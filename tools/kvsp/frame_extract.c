@@ -203,6 +203,11 @@ int frames_extract(const frames_args *args, cli_input_options *in)
     o.on_picture = on_picture;
     o.on_corrupt = on_corrupt;
     o.user = &s;
+    if (in->range) { /* --from/--to: earlier pictures are decoded as references, not written */
+        o.window = in->range_server ? KVSP_WINDOW_SERVER : KVSP_WINDOW_PRODUCER;
+        o.window_from_ms = in->range_from_ms;
+        o.window_to_ms = in->range_to_ms;
+    }
     kvsp_decoder *d = kvsp_decoder_create(NULL, &o);
     kvsp_reader *r = kvsp_reader_create(&in->reader);
     int st = KVSP_ERR_NOMEM;

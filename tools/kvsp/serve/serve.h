@@ -127,6 +127,7 @@ typedef struct serve_config {
     size_t fault_count;
     const char *expired_token;             /* --fault-expired-token */
     serve_list_fault list_fault;           /* --fault-list-json */
+    int list_unordered;                    /* --list-unordered: one shuffle across all pages */
     unsigned number_digits;                /* --number-digits */
     int64_t session_limit_ms;              /* --session-limit; 0: off */
     uint64_t fault_cut_every;              /* --fault-cut-every; 0: off */

@@ -252,6 +252,50 @@ static json_t *fragment_json(const serve_stream *s, const serve_fragment *f)
                      "FragmentLengthInMilliseconds", (json_int_t)f->duration_ms);
 }
 
+static int answer_page(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s,
+                       const size_t *page, size_t n, int more, size_t next)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && list; i++) {
+        json_t *f = fragment_json(s, &s->fragments[page[i]]);
+        if (!f || json_array_append_new(list, f) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    if (!list)
+        return MHD_NO;
+    json_t *out = json_pack("{s:o}", "Fragments", list);
+    if (more && out) {
+        char token[64];
+        snprintf(token, sizeof token, NEXT_TOKEN_PREFIX "%zu", next);
+        json_object_set_new(out, "NextToken", json_string(token));
+    }
+    if (ctx->cfg.list_fault != SERVE_LIST_OK)
+        return serve_fault_list_json(ctx, c, out);
+    return serve_json(c, out);
+}
+
+/* --list-unordered: every match in one shuffle (a fixed seed, so that the
+ * pages of one listing fit together), paged by position in it. */
+static int list_unordered(serve_ctx *ctx, struct MHD_Connection *c, serve_stream *s,
+                          const list_query *q, int64_t now)
+{
+    size_t *all = malloc((s->count + 1) * sizeof *all);
+    if (!all)
+        return MHD_NO;
+    size_t n = 0;
+    for (size_t k = 0; k < s->count; k++)
+        if (list_matches(ctx, q, &s->fragments[k], now))
+            all[n++] = k;
+    shuffle(all, n, 7);
+    size_t first = q->start < n ? q->start : n;
+    size_t take = n - first < q->max ? n - first : q->max;
+    int rc = answer_page(ctx, c, s, all + first, take, first + take < n, first + take);
+    free(all);
+    return rc;
+}
+
 static int list_fragments(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
 {
     int result;
@@ -265,6 +309,10 @@ static int list_fragments(serve_ctx *ctx, struct MHD_Connection *c, json_t *req)
     int64_t now = serve_now_ms();
     size_t n = 0, k = q.start, next = 0;
     int more = 0;
+    if (ctx->cfg.list_unordered) { /* the token is a position in one shuffle of every match */
+        free(page);
+        return list_unordered(ctx, c, s, &q, now);
+    }
     for (; k < s->count; k++) {
         if (!list_matches(ctx, &q, &s->fragments[k], now))
             continue;

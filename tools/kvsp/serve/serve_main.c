@@ -53,6 +53,9 @@ static void usage(FILE *out)
             "  --threads N                event-loop threads (default 1)\n"
             "  --fault-close-after N      drop the connection after N bytes of each media\n"
             "                             body (GetMedia, GetMediaForFragmentList)\n"
+            "  --list-unordered           ListFragments: the matches in one fixed shuffled\n"
+            "                             order across all pages (KVS promises no order\n"
+            "                             even across pages), not only within each page\n"
             "  --fault-limit-every K      answer every Kth request (of those signed\n"
             "                             right, with keys) with 400\n"
             "                             ClientLimitExceededException\n"
@@ -229,6 +232,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-chunked", required_argument, NULL, SERVE_OPT_CHUNKED},
         {"fault-expired-token", required_argument, NULL, SERVE_OPT_EXPIRED},
         {"fault-list-json", required_argument, NULL, SERVE_OPT_LIST_JSON},
+        {"list-unordered", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -258,6 +262,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 0)
                 return CLI_EXIT_USAGE;
             break;
+        case 'O': cfg->list_unordered = 1; break;
         case 'L':
             if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) !=
                 0)
