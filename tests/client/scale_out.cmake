@@ -1,9 +1,14 @@
 # kvsp plan / kvsp run (issue 23): scale_out_plan checks the manifest, the
 # sharding and --status without a scheduler; slurm_array runs a plan as a
 # Slurm job array on a single-node cluster (scripts/slurm-cluster.sh);
+# scale_out_dask runs examples/scale-out/dask/plan_dask.py on a LocalCluster;
 # scale_out_examples checks the shape of examples/scale-out/.
 if(TARGET kvsp AND MHD_FOUND AND KVSP_SERVE_SOURCES)
-  foreach(part Plan Slurm)
+  set(scale_out_parts Plan Slurm)
+  if(KVSP_PYTHON)
+    list(APPEND scale_out_parts Dask) # needs the Python package (python/)
+  endif()
+  foreach(part ${scale_out_parts})
     string(TOLOWER ${part} part_name)
     if(part STREQUAL "Slurm")
       set(test_name slurm_array)

@@ -4,7 +4,7 @@ shard index from each engine's environment, --status, re-runs; and (part
 Slurm) a real Slurm job array on a single-node cluster started by
 scripts/slurm-cluster.sh.
 
-usage: scale_out_test.py KVSP SOURCE_DIR CAPTURES_DIR Plan|Slurm
+usage: scale_out_test.py KVSP SOURCE_DIR CAPTURES_DIR Plan|Slurm|Dask
 """
 import fcntl
 import filecmp
@@ -115,6 +115,13 @@ class Plan(Base):
         self.assertEqual(len({i['name'] for i in items}), len(items), 'names unique')
         self.kvsp('plan', '--stream', 'cam1', '--from', 'yesterday', '--to', TO, '-o', path,
                   '--endpoint-url', self.server.url, expect=2)
+        # the same range in ISO 8601 (1699999999 is 2023-11-14T22:13:19Z): the same plan
+        iso = os.path.join(self.tmp, 'iso.jsonl')
+        self.kvsp('plan', '--stream', 'cam1', '--stream', 'cam2', '--from', '2023-11-14T22:13:19Z',
+                  '--to', '2023-11-14T23:13:20+00:00', '--endpoint-url', self.server.url, '-o', iso,
+                  '--batch-fragments', '3')
+        with open(iso, 'rb') as f:
+            self.assertEqual(f.read(), first, 'ISO 8601 --from/--to give the epoch-second plan')
         r = self.kvsp('run', path, '--shard', '0/1', '--', 'inspect', expect=2)
         self.assertIn(b'not \'inspect\'', r.stderr)
         # by duration: cam1's clusters are ~2 s apart, so 5 s holds 3
@@ -307,6 +314,36 @@ class Slurm(Base):
         self.assertEqual(ok, list(range(len(items))), 'one results line per item, none twice')
         self.assertEqual([n for n in os.listdir(out) if n.startswith('.') and n != '.kvsp-connections'], [],
                          'no temporary files left')
+
+
+
+class Dask(Base):
+    def test_plan_as_dask_tasks(self):
+        # examples/scale-out/dask/plan_dask.py on a LocalCluster writes the files `kvsp run --
+        # merge` writes, byte for byte, and a second run skips every item.
+        plan = os.path.join(self.tmp, 'dask-plan.jsonl')
+        _, items = self.plan(plan, '--batch-fragments', '3')
+        ref, out = os.path.join(self.tmp, 'dask-ref'), os.path.join(self.tmp, 'dask-out')
+        self.run_shard(plan, '0/1', ref)
+        script = os.path.join(SOURCE, 'examples', 'scale-out', 'dask', 'plan_dask.py')
+        py_env = env(self.tmp, PYTHONPATH=os.path.join(os.path.dirname(KVSP), 'python'))
+        probe = subprocess.run([sys.executable, '-c', 'import kvsp, distributed'], env=py_env,
+                               capture_output=True)
+        if probe.returncode != 0:
+            kvsp_testing.skip('the Python package or Dask cannot be imported: %s' % probe.stderr.decode())
+        cmd = [sys.executable, script, plan, out, '--endpoint-url', self.server.url, '--workers', '2']
+        r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=py_env)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors='replace'))
+        lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+        self.assertEqual(sorted(l['index'] for l in lines if l['status'] == 'done'), list(range(len(items))))
+        names = sorted(os.listdir(out))
+        self.assertEqual(names, sorted(i['name'] + '.mkv' for i in items))
+        self.assertEqual(names, self.outputs(ref))
+        match, mismatch, errors = filecmp.cmpfiles(ref, out, names, shallow=False)
+        self.assertEqual((mismatch, errors), ([], []))
+        r = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=py_env)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors='replace'))
+        self.assertEqual({json.loads(line)['status'] for line in r.stdout.decode().splitlines()}, {'skipped'})
 
 
 if __name__ == '__main__':

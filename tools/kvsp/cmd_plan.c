@@ -25,7 +25,8 @@ static void usage(FILE *out)
         "usage: kvsp plan --stream NAME [--stream NAME...] --from T --to T\n"
         "       [--batch-fragments N | --batch-duration S] [--timestamp producer|server]\n"
         "       [--shards N] [--fragment-rate R] [--connections C] -o PLAN\n\n"
-        "Lists the fragments of each stream between T and T (seconds since the epoch)\n"
+        "Lists the fragments of each stream between T and T (ISO 8601 with a zone,\n"
+        "e.g. 2026-12-04T10:02:00Z, or seconds since the epoch)\n"
         "and writes a manifest for `kvsp run`: a header line (streams, range, item\n"
         "count, batch rule, per-stream limits) and one JSON line per work item\n"
         "(stream, fragment numbers in order, first/last producer and server\n"
@@ -44,6 +45,7 @@ static void usage(FILE *out)
 
 typedef struct plan_args {
     const char *output, *from, *to, *timestamp;
+    double from_s, to_s; /* --from, --to in epoch seconds */
     long batch_fragments;
     double batch_duration;
     long shards;
@@ -179,13 +181,10 @@ static int parse(int argc, char **argv, cli_input_options *in, plan_args *a)
             return CLI_EXIT_USAGE;
         }
     }
-    char *end_from = NULL, *end_to = NULL;
-    if (a->from && a->to) {
-        strtod(a->from, &end_from);
-        strtod(a->to, &end_to);
-    }
-    if (optind < argc || !in->nstreams || !a->output || !a->from || !a->to || end_from == a->from ||
-        *end_from || end_to == a->to || *end_to ||
+    /* ISO 8601 with a zone or epoch seconds, as --from/--to everywhere */
+    int times_ok = a->from && a->to && cli_parse_time(a->from, &a->from_s) == 0 &&
+                   cli_parse_time(a->to, &a->to_s) == 0;
+    if (optind < argc || !in->nstreams || !a->output || !times_ok ||
         (a->timestamp && strcmp(a->timestamp, "producer") != 0 &&
          strcmp(a->timestamp, "server") != 0)) {
         cli_usage_error(usage);
@@ -202,7 +201,7 @@ int cmd_plan(int argc, char **argv)
     if (rc >= 0)
         return rc;
     int server = a.timestamp && strcmp(a.timestamp, "server") == 0;
-    double from = strtod(a.from, NULL), to = strtod(a.to, NULL);
+    double from = a.from_s, to = a.to_s;
     kvsp_client *c = client_cli_create(&in);
     if (!c) {
         cli_error("kvsp plan: %s\n", in.client_error);
