@@ -43,8 +43,8 @@ if have_decoder:
 
 have_client = bool(getattr(_native, "have_client", 0))
 if have_client:
-    from ._client import Client
+    from ._client import Client, Consumer
 
-__all__ = ["Batch", "Client", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
+__all__ = ["Batch", "Client", "Consumer", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
            "Frame", "LimitError", "Picture", "ServiceError", "ReadOptions", "Reader", "Tag", "Track",
            "TruncatedError", "decode", "decode_batches", "errors", "fragments", "frames", "merge", "read"]
