@@ -7,6 +7,7 @@
  *   frame.c         the Frame type and its step-bound buffer
  *   parser.c        the Parser: reader + fragment and frame visitors
  *   decoder.c       the Decoder: reader + frame decoder to numpy
+ *   audio.c         the AudioSink: reader + audio sink to numpy PCM
  *   merger.c        the Merger: reader + segment merger to files
  *   client.c        the Client: KVS calls of libkvsparser-client
  *   consumer.c      the Consumer: many GetMedia streams, resumed and retried
@@ -55,6 +56,7 @@ int kvsp_py_add_frame(PyObject *module);
 /* Type registration, called from the module's init. */
 int kvsp_py_add_parser(PyObject *module);
 int kvsp_py_add_decoder(PyObject *module);
+int kvsp_py_add_audio(PyObject *module);
 int kvsp_py_add_merger(PyObject *module);
 int kvsp_py_add_client(PyObject *module);
 int kvsp_py_add_consumer(PyObject *module);
