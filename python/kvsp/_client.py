@@ -18,6 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _native
 from ._model import Fragment
+from ._reader import _TRACK_TYPES
 
 _END = object()
 _TIMESTAMP_TYPES = {None: 0, "server": 1, "producer": 2}
@@ -130,10 +131,14 @@ class Consumer:
     clean end of its response; the iteration ends when every stream is.
 
     The waiting and parsing happen with the GIL released; the GIL is taken
-    once per fragment, to make its object. Client options (region,
+    once per fragment, to make its object. With frames=True the items are
+    ``(stream, Fragment, [Frame, ...])``: the fragment's frames (of track
+    or track_type only, when given), detached copies that own their bytes
+    (the GIL is then taken per frame too). Client options (region,
     endpoint_url, profile, ...) are those of kvsp.Client."""
 
     def __init__(self, streams: Sequence[str], start: str = "now", *, follow: bool = False,
+                 frames: bool = False, track: Optional[int] = None, track_type: Optional[str] = None,
                  max_retries: Optional[int] = None, initial_backoff_ms: int = 0, max_backoff_ms: int = 0,
                  max_fragment_bytes: int = 0, client: Optional[Client] = None, **client_options):
         if isinstance(streams, str):
@@ -149,19 +154,22 @@ class Consumer:
                                         initial_backoff_ms=initial_backoff_ms, max_backoff_ms=max_backoff_ms,
                                         max_fragment_bytes=max_fragment_bytes)
         self.streams = list(streams)
+        self.frames = frames
+        if track_type not in _TRACK_TYPES:
+            raise ValueError("unknown track_type %r" % track_type)
         for s in self.streams:
-            self._native.add(s, start, follow)
+            self._native.add(s, start, follow, frames, track or 0, _TRACK_TYPES[track_type])
 
     def __reduce__(self):
         raise TypeError("cannot pickle a kvsp.Consumer: it is a live handle on C state")
 
-    def __iter__(self) -> Iterator[Tuple[str, Fragment]]:
+    def __iter__(self) -> Iterator[tuple]:
         while True:
             items = self._native.poll(200)  # returns at least every 200 ms, so that signals are seen
             if items is None:
                 return
-            for stream, d in items:
-                yield stream, Fragment._from_dict(d)
+            for item in items:
+                yield (item[0], Fragment._from_dict(item[1])) + item[2:]
 
     def stats(self) -> Dict[str, dict]:
         """Each stream's counters (state, fragments, bytes, reconnects,

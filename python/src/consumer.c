@@ -15,28 +15,85 @@
 
 #include "kvsparser/client.h"
 #include "kvsparser/consumer.h"
+#include "kvsparser/frames.h"
+#include "kvsparser/visitor.h"
 
+struct consumer_obj;
+
+/* What a stream's fragments go through when frames are wanted: the
+ * fragment and frame visitors, whose frames are copied (the bytes are the
+ * consumer's only during the push) and gathered until on_fragment. */
 typedef struct {
+    struct consumer_obj *owner;
+    kvsp_fragment_visitor *fragments;
+    kvsp_frame_visitor *frames;
+    kvsp_composite *composite;
+    kvsp_visitor visitor; /* the composite's, borrowed by the consumer */
+    PyObject *frame_list; /* frames of the fragment being pushed, or NULL */
+} stream_ctx;
+
+typedef struct consumer_obj {
     PyObject_HEAD PyObject *client; /* the kvsp._native.Client it borrows */
     kvsp_consumer *consumer;
+    stream_ctx **streams; /* one per added stream, borrowed by the consumer */
+    size_t nstreams;
     PyObject *pending;   /* list of (stream, fragment dict) since the last poll */
     int callback_failed; /* building an item raised: its exception is pending */
     int busy;
     int active; /* streams still active after the last perform */
 } consumer_obj;
 
-static int on_fragment(void *user, const char *stream, const kvsp_fragment *f)
+/* Notes a failure of a callback: its exception stays set for poll to raise. */
+static void callback_failed(consumer_obj *c)
 {
-    consumer_obj *c = user;
-    PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *d = kvsp_py_fragment_dict(f);
-    PyObject *item = d ? Py_BuildValue("(sN)", stream, d) : NULL;
-    int rc = item && PyList_Append(c->pending, item) == 0 ? KVSP_OK : KVSP_ERR_CALLBACK;
-    Py_XDECREF(item);
-    if (rc != KVSP_OK && !c->callback_failed) {
-        c->callback_failed = 1; /* the exception stays set for poll to raise */
+    if (!c->callback_failed) {
+        c->callback_failed = 1;
         kvsp_consumer_stop(c->consumer);
     }
+}
+
+static int on_frame(void *user, const kvsp_frame *f)
+{
+    stream_ctx *s = user;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rc = KVSP_ERR_CALLBACK;
+    PyObject *number = kvsp_py_cstring(f->fragment ? f->fragment->fragment_number : NULL);
+    PyObject *view = number ? kvsp_py_frame_new(f, number, NULL, NULL) : NULL;
+    PyObject *frame = view ? PyObject_CallMethod(view, "copy", NULL) : NULL;
+    if (view)
+        kvsp_py_frame_end_step(view);
+    Py_XDECREF(view);
+    if (frame && !s->frame_list)
+        s->frame_list = PyList_New(0);
+    if (frame && s->frame_list && PyList_Append(s->frame_list, frame) == 0)
+        rc = KVSP_OK;
+    Py_XDECREF(frame);
+    if (rc != KVSP_OK)
+        callback_failed(s->owner);
+    PyGILState_Release(g);
+    return rc;
+}
+
+static int on_fragment(void *user, const char *stream, const kvsp_fragment *f)
+{
+    stream_ctx *s = user;
+    consumer_obj *c = s->owner;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *d = kvsp_py_fragment_dict(f);
+    PyObject *item = NULL;
+    if (d && s->frames) {
+        PyObject *frames = s->frame_list ? s->frame_list : PyList_New(0);
+        s->frame_list = NULL;
+        item = frames ? Py_BuildValue("(sNN)", stream, d, frames) : NULL;
+        if (!frames)
+            Py_DECREF(d);
+    } else if (d) {
+        item = Py_BuildValue("(sN)", stream, d);
+    }
+    int rc = item && PyList_Append(c->pending, item) == 0 ? KVSP_OK : KVSP_ERR_CALLBACK;
+    Py_XDECREF(item);
+    if (rc != KVSP_OK)
+        callback_failed(c);
     PyGILState_Release(g);
     return rc;
 }
@@ -76,10 +133,24 @@ static int consumer_init(PyObject *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
+static void stream_ctx_destroy(stream_ctx *s)
+{
+    if (!s)
+        return;
+    kvsp_composite_destroy(s->composite);
+    kvsp_frame_visitor_destroy(s->frames);
+    kvsp_fragment_visitor_destroy(s->fragments);
+    Py_XDECREF(s->frame_list);
+    PyMem_Free(s);
+}
+
 static void consumer_dealloc(PyObject *self)
 {
     consumer_obj *c = (consumer_obj *)self;
-    kvsp_consumer_destroy(c->consumer); /* before the client it borrows */
+    kvsp_consumer_destroy(c->consumer); /* before the client and visitors it borrows */
+    for (size_t i = 0; i < c->nstreams; i++)
+        stream_ctx_destroy(c->streams[i]);
+    PyMem_Free(c->streams);
     Py_XDECREF(c->client);
     Py_XDECREF(c->pending);
     Py_TYPE(self)->tp_free(self);
@@ -96,13 +167,45 @@ static int check_usable(consumer_obj *c)
     return 0;
 }
 
-/* add(stream, start, follow): the stream's index. */
+/* The context of a new stream: frames wanted (with these filters) or not. */
+static stream_ctx *stream_ctx_new(consumer_obj *c, int frames, unsigned long long track,
+                                  unsigned long long track_type)
+{
+    stream_ctx *s = PyMem_Calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->owner = c;
+    if (!frames)
+        return s;
+    kvsp_fragment_options fo = {0};
+    kvsp_frame_options opts = {track, track_type};
+    kvsp_visitor sink = {0};
+    sink.user = s;
+    sink.on_frame = on_frame;
+    s->fragments = kvsp_fragment_visitor_create(&fo);
+    s->frames = s->fragments ? kvsp_frame_visitor_create(s->fragments, &opts, &sink) : NULL;
+    if (s->frames) {
+        kvsp_visitor children[2] = {kvsp_fragment_visitor_visitor(s->fragments),
+                                    kvsp_frame_visitor_visitor(s->frames)};
+        s->composite = kvsp_composite_create(children, 2);
+    }
+    if (!s->composite) {
+        stream_ctx_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* add(stream, start, follow, frames, track, track_type): the stream's index. */
 static PyObject *consumer_add(PyObject *self, PyObject *args)
 {
     consumer_obj *c = (consumer_obj *)self;
     const char *stream, *start;
-    int follow = 0;
-    if (!PyArg_ParseTuple(args, "ssp", &stream, &start, &follow) || check_usable(c) < 0)
+    int follow = 0, frames = 0;
+    unsigned long long track = 0, track_type = 0;
+    if (!PyArg_ParseTuple(args, "ssp|pKK", &stream, &start, &follow, &frames, &track,
+                          &track_type) ||
+        check_usable(c) < 0)
         return NULL;
     kvsp_stream_options so;
     memset(&so, 0, sizeof so);
@@ -111,9 +214,21 @@ static PyObject *consumer_add(PyObject *self, PyObject *args)
                             "bad start %R: earliest, now, fragment:N, continuation:T, "
                             "server-ts:S or producer-ts:S",
                             PyTuple_GET_ITEM(args, 1));
+    stream_ctx **grown = PyMem_Realloc(c->streams, (c->nstreams + 1) * sizeof *grown);
+    if (!grown)
+        return PyErr_NoMemory();
+    c->streams = grown;
+    stream_ctx *ctx = stream_ctx_new(c, frames, track, track_type);
+    if (!ctx)
+        return PyErr_NoMemory();
+    c->streams[c->nstreams++] = ctx;
+    if (ctx->composite) {
+        ctx->visitor = kvsp_composite_visitor(ctx->composite);
+        so.visitor = &ctx->visitor;
+    }
     so.stream = stream;
     so.on_fragment = on_fragment;
-    so.user = c;
+    so.user = ctx;
     so.follow = follow;
     int idx = kvsp_consumer_add(c->consumer, &so);
     if (idx < 0)

@@ -3,7 +3,9 @@
 (--fault-cut-at): two streams on one thread, each fragment exactly once and
 in order, compared with the fragments botocore's ListFragments lists for
 the served stream (numbers, producer and server timestamps); every cut
-point was reached and each one cost a reconnect. A missing stream raises
+point was reached and each one cost a reconnect; with frames=True each
+fragment's frames are those of the served file's Cluster, none lost or
+repeated. A missing stream raises
 ServiceError(ResourceNotFoundException, 404) after nothing was yielded."""
 import os
 import threading
@@ -60,18 +62,26 @@ def listed(url, stream):
              int(f["ServerTimestamp"].timestamp() * 1000 + 0.5)) for f in rows]
 
 
-def test_two_live_streams_with_cut_connections(root, env):
+@pytest.mark.parametrize("frames", [False, True], ids=["fragments", "frames"])
+def test_two_live_streams_with_cut_connections(root, env, frames):
     spec = ",".join("%d:%d" % c for c in CUTS)
     with kvsp_server.KvspServer(KVSP, root, "--live", "--access-key", AK, "--secret-key", SK,
                                 "--fault-cut-at", spec, timeout=60) as s:
         consumer = kvsp.Consumer(list(STREAMS), start="earliest", region=REGION, endpoint_url=s.url,
-                                 initial_backoff_ms=20, max_backoff_ms=200)
+                                 initial_backoff_ms=20, max_backoff_ms=200, frames=frames)
         got = {name: [] for name in STREAMS}
+        got_frames = {name: [] for name in STREAMS}
         threads = set()
-        for stream, f in consumer:
+        for stream, f, *rest in consumer:
             threads.add(threading.get_ident())
             assert f.complete and f.continuation_token and f.frames > 0
             got[stream].append((f.fragment_number, f.producer_timestamp_ms, f.server_timestamp_ms))
+            if frames:
+                [fs] = rest
+                assert len(fs) == f.frames and all(x.fragment_number == f.fragment_number for x in fs)
+                got_frames[stream] += [(x.track, x.keyframe, x.tobytes()) for x in fs]
+            else:
+                assert rest == []
         stats = consumer.stats()
         want = {name: listed(s.url, name) for name in STREAMS}
         log = s.stderr()
@@ -84,6 +94,12 @@ def test_two_live_streams_with_cut_connections(root, env):
     assert sum(st["reconnects"] for st in stats.values()) >= len(CUTS)
     assert sum(st["dropped_bytes"] for st in stats.values()) > 0
     assert len(threads) == 1
+    if frames:
+        # the served files' frames (the server re-wraps each Cluster, keeping its blocks)
+        for name in STREAMS:
+            want_frames = [(x.track, x.keyframe, x.tobytes())
+                           for x in kvsp.frames(os.path.join(root, name + ".mkv"))]
+            assert got_frames[name] == want_frames, name
 
 
 def test_missing_stream_raises_service_error(root, env):
