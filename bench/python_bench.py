@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The kvsp Python package against the C library and PyAV, in one run.
 
-    python_bench.py --build BUILD [--kvsp-bench PATH] [--repeat R] [--copies N]
+    python_bench.py --build BUILD [--kvsp-bench PATH] [--repeat R] [--copies N] [--before DIR]
 
 BUILD is a build directory of this tree (its python/ folder is put on
 sys.path). Input: N copies of the capture output_get_media.mkv chained in
@@ -19,6 +19,15 @@ each, interleaved, over the same bytes in 64 KiB chunks (median and min):
                   other; py-decode-2thr: the same two in two Python threads at
                   once. Their ratio shows whether the GIL is released while C decodes
                   (about 2x on two free cores; 1x if it were held)
+
+With --before DIR (the python/ folder of another build of the package,
+e.g. a copy taken before a change), the cases before-py-frames,
+before-py-frames-data and before-py-fragments run it, and the after-*
+ones this build's, the same way: each pass in a child process over the same bytes
+(its second pass timed), interleaved with the others. These count the
+CPU time of the thread (time.thread_time; the C parsing runs on it with the
+GIL released), which a loaded machine disturbs less than wall time; compare
+them with each other.
 
 Prints a table and one JSON line. Machines are shared and noisy: compare
 the ratios within one run, not absolute numbers across runs.
@@ -43,13 +52,30 @@ def chunks(data):
     return (view[i:i + CHUNK] for i in range(0, len(view), CHUNK))
 
 
+def worker(path, case, capture, copies):
+    """One child of --before: the case timed on its second pass."""
+    sys.path.insert(0, path)
+    import kvsp
+    data = open(capture, "rb").read() * copies
+    fn = {"py-frames": lambda: sum(1 for _ in kvsp.frames(chunks(data))),
+          "py-frames-data": lambda: sum(len(f.data) > 0 for f in kvsp.frames(chunks(data))),
+          "py-fragments": lambda: sum(f.frames for f in kvsp.fragments(chunks(data)))}[case]
+    fn()
+    t = time.thread_time()
+    n = fn()
+    print(json.dumps({"seconds": time.thread_time() - t, "frames": n}))
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+        return worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--kvsp-bench")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--copies", type=int, default=20)
     ap.add_argument("--capture", default=CAPTURE)
+    ap.add_argument("--before")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.build, "python"))
     import kvsp
@@ -70,6 +96,18 @@ def main():
             r = json.loads(out)
             return r["seconds"][0], r["frames"]
         cases["c-consumer"] = (c_consumer, len(data))
+    if args.before:
+        def child(path, case):
+            def run():
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", path, case,
+                                      args.capture, str(args.copies)], check=True, capture_output=True).stdout
+                r = json.loads(out)
+                return r["seconds"], r["frames"]
+            return run
+        for case in ("py-frames", "py-frames-data", "py-fragments"):
+            cases["before-" + case] = (child(os.path.abspath(args.before), case), len(data))
+            cases["after-" + case] = (child(os.path.join(os.path.abspath(args.build), "python"), case),
+                                      len(data))
     cases["py-frames"] = (lambda: sum(1 for _ in kvsp.frames(chunks(data))), len(data))
     cases["py-frames-data"] = (lambda: sum(len(f.data) > 0 for f in kvsp.frames(chunks(data))), len(data))
     cases["py-fragments"] = (lambda: sum(f.frames for f in kvsp.fragments(chunks(data))), len(data))
@@ -123,14 +161,18 @@ def main():
             counts[name] = r
     rows = {k: (statistics.median(times[k]), min(times[k]), counts[k], cases[k][1]) for k in cases}
 
-    print("%-16s %10s %10s %12s %10s" % ("case", "median s", "min s", "frames/s", "MB/s"))
+    print("%-20s %10s %10s %12s %10s" % ("case", "median s", "min s", "frames/s", "MB/s"))
     for name, (t, best, n, b) in rows.items():
-        print("%-16s %10.4f %10.4f %12.0f %10.1f" % (name, t, best, n / t, b / t / 1e6))
+        print("%-20s %10.4f %10.4f %12.0f %10.1f" % (name, t, best, n / t, b / t / 1e6))
     ratios = {}
     if "c-consumer" in rows:
         for k in ("py-frames", "py-frames-data", "py-fragments"):
             ratios[k + "/c"] = {"median": rows["c-consumer"][0] / rows[k][0],
                                 "min": rows["c-consumer"][1] / rows[k][1]}
+    for k in ("py-frames", "py-frames-data", "py-fragments"):
+        if "before-" + k in rows:
+            ratios[k + " after/before"] = {"median": rows["before-" + k][0] / rows["after-" + k][0],
+                                           "min": rows["before-" + k][1] / rows["after-" + k][1]}
     if "py-decode-rgb" in rows and "pyav-decode-rgb" in rows:
         ratios["py-decode/pyav"] = {"median": rows["pyav-decode-rgb"][0] / rows["py-decode-rgb"][0],
                                     "min": rows["pyav-decode-rgb"][1] / rows["py-decode-rgb"][1]}

@@ -40,11 +40,12 @@ have_decoder = bool(getattr(_native, "have_decoder", 0))
 
 if have_decoder:
     from ._decode import DecodeOptions, Decoder, decode, decode_batches
+    from ._audio import AudioInfo, audio
 
 have_client = bool(getattr(_native, "have_client", 0))
 if have_client:
-    from ._client import Client
+    from ._client import Client, Consumer
 
-__all__ = ["Batch", "Client", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
+__all__ = ["AudioInfo", "Batch", "Client", "Consumer", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
            "Frame", "LimitError", "Picture", "ServiceError", "ReadOptions", "Reader", "Tag", "Track",
-           "TruncatedError", "decode", "decode_batches", "errors", "fragments", "frames", "merge", "read"]
+           "TruncatedError", "audio", "decode", "decode_batches", "errors", "fragments", "frames", "merge", "read"]

@@ -14,9 +14,11 @@ transfer.
 """
 import queue
 import threading
-from typing import Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _native
+from ._model import Fragment
+from ._reader import _TRACK_TYPES
 
 _END = object()
 _TIMESTAMP_TYPES = {None: 0, "server": 1, "producer": 2}
@@ -107,3 +109,70 @@ class Client:
     def get_media_for_fragment_list(self, stream: str, fragment_numbers: Sequence[str]) -> Iterator[bytes]:
         """GetMediaForFragmentList of these fragments, in the order given."""
         return _Chunks(self._native.get_media_for_fragment_list, stream, list(fragment_numbers))
+
+
+class Consumer:
+    """GetMedia of one or many streams on one thread (libkvsparser-client's
+    consumer), iterated as ``(stream, Fragment)`` pairs in each stream's
+    order::
+
+        consumer = kvsp.Consumer(["cam-1", "cam-2"], start="now", follow=True, region="us-west-2")
+        for stream, fragment in consumer:
+            print(stream, fragment.fragment_number, fragment.millis_behind_now)
+
+    Each stream's bytes are cut into whole fragments before a fragment is
+    yielded; a connection that ends or fails mid-fragment is resumed with
+    the continuation token of the last whole fragment, so that no fragment
+    is lost or yielded twice. Throttling, 5xx, network errors and stalls are
+    retried with backoff (max_retries consecutive failures, 0: no limit);
+    403, 404 and bytes that are not MKV stop the stream: the iterator raises
+    (ServiceError with .exception and .http_status, or the reader's error)
+    after the fragments before it. Without follow a stream is done at the
+    clean end of its response; the iteration ends when every stream is.
+
+    The waiting and parsing happen with the GIL released; the GIL is taken
+    once per fragment, to make its object. With frames=True the items are
+    ``(stream, Fragment, [Frame, ...])``: the fragment's frames (of track
+    or track_type only, when given), detached copies that own their bytes
+    (the GIL is then taken per frame too). Client options (region,
+    endpoint_url, profile, ...) are those of kvsp.Client."""
+
+    def __init__(self, streams: Sequence[str], start: str = "now", *, follow: bool = False,
+                 frames: bool = False, track: Optional[int] = None, track_type: Optional[str] = None,
+                 max_retries: Optional[int] = None, initial_backoff_ms: int = 0, max_backoff_ms: int = 0,
+                 max_fragment_bytes: int = 0, client: Optional[Client] = None, **client_options):
+        if isinstance(streams, str):
+            streams = [streams]
+        if client is None:
+            client = Client(**client_options)
+        elif client_options:
+            raise TypeError("give either client or client options")
+        self._client = client
+        if max_retries is None:
+            max_retries = 0 if follow else 10
+        self._native = _native.Consumer(client._native, max_retries=max_retries,
+                                        initial_backoff_ms=initial_backoff_ms, max_backoff_ms=max_backoff_ms,
+                                        max_fragment_bytes=max_fragment_bytes)
+        self.streams = list(streams)
+        self.frames = frames
+        if track_type not in _TRACK_TYPES:
+            raise ValueError("unknown track_type %r" % track_type)
+        for s in self.streams:
+            self._native.add(s, start, follow, frames, track or 0, _TRACK_TYPES[track_type])
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle a kvsp.Consumer: it is a live handle on C state")
+
+    def __iter__(self) -> Iterator[tuple]:
+        while True:
+            items = self._native.poll(200)  # returns at least every 200 ms, so that signals are seen
+            if items is None:
+                return
+            for item in items:
+                yield (item[0], Fragment._from_dict(item[1])) + item[2:]
+
+    def stats(self) -> Dict[str, dict]:
+        """Each stream's counters (state, fragments, bytes, reconnects,
+        dropped_bytes, throttled, stalls, continuation_token, last_error,
+        ...), by stream name."""
+        return {s: self._native.stats(i) for i, s in enumerate(self.streams)}

@@ -9,6 +9,7 @@ from ._model import Fragment
 from ._sources import DEFAULT_CHUNK_SIZE, chunks
 
 Frame = _native.Frame
+_fragment = Fragment._from_dict
 
 _TRACK_TYPES = {None: 0, "video": 1, "audio": 2, "complex": 3, "logo": 0x10, "subtitle": 0x11,
                 "buttons": 0x12, "control": 0x20, "metadata": 0x21}
@@ -70,7 +71,7 @@ class Reader:
                         "pickle its options (Reader.options) instead")
 
     def _ready(self) -> Iterator[Union[Frame, Fragment]]:
-        return _Items(self._parser, None)
+        return self._parser.iterate(None, _fragment)
 
     def feed(self, chunk) -> Iterator[Union[Frame, Fragment]]:
         """Hands the reader a bytes-like chunk; iterate the result for what
@@ -99,49 +100,16 @@ class Reader:
         return self._parser.millis_behind_now
 
 
-class _Items:
-    """The items of a parser, feeding it the chunks of a source (None: only
-    what is ready). An iterator object rather than a generator, so that an
-    exception (a BufferError for a view held past its step) leaves it
-    usable: drop the view and iterate on."""
-
-    def __init__(self, parser, source_chunks):
-        self._parser = parser
-        self._chunks = source_chunks
-        self._ended = source_chunks is None
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        p = self._parser
-        while True:
-            item = p.next()
-            if item is not None:
-                return Fragment._from_dict(item) if isinstance(item, dict) else item
-            if self._ended:
-                raise StopIteration
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                self._ended = True
-                self.close()
-                p.finish()
-            else:
-                p.feed(chunk)
-
-    def close(self):
-        """Closes the source (a file opened from a path)."""
-        close = getattr(self._chunks, "close", None)
-        if close:
-            close()
-
-
 def read(source, options: Optional[ReadOptions] = None, *, frames=True, fragments=True,
          **kw) -> Iterator[Union[Frame, Fragment]]:
     """Frames and Fragments of a source (path, bytes, file, StreamingBody or
     iterable of chunks), in stream order."""
     r = Reader(options, frames=frames, fragments=fragments, **kw)
-    return _Items(r._parser, chunks(source, r.options.chunk_size))
+    # The native parser iterates itself (feeding it the chunks): no Python
+    # frame per item. An exception (a BufferError for a view held past its
+    # step) leaves it usable: drop the view and iterate on. close() closes
+    # the source (a file opened from a path).
+    return r._parser.iterate(chunks(source, r.options.chunk_size), _fragment)
 
 
 def fragments(source, options: Optional[ReadOptions] = None, **kw) -> Iterator[Fragment]:

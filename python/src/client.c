@@ -219,9 +219,20 @@ static PyTypeObject client_type = {
     .tp_new = PyType_GenericNew,
 };
 
+kvsp_client *kvsp_py_client_of(PyObject *obj)
+{
+    if (!PyObject_TypeCheck(obj, &client_type) || !((client_obj *)obj)->client) {
+        PyErr_SetString(PyExc_TypeError, "expected an initialized kvsp._native.Client");
+        return NULL;
+    }
+    return ((client_obj *)obj)->client;
+}
+
 int kvsp_py_add_client(PyObject *module)
 {
     if (PyType_Ready(&client_type) < 0 || PyModule_AddIntConstant(module, "have_client", 1) < 0)
         return -1;
-    return PyModule_AddObjectRef(module, "Client", (PyObject *)&client_type);
+    if (PyModule_AddObjectRef(module, "Client", (PyObject *)&client_type) < 0)
+        return -1;
+    return kvsp_py_add_consumer(module);
 }

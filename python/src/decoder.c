@@ -382,5 +382,7 @@ int kvsp_py_add_decoder(PyObject *module)
         return -1;
     if (PyModule_AddIntConstant(module, "have_decoder", 1) < 0)
         return -1;
-    return PyModule_AddObjectRef(module, "Decoder", (PyObject *)&decoder_type);
+    if (PyModule_AddObjectRef(module, "Decoder", (PyObject *)&decoder_type) < 0)
+        return -1;
+    return kvsp_py_add_audio(module); /* the audio sink is in the same library */
 }

@@ -73,10 +73,15 @@ int kvsp_py_frame_end_step(PyObject *self)
 {
     frame_obj *o = (frame_obj *)self;
     if (o->view) {
-        PyObject *r = PyObject_CallMethod(o->view, "release", NULL);
-        if (!r)
-            PyErr_Clear(); /* it has exports of its own: counted below */
-        Py_XDECREF(r);
+        /* Held only here, the view goes with its reference (and gives its
+         * export back); held elsewhere too, it is released, which a call
+         * by name costs, so only then. */
+        if (Py_REFCNT(o->view) > 1) {
+            PyObject *r = PyObject_CallMethod(o->view, "release", NULL);
+            if (!r)
+                PyErr_Clear(); /* it has exports of its own: counted below */
+            Py_XDECREF(r);
+        }
         Py_CLEAR(o->view);
     }
     if (o->exports > 0) {

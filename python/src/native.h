@@ -7,8 +7,10 @@
  *   frame.c         the Frame type and its step-bound buffer
  *   parser.c        the Parser: reader + fragment and frame visitors
  *   decoder.c       the Decoder: reader + frame decoder to numpy
+ *   audio.c         the AudioSink: reader + audio sink to numpy PCM
  *   merger.c        the Merger: reader + segment merger to files
  *   client.c        the Client: KVS calls of libkvsparser-client
+ *   consumer.c      the Consumer: many GetMedia streams, resumed and retried
  *
  * Everything is called with the GIL held unless it says otherwise. */
 #ifndef KVSP_PY_NATIVE_H
@@ -54,8 +56,14 @@ int kvsp_py_add_frame(PyObject *module);
 /* Type registration, called from the module's init. */
 int kvsp_py_add_parser(PyObject *module);
 int kvsp_py_add_decoder(PyObject *module);
+int kvsp_py_add_audio(PyObject *module);
 int kvsp_py_add_merger(PyObject *module);
 int kvsp_py_add_client(PyObject *module);
+int kvsp_py_add_consumer(PyObject *module);
+
+struct kvsp_client;
+/* The C client of a kvsp._native.Client (borrowed), or NULL with TypeError. */
+struct kvsp_client *kvsp_py_client_of(PyObject *obj);
 
 /* Refuses pickling of live handles with a TypeError saying why. */
 PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);

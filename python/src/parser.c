@@ -36,6 +36,11 @@ typedef struct {
     PyObject *current_frame;
     PyObject *number; /* fragment_number str of number_index, reused by its frames */
     uint64_t number_index;
+    /* Iteration in C (tp_iternext), which spares a Python frame per item:
+     * source, the iterator of chunks (NULL: only what is ready, for
+     * feed()), and convert, called on each fragment dict (NULL: none). */
+    PyObject *source, *convert;
+    int source_ended;
     int error; /* the run's error, raised once the open fragment was delivered */
     int64_t error_offset;
     char error_message[512];
@@ -129,6 +134,8 @@ static void parser_dealloc(PyObject *self)
     parser_obj *p = (parser_obj *)self;
     release_input(p);
     Py_XDECREF(p->number);
+    Py_XDECREF(p->source);
+    Py_XDECREF(p->convert);
     kvsp_composite_destroy(p->composite);
     kvsp_frame_visitor_destroy(p->frames);
     kvsp_fragment_visitor_destroy(p->fragments);
@@ -275,6 +282,82 @@ static PyObject *parser_next(PyObject *self, PyObject *unused)
     }
 }
 
+/* iterate(source, convert): self, to iterate; source None for what is ready. */
+static PyObject *parser_iterate(PyObject *self, PyObject *args)
+{
+    parser_obj *p = (parser_obj *)self;
+    PyObject *source, *convert;
+    if (!PyArg_ParseTuple(args, "OO", &source, &convert) || check_usable(p) < 0)
+        return NULL;
+    if (source != Py_None && !PyIter_Check(source))
+        return PyErr_Format(PyExc_TypeError, "source must be an iterator of chunks");
+    Py_XSETREF(p->source, source == Py_None ? NULL : Py_NewRef(source));
+    Py_XSETREF(p->convert, convert == Py_None ? NULL : Py_NewRef(convert));
+    p->source_ended = p->source == NULL;
+    return Py_NewRef(self);
+}
+
+/* Closes the source (a file opened from a path), as the end of input does. */
+static PyObject *parser_close(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    parser_obj *p = (parser_obj *)self;
+    PyObject *src = p->source;
+    p->source = NULL;
+    p->source_ended = 1;
+    if (src) {
+        PyObject *r = PyObject_HasAttrString(src, "close") ? PyObject_CallMethod(src, "close", NULL)
+                                                           : Py_NewRef(Py_None);
+        Py_DECREF(src);
+        if (!r)
+            return NULL;
+        Py_DECREF(r);
+    }
+    Py_RETURN_NONE;
+}
+
+/* The next item; at the end of the source, finishes the input. An
+ * exception (a BufferError for a view held past its step) leaves the
+ * iteration usable: drop the view and iterate on. */
+static PyObject *parser_iternext(PyObject *self)
+{
+    parser_obj *p = (parser_obj *)self;
+    for (;;) {
+        PyObject *item = parser_next(self, NULL);
+        if (!item)
+            return NULL;
+        if (item != Py_None) {
+            if (!p->convert || !PyDict_CheckExact(item))
+                return item;
+            PyObject *r = PyObject_CallOneArg(p->convert, item);
+            Py_DECREF(item);
+            return r;
+        }
+        Py_DECREF(item);
+        if (p->source_ended)
+            return NULL; /* StopIteration */
+        PyObject *chunk = PyIter_Next(p->source);
+        if (!chunk) {
+            if (PyErr_Occurred())
+                return NULL;
+            PyObject *r = parser_close(self, NULL);
+            if (!r)
+                return NULL;
+            Py_DECREF(r);
+            r = parser_finish(self, NULL);
+            if (!r)
+                return NULL;
+            Py_DECREF(r);
+            continue;
+        }
+        PyObject *r = parser_feed(self, chunk);
+        Py_DECREF(chunk);
+        if (!r)
+            return NULL;
+        Py_DECREF(r);
+    }
+}
+
 static PyObject *get_offset(PyObject *self, void *unused)
 {
     (void)unused;
@@ -311,6 +394,10 @@ static PyMethodDef parser_methods[] = {
     {"finish", parser_finish, METH_NOARGS, "Marks the end of input."},
     {"next", parser_next, METH_NOARGS,
      "The next ready item: a Frame, a fragment dict, or None when it needs more input (or is done)."},
+    {"iterate", parser_iterate, METH_VARARGS,
+     "iterate(source, convert): self as an iterator over the chunks of source (None: what is "
+     "ready), fragment dicts passed through convert."},
+    {"close", parser_close, METH_NOARGS, "Closes the source."},
     {"__reduce__", kvsp_py_no_pickle, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
@@ -331,6 +418,8 @@ static PyTypeObject parser_type = {
     .tp_doc = "Reader + fragment and frame visitors of libkvsparser (use kvsp.Reader).",
     .tp_methods = parser_methods,
     .tp_getset = parser_getset,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = parser_iternext,
     .tp_init = parser_init,
     .tp_new = PyType_GenericNew,
 };
