@@ -38,7 +38,8 @@ def run_item(item, out, client_settings):
     client = kvsp.Client(**client_settings)
     chunks = client.get_media_for_fragment_list(item['stream'], item['fragments'])
     payload = b''.join(chunks)
-    kvsp.merge(payload, tmp)
+    # kvsp merge's WritingApp, so that the files are those of `kvsp run -- merge`
+    kvsp.merge(payload, tmp, writing_app='kvsp merge ' + kvsp.library_version)
     os.replace(tmp, final)
     return {'index': item['index'], 'name': item['name'], 'status': 'done', 'bytes': len(payload)}
 
