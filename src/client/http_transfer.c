@@ -131,6 +131,17 @@ void kvsp_http_setup(CURL *easy, const kvsp_http_transfer *t)
     }
 }
 
+void kvsp_http_set_receivers(CURL *easy, curl_write_callback header_cb, curl_write_callback body_cb,
+                             void *user, char *curl_error)
+{
+    curl_error[0] = '\0';
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, user);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, user);
+}
+
 CURLcode kvsp_http_transfer_run(CURL *easy, kvsp_http_transfer *t)
 {
     progress p;
@@ -139,12 +150,7 @@ CURLcode kvsp_http_transfer_run(CURL *easy, kvsp_http_transfer *t)
     p.easy = easy;
     p.last_activity = kvsp_client_now();
     kvsp_http_setup(easy, t);
-    t->curl_error[0] = '\0';
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->curl_error);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &p);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &p);
+    kvsp_http_set_receivers(easy, on_header, on_body, &p, t->curl_error);
     curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &p);
     curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);

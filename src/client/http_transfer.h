@@ -57,6 +57,12 @@ typedef struct kvsp_http_transfer {
  * drive the handle themselves (the consumer, on a multi handle). */
 void kvsp_http_setup(CURL *easy, const kvsp_http_transfer *t);
 
+/* The response's receivers on a handle (every transfer of the client sets
+ * the same four options and libcurl's error buffer, which is emptied):
+ * header_cb and body_cb get `user`. */
+void kvsp_http_set_receivers(CURL *easy, curl_write_callback header_cb, curl_write_callback body_cb,
+                             void *user, char *curl_error);
+
 /* Sets up the handle, performs the request and fills the result fields.
  * Returns t->result. */
 CURLcode kvsp_http_transfer_run(CURL *easy, kvsp_http_transfer *t);

@@ -175,13 +175,8 @@ static int launch(range_run *r, slot *s)
     free(json);
     if (!s->headers)
         return st < 0 ? st : KVSP_ERR_NOMEM;
-    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+    kvsp_http_set_receivers(s->easy, on_header, on_body, s, s->curl_error);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
-    s->curl_error[0] = '\0';
-    curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_error);
     s->error_type[0] = '\0';
     s->err_len = 0;
     s->len = 0;
