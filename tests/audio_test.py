@@ -236,6 +236,76 @@ class Copied(Oracles):
         self.assertEqual(len(index), 1)
 
 
+def wav_fmt(path):
+    """(format tag, channel mask or None) of a WAV file's fmt chunk."""
+    data = read(path)
+    pos = 12
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack('<I', data[pos + 4:pos + 8])[0]
+        if cid == b'fmt ':
+            tag = struct.unpack('<H', data[pos + 8:pos + 10])[0]
+            mask = struct.unpack('<I', data[pos + 28:pos + 32])[0] if tag == 0xFFFE and size >= 40 else None
+            return tag, mask
+        pos += 8 + size + (size & 1)
+    raise AssertionError('no fmt chunk in %s' % path)
+
+
+def ffprobe_layout(path):
+    r = run(['ffprobe', '-v', 'error', '-select_streams', 'a:0', '-show_entries',
+             'stream=codec_name,channels,channel_layout', '-of', 'json', path])
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)['streams'][0]
+    return s['codec_name'], s['channels'], s.get('channel_layout')
+
+
+def sox_s16(path, bits=16):
+    """sox's read of path as signed little-endian integers of bits, without dither."""
+    need('sox')
+    r = run(['sox', '-D', path, '-t', 'raw', '-e', 'signed-integer', '-b', str(bits), '-L', '-'])
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+class Extensible(Oracles):
+    """More than two channels, or more than 16 bits: WAVE_FORMAT_EXTENSIBLE with a channel mask;
+    ffprobe and sox read the 5.1 fixture back as the PCM that went in."""
+
+    def test_surround(self):
+        src = fixture('pcm_51.mkv')
+        want = gen.surround_pcm()
+        n = len(want) // 12
+        for fmt, codec in (('s16', 'pcm_s16le'), ('s32', 'pcm_s32le'), ('f32', 'pcm_f32le')):
+            with self.subTest(sample_format=fmt):
+                out, index, _ = kvsp_audio(src, '--sample-format', fmt)
+                path = os.path.join(out, 'track-1-surround.wav')
+                self.assertEqual(wav_fmt(path), (0xFFFE, 0x3F))  # FL FR FC LFE BL BR
+                self.assertEqual(ffprobe_layout(path), (codec, 6, '5.1'))
+                self.assert_wav(path, 8000, 6, n)
+                self.assertEqual(ffmpeg_pcm(path), want, 'ffmpeg reads other samples')
+                self.assertEqual(sox_s16(path), want, 'sox reads other samples')
+                self.assertEqual(index[0]['channels'], 6)
+
+    def test_stereo_and_mono(self):
+        src = capture('vogels_330.mkv')
+        out, index, _ = kvsp_audio(src)
+        self.assertEqual(wav_fmt(os.path.join(out, index[0]['file'])), (1, None))  # 16-bit stereo: plain PCM
+        out, index, _ = kvsp_audio(src, '--sample-format', 's32')
+        path = os.path.join(out, index[0]['file'])
+        self.assertEqual(wav_fmt(path), (0xFFFE, 0x3))  # FL FR
+        self.assertEqual(ffprobe_layout(path), ('pcm_s32le', 2, 'stereo'))
+        # 32 bits from the decoder, as ffmpeg's -f s32le of the source
+        want = run(['ffmpeg', '-nostdin', '-v', 'error', '-i', src, '-map', '0:a', '-f', 's32le', '-']).stdout
+        self.assertEqual(sox_s16(path, 32), want)
+        self.assertEqual(run(['ffmpeg', '-nostdin', '-v', 'error', '-i', path, '-f', 's32le', '-']).stdout, want)
+
+    def test_mono_float(self):
+        out, index, _ = kvsp_audio(fixture('pcm_gaps.mkv'), '--track', '3', '--sample-format', 'f32')
+        path = os.path.join(out, index[0]['file'])
+        self.assertEqual(wav_fmt(path), (0xFFFE, 0x4))  # FC
+        self.assertEqual(ffprobe_layout(path), ('pcm_f32le', 1, 'mono'))
+        self.assertEqual(ffmpeg_pcm(path), gen.s16le(gen.tone(800, 0, len(gen.PLAIN_TIMES) * gen.BLOCK_SAMPLES)))
+
+
 class Connect(Oracles):
     def check_call(self, out, index, call, piece=0):
         """The piece-th file of each speaker (found by the Name in the index) holds call's PCM."""

@@ -23,6 +23,8 @@ is the point of it), which make_fixtures.py --check requires of its fixtures.
                          missing), a block 10 ms early (overlapping), then a 3 s gap; tracks 2
                          (A_PCM/INT/BIG), 3 (A_PCM/FLOAT/IEEE), 4 (A_MS/ACM, a PCM WAVEFORMATEX)
                          and 5 (A_PCM/INT/LIT, 24 bits) hold tones without gaps.
+  pcm_51.mkv             one Segment, 200 ms of 8 kHz 16-bit A_PCM/INT/LIT with 6 channels (5.1), channel c
+                         (from 0) a tone of 300 + 100 * c Hz, in 20 ms blocks.
   aac_track.mkv          one Segment, 2 Clusters: 1 s of a 440 Hz tone, AAC mono 16 kHz from
                          ffmpeg, with SamplingFrequency and Channels.
 """
@@ -189,6 +191,32 @@ def fx_pcm_gaps():
         "sample_rate": RATE, "block_ms": BLOCK_MS, "track1_block_ms": GAP_TIMES, "tracks23_block_ms": PLAIN_TIMES}
 
 
+# ---------------------------------------------------------------- pcm_51.mkv
+SURROUND_CHANNELS = 6
+SURROUND_MS = 200
+
+
+def surround_pcm():
+    """The interleaved s16le samples of pcm_51.mkv, as they went in."""
+    n = SURROUND_MS * RATE // 1000
+    chans = [tone(300 + 100 * c, 0, n) for c in range(SURROUND_CHANNELS)]
+    return s16le([chans[c][i] for i in range(n) for c in range(SURROUND_CHANNELS)])
+
+
+def fx_pcm_51():
+    pcm, frame = surround_pcm(), 2 * SURROUND_CHANNELS
+    step = BLOCK_SAMPLES * frame
+    blocks = [simple_block(1, t, [pcm[t // BLOCK_MS * step:(t // BLOCK_MS + 1) * step]], True)
+              for t in range(0, SURROUND_MS, BLOCK_MS)]
+    entry = master(TRACK_ENTRY, uint(TRACK_NUMBER, 1), uint(TRACK_UID, 0x4B565350401), uint(TRACK_TYPE, 2),
+                   text(CODEC_ID, "A_PCM/INT/LIT"), text(NAME, "surround"),
+                   master(AUDIO, flt(SAMPLING_FREQUENCY, float(RATE)), uint(CHANNELS, SURROUND_CHANNELS),
+                          uint(BIT_DEPTH, 16)))
+    return ebml_header() + segment(info(), master(TRACKS, entry), cluster(0, blocks)), {
+        "sample_rate": RATE, "channels": SURROUND_CHANNELS, "samples": SURROUND_MS * RATE // 1000,
+        "sha256": hashlib.sha256(pcm).hexdigest()}
+
+
 # ---------------------------------------------------------------- aac_track.mkv
 def fx_aac_track(tmp):
     trk, frames = fixture_sources.encode(tmp, "aac16k", [
@@ -211,6 +239,7 @@ def generate():
     manifest = collections.OrderedDict(generator="tests/resources/make_audio_fixtures.py", fixtures={})
     with tempfile.TemporaryDirectory() as tmp:
         for name, build in (("connect_two_calls.mkv", fx_connect_two_calls), ("pcm_gaps.mkv", fx_pcm_gaps),
+                            ("pcm_51.mkv", fx_pcm_51),
                             ("aac_track.mkv", lambda: fx_aac_track(tmp))):
             W.new_tally()
             data, facts = build()
