@@ -340,6 +340,60 @@ class Connect(Oracles):
         _, index, _ = kvsp_audio(fixture('connect_two_calls.mkv'), '--contact-id', 'no-such-call')
         self.assertEqual(index, [])
 
+    def test_start_mid_call(self):
+        # --start on a file, as on a stream: from fragment 2 (200 ms into call A), given as Connect's
+        # contact attributes give it (a fragment number, a producer timestamp), by file and by stdin.
+        src = fixture('connect_two_calls.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']
+        frag = facts['fragments'][2]
+        skip = (frag['producer_timestamp_ms'] - facts['calls']['A']['first_producer_timestamp_ms']) * 8
+        whole, whole_index, _ = kvsp_audio(src, '--contact-id', facts['calls']['A']['contact_id'])
+        ts = frag['producer_timestamp_ms'] / 1000.0
+        for start in ('fragment:' + frag['fragment_number'], 'producer-ts:%.3f' % ts, 'producer-ts:%.3f' % (ts - 0.05),
+                      'server-ts:%.3f' % (ts + 0.613), 'continuation:' + facts['fragments'][1]['fragment_number']):
+            with self.subTest(start=start):
+                out, index, _ = kvsp_audio(src, '--start', start)
+                self.assertEqual(len(index), 4)
+                for name in ('AUDIO_FROM_CUSTOMER', 'AUDIO_TO_CUSTOMER'):
+                    fname = 'track-%s-%s.wav' % ([k for k, v in frag['track_names'].items() if v == name][0], name)
+                    path = os.path.join(out, fname)
+                    want = gen.connect_pcm(name, 'A')[2 * skip:]
+                    self.assertEqual(wav_data(path), want, name)
+                    self.assert_wav(path, 8000, 1, len(want) // 2)
+                    # sox trimming the whole call's file independently agrees
+                    whole_file = [e['file'] for e in whole_index if e['name'] == name][0]
+                    trimmed = run(['sox', os.path.join(whole, whole_file), '-t', 'raw', '-', 'trim', '%ds' % skip])
+                    self.assertEqual(trimmed.stdout, want)
+                    e = by_file(index)[fname]
+                    self.assertEqual((e['first_producer_timestamp_ms'], e['first_fragment_number']),
+                                     (frag['producer_timestamp_ms'], frag['fragment_number']))
+                self.check_call(out, index, 'B', 1)
+        piped = tempfile.mkdtemp(dir=TMP)
+        with open(src, 'rb') as stdin:
+            r = subprocess.run([KVSP, 'audio', '-o', piped, '--chunk-size', '333', '--start',
+                                'fragment:' + frag['fragment_number'], '-'], stdin=stdin, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(os.listdir(piped)), sorted(os.listdir(out)))
+        for f in os.listdir(out):
+            self.assertEqual(read(os.path.join(piped, f)), read(os.path.join(out, f)), f)
+
+    def test_start_fragments_and_errors(self):
+        src = fixture('connect_two_calls.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['fragments']
+        numbers = [f['fragment_number'] for f in facts]
+        for k in range(len(numbers)):
+            r = run([KVSP, 'fragments', '--start', 'fragment:' + numbers[k], src])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([json.loads(line)['fragment_number'] for line in r.stdout.splitlines()], numbers[k:])
+        # ISO 8601, between fragments 2 and 3: from fragment 3 on
+        r = run([KVSP, 'fragments', '--start', 'producer-ts:2023-11-14T22:13:25Z', src])
+        self.assertEqual([json.loads(line)['fragment_number'] for line in r.stdout.splitlines()], numbers[3:])
+        r = run([KVSP, 'audio', '-o', os.path.join(TMP, 'none'), '--start', 'fragment:12345', src])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'no fragment numbered 12345', r.stderr)
+        r = run([KVSP, 'fragments', '--start', 'now', src])
+        self.assertEqual(r.returncode, 2)
+
     def test_resampled_like_ffmpeg(self):
         facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['calls']
         out, index, _ = kvsp_audio(fixture('connect_two_calls.mkv'), '--contact-id', facts['A']['contact_id'],
