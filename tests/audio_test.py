@@ -423,17 +423,55 @@ class Streaming(unittest.TestCase):
     """kvsp audio --stream from kvsp serve (which cuts its first GetMedia response): the files are
     those of the whole file, byte for byte."""
 
-    def test_cut_stream_same_files(self):
+    def serve_root(self, *names):
         if run([KVSP, 'serve', '--help']).returncode != 0:
             raise unittest.SkipTest('kvsp serve not built')
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'client'))
-        import kvsp_server
         root = tempfile.mkdtemp(dir=TMP)
-        for name in ('pcm_gaps', 'aac_track'):
+        for name in names:
             shutil.copy(fixture(name + '.mkv'), os.path.join(root, name + '.mkv'))
         environ = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
         environ.update(AWS_ACCESS_KEY_ID='AKIDAUDIO', AWS_SECRET_ACCESS_KEY='audio/test/secret',
                        AWS_REGION='us-west-2', AWS_EC2_METADATA_DISABLED='true', HOME=root)
+        return root, environ
+
+    def test_contact_id_over_stream(self):
+        # serve keeps each fragment's own tags (ContactId, InstanceId, MimeType) as KVS does, so
+        # --contact-id works on the stream: each call's WAV files equal the file's (and the PCM that
+        # went in), with cuts. The fixture's Clusters have KVS's timecodes: serve places by them.
+        root, environ = self.serve_root('connect_cluster_times')
+        import kvsp_server
+        src = fixture('connect_cluster_times.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']
+        for cut in ('1:3000', '3:700'):
+            with self.subTest(cut=cut), kvsp_server.KvspServer(
+                    KVSP, root, '--access-key', 'AKIDAUDIO', '--secret-key', 'audio/test/secret',
+                    '--fault-cut-at', cut) as server:
+                common = ['--stream', 'connect_cluster_times', '--start', 'earliest', '--endpoint-url', server.url]
+                r = subprocess.run([KVSP, 'fragments', *common], capture_output=True, timeout=120, env=environ)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                got = [{t['name']: t['value'] for t in json.loads(line)['tags']} for line in r.stdout.splitlines()]
+                self.assertEqual([g.get('ContactId') for g in got], [f['contact_id'] for f in facts['fragments']])
+                self.assertEqual({g.get('MimeType') for g in got}, {'audio/L16;rate=8000;channels=1'})
+                for call in ('A', 'B'):
+                    contact = facts['calls'][call]['contact_id']
+                    want, index, _ = kvsp_audio(src, '--contact-id', contact)
+                    out = tempfile.mkdtemp(dir=TMP)
+                    r = subprocess.run([KVSP, 'audio', *common, '--contact-id', contact, '-o', out],
+                                       capture_output=True, timeout=120, env=environ)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    files = sorted(e['file'] for e in index)
+                    self.assertEqual(len(files), 2)
+                    self.assertEqual(sorted(f for f in os.listdir(out) if f != 'index.jsonl'), files)
+                    for e in index:
+                        self.assertEqual(wav_data(os.path.join(want, e['file'])), gen.connect_pcm(e['name'], call))
+                    for f in files:
+                        self.assertEqual(read(os.path.join(out, f)), read(os.path.join(want, f)), f)
+                self.assertIn('cut at fragment', server.stderr())
+
+    def test_cut_stream_same_files(self):
+        root, environ = self.serve_root('pcm_gaps', 'aac_track')
+        import kvsp_server
         for cut in ('1:3000', '0:700'):
             with self.subTest(cut=cut), kvsp_server.KvspServer(
                     KVSP, root, '--access-key', 'AKIDAUDIO', '--secret-key', 'audio/test/secret',

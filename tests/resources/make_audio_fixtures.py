@@ -18,6 +18,9 @@ is the point of it), which make_fixtures.py --check requires of its fixtures.
                          belongs to call A), 3-4 call B, 10 s later. Fragments 1 and 3 number the
                          tracks the other way round (1 = AUDIO_TO_CUSTOMER). Every Cluster's timecode
                          is 0: only the producer timestamps place the fragments.
+  connect_cluster_times.mkv  the same with each Cluster's timecode its fragment's producer timestamp
+                         in ms, as KVS returns them: kvsp serve, which places fragments by Cluster
+                         timecodes, then serves the calls with their timing.
   pcm_gaps.mkv           one Segment, 8 kHz mono PCM in 20 ms blocks, times from block timecodes
                          only (no KVS tags): track 1 A_PCM/INT/LIT with a 60 ms gap (blocks 10-12
                          missing), a block 10 ms early (overlapping), then a 3 s gap; tracks 2
@@ -96,7 +99,7 @@ def connect_pcm(name, call):
     return s16le(tone(CONNECT_FREQ[name], 0, n))
 
 
-def fx_connect_two_calls():
+def fx_connect_two_calls(cluster_times=False):
     out, offsets, frag_facts = b"", [], []
     first_ms = {}
     for k, (call, start, tagged, first_name) in enumerate(CONNECT_FRAGMENTS):
@@ -116,7 +119,7 @@ def fx_connect_two_calls():
         tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "1200"), ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number)])
         offsets.append(len(out))
         trk = master(TRACKS, connect_track_entry(1, names[0]), connect_track_entry(2, names[1]))
-        out += ebml_header() + segment(info(), trk, tags(head), cluster(0, blocks, unknown=8), tail, unknown=8)
+        out += ebml_header() + segment(info(), trk, tags(head), cluster(PRODUCER_BASE_MS + start if cluster_times else 0, blocks, unknown=8), tail, unknown=8)
         frag_facts.append(collections.OrderedDict(call=call, fragment_number=number, producer_timestamp_ms=
                                                   PRODUCER_BASE_MS + start, contact_id=CONTACTS[call] if tagged else None,
                                                   track_names={"1": names[0], "2": names[1]}))
@@ -240,6 +243,7 @@ def generate():
     with tempfile.TemporaryDirectory() as tmp:
         for name, build in (("connect_two_calls.mkv", fx_connect_two_calls), ("pcm_gaps.mkv", fx_pcm_gaps),
                             ("pcm_51.mkv", fx_pcm_51),
+                            ("connect_cluster_times.mkv", lambda: fx_connect_two_calls(True)),
                             ("aac_track.mkv", lambda: fx_aac_track(tmp))):
             W.new_tally()
             data, facts = build()
