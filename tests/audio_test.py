@@ -377,6 +377,36 @@ class Connect(Oracles):
         for f in os.listdir(out):
             self.assertEqual(read(os.path.join(piped, f)), read(os.path.join(out, f)), f)
 
+    def test_replayed_fragment_overlaps(self):
+        # A fragment delivered twice (a consumer resuming replays it): the second copy overlaps the
+        # first entirely; it is reported and dropped, the speakers' files stay the call's PCM.
+        src = fixture('connect_two_calls.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']
+        offsets = facts['fragment_offsets']
+        data = read(src)
+        replayed = os.path.join(TMP, 'replayed.mkv')
+        with open(replayed, 'wb') as f:
+            f.write(data[:offsets[3]] + data[offsets[2]:offsets[3]])
+        out, index, r = kvsp_audio(replayed)
+        self.assertEqual(len(index), 2)
+        for e in index:
+            self.assertEqual(wav_data(os.path.join(out, e['file'])), gen.connect_pcm(e['name'], 'A'))
+            # each of its 5 blocks of 20 ms overlaps: 800 samples dropped
+            self.assertEqual((e['overlaps'], e['overlap_samples'], e['gap_count']), (5, 800, 0))
+        self.assertEqual(r.stderr.count(b'overlap dropped'), 10)
+
+    def test_start_where_tracks_swap(self):
+        # Fragment 1 numbers the tracks the other way round: the files still follow the Names.
+        src = fixture('connect_two_calls.mkv')
+        frag = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['fragments'][1]
+        self.assertEqual(frag['track_names']['1'], 'AUDIO_TO_CUSTOMER')
+        out, index, _ = kvsp_audio(src, '--start', 'fragment:' + frag['fragment_number'])
+        files = by_file(index)
+        for number, name in frag['track_names'].items():
+            fname = 'track-%s-%s.wav' % (number, name)
+            self.assertEqual(wav_data(os.path.join(out, fname)), gen.connect_pcm(name, 'A')[2 * 800:])
+            self.assertEqual(files[fname]['track'], int(number))
+
     def test_start_fragments_and_errors(self):
         src = fixture('connect_two_calls.mkv')
         facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['fragments']
