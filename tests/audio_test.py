@@ -424,6 +424,24 @@ class Connect(Oracles):
         r = run([KVSP, 'fragments', '--start', 'now', src])
         self.assertEqual(r.returncode, 2)
 
+    def test_start_frames_of_capture(self):
+        # The shared input code: kvsp frames --list of a GetMedia capture from its third fragment is
+        # the whole list's frames of fragments 2 on (ffprobe counts the packets of a merge of them).
+        src = capture('output_get_media.mkv')
+        whole = [json.loads(line) for line in run([KVSP, 'frames', '--list', src]).stdout.splitlines()]
+        number = [f['fragment_number'] for f in whole if f['fragment_index'] == 2][0]
+        r = run([KVSP, 'frames', '--list', '--start', 'fragment:' + number, src])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        key = lambda f: (f['track'], f['fragment_number'], f['pts_ms'], f['size'])  # noqa: E731
+        got = [key(json.loads(line)) for line in r.stdout.splitlines()]
+        self.assertEqual(got, [key(f) for f in whole if f['fragment_index'] >= 2])
+        merged = os.path.join(TMP, 'from_third.mkv')
+        r = run([KVSP, 'merge', '--start', 'fragment:' + number, '-o', merged, src])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(['ffprobe', '-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0',
+                 merged])
+        self.assertEqual(sum(int(x) for x in r.stdout.split()), len(got))
+
     def test_resampled_like_ffmpeg(self):
         facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['calls']
         out, index, _ = kvsp_audio(fixture('connect_two_calls.mkv'), '--contact-id', facts['A']['contact_id'],
