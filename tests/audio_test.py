@@ -236,6 +236,76 @@ class Copied(Oracles):
         self.assertEqual(len(index), 1)
 
 
+def wav_fmt(path):
+    """(format tag, channel mask or None) of a WAV file's fmt chunk."""
+    data = read(path)
+    pos = 12
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack('<I', data[pos + 4:pos + 8])[0]
+        if cid == b'fmt ':
+            tag = struct.unpack('<H', data[pos + 8:pos + 10])[0]
+            mask = struct.unpack('<I', data[pos + 28:pos + 32])[0] if tag == 0xFFFE and size >= 40 else None
+            return tag, mask
+        pos += 8 + size + (size & 1)
+    raise AssertionError('no fmt chunk in %s' % path)
+
+
+def ffprobe_layout(path):
+    r = run(['ffprobe', '-v', 'error', '-select_streams', 'a:0', '-show_entries',
+             'stream=codec_name,channels,channel_layout', '-of', 'json', path])
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)['streams'][0]
+    return s['codec_name'], s['channels'], s.get('channel_layout')
+
+
+def sox_s16(path, bits=16):
+    """sox's read of path as signed little-endian integers of bits, without dither."""
+    need('sox')
+    r = run(['sox', '-D', path, '-t', 'raw', '-e', 'signed-integer', '-b', str(bits), '-L', '-'])
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+class Extensible(Oracles):
+    """More than two channels, or more than 16 bits: WAVE_FORMAT_EXTENSIBLE with a channel mask;
+    ffprobe and sox read the 5.1 fixture back as the PCM that went in."""
+
+    def test_surround(self):
+        src = fixture('pcm_51.mkv')
+        want = gen.surround_pcm()
+        n = len(want) // 12
+        for fmt, codec in (('s16', 'pcm_s16le'), ('s32', 'pcm_s32le'), ('f32', 'pcm_f32le')):
+            with self.subTest(sample_format=fmt):
+                out, index, _ = kvsp_audio(src, '--sample-format', fmt)
+                path = os.path.join(out, 'track-1-surround.wav')
+                self.assertEqual(wav_fmt(path), (0xFFFE, 0x3F))  # FL FR FC LFE BL BR
+                self.assertEqual(ffprobe_layout(path), (codec, 6, '5.1'))
+                self.assert_wav(path, 8000, 6, n)
+                self.assertEqual(ffmpeg_pcm(path), want, 'ffmpeg reads other samples')
+                self.assertEqual(sox_s16(path), want, 'sox reads other samples')
+                self.assertEqual(index[0]['channels'], 6)
+
+    def test_stereo_and_mono(self):
+        src = capture('vogels_330.mkv')
+        out, index, _ = kvsp_audio(src)
+        self.assertEqual(wav_fmt(os.path.join(out, index[0]['file'])), (1, None))  # 16-bit stereo: plain PCM
+        out, index, _ = kvsp_audio(src, '--sample-format', 's32')
+        path = os.path.join(out, index[0]['file'])
+        self.assertEqual(wav_fmt(path), (0xFFFE, 0x3))  # FL FR
+        self.assertEqual(ffprobe_layout(path), ('pcm_s32le', 2, 'stereo'))
+        # 32 bits from the decoder, as ffmpeg's -f s32le of the source
+        want = run(['ffmpeg', '-nostdin', '-v', 'error', '-i', src, '-map', '0:a', '-f', 's32le', '-']).stdout
+        self.assertEqual(sox_s16(path, 32), want)
+        self.assertEqual(run(['ffmpeg', '-nostdin', '-v', 'error', '-i', path, '-f', 's32le', '-']).stdout, want)
+
+    def test_mono_float(self):
+        out, index, _ = kvsp_audio(fixture('pcm_gaps.mkv'), '--track', '3', '--sample-format', 'f32')
+        path = os.path.join(out, index[0]['file'])
+        self.assertEqual(wav_fmt(path), (0xFFFE, 0x4))  # FC
+        self.assertEqual(ffprobe_layout(path), ('pcm_f32le', 1, 'mono'))
+        self.assertEqual(ffmpeg_pcm(path), gen.s16le(gen.tone(800, 0, len(gen.PLAIN_TIMES) * gen.BLOCK_SAMPLES)))
+
+
 class Connect(Oracles):
     def check_call(self, out, index, call, piece=0):
         """The piece-th file of each speaker (found by the Name in the index) holds call's PCM."""
@@ -270,6 +340,108 @@ class Connect(Oracles):
         _, index, _ = kvsp_audio(fixture('connect_two_calls.mkv'), '--contact-id', 'no-such-call')
         self.assertEqual(index, [])
 
+    def test_start_mid_call(self):
+        # --start on a file, as on a stream: from fragment 2 (200 ms into call A), given as Connect's
+        # contact attributes give it (a fragment number, a producer timestamp), by file and by stdin.
+        src = fixture('connect_two_calls.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']
+        frag = facts['fragments'][2]
+        skip = (frag['producer_timestamp_ms'] - facts['calls']['A']['first_producer_timestamp_ms']) * 8
+        whole, whole_index, _ = kvsp_audio(src, '--contact-id', facts['calls']['A']['contact_id'])
+        ts = frag['producer_timestamp_ms'] / 1000.0
+        for start in ('fragment:' + frag['fragment_number'], 'producer-ts:%.3f' % ts, 'producer-ts:%.3f' % (ts - 0.05),
+                      'server-ts:%.3f' % (ts + 0.613), 'continuation:' + facts['fragments'][1]['fragment_number']):
+            with self.subTest(start=start):
+                out, index, _ = kvsp_audio(src, '--start', start)
+                self.assertEqual(len(index), 4)
+                for name in ('AUDIO_FROM_CUSTOMER', 'AUDIO_TO_CUSTOMER'):
+                    fname = 'track-%s-%s.wav' % ([k for k, v in frag['track_names'].items() if v == name][0], name)
+                    path = os.path.join(out, fname)
+                    want = gen.connect_pcm(name, 'A')[2 * skip:]
+                    self.assertEqual(wav_data(path), want, name)
+                    self.assert_wav(path, 8000, 1, len(want) // 2)
+                    # sox trimming the whole call's file independently agrees
+                    whole_file = [e['file'] for e in whole_index if e['name'] == name][0]
+                    trimmed = run(['sox', os.path.join(whole, whole_file), '-t', 'raw', '-', 'trim', '%ds' % skip])
+                    self.assertEqual(trimmed.stdout, want)
+                    e = by_file(index)[fname]
+                    self.assertEqual((e['first_producer_timestamp_ms'], e['first_fragment_number']),
+                                     (frag['producer_timestamp_ms'], frag['fragment_number']))
+                self.check_call(out, index, 'B', 1)
+        piped = tempfile.mkdtemp(dir=TMP)
+        with open(src, 'rb') as stdin:
+            r = subprocess.run([KVSP, 'audio', '-o', piped, '--chunk-size', '333', '--start',
+                                'fragment:' + frag['fragment_number'], '-'], stdin=stdin, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(os.listdir(piped)), sorted(os.listdir(out)))
+        for f in os.listdir(out):
+            self.assertEqual(read(os.path.join(piped, f)), read(os.path.join(out, f)), f)
+
+    def test_replayed_fragment_overlaps(self):
+        # A fragment delivered twice (a consumer resuming replays it): the second copy overlaps the
+        # first entirely; it is reported and dropped, the speakers' files stay the call's PCM.
+        src = fixture('connect_two_calls.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']
+        offsets = facts['fragment_offsets']
+        data = read(src)
+        replayed = os.path.join(TMP, 'replayed.mkv')
+        with open(replayed, 'wb') as f:
+            f.write(data[:offsets[3]] + data[offsets[2]:offsets[3]])
+        out, index, r = kvsp_audio(replayed)
+        self.assertEqual(len(index), 2)
+        for e in index:
+            self.assertEqual(wav_data(os.path.join(out, e['file'])), gen.connect_pcm(e['name'], 'A'))
+            # each of its 5 blocks of 20 ms overlaps: 800 samples dropped
+            self.assertEqual((e['overlaps'], e['overlap_samples'], e['gap_count']), (5, 800, 0))
+        self.assertEqual(r.stderr.count(b'overlap dropped'), 10)
+
+    def test_start_where_tracks_swap(self):
+        # Fragment 1 numbers the tracks the other way round: the files still follow the Names.
+        src = fixture('connect_two_calls.mkv')
+        frag = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['fragments'][1]
+        self.assertEqual(frag['track_names']['1'], 'AUDIO_TO_CUSTOMER')
+        out, index, _ = kvsp_audio(src, '--start', 'fragment:' + frag['fragment_number'])
+        files = by_file(index)
+        for number, name in frag['track_names'].items():
+            fname = 'track-%s-%s.wav' % (number, name)
+            self.assertEqual(wav_data(os.path.join(out, fname)), gen.connect_pcm(name, 'A')[2 * 800:])
+            self.assertEqual(files[fname]['track'], int(number))
+
+    def test_start_fragments_and_errors(self):
+        src = fixture('connect_two_calls.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['fragments']
+        numbers = [f['fragment_number'] for f in facts]
+        for k in range(len(numbers)):
+            r = run([KVSP, 'fragments', '--start', 'fragment:' + numbers[k], src])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([json.loads(line)['fragment_number'] for line in r.stdout.splitlines()], numbers[k:])
+        # ISO 8601, between fragments 2 and 3: from fragment 3 on
+        r = run([KVSP, 'fragments', '--start', 'producer-ts:2023-11-14T22:13:25Z', src])
+        self.assertEqual([json.loads(line)['fragment_number'] for line in r.stdout.splitlines()], numbers[3:])
+        r = run([KVSP, 'audio', '-o', os.path.join(TMP, 'none'), '--start', 'fragment:12345', src])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'no fragment numbered 12345', r.stderr)
+        r = run([KVSP, 'fragments', '--start', 'now', src])
+        self.assertEqual(r.returncode, 2)
+
+    def test_start_frames_of_capture(self):
+        # The shared input code: kvsp frames --list of a GetMedia capture from its third fragment is
+        # the whole list's frames of fragments 2 on (ffprobe counts the packets of a merge of them).
+        src = capture('output_get_media.mkv')
+        whole = [json.loads(line) for line in run([KVSP, 'frames', '--list', src]).stdout.splitlines()]
+        number = [f['fragment_number'] for f in whole if f['fragment_index'] == 2][0]
+        r = run([KVSP, 'frames', '--list', '--start', 'fragment:' + number, src])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        key = lambda f: (f['track'], f['fragment_number'], f['pts_ms'], f['size'])  # noqa: E731
+        got = [key(json.loads(line)) for line in r.stdout.splitlines()]
+        self.assertEqual(got, [key(f) for f in whole if f['fragment_index'] >= 2])
+        merged = os.path.join(TMP, 'from_third.mkv')
+        r = run([KVSP, 'merge', '--start', 'fragment:' + number, '-o', merged, src])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(['ffprobe', '-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0',
+                 merged])
+        self.assertEqual(sum(int(x) for x in r.stdout.split()), len(got))
+
     def test_resampled_like_ffmpeg(self):
         facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']['calls']
         out, index, _ = kvsp_audio(fixture('connect_two_calls.mkv'), '--contact-id', facts['A']['contact_id'],
@@ -299,17 +471,55 @@ class Streaming(unittest.TestCase):
     """kvsp audio --stream from kvsp serve (which cuts its first GetMedia response): the files are
     those of the whole file, byte for byte."""
 
-    def test_cut_stream_same_files(self):
+    def serve_root(self, *names):
         if run([KVSP, 'serve', '--help']).returncode != 0:
             raise unittest.SkipTest('kvsp serve not built')
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'client'))
-        import kvsp_server
         root = tempfile.mkdtemp(dir=TMP)
-        for name in ('pcm_gaps', 'aac_track'):
+        for name in names:
             shutil.copy(fixture(name + '.mkv'), os.path.join(root, name + '.mkv'))
         environ = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
         environ.update(AWS_ACCESS_KEY_ID='AKIDAUDIO', AWS_SECRET_ACCESS_KEY='audio/test/secret',
                        AWS_REGION='us-west-2', AWS_EC2_METADATA_DISABLED='true', HOME=root)
+        return root, environ
+
+    def test_contact_id_over_stream(self):
+        # serve keeps each fragment's own tags (ContactId, InstanceId, MimeType) as KVS does, so
+        # --contact-id works on the stream: each call's WAV files equal the file's (and the PCM that
+        # went in), with cuts. The fixture's Clusters have KVS's timecodes: serve places by them.
+        root, environ = self.serve_root('connect_cluster_times')
+        import kvsp_server
+        src = fixture('connect_cluster_times.mkv')
+        facts = json.load(open(fixture('fixtures.json')))['fixtures']['connect_two_calls.mkv']
+        for cut in ('1:3000', '3:700'):
+            with self.subTest(cut=cut), kvsp_server.KvspServer(
+                    KVSP, root, '--access-key', 'AKIDAUDIO', '--secret-key', 'audio/test/secret',
+                    '--fault-cut-at', cut) as server:
+                common = ['--stream', 'connect_cluster_times', '--start', 'earliest', '--endpoint-url', server.url]
+                r = subprocess.run([KVSP, 'fragments', *common], capture_output=True, timeout=120, env=environ)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                got = [{t['name']: t['value'] for t in json.loads(line)['tags']} for line in r.stdout.splitlines()]
+                self.assertEqual([g.get('ContactId') for g in got], [f['contact_id'] for f in facts['fragments']])
+                self.assertEqual({g.get('MimeType') for g in got}, {'audio/L16;rate=8000;channels=1'})
+                for call in ('A', 'B'):
+                    contact = facts['calls'][call]['contact_id']
+                    want, index, _ = kvsp_audio(src, '--contact-id', contact)
+                    out = tempfile.mkdtemp(dir=TMP)
+                    r = subprocess.run([KVSP, 'audio', *common, '--contact-id', contact, '-o', out],
+                                       capture_output=True, timeout=120, env=environ)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    files = sorted(e['file'] for e in index)
+                    self.assertEqual(len(files), 2)
+                    self.assertEqual(sorted(f for f in os.listdir(out) if f != 'index.jsonl'), files)
+                    for e in index:
+                        self.assertEqual(wav_data(os.path.join(want, e['file'])), gen.connect_pcm(e['name'], call))
+                    for f in files:
+                        self.assertEqual(read(os.path.join(out, f)), read(os.path.join(want, f)), f)
+                self.assertIn('cut at fragment', server.stderr())
+
+    def test_cut_stream_same_files(self):
+        root, environ = self.serve_root('pcm_gaps', 'aac_track')
+        import kvsp_server
         for cut in ('1:3000', '0:700'):
             with self.subTest(cut=cut), kvsp_server.KvspServer(
                     KVSP, root, '--access-key', 'AKIDAUDIO', '--secret-key', 'audio/test/secret',

@@ -18,11 +18,16 @@ is the point of it), which make_fixtures.py --check requires of its fixtures.
                          belongs to call A), 3-4 call B, 10 s later. Fragments 1 and 3 number the
                          tracks the other way round (1 = AUDIO_TO_CUSTOMER). Every Cluster's timecode
                          is 0: only the producer timestamps place the fragments.
+  connect_cluster_times.mkv  the same with each Cluster's timecode its fragment's producer timestamp
+                         in ms, as KVS returns them: kvsp serve, which places fragments by Cluster
+                         timecodes, then serves the calls with their timing.
   pcm_gaps.mkv           one Segment, 8 kHz mono PCM in 20 ms blocks, times from block timecodes
                          only (no KVS tags): track 1 A_PCM/INT/LIT with a 60 ms gap (blocks 10-12
                          missing), a block 10 ms early (overlapping), then a 3 s gap; tracks 2
                          (A_PCM/INT/BIG), 3 (A_PCM/FLOAT/IEEE), 4 (A_MS/ACM, a PCM WAVEFORMATEX)
                          and 5 (A_PCM/INT/LIT, 24 bits) hold tones without gaps.
+  pcm_51.mkv             one Segment, 200 ms of 8 kHz 16-bit A_PCM/INT/LIT with 6 channels (5.1), channel c
+                         (from 0) a tone of 300 + 100 * c Hz, in 20 ms blocks.
   aac_track.mkv          one Segment, 2 Clusters: 1 s of a 440 Hz tone, AAC mono 16 kHz from
                          ffmpeg, with SamplingFrequency and Channels.
 """
@@ -94,7 +99,7 @@ def connect_pcm(name, call):
     return s16le(tone(CONNECT_FREQ[name], 0, n))
 
 
-def fx_connect_two_calls():
+def fx_connect_two_calls(cluster_times=False):
     out, offsets, frag_facts = b"", [], []
     first_ms = {}
     for k, (call, start, tagged, first_name) in enumerate(CONNECT_FRAGMENTS):
@@ -114,7 +119,7 @@ def fx_connect_two_calls():
         tail = tags([("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "1200"), ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", number)])
         offsets.append(len(out))
         trk = master(TRACKS, connect_track_entry(1, names[0]), connect_track_entry(2, names[1]))
-        out += ebml_header() + segment(info(), trk, tags(head), cluster(0, blocks, unknown=8), tail, unknown=8)
+        out += ebml_header() + segment(info(), trk, tags(head), cluster(PRODUCER_BASE_MS + start if cluster_times else 0, blocks, unknown=8), tail, unknown=8)
         frag_facts.append(collections.OrderedDict(call=call, fragment_number=number, producer_timestamp_ms=
                                                   PRODUCER_BASE_MS + start, contact_id=CONTACTS[call] if tagged else None,
                                                   track_names={"1": names[0], "2": names[1]}))
@@ -189,6 +194,32 @@ def fx_pcm_gaps():
         "sample_rate": RATE, "block_ms": BLOCK_MS, "track1_block_ms": GAP_TIMES, "tracks23_block_ms": PLAIN_TIMES}
 
 
+# ---------------------------------------------------------------- pcm_51.mkv
+SURROUND_CHANNELS = 6
+SURROUND_MS = 200
+
+
+def surround_pcm():
+    """The interleaved s16le samples of pcm_51.mkv, as they went in."""
+    n = SURROUND_MS * RATE // 1000
+    chans = [tone(300 + 100 * c, 0, n) for c in range(SURROUND_CHANNELS)]
+    return s16le([chans[c][i] for i in range(n) for c in range(SURROUND_CHANNELS)])
+
+
+def fx_pcm_51():
+    pcm, frame = surround_pcm(), 2 * SURROUND_CHANNELS
+    step = BLOCK_SAMPLES * frame
+    blocks = [simple_block(1, t, [pcm[t // BLOCK_MS * step:(t // BLOCK_MS + 1) * step]], True)
+              for t in range(0, SURROUND_MS, BLOCK_MS)]
+    entry = master(TRACK_ENTRY, uint(TRACK_NUMBER, 1), uint(TRACK_UID, 0x4B565350401), uint(TRACK_TYPE, 2),
+                   text(CODEC_ID, "A_PCM/INT/LIT"), text(NAME, "surround"),
+                   master(AUDIO, flt(SAMPLING_FREQUENCY, float(RATE)), uint(CHANNELS, SURROUND_CHANNELS),
+                          uint(BIT_DEPTH, 16)))
+    return ebml_header() + segment(info(), master(TRACKS, entry), cluster(0, blocks)), {
+        "sample_rate": RATE, "channels": SURROUND_CHANNELS, "samples": SURROUND_MS * RATE // 1000,
+        "sha256": hashlib.sha256(pcm).hexdigest()}
+
+
 # ---------------------------------------------------------------- aac_track.mkv
 def fx_aac_track(tmp):
     trk, frames = fixture_sources.encode(tmp, "aac16k", [
@@ -211,6 +242,8 @@ def generate():
     manifest = collections.OrderedDict(generator="tests/resources/make_audio_fixtures.py", fixtures={})
     with tempfile.TemporaryDirectory() as tmp:
         for name, build in (("connect_two_calls.mkv", fx_connect_two_calls), ("pcm_gaps.mkv", fx_pcm_gaps),
+                            ("pcm_51.mkv", fx_pcm_51),
+                            ("connect_cluster_times.mkv", lambda: fx_connect_two_calls(True)),
                             ("aac_track.mkv", lambda: fx_aac_track(tmp))):
             W.new_tally()
             data, facts = build()

@@ -36,7 +36,10 @@ typedef struct cli_input_options {
     const char *metrics;                  /* --metrics [ADDR:]PORT: Prometheus text over HTTP */
     struct sockaddr_storage metrics_addr; /* where, parsed */
     socklen_t metrics_addr_len;
-    const char *start; /* --start, default "now" */
+    const char *start; /* --start, default "now" (a file: earliest) */
+    /* --start on a file or stdin (cli_start.c): the scan for the start */
+    struct cli_start_state *start_state;
+    char start_error[640]; /* why the start was not found; "" */
     const char *region;
     const char *endpoint_url;
     const char *profile;
@@ -92,6 +95,23 @@ int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_
                       int16_t rel, double *ms);
 /* 1 if the fragment's frames overlap the range (always without one). */
 int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f);
+
+/* cli_start.c: --start on a file or stdin reads it as GetMedia with that
+ * selector would return it: from the fragment numbered N (fragment:N), the
+ * one after T (continuation:T), or the first whose producer (server)
+ * timestamp is at or after T (producer-ts:T, server-ts:T; epoch seconds or
+ * ISO 8601). Setup after parsing: 0, or -1 after saying why. */
+typedef struct cli_start_state cli_start_state;
+int cli_start_setup(cli_input_options *o);
+/* Hands bytes of the input to the reader: all of them, with deliver,
+ * without a start, else those from the start fragment on. */
+typedef int (*cli_deliver_fn)(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v,
+                              const uint8_t *data, size_t len);
+int cli_start_push(const cli_input_options *o, const uint8_t *data, size_t len, kvsp_reader *r,
+                   const kvsp_visitor *v, cli_deliver_fn deliver);
+/* After the input: KVSP_OK, or KVSP_ERR_INVALID_ARG with o->start_error
+ * saying why (no such fragment; bad input before it). Frees the scan. */
+int cli_start_finish(cli_input_options *o);
 
 /* Reads the input in chunks and runs the reader with the visitor until the
  * end of input. Returns KVSP_OK, a reader error, or KVSP_ERR_IO (errno set). */
@@ -289,6 +309,11 @@ int client_fragments(cli_input_options *in);
 #define CLI_COMMON_OPTIONS_HELP                                                     \
     CLI_READER_OPTIONS_HELP                                                         \
     CLI_RANGE_OPTIONS_HELP                                                          \
+    "  --start SELECTOR      on INPUT (a GetMedia payload): from the fragment\n"    \
+    "                        fragment:N, the one after continuation:T, or the\n"    \
+    "                        first at or after producer-ts:T|server-ts:T (epoch\n"  \
+    "                        seconds or ISO 8601) on, as GetMedia would;\n"         \
+    "                        offsets then count from it\n"                          \
     "  --stream NAME         read GetMedia of a KVS stream (name or ARN) instead\n" \
     "                        of INPUT; --start earliest|now|fragment:N|\n"          \
     "                        continuation:T|server-ts:S|producer-ts:S (default\n"   \

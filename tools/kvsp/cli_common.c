@@ -241,7 +241,7 @@ int cli_parse_input_args(int argc, char **argv, const cli_command_spec *spec, cl
         cli_error("kvsp: --metrics needs --stream (it reports on a consumer of streams)");
         return CLI_EXIT_USAGE;
     }
-    if (cli_range_check(in) != 0)
+    if (cli_range_check(in) != 0 || cli_start_setup(in) != 0)
         return CLI_EXIT_USAGE;
     if (in->stream && argc - optind > 0) {
         cli_error("kvsp: give either --stream or an input file\n");
@@ -262,6 +262,20 @@ const char *cli_input_name(const cli_input_options *o)
     if (o->stream)
         return o->stream;
     return (!o->path || strcmp(o->path, "-") == 0) ? "<stdin>" : o->path;
+}
+
+static int deliver(const cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v,
+                   const uint8_t *data, size_t len)
+{
+    int st;
+    if (o->feed) {
+        st = o->feed(o->feed_user, data, len);
+    } else {
+        st = kvsp_reader_push(r, data, len, v);
+        while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
+            st = kvsp_reader_run(r, v);
+    }
+    return st == KVSP_NEED_DATA ? KVSP_OK : st;
 }
 
 /* read() rather than stdio so that bytes from a pipe reach the reader as soon
@@ -287,15 +301,7 @@ int cli_feed_path(const cli_input_options *o, const char *path, kvsp_reader *r,
         }
         if (n == 0)
             break;
-        if (o->feed) {
-            st = o->feed(o->feed_user, buf, (size_t)n);
-        } else {
-            st = kvsp_reader_push(r, buf, (size_t)n, v);
-            while (st == KVSP_PAUSED) /* no subcommand pauses; resume if one does */
-                st = kvsp_reader_run(r, v);
-        }
-        if (st == KVSP_NEED_DATA)
-            st = KVSP_OK;
+        st = cli_start_push(o, buf, (size_t)n, r, v, deliver);
         if (o->progress)
             o->progress(o->progress_user, kvsp_reader_offset(r));
     }
@@ -326,11 +332,18 @@ int cli_run_reader(cli_input_options *o, kvsp_reader *r, const kvsp_visitor *v)
     }
 #endif
     int st = cli_feed_path(o, o->path, r, v);
+    int start = cli_start_finish(o);
+    if (st == KVSP_OK)
+        st = start;
     return st == KVSP_OK ? cli_finish_reader(r, v) : st;
 }
 
 void cli_report_error(const char *cmd, const cli_input_options *o, const kvsp_reader *r, int status)
 {
+    if (o->start_error[0]) {
+        cli_error("kvsp %s: %s: %s\n", cmd, cli_input_name(o), o->start_error);
+        return;
+    }
     if (o->client_error[0] &&
         (status == KVSP_ERR_NETWORK || status == KVSP_ERR_SERVICE || !r || !kvsp_reader_error(r))) {
         char host[256];

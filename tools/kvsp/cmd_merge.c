@@ -191,6 +191,9 @@ int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v)
         st = cli_feed_path(in, NULL, r, v);
     for (int i = 0; st == KVSP_OK && i < in->npaths; i++)
         st = cli_feed_path(in, in->paths[i], r, v);
+    int start = cli_start_finish(in); /* --start: the inputs are one stream */
+    if (st == KVSP_OK)
+        st = start;
     if (st == KVSP_OK)
         st = cli_finish_reader(r, v);
     return st;

@@ -53,6 +53,10 @@ typedef struct serve_fragment {
     int64_t server_ms;
     int64_t duration_ms;
     int64_t release_offset_ms; /* --live: released this long after the start */
+    /* The producer's SimpleTags before the Cluster (ContactId, MimeType, ...;
+     * not the AWS_KINESISVIDEO_* ones, which serve writes anew), re-encoded:
+     * KVS keeps them in each fragment it returns. */
+    ebml_out tags;
 } serve_fragment;
 
 typedef struct serve_stream {

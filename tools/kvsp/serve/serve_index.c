@@ -18,6 +18,9 @@
 #define ID_DOCTYPE 0x4282u
 #define MAX_DEFAULT_DURATIONS 64
 #define MAX_CAPTURE_DEPTH 32
+/* Producer tags kept per fragment; more are dropped (hostile files). */
+#define MAX_FRAGMENT_TAG_BYTES 65536
+#define AWS_TAG_PREFIX "AWS_KINESISVIDEO_"
 
 typedef struct track_duration {
     uint64_t track;
@@ -27,8 +30,10 @@ typedef struct track_duration {
 typedef struct indexer {
     serve_stream *s;
     size_t fragments_cap;
-    /* Info or Tracks being re-encoded */
-    ebml_out info, tracks;
+    /* Info or Tracks (or a SimpleTag) being re-encoded */
+    ebml_out info, tracks, tag;
+    int tag_is_producers;   /* the SimpleTag's name is not AWS_KINESISVIDEO_* */
+    ebml_out fragment_tags; /* the producer's, for the next Cluster */
     ebml_out *capture;
     uint32_t capture_depth;
     size_t marks[MAX_CAPTURE_DEPTH];
@@ -167,8 +172,10 @@ static int push_fragment(indexer *ix, uint64_t end)
     serve_stream *s = ix->s;
     serve_fragment *f = &ix->cur;
     ix->in_cluster = 0;
-    if (end <= f->offset)
+    if (end <= f->offset) {
+        kvsp_ebml_out_free(&f->tags);
         return 0;
+    }
     f->size = end - f->offset;
     f->frames = ix->committed_frames;
     double scale = (double)s->headers[f->header].timecode_scale / 1e6; /* ms per tick */
@@ -242,9 +249,17 @@ static int on_event(indexer *ix, const kvsp_event *ev)
         capture_event(ix, ev);
         if (ix->capture == &ix->tracks)
             track_event(ix, ev);
+        if (ix->capture == &ix->tag && ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TAG_NAME &&
+            ev->depth == ix->capture_depth + 1)
+            ix->tag_is_producers = !(ev->data_size >= strlen(AWS_TAG_PREFIX) &&
+                                     memcmp(ev->data, AWS_TAG_PREFIX, strlen(AWS_TAG_PREFIX)) == 0);
         if (ev->type == KVSP_EV_END && ev->depth == ix->capture_depth) {
+            if (ix->capture != &ix->tag)
+                ix->header_dirty = 1;
+            else if (ix->tag_is_producers &&
+                     ix->fragment_tags.len + ix->tag.len <= MAX_FRAGMENT_TAG_BYTES)
+                kvsp_ebml_out_bytes(&ix->fragment_tags, ix->tag.data, ix->tag.len);
             ix->capture = NULL;
-            ix->header_dirty = 1;
         }
         if (ev->type == KVSP_EV_DATA && ev->id == KVSP_ID_TIMECODE_SCALE &&
             ev->depth == ix->capture_depth + 1 && ev->value.u)
@@ -261,6 +276,14 @@ static int on_event(indexer *ix, const kvsp_event *ev)
     }
     if (ev->type != KVSP_EV_START)
         return 0;
+    if (ev->id == KVSP_ID_SIMPLETAG) { /* in Tags outside a Cluster */
+        ix->capture = &ix->tag;
+        ix->capture_depth = ev->depth;
+        ix->tag_is_producers = 0;
+        kvsp_ebml_out_clear(&ix->tag);
+        capture_event(ix, ev);
+        return 0;
+    }
     if (ev->id == KVSP_ID_INFO || ev->id == KVSP_ID_TRACKS) {
         ix->capture = ev->id == KVSP_ID_INFO ? &ix->info : &ix->tracks;
         ix->capture_depth = ev->depth;
@@ -277,6 +300,9 @@ static int on_event(indexer *ix, const kvsp_event *ev)
         int st = current_header(ix, &ix->cur.header);
         if (st < 0)
             return st;
+        /* the tags since the last Cluster are this fragment's */
+        ix->cur.tags = ix->fragment_tags;
+        memset(&ix->fragment_tags, 0, sizeof ix->fragment_tags);
         ix->in_cluster = 1;
         ix->cluster_unknown = ev->size == KVSP_SIZE_UNKNOWN;
         ix->cluster_header_size = ev->header_size;
@@ -387,6 +413,8 @@ static int index_file(serve_stream *s, unsigned stream_no)
     assign_times(s, stream_no);
     kvsp_ebml_out_free(&ix.info);
     kvsp_ebml_out_free(&ix.tracks);
+    kvsp_ebml_out_free(&ix.tag);
+    kvsp_ebml_out_free(&ix.fragment_tags);
     free(buf);
     kvsp_reader_destroy(r);
     return st == KVSP_ERR_NOMEM ? st : KVSP_OK;
@@ -485,6 +513,8 @@ void serve_streams_free(serve_ctx *ctx)
             kvsp_ebml_out_free(&s->headers[h].tracks);
         }
         free(s->headers);
+        for (size_t k = 0; k < s->count; k++)
+            kvsp_ebml_out_free(&s->fragments[k].tags);
         free(s->fragments);
         if (s->fd >= 0)
             close(s->fd);

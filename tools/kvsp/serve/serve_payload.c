@@ -80,6 +80,8 @@ void serve_fragment_head(ebml_out *o, const serve_stream *s, const serve_fragmen
         simple_tag(o, "AWS_KINESISVIDEO_SERVER_TIMESTAMP", server);
         simple_tag(o, "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", producer);
     }
+    if (f->tags.len) /* the producer's, as KVS keeps them */
+        kvsp_ebml_out_bytes(o, f->tags.data, f->tags.len);
     kvsp_ebml_out_end(o, tag);
     kvsp_ebml_out_end(o, tags);
 }
