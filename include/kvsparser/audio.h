@@ -165,6 +165,16 @@ KVSP_API const kvsp_audio_stats *kvsp_audio_sink_stats(const kvsp_audio_sink *s)
 KVSP_API int kvsp_audio_sink_error(const kvsp_audio_sink *s);
 KVSP_API const char *kvsp_audio_sink_error_message(const kvsp_audio_sink *s);
 
+/* The WAV file of an output's PCM (`kvsp audio --format wav` and the Python
+ * package write it): a KVSP_WAV_HEADER_SIZE-byte header, then the
+ * interleaved samples little-endian. Fills header for data_bytes of PCM
+ * (sizes capped at the 32-bit RIFF maximum) of bytes_per_sample 2 (s16)
+ * or 4 (s32, or f32 when is_float). KVSP_OK or KVSP_ERR_INVALID_ARG. */
+#define KVSP_WAV_HEADER_SIZE 44
+KVSP_API int kvsp_audio_wav_header(uint8_t header[KVSP_WAV_HEADER_SIZE], int sample_rate,
+                                   int channels, int bytes_per_sample, int is_float,
+                                   uint64_t data_bytes);
+
 #ifdef __cplusplus
 }
 #endif

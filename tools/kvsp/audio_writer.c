@@ -1,4 +1,4 @@
-/* WAV, raw and FLAC files for kvsp audio. FLAC is libavcodec's encoder
+/* WAV (the library's header rule), raw and FLAC files for kvsp audio. FLAC is libavcodec's encoder
  * behind a hand-written container: "fLaC", the STREAMINFO block the
  * encoder gives (rewritten at the end with the final one, which has the
  * sample count and MD5), then the encoded frames. */
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kvsparser/audio.h"
 
 struct audio_writer {
     FILE *f;
@@ -28,29 +30,14 @@ const char *audio_file_extension(audio_file_format format)
     return format == AUDIO_WAV ? "wav" : format == AUDIO_FLAC ? "flac" : "raw";
 }
 
-static void le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* The 44-byte header; sizes of 0xFFFFFFFF-capped data, patched at close. */
+/* The header (the library's rule, kvsparser/audio.h), for the bytes
+ * written so far: a placeholder at open, the final one at close. */
 static int wav_header(audio_writer *w)
 {
-    uint8_t h[44];
-    uint64_t data = w->data_bytes > 0xFFFFFFFFu - 36 ? 0xFFFFFFFFu - 36 : w->data_bytes;
-    memcpy(h, "RIFF", 4);
-    le(h + 4, 36 + data, 4);
-    memcpy(h + 8, "WAVEfmt ", 8);
-    le(h + 16, 16, 4);
-    le(h + 20, w->is_float ? 3 : 1, 2);
-    le(h + 22, (uint64_t)w->channels, 2);
-    le(h + 24, (uint64_t)w->rate, 4);
-    le(h + 28, (uint64_t)w->rate * (uint64_t)w->channels * (uint64_t)w->bytes, 4);
-    le(h + 32, (uint64_t)w->channels * (uint64_t)w->bytes, 2);
-    le(h + 34, (uint64_t)w->bytes * 8, 2);
-    memcpy(h + 36, "data", 4);
-    le(h + 40, data, 4);
+    uint8_t h[KVSP_WAV_HEADER_SIZE];
+    if (kvsp_audio_wav_header(h, w->rate, w->channels, w->bytes, w->is_float, w->data_bytes) !=
+        KVSP_OK)
+        return -1;
     return fwrite(h, 1, sizeof h, w->f) == sizeof h ? 0 : -1;
 }
 
