@@ -241,3 +241,23 @@ def test_errors_and_pickling(served):
     assert pickle.loads(pickle.dumps(w)) == w
     with pytest.raises(TypeError):
         pickle.dumps(client.range(VIDEO))
+
+
+@pytest.mark.skipif(not kvsp.have_decoder, reason="built without the decoder")
+def test_clip_example(served, tmp_path):
+    """examples/python/clip_range.py: one picture per 500 ms of the range,
+    the same as kvsp.decode's, with their producer times."""
+    import numpy
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "python",
+                           "clip_range.py")
+    lo, hi = FIRST_PRODUCER_MS + 2100, FIRST_PRODUCER_MS + 5000
+    p = subprocess.run([sys.executable, example, "--stream", VIDEO, "--from", repr(epoch(lo)), "--to",
+                        repr(epoch(hi)), "-o", str(tmp_path), "--interval-ms", "500", "--endpoint-url",
+                        served.url, "--region", REGION], capture_output=True, timeout=300, text=True)
+    assert p.returncode == 0, p.stderr
+    saved = numpy.load(tmp_path / "pictures.npz")
+    client = kvsp.Client(region=REGION, endpoint_url=served.url)
+    pictures = list(kvsp.decode(client.range(VIDEO, start=epoch(lo), end=epoch(hi)), interval_ms=500))
+    assert list(saved["producer_timestamp_ms"]) == [p.producer_timestamp_ms for p in pictures]
+    assert saved["pictures"].shape[0] == len(pictures) == 6
+    assert all(lo <= t <= hi for t in saved["producer_timestamp_ms"])
