@@ -36,6 +36,7 @@ level by every reader::
         ...
     for info, pcm in kvsp.audio(clip):
         kvsp.write_wav("track-%d.wav" % info.track, pcm, info.sample_rate)
+    kvsp.merge(clip, "clip.mkv")        # from the keyframe at or before start
 
 Files are cut the same way with ``window=kvsp.Window.of(start, end)``.
 

@@ -149,18 +149,23 @@ _ON_CHANGE = {"new-file": 0, "new-segment": 1, "stop": 2}
 
 
 def merge(source, path, *, timeline="producer", on_change="new-file", kvs_tags=True, resync=False,
-          writing_app=None, chunk_size=DEFAULT_CHUNK_SIZE) -> dict:
+          writing_app=None, window: Optional[Window] = None, chunk_size=DEFAULT_CHUNK_SIZE) -> dict:
     """Merges a chain of fragments from a source into one seekable Matroska
     file at path, as `kvsp merge SOURCE -o PATH` does (timeline: producer,
     original or pack; on_change: new-file (PATH.1.mkv, ...), new-segment or
     stop). writing_app: the Info WritingApp (None: the library's name).
-    Returns the merger's counts and the list of files written. A
-    Client.range source is merged as the whole fragments it reads (from the
-    fragment holding its start to the one holding its end), not cut at
-    frame level as `kvsp merge --from/--to` cuts."""
+    Returns the merger's counts and the list of files written. window
+    (None: a Client.range source's): a clip, as `kvsp merge --from --to`
+    cuts it: from the keyframe at or before the window's start to the last
+    frame at or before its end (the library's kvsp_merge_clip)."""
+    w = window_of(source, window)
+    clip = {}
+    if w is not None:
+        clip = dict(clip=2 if w.timestamp == "server" else 1, clip_from_ms=w.start_ms,
+                    clip_to_ms=w.end_ms)
     try:
         m = _native.Merger(os.fspath(path), timeline=_TIMELINES[timeline], split=_ON_CHANGE[on_change],
-                           drop_kvs_tags=not kvs_tags, resync=resync, writing_app=writing_app)
+                           drop_kvs_tags=not kvs_tags, resync=resync, writing_app=writing_app, **clip)
     except KeyError as e:
         raise ValueError("unknown timeline or on_change: %s" % e) from None
     for chunk in chunks(source, chunk_size):

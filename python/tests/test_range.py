@@ -261,3 +261,32 @@ def test_clip_example(served, tmp_path):
     assert list(saved["producer_timestamp_ms"]) == [p.producer_timestamp_ms for p in pictures]
     assert saved["pictures"].shape[0] == len(pictures) == 6
     assert all(lo <= t <= hi for t in saved["producer_timestamp_ms"])
+
+
+@pytest.mark.parametrize("lo,hi", [(2500, 6100), (4000, 4500), (100, 9999)])
+def test_merge_range_is_the_clip(served, packets, tmp_path, lo, hi):
+    """kvsp.merge of a range writes `kvsp merge --stream --from --to`'s
+    bytes, and ffprobe reads the clip as the served file's packets from the
+    keyframe at or before `from` to the last one at or before `to`."""
+    client = kvsp.Client(region=REGION, endpoint_url=served.url)
+    start, end = epoch(FIRST_PRODUCER_MS + lo), epoch(FIRST_PRODUCER_MS + hi)
+    ours, theirs = tmp_path / "ours.mkv", tmp_path / "cli.mkv"
+    stats = kvsp.merge(client.range(VIDEO, start=start, end=end), ours,
+                       writing_app="kvsp merge " + kvsp.library_version)
+    cli(served, "merge", "--stream", VIDEO, "--from", repr(start), "--to", repr(end), "-o", str(theirs))
+    assert ours.read_bytes() == theirs.read_bytes()
+    lo_ms, hi_ms = FIRST_PRODUCER_MS + lo, FIRST_PRODUCER_MS + hi
+    key = max(p[0] for p in packets if p[1] and p[0] <= lo_ms)
+    want = [(p[1], p[2]) for p in packets if key <= p[0] <= hi_ms]
+    (got,) = ffprobe_packets.packet_details(str(ours)).values()
+    assert [(p["keyframe"], p["size"]) for p in got] == want and stats["frames"] == len(want)
+    assert float(got[0]["pts_ms"]) == 0 and float(got[-1]["pts_ms"]) == max(
+        p[0] for p in packets if p[0] <= hi_ms) - key
+    # a file cut by window= is the same clip
+    shift = FILE_FIRST_MS - FIRST_PRODUCER_MS
+    on_file = tmp_path / "file.mkv"
+    kvsp.merge(served.video, on_file, writing_app="kvsp merge " + kvsp.library_version,
+               window=kvsp.Window.of(epoch(lo_ms + shift), epoch(hi_ms + shift)))
+    (from_file,) = ffprobe_packets.packet_details(str(on_file)).values()
+    assert [(p["keyframe"], p["size"], p["pts_ms"]) for p in from_file] == \
+        [(p["keyframe"], p["size"], p["pts_ms"]) for p in got]
