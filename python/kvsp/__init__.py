@@ -54,12 +54,12 @@ have_decoder = bool(getattr(_native, "have_decoder", 0))
 
 if have_decoder:
     from ._decode import DecodeOptions, Decoder, decode, decode_batches
-    from ._audio import AudioGap, AudioInfo, audio, audio_files, write_wav
+    from ._audio import AudioGap, AudioInfo, CodecOverride, audio, audio_files, write_wav
 
 have_client = bool(getattr(_native, "have_client", 0))
 if have_client:
     from ._client import Client, Consumer
 
-__all__ = ["AudioGap", "AudioInfo", "NO_WINDOW", "Range", "Window", "audio_files", "write_wav", "Batch", "Client", "Consumer", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
+__all__ = ["AudioGap", "CodecOverride", "AudioInfo", "NO_WINDOW", "Range", "Window", "audio_files", "write_wav", "Batch", "Client", "Consumer", "DecodeError", "DecodeOptions", "Decoder", "Error", "FormatError", "Fragment",
            "Frame", "LimitError", "Picture", "ServiceError", "ReadOptions", "Reader", "Tag", "Track",
            "TruncatedError", "audio", "decode", "decode_batches", "errors", "fragments", "frames", "merge", "read"]

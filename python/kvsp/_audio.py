@@ -6,7 +6,7 @@ them, written by the library's WAV header rule (the bytes `kvsp audio
 --format wav` writes)."""
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -15,6 +15,23 @@ from ._range import Window, window_of
 from ._sources import DEFAULT_CHUNK_SIZE, chunks
 
 _SAMPLE_FORMATS = {"s16": 0, "s32": 1, "f32": 2}
+
+
+@dataclass(frozen=True)
+class CodecOverride:
+    """Reads a track (by number, or by TrackEntry Name when track is a str)
+    as another Matroska CodecID than it says, as `kvsp audio
+    --codec-override TRACK=CODEC,RATE,CHANNELS` (0: the track's; PCM
+    without them 8000 Hz mono); bit_depth for PCM (0: the track's, else 16)."""
+    track: Union[int, str]
+    codec_id: str
+    sample_rate: int = 0
+    channels: int = 0
+    bit_depth: int = 0
+
+    def _native(self):
+        name, number = (self.track, 0) if isinstance(self.track, str) else (None, int(self.track))
+        return (name, number, self.codec_id, self.sample_rate, self.channels, self.bit_depth)
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,8 @@ def _info(meta):
 def audio(source, track: Optional[int] = None, sample_rate: Optional[int] = None,
           channels: Optional[int] = None, *, track_name: Optional[str] = None, sample_format: str = "s16",
           split_on_gap_ms: Optional[float] = None, contact_id: Optional[str] = None,
-          window: Optional[Window] = None, resync: bool = False,
+          codec_overrides: Sequence[CodecOverride] = (), window: Optional[Window] = None,
+          resync: bool = False,
           chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Tuple[AudioInfo, numpy.ndarray]]:
     """The audio outputs of a source, each as ``(AudioInfo, array)`` when it
     ends; ``array`` is ``(samples, channels)`` int16, int32 or float32
@@ -108,7 +126,8 @@ def audio(source, track: Optional[int] = None, sample_rate: Optional[int] = None
     sample_rate, channels: resample and mix to them (None: keep);
     split_on_gap_ms: a longer gap starts a new output (None: 2000; 0: fill
     gaps of up to a day); contact_id: only that Amazon Connect call's
-    fragments (as --contact-id); window (kvsp.Window; None: a Client.range
+    fragments (as --contact-id); codec_overrides: tracks read as another
+    codec (CodecOverride, as --codec-override); window (kvsp.Window; None: a Client.range
     source's): only frames with times in it are placed. Parsing and
     decoding run with the GIL released."""
     try:
@@ -126,7 +145,8 @@ def audio(source, track: Optional[int] = None, sample_rate: Optional[int] = None
     w = window_of(source, window)
     sink = _native.AudioSink(track=track or 0, track_name=track_name, sample_rate=sample_rate or 0,
                              channels=channels or 0, sample_format=fmt, split_ms=split, resync=resync,
-                             contact_id=contact_id, **(w._native_kwargs() if w else {}))
+                             contact_id=contact_id, overrides=[o._native() for o in codec_overrides],
+                             **(w._native_kwargs() if w else {}))
     for chunk in chunks(source, chunk_size):
         for meta, array in sink.feed(chunk):
             yield _info(meta), array

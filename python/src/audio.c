@@ -26,6 +26,8 @@
 
 /* As tools/kvsp/audio_extract.c's index line lists them. */
 #define AUDIO_MAX_LISTED_GAPS 1000
+/* Codec overrides of one sink (the CLI takes as many). */
+#define AUDIO_MAX_OVERRIDES 16
 
 typedef struct {
     const kvsp_audio_output *out; /* the sink's, stable while it is open; NULL once ended */
@@ -50,6 +52,9 @@ typedef struct {
     int64_t error_offset;
     char error_message[512];
     char track_name[256], contact_id[256];
+    kvsp_audio_codec_override overrides[AUDIO_MAX_OVERRIDES];
+    char override_names[AUDIO_MAX_OVERRIDES][256], override_codecs[AUDIO_MAX_OVERRIDES][64];
+    size_t override_count;
 } audio_obj;
 
 static audio_buf *find_open(audio_obj *a, const kvsp_audio_output *out)
@@ -260,24 +265,64 @@ static void note_error(audio_obj *a, int st)
     snprintf(a->error_message, sizeof a->error_message, "%s", msg ? msg : "");
 }
 
+/* overrides: a sequence of (track name or None, track number, CodecID,
+ * sample rate, channels, bit depth), copied into a (the sink keeps the
+ * pointers). */
+static int parse_overrides(audio_obj *a, PyObject *seq_obj)
+{
+    if (!seq_obj || seq_obj == Py_None)
+        return 0;
+    PyObject *seq = PySequence_Fast(seq_obj, "overrides must be a sequence of tuples");
+    if (!seq)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > AUDIO_MAX_OVERRIDES) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "at most %d codec overrides", AUDIO_MAX_OVERRIDES);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        kvsp_audio_codec_override *o = &a->overrides[i];
+        const char *name = NULL, *codec = NULL;
+        unsigned long long number = 0;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "zKsiii;bad codec override", &name,
+                              &number, &codec, &o->sample_rate, &o->channels, &o->bit_depth)) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (name) {
+            snprintf(a->override_names[i], sizeof a->override_names[i], "%s", name);
+            o->track_name = a->override_names[i];
+        }
+        o->track_number = number;
+        snprintf(a->override_codecs[i], sizeof a->override_codecs[i], "%s", codec);
+        o->codec_id = a->override_codecs[i];
+    }
+    a->override_count = (size_t)n;
+    Py_DECREF(seq);
+    return 0;
+}
+
 static int audio_init(PyObject *self, PyObject *args, PyObject *kw)
 {
     audio_obj *a = (audio_obj *)self;
-    static char *names[] = {
-        "track",  "track_name",       "sample_rate", "channels", "sample_format",  "split_ms",
-        "resync", "max_element_size", "contact_id",  "window",   "window_from_ms", "window_to_ms",
-        NULL};
+    static char *names[] = {"track",         "track_name", "sample_rate",    "channels",
+                            "sample_format", "split_ms",   "resync",         "max_element_size",
+                            "contact_id",    "window",     "window_from_ms", "window_to_ms",
+                            "overrides",     NULL};
     unsigned long long track = 0, max_element = 0;
     const char *track_name = NULL, *contact_id = NULL;
     int rate = 0, channels = 0, format = 0, resync = 0, window = KVSP_WINDOW_NONE;
     double split = 0, window_from = 0, window_to = 0;
+    PyObject *overrides = NULL;
     if (a->reader) {
         PyErr_SetString(PyExc_RuntimeError, "AudioSink is already initialized");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$KziiidpKzidd", names, &track, &track_name, &rate,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$KziiidpKziddO", names, &track, &track_name, &rate,
                                      &channels, &format, &split, &resync, &max_element, &contact_id,
-                                     &window, &window_from, &window_to))
+                                     &window, &window_from, &window_to, &overrides) ||
+        parse_overrides(a, overrides) < 0)
         return -1;
     if (format < KVSP_AUDIO_S16 || format > KVSP_AUDIO_F32 || rate < 0 || channels < 0) {
         PyErr_SetString(PyExc_ValueError, "bad sample_format, sample_rate or channels");
@@ -295,6 +340,8 @@ static int audio_init(PyObject *self, PyObject *args, PyObject *kw)
         snprintf(a->contact_id, sizeof a->contact_id, "%s", contact_id);
         o.contact_id = a->contact_id; /* the sink keeps the pointer */
     }
+    o.overrides = a->overrides;
+    o.override_count = a->override_count;
     o.window = (kvsp_window)window;
     o.window_from_ms = window_from;
     o.window_to_ms = window_to;

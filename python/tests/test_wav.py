@@ -119,3 +119,24 @@ def test_connect_contact_and_producer_times(tmp_path):
         assert info.times_ms()[0] == info.first_producer_timestamp_ms == \
             rows[next(f for f, r in rows.items() if r["name"] == info.track_name and
                       r["first_pts_ms"] == info.first_pts_ms)]["first_producer_timestamp_ms"]
+
+
+def test_codec_override_equals_cli(tmp_path):
+    """A track read as big-endian PCM (the samples byte-swapped), by Name,
+    as `kvsp audio --codec-override NAME=A_PCM/INT/BIG,8000,1`."""
+    rows = cli_dir(CONNECT, tmp_path / "cli", "--codec-override", "AUDIO_FROM_CUSTOMER=A_PCM/INT/BIG,8000,1")
+    over = [kvsp.CodecOverride("AUDIO_FROM_CUSTOMER", "A_PCM/INT/BIG", 8000, 1)]
+    ours = kvsp.audio_files(CONNECT, tmp_path / "py", codec_overrides=over)
+    assert sorted(map(os.path.basename, ours)) == sorted(rows)
+    for p in ours:
+        with open(p, "rb") as a, open(tmp_path / "cli" / os.path.basename(p), "rb") as b:
+            assert a.read() == b.read(), p
+    plain = {(i.track_name, i.index): a for i, a in kvsp.audio(CONNECT)}
+    for info, pcm in kvsp.audio(CONNECT, codec_overrides=over):
+        want = plain[(info.track_name, info.index)]
+        if info.track_name == "AUDIO_FROM_CUSTOMER":
+            assert info.source == "overridden" and numpy.array_equal(pcm, want.byteswap())
+        else:
+            assert numpy.array_equal(pcm, want)
+    with pytest.raises(ValueError):
+        list(kvsp.audio(CONNECT, codec_overrides=[kvsp.CodecOverride(1, "A_PCM/INT/LIT")] * 17))
