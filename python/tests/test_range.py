@@ -17,6 +17,9 @@ with SigV4 required and its ListFragments pages shuffled
   Window.of on the file the same;
 - kvsp.audio(range) / audio_files of a Connect-shaped stream equal `kvsp
   audio --stream --from --to --format wav` byte for byte;
+- kvsp.merge of a range is `kvsp merge --stream --from --to`'s clip;
+- on files, window= cuts frames and fragments as `kvsp frames --list` /
+  `kvsp fragments` with --from/--to do (the two window rules agree);
 - the server timeline, and service errors carrying their AWS names."""
 import datetime
 import json
@@ -290,3 +293,37 @@ def test_merge_range_is_the_clip(served, packets, tmp_path, lo, hi):
     (from_file,) = ffprobe_packets.packet_details(str(on_file)).values()
     assert [(p["keyframe"], p["size"], p["pts_ms"]) for p in from_file] == \
         [(p["keyframe"], p["size"], p["pts_ms"]) for p in got]
+
+
+def _file_windows(path):
+    """Three windows over a file's own frame times (producer, or pts without
+    KVS tags): one on frames, one between them, one half open."""
+    times = sorted(kvsp.Window().frame_time_ms(f) for f in kvsp.frames(path))
+    a, b = times[len(times) // 5], times[len(times) * 3 // 5]
+    return [(a, b), (a + 0.5, b - 0.5), (None, b)]
+
+
+@pytest.mark.parametrize("name", ["output_get_media.mkv", "clusters.mkv", "vogels_330.mkv",
+                                  "output_get_media_sparse_fragments.mkv", "bezos_vogels.mkv"])
+def test_file_window_equals_cli(name):
+    """On files (no stream): frames and fragments with window= equal `kvsp
+    frames --list FILE --from --to` and `kvsp fragments FILE --from --to`
+    (the Python window rule and cli_range.c agree), on the producer
+    timeline and, where there are server timestamps, the server one."""
+    from conftest import resolve
+    path = resolve(name)
+    for lo, hi in _file_windows(path):
+        args = (["--from", repr(lo / 1000)] if lo is not None else []) + ["--to", repr(hi / 1000)]
+        w = kvsp.Window.of(None if lo is None else lo / 1000, hi / 1000)
+        frames = [(f.track, f.pts_ms, f.size) for f in kvsp.frames(path, window=w)]
+        listed = [(f["track"], f["pts_ms"], f["size"]) for f in cli_file("frames", "--list", path, *args)]
+        assert frames == listed and frames
+        ours = [(f.index, f.frames) for f in kvsp.fragments(path, window=w)]
+        theirs = [(f["index"], f["frames"]) for f in cli_file("fragments", path, *args)]
+        assert ours == theirs and ours
+
+
+def cli_file(*args):
+    p = subprocess.run([KVSP, *args], capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stderr.decode()
+    return [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
