@@ -15,10 +15,8 @@
  * A Cluster reaches the merger only with its first block kept: its start
  * and Timestamp are held until then, so no empty clusters are written.
  *
- * Times are on the chosen timeline as the CLI's --from/--to (README, Time
- * ranges): a frame's producer time is its fragment's producer timestamp
- * plus its offset in the Cluster, or, without KVS tags, its presentation
- * time; the server timeline needs the server timestamp tag. */
+ * Times are on the chosen timeline by the rule of every time range
+ * (kvsp_frame_time_ms, kvsp_block_time_ms in frames.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,38 +60,6 @@ struct kvsp_merge_clip {
     uint8_t time_bytes[16];
 };
 
-/* A frame's time on the clip's timeline; -1 without one. */
-static int frame_time_ms(const kvsp_merge_clip_options *o, const kvsp_frame *f, double *ms)
-{
-    if (o->server) {
-        *ms = f->server_timestamp_ms;
-        return (f->present & KVSP_FRAME_HAS_SERVER_TIME) ? 0 : -1;
-    }
-    if (f->present & KVSP_FRAME_HAS_PRODUCER_TIME) {
-        *ms = f->producer_timestamp_ms;
-        return 0;
-    }
-    *ms = f->pts_ms;
-    return (f->present & KVSP_FRAME_HAS_PTS) ? 0 : -1;
-}
-
-/* A SimpleBlock's time, as frame_time_ms's for its frame. */
-static int block_time_ms(const kvsp_merge_clip_options *o, const kvsp_fragment *f,
-                         int64_t cluster_tc, int16_t rel, double *ms)
-{
-    double scale = f ? (double)f->info.timecode_scale / 1e6 : 1.0;
-    double offset = (double)rel * scale;
-    if (o->server) {
-        *ms = f ? (double)f->server_timestamp_ms + offset : 0;
-        return f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) ? 0 : -1;
-    }
-    if (f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP))
-        *ms = (double)f->producer_timestamp_ms + offset;
-    else
-        *ms = (double)cluster_tc * scale + offset;
-    return 0;
-}
-
 static int send_cluster(kvsp_merge_clip *m)
 {
     if (!m->cluster_held || m->cluster_sent)
@@ -117,7 +83,7 @@ static int a_frame(void *user, const kvsp_frame *f)
 {
     kvsp_merge_clip *m = user;
     double t;
-    if (m->found || frame_time_ms(&m->opts, f, &t) != 0)
+    if (m->found || kvsp_frame_time_ms(f, m->opts.server, &t) != KVSP_OK)
         return KVSP_OK;
     if (t < m->opts.from_ms) {
         if (f->keyframe &&
@@ -154,8 +120,8 @@ static int b_data(void *user, const kvsp_event *ev)
     }
     if (ev->id == KVSP_ID_SIMPLEBLOCK && ev->block) {
         double t;
-        if (block_time_ms(&m->opts, kvsp_fragment_visitor_current(m->meta), m->cluster_tc,
-                          ev->block->timecode, &t) != 0 ||
+        if (kvsp_block_time_ms(kvsp_fragment_visitor_current(m->meta), m->cluster_tc,
+                               ev->block->timecode, m->opts.server, &t) != KVSP_OK ||
             !(t >= m->start_ms && t <= m->opts.to_ms))
             return KVSP_OK; /* not copied */
         int st = send_cluster(m);
