@@ -165,6 +165,21 @@ KVSP_API const kvsp_audio_stats *kvsp_audio_sink_stats(const kvsp_audio_sink *s)
 KVSP_API int kvsp_audio_sink_error(const kvsp_audio_sink *s);
 KVSP_API const char *kvsp_audio_sink_error_message(const kvsp_audio_sink *s);
 
+/* The WAV file of an output's PCM (`kvsp audio --format wav` and the Python
+ * package write it): a header of *header_size bytes (at most
+ * KVSP_WAV_HEADER_MAX: 44 for plain PCM; WAVE_FORMAT_EXTENSIBLE with a
+ * channel mask for more than two channels, 32-bit or float samples, or
+ * rates above 48 kHz; a "fact" chunk for float), then the interleaved
+ * samples little-endian. Fills header for data_bytes of PCM (sizes capped
+ * at the 32-bit RIFF maximum) of bytes_per_sample 2 (s16) or 4 (s32, or
+ * f32 when is_float). The size depends on the format alone, never on
+ * data_bytes, so a placeholder written at open is overwritten in place.
+ * KVSP_OK or KVSP_ERR_INVALID_ARG. */
+#define KVSP_WAV_HEADER_MAX 80
+KVSP_API int kvsp_audio_wav_header(uint8_t header[KVSP_WAV_HEADER_MAX], int sample_rate,
+                                   int channels, int bytes_per_sample, int is_float,
+                                   uint64_t data_bytes, size_t *header_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,6 +70,18 @@ KVSP_API kvsp_fragment_visitor *kvsp_frame_visitor_metadata(kvsp_frame_visitor *
 /* Frames delivered so far. */
 KVSP_API uint64_t kvsp_frame_visitor_count(const kvsp_frame_visitor *fv);
 
+/* The time rule of a time range (kvsp's --from/--to, kvsp_merge_clip):
+ * a frame's time in ms since the epoch on the producer timeline (server 0)
+ * is its producer time (fragment producer timestamp plus its offset in
+ * the Cluster) or, without KVS tags (a plain file), its presentation time;
+ * on the server timeline (server 1) its server time. KVSP_OK, or
+ * KVSP_ERR_INVALID_ARG when it has no time on that timeline. */
+KVSP_API int kvsp_frame_time_ms(const kvsp_frame *f, int server, double *ms);
+/* The same for a block not yet made a frame: f its fragment (NULL: none),
+ * cluster_tc its Cluster's timecode, rel its timecode in the Cluster. */
+KVSP_API int kvsp_block_time_ms(const kvsp_fragment *f, int64_t cluster_tc, int16_t rel, int server,
+                                double *ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
 
 #include "kvsparser/export.h"
 #include "kvsparser/fragment.h"
+#include "kvsparser/reader.h"
 #include "kvsparser/visitor.h"
 
 #ifdef __cplusplus
@@ -95,6 +96,41 @@ KVSP_API kvsp_visitor kvsp_merger_visitor(kvsp_merger *m);
  * Returns 0 or the first output error. */
 KVSP_API int kvsp_merger_finish(kvsp_merger *m);
 KVSP_API const kvsp_merge_stats *kvsp_merger_stats(const kvsp_merger *m);
+
+/* A clip of the input for a merger (kvsp merge --from/--to): the merger is
+ * fed from the keyframe at or before from_ms on, and only the SimpleBlocks
+ * with times in [that keyframe, to_ms] (BlockGroups are copied as they
+ * are); a Cluster left without blocks is not written. Times are ms since
+ * the epoch on the producer timeline (a frame's fragment producer
+ * timestamp plus its offset in the Cluster; without KVS tags, its
+ * presentation time) or, with server set, the server timeline. The input
+ * is read by two readers of the given options: one that looks ahead for
+ * the keyframe while the bytes since the start of its fragment are held
+ * (about one fragment, at most 1 GiB), and the merger's. */
+typedef struct kvsp_merge_clip_options {
+    double from_ms, to_ms; /* -INFINITY / INFINITY: unbounded */
+    int server;            /* 0: producer timeline; 1: server timeline */
+    kvsp_reader_options reader;
+} kvsp_merge_clip_options;
+
+typedef struct kvsp_merge_clip kvsp_merge_clip;
+
+/* meta: a fragment visitor of the clip's own (it sees every event; the
+ * merger, made with its own, only those kept), which must outlive it.
+ * NULL on bad options or memory. */
+KVSP_API kvsp_merge_clip *kvsp_merge_clip_create(const kvsp_merge_clip_options *opts,
+                                                 kvsp_fragment_visitor *meta, kvsp_merger *merger);
+KVSP_API void kvsp_merge_clip_destroy(kvsp_merge_clip *c);
+/* The input's next bytes. KVSP_OK or a negative status (a reader's: see
+ * kvsp_merge_clip_reader for its offset and message). */
+KVSP_API int kvsp_merge_clip_feed(kvsp_merge_clip *c, const void *data, size_t len);
+/* After the last byte: finishes the merger's reader (then call
+ * kvsp_merger_finish). An input without a frame in the range is an empty
+ * clip and KVSP_OK. */
+KVSP_API int kvsp_merge_clip_finish(kvsp_merge_clip *c);
+/* The reader that read last (the look-ahead one until the start is
+ * known, then the merger's), for the error's offset and message. */
+KVSP_API const kvsp_reader *kvsp_merge_clip_reader(const kvsp_merge_clip *c);
 
 #ifdef __cplusplus
 }

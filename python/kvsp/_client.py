@@ -18,6 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _native
 from ._model import Fragment
+from ._range import Range, TimeLike, Window
 from ._reader import _TRACK_TYPES
 
 _END = object()
@@ -105,6 +106,22 @@ class Client:
         fragment_number, producer/server_timestamp_ms, length_ms, size.
         timestamp_type server or producer selects [start, end] (seconds)."""
         return self._native.list_fragments(stream, _TIMESTAMP_TYPES[timestamp_type], start, end)
+
+    def range(self, stream: str, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None, *,
+              timestamp: str = "producer", parallel: int = 3, max_buffered_bytes: int = 8 << 20,
+              lookback_s: float = 0.0) -> Range:
+        """The archived media of a stream from start to end (both included;
+        datetime with its zone, ISO 8601 string or epoch seconds; None:
+        unbounded) on the producer or server timeline, through the range
+        reader (ListFragments, then GetMediaForFragmentList, parallel
+        requests at a time, delivered in timestamp order in bounded memory).
+        A source for every reader, which cuts it to the window at frame
+        level: kvsp.frames(client.range(...)) gives the frames of
+        `kvsp frames --list --stream S --from --to`. lookback_s: how far
+        before start ListFragments looks for the fragment holding start
+        (0: 30 s)."""
+        return Range(self, stream, Window.of(start, end, timestamp), parallel=parallel,
+                     max_buffered_bytes=max_buffered_bytes, lookback_s=lookback_s)
 
     def get_media_for_fragment_list(self, stream: str, fragment_numbers: Sequence[str]) -> Iterator[bytes]:
         """GetMediaForFragmentList of these fragments, in the order given."""

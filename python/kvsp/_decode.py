@@ -1,11 +1,12 @@
 """Decoded pictures as numpy arrays, through libkvsparser's frame decoder."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Optional, Tuple
 
 import numpy
 
 from . import _native
 from ._model import Batch, Picture
+from ._range import Window, window_of
 from ._sources import DEFAULT_CHUNK_SIZE, chunks
 
 _FORMATS = {"rgb24": _native.PIX_RGB24, "rgb": _native.PIX_RGB24, "bgr24": _native.PIX_BGR24,
@@ -29,6 +30,10 @@ class DecodeOptions:
     resync: bool = False
     max_element_size: int = 0
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    # Only pictures whose frame time is in the window; earlier frames are
+    # decoded when later ones reference them, never delivered. None: all
+    # (decode() then takes a Client.range source's window).
+    window: Optional[Window] = None
 
     def _native_kwargs(self):
         try:
@@ -50,9 +55,12 @@ class DecodeOptions:
         elif self.keyframes:
             sampling = _native.SAMPLE_KEYFRAMES
         width, height = self.size if self.size is not None else (None, None)
-        return dict(track=self.track or 0, pixel_format=fmt, width=width or 0, height=height or 0,
-                    sampling=sampling, every_n=every_n, interval_ms=interval, threads=self.threads,
-                    resync=self.resync, max_element_size=self.max_element_size)
+        kw = dict(track=self.track or 0, pixel_format=fmt, width=width or 0, height=height or 0,
+                  sampling=sampling, every_n=every_n, interval_ms=interval, threads=self.threads,
+                  resync=self.resync, max_element_size=self.max_element_size)
+        if self.window is not None:
+            kw.update(self.window._native_kwargs())
+        return kw
 
 
 def _picture(t):
@@ -94,8 +102,17 @@ class Decoder:
 
 
 def decode(source, options: Optional[DecodeOptions] = None, **kw) -> Iterator[Picture]:
-    """Pictures of a source's video track, in presentation order of decoding."""
-    d = Decoder(options, **kw)
+    """Pictures of a source's video track, in presentation order of
+    decoding. A Client.range source's window applies unless the options
+    give one (every/interval_ms then count from its first picture)."""
+    if options is None:
+        options = DecodeOptions(**kw)
+    elif kw:
+        raise TypeError("give either options or keyword options")
+    w = window_of(source, options.window)
+    if w is not options.window:
+        options = replace(options, window=w)
+    d = Decoder(options)
     for chunk in chunks(source, d.options.chunk_size):
         yield from d.feed(chunk)
         d.check()

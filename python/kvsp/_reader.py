@@ -6,6 +6,7 @@ from typing import Iterator, Optional, Union
 
 from . import _native
 from ._model import Fragment
+from ._range import Window, window_of
 from ._sources import DEFAULT_CHUNK_SIZE, chunks
 
 Frame = _native.Frame
@@ -101,15 +102,36 @@ class Reader:
 
 
 def read(source, options: Optional[ReadOptions] = None, *, frames=True, fragments=True,
-         **kw) -> Iterator[Union[Frame, Fragment]]:
-    """Frames and Fragments of a source (path, bytes, file, StreamingBody or
-    iterable of chunks), in stream order."""
+         window: Optional[Window] = None, **kw) -> Iterator[Union[Frame, Fragment]]:
+    """Frames and Fragments of a source (path, bytes, file, StreamingBody,
+    iterable of chunks or Client.range), in stream order. window (a
+    kvsp.Window; None: the source's, a Range's): only the frames with times
+    in it and the fragments whose first-to-last frame span overlaps it, as
+    `kvsp frames --list` / `kvsp fragments` with --from/--to."""
     r = Reader(options, frames=frames, fragments=fragments, **kw)
     # The native parser iterates itself (feeding it the chunks): no Python
     # frame per item. An exception (a BufferError for a view held past its
     # step) leaves it usable: drop the view and iterate on. close() closes
     # the source (a file opened from a path).
-    return r._parser.iterate(chunks(source, r.options.chunk_size), _fragment)
+    items = r._parser.iterate(chunks(source, r.options.chunk_size), _fragment)
+    w = window_of(source, window)
+    return items if w is None else _cut(items, w)
+
+
+def _cut(items, w):
+    """The items in the window; a frame is yielded as it is, so its data
+    stays valid for its step."""
+    try:
+        for item in items:
+            if isinstance(item, Fragment):
+                if w.overlaps_fragment(item):
+                    yield item
+            elif w.contains_frame(item):
+                yield item
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 def fragments(source, options: Optional[ReadOptions] = None, **kw) -> Iterator[Fragment]:
@@ -127,15 +149,23 @@ _ON_CHANGE = {"new-file": 0, "new-segment": 1, "stop": 2}
 
 
 def merge(source, path, *, timeline="producer", on_change="new-file", kvs_tags=True, resync=False,
-          writing_app=None, chunk_size=DEFAULT_CHUNK_SIZE) -> dict:
+          writing_app=None, window: Optional[Window] = None, chunk_size=DEFAULT_CHUNK_SIZE) -> dict:
     """Merges a chain of fragments from a source into one seekable Matroska
     file at path, as `kvsp merge SOURCE -o PATH` does (timeline: producer,
     original or pack; on_change: new-file (PATH.1.mkv, ...), new-segment or
     stop). writing_app: the Info WritingApp (None: the library's name).
-    Returns the merger's counts and the list of files written."""
+    Returns the merger's counts and the list of files written. window
+    (None: a Client.range source's): a clip, as `kvsp merge --from --to`
+    cuts it: from the keyframe at or before the window's start to the last
+    frame at or before its end (the library's kvsp_merge_clip)."""
+    w = window_of(source, window)
+    clip = {}
+    if w is not None:
+        clip = dict(clip=2 if w.timestamp == "server" else 1, clip_from_ms=w.start_ms,
+                    clip_to_ms=w.end_ms)
     try:
         m = _native.Merger(os.fspath(path), timeline=_TIMELINES[timeline], split=_ON_CHANGE[on_change],
-                           drop_kvs_tags=not kvs_tags, resync=resync, writing_app=writing_app)
+                           drop_kvs_tags=not kvs_tags, resync=resync, writing_app=writing_app, **clip)
     except KeyError as e:
         raise ValueError("unknown timeline or on_change: %s" % e) from None
     for chunk in chunks(source, chunk_size):

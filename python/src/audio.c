@@ -8,7 +8,9 @@
  * output's metadata to the done queue. With the GIL back, each buffer
  * becomes the memory of its array (freed with it), so PCM is copied once
  * after the sink. An output stays in memory until it ends (a gap over
- * split_on_gap_ms, a change of format, the end of input). */
+ * split_on_gap_ms, a change of format, the end of input). Its gaps (silence
+ * inserted) are listed as `kvsp audio`'s index line lists them: the first
+ * AUDIO_MAX_LISTED_GAPS, the counts covering all. */
 #include "native.h"
 
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
@@ -22,6 +24,11 @@
 #include "kvsparser/reader.h"
 #include "kvsparser/visitor.h"
 
+/* As tools/kvsp/audio_extract.c's index line lists them. */
+#define AUDIO_MAX_LISTED_GAPS 1000
+/* Codec overrides of one sink (the CLI takes as many). */
+#define AUDIO_MAX_OVERRIDES 16
+
 typedef struct {
     const kvsp_audio_output *out; /* the sink's, stable while it is open; NULL once ended */
     kvsp_audio_output meta;       /* copied at its end; strings below */
@@ -30,6 +37,8 @@ typedef struct {
     int has_track_name, has_first_fragment_number;
     uint8_t *pcm;
     size_t len, cap; /* bytes */
+    kvsp_audio_gap *gaps;
+    size_t gap_count, gap_cap;
 } audio_buf;
 
 typedef struct {
@@ -42,7 +51,10 @@ typedef struct {
     int error;
     int64_t error_offset;
     char error_message[512];
-    char track_name[256];
+    char track_name[256], contact_id[256];
+    kvsp_audio_codec_override overrides[AUDIO_MAX_OVERRIDES];
+    char override_names[AUDIO_MAX_OVERRIDES][256], override_codecs[AUDIO_MAX_OVERRIDES][64];
+    size_t override_count;
 } audio_obj;
 
 static audio_buf *find_open(audio_obj *a, const kvsp_audio_output *out)
@@ -94,6 +106,23 @@ static int on_pcm(void *user, const kvsp_audio_output *out, const uint8_t *data,
     return KVSP_OK;
 }
 
+static int on_gap(void *user, const kvsp_audio_output *out, const kvsp_audio_gap *g)
+{
+    audio_buf *b = find_open(user, out);
+    if (!b || g->overlap || b->gap_count >= AUDIO_MAX_LISTED_GAPS)
+        return KVSP_OK;
+    if (b->gap_count == b->gap_cap) {
+        size_t cap = b->gap_cap ? 2 * b->gap_cap : 16;
+        kvsp_audio_gap *bigger = realloc(b->gaps, cap * sizeof *bigger);
+        if (!bigger)
+            return KVSP_ERR_NOMEM;
+        b->gaps = bigger;
+        b->gap_cap = cap;
+    }
+    b->gaps[b->gap_count++] = *g;
+    return KVSP_OK;
+}
+
 static void copy_str(char *dst, size_t size, const char *src, int *has)
 {
     if (has)
@@ -133,6 +162,22 @@ static PyObject *opt_ms(int present, double ms)
     return kvsp_py_ms(ms);
 }
 
+static PyObject *gap_list(const audio_buf *b)
+{
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; list && i < b->gap_count; i++) {
+        const kvsp_audio_gap *g = &b->gaps[i];
+        PyObject *d =
+            Py_BuildValue("{sKsKsNsN}", "position", (unsigned long long)g->position, "samples",
+                          (unsigned long long)g->samples, "ms", kvsp_py_ms(g->ms),
+                          "producer_timestamp_ms", kvsp_py_ms(g->producer_ms));
+        if (!d || PyList_Append(list, d) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(d);
+    }
+    return list;
+}
+
 /* (metadata dict, array) of an ended output; takes its buffer. */
 static PyObject *output_tuple(audio_buf *b)
 {
@@ -160,12 +205,13 @@ static PyObject *output_tuple(audio_buf *b)
     int hs = (m->present & KVSP_AUDIO_HAS_SERVER_TIME) != 0;
     unsigned src = (unsigned)m->source < 4 ? (unsigned)m->source : 3;
     PyObject *meta = Py_BuildValue(
-        "{sKsNsssssssKsisisisisssNsNsNsNsNsNsNsKsKsKsKsKsK}", "track", (unsigned long long)m->track,
-        "track_name", b->has_track_name ? PyUnicode_FromString(b->track_name) : Py_NewRef(Py_None),
-        "codec_id", b->codec_id, "source", source_names[src], "source_codec", b->source_codec,
-        "index", (unsigned long long)m->index, "sample_rate", m->sample_rate, "channels",
-        m->channels, "source_sample_rate", m->source_sample_rate, "source_channels",
-        m->source_channels, "sample_format", format_names[fmt], "first_producer_timestamp_ms",
+        "{sKsNsssssssKsisisisisssNsNsNsNsNsNsNsKsKsKsKsKsKsN}", "track",
+        (unsigned long long)m->track, "track_name",
+        b->has_track_name ? PyUnicode_FromString(b->track_name) : Py_NewRef(Py_None), "codec_id",
+        b->codec_id, "source", source_names[src], "source_codec", b->source_codec, "index",
+        (unsigned long long)m->index, "sample_rate", m->sample_rate, "channels", m->channels,
+        "source_sample_rate", m->source_sample_rate, "source_channels", m->source_channels,
+        "sample_format", format_names[fmt], "first_producer_timestamp_ms",
         opt_ms(hp, m->first_producer_ms), "last_producer_timestamp_ms",
         opt_ms(hp, m->last_producer_ms), "first_server_timestamp_ms",
         opt_ms(hs, m->first_server_ms), "last_server_timestamp_ms", opt_ms(hs, m->last_server_ms),
@@ -175,7 +221,8 @@ static PyObject *output_tuple(audio_buf *b)
                                      : Py_NewRef(Py_None),
         "samples", (unsigned long long)m->samples, "blocks", (unsigned long long)m->blocks, "gaps",
         (unsigned long long)m->gaps, "gap_samples", (unsigned long long)m->gap_samples, "overlaps",
-        (unsigned long long)m->overlaps, "overlap_samples", (unsigned long long)m->overlap_samples);
+        (unsigned long long)m->overlaps, "overlap_samples", (unsigned long long)m->overlap_samples,
+        "gap_list", gap_list(b));
     if (!meta) {
         Py_DECREF(arr);
         return NULL;
@@ -200,6 +247,7 @@ static PyObject *take_ended(audio_obj *a)
             Py_CLEAR(list);
         Py_XDECREF(t);
         free(b->pcm);
+        free(b->gaps);
     }
     a->count = kept;
     return list;
@@ -217,22 +265,64 @@ static void note_error(audio_obj *a, int st)
     snprintf(a->error_message, sizeof a->error_message, "%s", msg ? msg : "");
 }
 
+/* overrides: a sequence of (track name or None, track number, CodecID,
+ * sample rate, channels, bit depth), copied into a (the sink keeps the
+ * pointers). */
+static int parse_overrides(audio_obj *a, PyObject *seq_obj)
+{
+    if (!seq_obj || seq_obj == Py_None)
+        return 0;
+    PyObject *seq = PySequence_Fast(seq_obj, "overrides must be a sequence of tuples");
+    if (!seq)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > AUDIO_MAX_OVERRIDES) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "at most %d codec overrides", AUDIO_MAX_OVERRIDES);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        kvsp_audio_codec_override *o = &a->overrides[i];
+        const char *name = NULL, *codec = NULL;
+        unsigned long long number = 0;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "zKsiii;bad codec override", &name,
+                              &number, &codec, &o->sample_rate, &o->channels, &o->bit_depth)) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (name) {
+            snprintf(a->override_names[i], sizeof a->override_names[i], "%s", name);
+            o->track_name = a->override_names[i];
+        }
+        o->track_number = number;
+        snprintf(a->override_codecs[i], sizeof a->override_codecs[i], "%s", codec);
+        o->codec_id = a->override_codecs[i];
+    }
+    a->override_count = (size_t)n;
+    Py_DECREF(seq);
+    return 0;
+}
+
 static int audio_init(PyObject *self, PyObject *args, PyObject *kw)
 {
     audio_obj *a = (audio_obj *)self;
-    static char *names[] = {"track",    "track_name",       "sample_rate",
-                            "channels", "sample_format",    "split_ms",
-                            "resync",   "max_element_size", NULL};
+    static char *names[] = {"track",         "track_name", "sample_rate",    "channels",
+                            "sample_format", "split_ms",   "resync",         "max_element_size",
+                            "contact_id",    "window",     "window_from_ms", "window_to_ms",
+                            "overrides",     NULL};
     unsigned long long track = 0, max_element = 0;
-    const char *track_name = NULL;
-    int rate = 0, channels = 0, format = 0, resync = 0;
-    double split = 0;
+    const char *track_name = NULL, *contact_id = NULL;
+    int rate = 0, channels = 0, format = 0, resync = 0, window = KVSP_WINDOW_NONE;
+    double split = 0, window_from = 0, window_to = 0;
+    PyObject *overrides = NULL;
     if (a->reader) {
         PyErr_SetString(PyExc_RuntimeError, "AudioSink is already initialized");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$KziiidpK", names, &track, &track_name, &rate,
-                                     &channels, &format, &split, &resync, &max_element))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$KziiidpKziddO", names, &track, &track_name, &rate,
+                                     &channels, &format, &split, &resync, &max_element, &contact_id,
+                                     &window, &window_from, &window_to, &overrides) ||
+        parse_overrides(a, overrides) < 0)
         return -1;
     if (format < KVSP_AUDIO_S16 || format > KVSP_AUDIO_F32 || rate < 0 || channels < 0) {
         PyErr_SetString(PyExc_ValueError, "bad sample_format, sample_rate or channels");
@@ -246,12 +336,22 @@ static int audio_init(PyObject *self, PyObject *args, PyObject *kw)
         snprintf(a->track_name, sizeof a->track_name, "%s", track_name);
         o.track_name = a->track_name; /* the sink keeps the pointer */
     }
+    if (contact_id) {
+        snprintf(a->contact_id, sizeof a->contact_id, "%s", contact_id);
+        o.contact_id = a->contact_id; /* the sink keeps the pointer */
+    }
+    o.overrides = a->overrides;
+    o.override_count = a->override_count;
+    o.window = (kvsp_window)window;
+    o.window_from_ms = window_from;
+    o.window_to_ms = window_to;
     o.sample_rate = rate;
     o.channels = channels;
     o.sample_format = (kvsp_audio_sample_format)format;
     o.split_on_gap_ms = split;
     o.on_start = on_start;
     o.on_pcm = on_pcm;
+    o.on_gap = on_gap;
     o.on_end = on_end;
     o.user = a;
     a->reader = kvsp_reader_create(&ro);
@@ -270,8 +370,10 @@ static void audio_dealloc(PyObject *self)
     audio_obj *a = (audio_obj *)self;
     kvsp_audio_sink_destroy(a->sink);
     kvsp_reader_destroy(a->reader);
-    for (size_t i = 0; i < a->count; i++)
+    for (size_t i = 0; i < a->count; i++) {
         free(a->bufs[i].pcm);
+        free(a->bufs[i].gaps);
+    }
     free(a->bufs);
     Py_TYPE(self)->tp_free(self);
 }
@@ -365,6 +467,30 @@ static PyObject *get_stats(PyObject *self, void *unused)
                          s->filtered, "corrupt", s->corrupt, "outputs", s->outputs);
 }
 
+/* wav_header(sample_rate, channels, bytes_per_sample, is_float, data_bytes):
+ * the library's WAV header (kvsp_audio_wav_header), as bytes. */
+static PyObject *wav_header(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int rate, channels, bytes, is_float;
+    unsigned long long data;
+    if (!PyArg_ParseTuple(args, "iiipK", &rate, &channels, &bytes, &is_float, &data))
+        return NULL;
+    uint8_t h[KVSP_WAV_HEADER_MAX];
+    size_t size;
+    if (kvsp_audio_wav_header(h, rate, channels, bytes, is_float, data, &size) != KVSP_OK)
+        return PyErr_Format(PyExc_ValueError,
+                            "no WAV header for %d Hz, %d channels, %d-byte %s samples", rate,
+                            channels, bytes, is_float ? "float" : "integer");
+    return PyBytes_FromStringAndSize((const char *)h, (Py_ssize_t)size);
+}
+
+static PyMethodDef module_functions[] = {
+    {"wav_header", wav_header, METH_VARARGS,
+     "wav_header(sample_rate, channels, bytes_per_sample, is_float, data_bytes): bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef audio_methods[] = {
     {"feed", audio_feed, METH_O, "feed(chunk): the outputs it ended, as (metadata, array)."},
     {"finish", audio_finish, METH_NOARGS, "finish(): end of input; the remaining outputs."},
@@ -393,6 +519,10 @@ static PyTypeObject audio_type = {
 int kvsp_py_add_audio(PyObject *module)
 {
     if (_import_array() < 0 || PyType_Ready(&audio_type) < 0)
+        return -1;
+    if (PyModule_AddFunctions(module, module_functions) < 0 ||
+        PyModule_AddIntConstant(module, "WINDOW_PRODUCER", KVSP_WINDOW_PRODUCER) < 0 ||
+        PyModule_AddIntConstant(module, "WINDOW_SERVER", KVSP_WINDOW_SERVER) < 0)
         return -1;
     return PyModule_AddObjectRef(module, "AudioSink", (PyObject *)&audio_type);
 }

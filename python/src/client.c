@@ -15,14 +15,9 @@ typedef struct {
     int busy;
 } client_obj;
 
-typedef struct {
-    PyObject *callable;
-    int failed; /* the callable raised: its exception is pending */
-} body_ctx;
-
-static int on_body(void *user, const void *data, size_t len)
+int kvsp_py_body(void *user, const void *data, size_t len)
 {
-    body_ctx *b = user;
+    kvsp_py_body_ctx *b = user;
     PyGILState_STATE g = PyGILState_Ensure();
     PyObject *r = PyObject_CallFunction(b->callable, "y#", (const char *)data, (Py_ssize_t)len);
     int rc = KVSP_OK;
@@ -39,15 +34,15 @@ static int on_body(void *user, const void *data, size_t len)
 
 /* The client's last error as a kvsp.ServiceError-or-other with the HTTP
  * status and AWS exception name attached. */
-static PyObject *raise_client(client_obj *c, int st)
+PyObject *kvsp_py_raise_client(struct kvsp_client *client, int st)
 {
-    kvsp_py_raise(st, -1, kvsp_client_error_message(c->client));
+    kvsp_py_raise(st, -1, kvsp_client_error_message(client));
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (value) {
-        PyObject *http = PyLong_FromLong(kvsp_client_error_http_status(c->client));
-        PyObject *exc = kvsp_py_cstring(kvsp_client_error_exception(c->client));
+        PyObject *http = PyLong_FromLong(kvsp_client_error_http_status(client));
+        PyObject *exc = kvsp_py_cstring(kvsp_client_error_exception(client));
         if (http)
             PyObject_SetAttrString(value, "http_status", http);
         if (exc)
@@ -101,12 +96,12 @@ static int check_usable(client_obj *c)
 }
 
 /* Ends a body call: the callable's exception, the client's error, or None. */
-static PyObject *body_result(client_obj *c, int st, body_ctx *b)
+static PyObject *body_result(client_obj *c, int st, kvsp_py_body_ctx *b)
 {
     if (b->failed)
         return NULL;
     if (st < 0 && st != KVSP_ERR_CALLBACK)
-        return raise_client(c, st);
+        return kvsp_py_raise_client(c->client, st);
     Py_RETURN_NONE;
 }
 
@@ -114,7 +109,7 @@ static PyObject *get_media(PyObject *self, PyObject *args)
 {
     client_obj *c = (client_obj *)self;
     const char *stream, *start;
-    body_ctx b = {NULL, 0};
+    kvsp_py_body_ctx b = {NULL, 0};
     if (!PyArg_ParseTuple(args, "ssO", &stream, &start, &b.callable) || check_usable(c) < 0)
         return NULL;
     kvsp_start_selector sel;
@@ -125,7 +120,7 @@ static PyObject *get_media(PyObject *self, PyObject *args)
                             PyTuple_GET_ITEM(args, 1));
     int st;
     c->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st = kvsp_client_get_media(c->client, stream, &sel, on_body, &b);
+    Py_BEGIN_ALLOW_THREADS st = kvsp_client_get_media(c->client, stream, &sel, kvsp_py_body, &b);
     Py_END_ALLOW_THREADS c->busy = 0;
     return body_result(c, st, &b);
 }
@@ -146,7 +141,7 @@ static PyObject *list_fragments(PyObject *self, PyObject *args)
         c->client, stream, (kvsp_timestamp_type)type, from, to, &rows, &n);
     Py_END_ALLOW_THREADS c->busy = 0;
     if (st < 0)
-        return raise_client(c, st);
+        return kvsp_py_raise_client(c->client, st);
     PyObject *list = PyList_New(0);
     for (size_t i = 0; list && i < n; i++) {
         PyObject *row = Py_BuildValue(
@@ -167,7 +162,7 @@ static PyObject *get_media_for_fragment_list(PyObject *self, PyObject *args)
     client_obj *c = (client_obj *)self;
     const char *stream;
     PyObject *numbers;
-    body_ctx b = {NULL, 0};
+    kvsp_py_body_ctx b = {NULL, 0};
     if (!PyArg_ParseTuple(args, "sOO", &stream, &numbers, &b.callable) || check_usable(c) < 0)
         return NULL;
     PyObject *seq = PySequence_Fast(numbers, "fragment numbers must be a sequence of str");
@@ -189,8 +184,8 @@ static PyObject *get_media_for_fragment_list(PyObject *self, PyObject *args)
     }
     int st;
     c->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st =
-        kvsp_client_get_media_for_fragment_list(c->client, stream, list, (size_t)n, on_body, &b);
+    Py_BEGIN_ALLOW_THREADS st = kvsp_client_get_media_for_fragment_list(
+        c->client, stream, list, (size_t)n, kvsp_py_body, &b);
     Py_END_ALLOW_THREADS c->busy = 0;
     PyMem_Free(list);
     Py_DECREF(seq);
@@ -219,6 +214,21 @@ static PyTypeObject client_type = {
     .tp_new = PyType_GenericNew,
 };
 
+kvsp_client *kvsp_py_client_claim(PyObject *obj)
+{
+    kvsp_client *c = kvsp_py_client_of(obj);
+    if (c && check_usable((client_obj *)obj) < 0)
+        return NULL;
+    if (c)
+        ((client_obj *)obj)->busy = 1;
+    return c;
+}
+
+void kvsp_py_client_release(PyObject *obj)
+{
+    ((client_obj *)obj)->busy = 0;
+}
+
 kvsp_client *kvsp_py_client_of(PyObject *obj)
 {
     if (!PyObject_TypeCheck(obj, &client_type) || !((client_obj *)obj)->client) {
@@ -233,6 +243,8 @@ int kvsp_py_add_client(PyObject *module)
     if (PyType_Ready(&client_type) < 0 || PyModule_AddIntConstant(module, "have_client", 1) < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "Client", (PyObject *)&client_type) < 0)
+        return -1;
+    if (kvsp_py_add_range(module) < 0)
         return -1;
     return kvsp_py_add_consumer(module);
 }

@@ -188,19 +188,21 @@ static void note_error(decoder_obj *d, int st)
 static int decoder_init(PyObject *self, PyObject *args, PyObject *kw)
 {
     decoder_obj *d = (decoder_obj *)self;
-    static char *names[] = {"track",    "pixel_format",     "width",       "height",
-                            "sampling", "every_n",          "interval_ms", "threads",
-                            "resync",   "max_element_size", NULL};
+    static char *names[] = {
+        "track",   "pixel_format",   "width",        "height", "sampling",
+        "every_n", "interval_ms",    "threads",      "resync", "max_element_size",
+        "window",  "window_from_ms", "window_to_ms", NULL};
     unsigned long long track = 0, every_n = 0, max_element = 0;
     int format = KVSP_PIX_RGB24, width = 0, height = 0, sampling = 0, threads = 0, resync = 0;
-    double interval = 0;
+    double interval = 0, window_from = 0, window_to = 0;
+    int window = KVSP_WINDOW_NONE;
     if (d->reader) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder is already initialized");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$KiiiiKdipK", names, &track, &format, &width,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$KiiiiKdipKidd", names, &track, &format, &width,
                                      &height, &sampling, &every_n, &interval, &threads, &resync,
-                                     &max_element))
+                                     &max_element, &window, &window_from, &window_to))
         return -1;
     if (format < KVSP_PIX_RGB24 || format > KVSP_PIX_YUV420P) {
         PyErr_SetString(PyExc_ValueError, "pixel_format must be one of the PIX_* constants");
@@ -217,6 +219,9 @@ static int decoder_init(PyObject *self, PyObject *args, PyObject *kw)
     o.every_n = every_n;
     o.interval_ms = interval;
     o.threads = threads;
+    o.window = (kvsp_window)window; /* --from/--to: pictures of [from, to] */
+    o.window_from_ms = window_from;
+    o.window_to_ms = window_to;
     o.on_picture = on_picture;
     o.user = d;
     d->format = format;

@@ -4,7 +4,11 @@
  *
  * The merger's output callbacks run without the GIL, inside the run: they
  * write with plain POSIX calls, and the failure of one is reported as
- * ERR_IO with the file's name once the GIL is back. */
+ * ERR_IO with the file's name once the GIL is back. With a clip (a time
+ * window: kvsp.merge of a Client.range or with window=) the bytes go
+ * through the library's kvsp_merge_clip, which feeds the merger from the
+ * keyframe at or before the window's start to its end, as kvsp merge
+ * --from/--to. */
 #define _POSIX_C_SOURCE 200809L
 #include "native.h"
 
@@ -32,6 +36,8 @@ typedef struct {
     int fd;
     int io_errno;
     int finished, busy;
+    kvsp_merge_clip *clip; /* NULL: the whole input */
+    kvsp_fragment_visitor *clip_meta;
 } merger_obj;
 
 /* base with ".N" before its extension (after its last slash), N >= 1. */
@@ -116,18 +122,20 @@ static int out_next_file(void *user)
 static int merger_init(PyObject *self, PyObject *args, PyObject *kw)
 {
     merger_obj *m = (merger_obj *)self;
-    static char *names[] = {"path",   "timeline",    "split", "drop_kvs_tags",
-                            "resync", "writing_app", NULL};
+    static char *names[] = {"path",        "timeline", "split",        "drop_kvs_tags", "resync",
+                            "writing_app", "clip",     "clip_from_ms", "clip_to_ms",    NULL};
     PyObject *path;
     const char *app = NULL;
-    int timeline = 0, split = 0, drop = 0, resync = 0;
+    int timeline = 0, split = 0, drop = 0, resync = 0, clip = 0;
+    double clip_from = 0, clip_to = 0;
     if (m->reader) {
         PyErr_SetString(PyExc_RuntimeError, "Merger is already initialized");
         return -1;
     }
     m->fd = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$iippz", names, PyUnicode_FSConverter, &path,
-                                     &timeline, &split, &drop, &resync, &app))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|$iippzidd", names, PyUnicode_FSConverter, &path,
+                                     &timeline, &split, &drop, &resync, &app, &clip, &clip_from,
+                                     &clip_to))
         return -1;
     m->base = strdup(PyBytes_AS_STRING(path));
     Py_DECREF(path);
@@ -137,8 +145,8 @@ static int merger_init(PyObject *self, PyObject *args, PyObject *kw)
         return -1;
     }
     if (timeline < 0 || timeline > KVSP_MERGE_TIMELINE_PACK || split < 0 ||
-        split > KVSP_MERGE_SPLIT_STOP) {
-        PyErr_SetString(PyExc_ValueError, "bad timeline or split");
+        split > KVSP_MERGE_SPLIT_STOP || clip < 0 || clip > 2) {
+        PyErr_SetString(PyExc_ValueError, "bad timeline, split or clip");
         return -1;
     }
     if (open_next(m) != KVSP_OK) {
@@ -152,7 +160,12 @@ static int merger_init(PyObject *self, PyObject *args, PyObject *kw)
     kvsp_merge_output out = {m, out_write, out_patch, out_next_file};
     m->reader = kvsp_reader_create(&ro);
     m->merger = m->reader ? kvsp_merger_create(NULL, &mo, &out) : NULL;
-    if (!m->merger) {
+    if (m->merger && clip) { /* 1: producer timeline, 2: server */
+        kvsp_merge_clip_options co = {clip_from, clip_to, clip == 2, ro};
+        m->clip_meta = kvsp_fragment_visitor_create(NULL);
+        m->clip = m->clip_meta ? kvsp_merge_clip_create(&co, m->clip_meta, m->merger) : NULL;
+    }
+    if (!m->merger || (clip && !m->clip)) {
         PyErr_NoMemory();
         return -1;
     }
@@ -163,6 +176,8 @@ static int merger_init(PyObject *self, PyObject *args, PyObject *kw)
 static void merger_dealloc(PyObject *self)
 {
     merger_obj *m = (merger_obj *)self;
+    kvsp_merge_clip_destroy(m->clip);
+    kvsp_fragment_visitor_destroy(m->clip_meta);
     kvsp_merger_destroy(m->merger);
     kvsp_reader_destroy(m->reader);
     if (m->fd >= 0)
@@ -181,8 +196,8 @@ static PyObject *fail(merger_obj *m, int st)
         return PyErr_SetFromErrnoWithFilename(PyExc_OSError,
                                               m->count ? m->names[m->count - 1] : m->base);
     }
-    return kvsp_py_raise(st, (int64_t)kvsp_reader_error_offset(m->reader),
-                         kvsp_reader_error_message(m->reader));
+    const kvsp_reader *r = m->clip ? kvsp_merge_clip_reader(m->clip) : m->reader;
+    return kvsp_py_raise(st, (int64_t)kvsp_reader_error_offset(r), kvsp_reader_error_message(r));
 }
 
 static int check_usable(merger_obj *m)
@@ -196,6 +211,22 @@ static int check_usable(merger_obj *m)
     return 0;
 }
 
+/* Without the GIL: the bytes to the clip or straight to the merger. */
+static int push_bytes(merger_obj *m, const void *data, size_t len)
+{
+    if (m->clip)
+        return kvsp_merge_clip_feed(m->clip, data, len);
+    return kvsp_reader_push(m->reader, data, len, &m->visitor);
+}
+
+static int finish_input(merger_obj *m)
+{
+    if (m->clip)
+        return kvsp_merge_clip_finish(m->clip);
+    kvsp_reader_finish(m->reader);
+    return kvsp_reader_run(m->reader, &m->visitor);
+}
+
 static PyObject *merger_feed(PyObject *self, PyObject *arg)
 {
     merger_obj *m = (merger_obj *)self;
@@ -204,8 +235,7 @@ static PyObject *merger_feed(PyObject *self, PyObject *arg)
         return NULL;
     int st;
     m->busy = 1;
-    Py_BEGIN_ALLOW_THREADS st =
-        kvsp_reader_push(m->reader, view.buf, (size_t)view.len, &m->visitor);
+    Py_BEGIN_ALLOW_THREADS st = push_bytes(m, view.buf, (size_t)view.len);
     Py_END_ALLOW_THREADS m->busy = 0;
     PyBuffer_Release(&view);
     if (st < 0)
@@ -240,8 +270,7 @@ static PyObject *merger_finish(PyObject *self, PyObject *unused)
         return NULL;
     int st, done;
     m->busy = 1;
-    Py_BEGIN_ALLOW_THREADS kvsp_reader_finish(m->reader);
-    st = kvsp_reader_run(m->reader, &m->visitor);
+    Py_BEGIN_ALLOW_THREADS st = finish_input(m);
     done = kvsp_merger_finish(m->merger);
     Py_END_ALLOW_THREADS m->busy = 0;
     m->finished = 1;

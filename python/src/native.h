@@ -7,10 +7,11 @@
  *   frame.c         the Frame type and its step-bound buffer
  *   parser.c        the Parser: reader + fragment and frame visitors
  *   decoder.c       the Decoder: reader + frame decoder to numpy
- *   audio.c         the AudioSink: reader + audio sink to numpy PCM
+ *   audio.c         the AudioSink: reader + audio sink to numpy PCM; wav_header
  *   merger.c        the Merger: reader + segment merger to files
  *   client.c        the Client: KVS calls of libkvsparser-client
  *   consumer.c      the Consumer: many GetMedia streams, resumed and retried
+ *   range.c         range_read / range_list: the range reader of a Client
  *
  * Everything is called with the GIL held unless it says otherwise. */
 #ifndef KVSP_PY_NATIVE_H
@@ -64,6 +65,23 @@ int kvsp_py_add_consumer(PyObject *module);
 struct kvsp_client;
 /* The C client of a kvsp._native.Client (borrowed), or NULL with TypeError. */
 struct kvsp_client *kvsp_py_client_of(PyObject *obj);
+/* The same, marked busy for one call (RuntimeError while another thread's
+ * call runs); kvsp_py_client_release after the call. */
+struct kvsp_client *kvsp_py_client_claim(PyObject *obj);
+void kvsp_py_client_release(PyObject *obj);
+/* The client's last error as a kvsp exception with .http_status and
+ * .exception (the AWS exception name). Returns NULL. */
+PyObject *kvsp_py_raise_client(struct kvsp_client *client, int status);
+
+/* A body callback (kvsp_body_cb) that hands each chunk, as bytes, to a
+ * Python callable; called without the GIL, it takes it per chunk. A False
+ * return stops the transfer; an exception stops it and sets failed. */
+typedef struct kvsp_py_body_ctx {
+    PyObject *callable;
+    int failed; /* the callable raised: its exception is pending */
+} kvsp_py_body_ctx;
+int kvsp_py_body(void *user, const void *data, size_t len);
+int kvsp_py_add_range(PyObject *module);
 
 /* Refuses pickling of live handles with a TypeError saying why. */
 PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);

@@ -6,7 +6,39 @@
 
 #include "fragment_internal.h"
 #include "kvsparser/fragment.h"
+#include "kvsparser/frames.h"
 #include "kvsparser/status.h"
+
+int kvsp_frame_time_ms(const kvsp_frame *f, int server, double *ms)
+{
+    if (server) {
+        *ms = f->server_timestamp_ms;
+        return (f->present & KVSP_FRAME_HAS_SERVER_TIME) ? KVSP_OK : KVSP_ERR_INVALID_ARG;
+    }
+    if (f->present & KVSP_FRAME_HAS_PRODUCER_TIME) {
+        *ms = f->producer_timestamp_ms;
+        return KVSP_OK;
+    }
+    *ms = f->pts_ms;
+    return (f->present & KVSP_FRAME_HAS_PTS) ? KVSP_OK : KVSP_ERR_INVALID_ARG;
+}
+
+int kvsp_block_time_ms(const kvsp_fragment *f, int64_t cluster_tc, int16_t rel, int server,
+                       double *ms)
+{
+    double scale = f ? (double)f->info.timecode_scale / 1e6 : 1.0;
+    double offset = (double)rel * scale;
+    if (server) {
+        *ms = f ? (double)f->server_timestamp_ms + offset : 0;
+        return f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) ? KVSP_OK
+                                                                      : KVSP_ERR_INVALID_ARG;
+    }
+    if (f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP))
+        *ms = (double)f->producer_timestamp_ms + offset;
+    else
+        *ms = (double)cluster_tc * scale + offset;
+    return KVSP_OK;
+}
 
 int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
 {

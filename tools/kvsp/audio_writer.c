@@ -1,4 +1,4 @@
-/* WAV, raw and FLAC files for kvsp audio. FLAC is libavcodec's encoder
+/* WAV (the library's header rule), raw and FLAC files for kvsp audio. FLAC is libavcodec's encoder
  * behind a hand-written container: "fLaC", the STREAMINFO block the
  * encoder gives (rewritten at the end with the final one, which has the
  * sample count and MD5), then the encoded frames. */
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kvsparser/audio.h"
 
 struct audio_writer {
     FILE *f;
@@ -28,76 +30,16 @@ const char *audio_file_extension(audio_file_format format)
     return format == AUDIO_WAV ? "wav" : format == AUDIO_FLAC ? "flac" : "raw";
 }
 
-static void le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* WAVE_FORMAT_EXTENSIBLE where Microsoft's WAV rules want it (more than
- * two channels, more than 16 bits a sample; as ffmpeg's muxer, also above
- * 48 kHz): readers then know the speaker of each channel from the mask. */
-static int wav_extensible(const audio_writer *w)
-{
-    return w->channels > 2 || w->bytes > 2 || w->rate > 48000;
-}
-
-/* libavutil's default layout for the channel count (5.1 for six, ...);
- * 0 (no speaker positions) where it has none. */
-static uint64_t wav_channel_mask(int channels)
-{
-    AVChannelLayout l;
-    memset(&l, 0, sizeof l);
-    av_channel_layout_default(&l, channels);
-    uint64_t mask = l.order == AV_CHANNEL_ORDER_NATIVE ? l.u.mask : 0;
-    av_channel_layout_uninit(&l);
-    /* the mask's field is 32 bits wide */
-    return mask <= 0xFFFFFFFFu ? mask : 0;
-}
-
-/* The header (44 bytes, 68 extensible, 80 with the fact chunk float
- * needs, as a format other than PCM); sizes of 0xFFFFFFFF-capped data and
- * the sample count, patched at close. */
+/* The header (the library's rule, kvsparser/audio.h), for the bytes
+ * written so far: a placeholder at open, the final one at close. */
 static int wav_header(audio_writer *w)
 {
-    /* KSDATAFORMAT_SUBTYPE_PCM; byte 0 is 3 for ..._IEEE_FLOAT */
-    static const uint8_t subformat[16] = {1,    0, 0,    0,    0,    0,    0x10, 0,
-                                          0x80, 0, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71};
-    uint8_t h[80];
-    int ext = wav_extensible(w);
-    uint32_t fmt_size = ext ? 40 : 16;
-    size_t header = 20 + fmt_size + (w->is_float ? 12 : 0) + 8;
-    uint64_t cap = 0xFFFFFFFFu - (header - 8);
-    uint64_t data = w->data_bytes > cap ? cap : w->data_bytes;
-    memcpy(h, "RIFF", 4);
-    le(h + 4, header - 8 + data, 4);
-    memcpy(h + 8, "WAVEfmt ", 8);
-    le(h + 16, fmt_size, 4);
-    le(h + 20, ext ? 0xFFFE : w->is_float ? 3 : 1, 2);
-    le(h + 22, (uint64_t)w->channels, 2);
-    le(h + 24, (uint64_t)w->rate, 4);
-    le(h + 28, (uint64_t)w->rate * (uint64_t)w->channels * (uint64_t)w->bytes, 4);
-    le(h + 32, (uint64_t)w->channels * (uint64_t)w->bytes, 2);
-    le(h + 34, (uint64_t)w->bytes * 8, 2);
-    uint8_t *p = h + 36;
-    if (ext) {
-        le(p, 22, 2);                         /* cbSize */
-        le(p + 2, (uint64_t)w->bytes * 8, 2); /* valid bits: every bit of the sample */
-        le(p + 4, wav_channel_mask(w->channels), 4);
-        memcpy(p + 8, subformat, 16);
-        p[8] = w->is_float ? 3 : 1;
-        p += 24;
-    }
-    if (w->is_float) {
-        uint64_t samples = w->data_bytes / ((uint64_t)w->channels * (uint64_t)w->bytes);
-        memcpy(p, "fact", 4);
-        le(p + 4, 4, 4);
-        le(p + 8, samples > 0xFFFFFFFFu ? 0xFFFFFFFFu : samples, 4);
-        p += 12;
-    }
-    memcpy(p, "data", 4);
-    le(p + 4, data, 4);
-    return fwrite(h, 1, header, w->f) == header ? 0 : -1;
+    uint8_t h[KVSP_WAV_HEADER_MAX];
+    size_t size;
+    if (kvsp_audio_wav_header(h, w->rate, w->channels, w->bytes, w->is_float, w->data_bytes,
+                              &size) != KVSP_OK)
+        return -1;
+    return fwrite(h, 1, size, w->f) == size ? 0 : -1;
 }
 
 static int flac_streaminfo(audio_writer *w, const uint8_t *info, size_t size)

@@ -156,16 +156,7 @@ int cli_range_check(cli_input_options *o)
 
 int cli_frame_time_ms(const cli_input_options *o, const kvsp_frame *f, double *ms)
 {
-    if (o->range_server) {
-        *ms = f->server_timestamp_ms;
-        return (f->present & KVSP_FRAME_HAS_SERVER_TIME) ? 0 : -1;
-    }
-    if (f->present & KVSP_FRAME_HAS_PRODUCER_TIME) {
-        *ms = f->producer_timestamp_ms;
-        return 0;
-    }
-    *ms = f->pts_ms;
-    return (f->present & KVSP_FRAME_HAS_PTS) ? 0 : -1;
+    return kvsp_frame_time_ms(f, o->range_server, ms) == KVSP_OK ? 0 : -1;
 }
 
 int cli_range_frame(const cli_input_options *o, const kvsp_frame *f)
@@ -206,15 +197,5 @@ int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f)
 int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc,
                       int16_t rel, double *ms)
 {
-    double scale = f ? (double)f->info.timecode_scale / 1e6 : 1.0;
-    double offset = (double)rel * scale;
-    if (o->range_server) {
-        *ms = f ? (double)f->server_timestamp_ms + offset : 0;
-        return f && (f->present & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP) ? 0 : -1;
-    }
-    if (f && (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP))
-        *ms = (double)f->producer_timestamp_ms + offset;
-    else
-        *ms = (double)cluster_tc * scale + offset;
-    return 0;
+    return kvsp_block_time_ms(f, cluster_tc, rel, o->range_server, ms) == KVSP_OK ? 0 : -1;
 }

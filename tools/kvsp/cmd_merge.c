@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "cli_log.h"
-#include "merge_range.h"
 
 /* The output files: OUT, then OUT with .1, .2, ... before its extension. */
 typedef struct merge_sink {
@@ -199,6 +198,12 @@ int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v)
     return st;
 }
 
+/* cli_input_options.feed for --from/--to: the bytes go to the clip. */
+static int clip_feed(void *user, const void *data, size_t len)
+{
+    return kvsp_merge_clip_feed(user, data, len);
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
@@ -268,21 +273,24 @@ int cmd_merge(int argc, char **argv)
         in.progress = progress;
         in.progress_user = &next_progress;
     }
-    /* --from/--to: the input goes through merge_range, which feeds the
-     * merger from the keyframe at or before --from; meta is its own (the
+    /* --from/--to: the input goes through the library's clip, which feeds
+     * the merger from the keyframe at or before --from; meta is its own (the
      * merger keeps its own too: it must see every event it is given) */
     kvsp_fragment_visitor *meta = in.range ? kvsp_fragment_visitor_create(NULL) : NULL;
     kvsp_merger *merger = !in.range || meta ? kvsp_merger_create(NULL, &args.opts, &out) : NULL;
-    merge_range *range = in.range && merger ? merge_range_create(&in, meta, merger) : NULL;
+    kvsp_merge_clip_options clip_opts = {in.range_from_ms, in.range_to_ms, in.range_server,
+                                         in.reader};
+    kvsp_merge_clip *range =
+        in.range && merger ? kvsp_merge_clip_create(&clip_opts, meta, merger) : NULL;
     if (range) {
-        in.feed = merge_range_feed;
+        in.feed = clip_feed;
         in.feed_user = range;
     }
     kvsp_reader *r = kvsp_reader_create(&in.reader);
     kvsp_visitor v = merger ? kvsp_merger_visitor(merger) : (kvsp_visitor){0};
     int st = (merger && r && (range || !in.range)) ? cli_merge_feed(&in, r, &v) : KVSP_ERR_NOMEM;
     if (range && st >= 0)
-        st = merge_range_finish(range);
+        st = kvsp_merge_clip_finish(range);
     int fin = merger ? kvsp_merger_finish(merger) : KVSP_OK;
     if (in.progress)
         fputc('\n', stderr);
@@ -306,7 +314,7 @@ int cmd_merge(int argc, char **argv)
         free(sink.names[i]);
     free(sink.names);
     kvsp_reader_destroy(r);
-    merge_range_destroy(range);
+    kvsp_merge_clip_destroy(range);
     kvsp_merger_destroy(merger);
     kvsp_fragment_visitor_destroy(meta);
     return cli_exit_status(st < 0 ? st : fin);

@@ -1,29 +1,36 @@
-/* kvsp merge --from/--to: the clip starts at the keyframe at or before
- * `from` and ends with the last frame at or before `to`.
+/* The merger's clip (kvsparser/merger.h, kvsp merge --from/--to, the Python
+ * package's kvsp.merge of a range): the clip starts at the keyframe at or
+ * before `from` and ends with the last frame at or before `to`.
  *
  * The keyframe is only known once a frame at or after `from` has been
  * seen, so the input is read twice over as it arrives: a look-ahead reader
  * (A, a frame visitor) sees every chunk first, while the bytes are held
  * from the start (EBML header) of the fragment of the latest keyframe at or
  * before `from`; earlier held bytes are dropped as later keyframes come,
- * so what is held is about one fragment (at most MERGE_RANGE_MAX_HOLD).
+ * so what is held is about one fragment (at most MERGE_CLIP_MAX_HOLD).
  * Once A sees a frame at or after `from`, the held bytes and everything
  * after them go to the merger's reader (B), whose blocks are filtered by
  * time: SimpleBlocks before that keyframe or after `to` are not copied
  * (BlockGroups are copied as they are; KVS producers write SimpleBlocks).
  * A Cluster reaches the merger only with its first block kept: its start
- * and Timestamp are held until then, so no empty clusters are written. */
+ * and Timestamp are held until then, so no empty clusters are written.
+ *
+ * Times are on the chosen timeline by the rule of every time range
+ * (kvsp_frame_time_ms, kvsp_block_time_ms in frames.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "merge_range.h"
+#include "kvsparser/frames.h"
+#include "kvsparser/merger.h"
+#include "kvsparser/reader.h"
 
-#define MERGE_RANGE_MAX_HOLD ((size_t)1 << 30)
+#include "../alloc_internal.h"
 
-struct merge_range {
-    const cli_input_options *in;
+#define MERGE_CLIP_MAX_HOLD ((size_t)1 << 30)
+
+struct kvsp_merge_clip {
+    kvsp_merge_clip_options opts;
     /* A: the look-ahead */
     kvsp_reader *ra;
     kvsp_frame_visitor *frames;
@@ -53,7 +60,7 @@ struct merge_range {
     uint8_t time_bytes[16];
 };
 
-static int send_cluster(merge_range *m)
+static int send_cluster(kvsp_merge_clip *m)
 {
     if (!m->cluster_held || m->cluster_sent)
         return KVSP_OK;
@@ -66,7 +73,7 @@ static int send_cluster(merge_range *m)
 
 static int a_start(void *user, const kvsp_event *ev)
 {
-    merge_range *m = user;
+    kvsp_merge_clip *m = user;
     if (ev->id == KVSP_ID_EBML && ev->depth == 0)
         m->fragment_start = ev->offset;
     return KVSP_OK;
@@ -74,11 +81,11 @@ static int a_start(void *user, const kvsp_event *ev)
 
 static int a_frame(void *user, const kvsp_frame *f)
 {
-    merge_range *m = user;
+    kvsp_merge_clip *m = user;
     double t;
-    if (m->found || cli_frame_time_ms(m->in, f, &t) != 0)
+    if (m->found || kvsp_frame_time_ms(f, m->opts.server, &t) != KVSP_OK)
         return KVSP_OK;
-    if (t < m->in->range_from_ms) {
+    if (t < m->opts.from_ms) {
         if (f->keyframe &&
             (!f->track_info || f->track_info->type == KVSP_TRACK_VIDEO || !m->have_key)) {
             m->key_ms = t;
@@ -87,20 +94,20 @@ static int a_frame(void *user, const kvsp_frame *f)
         }
         return KVSP_OK;
     }
-    if (f->keyframe && t == m->in->range_from_ms) { /* the keyframe at `from` itself */
+    if (f->keyframe && t == m->opts.from_ms) { /* the keyframe at `from` itself */
         m->key_ms = t;
         m->key_start = m->fragment_start;
         m->have_key = 1;
     }
     m->found = 1;
-    m->start_ms = m->have_key ? m->key_ms : m->in->range_from_ms;
+    m->start_ms = m->have_key ? m->key_ms : m->opts.from_ms;
     return KVSP_OK;
 }
 
 /* B's filter: the block's time on the --timestamp timeline, as a frame's. */
 static int b_data(void *user, const kvsp_event *ev)
 {
-    merge_range *m = user;
+    kvsp_merge_clip *m = user;
     int in_held = m->cluster_held && !m->cluster_sent && ev->depth == m->cluster_depth + 1;
     if (ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->value_type == KVSP_TYPE_UINT)
         m->cluster_tc = (int64_t)ev->value.u;
@@ -113,9 +120,9 @@ static int b_data(void *user, const kvsp_event *ev)
     }
     if (ev->id == KVSP_ID_SIMPLEBLOCK && ev->block) {
         double t;
-        if (cli_block_time_ms(m->in, kvsp_fragment_visitor_current(m->meta), m->cluster_tc,
-                              ev->block->timecode, &t) != 0 ||
-            !(t >= m->start_ms && t <= m->in->range_to_ms))
+        if (kvsp_block_time_ms(kvsp_fragment_visitor_current(m->meta), m->cluster_tc,
+                               ev->block->timecode, m->opts.server, &t) != KVSP_OK ||
+            !(t >= m->start_ms && t <= m->opts.to_ms))
             return KVSP_OK; /* not copied */
         int st = send_cluster(m);
         if (st != KVSP_OK)
@@ -128,7 +135,7 @@ static int b_data(void *user, const kvsp_event *ev)
 
 static int b_start(void *user, const kvsp_event *ev)
 {
-    merge_range *m = user;
+    kvsp_merge_clip *m = user;
     if (ev->id == KVSP_ID_CLUSTER) {
         m->cluster_held = 1;
         m->cluster_sent = 0;
@@ -147,7 +154,7 @@ static int b_start(void *user, const kvsp_event *ev)
 
 static int b_end(void *user, const kvsp_event *ev)
 {
-    merge_range *m = user;
+    kvsp_merge_clip *m = user;
     if (m->cluster_held && ev->depth == m->cluster_depth && ev->id == KVSP_ID_CLUSTER) {
         int sent = m->cluster_sent;
         m->cluster_held = m->cluster_sent = 0;
@@ -159,17 +166,19 @@ static int b_end(void *user, const kvsp_event *ev)
 
 static int b_other(void *user, const kvsp_event *ev)
 {
-    merge_range *m = user;
+    kvsp_merge_clip *m = user;
     return kvsp_visitor_dispatch(&m->merger, ev);
 }
 
-merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visitor *meta,
-                                kvsp_merger *merger)
+kvsp_merge_clip *kvsp_merge_clip_create(const kvsp_merge_clip_options *opts,
+                                        kvsp_fragment_visitor *meta, kvsp_merger *merger)
 {
-    merge_range *m = calloc(1, sizeof *m);
+    if (!opts || !meta || !merger || isnan(opts->from_ms) || isnan(opts->to_ms))
+        return NULL;
+    kvsp_merge_clip *m = kvsp_calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->in = in;
+    m->opts = *opts;
     m->meta = meta;
     m->merger = kvsp_merger_visitor(merger);
     kvsp_visitor sink;
@@ -193,10 +202,10 @@ merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visit
     b[1].user = m;
     m->a_pair = m->frames ? kvsp_composite_create(a, 2) : NULL;
     m->b_pair = kvsp_composite_create(b, 2);
-    m->ra = kvsp_reader_create(&in->reader);
-    m->rb = kvsp_reader_create(&in->reader);
+    m->ra = kvsp_reader_create(&opts->reader);
+    m->rb = kvsp_reader_create(&opts->reader);
     if (!m->a_pair || !m->b_pair || !m->ra || !m->rb) {
-        merge_range_destroy(m);
+        kvsp_merge_clip_destroy(m);
         return NULL;
     }
     m->va = kvsp_composite_visitor(m->a_pair);
@@ -204,7 +213,7 @@ merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visit
     return m;
 }
 
-void merge_range_destroy(merge_range *m)
+void kvsp_merge_clip_destroy(kvsp_merge_clip *m)
 {
     if (!m)
         return;
@@ -213,11 +222,11 @@ void merge_range_destroy(merge_range *m)
     kvsp_frame_visitor_destroy(m->frames);
     kvsp_reader_destroy(m->ra);
     kvsp_reader_destroy(m->rb);
-    free(m->held);
-    free(m);
+    kvsp_free(m->held);
+    kvsp_free(m);
 }
 
-static int push_b(merge_range *m, const void *data, size_t len)
+static int push_b(kvsp_merge_clip *m, const void *data, size_t len)
 {
     int st = kvsp_reader_push(m->rb, data, len, &m->vb);
     while (st == KVSP_PAUSED)
@@ -225,7 +234,7 @@ static int push_b(merge_range *m, const void *data, size_t len)
     return st == KVSP_NEED_DATA ? KVSP_OK : st;
 }
 
-static int hold(merge_range *m, const void *data, size_t len)
+static int hold(kvsp_merge_clip *m, const void *data, size_t len)
 {
     /* drop what is before the fragment of the latest keyframe */
     if (m->have_key && m->key_start > m->held_base) {
@@ -236,13 +245,13 @@ static int hold(merge_range *m, const void *data, size_t len)
         m->held_len -= drop;
         m->held_base += drop;
     }
-    if (len > MERGE_RANGE_MAX_HOLD - m->held_len)
+    if (len > MERGE_CLIP_MAX_HOLD - m->held_len)
         return KVSP_ERR_ELEMENT_TOO_LARGE;
     if (m->held_len + len > m->held_cap) {
         size_t cap = m->held_cap ? m->held_cap : 1 << 20;
         while (cap < m->held_len + len)
             cap *= 2;
-        uint8_t *bigger = realloc(m->held, cap);
+        uint8_t *bigger = kvsp_realloc(m->held, cap);
         if (!bigger)
             return KVSP_ERR_NOMEM;
         m->held = bigger;
@@ -253,9 +262,8 @@ static int hold(merge_range *m, const void *data, size_t len)
     return KVSP_OK;
 }
 
-int merge_range_feed(void *user, const void *data, size_t len)
+int kvsp_merge_clip_feed(kvsp_merge_clip *m, const void *data, size_t len)
 {
-    merge_range *m = user;
     if (m->passing)
         return push_b(m, data, len);
     int st = kvsp_reader_push(m->ra, data, len, &m->va);
@@ -271,15 +279,25 @@ int merge_range_feed(void *user, const void *data, size_t len)
         m->have_key && m->key_start > m->held_base ? (size_t)(m->key_start - m->held_base) : 0;
     m->passing = 1;
     st = skip < m->held_len ? push_b(m, m->held + skip, m->held_len - skip) : KVSP_OK;
-    free(m->held);
+    kvsp_free(m->held);
     m->held = NULL;
     m->held_len = m->held_cap = 0;
     return st;
 }
 
-int merge_range_finish(merge_range *m)
+int kvsp_merge_clip_finish(kvsp_merge_clip *m)
 {
     if (!m->passing)
         return KVSP_OK; /* no frame in the range: an empty clip */
-    return cli_finish_reader(m->rb, &m->vb);
+    kvsp_reader_finish(m->rb);
+    int st;
+    do
+        st = kvsp_reader_run(m->rb, &m->vb);
+    while (st == KVSP_PAUSED);
+    return st == KVSP_DONE ? KVSP_OK : st;
+}
+
+const kvsp_reader *kvsp_merge_clip_reader(const kvsp_merge_clip *m)
+{
+    return m->passing ? m->rb : m->ra;
 }
