@@ -15,7 +15,7 @@
 #include <microhttpd.h>
 
 #include "../cli.h"
-#include "serve.h"
+#include "serve_hls.h"
 
 /* GetMediaForFragmentList with 1000 fragment numbers is about 50 KB. */
 #define MAX_REQUEST_BODY (1u << 20)
@@ -35,6 +35,25 @@ void serve_add_request_id(struct MHD_Response *r)
     uint64_t n = atomic_fetch_add(&counter, 1) + 1;
     snprintf(id, sizeof id, "kvsp-serve-%016llx", (unsigned long long)n);
     MHD_add_response_header(r, "x-amzn-RequestId", id);
+    /* Every response has one: let a web page of any origin (an HLS player
+     * under development, a file:// page) read it. */
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+}
+
+/* A browser's CORS preflight before a POST with a JSON body or signed
+ * headers: any method and header of this service may follow. */
+static int preflight(struct MHD_Connection *c)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    serve_add_request_id(r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "*");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    int ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static int send_json_text(struct MHD_Connection *c, unsigned status, char *text,
@@ -89,6 +108,11 @@ static enum MHD_Result handle(serve_ctx *ctx, struct MHD_Connection *c, const ch
                               const char *method, request *rq)
 {
     int result;
+    if (strcmp(method, "OPTIONS") == 0)
+        return (enum MHD_Result)preflight(c);
+    /* HLS: GET requests, authorized by their session token (no SigV4) */
+    if (strcmp(method, "GET") == 0 && strncmp(url, "/hls/", 5) == 0)
+        return (enum MHD_Result)serve_hls_get(ctx, c, url);
     if (strcmp(method, "POST") != 0)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_NOT_FOUND, "UnknownOperationException",
                                             "%s %s is not an operation of this service", method,
