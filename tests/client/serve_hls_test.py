@@ -9,7 +9,7 @@ points to, checked by independent clients.
             --live from its first segment) to the same frames as the
             served file: packets and decoded pictures by framemd5
   Live      a LIVE media playlist slides as --live releases fragments and
-            ends with the file
+            ends with the file; LIVE_REPLAY starts at its StartTimestamp
   Browser   the developer guide's example page (hls.js from the npm
             registry) in headless Chromium: currentTime advances and the
             picture is not black, ON_DEMAND and LIVE
@@ -201,6 +201,8 @@ class Botocore(unittest.TestCase):
         self.assertEqual(error(StreamName='kvs_mid_gop', PlaybackMode='LIVE',
                                HLSFragmentSelector={'TimestampRange': rng}),
                          ('InvalidArgumentException', 400))
+        self.assertEqual(error(StreamName='kvs_mid_gop', PlaybackMode='LIVE_REPLAY'),
+                         ('InvalidArgumentException', 400))
         self.assertEqual(error(StreamName='kvs_mid_gop', ContainerFormat='MPEG_TS'),
                          ('InvalidArgumentException', 400))
         later = {'StartTimestamp': end, 'EndTimestamp': end + datetime.timedelta(hours=1)}
@@ -345,6 +347,31 @@ class Live(unittest.TestCase):
         self.assertEqual([urllib.parse.parse_qs(urllib.parse.urlparse(u).query)['FragmentNumber'][0]
                           for _, u, _ in seen], numbers)
         self.assertEqual([e for _, _, e in seen], [False] * (len(numbers) - 1) + [True])
+
+    def test_live_replay_from_its_start(self):
+        """LIVE_REPLAY from the second fragment: the playlist begins there and
+        adds the next ones as the earlier ones' time passes, then ends."""
+        stream = 'kvs_mid_gop'
+        with kvsp_server.KvspServer(KVSP, root()) as server:
+            status, listed = post(server.url, 'listFragments', {'StreamName': stream})
+            listed = sorted(listed['Fragments'], key=lambda f: int(f['FragmentNumber']))
+            status, out = post(server.url, 'getHLSStreamingSessionURL', {
+                'StreamName': stream, 'PlaybackMode': 'LIVE_REPLAY', 'MaxMediaPlaylistFragmentResults': 1,
+                'HLSFragmentSelector': {'FragmentSelectorType': 'PRODUCER_TIMESTAMP', 'TimestampRange': {
+                    'StartTimestamp': listed[1]['ProducerTimestamp']}}})
+            self.assertEqual(status, 200, out)
+            media = media_playlist_url(out['HLSStreamingSessionURL'])
+            seen = []
+
+            def step():
+                tags, segments = playlist(get(media)[2])
+                self.assertNotIn('#EXT-X-PLAYLIST-TYPE', tags)
+                number = urllib.parse.parse_qs(urllib.parse.urlparse(segments[0]['uri']).query)['FragmentNumber'][0]
+                if not seen or seen[-1][0] != number:
+                    seen.append((number, '#EXT-X-ENDLIST' in tags))
+                return '#EXT-X-ENDLIST' in tags
+            waiting.until(step, 'the LIVE_REPLAY playlist to end')
+        self.assertEqual(seen, [(f['FragmentNumber'], i == len(listed) - 2) for i, f in enumerate(listed[1:])])
 
 
 PAGE = """<!doctype html><html><head><script src="%(hlsjs)s"></script></head><body>

@@ -29,28 +29,31 @@ static int invalid(struct MHD_Connection *c, const char *message)
 /* Only [A-Za-z0-9_-]: the token goes into URLs unescaped. */
 void serve_hls_token(const serve_hls_session *h, char *out, size_t size)
 {
-    static const char disc[] = "NAD";
-    snprintf(out, size, TOKEN_PREFIX "-%zu-%c%c%c%c-%" PRId64 "-%" PRId64 "-%u-%" PRId64, h->stream,
-             h->live ? 'L' : 'O', h->by_server ? 'S' : 'P', disc[h->discontinuity],
-             h->show_time ? 'T' : 'N', h->from_ms, h->to_ms, h->max, h->expires_ms);
+    static const char disc[] = "NAD", modes[] = "LOR";
+    snprintf(out, size,
+             TOKEN_PREFIX "-%zu-%c%c%c%c-%" PRId64 "-%" PRId64 "-%u-%" PRId64 "-%" PRId64,
+             h->stream, modes[h->mode], h->by_server ? 'S' : 'P', disc[h->discontinuity],
+             h->show_time ? 'T' : 'N', h->from_ms, h->to_ms, h->max, h->created_ms, h->expires_ms);
 }
 
 int serve_hls_parse_token(const serve_ctx *ctx, const char *token, serve_hls_session *h)
 {
     char mode, sel, disc, show, rest;
-    long long stream, from, to, expires;
+    long long stream, from, to, created, expires;
     unsigned max;
     memset(h, 0, sizeof *h);
     if (!token || strlen(token) >= SERVE_HLS_TOKEN_MAX ||
-        sscanf(token, TOKEN_PREFIX "-%lld-%c%c%c%c-%lld-%lld-%u-%lld%c", &stream, &mode, &sel,
-               &disc, &show, &from, &to, &max, &expires, &rest) != 9)
+        sscanf(token, TOKEN_PREFIX "-%lld-%c%c%c%c-%lld-%lld-%u-%lld-%lld%c", &stream, &mode, &sel,
+               &disc, &show, &from, &to, &max, &created, &expires, &rest) != 10)
         return -1;
-    if (stream < 0 || (unsigned long long)stream >= ctx->stream_count || !strchr("LO", mode) ||
+    if (stream < 0 || (unsigned long long)stream >= ctx->stream_count || !strchr("LOR", mode) ||
         !strchr("SP", sel) || !strchr("NAD", disc) || !strchr("TN", show) || max < 1 ||
         max > MAX_FRAGMENTS_LIMIT)
         return -1;
     h->stream = (size_t)stream;
-    h->live = mode == 'L';
+    h->mode = mode == 'L'   ? SERVE_HLS_LIVE
+              : mode == 'O' ? SERVE_HLS_ON_DEMAND
+                            : SERVE_HLS_LIVE_REPLAY;
     h->by_server = sel == 'S';
     h->discontinuity = disc == 'A'   ? SERVE_HLS_DISC_ALWAYS
                        : disc == 'D' ? SERVE_HLS_DISC_ON_DISCONTINUITY
@@ -59,6 +62,7 @@ int serve_hls_parse_token(const serve_ctx *ctx, const char *token, serve_hls_ses
     h->from_ms = from;
     h->to_ms = to;
     h->max = max;
+    h->created_ms = created;
     h->expires_ms = expires;
     char again[SERVE_HLS_TOKEN_MAX];
     serve_hls_token(h, again, sizeof again);
@@ -85,29 +89,57 @@ static size_t first_at(const serve_stream *s, int64_t ms, int by_server)
     return lo;
 }
 
-void serve_hls_window(const serve_ctx *ctx, const serve_hls_session *h, int64_t now, size_t *first,
-                      size_t *end)
+int serve_hls_window(const serve_ctx *ctx, const serve_hls_session *h, int64_t now, size_t *first,
+                     size_t *end)
 {
     const serve_stream *s = &ctx->streams[h->stream];
     size_t released = 0; /* fragments are released in index order */
     while (released < s->count && serve_released(ctx, &s->fragments[released], now))
         released++;
-    if (h->live) {
-        /* the newest fragments: a window that slides as --live goes on */
+    if (h->mode == SERVE_HLS_LIVE) {
+        /* the newest fragments: a window that slides as --live goes on; a
+         * file's stream ends with the file */
         *end = released;
         *first = released > h->max ? released - h->max : 0;
-        return;
+        return released == s->count;
     }
     size_t a = first_at(s, h->from_ms, h->by_server);
-    size_t b = h->to_ms == INT64_MAX ? s->count : first_at(s, h->to_ms + 1, h->by_server);
-    if (b > released)
-        b = released;
+    size_t all = h->to_ms == INT64_MAX ? s->count : first_at(s, h->to_ms + 1, h->by_server);
+    size_t b = all < released ? all : released;
     if (a > b)
         a = b;
-    if (b - a > h->max)
-        b = a + h->max;
-    *first = a;
-    *end = b;
+    if (h->mode == SERVE_HLS_ON_DEMAND) {
+        *first = a;
+        *end = b - a > h->max ? a + h->max : b;
+        return 1;
+    }
+    /* LIVE_REPLAY: from the range's first fragment, each next one added once
+     * the ones before it have lasted their time since the session began,
+     * in a window of the newest, as LIVE */
+    size_t k = a;
+    while (k < b &&
+           (k == a || s->fragments[k].offset_ms - s->fragments[a].offset_ms <= now - h->created_ms))
+        k++;
+    *end = k;
+    *first = k - a > h->max ? k - h->max : a;
+    return k == all;
+}
+
+int serve_hls_in_session(const serve_ctx *ctx, const serve_hls_session *h, size_t k, int64_t now)
+{
+    const serve_fragment *f = &ctx->streams[h->stream].fragments[k];
+    int64_t t = stamp(f, h->by_server);
+    if (!serve_released(ctx, f, now))
+        return 0;
+    if (h->mode == SERVE_HLS_LIVE)
+        return 1;
+    size_t first, end;
+    if (h->mode == SERVE_HLS_LIVE_REPLAY) {
+        serve_hls_window(ctx, h, now, &first, &end);
+        if (k >= end)
+            return 0; /* not added yet */
+    }
+    return t >= h->from_ms && t <= h->to_ms;
 }
 
 /* An optional enumeration: *index of value in names, or def when absent. */
@@ -155,21 +187,26 @@ static int parse_selector(struct MHD_Connection *c, json_t *req, serve_hls_sessi
     h->by_server = type == 0;
     h->from_ms = 0;
     h->to_ms = INT64_MAX;
-    if (h->live) {
+    if (h->mode == SERVE_HLS_LIVE) {
         if (range) {
             *result = invalid(c, "TimestampRange must not be set when PlaybackMode is LIVE");
             return -1;
         }
         return 0;
     }
+    json_t *end = json_object_get(range, "EndTimestamp");
     if (!json_is_object(range) ||
         serve_json_timestamp_ms(json_object_get(range, "StartTimestamp"), &h->from_ms) != 0 ||
-        serve_json_timestamp_ms(json_object_get(range, "EndTimestamp"), &h->to_ms) != 0) {
-        *result = invalid(c, "PlaybackMode ON_DEMAND needs HLSFragmentSelector.TimestampRange "
-                             "with StartTimestamp and EndTimestamp");
+        ((end || h->mode == SERVE_HLS_ON_DEMAND) && serve_json_timestamp_ms(end, &h->to_ms) != 0)) {
+        *result = invalid(c, h->mode == SERVE_HLS_ON_DEMAND
+                                 ? "PlaybackMode ON_DEMAND needs HLSFragmentSelector."
+                                   "TimestampRange with StartTimestamp and EndTimestamp"
+                                 : "PlaybackMode LIVE_REPLAY needs HLSFragmentSelector."
+                                   "TimestampRange with StartTimestamp");
         return -1;
     }
-    if (h->to_ms <= h->from_ms || h->to_ms - h->from_ms > ON_DEMAND_RANGE_MAX_MS) {
+    if (h->to_ms <= h->from_ms ||
+        (h->to_ms != INT64_MAX && h->to_ms - h->from_ms > ON_DEMAND_RANGE_MAX_MS)) {
         *result = invalid(c, "EndTimestamp must be after StartTimestamp, by at most 24 hours");
         return -1;
     }
@@ -192,9 +229,7 @@ int serve_get_hls_streaming_session_url(serve_ctx *ctx, struct MHD_Connection *c
     h.stream = (size_t)(s - ctx->streams);
     if (enum_field(req, "PlaybackMode", modes, 3, 0, &mode) != 0)
         return invalid(c, "PlaybackMode must be LIVE, LIVE_REPLAY or ON_DEMAND");
-    if (mode == 2)
-        return invalid(c, "PlaybackMode LIVE_REPLAY is not supported by kvsp serve");
-    h.live = mode == 0;
+    h.mode = mode == 0 ? SERVE_HLS_LIVE : mode == 1 ? SERVE_HLS_ON_DEMAND : SERVE_HLS_LIVE_REPLAY;
     if (parse_selector(c, req, &h, &result) != 0)
         return result;
     if (enum_field(req, "ContainerFormat", formats, 2, 0, &format) != 0 || format != 0)
@@ -210,17 +245,20 @@ int serve_get_hls_streaming_session_url(serve_ctx *ctx, struct MHD_Connection *c
     if (int_field(req, "Expires", EXPIRES_MIN_S, EXPIRES_MAX_S, EXPIRES_DEFAULT_S, &expires) != 0)
         return invalid(c, "Expires must be an integer from 300 to 43200 (seconds)");
     if (int_field(req, "MaxMediaPlaylistFragmentResults", 1, MAX_FRAGMENTS_LIMIT,
-                  h.live ? MAX_FRAGMENTS_LIVE : MAX_FRAGMENTS_ON_DEMAND, &max) != 0)
+                  h.mode == SERVE_HLS_ON_DEMAND ? MAX_FRAGMENTS_ON_DEMAND : MAX_FRAGMENTS_LIVE,
+                  &max) != 0)
         return invalid(c, "MaxMediaPlaylistFragmentResults must be an integer from 1 to 5000");
     h.max = (unsigned)max;
     int64_t now = serve_now_ms();
+    h.created_ms = now;
     h.expires_ms = now + expires * 1000;
     size_t first, end;
     serve_hls_window(ctx, &h, now, &first, &end);
     if (first == end)
         return serve_error(c, MHD_HTTP_NOT_FOUND, "ResourceNotFoundException",
-                           h.live ? "No fragments found in stream %s for a LIVE session"
-                                  : "No fragments found in stream %s in the requested time range",
+                           h.mode == SERVE_HLS_LIVE
+                               ? "No fragments found in stream %s for a LIVE session"
+                               : "No fragments found in stream %s in the requested time range",
                            s->name);
     char token[SERVE_HLS_TOKEN_MAX], url[SERVE_PUBLIC_URL_MAX + 2 * SERVE_HLS_TOKEN_MAX];
     serve_hls_token(&h, token, sizeof token);

@@ -14,15 +14,23 @@ typedef enum serve_hls_disc {
     SERVE_HLS_DISC_ON_DISCONTINUITY
 } serve_hls_disc;
 
+typedef enum serve_hls_mode {
+    SERVE_HLS_LIVE,
+    SERVE_HLS_ON_DEMAND,
+    SERVE_HLS_LIVE_REPLAY
+} serve_hls_mode;
+
 typedef struct serve_hls_session {
     size_t stream; /* index in ctx->streams */
-    int live;      /* LIVE, else ON_DEMAND */
+    serve_hls_mode mode;
     int by_server; /* SERVER_TIMESTAMP, else PRODUCER_TIMESTAMP */
     serve_hls_disc discontinuity;
-    int show_time;          /* DisplayFragmentTimestamp ALWAYS: EXT-X-PROGRAM-DATE-TIME */
-    int64_t from_ms, to_ms; /* ON_DEMAND's TimestampRange */
-    unsigned max;           /* MaxMediaPlaylistFragmentResults */
-    int64_t expires_ms;     /* wall clock */
+    int show_time; /* DisplayFragmentTimestamp ALWAYS: EXT-X-PROGRAM-DATE-TIME */
+    /* the TimestampRange of ON_DEMAND and LIVE_REPLAY (to_ms INT64_MAX: none) */
+    int64_t from_ms, to_ms;
+    int64_t created_ms; /* wall clock: LIVE_REPLAY adds fragments at their pace from then */
+    unsigned max;       /* MaxMediaPlaylistFragmentResults */
+    int64_t expires_ms; /* wall clock */
 } serve_hls_session;
 
 /* The longest token serve_hls_token writes, with its NUL. */
@@ -38,10 +46,12 @@ typedef struct serve_hls_tracks {
 void serve_hls_token(const serve_hls_session *h, char *out, size_t size);
 /* 0, or -1 if the token is not one this server made. */
 int serve_hls_parse_token(const serve_ctx *ctx, const char *token, serve_hls_session *h);
-/* The fragments of the session's media playlist now: [*first, *end) with
- * every fragment in it, or none. */
-void serve_hls_window(const serve_ctx *ctx, const serve_hls_session *h, int64_t now, size_t *first,
-                      size_t *end);
+/* The fragments of the session's media playlist now: [*first, *end), maybe
+ * none. Returns 1 when the playlist is complete (EXT-X-ENDLIST). */
+int serve_hls_window(const serve_ctx *ctx, const serve_hls_session *h, int64_t now, size_t *first,
+                     size_t *end);
+/* Whether fragment k may be asked for in the session now. */
+int serve_hls_in_session(const serve_ctx *ctx, const serve_hls_session *h, size_t k, int64_t now);
 int serve_get_hls_streaming_session_url(serve_ctx *ctx, struct MHD_Connection *c, json_t *req);
 
 /* serve_hls_playlist.c: GET /hls/v1/...; returns an MHD result. */

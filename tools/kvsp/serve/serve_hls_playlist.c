@@ -96,7 +96,7 @@ static int media_playlist(serve_ctx *ctx, struct MHD_Connection *c, const serve_
 {
     const serve_stream *s = &ctx->streams[h->stream];
     size_t first, end;
-    serve_hls_window(ctx, h, serve_now_ms(), &first, &end);
+    int complete = serve_hls_window(ctx, h, serve_now_ms(), &first, &end);
     int64_t longest = 1;
     for (size_t k = 0; k < s->count; k++) /* the whole stream's: it must not change */
         if (s->fragments[k].duration_ms > longest)
@@ -111,7 +111,7 @@ static int media_playlist(serve_ctx *ctx, struct MHD_Connection *c, const serve_
     put(&o, "#EXT-X-MEDIA-SEQUENCE:%zu\n", first);
     if (removed)
         put(&o, "#EXT-X-DISCONTINUITY-SEQUENCE:%zu\n", removed);
-    if (!h->live)
+    if (h->mode == SERVE_HLS_ON_DEMAND)
         put(&o, "#EXT-X-PLAYLIST-TYPE:VOD\n");
     for (size_t k = first; k < end; k++) {
         const serve_fragment *f = &s->fragments[k];
@@ -132,9 +132,7 @@ static int media_playlist(serve_ctx *ctx, struct MHD_Connection *c, const serve_
         token_args(&o, token);
         put(&o, "&FragmentNumber=%s\n", f->number);
     }
-    /* A file's stream ends with the file: a LIVE session ends once all of
-     * it has been released. */
-    if (!h->live || end == s->count)
+    if (complete)
         put(&o, "#EXT-X-ENDLIST\n");
     return send_bytes(c, &o, "application/x-mpegURL");
 }
@@ -175,16 +173,6 @@ static int master_playlist(serve_ctx *ctx, struct MHD_Connection *c, const serve
     return send_bytes(c, &o, "application/x-mpegURL");
 }
 
-/* Fragment k may be asked for in this session: released, and in an
- * ON_DEMAND session's range. */
-static int in_session(const serve_ctx *ctx, const serve_hls_session *h, size_t k)
-{
-    const serve_fragment *f = &ctx->streams[h->stream].fragments[k];
-    int64_t t = h->by_server ? f->server_ms : f->producer_ms;
-    return serve_released(ctx, f, serve_now_ms()) &&
-           (h->live || (t >= h->from_ms && t <= h->to_ms));
-}
-
 static int mp4_part(serve_ctx *ctx, struct MHD_Connection *c, const serve_hls_session *h, int init)
 {
     const serve_stream *s = &ctx->streams[h->stream];
@@ -193,7 +181,8 @@ static int mp4_part(serve_ctx *ctx, struct MHD_Connection *c, const serve_hls_se
         return serve_error(c, MHD_HTTP_BAD_REQUEST, "InvalidArgumentException",
                            "FragmentNumber is required");
     long k = number ? serve_find_fragment(s, number) : 0;
-    if (k < 0 || (size_t)k >= s->count || (!init && !in_session(ctx, h, (size_t)k)))
+    if (k < 0 || (size_t)k >= s->count ||
+        (!init && !serve_hls_in_session(ctx, h, (size_t)k, serve_now_ms())))
         return serve_error(c, MHD_HTTP_NOT_FOUND, "ResourceNotFoundException",
                            "Fragment %s not found in this session of stream %s",
                            number ? number : "0", s->name);
