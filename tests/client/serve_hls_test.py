@@ -267,6 +267,19 @@ class Botocore(unittest.TestCase):
         self.assertEqual((status, headers['x-amzn-ErrorType']), (400, 'InvalidArgumentException:'))
         status, headers, _ = get(base + 'getMP4MediaFragment.mp4?SessionToken=%s&FragmentNumber=12' % token)
         self.assertEqual((status, headers['x-amzn-ErrorType']), (404, 'ResourceNotFoundException:'))
+        # the token's last field is its expiry (ms); one in the past is refused
+        expired = re.sub(r'-\d+$', '-%d' % (BASE * 1000), token)
+        status, headers, _ = get(base + 'getHLSMediaPlaylist.m3u8?SessionToken=' + expired)
+        self.assertEqual((status, headers['x-amzn-ErrorType']), (403, 'ExpiredTokenException:'))
+        # what a web page needs to call the server: CORS on answers and preflights
+        self.assertEqual(get(url)[1]['Access-Control-Allow-Origin'], '*')
+        pre = urllib.request.Request(self.server.url + '/getHLSStreamingSessionURL', method='OPTIONS', headers={
+            'Origin': 'null', 'Access-Control-Request-Method': 'POST',
+            'Access-Control-Request-Headers': 'content-type'})
+        with urllib.request.urlopen(pre, timeout=TIMEOUT) as r:
+            self.assertEqual(r.status, 204)
+            self.assertIn('POST', r.headers['Access-Control-Allow-Methods'])
+            self.assertEqual(r.headers['Access-Control-Allow-Headers'], '*')
         status, headers, body = get(base + 'getMP4InitFragment.mp4?SessionToken=%s&TrackNumber=1' % token)
         self.assertEqual((status, headers['Content-Type']), (200, 'video/mp4'))
         self.assertEqual(body[4:8], b'ftyp')
