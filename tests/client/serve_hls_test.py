@@ -45,7 +45,7 @@ TIMEOUT = 60
 BASE = 1700000000  # kvsp serve's default first producer timestamp (s)
 FIXTURES = ['kvs_unknown_size_8byte', 'kvs_resolution_change', 'kvs_restart_at_zero',
             'kvs_mid_gop', 'audio_video', 'h265_track']
-CAPTURE_FILES = ['output_get_media', 'clusters']
+CAPTURE_FILES = ['output_get_media', 'clusters', 'output_get_media_sparse_fragments']
 
 
 def root():
@@ -162,7 +162,8 @@ VIDEO_DECODED = ['-map', '0:v', '-fps_mode', 'passthrough']
 class Botocore(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = kvsp_server.KvspServer(KVSP, root(), '--access-key', AK, '--secret-key', SK)
+        cls.server_root = root()
+        cls.server = kvsp_server.KvspServer(KVSP, cls.server_root, '--access-key', AK, '--secret-key', SK)
         cls.kv, archived = clients(cls.server.port)
         cls.archived = staticmethod(archived)
 
@@ -257,6 +258,44 @@ class Botocore(unittest.TestCase):
                     else:
                         self.assertGreater(flagged, 0)
                         self.assertGreater(len(tags['#EXT-X-MAP']), 1)
+
+    def test_on_discontinuity(self):
+        """DiscontinuityMode ON_DISCONTINUITY flags the gaps of more than 50 ms that
+        ListFragments shows (output_get_media_sparse_fragments: 2 s), and not
+        fragments that follow on within a frame (lengths run to the last frame)."""
+        names = ['kvs_mid_gop', 'audio_video', 'kvs_unknown_size_8byte', 'kvs_resolution_change']
+        names += [n for n in ['clusters', 'output_get_media', 'output_get_media_sparse_fragments']
+                  if os.path.isfile(os.path.join(self.server_root, n + '.mkv'))]
+        checked = {'gaps': 0, 'contiguous': 0}
+        for stream in names:
+            with self.subTest(stream=stream):
+                am = self.archived(stream)
+                listed = sorted(am.list_fragments(StreamName=stream, MaxResults=1000)['Fragments'],
+                                key=lambda f: int(f['FragmentNumber']))
+                start = datetime.datetime.fromtimestamp(BASE - 1, datetime.timezone.utc)
+                url = am.get_hls_streaming_session_url(
+                    StreamName=stream, PlaybackMode='ON_DEMAND', DiscontinuityMode='ON_DISCONTINUITY',
+                    HLSFragmentSelector={'FragmentSelectorType': 'PRODUCER_TIMESTAMP', 'TimestampRange': {
+                        'StartTimestamp': start, 'EndTimestamp': start + datetime.timedelta(hours=1)}}
+                )['HLSStreamingSessionURL']
+                tags, segments = playlist(get(media_playlist_url(url))[2])
+                maps = 0
+                for k in range(1, len(listed)):
+                    a, b = listed[k - 1], listed[k]
+                    gap = (b['ProducerTimestamp'] - a['ProducerTimestamp']).total_seconds() * 1000 \
+                        - a['FragmentLengthInMilliseconds']
+                    flagged = segments[k].get('discontinuity', False)
+                    if stream == 'kvs_resolution_change' and flagged:
+                        maps += 1  # the tracks change there: flagged in every mode
+                    elif gap > 1000:
+                        self.assertTrue(flagged, (k, gap))
+                        checked['gaps'] += 1
+                    elif 0 < gap <= 100:
+                        self.assertFalse(flagged, (k, gap))
+                        checked['contiguous'] += 1
+        self.assertGreater(checked['contiguous'], 0)
+        if 'output_get_media_sparse_fragments' in names:
+            self.assertEqual(checked['gaps'], 2)
 
     def test_endpoint_errors(self):
         url = self.archived('kvs_mid_gop').get_hls_streaming_session_url(

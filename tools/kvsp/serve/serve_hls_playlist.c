@@ -63,17 +63,24 @@ static void iso_time(char *out, size_t size, int64_t ms)
     snprintf(out, size, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
+/* KVS's ON_DISCONTINUITY: a gap or overlap of more than this between fragments. */
+#define DISCONTINUITY_MS 50
+
 /* Whether a discontinuity tag goes before fragment k (k > 0): always where
  * the tracks change (a new initialization part), and as the session's mode
- * says: ALWAYS, or ON_DISCONTINUITY where the fragment does not begin where
- * the one before ended. */
+ * says: ALWAYS, or ON_DISCONTINUITY where the fragment does not begin
+ * where the one before ended. A fragment's length (ListFragments') runs
+ * from its first frame to its last: it ends one frame spacing later. */
 static int discontinuity_before(const serve_stream *s, const serve_hls_session *h, size_t k)
 {
     const serve_fragment *a = &s->fragments[k - 1], *b = &s->fragments[k];
     if (a->header != b->header || h->discontinuity == SERVE_HLS_DISC_ALWAYS)
         return 1;
+    int64_t end = a->offset_ms + a->duration_ms +
+                  (a->frames > 1 ? a->duration_ms / (int64_t)(a->frames - 1) : 0);
+    int64_t off = b->offset_ms - end;
     return h->discontinuity == SERVE_HLS_DISC_ON_DISCONTINUITY &&
-           b->offset_ms != a->offset_ms + a->duration_ms;
+           (off > DISCONTINUITY_MS || off < -DISCONTINUITY_MS);
 }
 
 static void token_args(ebml_out *o, const char *token)
