@@ -145,8 +145,10 @@ int serve_hls_mp4(const serve_stream *s, size_t k, int init, ebml_out *out,
             snprintf(why, why_size, "%s",
                      kvsp_mp4_sink_error(sink)[0] ? kvsp_mp4_sink_error(sink)
                                                   : kvsp_status_str(rc));
-        else if (kvsp_mp4_sink_stats(sink)->frames == 0)
-            rc = KVSP_ERR_INVALID_ARG, snprintf(why, why_size, "no H.264, H.265 or AAC frames");
+        if (!rc && kvsp_mp4_sink_stats(sink)->frames == 0) {
+            rc = KVSP_ERR_INVALID_ARG;
+            snprintf(why, why_size, "no H.264, H.265 or AAC frames");
+        }
     } else {
         snprintf(why, why_size, "%s", kvsp_status_str(rc));
     }
