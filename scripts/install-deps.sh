@@ -29,4 +29,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   python3-boto3 \
   slurm-wlm munge \
   python3-yaml \
+  npm \
   >/dev/null

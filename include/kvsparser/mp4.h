@@ -59,6 +59,11 @@ typedef struct kvsp_mp4_options {
     int fragmented;               /* files: fragmented instead of progressive */
     kvsp_mp4_placed_cb on_placed; /* may be NULL */
     void *user;
+    /* Fragmented output: added to every frame's time, in milliseconds, so
+     * that a piece of a longer stream (an HLS media segment made from one
+     * fragment) starts where it lies in that stream (its tfdt) rather than
+     * at 0. 0: the output starts at 0. */
+    int64_t time_offset_ms;
 } kvsp_mp4_options;
 
 typedef struct kvsp_mp4_stats {

@@ -146,13 +146,21 @@ int kvsp_mp4_mux_add(mp4_mux *m, const kvsp_track *t)
     return st->index;
 }
 
-int kvsp_mp4_mux_begin(mp4_mux *m)
+int kvsp_mp4_mux_begin(mp4_mux *m, int64_t offset_us)
 {
     AVDictionary *opts = NULL;
     const char *flags = !m->fragmented ? "+faststart"
                         : m->has_video ? "+frag_keyframe+empty_moov+default_base_moof"
                                        : "+empty_moov+default_base_moof";
     av_dict_set(&opts, "movflags", flags, 0);
+    if (m->fragmented && offset_us) {
+        /* The muxer would otherwise shift the first time to 0 (tfdt 0):
+         * frag_discont keeps the first fragment's time as given, and
+         * nothing is shifted to avoid negative times (there are none). */
+        av_dict_set(&opts, "movflags", "+frag_discont", AV_DICT_APPEND);
+        m->oc->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+        m->oc->output_ts_offset = offset_us;
+    }
     if (m->fragmented && !m->has_video) /* audio only: every packet is a keyframe */
         av_dict_set(&opts, "frag_duration", "1000000", 0);
     int rc = avformat_write_header(m->oc, &opts);

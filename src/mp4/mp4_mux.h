@@ -42,7 +42,8 @@ int kvsp_mp4_mux_open(mp4_mux *m, const char *path, int (*write)(void *, const v
 /* Adds a stream for a track (kvsp_mp4_codec(t->codec_id) != 0); returns
  * its index or a negative status. */
 int kvsp_mp4_mux_add(mp4_mux *m, const kvsp_track *t);
-int kvsp_mp4_mux_begin(mp4_mux *m);
+/* offset_us: added to every packet's time (fragmented output only). */
+int kvsp_mp4_mux_begin(mp4_mux *m, int64_t offset_us);
 int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size, int64_t pts,
                         int64_t duration, int keyframe);
 /* Writes the trailer (a progressive file: moov moved to the front) and

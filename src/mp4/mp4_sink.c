@@ -234,7 +234,11 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
     if (!streams)
         return fail(s, KVSP_ERR_INVALID_ARG, "no MP4 track among the first %d",
                     TIMELINE_MAX_TRACKS);
-    rc = kvsp_mp4_mux_begin(&s->mux);
+    int64_t offset_ms = s->opts.time_offset_ms;
+    if (offset_ms < -INT64_MAX / 1000 || offset_ms > INT64_MAX / 1000)
+        return fail(s, KVSP_ERR_INVALID_ARG, "time offset %lld ms out of range",
+                    (long long)offset_ms);
+    rc = kvsp_mp4_mux_begin(&s->mux, offset_ms * 1000);
     if (rc)
         return rc;
     kvsp_timeline_reset(&s->tl, s->opts.timeline, s->scale, f->tracks, f->track_count);

@@ -265,7 +265,8 @@ int serve_error(struct MHD_Connection *c, unsigned status, const char *type, con
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-/* x-amzn-RequestId, as every KVS response has. */
+/* x-amzn-RequestId, as every KVS response has, and the CORS header that
+ * lets web pages read it. */
 struct MHD_Response;
 void serve_add_request_id(struct MHD_Response *r);
 /* Sends the JSON object (reference taken) with status 200. */

@@ -1,6 +1,6 @@
 /* kvsp serve: the JSON operations (REST-JSON, POST /operationName) other
  * than the media ones: GetDataEndpoint, DescribeStream, ListStreams,
- * ListFragments. */
+ * ListFragments (and GetHLSStreamingSessionURL from serve_hls.c). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #include <microhttpd.h>
 
-#include "serve.h"
+#include "serve_hls.h"
 
 #define LIST_DEFAULT_MAX 100
 #define LIST_MAX 1000
@@ -359,6 +359,7 @@ int serve_api_dispatch(serve_ctx *ctx, struct MHD_Connection *c, const char *url
         {"/listFragments", list_fragments},
         {"/getMedia", serve_get_media},
         {"/getMediaForFragmentList", serve_get_media_for_fragment_list},
+        {"/getHLSStreamingSessionURL", serve_get_hls_streaming_session_url},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (strcmp(url, ops[i].path) != 0)

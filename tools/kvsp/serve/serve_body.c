@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "../cli.h"
+#include "../cli_log.h"
 #include "serve.h"
 
 #define BODY_BLOCK_SIZE (64 * 1024)
@@ -125,8 +126,8 @@ static ssize_t stall(serve_body *b)
 {
     if (b->stalled++)
         return MHD_CONTENT_READER_END_WITH_ERROR; /* resumed: the server is stopping */
-    fprintf(stderr, "kvsp serve: fault: media response %llu stalls after %llu bytes\n",
-            (unsigned long long)b->response, (unsigned long long)b->sent);
+    cli_info("kvsp serve: fault: media response %llu stalls after %llu bytes\n",
+             (unsigned long long)b->response, (unsigned long long)b->sent);
     if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, INT64_MAX) != 0)
         return MHD_CONTENT_READER_END_WITH_ERROR;
     return 0;
@@ -163,8 +164,8 @@ static int session_over(serve_body *b, int64_t now)
     int64_t limit = b->ctx->cfg.session_limit_ms;
     if (!limit || now - b->started_ms < limit)
         return 0;
-    fprintf(stderr, "kvsp serve: GetMedia of %s: session ended after %lld ms at fragment %zu\n",
-            b->s->name, (long long)(now - b->started_ms), b->next);
+    cli_info("kvsp serve: GetMedia of %s: session ended after %lld ms at fragment %zu\n",
+             b->s->name, (long long)(now - b->started_ms), b->next);
     return 1;
 }
 
@@ -263,9 +264,8 @@ static uint64_t cut_room(serve_body *b)
                 room = c->byte - b->frag_pos;
         } else if (atomic_exchange(&c->used, 1) == 0) {
             b->cut = c->end_cleanly ? CUT_END : CUT_DROP;
-            fprintf(stderr, "kvsp serve: fault: GetMedia of %s %s at fragment %zu byte %llu\n",
-                    b->s->name, c->end_cleanly ? "ended" : "cut", b->frag_index,
-                    (unsigned long long)c->byte);
+            cli_info("kvsp serve: fault: GetMedia of %s %s at fragment %zu byte %llu\n", b->s->name,
+                     c->end_cleanly ? "ended" : "cut", b->frag_index, (unsigned long long)c->byte);
             return 0;
         }
     }

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "../cli.h"
+#include "../cli_log.h"
 #include "serve.h"
 
 #define GARBAGE_DEFAULT_BYTES (10u << 20)
@@ -25,7 +26,7 @@ static int add_fault(serve_config *cfg, serve_fault_kind kind, uint64_t k, uint6
 {
     serve_response_fault *more = realloc(cfg->faults, (cfg->fault_count + 1) * sizeof *more);
     if (!more) {
-        fprintf(stderr, "kvsp serve: out of memory\n");
+        cli_error("kvsp serve: out of memory\n");
         return -1;
     }
     cfg->faults = more;
@@ -78,7 +79,7 @@ static int parse_points(serve_config *cfg, int c, const char *name, const char *
             p = n && i < sizeof chunk_modes / sizeof chunk_modes[0] ? p + 1 + n : NULL;
         }
         if (!p || (*p && *p != ',')) {
-            fprintf(stderr, "kvsp serve: bad --%s value '%s' (see --help)\n", name, value);
+            cli_error("kvsp serve: bad --%s value '%s' (see --help)\n", name, value);
             return -1;
         }
         if (add_fault(cfg, kind, k, b) != 0)
@@ -102,10 +103,9 @@ int serve_fault_option(serve_config *cfg, int c, const char *value)
                 return 0;
             }
         }
-        fprintf(stderr,
-                "kvsp serve: --fault-list-json is one of truncated, not-json, shape, types, "
-                "long-number, huge, error-text; got '%s'\n",
-                value);
+        cli_error("kvsp serve: --fault-list-json is one of truncated, not-json, shape, types, "
+                  "long-number, huge, error-text; got '%s'\n",
+                  value);
         return -1;
     default: return -1;
     }
@@ -184,9 +184,9 @@ int serve_fault_raw_chunked(serve_body *b, struct MHD_Connection *c, const serve
         memset(buf, 0, 100);
         rc = write_all(fd, "1000\r\n", 6) || write_all(fd, buf, 100) ? -1 : 0;
     }
-    fprintf(stderr, "kvsp serve: fault: media response %llu: chunked %s after %llu bytes%s\n",
-            (unsigned long long)f->response, names[f->kind - SERVE_FAULT_CHUNK_BAD_SIZE],
-            (unsigned long long)sent, rc == 0 ? "" : " (write failed)");
+    cli_info("kvsp serve: fault: media response %llu: chunked %s after %llu bytes%s\n",
+             (unsigned long long)f->response, names[f->kind - SERVE_FAULT_CHUNK_BAD_SIZE],
+             (unsigned long long)sent, rc == 0 ? "" : " (write failed)");
     if (fd >= 0) {
         shutdown(fd, SHUT_WR); /* the FIN after what was written */
         close(fd);
@@ -263,7 +263,7 @@ int serve_fault_list_json(serve_ctx *ctx, struct MHD_Connection *c, json_t *good
         json_object_set_new(first, "FragmentNumber", long_string(100000, '7'));
     if (mode == SERVE_LIST_HUGE && first)
         json_object_set_new(first, "Note", long_string(5u << 20, 'x'));
-    fprintf(stderr, "kvsp serve: fault: ListFragments answer %s\n", list_modes[mode]);
+    cli_info("kvsp serve: fault: ListFragments answer %s\n", list_modes[mode]);
     if (mode == SERVE_LIST_NOT_JSON || mode == SERVE_LIST_ERROR_TEXT) {
         json_decref(good);
         char *page =

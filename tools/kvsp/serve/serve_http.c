@@ -15,7 +15,8 @@
 #include <microhttpd.h>
 
 #include "../cli.h"
-#include "serve.h"
+#include "../cli_log.h"
+#include "serve_hls.h"
 
 /* GetMediaForFragmentList with 1000 fragment numbers is about 50 KB. */
 #define MAX_REQUEST_BODY (1u << 20)
@@ -35,6 +36,25 @@ void serve_add_request_id(struct MHD_Response *r)
     uint64_t n = atomic_fetch_add(&counter, 1) + 1;
     snprintf(id, sizeof id, "kvsp-serve-%016llx", (unsigned long long)n);
     MHD_add_response_header(r, "x-amzn-RequestId", id);
+    /* Every response has one: let a web page of any origin (an HLS player
+     * under development, a file:// page) read it. */
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+}
+
+/* A browser's CORS preflight before a POST with a JSON body or signed
+ * headers: any method and header of this service may follow. */
+static int preflight(struct MHD_Connection *c)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    serve_add_request_id(r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "*");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    int ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static int send_json_text(struct MHD_Connection *c, unsigned status, char *text,
@@ -89,6 +109,11 @@ static enum MHD_Result handle(serve_ctx *ctx, struct MHD_Connection *c, const ch
                               const char *method, request *rq)
 {
     int result;
+    if (strcmp(method, "OPTIONS") == 0)
+        return (enum MHD_Result)preflight(c);
+    /* HLS: GET requests, authorized by their session token (no SigV4) */
+    if (strcmp(method, "GET") == 0 && strncmp(url, "/hls/", 5) == 0)
+        return (enum MHD_Result)serve_hls_get(ctx, c, url);
     if (strcmp(method, "POST") != 0)
         return (enum MHD_Result)serve_error(c, MHD_HTTP_NOT_FOUND, "UnknownOperationException",
                                             "%s %s is not an operation of this service", method,
@@ -169,17 +194,42 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
-int serve_http_start(serve_ctx *ctx)
+/* The listening socket, bound before the daemon starts: its port and
+ * ctx->endpoint are then written before MHD's threads exist (thread
+ * creation orders them before every read there), not after, as
+ * MHD_DAEMON_INFO_BIND_PORT would have them: a data race under TSan. */
+static int listen_socket(serve_ctx *ctx)
 {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)ctx->cfg.port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    socklen_t len = sizeof addr;
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    ctx->port = ntohs(addr.sin_port);
+    snprintf(ctx->endpoint, sizeof ctx->endpoint, "http://127.0.0.1:%u", ctx->port);
+    return fd;
+}
+
+int serve_http_start(serve_ctx *ctx)
+{
+    int fd = listen_socket(ctx);
+    if (fd < 0)
+        return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     struct MHD_OptionItem options[] = {
-        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL}, /* MHD closes it when it stops */
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, ctx},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_escaped, ctx},
         {MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
@@ -190,13 +240,12 @@ int serve_http_start(serve_ctx *ctx)
          (intptr_t)ctx->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    ctx->daemon = MHD_start_daemon(flags, (uint16_t)ctx->cfg.port, NULL, NULL, on_request, ctx,
+    ctx->daemon = MHD_start_daemon(flags, (uint16_t)ctx->port, NULL, NULL, on_request, ctx,
                                    MHD_OPTION_ARRAY, options, MHD_OPTION_END);
-    if (!ctx->daemon)
+    if (!ctx->daemon) {
+        close(fd);
         return -1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(ctx->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    ctx->port = info ? info->port : ctx->cfg.port;
-    snprintf(ctx->endpoint, sizeof ctx->endpoint, "http://127.0.0.1:%u", ctx->port);
+    }
     return 0;
 }
 
@@ -217,8 +266,8 @@ void serve_http_drain(serve_ctx *ctx, long timeout_ms)
         nanosleep(&tick, NULL);
     long left = atomic_load(&ctx->active_bodies);
     if (left > 0)
-        fprintf(stderr, "kvsp serve: %ld media responses still open after %ld ms: cut\n", left,
-                timeout_ms);
+        cli_warn("kvsp serve: %ld media responses still open after %ld ms: cut\n", left,
+                 timeout_ms);
 }
 
 void serve_http_stop(serve_ctx *ctx)

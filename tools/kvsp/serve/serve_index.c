@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../cli.h"
+#include "../cli_log.h"
 #include "serve.h"
 
 #define ID_DOCTYPE 0x4282u
@@ -396,9 +397,9 @@ static int index_file(serve_stream *s, unsigned stream_no)
         st = KVSP_OK;
     }
     if (st < 0 && st != KVSP_ERR_NOMEM) {
-        fprintf(stderr, "kvsp serve: %s: %s at offset %llu; serving the fragments before it\n",
-                s->path, kvsp_status_name(st),
-                (unsigned long long)(st == KVSP_ERR_IO ? pos : kvsp_reader_error_offset(r)));
+        cli_warn("kvsp serve: %s: %s at offset %llu; serving the fragments before it\n", s->path,
+                 kvsp_status_name(st),
+                 (unsigned long long)(st == KVSP_ERR_IO ? pos : kvsp_reader_error_offset(r)));
         /* A Cluster cut short keeps its complete children, behind an
          * unknown-size header: its own size would promise more. */
         st = KVSP_OK;
@@ -470,8 +471,7 @@ static int add_stream(serve_ctx *ctx, const char *file)
     struct stat st;
     s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0 || fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "kvsp serve: %s: %s\n", s->path,
-                s->fd < 0 ? strerror(errno) : "not a file");
+        cli_error("kvsp serve: %s: %s\n", s->path, s->fd < 0 ? strerror(errno) : "not a file");
         if (s->fd >= 0)
             close(s->fd);
         free(s->path);
@@ -489,7 +489,7 @@ int serve_index_root(serve_ctx *ctx)
     size_t n = 0;
     char **names = list_mkv(ctx->cfg.root, &n);
     if (!names) {
-        fprintf(stderr, "kvsp serve: %s: %s\n", ctx->cfg.root, strerror(errno));
+        cli_error("kvsp serve: %s: %s\n", ctx->cfg.root, strerror(errno));
         return KVSP_ERR_IO;
     }
     int st = KVSP_OK;

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "../cli.h"
+#include "../cli_log.h"
 #include "serve.h"
 
 #define DEFAULT_ACCESS_KEY "AKIDEXAMPLE"
@@ -26,8 +27,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: kvsp serve --root DIR [OPTIONS]\n\n"
             "Serves every DIR/NAME.mkv as the stream NAME over the Kinesis Video Streams\n"
-            "APIs GetDataEndpoint, DescribeStream, ListStreams, GetMedia, ListFragments\n"
-            "and GetMediaForFragmentList (REST-JSON, POST /getMedia, ...), on 127.0.0.1 only,\n"
+            "APIs GetDataEndpoint, DescribeStream, ListStreams, GetMedia, ListFragments,\n"
+            "GetMediaForFragmentList and GetHLSStreamingSessionURL (REST-JSON, POST\n"
+            "/getMedia, ...), on 127.0.0.1 only,\n"
             "until SIGINT or SIGTERM (GetMedia responses then end after the fragment they\n"
             "are sending, GetMediaForFragmentList ones after their list, within 5 s). Each\n"
             "Cluster is a fragment. The first line on stdout is\n"
@@ -38,6 +40,11 @@ static void usage(FILE *out)
             "cluster time since the first (a cluster time that goes back follows the\n"
             "previous fragment's end instead).\n"
             "Server timestamps are producer + 0.250 s.\n\n"
+            "HLS: GetHLSStreamingSessionURL (LIVE, LIVE_REPLAY, ON_DEMAND; FRAGMENTED_MP4)\n"
+            "answers a URL to GET /hls/v1/getHLSMasterPlaylist.m3u8; the media playlist\n"
+            "(getHLSMediaPlaylist.m3u8), getMP4InitFragment.mp4 and getMP4MediaFragment.mp4\n"
+            "take SessionToken, TrackNumber and FragmentNumber as KVS's do, unsigned; one\n"
+            "fragment is one segment. Responses allow any origin (CORS).\n\n"
             "  --root DIR                 directory of .mkv files (required)\n"
             "  --port P                   TCP port; 0 (default) picks a free one\n"
             "  --access-key AK            require SigV4-signed requests (service\n"
@@ -114,6 +121,8 @@ static void usage(FILE *out)
             "  --public-url URL           GetDataEndpoint answers URL (e.g. the https://\n"
             "                             address of a TLS terminator in front of this\n"
             "                             server) instead of http://127.0.0.1:PORT\n"
+            "  --log-format text|json     stderr lines as text (default) or one JSON object\n"
+            "                             each, as for the other subcommands\n"
             "  -h, --help                 show this help\n");
 }
 
@@ -129,10 +138,9 @@ static int parse_public_url(const char *text, serve_config *cfg)
     for (size_t i = 0; ok && i < n; i++)
         ok = text[i] > 0x20 && text[i] < 0x7f;
     if (!ok) {
-        fprintf(stderr,
-                "kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
-                "at most %d characters, got '%s'\n",
-                SERVE_PUBLIC_URL_MAX - 1, text);
+        cli_error("kvsp serve: --public-url needs http://HOST[:PORT][/PATH] or https://..., "
+                  "at most %d characters, got '%s'\n",
+                  SERVE_PUBLIC_URL_MAX - 1, text);
         return -1;
     }
     while (n > (size_t)(host - text) + 1 && text[n - 1] == '/')
@@ -146,8 +154,8 @@ static int parse_count(const char *name, const char *value, uint64_t min, uint64
                        uint64_t *out)
 {
     if (cli_parse_size(value, out) != 0 || *out < min || *out > max) {
-        fprintf(stderr, "kvsp serve: --%s needs a number from %llu to %llu, got '%s'\n", name,
-                (unsigned long long)min, (unsigned long long)max, value);
+        cli_error("kvsp serve: --%s needs a number from %llu to %llu, got '%s'\n", name,
+                  (unsigned long long)min, (unsigned long long)max, value);
         return -1;
     }
     return 0;
@@ -162,7 +170,7 @@ static int parse_seconds(const char *name, const char *what, const char *text, i
     double seconds = strtod(text, &end);
     if (errno || end == text || *end || !isfinite(seconds) || seconds < 0 || seconds > 1e11 ||
         llround(seconds * 1000.0) < min_ms) {
-        fprintf(stderr, "kvsp serve: --%s needs %s, got '%s'\n", name, what, text);
+        cli_error("kvsp serve: --%s needs %s, got '%s'\n", name, what, text);
         return -1;
     }
     *ms = (int64_t)llround(seconds * 1000.0);
@@ -185,13 +193,13 @@ static int parse_cuts(const char *name, const char *text, int end_cleanly, serve
             ok = !errno && end != p && *p != '-' && (*end == ',' || *end == '\0');
         }
         if (!ok) {
-            fprintf(stderr, "kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n",
-                    name, text);
+            cli_error("kvsp serve: --%s needs FRAGMENT:BYTE[,FRAGMENT:BYTE...], got '%s'\n", name,
+                      text);
             return -1;
         }
         serve_cut *more = realloc(cfg->cuts, (cfg->cut_count + 1) * sizeof *more);
         if (!more) {
-            fprintf(stderr, "kvsp serve: out of memory\n");
+            cli_error("kvsp serve: out of memory\n");
             return -1;
         }
         cfg->cuts = more;
@@ -233,6 +241,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-expired-token", required_argument, NULL, SERVE_OPT_EXPIRED},
         {"fault-list-json", required_argument, NULL, SERVE_OPT_LIST_JSON},
         {"list-unordered", no_argument, NULL, 'O'},
+        {"log-format", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -263,6 +272,13 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             break;
         case 'O': cfg->list_unordered = 1; break;
+        case 'J': /* set already from argv (main.c); checked here */
+            if (cli_log_parse_format(optarg) < 0) {
+                cli_error("kvsp serve: --log-format is text or json, got '%s'\n", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            cli_log_set_format((cli_log_format)cli_log_parse_format(optarg));
+            break;
         case 'L':
             if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) !=
                 0)
@@ -316,11 +332,11 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
             if (parse_count("fault-cut-every", optarg, 1, UINT64_MAX, &cfg->fault_cut_every) != 0)
                 return CLI_EXIT_USAGE;
             break;
-        default: usage(stderr); return CLI_EXIT_USAGE;
+        default: cli_usage_error(usage); return CLI_EXIT_USAGE;
         }
     }
     if (!cfg->root || optind < argc) {
-        usage(stderr);
+        cli_usage_error(usage);
         return CLI_EXIT_USAGE;
     }
     if (cfg->access_key || cfg->secret_key) {
@@ -346,10 +362,10 @@ static void report_streams(const serve_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->stream_count; i++) {
         const serve_stream *s = &ctx->streams[i];
-        fprintf(stderr, "kvsp serve: stream %s: %zu fragments (%s)\n", s->name, s->count, s->path);
+        cli_info("kvsp serve: stream %s: %zu fragments (%s)\n", s->name, s->count, s->path);
     }
     if (ctx->stream_count == 0)
-        fprintf(stderr, "kvsp serve: no .mkv files in %s\n", ctx->cfg.root);
+        cli_warn("kvsp serve: no .mkv files in %s\n", ctx->cfg.root);
 }
 
 static int close_log(serve_ctx *ctx)
@@ -360,7 +376,7 @@ static int close_log(serve_ctx *ctx)
     ctx->fragment_log = NULL;
     pthread_mutex_destroy(&ctx->log_lock);
     if (rc != 0)
-        fprintf(stderr, "kvsp serve: %s: %s\n", ctx->cfg.log_fragments, strerror(errno));
+        cli_error("kvsp serve: %s: %s\n", ctx->cfg.log_fragments, strerror(errno));
     return rc;
 }
 
@@ -377,7 +393,7 @@ static int run(serve_ctx *ctx)
     if (ctx->cfg.log_fragments) {
         ctx->fragment_log = fopen(ctx->cfg.log_fragments, "w");
         if (!ctx->fragment_log || pthread_mutex_init(&ctx->log_lock, NULL) != 0) {
-            fprintf(stderr, "kvsp serve: %s: %s\n", ctx->cfg.log_fragments, strerror(errno));
+            cli_error("kvsp serve: %s: %s\n", ctx->cfg.log_fragments, strerror(errno));
             if (ctx->fragment_log)
                 fclose(ctx->fragment_log);
             ctx->fragment_log = NULL;
@@ -389,12 +405,12 @@ static int run(serve_ctx *ctx)
     for (size_t i = 0; i < ctx->cfg.fault_count; i++)
         stalls |= ctx->cfg.faults[i].kind == SERVE_FAULT_STALL;
     if ((ctx->cfg.live || stalls) && serve_live_start(&ctx->live) != 0) {
-        fprintf(stderr, "kvsp serve: cannot start the live clock\n");
+        cli_error("kvsp serve: cannot start the live clock\n");
         close_log(ctx);
         return CLI_EXIT_SERVICE;
     }
     if (serve_http_start(ctx) != 0) {
-        fprintf(stderr, "kvsp serve: cannot listen on 127.0.0.1:%u\n", ctx->cfg.port);
+        cli_error("kvsp serve: cannot listen on 127.0.0.1:%u\n", ctx->cfg.port);
         serve_live_stop(&ctx->live);
         serve_live_join(&ctx->live);
         close_log(ctx);
@@ -405,7 +421,7 @@ static int run(serve_ctx *ctx)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
-    fprintf(stderr, "kvsp serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    cli_info("kvsp serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* GetMedia responses end at their next fragment boundary with their
      * last chunk (GetMediaForFragmentList ones after their list), so that a client sees a response
      * that ended, not one cut (IncompleteRead); waiting ones are resumed to end at once, and
@@ -434,7 +450,7 @@ int cmd_serve(int argc, char **argv)
     int st = serve_index_root(&ctx);
     if (st < 0) {
         if (st != KVSP_ERR_IO)
-            fprintf(stderr, "kvsp serve: %s\n", kvsp_status_str(st));
+            cli_error("kvsp serve: %s\n", kvsp_status_str(st));
         serve_streams_free(&ctx);
         free(ctx.cfg.cuts);
         free(ctx.cfg.faults);
