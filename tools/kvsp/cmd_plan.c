@@ -221,7 +221,13 @@ int cmd_plan(int argc, char **argv)
             cli_error("kvsp plan: stream %s: %s\n", in.streams[s], kvsp_client_error_message(c));
             break;
         }
-        qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);
+        /* The listing comes sorted by number, which for a stream is nearly
+         * always producer order too: check before sorting 1.3 M records. */
+        size_t k = 1;
+        while (k < counts[s] && by_producer_time(&lists[s][k - 1], &lists[s][k]) <= 0)
+            k++;
+        if (k < counts[s])
+            qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);
         for (size_t first = 0; first < counts[s]; first = item_end(&a, lists[s], counts[s], first))
             nitems++;
     }

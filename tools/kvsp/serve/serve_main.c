@@ -111,6 +111,12 @@ static void usage(FILE *out)
             "                             1970) when its last byte went to the connection\n"
             "  --number-digits N          fragment numbers of N digits, 47 to 128\n"
             "                             (default 47, as KVS gives them)\n"
+            "  --repeat N                 serve each file's fragments N times in a row (1 to\n"
+            "                             10,000,000; default 1), each copy placed after the\n"
+            "                             one before on the timeline, numbered on: a long\n"
+            "                             stream (a month of 2 s fragments) from one file, to\n"
+            "                             measure listing and planning; the index holds\n"
+            "                             about 220 bytes per fragment\n"
             "  --public-url URL           GetDataEndpoint answers URL (e.g. the https://\n"
             "                             address of a TLS terminator in front of this\n"
             "                             server) instead of http://127.0.0.1:PORT\n"
@@ -233,6 +239,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-expired-token", required_argument, NULL, SERVE_OPT_EXPIRED},
         {"fault-list-json", required_argument, NULL, SERVE_OPT_LIST_JSON},
         {"list-unordered", no_argument, NULL, 'O'},
+        {"repeat", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -263,6 +270,10 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             break;
         case 'O': cfg->list_unordered = 1; break;
+        case 'R':
+            if (parse_count("repeat", optarg, 1, 10000000, &cfg->repeat) != 0)
+                return CLI_EXIT_USAGE;
+            break;
         case 'L':
             if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) !=
                 0)
@@ -425,6 +436,7 @@ int cmd_serve(int argc, char **argv)
     ctx.cfg.region = DEFAULT_REGION;
     ctx.cfg.fault_error_at_fragment = -1;
     ctx.cfg.number_digits = SERVE_FRAGMENT_NUMBER_DIGITS;
+    ctx.cfg.repeat = 1;
     int rc = parse_args(argc, argv, &ctx.cfg);
     if (rc >= 0) {
         free(ctx.cfg.cuts);
