@@ -130,6 +130,7 @@ typedef struct serve_config {
     int list_unordered;                    /* --list-unordered: one shuffle across all pages */
     unsigned number_digits;                /* --number-digits */
     uint64_t repeat;                       /* --repeat: each file's fragments this many times */
+    uint64_t rate_per_connection;          /* --rate-per-connection, bytes/s; 0: off */
     int64_t session_limit_ms;              /* --session-limit; 0: off */
     uint64_t fault_cut_every;              /* --fault-cut-every; 0: off */
     char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */

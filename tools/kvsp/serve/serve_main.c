@@ -117,6 +117,11 @@ static void usage(FILE *out)
             "                             stream (a month of 2 s fragments) from one file, to\n"
             "                             measure listing and planning; the index holds\n"
             "                             about 220 bytes per fragment\n"
+            "  --rate-per-connection B    send each media response (GetMedia,\n"
+            "                             GetMediaForFragmentList) at most B bytes per\n"
+            "                             second (after a first 64 KiB), as KVS limits each\n"
+            "                             session: so that N requests at a time measure N\n"
+            "                             connections, not one loopback socket\n"
             "  --public-url URL           GetDataEndpoint answers URL (e.g. the https://\n"
             "                             address of a TLS terminator in front of this\n"
             "                             server) instead of http://127.0.0.1:PORT\n"
@@ -240,6 +245,7 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-list-json", required_argument, NULL, SERVE_OPT_LIST_JSON},
         {"list-unordered", no_argument, NULL, 'O'},
         {"repeat", required_argument, NULL, 'R'},
+        {"rate-per-connection", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -270,6 +276,11 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             break;
         case 'O': cfg->list_unordered = 1; break;
+        case 'P':
+            if (parse_count("rate-per-connection", optarg, 1024, UINT64_MAX / 2000,
+                            &cfg->rate_per_connection) != 0)
+                return CLI_EXIT_USAGE;
+            break;
         case 'R':
             if (parse_count("repeat", optarg, 1, 10000000, &cfg->repeat) != 0)
                 return CLI_EXIT_USAGE;
@@ -399,7 +410,9 @@ static int run(serve_ctx *ctx)
     int stalls = 0;
     for (size_t i = 0; i < ctx->cfg.fault_count; i++)
         stalls |= ctx->cfg.faults[i].kind == SERVE_FAULT_STALL;
-    if ((ctx->cfg.live || stalls) && serve_live_start(&ctx->live) != 0) {
+    /* Paced responses (--rate-per-connection) wait on it as well. */
+    if ((ctx->cfg.live || stalls || ctx->cfg.rate_per_connection) &&
+        serve_live_start(&ctx->live) != 0) {
         fprintf(stderr, "kvsp serve: cannot start the live clock\n");
         close_log(ctx);
         return CLI_EXIT_SERVICE;
