@@ -79,6 +79,30 @@ class Pace(unittest.TestCase):
         self.assertEqual(len(got_lines.splitlines()), 8)
         self.assertGreaterEqual(seconds, (len(got) - 65536) / RATE, 'faster than the pace')
 
+    def test_stopping_sends_the_rest_whole(self):
+        """SIGTERM while a paced GetMediaForFragmentList is under way: the
+        rest goes unpaced and the response ends whole, as unpaced ones do."""
+        import json
+        import urllib.request
+        with kvsp_server.KvspServer(KVSP, self.root, timeout=TIMEOUT) as s:
+            want, _ = self.fetch(s.url)
+        s = kvsp_server.KvspServer(KVSP, self.root, '--rate-per-connection', str(RATE), timeout=TIMEOUT)
+        try:
+            c = self.clients(s.url)
+            numbers = sorted((f['FragmentNumber'] for f in
+                              c.list_fragments(StreamName='cam', MaxResults=1000)['Fragments']), key=int)
+            request = urllib.request.Request(
+                s.url + '/getMediaForFragmentList', method='POST',
+                data=json.dumps({'StreamName': 'cam', 'Fragments': numbers}).encode())
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as resp:
+                got = resp.read(1000)
+                self.assertEqual(len(got), 1000)
+                self.assertEqual(s.stop(), 0)  # raises unless it stopped cleanly
+                got += resp.read()  # IncompleteRead if cut
+        finally:
+            s.stop(check=False)
+        self.assertEqual(got, want)
+
     def test_bad_values_refused(self):
         for value in ('0', '100', 'fast'):
             r = subprocess.run([KVSP, 'serve', '--root', self.root, '--rate-per-connection', value],

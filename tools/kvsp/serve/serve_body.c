@@ -309,7 +309,8 @@ static size_t copy_out(serve_body *b, char *buf, size_t room)
 }
 
 /* --rate-per-connection: how many bytes the response may send now (at
- * most max), or 0 after suspending it until it may send again. The first
+ * most max), or 0 with *wait set after suspending it until it may send
+ * again. The first
  * block goes at once; then bytes follow the clock since the response
  * started. */
 #define PACE_BURST BODY_BLOCK_SIZE
@@ -326,9 +327,11 @@ static size_t paced_room(serve_body *b, size_t max, int *wait)
     /* Woken when a whole block may go (the clock counts ms: a smaller
      * step would wake it again at once, for a few bytes). */
     uint64_t due = (b->sent + BODY_BLOCK_SIZE - PACE_BURST) * 1000 / rate + 1;
-    *wait = 1;
+    /* Shutting down (no more waits): the rest goes unpaced, so that the
+     * response still ends whole within the drain, as unpaced ones do. */
     if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, b->started_ms + (int64_t)due) != 0)
-        *wait = -1; /* shutting down */
+        return max;
+    *wait = 1;
     return 0;
 }
 
@@ -361,7 +364,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     int paced;
     max = paced_room(b, max, &paced);
     if (paced)
-        return paced < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : 0; /* called again once resumed */
+        return 0; /* called again once resumed */
     size_t n = 0;
     int64_t wake_ms = 0;
     int state = NEXT_READY;
