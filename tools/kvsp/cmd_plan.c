@@ -209,7 +209,8 @@ int cmd_plan(int argc, char **argv)
     }
     /* Every stream is listed before anything is written: a plan is whole
      * or absent, and its header says the item count. The listings stay in
-     * memory until then (about 100 bytes per fragment). */
+     * memory until then: 168 bytes per fragment (kvsp_listed_fragment),
+     * 218 MB for a month of 2 s fragments (bench/plan_bench.py). */
     kvsp_listed_fragment **lists = calloc((size_t)in.nstreams, sizeof *lists);
     size_t *counts = calloc((size_t)in.nstreams, sizeof *counts), nitems = 0;
     int st = lists && counts ? KVSP_OK : KVSP_ERR_NOMEM;
