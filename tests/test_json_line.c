@@ -231,6 +231,32 @@ static void test_ms(void **state)
     cli_jl_free(&w);
 }
 
+/* Epoch milliseconds as seconds (kvsp serve's ListFragments timestamps):
+ * what Jansson dumps for json_real(ms / 1000.0) at the precision serve
+ * used, for 100,000 random times up to 10^12 s and the edges; the document
+ * handed over whole by cli_jl_end_string. */
+static void test_seconds(void **state)
+{
+    (void)state;
+    cli_jl w = {0};
+    for (int i = 0; i < 100006; i++) {
+        static const int64_t edges[] = {0, 1, 10, 100, 1000, -1000};
+        int64_t ms =
+            i < 6 ? edges[i] : (int64_t)(rnd() % 1000000000000000ull) - (i % 7 == 0 ? 1000 : 0);
+        cli_jl_begin(&w);
+        cli_jl_seconds(&w, "t", ms);
+        char *ours = cli_jl_end_string(&w);
+        assert_non_null(ours);
+        json_t *o = json_pack("{s:f}", "t", (double)ms / 1000.0);
+        char *theirs = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        assert_string_equal(ours, theirs);
+        free(ours);
+        free(theirs);
+        json_decref(o);
+    }
+    cli_jl_free(&w);
+}
+
 /* Each byte that does not start a valid sequence becomes U+FFFD; valid
  * sequences around it are kept. */
 static void test_invalid_utf8(void **state)
@@ -268,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_lines_equal_jansson),
         cmocka_unit_test(test_ms),
+        cmocka_unit_test(test_seconds),
         cmocka_unit_test(test_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

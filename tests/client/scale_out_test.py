@@ -29,6 +29,9 @@ TIMEOUT = 60
 # (each Cluster is a fragment in kvsp serve): the oracle for the plan.
 STREAMS = {'cam1': ('clusters.mkv', 8), 'cam2': ('bezos_vogels.mkv', 5)}
 FROM, TO = '1699999999', '1700003600'
+# A stream whose codec private data changes: 5 fragments of 640x360 H.264
+# (300 frames), then 8 of 640x480 (444 frames), per the captures' README.
+MIX = (('output_get_media.mkv', 640, 360, 300), ('kinesis_video_renderer_example_output.mkv', 640, 480, 444))
 
 
 def env(home, **more):
@@ -48,6 +51,10 @@ class Base(unittest.TestCase):
         os.mkdir(root)
         for name, (capture, _) in STREAMS.items():
             os.symlink(os.path.join(CAPTURES, capture), os.path.join(root, name + '.mkv'))
+        with open(os.path.join(root, 'mix.mkv'), 'wb') as mix:
+            for capture, *_ in MIX:
+                with open(os.path.join(CAPTURES, capture), 'rb') as f:
+                    shutil.copyfileobj(f, mix)
         cls.server = kvsp_server.KvspServer(KVSP, root)
 
     @classmethod
@@ -213,6 +220,50 @@ class Plan(Base):
         self.assertEqual(line['frames'], len([n for n in os.listdir(first) if n.endswith('.ppm')]))
         self.assertEqual(line['frames'], 4)  # one keyframe per cluster
 
+    def test_codec_change_outputs_tracked(self):
+        """An item across a codec change: merge --on-change new-file writes
+        NAME.mkv and NAME.1.mkv; both are renamed from temporary names,
+        listed in the results line, and a re-run and --status look at both."""
+        if not shutil.which('ffprobe'):
+            self.skipTest('ffprobe not installed')
+        path = os.path.join(self.tmp, 'p9.jsonl')
+        self.kvsp('plan', '--stream', 'mix', '--from', FROM, '--to', TO, '--batch-fragments', '100',
+                  '--endpoint-url', self.server.url, '-o', path)
+        with open(path) as f:
+            (item,) = [json.loads(line) for line in f][1:]
+        self.assertEqual(len(item['fragments']), 13)
+        out = os.path.join(self.tmp, 'out9')
+        self.run_shard(path, '0/1', out, 'merge', '--on-change', 'new-file')
+        names = [item['name'] + '.mkv', item['name'] + '.1.mkv']
+        self.assertEqual(self.outputs(out), sorted(names), 'no temporary names left')
+        for name, (_, width, height, frames) in zip(names, MIX):
+            p = subprocess.run(['ffprobe', '-v', 'error', '-count_packets', '-select_streams', 'v:0',
+                                '-show_entries', 'stream=width,height,nb_read_packets', '-of', 'json',
+                                os.path.join(out, name)], capture_output=True, timeout=TIMEOUT, check=True)
+            (stream,) = json.loads(p.stdout)['streams']
+            self.assertEqual((stream['width'], stream['height'], int(stream['nb_read_packets'])),
+                             (width, height, frames), name)
+        (line,) = self.results(out)
+        self.assertEqual(line['status'], 'ok')
+        self.assertEqual(line['outputs'], names)
+        self.assertEqual(line['bytes'], sum(os.path.getsize(os.path.join(out, n)) for n in names))
+        self.run_shard(path, '0/1', out, 'merge', '--on-change', 'new-file')
+        self.assertEqual(len(self.results(out)), 1, 'complete: skipped, no second line')
+        # an output other than the first is lost: the item is not done, and is made again
+        extra = os.path.join(out, names[1])
+        os.remove(extra)
+        self.assertEqual(self.status(path, out), (1, {'items': 1, 'done': 0, 'failed': 0, 'missing': 1}))
+        self.run_shard(path, '0/1', out, 'merge', '--on-change', 'new-file')
+        self.assertTrue(os.path.isfile(extra))
+        self.assertEqual(self.status(path, out), (0, {'items': 1, 'done': 1, 'failed': 0, 'missing': 0}))
+        self.assertEqual([r['outputs'] for r in self.results(out)], [names, names])
+        # killed after the renames, before its results line: recovered with both outputs
+        os.remove(os.path.join(out, 'results-0-of-1.jsonl'))
+        self.run_shard(path, '0/1', out, 'merge', '--on-change', 'new-file')
+        (line,) = self.results(out)
+        self.assertTrue(line['recovered'])
+        self.assertEqual(line['outputs'], names)
+        self.assertEqual(line['bytes'], sum(os.path.getsize(os.path.join(out, n)) for n in names))
 
     def test_connections_shared_through_lock_files(self):
         path = os.path.join(self.tmp, 'p8.jsonl')

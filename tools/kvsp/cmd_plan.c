@@ -209,7 +209,8 @@ int cmd_plan(int argc, char **argv)
     }
     /* Every stream is listed before anything is written: a plan is whole
      * or absent, and its header says the item count. The listings stay in
-     * memory until then (about 100 bytes per fragment). */
+     * memory until then: 168 bytes per fragment (kvsp_listed_fragment),
+     * 218 MB for a month of 2 s fragments (bench/plan_bench.py). */
     kvsp_listed_fragment **lists = calloc((size_t)in.nstreams, sizeof *lists);
     size_t *counts = calloc((size_t)in.nstreams, sizeof *counts), nitems = 0;
     int st = lists && counts ? KVSP_OK : KVSP_ERR_NOMEM;
@@ -221,7 +222,13 @@ int cmd_plan(int argc, char **argv)
             cli_error("kvsp plan: stream %s: %s\n", in.streams[s], kvsp_client_error_message(c));
             break;
         }
-        qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);
+        /* The listing comes sorted by number, which for a stream is nearly
+         * always producer order too: check before sorting 1.3 M records. */
+        size_t k = 1;
+        while (k < counts[s] && by_producer_time(&lists[s][k - 1], &lists[s][k]) <= 0)
+            k++;
+        if (k < counts[s])
+            qsort(lists[s], counts[s], sizeof *lists[s], by_producer_time);
         for (size_t first = 0; first < counts[s]; first = item_end(&a, lists[s], counts[s], first))
             nitems++;
     }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cli_log.h"
 #include "client_cli.h"
 #include "plan.h"
@@ -240,6 +241,56 @@ static int is_throttling(kvsp_client *c)
            strcmp(e, "ConnectionLimitExceededException") == 0;
 }
 
+/* merge --on-change new-file continues at a codec or track change in
+ * PART.1.mkv, PART.2.mkv ...: each becomes OUT.1.mkv, OUT.2.mkv ... and is
+ * listed in the results line. They are renamed before the main output, so
+ * that the main one, which a re-run and --status look for first, is there
+ * only when all of its item's outputs are. 0, or -1 with res->error set. */
+static int rename_extras(const char *part, const char *out, run_result *res)
+{
+    for (unsigned n = 1;; n++) {
+        char *from = cli_numbered_name(part, n), *to = cli_numbered_name(out, n);
+        struct stat sb;
+        int rc = 0;
+        if (!from || !to) {
+            snprintf(res->error, sizeof res->error, "out of memory");
+            rc = -1;
+        } else if (lstat(from, &sb) != 0) {
+            rc = 1; /* no more */
+        } else if (rename(from, to) != 0) {
+            snprintf(res->error, sizeof res->error, "%s: %s", to, strerror(errno));
+            rc = -1;
+        } else if (run_outputs_add(res, to) != 0) {
+            snprintf(res->error, sizeof res->error, "out of memory");
+            rc = -1;
+        } else {
+            res->bytes += (uint64_t)sb.st_size;
+        }
+        free(from);
+        free(to);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
+}
+
+/* The outputs a complete item left: OUT and the OUT.N.mkv after it. */
+static void find_outputs(const char *out, const char *kind, run_result *res)
+{
+    run_outputs_add(res, out);
+    for (unsigned n = 1; strcmp(kind, "mkv") == 0; n++) {
+        char *extra = cli_numbered_name(out, n);
+        struct stat sb;
+        int there = extra && lstat(extra, &sb) == 0;
+        if (there) {
+            res->bytes += (uint64_t)sb.st_size;
+            run_outputs_add(res, extra);
+        }
+        free(extra);
+        if (!there)
+            break;
+    }
+}
+
 /* One attempt at one item, up to the renamed output. */
 static int attempt(run_context *r, const json_t *item, const char *out, run_result *res)
 {
@@ -275,6 +326,13 @@ static int attempt(run_context *r, const json_t *item, const char *out, run_resu
         goto done;
     }
     run_measure(part, r->sub[0], res);
+    run_outputs_free(res);
+    if (run_outputs_add(res, out) != 0) { /* listed first, renamed last */
+        snprintf(res->error, sizeof res->error, "out of memory");
+        goto done;
+    }
+    if (strcmp(r->kind, "mkv") == 0 && rename_extras(part, out, res) != 0)
+        goto done;
     if (rename(part, out) != 0) {
         snprintf(res->error, sizeof res->error, "%s: %s", out, strerror(errno));
         goto done;
@@ -283,8 +341,10 @@ static int attempt(run_context *r, const json_t *item, const char *out, run_resu
 done:
     if (payload)
         remove(payload);
-    if (part && !ok)
+    if (part && !ok) {
         remove_tree(part);
+        remove_leftovers(r->dir, name); /* a failed merge's PART.N.mkv */
+    }
     free(payload);
     free(part);
     return ok;
@@ -298,13 +358,17 @@ static int run_item(run_context *r, const json_t *item)
     if (!out)
         return 0;
     struct stat sb;
-    if (lstat(out, &sb) == 0) {
-        /* complete; a task killed between the rename and its results
-         * line still gets its line, once */
-        if (!run_results_has_ok(r, index)) {
+    int had_ok = run_results_has_ok(r, index);
+    /* complete (unless an output its results line lists has gone: made
+     * again); a task killed between the rename and its results line still
+     * gets its line, once */
+    if (lstat(out, &sb) == 0 && had_ok >= 0) {
+        if (!had_ok) {
             run_result res = {.index = index, .name = name, .ok = 1, .recovered = 1};
             run_measure(out, r->sub[0], &res);
+            find_outputs(out, r->kind, &res);
             run_results_append(r, &res);
+            run_outputs_free(&res);
         }
         free(out);
         return 1;
@@ -336,6 +400,7 @@ static int run_item(run_context *r, const json_t *item)
     }
     res.seconds = now_s() - start;
     run_results_append(r, &res);
+    run_outputs_free(&res);
     free(out);
     return res.ok;
 }

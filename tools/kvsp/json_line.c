@@ -101,6 +101,17 @@ int cli_jl_end(cli_jl *w, FILE *out)
     return fwrite(w->buf, 1, w->len, out) == w->len ? 0 : -1;
 }
 
+char *cli_jl_end_string(cli_jl *w)
+{
+    cli_jl_close(w, '{');
+    put(w, "", 1);
+    if (w->failed || w->depth != 0)
+        return NULL;
+    char *text = w->buf;
+    memset(w, 0, sizeof *w);
+    return text;
+}
+
 void cli_jl_open(cli_jl *w, const char *key, char bracket)
 {
     if (w->depth >= CLI_JL_MAX_DEPTH) {
@@ -186,6 +197,19 @@ void cli_jl_real(cli_jl *w, const char *key, double v)
         memcpy(w->buf + w->len, text, (size_t)n);
         w->len += (size_t)n;
     }
+}
+
+void cli_jl_seconds(cli_jl *w, const char *key, int64_t ms)
+{
+    /* Unsigned arithmetic: -INT64_MIN does not exist as an int64. */
+    uint64_t u = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%s%llu.%03u", ms < 0 ? "-" : "",
+                     (unsigned long long)(u / 1000), (unsigned)(u % 1000));
+    while (text[n - 1] == '0' && text[n - 2] != '.') /* 1.100 -> 1.1, 1.000 -> 1.0 */
+        n--;
+    if (field(w, key, (size_t)n))
+        put(w, text, (size_t)n);
 }
 
 void cli_jl_ms(cli_jl *w, const char *key, double ms)

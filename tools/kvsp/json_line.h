@@ -43,6 +43,11 @@ void cli_jl_begin(cli_jl *w);
  * Returns 0, or -1 on a write or allocation error. */
 int cli_jl_end(cli_jl *w, FILE *out);
 
+/* Closes the outer object and hands over the line, NUL-terminated and
+ * without '\n' (free() it), the writer left empty; NULL on an allocation
+ * error. For a JSON document sent whole (kvsp serve's ListFragments). */
+char *cli_jl_end_string(cli_jl *w);
+
 /* '{' or '[' as the value of key; cli_jl_close takes the same bracket. */
 void cli_jl_open(cli_jl *w, const char *key, char bracket);
 void cli_jl_close(cli_jl *w, char bracket);
@@ -54,6 +59,11 @@ void cli_jl_int(cli_jl *w, const char *key, int64_t v);
  * representable, and as with Jansson (json_real returns NULL, the key is
  * not set) the whole field is left out. */
 void cli_jl_real(cli_jl *w, const char *key, double v);
+/* Milliseconds as decimal seconds, exact: 1700000000.113, 1700000000.1,
+ * 1700000000.0: what Jansson dumps for json_real(ms / 1000.0) with
+ * JSON_REAL_PRECISION(15) for |ms| below 10^12 s (15 digits), without
+ * building a double and formatting it. */
+void cli_jl_seconds(cli_jl *w, const char *key, int64_t ms);
 /* A number of milliseconds: an integer when whole, else a real. */
 void cli_jl_ms(cli_jl *w, const char *key, double ms);
 /* A string of len bytes, or null for NULL; bytes that are not valid UTF-8

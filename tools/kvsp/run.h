@@ -31,6 +31,11 @@ typedef struct run_result {
     long frames; /* -1 unknown */
     double seconds;
     char error[512];
+    /* Every output the item made, as names in DIR: merge --on-change
+     * new-file writes NAME.mkv, then NAME.1.mkv, NAME.2.mkv ... at each
+     * codec or track change (run_outputs_free releases them). */
+    char **outputs;
+    size_t noutputs;
 } run_result;
 
 /* Creates DIR; -1 after printing why. */
@@ -51,10 +56,20 @@ int run_throttle_wait(run_context *r, const json_t *item);
  * pictures written. */
 void run_measure(const char *path, const char *subcommand, run_result *res);
 
+/* Notes DIR/NAME (its last path component) as one of the item's outputs;
+ * -1 when out of memory. */
+int run_outputs_add(run_result *res, const char *path);
+void run_outputs_free(run_result *res);
+
+/* Whether the shard's results file has an "ok" line for the item: 0 no,
+ * 1 yes and every output that line lists is in DIR, -1 yes but one of its
+ * outputs is missing (the item must be made again). */
 int run_results_has_ok(const run_context *r, size_t index);
 void run_results_append(const run_context *r, const run_result *res);
 
-/* --status: prints the counts, exit status 0 when every item is done. */
+/* --status: prints the counts, exit status 0 when every item is done. An
+ * item is done when its output is in DIR and so is every other output an
+ * "ok" results line of it lists. */
 int run_status(const plan *p, const char *dir);
 
 #endif

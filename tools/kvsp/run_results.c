@@ -174,8 +174,53 @@ void run_measure(const char *path, const char *subcommand, run_result *res)
         res->frames = files;
 }
 
-/* Calls fn for each results line of the file with its index and status. */
-static void each_result(const char *path, void (*fn)(void *, size_t, int), void *user)
+int run_outputs_add(run_result *res, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *name = strdup(slash ? slash + 1 : path);
+    char **more = name ? realloc(res->outputs, (res->noutputs + 1) * sizeof *more) : NULL;
+    if (!more) {
+        free(name);
+        return -1;
+    }
+    res->outputs = more;
+    res->outputs[res->noutputs++] = name;
+    return 0;
+}
+
+void run_outputs_free(run_result *res)
+{
+    for (size_t i = 0; i < res->noutputs; i++)
+        free(res->outputs[i]);
+    free(res->outputs);
+    res->outputs = NULL;
+    res->noutputs = 0;
+}
+
+/* Whether every name in the line's "outputs" exists in dir (lines from
+ * before outputs were listed list none). */
+static int outputs_present(const json_t *line, const char *dir)
+{
+    json_t *outputs = json_object_get(line, "outputs"), *name;
+    size_t i;
+    json_array_foreach(outputs, i, name)
+    {
+        char *path = NULL;
+        struct stat sb;
+        const char *n = json_string_value(name);
+        int there =
+            n && !strchr(n, '/') && asprintf(&path, "%s/%s", dir, n) >= 0 && lstat(path, &sb) == 0;
+        free(path);
+        if (!there)
+            return 0;
+    }
+    return 1;
+}
+
+/* Calls fn for each results line of the file with its index, status and
+ * whether the outputs it lists are all in dir. */
+static void each_result(const char *path, const char *dir, void (*fn)(void *, size_t, int, int),
+                        void *user)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -188,7 +233,8 @@ static void each_result(const char *path, void (*fn)(void *, size_t, int), void 
         json_t *index = json_object_get(j, "index");
         const char *status = json_string_value(json_object_get(j, "status"));
         if (json_is_integer(index) && status)
-            fn(user, (size_t)json_integer_value(index), strcmp(status, "ok") == 0);
+            fn(user, (size_t)json_integer_value(index), strcmp(status, "ok") == 0,
+               outputs_present(j, dir));
         json_decref(j);
     }
     free(line);
@@ -200,17 +246,17 @@ typedef struct ok_search {
     int found;
 } ok_search;
 
-static void find_ok(void *user, size_t index, int ok)
+static void find_ok(void *user, size_t index, int ok, int present)
 {
     ok_search *s = user;
-    if (index == s->index && ok)
-        s->found = 1;
+    if (index == s->index && ok) /* the last ok line of the item decides */
+        s->found = present ? 1 : -1;
 }
 
 int run_results_has_ok(const run_context *r, size_t index)
 {
     ok_search s = {index, 0};
-    each_result(r->results, find_ok, &s);
+    each_result(r->results, r->dir, find_ok, &s);
     return s.found;
 }
 
@@ -232,6 +278,10 @@ void run_results_append(const run_context *r, const run_result *res)
     cli_jl_cstring(&w, "error", res->ok ? NULL : res->error);
     if (res->recovered)
         cli_jl_bool(&w, "recovered", true);
+    cli_jl_open(&w, "outputs", '[');
+    for (size_t i = 0; res->ok && i < res->noutputs; i++)
+        cli_jl_cstring(&w, NULL, res->outputs[i]);
+    cli_jl_close(&w, '[');
     /* one write(2) of the whole line with O_APPEND: tasks sharing a file,
      * or a kill, leave whole lines (the buffer holds any line) */
     int fd = open(r->results, O_WRONLY | O_APPEND | O_CREAT, 0666);
@@ -252,30 +302,36 @@ void run_results_append(const run_context *r, const run_result *res)
 }
 
 typedef struct failures {
-    unsigned char *failed;
+    unsigned char *failed;     /* a results line says failed */
+    unsigned char *incomplete; /* an ok line lists an output that is not there */
     size_t count;
 } failures;
 
-static void note_failure(void *user, size_t index, int ok)
+static void note_failure(void *user, size_t index, int ok, int present)
 {
     failures *f = user;
     if (index < f->count && !ok)
         f->failed[index] = 1;
+    if (index < f->count && ok && !present)
+        f->incomplete[index] = 1;
 }
 
 /* An item is done when its output exists under any of the subcommands'
  * names, failed when a results line says so and it is not done. */
 int run_status(const plan *p, const char *dir)
 {
-    failures f = {calloc(p->count ? p->count : 1, 1), p->count};
-    if (!f.failed)
+    failures f = {calloc(p->count ? p->count : 1, 1), calloc(p->count ? p->count : 1, 1), p->count};
+    if (!f.failed || !f.incomplete) {
+        free(f.failed);
+        free(f.incomplete);
         return CLI_EXIT_USAGE;
+    }
     char *pattern = NULL;
     glob_t g;
     if (asprintf(&pattern, "%s/results-*-of-*.jsonl", dir) >= 0 &&
         glob(pattern, 0, NULL, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++)
-            each_result(g.gl_pathv[i], note_failure, &f);
+            each_result(g.gl_pathv[i], dir, note_failure, &f);
         globfree(&g);
     }
     free(pattern);
@@ -290,7 +346,7 @@ int run_status(const plan *p, const char *dir)
                     (*kinds[k] ? S_ISREG(sb.st_mode) : S_ISDIR(sb.st_mode));
             free(out);
         }
-        if (found)
+        if (found && !f.incomplete[i])
             done++;
         else if (f.failed[i])
             failed++;
@@ -298,6 +354,7 @@ int run_status(const plan *p, const char *dir)
             missing++;
     }
     free(f.failed);
+    free(f.incomplete);
     printf("{\"items\":%zu,\"done\":%zu,\"failed\":%zu,\"missing\":%zu}\n", p->count, done, failed,
            missing);
     return done == p->count ? CLI_EXIT_OK : CLI_EXIT_BAD_INPUT;

@@ -133,6 +133,8 @@ typedef struct serve_config {
     serve_list_fault list_fault;           /* --fault-list-json */
     int list_unordered;                    /* --list-unordered: one shuffle across all pages */
     unsigned number_digits;                /* --number-digits */
+    uint64_t repeat;                       /* --repeat: each file's fragments this many times */
+    uint64_t rate_per_connection;          /* --rate-per-connection, bytes/s; 0: off */
     int64_t session_limit_ms;              /* --session-limit; 0: off */
     uint64_t fault_cut_every;              /* --fault-cut-every; 0: off */
     char public_url[SERVE_PUBLIC_URL_MAX]; /* --public-url; "": the local endpoint */
@@ -271,6 +273,8 @@ struct MHD_Response;
 void serve_add_request_id(struct MHD_Response *r);
 /* Sends the JSON object (reference taken) with status 200. */
 int serve_json(struct MHD_Connection *c, json_t *obj);
+/* Sends the JSON text (malloc'ed, taken; NULL: out of memory) with status 200. */
+int serve_json_text(struct MHD_Connection *c, char *text);
 
 /* serve_auth.c: SigV4 check of a request. Returns 0 if it may go on, or 1
  * after queueing the 403, with the MHD result in *result. */

@@ -308,6 +308,33 @@ static size_t copy_out(serve_body *b, char *buf, size_t room)
     return take;
 }
 
+/* --rate-per-connection: how many bytes the response may send now (at
+ * most max), or 0 with *wait set after suspending it until it may send
+ * again. The first
+ * block goes at once; then bytes follow the clock since the response
+ * started. */
+#define PACE_BURST BODY_BLOCK_SIZE
+static size_t paced_room(serve_body *b, size_t max, int *wait)
+{
+    uint64_t rate = b->ctx->cfg.rate_per_connection;
+    *wait = 0;
+    if (!rate || b->no_wait)
+        return max;
+    int64_t elapsed = serve_now_ms() - b->started_ms;
+    uint64_t allowed = PACE_BURST + rate * (uint64_t)(elapsed > 0 ? elapsed : 0) / 1000;
+    if (b->sent < allowed)
+        return allowed - b->sent < max ? (size_t)(allowed - b->sent) : max;
+    /* Woken when a whole block may go (the clock counts ms: a smaller
+     * step would wake it again at once, for a few bytes). */
+    uint64_t due = (b->sent + BODY_BLOCK_SIZE - PACE_BURST) * 1000 / rate + 1;
+    /* Shutting down (no more waits): the rest goes unpaced, so that the
+     * response still ends whole within the drain, as unpaced ones do. */
+    if (serve_live_wait(&b->ctx->live, &b->waiter, b->conn, b->started_ms + (int64_t)due) != 0)
+        return max;
+    *wait = 1;
+    return 0;
+}
+
 /* MHD's content reader: fills buf with as much as is ready; suspends the
  * connection when --live has nothing more to give yet. */
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -334,6 +361,10 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (max > limit - b->sent)
             max = (size_t)(limit - b->sent);
     }
+    int paced;
+    max = paced_room(b, max, &paced);
+    if (paced)
+        return 0; /* called again once resumed */
     size_t n = 0;
     int64_t wake_ms = 0;
     int state = NEXT_READY;

@@ -91,6 +91,11 @@ int serve_json(struct MHD_Connection *c, json_t *obj)
     return send_json_text(c, MHD_HTTP_OK, text, NULL);
 }
 
+int serve_json_text(struct MHD_Connection *c, char *text)
+{
+    return send_json_text(c, MHD_HTTP_OK, text, NULL);
+}
+
 int serve_error(struct MHD_Connection *c, unsigned status, const char *type, const char *fmt, ...)
 {
     char message[512];

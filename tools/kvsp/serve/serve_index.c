@@ -360,7 +360,36 @@ void serve_set_base(serve_ctx *ctx, int64_t base_ms)
     }
 }
 
-static int index_file(serve_stream *s, unsigned stream_no)
+/* --repeat: the fragments of the file, copied `times` times in a row.
+ * assign_times then places each copy after the one before (its first
+ * cluster time goes back) and numbers it on, so the copies are fragments
+ * like any others: listed, fetched and sent from the same file bytes. */
+static int repeat_fragments(serve_stream *s, uint64_t times)
+{
+    if (times <= 1 || s->count == 0)
+        return KVSP_OK;
+    if (s->count > SIZE_MAX / sizeof *s->fragments / times)
+        return KVSP_ERR_NOMEM;
+    size_t n = s->count * (size_t)times;
+    serve_fragment *all = realloc(s->fragments, n * sizeof *all);
+    if (!all)
+        return KVSP_ERR_NOMEM;
+    s->fragments = all;
+    size_t original = s->count;
+    int failed = 0;
+    /* Each copy owns its producer tags (freed one by one at the end), so
+     * the tags are copied, not shared; s->count grows with the copies made
+     * so that a failure leaves every fragment freeable once. */
+    for (size_t k = original; k < n; k++) {
+        all[k] = all[k % original];
+        copy_out(&all[k].tags, &all[k % original].tags);
+        failed |= all[k].tags.failed;
+        s->count = k + 1;
+    }
+    return failed ? KVSP_ERR_NOMEM : KVSP_OK;
+}
+
+static int index_file(serve_stream *s, unsigned stream_no, uint64_t repeat)
 {
     indexer ix;
     memset(&ix, 0, sizeof ix);
@@ -411,6 +440,8 @@ static int index_file(serve_stream *s, unsigned stream_no)
             st = push_fragment(&ix, ix.committed_end);
         }
     }
+    if (st != KVSP_ERR_NOMEM && repeat_fragments(s, repeat) != KVSP_OK)
+        st = KVSP_ERR_NOMEM;
     assign_times(s, stream_no);
     kvsp_ebml_out_free(&ix.info);
     kvsp_ebml_out_free(&ix.tracks);
@@ -481,7 +512,7 @@ static int add_stream(serve_ctx *ctx, const char *file)
     }
     ctx->stream_count++;
     s->number_digits = ctx->cfg.number_digits;
-    return index_file(s, (unsigned)ctx->stream_count);
+    return index_file(s, (unsigned)ctx->stream_count, ctx->cfg.repeat);
 }
 
 int serve_index_root(serve_ctx *ctx)

@@ -118,6 +118,17 @@ static void usage(FILE *out)
             "                             1970) when its last byte went to the connection\n"
             "  --number-digits N          fragment numbers of N digits, 47 to 128\n"
             "                             (default 47, as KVS gives them)\n"
+            "  --repeat N                 serve each file's fragments N times in a row (1 to\n"
+            "                             10,000,000; default 1), each copy placed after the\n"
+            "                             one before on the timeline, numbered on: a long\n"
+            "                             stream (a month of 2 s fragments) from one file, to\n"
+            "                             measure listing and planning; the index holds\n"
+            "                             about 220 bytes per fragment\n"
+            "  --rate-per-connection B    send each media response (GetMedia,\n"
+            "                             GetMediaForFragmentList) at most B bytes per\n"
+            "                             second (after a first 64 KiB), as KVS limits each\n"
+            "                             session: so that N requests at a time measure N\n"
+            "                             connections, not one loopback socket\n"
             "  --public-url URL           GetDataEndpoint answers URL (e.g. the https://\n"
             "                             address of a TLS terminator in front of this\n"
             "                             server) instead of http://127.0.0.1:PORT\n"
@@ -242,6 +253,8 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
         {"fault-list-json", required_argument, NULL, SERVE_OPT_LIST_JSON},
         {"list-unordered", no_argument, NULL, 'O'},
         {"log-format", required_argument, NULL, 'J'},
+        {"repeat", required_argument, NULL, 'R'},
+        {"rate-per-connection", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -278,6 +291,15 @@ static int parse_args(int argc, char **argv, serve_config *cfg)
                 return CLI_EXIT_USAGE;
             }
             cli_log_set_format((cli_log_format)cli_log_parse_format(optarg));
+            break;
+        case 'P':
+            if (parse_count("rate-per-connection", optarg, 1024, UINT64_MAX / 2000,
+                            &cfg->rate_per_connection) != 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'R':
+            if (parse_count("repeat", optarg, 1, 10000000, &cfg->repeat) != 0)
+                return CLI_EXIT_USAGE;
             break;
         case 'L':
             if (parse_count("fault-limit-every", optarg, 1, UINT64_MAX, &cfg->fault_limit_every) !=
@@ -404,7 +426,9 @@ static int run(serve_ctx *ctx)
     int stalls = 0;
     for (size_t i = 0; i < ctx->cfg.fault_count; i++)
         stalls |= ctx->cfg.faults[i].kind == SERVE_FAULT_STALL;
-    if ((ctx->cfg.live || stalls) && serve_live_start(&ctx->live) != 0) {
+    /* Paced responses (--rate-per-connection) wait on it as well. */
+    if ((ctx->cfg.live || stalls || ctx->cfg.rate_per_connection) &&
+        serve_live_start(&ctx->live) != 0) {
         cli_error("kvsp serve: cannot start the live clock\n");
         close_log(ctx);
         return CLI_EXIT_SERVICE;
@@ -441,6 +465,7 @@ int cmd_serve(int argc, char **argv)
     ctx.cfg.region = DEFAULT_REGION;
     ctx.cfg.fault_error_at_fragment = -1;
     ctx.cfg.number_digits = SERVE_FRAGMENT_NUMBER_DIGITS;
+    ctx.cfg.repeat = 1;
     int rc = parse_args(argc, argv, &ctx.cfg);
     if (rc >= 0) {
         free(ctx.cfg.cuts);
