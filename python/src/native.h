@@ -47,6 +47,12 @@ struct kvsp_frame;
  * frame goes first. parent may be NULL (no slot). */
 PyObject *kvsp_py_frame_new(const struct kvsp_frame *f, PyObject *fragment_number, PyObject *parent,
                             PyObject **slot);
+/* The same for a copy of a frame taken during its callback, whose fragment
+ * pointer may be stale by now: the fragment's index is given instead
+ * (has_fragment 0: outside a fragment) and f->fragment is not read. */
+PyObject *kvsp_py_frame_new_copied(const struct kvsp_frame *f, int has_fragment,
+                                   uint64_t fragment_index, PyObject *fragment_number,
+                                   PyObject *parent, PyObject **slot);
 /* Ends the frame's step: its data stops being readable. Fails (-1,
  * BufferError) while a view of the data is still held, since the bytes
  * behind it are about to be reused. */
