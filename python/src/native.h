@@ -59,6 +59,11 @@ PyObject *kvsp_py_frame_new_copied(const struct kvsp_frame *f, int has_fragment,
 int kvsp_py_frame_end_step(PyObject *frame);
 int kvsp_py_add_frame(PyObject *module);
 
+/* Memory for decoded pictures' pixels, recycled (pixel_pool.c): callable
+ * without the GIL. */
+void *kvsp_py_pixels_alloc(size_t size);
+void kvsp_py_pixels_free(void *pixels);
+
 /* Type registration, called from the module's init. */
 int kvsp_py_add_parser(PyObject *module);
 int kvsp_py_add_decoder(PyObject *module);
