@@ -32,6 +32,11 @@ PyObject *kvsp_py_raise_decoder(int status, int64_t offset, const char *message)
 
 /* A fragment's metadata as a dict with the keys of `kvsp fragments` JSON. */
 PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f);
+/* Whether fragment_from_dict is kvsp._model's Fragment._from_dict (1), not
+ * (0), or -1 with an exception; on 1, kvsp_py_fragment_object makes what it
+ * would make of the dict, in C. */
+int kvsp_py_fragment_model(PyObject *fragment_from_dict);
+PyObject *kvsp_py_fragment_object(const kvsp_fragment *f);
 
 /* Text from the library: UTF-8 with bad bytes replaced, None for NULL. */
 PyObject *kvsp_py_text(const char *s, size_t len);

@@ -59,6 +59,7 @@ typedef struct {
      * source, the iterator of chunks (NULL: only what is ready, for
      * feed()), and convert, called on each fragment dict (NULL: none). */
     PyObject *source, *convert;
+    int convert_in_c; /* convert is Fragment._from_dict: the object is made in C */
     int source_ended;
     int error; /* the run's error, raised once the open fragment was delivered */
     int64_t error_offset;
@@ -314,7 +315,8 @@ static PyObject *parser_next(PyObject *self, PyObject *unused)
         p->batch_pos = p->batch_len = 0;
         if (p->fragment_ready) {
             p->fragment_ready = 0;
-            return kvsp_py_fragment_dict(p->pending_fragment);
+            return p->convert_in_c ? kvsp_py_fragment_object(p->pending_fragment)
+                                   : kvsp_py_fragment_dict(p->pending_fragment);
         }
         if (p->have_status) {
             int st = p->status;
@@ -363,6 +365,9 @@ static PyObject *parser_iterate(PyObject *self, PyObject *args)
     if (source != Py_None && !PyIter_Check(source))
         return PyErr_Format(PyExc_TypeError, "source must be an iterator of chunks");
     Py_XSETREF(p->source, source == Py_None ? NULL : Py_NewRef(source));
+    p->convert_in_c = convert == Py_None ? 0 : kvsp_py_fragment_model(convert);
+    if (p->convert_in_c < 0)
+        return NULL;
     Py_XSETREF(p->convert, convert == Py_None ? NULL : Py_NewRef(convert));
     p->source_ended = p->source == NULL;
     return Py_NewRef(self);
