@@ -2,32 +2,52 @@
 """The kvsp Python package against the C library and PyAV, in one run.
 
     python_bench.py --build BUILD [--kvsp-bench PATH] [--repeat R] [--copies N] [--before DIR]
+                    [--only parse|decode]
 
 BUILD is a build directory of this tree (its python/ folder is put on
-sys.path). Input: N copies of the capture output_get_media.mkv chained in
-memory (default 20: 50 MB, 6,000 frames, 100 fragments). Cases, R passes
-each, interleaved, over the same bytes in 64 KiB chunks (median and min):
+sys.path). Every figure is a ratio against a reference measured in the
+same run, passes interleaved (R of each, median and min), each timed by
+wall clock and by CPU time (the thread's for parsing, which runs on it with
+the GIL released; the process's, every decoder thread included, for
+decoding), which a shared, loaded machine disturbs less.
+
+Parsing: N copies of the capture output_get_media.mkv chained in memory
+(default 20: 50 MB, 6,000 frames, 100 fragments), fed in 64 KiB chunks:
 
   c-consumer     kvsp_bench --case consumer (reader + fragment + frame
                  visitors in C), when --kvsp-bench is given
   py-frames      kvsp.frames(): one Frame object per frame
   py-frames-data the same, touching frame.data (a memoryview) of each
   py-fragments   kvsp.fragments(): one Fragment per fragment, no frame objects
-  py-decode-rgb  kvsp.decode() to (H, W, 3) RGB arrays (first 2 copies)
-  pyav-decode-rgb PyAV: container.decode() + to_ndarray('rgb24'), threads AUTO
-  py-decode-2x1t  two decodes of the same input (threads=1 each), one after the
-                  other; py-decode-2thr: the same two in two Python threads at
-                  once. Their ratio shows whether the GIL is released while C decodes
-                  (about 2x on two free cores; 1x if it were held)
+
+Decoding and extraction for ML (issue 24): the capture 4 times with
+increasing timestamps (bench/make_inputs.py's concat, ffmpeg -f concat -c
+copy: 1,200 pictures 640x360, 40 s, a keyframe every 2 s), from memory,
+kvsp.decode() into numpy arrays against PyAV doing the same (decoder
+threads: all cores on both sides), each pair checked to give the same
+number of pictures:
+
+  rgb            every picture as an (H, W, 3) RGB array
+                 PyAV: container.decode() + to_ndarray(format="rgb24")
+  interval-1s    one picture per second (interval_ms=1000), as RGB
+                 PyAV: every picture decoded, the first one of each second
+                 (the library's rule: from the first kept picture's pts on)
+                 converted
+  keyframes      keyframes only (keyframes=True), as RGB
+                 PyAV: codec_context.skip_frame = "NONKEY"
+  rgb-224        every picture scaled to 224x224 RGB (size=(224, 224))
+                 PyAV: to_ndarray(width=224, height=224, format="rgb24",
+                 interpolation="BICUBIC"), the library's scaler flag
+  py-decode-2x1t / py-decode-2thr: two decodes (threads=1 each) one after
+                 the other, and the same two in two Python threads at once:
+                 about 2x on two free cores if the GIL is released while C
+                 decodes, 1x if it were held
 
 With --before DIR (the python/ folder of another build of the package,
 e.g. a copy taken before a change), the cases before-py-frames,
 before-py-frames-data and before-py-fragments run it, and the after-*
-ones this build's, the same way: each pass in a child process over the same bytes
-(its second pass timed), interleaved with the others. These count the
-CPU time of the thread (time.thread_time; the C parsing runs on it with the
-GIL released), which a loaded machine disturbs less than wall time; compare
-them with each other.
+ones this build's, the same way: each pass in a child process over the same
+bytes (its second pass timed, CPU time of the thread), interleaved.
 
 Prints a table and one JSON line. Machines are shared and noisy: compare
 the ratios within one run, not absolute numbers across runs.
@@ -42,8 +62,8 @@ import sys
 import tempfile
 import time
 
-CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "kvs-captures",
-                       "output_get_media.mkv")
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAPTURE = os.path.join(HERE, "..", "..", "shared", "kvs-captures", "output_get_media.mkv")
 CHUNK = 1 << 16
 
 
@@ -66,6 +86,60 @@ def worker(path, case, capture, copies):
     print(json.dumps({"seconds": time.thread_time() - t, "frames": n}))
 
 
+def pyav_cases(av, data):
+    """PyAV pipelines for the decode cases: name -> function giving the count."""
+    av.logging.set_level(av.logging.PANIC)  # its notes on KVS's unknown-size Segments
+
+    def run(keep=None, nonkey=False, **convert):
+        n = 0
+        with av.open(io.BytesIO(data)) as c:
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            if nonkey:
+                s.codec_context.skip_frame = "NONKEY"
+            for frame in c.decode(s):
+                if keep is None or keep(float(frame.pts * s.time_base) * 1000.0):
+                    frame.to_ndarray(format="rgb24", **convert)
+                    n += 1
+        return n
+
+    def interval():
+        state = {"next": None}
+
+        def keep(pts_ms):
+            if state["next"] is None:
+                state["next"] = pts_ms + 1000.0
+                return True
+            if pts_ms < state["next"]:
+                return False
+            while state["next"] <= pts_ms:
+                state["next"] += 1000.0
+            return True
+        return run(keep)
+
+    return {"rgb": lambda: run(),
+            "interval-1s": interval,
+            "keyframes": lambda: run(nonkey=True),
+            "rgb-224": lambda: run(width=224, height=224, interpolation="BICUBIC")}
+
+
+def kvsp_cases(kvsp, data):
+    def run(**kw):
+        return sum(1 for _ in kvsp.decode(data, pixel_format="rgb24", **kw))
+    return {"rgb": lambda: run(),
+            "interval-1s": lambda: run(interval_ms=1000),
+            "keyframes": lambda: run(keyframes=True),
+            "rgb-224": lambda: run(size=(224, 224))}
+
+
+def decode_input(capture, tmpdir):
+    sys.path.insert(0, HERE)
+    import make_inputs
+    path = os.path.join(tmpdir, "decode.mkv")
+    make_inputs.concat([capture] * 4, path)
+    return open(path, "rb").read()
+
+
 def main():
     if len(sys.argv) == 6 and sys.argv[1] == "--worker":
         return worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
@@ -76,65 +150,64 @@ def main():
     ap.add_argument("--copies", type=int, default=20)
     ap.add_argument("--capture", default=CAPTURE)
     ap.add_argument("--before")
+    ap.add_argument("--only", choices=["parse", "decode"])
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.build, "python"))
     import kvsp
 
+    tmpdir = tempfile.TemporaryDirectory()
     one = open(args.capture, "rb").read()
     data = one * args.copies
-    small = one * 2
+    # name -> (function, bytes, CPU clock); a function returns the count of
+    # frames or pictures, or (wall s, CPU s, count) measured by a child
     cases = {}
-    tmp = None
-    if args.kvsp_bench:
-        tmp = tempfile.NamedTemporaryFile(suffix=".mkv")
-        tmp.write(data)
-        tmp.flush()
+    if args.only != "decode":
+        if args.kvsp_bench:
+            chained = os.path.join(tmpdir.name, "chain.mkv")
+            with open(chained, "wb") as f:
+                f.write(data)
 
-        def c_consumer():
-            out = subprocess.run([args.kvsp_bench, "--case", "consumer", "--chunk", str(CHUNK), "--repeat", "1",
-                                  tmp.name], check=True, capture_output=True).stdout
-            r = json.loads(out)
-            return r["seconds"][0], r["frames"]
-        cases["c-consumer"] = (c_consumer, len(data))
-    if args.before:
-        def child(path, case):
-            def run():
-                out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", path, case,
-                                      args.capture, str(args.copies)], check=True, capture_output=True).stdout
+            def c_consumer():
+                out = subprocess.run([args.kvsp_bench, "--case", "consumer", "--chunk", str(CHUNK), "--repeat",
+                                      "1", chained], check=True, capture_output=True).stdout
                 r = json.loads(out)
-                return r["seconds"], r["frames"]
-            return run
-        for case in ("py-frames", "py-frames-data", "py-fragments"):
-            cases["before-" + case] = (child(os.path.abspath(args.before), case), len(data))
-            cases["after-" + case] = (child(os.path.join(os.path.abspath(args.build), "python"), case),
-                                      len(data))
-    cases["py-frames"] = (lambda: sum(1 for _ in kvsp.frames(chunks(data))), len(data))
-    cases["py-frames-data"] = (lambda: sum(len(f.data) > 0 for f in kvsp.frames(chunks(data))), len(data))
-    cases["py-fragments"] = (lambda: sum(f.frames for f in kvsp.fragments(chunks(data))), len(data))
-    if kvsp.have_decoder:
-        cases["py-decode-rgb"] = (lambda: sum(1 for p in kvsp.decode(chunks(small), pixel_format="rgb24")),
-                                  len(small))
-    try:
-        import av
-        av.logging.set_level(av.logging.PANIC)  # its notes on KVS's unknown-size Segments
-
-        def pyav():
-            n = 0
-            with av.open(io.BytesIO(small)) as c:
-                c.streams.video[0].thread_type = "AUTO"
-                for frame in c.decode(video=0):
-                    frame.to_ndarray(format="rgb24")
-                    n += 1
-            return n
-        cases["pyav-decode-rgb"] = (pyav, len(small))
-    except ImportError:
-        pass
-
-    if kvsp.have_decoder:
+                return r["seconds"][0], r["cpu_seconds"][0], r["frames"]
+            cases["c-consumer"] = (c_consumer, len(data), None)
+        if args.before:
+            def child(path, case):
+                def run():
+                    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", path, case,
+                                          args.capture, str(args.copies)], check=True, capture_output=True).stdout
+                    r = json.loads(out)
+                    return r["seconds"], r["seconds"], r["frames"]
+                return run
+            for case in ("py-frames", "py-frames-data", "py-fragments"):
+                cases["before-" + case] = (child(os.path.abspath(args.before), case), len(data), None)
+                cases["after-" + case] = (child(os.path.join(os.path.abspath(args.build), "python"), case),
+                                          len(data), None)
+        cases["py-frames"] = (lambda: sum(1 for _ in kvsp.frames(chunks(data))), len(data), time.thread_time)
+        cases["py-frames-data"] = (lambda: sum(len(f.data) > 0 for f in kvsp.frames(chunks(data))), len(data),
+                                   time.thread_time)
+        cases["py-fragments"] = (lambda: sum(f.frames for f in kvsp.fragments(chunks(data))), len(data),
+                                 time.thread_time)
+    pairs = []
+    if args.only != "parse" and kvsp.have_decoder:
+        video = decode_input(args.capture, tmpdir.name)
+        ours = kvsp_cases(kvsp, video)
+        try:
+            import av
+            theirs = pyav_cases(av, video)
+        except ImportError:
+            theirs = {}
+        for name, fn in ours.items():
+            cases["py-" + name] = (fn, len(video), time.process_time)
+            if name in theirs:
+                cases["pyav-" + name] = (theirs[name], len(video), time.process_time)
+                pairs.append(name)
         import threading
 
         def decode_one():
-            return sum(1 for p in kvsp.decode(chunks(small), pixel_format="rgb24", threads=1))
+            return sum(1 for p in kvsp.decode(video, pixel_format="rgb24", threads=1))
 
         def two_threads():
             counts = []
@@ -144,46 +217,61 @@ def main():
             for t in ts:
                 t.join()
             return sum(counts)
-        cases["py-decode-2x1t"] = (lambda: decode_one() + decode_one(), 2 * len(small))
-        cases["py-decode-2thr"] = (two_threads, 2 * len(small))
+        cases["py-decode-2x1t"] = (lambda: decode_one() + decode_one(), 2 * len(video), time.process_time)
+        cases["py-decode-2thr"] = (two_threads, 2 * len(video), time.process_time)
 
     # Passes interleaved, so that the machine's load changes hit every case.
-    times = {k: [] for k in cases}
+    wall = {k: [] for k in cases}
+    cpu = {k: [] for k in cases}
     counts = {}
     for _ in range(args.repeat):
-        for name, (fn, size) in cases.items():
+        for name, (fn, size, clock) in cases.items():
+            c0 = clock() if clock else 0.0
             t = time.perf_counter()
             r = fn()
-            elapsed = time.perf_counter() - t
+            w = time.perf_counter() - t
+            c = clock() - c0 if clock else 0.0
             if isinstance(r, tuple):
-                elapsed, r = r
-            times[name].append(elapsed)
+                w, c, r = r
+            wall[name].append(w)
+            cpu[name].append(c)
             counts[name] = r
-    rows = {k: (statistics.median(times[k]), min(times[k]), counts[k], cases[k][1]) for k in cases}
+    rows = {k: {"wall": statistics.median(wall[k]), "wall_min": min(wall[k]), "cpu": statistics.median(cpu[k]),
+                "cpu_min": min(cpu[k]), "count": counts[k], "bytes": cases[k][1]} for k in cases}
 
-    print("%-20s %10s %10s %12s %10s" % ("case", "median s", "min s", "frames/s", "MB/s"))
-    for name, (t, best, n, b) in rows.items():
-        print("%-20s %10.4f %10.4f %12.0f %10.1f" % (name, t, best, n / t, b / t / 1e6))
+    print("%-22s %9s %9s %9s %9s %8s %12s" % ("case", "wall med", "wall min", "cpu med", "cpu min", "count",
+                                              "count/s"))
+    for name, r in rows.items():
+        print("%-22s %9.4f %9.4f %9.4f %9.4f %8d %12.0f" % (name, r["wall"], r["wall_min"], r["cpu"], r["cpu_min"],
+                                                            r["count"], r["count"] / r["wall"]))
+
+    def ratio(ref, case):
+        a, b = rows[ref], rows[case]
+        return {"wall": a["wall"] / b["wall"], "wall_min": a["wall_min"] / b["wall_min"],
+                "cpu": a["cpu"] / b["cpu"] if b["cpu"] else None}
     ratios = {}
     if "c-consumer" in rows:
         for k in ("py-frames", "py-frames-data", "py-fragments"):
-            ratios[k + "/c"] = {"median": rows["c-consumer"][0] / rows[k][0],
-                                "min": rows["c-consumer"][1] / rows[k][1]}
+            ratios[k + "/c"] = ratio("c-consumer", k)
     for k in ("py-frames", "py-frames-data", "py-fragments"):
         if "before-" + k in rows:
-            ratios[k + " after/before"] = {"median": rows["before-" + k][0] / rows["after-" + k][0],
-                                           "min": rows["before-" + k][1] / rows["after-" + k][1]}
-    if "py-decode-rgb" in rows and "pyav-decode-rgb" in rows:
-        ratios["py-decode/pyav"] = {"median": rows["pyav-decode-rgb"][0] / rows["py-decode-rgb"][0],
-                                    "min": rows["pyav-decode-rgb"][1] / rows["py-decode-rgb"][1]}
+            ratios[k + " after/before"] = ratio("before-" + k, "after-" + k)
+    mismatch = []
+    for name in pairs:
+        ratios["py-%s/pyav" % name] = ratio("pyav-" + name, "py-" + name)
+        if rows["py-" + name]["count"] != rows["pyav-" + name]["count"]:
+            mismatch.append(name)
     if "py-decode-2thr" in rows:
-        ratios["py-decode-2thr/2x1t"] = {"median": rows["py-decode-2x1t"][0] / rows["py-decode-2thr"][0],
-                                         "min": rows["py-decode-2x1t"][1] / rows["py-decode-2thr"][1]}
+        ratios["py-decode-2thr/2x1t"] = ratio("py-decode-2x1t", "py-decode-2thr")
     for k, v in ratios.items():
-        print("throughput %s: %.2fx (median), %.2fx (min)" % (k, v["median"], v["min"]))
-    print(json.dumps({"rows": {k: {"median": t, "min": best, "frames": n, "bytes": b}
-                               for k, (t, best, n, b) in rows.items()}, "ratios": ratios}))
+        print("throughput %-26s %.2fx wall (median), %.2fx wall (min), %s CPU (median)"
+              % (k, v["wall"], v["wall_min"], "%.2fx" % v["cpu"] if v["cpu"] else "-"))
+    print(json.dumps({"rows": rows, "ratios": ratios, "count_mismatch": mismatch}))
+    if mismatch:
+        print("picture counts differ between kvsp and PyAV: %s" % ", ".join(mismatch), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -113,11 +113,24 @@ def decode(source, options: Optional[DecodeOptions] = None, **kw) -> Iterator[Pi
     if w is not options.window:
         options = replace(options, window=w)
     d = Decoder(options)
-    for chunk in chunks(source, d.options.chunk_size):
+    for chunk in _pieces(chunks(source, d.options.chunk_size), d.options.chunk_size):
         yield from d.feed(chunk)
         d.check()
     yield from d.close()
     d.check()
+
+
+def _pieces(chunks, size):
+    """Chunks no larger than size: a feed queues every picture its chunk
+    completes, so a source given whole (bytes) would otherwise hold all of
+    its pictures in memory at once (and fault in fresh pages for each)."""
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+            continue
+        view = memoryview(chunk).cast("B")
+        for i in range(0, len(view), size):
+            yield view[i:i + size]
 
 
 def decode_batches(source, batch_size: int, options: Optional[DecodeOptions] = None,

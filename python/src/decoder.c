@@ -79,14 +79,19 @@ static int on_picture(void *user, const kvsp_picture *pic)
     size_t total = 0;
     for (int i = 0; i < r->planes; i++)
         total += (size_t)r->plane_w[i] * (size_t)r->plane_h[i];
-    r->pixels = malloc(total ? total : 1);
+    r->pixels = kvsp_py_pixels_alloc(total);
     if (!r->pixels)
         return KVSP_ERR_NOMEM;
     uint8_t *out = r->pixels;
     for (int i = 0; i < r->planes; i++) {
-        for (int y = 0; y < r->plane_h[i]; y++, out += r->plane_w[i])
-            memcpy(out, pic->planes[i] + (size_t)y * (size_t)pic->strides[i],
-                   (size_t)r->plane_w[i]);
+        size_t row = (size_t)r->plane_w[i], rows = (size_t)r->plane_h[i];
+        if (pic->strides[i] == r->plane_w[i]) {
+            memcpy(out, pic->planes[i], row * rows); /* rows without padding: one copy */
+            out += row * rows;
+            continue;
+        }
+        for (size_t y = 0; y < rows; y++, out += row)
+            memcpy(out, pic->planes[i] + y * (size_t)pic->strides[i], row);
     }
     r->track = pic->track;
     r->fragment_index = pic->fragment_index;
@@ -106,7 +111,7 @@ static int on_picture(void *user, const kvsp_picture *pic)
 
 static void free_pixels(PyObject *capsule)
 {
-    free(PyCapsule_GetPointer(capsule, "kvsp.pixels"));
+    kvsp_py_pixels_free(PyCapsule_GetPointer(capsule, "kvsp.pixels"));
 }
 
 static PyObject *optional_ms(int present, double ms)
@@ -122,7 +127,7 @@ static PyObject *picture_tuple(picture_rec *r)
 {
     PyObject *capsule = PyCapsule_New(r->pixels, "kvsp.pixels", free_pixels);
     if (!capsule) {
-        free(r->pixels);
+        kvsp_py_pixels_free(r->pixels);
         r->pixels = NULL;
         return NULL;
     }
@@ -168,7 +173,7 @@ static PyObject *take_queue(decoder_obj *d)
         Py_XDECREF(t);
     }
     for (size_t i = 0; i < d->count; i++)
-        free(d->queue[i].pixels);
+        kvsp_py_pixels_free(d->queue[i].pixels);
     d->count = 0;
     return list;
 }
@@ -240,7 +245,7 @@ static void decoder_dealloc(PyObject *self)
 {
     decoder_obj *d = (decoder_obj *)self;
     for (size_t i = 0; i < d->count; i++)
-        free(d->queue[i].pixels);
+        kvsp_py_pixels_free(d->queue[i].pixels);
     free(d->queue);
     kvsp_decoder_destroy(d->decoder);
     kvsp_reader_destroy(d->reader);

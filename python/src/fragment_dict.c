@@ -3,6 +3,8 @@
  * are None. Built with the GIL held, while the fragment is valid. */
 #include "native.h"
 
+#include <string.h>
+
 #include "kvsparser/fragment.h"
 
 /* The keys as interned str objects, made once: the keys are string
@@ -127,20 +129,45 @@ static PyObject *tag_dict(const kvsp_tag *t)
     return d;
 }
 
-/* A list of n items made by one of the functions above. */
-static PyObject *list_of(const void *items, size_t n, size_t item_size,
-                         PyObject *(*make)(const void *))
+/* The metadata classes of kvsp._model (Fragment, Track, Tag), when the
+ * parser makes the objects itself (kvsp_py_fragment_object). */
+static PyObject *model_fragment, *model_track, *model_tag;
+
+/* An instance of cls whose __dict__ is d (stolen), as _model._fill makes
+ * it: a frozen dataclass's __init__ would cost more than the parsing. */
+static PyObject *wrap(PyObject *cls, PyObject *d)
 {
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
+    if (!d)
+        return NULL;
+    PyObject *empty = PyTuple_New(0);
+    PyObject *obj = empty ? PyBaseObject_Type.tp_new((PyTypeObject *)cls, empty, NULL) : NULL;
+    Py_XDECREF(empty);
+    if (obj && PyObject_GenericSetDict(obj, d, NULL) < 0)
+        Py_CLEAR(obj);
+    Py_DECREF(d);
+    return obj;
+}
+
+/* A list of n items made by one of the functions above; with cls, a tuple
+ * of instances of cls. */
+static PyObject *list_of(const void *items, size_t n, size_t item_size,
+                         PyObject *(*make)(const void *), PyObject *cls)
+{
+    PyObject *seq = cls ? PyTuple_New((Py_ssize_t)n) : PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; seq && i < n; i++) {
         PyObject *o = make((const char *)items + i * item_size);
+        if (o && cls)
+            o = wrap(cls, o);
         if (!o) {
-            Py_CLEAR(list);
+            Py_CLEAR(seq);
             break;
         }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, o);
+        if (cls)
+            PyTuple_SET_ITEM(seq, (Py_ssize_t)i, o);
+        else
+            PyList_SET_ITEM(seq, (Py_ssize_t)i, o);
     }
-    return list;
+    return seq;
 }
 
 static PyObject *make_track(const void *t)
@@ -166,7 +193,128 @@ static PyObject *per_track(const kvsp_fragment *f)
     return d;
 }
 
-PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f)
+/* The tracks and the user tags of a stream are the same fragment after
+ * fragment, and making their objects was most of a fragment's cost: the
+ * last tuple made is reused while the content it was made from is the
+ * same, compared byte for byte in a flat copy (key). The objects are
+ * frozen dataclasses, so sharing them is safe. */
+typedef struct {
+    unsigned char *key;
+    size_t len, cap;
+    PyObject *tuple;
+} seq_cache;
+
+static seq_cache tracks_cache, tags_cache;
+static unsigned char *scratch;
+static size_t scratch_len, scratch_cap;
+static int scratch_failed;
+
+static void add(const void *p, size_t n)
+{
+    if (scratch_failed || n == 0)
+        return;
+    if (n > scratch_cap - scratch_len) {
+        size_t cap = scratch_cap ? scratch_cap : 1024;
+        while (cap - scratch_len < n) {
+            if (cap > SIZE_MAX / 2) {
+                scratch_failed = 1;
+                return;
+            }
+            cap *= 2;
+        }
+        unsigned char *b = PyMem_Realloc(scratch, cap);
+        if (!b) {
+            scratch_failed = 1;
+            return;
+        }
+        scratch = b;
+        scratch_cap = cap;
+    }
+    memcpy(scratch + scratch_len, p, n);
+    scratch_len += n;
+}
+
+#define ADD(v) add(&(v), sizeof(v))
+
+static void add_bytes(const void *p, size_t n)
+{
+    unsigned char there = p != NULL;
+    ADD(there);
+    ADD(n);
+    if (p)
+        add(p, n);
+}
+
+static void add_str(const char *s)
+{
+    add_bytes(s, s ? strlen(s) : 0);
+}
+
+static void key_of_tracks(const kvsp_fragment *f)
+{
+    for (size_t i = 0; i < f->track_count; i++) {
+        const kvsp_track *t = &f->tracks[i];
+        ADD(t->present), ADD(t->number), ADD(t->type);
+        add_str(t->codec_id), add_str(t->name), add_str(t->language);
+        add_bytes(t->codec_private, t->codec_private_size);
+        ADD(t->default_duration_ns), ADD(t->pixel_width), ADD(t->pixel_height);
+        ADD(t->display_width), ADD(t->display_height), ADD(t->sampling_frequency);
+        ADD(t->output_sampling_frequency), ADD(t->channels), ADD(t->bit_depth);
+    }
+}
+
+static void key_of_tags(const kvsp_fragment *f)
+{
+    for (size_t i = 0; i < f->tag_count; i++) {
+        const kvsp_tag *t = &f->tags[i];
+        add_str(t->name);
+        add_bytes(t->value, t->value_size);
+        add_bytes(t->binary, t->binary_size);
+        ADD(t->depth);
+    }
+}
+
+/* A new reference to the cached tuple when the fragment's content equals
+ * the one it was made from, else made by make() and cached. */
+static PyObject *cached(seq_cache *c, const kvsp_fragment *f, void (*key_of)(const kvsp_fragment *),
+                        PyObject *(*make)(const kvsp_fragment *, PyObject *), PyObject *cls)
+{
+    scratch_len = 0;
+    scratch_failed = 0;
+    size_t n = key_of == key_of_tracks ? f->track_count : f->tag_count;
+    ADD(n);
+    key_of(f);
+    if (scratch_failed) /* no key: made every time */
+        return make(f, cls);
+    if (c->tuple && c->len == scratch_len && memcmp(c->key, scratch, scratch_len) == 0)
+        return Py_NewRef(c->tuple);
+    PyObject *t = make(f, cls);
+    if (!t)
+        return NULL;
+    if (scratch_len > c->cap) {
+        unsigned char *k = PyMem_Realloc(c->key, scratch_len);
+        if (!k)
+            return t; /* not cached */
+        c->key = k;
+        c->cap = scratch_len;
+    }
+    memcpy(c->key, scratch, scratch_len);
+    c->len = scratch_len;
+    Py_XSETREF(c->tuple, Py_NewRef(t));
+    return t;
+}
+
+static PyObject *tracks_of(const kvsp_fragment *f, PyObject *cls)
+{
+    return list_of(f->tracks, f->track_count, sizeof *f->tracks, make_track, cls);
+}
+
+static PyObject *tags_of(const kvsp_fragment *f, PyObject *cls)
+{
+    return list_of(f->tags, f->tag_count, sizeof *f->tags, make_tag, cls);
+}
+
+static PyObject *fragment_dict(const kvsp_fragment *f, PyObject *track_cls, PyObject *tag_cls)
 {
     uint32_t p = f->present;
     int frames = (p & KVSP_FRAGMENT_HAS_FRAMES) != 0;
@@ -202,10 +350,52 @@ PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f)
         put(d, "title", kvsp_py_cstring(f->info.title)) < 0 ||
         put(d, "muxing_app", kvsp_py_cstring(f->info.muxing_app)) < 0 ||
         put(d, "writing_app", kvsp_py_cstring(f->info.writing_app)) < 0 ||
-        put(d, "tracks", list_of(f->tracks, f->track_count, sizeof *f->tracks, make_track)) < 0 ||
-        put(d, "tags", list_of(f->tags, f->tag_count, sizeof *f->tags, make_tag)) < 0) {
+        put(d, "tracks",
+            track_cls ? cached(&tracks_cache, f, key_of_tracks, tracks_of, track_cls)
+                      : tracks_of(f, NULL)) < 0 ||
+        put(d, "tags",
+            tag_cls ? cached(&tags_cache, f, key_of_tags, tags_of, tag_cls) : tags_of(f, NULL)) <
+            0) {
         Py_DECREF(d);
         return NULL;
     }
     return d;
+}
+
+PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f)
+{
+    return fragment_dict(f, NULL, NULL);
+}
+
+int kvsp_py_fragment_model(PyObject *fragment_from_dict)
+{
+    if (!model_fragment) {
+        PyObject *m = PyImport_ImportModule("kvsp._model");
+        if (!m)
+            return -1;
+        model_fragment = PyObject_GetAttrString(m, "Fragment");
+        model_track = PyObject_GetAttrString(m, "Track");
+        model_tag = PyObject_GetAttrString(m, "Tag");
+        Py_DECREF(m);
+        if (!model_fragment || !model_track || !model_tag || !PyType_Check(model_fragment) ||
+            !PyType_Check(model_track) || !PyType_Check(model_tag)) {
+            Py_CLEAR(model_fragment);
+            Py_CLEAR(model_track);
+            Py_CLEAR(model_tag);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "kvsp._model lacks its classes");
+            return -1;
+        }
+    }
+    PyObject *own = PyObject_GetAttrString(model_fragment, "_from_dict");
+    if (!own)
+        return -1;
+    int same = PyObject_RichCompareBool(own, fragment_from_dict, Py_EQ);
+    Py_DECREF(own);
+    return same;
+}
+
+PyObject *kvsp_py_fragment_object(const kvsp_fragment *f)
+{
+    return wrap(model_fragment, fragment_dict(f, model_track, model_tag));
 }

@@ -36,6 +36,13 @@ static PyTypeObject frame_type;
 PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number, PyObject *parent,
                             PyObject **slot)
 {
+    return kvsp_py_frame_new_copied(f, f->fragment != NULL, f->fragment ? f->fragment->index : 0,
+                                    fragment_number, parent, slot);
+}
+
+PyObject *kvsp_py_frame_new_copied(const kvsp_frame *f, int has_fragment, uint64_t fragment_index,
+                                   PyObject *fragment_number, PyObject *parent, PyObject **slot)
+{
     frame_obj *o = PyObject_New(frame_obj, &frame_type);
     if (!o) {
         Py_DECREF(fragment_number);
@@ -48,8 +55,8 @@ PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number, PyOb
     o->exports = 0;
     o->valid = 1;
     o->track = f->track;
-    o->has_fragment = f->fragment != NULL;
-    o->fragment_index = f->fragment ? f->fragment->index : 0;
+    o->has_fragment = has_fragment;
+    o->fragment_index = fragment_index;
     o->block_offset = f->block_offset;
     o->duration = f->duration;
     o->timecode = f->timecode;

@@ -33,6 +33,11 @@ PyObject *kvsp_py_raise_decoder(int status, int64_t offset, const char *message)
 
 /* A fragment's metadata as a dict with the keys of `kvsp fragments` JSON. */
 PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f);
+/* Whether fragment_from_dict is kvsp._model's Fragment._from_dict (1), not
+ * (0), or -1 with an exception; on 1, kvsp_py_fragment_object makes what it
+ * would make of the dict, in C. */
+int kvsp_py_fragment_model(PyObject *fragment_from_dict);
+PyObject *kvsp_py_fragment_object(const kvsp_fragment *f);
 
 /* Text from the library: UTF-8 with bad bytes replaced, None for NULL. */
 PyObject *kvsp_py_text(const char *s, size_t len);
@@ -48,11 +53,22 @@ struct kvsp_frame;
  * frame goes first. parent may be NULL (no slot). */
 PyObject *kvsp_py_frame_new(const struct kvsp_frame *f, PyObject *fragment_number, PyObject *parent,
                             PyObject **slot);
+/* The same for a copy of a frame taken during its callback, whose fragment
+ * pointer may be stale by now: the fragment's index is given instead
+ * (has_fragment 0: outside a fragment) and f->fragment is not read. */
+PyObject *kvsp_py_frame_new_copied(const struct kvsp_frame *f, int has_fragment,
+                                   uint64_t fragment_index, PyObject *fragment_number,
+                                   PyObject *parent, PyObject **slot);
 /* Ends the frame's step: its data stops being readable. Fails (-1,
  * BufferError) while a view of the data is still held, since the bytes
  * behind it are about to be reused. */
 int kvsp_py_frame_end_step(PyObject *frame);
 int kvsp_py_add_frame(PyObject *module);
+
+/* Memory for decoded pictures' pixels, recycled (pixel_pool.c): callable
+ * without the GIL. */
+void *kvsp_py_pixels_alloc(size_t size);
+void kvsp_py_pixels_free(void *pixels);
 
 /* Type registration, called from the module's init. */
 int kvsp_py_add_parser(PyObject *module);

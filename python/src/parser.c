@@ -2,10 +2,16 @@
  * chunks and stepped one item at a time.
  *
  * The visitors' callbacks run without the GIL: they only note what is
- * ready and pause the run (KVSP_PAUSED). Paused, the frame or fragment
- * they were handed stays valid, so next() builds the Python object from it
- * with the GIL held, and a frame's data is handed out zero-copy for that
- * one step. The C library parses between two items with the GIL released. */
+ * ready. Releasing and taking back the GIL for every frame cost about as
+ * much as parsing it, so a run goes on over a whole chunk: a frame whose
+ * data lies in the fed chunk (which stays held until every frame of it was
+ * handed out) is copied into a batch and the run continues. The run
+ * pauses (KVSP_PAUSED) only where an object needs the paused state: a
+ * frame whose data is in the reader's own buffer (a block straddling
+ * chunks), the first frame of a fragment with a fragment number (its str
+ * is made from the live fragment, then reused), a fragment, or a full
+ * batch. next() then builds the Python objects with the GIL held, and a
+ * frame's data is handed out zero-copy for that one step. */
 #include "native.h"
 
 #include <stdio.h>
@@ -15,7 +21,16 @@
 #include "kvsparser/reader.h"
 #include "kvsparser/visitor.h"
 
-enum { PENDING_NONE, PENDING_FRAME, PENDING_FRAGMENT };
+/* Frames per run at most: bounds the batch (about 40 KB). */
+#define BATCH_CAP 256
+
+typedef struct {
+    kvsp_frame frame; /* its fragment and track_info pointers are not read */
+    uint64_t fragment_index;
+    int has_fragment, has_number;
+    /* The frame the run paused on (the batch's last) may name its fragment. */
+    const kvsp_fragment *live_fragment;
+} batched_frame;
 
 typedef struct {
     PyObject_HEAD kvsp_reader *reader;
@@ -27,9 +42,13 @@ typedef struct {
     Py_buffer input; /* the chunk the reader points into, until consumed */
     int input_held;
     int paused, finishing, final_reported, done, busy;
-    int pending;
-    const kvsp_frame *pending_frame;
+    batched_frame *batch; /* frames of the last run, handed out from batch_pos */
+    size_t batch_len, batch_pos;
+    uint64_t parse_number_index; /* the fragment whose number str the batch will reuse */
+    int parse_number_set;
+    int fragment_ready; /* pending_fragment is delivered after the batch */
     const kvsp_fragment *pending_fragment;
+    int have_status, status; /* the last run's result, handled after the batch */
     /* The Frame of the current step, borrowed: a valid frame holds its
      * parser (so the bytes it points into outlive neither), and clears
      * this when it goes first. */
@@ -40,6 +59,7 @@ typedef struct {
      * source, the iterator of chunks (NULL: only what is ready, for
      * feed()), and convert, called on each fragment dict (NULL: none). */
     PyObject *source, *convert;
+    int convert_in_c; /* convert is Fragment._from_dict: the object is made in C */
     int source_ended;
     int error; /* the run's error, raised once the open fragment was delivered */
     int64_t error_offset;
@@ -51,17 +71,42 @@ static int on_fragment(void *user, const kvsp_fragment *f)
     parser_obj *p = user;
     if (!p->want_fragments)
         return KVSP_OK;
-    p->pending = PENDING_FRAGMENT;
+    p->fragment_ready = 1;
     p->pending_fragment = f;
     return KVSP_PAUSED;
+}
+
+/* Whether the frame's bytes lie in the held input chunk, which outlives
+ * the run (not in the reader's buffer, which the next step reuses). */
+static int in_input(const parser_obj *p, const kvsp_frame *f)
+{
+    if (f->size == 0)
+        return 1;
+    if (!p->input_held)
+        return 0;
+    uintptr_t start = (uintptr_t)p->input.buf, at = (uintptr_t)f->data;
+    return at >= start && at - start <= (uintptr_t)p->input.len &&
+           f->size <= (uintptr_t)p->input.len - (at - start);
 }
 
 static int on_frame(void *user, const kvsp_frame *f)
 {
     parser_obj *p = user;
-    p->pending = PENDING_FRAME;
-    p->pending_frame = f;
-    return KVSP_PAUSED;
+    batched_frame *b = &p->batch[p->batch_len++];
+    b->frame = *f;
+    b->frame.fragment = NULL;
+    b->frame.track_info = NULL;
+    b->has_fragment = f->fragment != NULL;
+    b->fragment_index = f->fragment ? f->fragment->index : 0;
+    b->has_number = f->fragment && f->fragment->fragment_number;
+    b->live_fragment = f->fragment;
+    int pause = p->batch_len == BATCH_CAP || !in_input(p, f);
+    if (b->has_number && (!p->parse_number_set || p->parse_number_index != b->fragment_index)) {
+        p->parse_number_set = 1;
+        p->parse_number_index = b->fragment_index;
+        pause = 1;
+    }
+    return pause ? KVSP_PAUSED : KVSP_OK;
 }
 
 static void release_input(parser_obj *p)
@@ -115,6 +160,11 @@ static int parser_init(PyObject *self, PyObject *args, PyObject *kw)
         p->visitor = kvsp_fragment_visitor_visitor(p->fragments);
         return 0;
     }
+    p->batch = PyMem_RawMalloc(BATCH_CAP * sizeof *p->batch);
+    if (!p->batch) {
+        PyErr_NoMemory();
+        return -1;
+    }
     p->frames = kvsp_frame_visitor_create(p->fragments, &frame_opts, &sink);
     kvsp_visitor children[2];
     children[0] = kvsp_fragment_visitor_visitor(p->fragments);
@@ -140,6 +190,7 @@ static void parser_dealloc(PyObject *self)
     kvsp_frame_visitor_destroy(p->frames);
     kvsp_fragment_visitor_destroy(p->fragments);
     kvsp_reader_destroy(p->reader);
+    PyMem_RawFree(p->batch);
     Py_TYPE(self)->tp_free(self);
 }
 
@@ -218,16 +269,23 @@ static PyObject *fragment_number(parser_obj *p, const kvsp_fragment *f)
     return Py_NewRef(p->number);
 }
 
-static PyObject *build_pending(parser_obj *p)
+static PyObject *build_frame(parser_obj *p, const batched_frame *b)
 {
-    int kind = p->pending;
-    p->pending = PENDING_NONE;
-    if (kind == PENDING_FRAGMENT)
-        return kvsp_py_fragment_dict(p->pending_fragment);
-    PyObject *number = fragment_number(p, p->pending_frame->fragment);
+    PyObject *number;
+    if (!b->has_number)
+        number = Py_NewRef(Py_None);
+    else if (p->number && p->number_index == b->fragment_index)
+        number = Py_NewRef(p->number);
+    else if (b == &p->batch[p->batch_len - 1])
+        /* The first frame of its fragment with a number: the run paused
+         * on it (on_frame), so its fragment is still the live one. */
+        number = fragment_number(p, b->live_fragment);
+    else
+        return PyErr_Format(PyExc_SystemError, "kvsp: fragment number of a batched frame lost");
     if (!number)
         return NULL;
-    PyObject *frame = kvsp_py_frame_new(p->pending_frame, number, (PyObject *)p, &p->current_frame);
+    PyObject *frame = kvsp_py_frame_new_copied(&b->frame, b->has_fragment, b->fragment_index,
+                                               number, (PyObject *)p, &p->current_frame);
     if (frame)
         p->current_frame = frame;
     return frame;
@@ -250,6 +308,37 @@ static PyObject *parser_next(PyObject *self, PyObject *unused)
     if (p->current_frame && kvsp_py_frame_end_step(p->current_frame) < 0)
         return NULL;
     for (;;) {
+        /* What the last run made comes first, in stream order: its frames,
+         * then the fragment it paused on, then what its status says. */
+        if (p->batch_pos < p->batch_len)
+            return build_frame(p, &p->batch[p->batch_pos++]);
+        p->batch_pos = p->batch_len = 0;
+        if (p->fragment_ready) {
+            p->fragment_ready = 0;
+            return p->convert_in_c ? kvsp_py_fragment_object(p->pending_fragment)
+                                   : kvsp_py_fragment_dict(p->pending_fragment);
+        }
+        if (p->have_status) {
+            int st = p->status;
+            p->have_status = 0;
+            if (st == KVSP_PAUSED)
+                continue;
+            /* Every frame pointing into the chunk was handed out. */
+            release_input(p);
+            if (st == KVSP_NEED_DATA && !p->finishing)
+                Py_RETURN_NONE;
+            /* The end: done, an error, or (should finish leave any) input wanted. */
+            if (st < 0 && !p->error)
+                note_error(p, st);
+            if (!p->final_reported) {
+                p->final_reported = 1;
+                if (kvsp_fragment_visitor_finish(p->fragments) == KVSP_PAUSED)
+                    continue;
+            }
+            if (!p->error)
+                p->done = 1;
+            continue;
+        }
         if (p->error && p->final_reported)
             return kvsp_py_raise(p->error, p->error_offset, p->error_message);
         if (p->done || (!p->paused && !p->input_held && !p->finishing))
@@ -261,24 +350,8 @@ static PyObject *parser_next(PyObject *self, PyObject *unused)
             Py_END_ALLOW_THREADS p->busy = 0;
         }
         p->paused = st == KVSP_PAUSED;
-        if (st == KVSP_PAUSED && p->pending)
-            return build_pending(p);
-        if (st == KVSP_PAUSED)
-            continue;
-        release_input(p);
-        if (st == KVSP_NEED_DATA && !p->finishing)
-            Py_RETURN_NONE;
-        /* The end: done, an error, or (should finish leave any) input wanted. */
-        if (st < 0 && !p->error)
-            note_error(p, st);
-        if (!p->final_reported) {
-            p->final_reported = 1;
-            int rc = kvsp_fragment_visitor_finish(p->fragments);
-            if (rc == KVSP_PAUSED && p->pending)
-                return build_pending(p);
-        }
-        if (!p->error)
-            p->done = 1;
+        p->status = st;
+        p->have_status = 1;
     }
 }
 
@@ -292,6 +365,9 @@ static PyObject *parser_iterate(PyObject *self, PyObject *args)
     if (source != Py_None && !PyIter_Check(source))
         return PyErr_Format(PyExc_TypeError, "source must be an iterator of chunks");
     Py_XSETREF(p->source, source == Py_None ? NULL : Py_NewRef(source));
+    p->convert_in_c = convert == Py_None ? 0 : kvsp_py_fragment_model(convert);
+    if (p->convert_in_c < 0)
+        return NULL;
     Py_XSETREF(p->convert, convert == Py_None ? NULL : Py_NewRef(convert));
     p->source_ended = p->source == NULL;
     return Py_NewRef(self);
