@@ -216,6 +216,33 @@ class Sampling(FrameListCase):
         _, per_second = extract(path, 'interval', '--interval-ms', '1000', '--format', 'ppm')
         self.assertEqual([p['pts_ms'] for p in per_second], [1000 * k for k in range(10)])
 
+    def test_interval_decodes_only_needed_frames(self):
+        # --interval-ms holds the frames after a kept picture undecoded and drops them at the next IDR:
+        # the kept pictures are still FFmpeg's pictures at the sampler's times, and with one thread
+        # exactly the frames from the IDR before each kept picture up to it are decoded (every
+        # keyframe of these captures is an IDR).
+        for name, interval in (('output_get_media.mkv', 1000), ('kinesis_video_renderer_example_output.mkv', 1000),
+                               ('output_get_media.mkv', 1500), ('vogels_330.mkv', 700)):
+            with self.subTest(capture=name, interval=interval):
+                path = capture(name)
+                frames, _ = ffprobe_pictures(path)
+                picks, next_ms = [], None
+                for i, (pts, _) in enumerate(frames):
+                    if next_ms is None or pts >= next_ms:
+                        picks.append(i)
+                        next_ms = pts + interval if next_ms is None else next_ms
+                        while next_ms <= pts:
+                            next_ms += interval
+                needed = set()
+                for i in picks:
+                    start = max(k for k in range(i + 1) if frames[k][1])
+                    needed.update(range(start, i + 1))
+                ours, stats = our_framemd5(path, '--interval-ms', str(interval), '--threads', '1')
+                theirs = ffmpeg_framemd5(path)
+                self.assertEqual(len(theirs), len(frames))
+                self.assertEqual(ours, [theirs[i] for i in picks])
+                self.assertIn('%d decoded, %d kept' % (len(needed), len(picks)), stats)
+
     def test_index_and_images(self):
         path = capture('output_get_media.mkv')
         out, index = extract(path, 'png', '--every', '60')
