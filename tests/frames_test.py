@@ -243,6 +243,25 @@ class Sampling(FrameListCase):
                 self.assertEqual(ours, [theirs[i] for i in picks])
                 self.assertIn('%d decoded, %d kept' % (len(needed), len(picks)), stats)
 
+    def test_window_decodes_only_needed_frames(self):
+        # --from/--to: frames outside the window are held undecoded too and dropped at the next IDR;
+        # the pictures are FFmpeg's for the frames whose producer time (the independent reader's) is
+        # in the window, and exactly the frames from the IDR before the first of them are decoded.
+        path = capture('output_get_media.mkv')
+        video = [f for f in independent_mkv.read_file(path).frames if f['track'] == 1]
+        theirs = ffmpeg_framemd5(path)
+        self.assertEqual(len(video), len(theirs))
+        first = video[0]['producer_timestamp_ms']
+        self.assertEqual(Fraction(first).denominator, 1)
+        for lo, hi in ((1500, 4300), (2500, 2600), (5000, 99999)):
+            with self.subTest(window=(lo, hi)):
+                inside = [i for i, f in enumerate(video) if first + lo <= f['producer_timestamp_ms'] <= first + hi]
+                start = max(k for k in range(inside[0] + 1) if video[k]['keyframe'])
+                seconds = [str(Decimal(int(first + t)) / 1000) for t in (lo, hi)]  # whole ms
+                ours, stats = our_framemd5(path, '--threads', '1', '--from', seconds[0], '--to', seconds[1])
+                self.assertEqual(ours, [theirs[i] for i in inside])
+                self.assertIn('%d decoded, %d kept' % (inside[-1] + 1 - start, len(inside)), stats)
+
     def test_index_and_images(self):
         path = capture('output_get_media.mkv')
         out, index = extract(path, 'png', '--every', '60')

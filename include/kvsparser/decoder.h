@@ -107,8 +107,10 @@ typedef struct kvsp_decode_options {
     void *user;
     /* Optional time window: only pictures whose frame time is in
      * [window_from_ms, window_to_ms] (inclusive, ms since the epoch) are
-     * converted and delivered; the others are still decoded, since later
-     * pictures may reference them, and are counted in outside_window.
+     * converted and delivered; the others are decoded only when a picture
+     * in the window needs them as references (held undecoded until then,
+     * dropped at the next H.264/H.265 IDR or the end: not_decoded), and
+     * those decoded are counted in outside_window.
      * The frame time is the producer timestamp of the frame (its pts
      * without one) for KVSP_WINDOW_PRODUCER, the server timestamp for
      * KVSP_WINDOW_SERVER (frames without one are outside). Sampling

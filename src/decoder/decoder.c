@@ -156,6 +156,17 @@ static void corrupt(kvsp_decoder *d, uint64_t track, double pts_ms, const char *
         d->opts.on_corrupt(d->opts.user, track, pts_ms, why);
 }
 
+static int in_window(const kvsp_decoder *d, const frame_meta *m);
+
+/* 1 if the frame's picture cannot be kept: outside the time window, or
+ * before the next kept time of interval sampling (next_keep_ms only grows). */
+static int never_kept(const kvsp_decoder *d, const frame_meta *m)
+{
+    if (!in_window(d, m))
+        return 1;
+    return d->opts.sampling == KVSP_SAMPLE_INTERVAL && d->kept_any && m->pts_ms < d->next_keep_ms;
+}
+
 static int in_window(const kvsp_decoder *d, const frame_meta *m)
 {
     const kvsp_decode_options *o = &d->opts;
@@ -376,7 +387,7 @@ static int decode_held(kvsp_decoder *d)
     return rc;
 }
 
-static int hold(kvsp_decoder *d, const kvsp_frame *fr)
+static int hold(kvsp_decoder *d, const kvsp_frame *fr, const frame_meta *meta)
 {
     if (!d->held) {
         d->held = kvsp_ext_calloc(HOLD_MAX_FRAMES, sizeof *d->held);
@@ -392,16 +403,17 @@ static int hold(kvsp_decoder *d, const kvsp_frame *fr)
         av_packet_free(&h->packet);
         return rc;
     }
-    fill_meta(&h->meta, fr);
+    h->meta = *meta;
     d->held_count++;
     d->held_bytes += fr->size;
     return KVSP_OK;
 }
 
-/* Interval sampling: a frame is decoded only if a kept picture depends on
- * it. A frame before the next kept time (next_keep_ms only grows, and lags
- * the packets by the decoder's delay, so the test errs on the side of
- * decoding) is not kept itself: it is held. An IDR needs no earlier frame,
+/* Interval sampling and time windows: a frame is decoded only if a kept
+ * picture depends on it. A frame outside the window or before the next kept
+ * time (next_keep_ms only grows, and lags the packets by the decoder's
+ * delay, so the test errs on the side of decoding) is not kept itself: it
+ * is held. An IDR needs no earlier frame,
  * so the held ones are dropped when one arrives; any other frame that may
  * be kept needs them, so they are decoded first. Pictures are therefore
  * those of decoding every frame, only fewer of them are decoded. */
@@ -410,9 +422,11 @@ static int hold_or_decode(kvsp_decoder *d, const kvsp_frame *fr)
     stream_decoder *s = &d->video;
     if (kvsp_frame_is_idr(s->codec, s->nal_length_size, fr->data, fr->size))
         drop_held(d);
-    if (fr->pts_ms < d->next_keep_ms && d->held_count < HOLD_MAX_FRAMES &&
+    frame_meta meta;
+    fill_meta(&meta, fr);
+    if (never_kept(d, &meta) && d->held_count < HOLD_MAX_FRAMES &&
         fr->size <= HOLD_MAX_BYTES - d->held_bytes)
-        return hold(d, fr);
+        return hold(d, fr, &meta);
     int rc = decode_held(d);
     return rc < 0 ? rc : decode(d, s, fr);
 }
@@ -459,7 +473,8 @@ int kvsp_decoder_push_frame(kvsp_decoder *d, const kvsp_frame *fr)
             d->stats.not_decoded++;
             return KVSP_OK;
         }
-        if (d->opts.sampling == KVSP_SAMPLE_INTERVAL && d->kept_any)
+        if ((d->opts.sampling == KVSP_SAMPLE_INTERVAL && d->kept_any) ||
+            d->opts.window != KVSP_WINDOW_NONE)
             return hold_or_decode(d, fr);
         return decode(d, &d->video, fr);
     }
