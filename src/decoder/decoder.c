@@ -22,10 +22,11 @@
  * plus one per frame thread, far below this. */
 #define META_RING 1024
 
-/* Interval sampling holds the frames after a kept picture undecoded, since
- * the next kept one may not need them (see hold_or_decode); at most this
- * many bytes and frames, beyond which they are decoded as they come. A
- * 2 s GOP at 30 fps holds 59 frames, some 300 KB in the captures. */
+/* Interval sampling and time windows hold the frames no kept picture may
+ * need yet undecoded, since the next kept one may not need them either (see
+ * hold_or_decode); at most this many bytes and frames, beyond which they are
+ * decoded as they come. A 2 s GOP at 30 fps holds at most 59 frames, some
+ * 300 KB in the captures. */
 #define HOLD_MAX_BYTES (32u << 20)
 #define HOLD_MAX_FRAMES 1024
 
@@ -413,10 +414,10 @@ static int hold(kvsp_decoder *d, const kvsp_frame *fr, const frame_meta *meta)
  * picture depends on it. A frame outside the window or before the next kept
  * time (next_keep_ms only grows, and lags the packets by the decoder's
  * delay, so the test errs on the side of decoding) is not kept itself: it
- * is held. An IDR needs no earlier frame,
- * so the held ones are dropped when one arrives; any other frame that may
- * be kept needs them, so they are decoded first. Pictures are therefore
- * those of decoding every frame, only fewer of them are decoded. */
+ * is held. An IDR needs no earlier frame, so the held ones are dropped
+ * when one arrives; any other frame that may be kept needs them, so they
+ * are decoded first. Pictures are therefore those of decoding every frame,
+ * only fewer of them are decoded. */
 static int hold_or_decode(kvsp_decoder *d, const kvsp_frame *fr)
 {
     stream_decoder *s = &d->video;
