@@ -19,6 +19,11 @@ int kvsp_nal_length_size(enum AVCodecID codec, const uint8_t *cp, size_t size)
     return n == 3 ? 0 : n;
 }
 
+/* The NAL unit types that make a picture an IDR. Not counted: H.264 I
+ * slices of a non-IDR picture (type 1, an open GOP with a recovery point
+ * SEI) and H.265 CRA / BLA pictures (types 16-18, 21), whose leading
+ * pictures may reference frames before them; after one of those the held
+ * frames are decoded as before when a kept picture follows. */
 static int idr_nal(enum AVCodecID codec, uint8_t header)
 {
     if (codec == AV_CODEC_ID_H264)
