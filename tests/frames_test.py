@@ -243,6 +243,33 @@ class Sampling(FrameListCase):
                 self.assertEqual(ours, [theirs[i] for i in picks])
                 self.assertIn('%d decoded, %d kept' % (len(needed), len(picks)), stats)
 
+    def test_interval_open_gop(self):
+        # Open GOPs (encoded here): the I pictures after the first are flagged keyframes but are not
+        # IDRs, and the B pictures after them in decoding order reference the GOP before. Held frames
+        # are dropped at IDRs only, so the kept pictures are still FFmpeg's (treating every keyframe
+        # as an IDR changed them at 280, 400 and 440 ms).
+        path = os.path.join(TMP, 'open_gop.mkv')
+        r = run(['ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x96:rate=25', '-frames:v', '60',
+                 '-c:v', 'libx264', '-preset', 'fast', '-bf', '3', '-x264-params',
+                 'open_gop=1:keyint=12:min-keyint=12:scenecut=0', '-threads', '1', '-f', 'matroska', path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        frames, types = ffprobe_pictures(path)
+        self.assertGreater(sum(1 for _, key in frames if key), 1)
+        self.assertIn('B', types)
+        theirs = ffmpeg_framemd5(path)
+        self.assertEqual(len(theirs), len(frames))
+        for interval in (280, 400, 440):
+            with self.subTest(interval=interval):
+                picks, next_ms = [], None
+                for i, (pts, _) in enumerate(frames):
+                    if next_ms is None or pts >= next_ms:
+                        picks.append(i)
+                        next_ms = pts + interval if next_ms is None else next_ms
+                        while next_ms <= pts:
+                            next_ms += interval
+                ours, _ = our_framemd5(path, '--interval-ms', str(interval), '--threads', '1')
+                self.assertEqual(ours, [theirs[i] for i in picks])
+
     def test_window_decodes_only_needed_frames(self):
         # --from/--to: frames outside the window are held undecoded too and dropped at the next IDR;
         # the pictures are FFmpeg's for the frames whose producer time (the independent reader's) is
