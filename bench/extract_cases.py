@@ -8,6 +8,7 @@ timestamps repeat; both sides are asked for every picture (`-fps_mode passthroug
     decode, 1 thread / N threads   kvsp frames --framemd5 --threads T   ffmpeg -threads T ... -f framemd5
     one JPEG per second            --interval-ms 1000 --format jpeg     -vf fps=1 %06d.jpg
     keyframes only                 --keyframes --format jpeg            -skip_frame nokey %06d.jpg
+    keyframes only, framemd5       --framemd5 --keyframes               -skip_frame nokey -f framemd5
     scaled RGB for a model         --size 224x224 --format raw          -s 224x224 -pix_fmt rgb24 -f rawvideo -
                                    --pix-fmt rgb24 -o -                 (both to a pipe, as a model reads them)
 """
@@ -62,6 +63,13 @@ def cases(process, median, kvsp, path, runs, workdir):
                   ff + ['-skip_frame', 'nokey', '-i', path, '-map', '0:v', '-fps_mode', 'passthrough',
                         os.path.join(theirs_dir, '%06d.jpg')],
                   'ffmpeg -skip_frame nokey', None))
+    # The same keyframes hashed instead of encoded: the like-for-like figure against our own full
+    # decode (bench/run's keyframes target), both sides hashing the pictures they decode.
+    pairs.append(('keyframes only, framemd5',
+                  [kvsp, 'frames', '--framemd5', '--keyframes', path],
+                  ff + ['-skip_frame', 'nokey', '-i', path, '-map', '0:v', '-fps_mode', 'passthrough',
+                        '-f', 'framemd5', '-'],
+                  'ffmpeg -skip_frame nokey -f framemd5', _framemd5_lines))
     pairs.append(('scaled RGB 224x224',
                   [kvsp, 'frames', '-o', '-', '--size', '224x224', '--format', 'raw', '--pix-fmt', 'rgb24', path],
                   ff + ['-i', path, '-map', '0:v', '-s', '224x224', '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',

@@ -216,6 +216,79 @@ class Sampling(FrameListCase):
         _, per_second = extract(path, 'interval', '--interval-ms', '1000', '--format', 'ppm')
         self.assertEqual([p['pts_ms'] for p in per_second], [1000 * k for k in range(10)])
 
+    def test_interval_decodes_only_needed_frames(self):
+        # --interval-ms holds the frames after a kept picture undecoded and drops them at the next IDR:
+        # the kept pictures are still FFmpeg's pictures at the sampler's times, and with one thread
+        # exactly the frames from the IDR before each kept picture up to it are decoded (every
+        # keyframe of these captures is an IDR).
+        for name, interval in (('output_get_media.mkv', 1000), ('kinesis_video_renderer_example_output.mkv', 1000),
+                               ('output_get_media.mkv', 1500), ('vogels_330.mkv', 700)):
+            with self.subTest(capture=name, interval=interval):
+                path = capture(name)
+                frames, _ = ffprobe_pictures(path)
+                picks, next_ms = [], None
+                for i, (pts, _) in enumerate(frames):
+                    if next_ms is None or pts >= next_ms:
+                        picks.append(i)
+                        next_ms = pts + interval if next_ms is None else next_ms
+                        while next_ms <= pts:
+                            next_ms += interval
+                needed = set()
+                for i in picks:
+                    start = max(k for k in range(i + 1) if frames[k][1])
+                    needed.update(range(start, i + 1))
+                ours, stats = our_framemd5(path, '--interval-ms', str(interval), '--threads', '1')
+                theirs = ffmpeg_framemd5(path)
+                self.assertEqual(len(theirs), len(frames))
+                self.assertEqual(ours, [theirs[i] for i in picks])
+                self.assertIn('%d decoded, %d kept' % (len(needed), len(picks)), stats)
+
+    def test_interval_open_gop(self):
+        # Open GOPs (encoded here): the I pictures after the first are flagged keyframes but are not
+        # IDRs, and the B pictures after them in decoding order reference the GOP before. Held frames
+        # are dropped at IDRs only, so the kept pictures are still FFmpeg's (treating every keyframe
+        # as an IDR changed them at 280, 400 and 440 ms).
+        path = os.path.join(TMP, 'open_gop.mkv')
+        r = run(['ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x96:rate=25', '-frames:v', '60',
+                 '-c:v', 'libx264', '-preset', 'fast', '-bf', '3', '-x264-params',
+                 'open_gop=1:keyint=12:min-keyint=12:scenecut=0', '-threads', '1', '-f', 'matroska', path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        frames, types = ffprobe_pictures(path)
+        self.assertGreater(sum(1 for _, key in frames if key), 1)
+        self.assertIn('B', types)
+        theirs = ffmpeg_framemd5(path)
+        self.assertEqual(len(theirs), len(frames))
+        for interval in (280, 400, 440):
+            with self.subTest(interval=interval):
+                picks, next_ms = [], None
+                for i, (pts, _) in enumerate(frames):
+                    if next_ms is None or pts >= next_ms:
+                        picks.append(i)
+                        next_ms = pts + interval if next_ms is None else next_ms
+                        while next_ms <= pts:
+                            next_ms += interval
+                ours, _ = our_framemd5(path, '--interval-ms', str(interval), '--threads', '1')
+                self.assertEqual(ours, [theirs[i] for i in picks])
+
+    def test_window_decodes_only_needed_frames(self):
+        # --from/--to: frames outside the window are held undecoded too and dropped at the next IDR;
+        # the pictures are FFmpeg's for the frames whose producer time (the independent reader's) is
+        # in the window, and exactly the frames from the IDR before the first of them are decoded.
+        path = capture('output_get_media.mkv')
+        video = [f for f in independent_mkv.read_file(path).frames if f['track'] == 1]
+        theirs = ffmpeg_framemd5(path)
+        self.assertEqual(len(video), len(theirs))
+        first = video[0]['producer_timestamp_ms']
+        self.assertEqual(Fraction(first).denominator, 1)
+        for lo, hi in ((1500, 4300), (2500, 2600), (5000, 99999)):
+            with self.subTest(window=(lo, hi)):
+                inside = [i for i, f in enumerate(video) if first + lo <= f['producer_timestamp_ms'] <= first + hi]
+                start = max(k for k in range(inside[0] + 1) if video[k]['keyframe'])
+                seconds = [str(Decimal(int(first + t)) / 1000) for t in (lo, hi)]  # whole ms
+                ours, stats = our_framemd5(path, '--threads', '1', '--from', seconds[0], '--to', seconds[1])
+                self.assertEqual(ours, [theirs[i] for i in inside])
+                self.assertIn('%d decoded, %d kept' % (inside[-1] + 1 - start, len(inside)), stats)
+
     def test_index_and_images(self):
         path = capture('output_get_media.mkv')
         out, index = extract(path, 'png', '--every', '60')

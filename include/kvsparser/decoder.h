@@ -34,7 +34,8 @@ typedef enum kvsp_pixel_format {
 typedef enum kvsp_sampling {
     KVSP_SAMPLE_ALL = 0,
     KVSP_SAMPLE_EVERY_N,  /* the 1st, (N+1)th, ... decoded picture */
-    KVSP_SAMPLE_INTERVAL, /* the first picture of every interval_ms of presentation time */
+    KVSP_SAMPLE_INTERVAL, /* the first picture of every interval_ms of presentation time;
+                           * frames no kept picture needs are not decoded */
     KVSP_SAMPLE_KEYFRAMES /* keyframes only; other frames are not decoded at all */
 } kvsp_sampling;
 
@@ -106,8 +107,10 @@ typedef struct kvsp_decode_options {
     void *user;
     /* Optional time window: only pictures whose frame time is in
      * [window_from_ms, window_to_ms] (inclusive, ms since the epoch) are
-     * converted and delivered; the others are still decoded, since later
-     * pictures may reference them, and are counted in outside_window.
+     * converted and delivered; the others are decoded only when a picture
+     * in the window needs them as references (held undecoded until then,
+     * dropped at the next H.264/H.265 IDR or the end: not_decoded), and
+     * those decoded are counted in outside_window.
      * The frame time is the producer timestamp of the frame (its pts
      * without one) for KVSP_WINDOW_PRODUCER, the server timestamp for
      * KVSP_WINDOW_SERVER (frames without one are outside). Sampling
@@ -121,7 +124,9 @@ typedef struct kvsp_decode_stats {
     uint64_t decoded;             /* pictures out of the decoder */
     uint64_t delivered;           /* pictures handed to on_picture */
     uint64_t skipped_to_keyframe; /* frames before the first keyframe (or after a reopen) */
-    uint64_t not_decoded;         /* non-keyframes passed over in keyframes mode */
+    uint64_t not_decoded;         /* frames no kept picture needs, never decoded: non-keyframes
+                                   * in keyframes mode; with interval_ms, frames after a kept
+                                   * picture up to the next IDR (H.264, H.265) or the end */
     uint64_t corrupt;             /* frames rejected or pictures marked corrupt */
     uint64_t reopened;            /* decoder reopened for new codec private data */
     uint64_t audio_frames;        /* decoded audio frames */

@@ -16,10 +16,19 @@
 #include "decoder_internal.h"
 #include "kvsparser/decoder.h"
 #include "picture_convert.h"
+#include "random_access.h"
 
 /* Frames a decoder may hold before a picture comes out: reordering depth
  * plus one per frame thread, far below this. */
 #define META_RING 1024
+
+/* Interval sampling and time windows hold the frames no kept picture may
+ * need yet undecoded, since the next kept one may not need them either (see
+ * hold_or_decode); at most this many bytes and frames, beyond which they are
+ * decoded as they come. A 2 s GOP at 30 fps holds at most 59 frames, some
+ * 300 KB in the captures. */
+#define HOLD_MAX_BYTES (32u << 20)
+#define HOLD_MAX_FRAMES 1024
 
 typedef struct frame_meta {
     uint64_t id;
@@ -40,7 +49,15 @@ typedef struct stream_decoder {
     uint8_t *extradata;
     size_t extradata_size;
     int waiting_keyframe;
+    enum AVCodecID codec;
+    int nal_length_size; /* of an H.264 / H.265 track; 0: frames are never known as IDRs */
 } stream_decoder;
+
+/* A frame held undecoded: its packet and the metadata of its picture. */
+typedef struct held_frame {
+    AVPacket *packet;
+    frame_meta meta;
+} held_frame;
 
 struct kvsp_decoder {
     kvsp_decode_options opts;
@@ -50,6 +67,8 @@ struct kvsp_decoder {
     AVFrame *picture;
     picture_converter converter;
     frame_meta ring[META_RING];
+    held_frame *held;
+    size_t held_count, held_bytes;
     uint64_t next_id;
     double next_keep_ms;
     int kept_any;
@@ -126,6 +145,8 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
         return fail(d, KVSP_ERR_INVALID_ARG, "cannot open the %s decoder", codec->name);
     s->track = t->number;
     s->waiting_keyframe = codec->type == AVMEDIA_TYPE_VIDEO;
+    s->codec = id;
+    s->nal_length_size = kvsp_nal_length_size(id, t->codec_private, t->codec_private_size);
     return KVSP_OK;
 }
 
@@ -134,6 +155,17 @@ static void corrupt(kvsp_decoder *d, uint64_t track, double pts_ms, const char *
     d->stats.corrupt++;
     if (d->opts.on_corrupt)
         d->opts.on_corrupt(d->opts.user, track, pts_ms, why);
+}
+
+static int in_window(const kvsp_decoder *d, const frame_meta *m);
+
+/* 1 if the frame's picture cannot be kept: outside the time window, or
+ * before the next kept time of interval sampling (next_keep_ms only grows). */
+static int never_kept(const kvsp_decoder *d, const frame_meta *m)
+{
+    if (!in_window(d, m))
+        return 1;
+    return d->opts.sampling == KVSP_SAMPLE_INTERVAL && d->kept_any && m->pts_ms < d->next_keep_ms;
 }
 
 static int in_window(const kvsp_decoder *d, const frame_meta *m)
@@ -276,11 +308,8 @@ static int drain(kvsp_decoder *d, stream_decoder *s)
     return rc;
 }
 
-static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
+static void fill_meta(frame_meta *m, const kvsp_frame *fr)
 {
-    uint64_t id = d->next_id++;
-    frame_meta *m = &d->ring[id % META_RING];
-    m->id = id;
     m->track = fr->track;
     m->fragment_index = fr->fragment ? fr->fragment->index : 0;
     m->has_fragment_number = fr->fragment && fr->fragment->fragment_number;
@@ -294,21 +323,113 @@ static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
     m->pts_ms = fr->pts_ms;
     m->producer_ms = fr->producer_timestamp_ms;
     m->server_ms = fr->server_timestamp_ms;
+}
 
+static int make_packet(kvsp_decoder *d, AVPacket *pkt, const kvsp_frame *fr)
+{
     if (fr->size > INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE ||
-        av_new_packet(d->packet, (int)fr->size) < 0)
+        av_new_packet(pkt, (int)fr->size) < 0)
         return fail(d, KVSP_ERR_NOMEM, "out of memory for a frame of %zu bytes", fr->size);
-    memcpy(d->packet->data, fr->data, fr->size);
-    d->packet->pts = d->packet->dts = (int64_t)id;
+    memcpy(pkt->data, fr->data, fr->size);
     if (fr->keyframe)
-        d->packet->flags |= AV_PKT_FLAG_KEY;
-    int rc = avcodec_send_packet(s->ctx, d->packet);
-    av_packet_unref(d->packet);
+        pkt->flags |= AV_PKT_FLAG_KEY;
+    return KVSP_OK;
+}
+
+/* Sends one packet (unreferenced after) with its metadata under the next
+ * sequence number, and takes the pictures that are ready. */
+static int send(kvsp_decoder *d, stream_decoder *s, const frame_meta *meta, AVPacket *pkt)
+{
+    uint64_t id = d->next_id++;
+    frame_meta *m = &d->ring[id % META_RING];
+    *m = *meta;
+    m->id = id;
+    pkt->pts = pkt->dts = (int64_t)id;
+    int rc = avcodec_send_packet(s->ctx, pkt);
+    av_packet_unref(pkt);
     if (rc < 0 && rc != AVERROR(EAGAIN)) {
-        corrupt(d, fr->track, fr->pts_ms, "frame rejected by the decoder");
+        corrupt(d, m->track, m->pts_ms, "frame rejected by the decoder");
         return KVSP_OK;
     }
     return receive(d, s);
+}
+
+static int decode(kvsp_decoder *d, stream_decoder *s, const kvsp_frame *fr)
+{
+    frame_meta meta;
+    fill_meta(&meta, fr);
+    int rc = make_packet(d, d->packet, fr);
+    return rc < 0 ? rc : send(d, s, &meta, d->packet);
+}
+
+/* Held frames no kept picture needs: freed undecoded. */
+static void drop_held(kvsp_decoder *d)
+{
+    for (size_t i = 0; i < d->held_count; i++)
+        av_packet_free(&d->held[i].packet);
+    d->stats.not_decoded += d->held_count;
+    d->held_count = 0;
+    d->held_bytes = 0;
+}
+
+/* Held frames a coming picture depends on: decoded in their order. */
+static int decode_held(kvsp_decoder *d)
+{
+    int rc = KVSP_OK;
+    size_t i = 0;
+    for (; i < d->held_count && rc >= 0; i++) {
+        rc = send(d, &d->video, &d->held[i].meta, d->held[i].packet);
+        av_packet_free(&d->held[i].packet);
+    }
+    for (; i < d->held_count; i++)
+        av_packet_free(&d->held[i].packet);
+    d->held_count = 0;
+    d->held_bytes = 0;
+    return rc;
+}
+
+static int hold(kvsp_decoder *d, const kvsp_frame *fr, const frame_meta *meta)
+{
+    if (!d->held) {
+        d->held = kvsp_ext_calloc(HOLD_MAX_FRAMES, sizeof *d->held);
+        if (!d->held)
+            return fail(d, KVSP_ERR_NOMEM, "out of memory holding frames");
+    }
+    held_frame *h = &d->held[d->held_count];
+    h->packet = av_packet_alloc();
+    if (!h->packet)
+        return fail(d, KVSP_ERR_NOMEM, "out of memory holding frames");
+    int rc = make_packet(d, h->packet, fr);
+    if (rc < 0) {
+        av_packet_free(&h->packet);
+        return rc;
+    }
+    h->meta = *meta;
+    d->held_count++;
+    d->held_bytes += fr->size;
+    return KVSP_OK;
+}
+
+/* Interval sampling and time windows: a frame is decoded only if a kept
+ * picture depends on it. A frame outside the window or before the next kept
+ * time (next_keep_ms only grows, and lags the packets by the decoder's
+ * delay, so the test errs on the side of decoding) is not kept itself: it
+ * is held. An IDR needs no earlier frame, so the held ones are dropped
+ * when one arrives; any other frame that may be kept needs them, so they
+ * are decoded first. Pictures are therefore those of decoding every frame,
+ * only fewer of them are decoded. */
+static int hold_or_decode(kvsp_decoder *d, const kvsp_frame *fr)
+{
+    stream_decoder *s = &d->video;
+    if (kvsp_frame_is_idr(s->codec, s->nal_length_size, fr->data, fr->size))
+        drop_held(d);
+    frame_meta meta;
+    fill_meta(&meta, fr);
+    if (never_kept(d, &meta) && d->held_count < HOLD_MAX_FRAMES &&
+        fr->size <= HOLD_MAX_BYTES - d->held_bytes)
+        return hold(d, fr, &meta);
+    int rc = decode_held(d);
+    return rc < 0 ? rc : decode(d, s, fr);
 }
 
 /* (Re)opens the stream's decoder for the track's codec private data. */
@@ -317,6 +438,8 @@ static int ensure_open(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
     if (s->ctx && same_codec_private(s, t))
         return KVSP_OK;
     if (s->ctx) {
+        if (s == &d->video)
+            drop_held(d); /* the new decoder starts at a keyframe: nothing kept needs them */
         int rc = drain(d, s);
         close_stream(s);
         d->stats.reopened++;
@@ -351,6 +474,9 @@ int kvsp_decoder_push_frame(kvsp_decoder *d, const kvsp_frame *fr)
             d->stats.not_decoded++;
             return KVSP_OK;
         }
+        if ((d->opts.sampling == KVSP_SAMPLE_INTERVAL && d->kept_any) ||
+            d->opts.window != KVSP_WINDOW_NONE)
+            return hold_or_decode(d, fr);
         return decode(d, &d->video, fr);
     }
     if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO &&
@@ -402,6 +528,8 @@ void kvsp_decoder_destroy(kvsp_decoder *d)
 {
     if (!d)
         return;
+    drop_held(d);
+    kvsp_ext_free(d->held);
     close_stream(&d->video);
     close_stream(&d->audio);
     kvsp_converter_free(&d->converter);
@@ -420,6 +548,7 @@ int kvsp_decoder_finish(kvsp_decoder *d)
 {
     if (!d)
         return KVSP_ERR_INVALID_ARG;
+    drop_held(d); /* after the last kept picture: never decoded */
     int rc = drain(d, &d->video);
     int rc2 = drain(d, &d->audio);
     return rc < 0 ? rc : rc2;
