@@ -372,11 +372,15 @@ class Checks(unittest.TestCase):
         if not video:
             return
         keys = [Fraction(b['time'], 10**9) for b in rb.blocks if b['track'] == track and b['key']]
+        shown = [b['time'] for b in rb.blocks if b['track'] == track]
+        # B-frames (times not in block order): ffmpeg's command line seeks 3/23 s before T then
+        # (its dts heuristic), so only the points halfway between keyframes are checked
+        reordered = shown != sorted(shown)
         end = Fraction(rb.duration_ns, 10**9)
         times, want = [], []
         for key, after in zip(keys, keys[1:] + [end]):
-            times += [key, (key + after) / 2]
-            want += [key, key]
+            times += [(key + after) / 2] if reordered else [key, (key + after) / 2]
+            want += [key] if reordered else [key, key]
         self.assertEqual(first_frames_after_seeks(path, times), want, '%s: -ss %s' % (path, [float(t) for t in times]))
 
 

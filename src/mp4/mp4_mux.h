@@ -43,8 +43,10 @@ int kvsp_mp4_mux_open(mp4_mux *m, const char *path, int (*write)(void *, const v
  * its index or a negative status. */
 int kvsp_mp4_mux_add(mp4_mux *m, const kvsp_track *t);
 int kvsp_mp4_mux_begin(mp4_mux *m);
+/* duration: to the next packet's decode time (MP4 keeps sample durations
+ * in decode order). */
 int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size, int64_t pts,
-                        int64_t duration, int keyframe);
+                        int64_t dts, int64_t duration, int keyframe);
 /* Writes the trailer (a progressive file: moov moved to the front) and
  * closes; frees everything also after an error. */
 int kvsp_mp4_mux_close(mp4_mux *m);
