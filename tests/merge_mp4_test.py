@@ -268,6 +268,28 @@ class Mp4(unittest.TestCase):
                 # (ffmpeg's times count from the file's start: the shift does not show)
                 self.assertEqual(framemd5(out), pictures)
 
+    def test_range_same_packets_as_the_matroska_clip(self):
+        """--from/--to to MP4 (progressive and fMP4) keeps the packets the Matroska clip of the same
+        range keeps (times, keyframes, payload MD5s): BlockGroups cut by time (a plain file's
+        times), and B-frames whole GOPs on the producer timeline (fixtures.json's timestamps)."""
+        with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
+            base = json.load(f)['fixtures']['kvs_bframes.mkv']['fragments'][0]['producer_timestamp_ms']
+        cases = [('h264_blockgroups.mkv', 0.65, 1.3, 9), ('h264_blockgroups.mkv', 1.55, 1.95, 5),
+                 ('kvs_bframes.mkv', (base + 1200) / 1000, (base + 2950) / 1000, 20)]
+        for name, lo, hi, count in cases:
+            src = os.path.join(RESOURCES, name)
+            mkv = tmp('range.mkv')
+            merge(src, mkv, '--from', str(lo), '--to', str(hi))
+            want = [(p['pts'], p['key'], p['md5']) for p in probe_packets(mkv)[0]['packets']]
+            self.assertEqual(len(want), count)
+            for fmt in ['mp4', 'fmp4']:
+                with self.subTest(input=name, range=(lo, hi), format=fmt):
+                    out = tmp('range.%s.mp4' % fmt)
+                    merge(src, out, '--format', fmt, '--from', str(lo), '--to', str(hi))
+                    got = probe_packets(out)[0]['packets']
+                    shift = got[0]['pts'] - want[0][0]  # fMP4 with B-frames: later (test_b_frames)
+                    self.assertEqual([(p['pts'] - shift, p['key'], p['md5']) for p in got], want)
+
     def test_index_before_media_in_files(self):
         out = tmp('faststart.mp4')
         merge(os.path.join(RESOURCES, 'audio_video.mkv'), out)

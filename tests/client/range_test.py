@@ -26,7 +26,8 @@ pictures (framemd5) of the generated files, filtered by time in Python.
   Merge             merge --from/--to of the file, of stdin and of the
                     stream: ffprobe's packets (payload MD5s, keyframes,
                     times from 0) are the source's from the keyframe at or
-                    before --from to the last frame at or before --to
+                    before --from to the last frame at or before --to;
+                    the same range to MP4 and fMP4 has the MKV clip's packets
   FileAndStdin      frames --list FILE / stdin --from/--to against ffprobe;
                     frames --framemd5 --from/--to against ffmpeg's pictures
                     in the range (earlier ones decoded as references only);
@@ -242,6 +243,35 @@ class Merge(Range):
                     self.stream(s, 'long', 'merge', '-o', out, '--from', lo, '--to', hi)
         for how, out in outs.items():
             with self.subTest(how=how):
+                (got,) = ffprobe_packets.packet_details(out).values()
+                self.assertEqual([(p['pts_ms'], p['keyframe'], p['md5']) for p in got], want)
+
+    def test_clip_mp4(self):
+        """The same range to MP4 (progressive file, fMP4 on stdout) from the file, stdin and the
+        stream: ffprobe's packets are those of the Matroska clip of that range (times, keyframes,
+        payload MD5s), which test_clip checks against the source."""
+        lo, hi = '2026-12-04T10:00:10.02Z', str(((BASE + 70) * 1000 + 500) / 1000)
+        mkv = os.path.join(ROOT, 'clip-for-mp4.mkv')
+        kvsp('merge', '-o', mkv, '--from', lo, '--to', hi, self.long)
+        (want,) = ffprobe_packets.packet_details(mkv).values()
+        want = [(p['pts_ms'], p['keyframe'], p['md5']) for p in want]
+        self.assertEqual(len(want), 1513)
+        with open(self.long, 'rb') as f:
+            data = f.read()
+        for how in ('file', 'stdin', 'stream', 'fmp4-stdout'):
+            with self.subTest(how=how):
+                out = os.path.join(ROOT, 'clip-%s.mp4' % how)
+                if how == 'file':
+                    kvsp('merge', '-o', out, '--from', lo, '--to', hi, self.long)
+                elif how == 'stdin':
+                    kvsp('merge', '-o', out, '--from', lo, '--to', hi, '-', data=data)
+                elif how == 'stream':
+                    with self.serve() as s:
+                        self.stream(s, 'long', 'merge', '-o', out, '--from', lo, '--to', hi)
+                else:
+                    r = kvsp('merge', '--format', 'mp4', '-o', '-', '--from', lo, '--to', hi, self.long)
+                    with open(out, 'wb') as f:
+                        f.write(r.stdout)
                 (got,) = ffprobe_packets.packet_details(out).values()
                 self.assertEqual([(p['pts_ms'], p['keyframe'], p['md5']) for p in got], want)
 

@@ -228,10 +228,6 @@ int cmd_merge(int argc, char **argv)
     }
     if (!args.format_given && (ends_with(args.output, ".mp4") || ends_with(args.output, ".m4v")))
         args.format = MERGE_FORMAT_MP4;
-    if (args.format != MERGE_FORMAT_MKV && in.range) {
-        cli_error("kvsp merge: --from/--to write Matroska only so far, not MP4\n");
-        return CLI_EXIT_USAGE;
-    }
     if (args.format != MERGE_FORMAT_MKV) {
 #ifdef KVSP_HAVE_MP4
         return merge_mp4(&in, &args);
@@ -270,7 +266,8 @@ int cmd_merge(int argc, char **argv)
      * merger keeps its own too: it must see every event it is given) */
     kvsp_fragment_visitor *meta = in.range ? kvsp_fragment_visitor_create(NULL) : NULL;
     kvsp_merger *merger = !in.range || meta ? kvsp_merger_create(NULL, &args.opts, &out) : NULL;
-    merge_range *range = in.range && merger ? merge_range_create(&in, meta, merger) : NULL;
+    kvsp_visitor to_merger = merger ? kvsp_merger_visitor(merger) : (kvsp_visitor){0};
+    merge_range *range = in.range && merger ? merge_range_create(&in, meta, &to_merger) : NULL;
     if (range) {
         in.feed = merge_range_feed;
         in.feed_user = range;

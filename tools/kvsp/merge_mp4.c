@@ -13,6 +13,7 @@
 #include "cli_log.h"
 #include "json_line.h"
 #include "kvsparser/mp4.h"
+#include "merge_range.h"
 
 typedef struct mp4_cli {
     const char *base;
@@ -170,7 +171,16 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
     kvsp_mp4_sink *sink = kvsp_mp4_sink_create(&opts, &out);
     kvsp_reader *r = kvsp_reader_create(&in->reader);
     kvsp_visitor v = sink ? kvsp_mp4_sink_visitor(sink) : (kvsp_visitor){0};
-    int st = (sink && r) ? cli_merge_feed(in, r, &v) : KVSP_ERR_NOMEM;
+    /* --from/--to: the same cut as for Matroska (merge_range.c), before the sink */
+    kvsp_fragment_visitor *meta = in->range ? kvsp_fragment_visitor_create(NULL) : NULL;
+    merge_range *range = in->range && sink && meta ? merge_range_create(in, meta, &v) : NULL;
+    if (range) {
+        in->feed = merge_range_feed;
+        in->feed_user = range;
+    }
+    int st = (sink && r && (range || !in->range)) ? cli_merge_feed(in, r, &v) : KVSP_ERR_NOMEM;
+    if (range && st >= 0)
+        st = merge_range_finish(range);
     int fin = sink ? kvsp_mp4_sink_finish(sink) : KVSP_OK;
     /* When the sink stopped the run, its error is the one to show. */
     if (st < 0 && !(fin < 0 && kvsp_mp4_sink_error(sink)[0]))
@@ -199,6 +209,8 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
     free(c.names);
     free(c.placed);
     kvsp_reader_destroy(r);
+    merge_range_destroy(range);
     kvsp_mp4_sink_destroy(sink);
+    kvsp_fragment_visitor_destroy(meta);
     return cli_exit_status(st < 0 ? st : fin);
 }

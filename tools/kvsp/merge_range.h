@@ -10,8 +10,9 @@
  * the merger, made with its own, only the blocks kept). */
 typedef struct merge_range merge_range;
 
+/* downstream: the merger's or the MP4 sink's visitor (copied). */
 merge_range *merge_range_create(const cli_input_options *in, kvsp_fragment_visitor *meta,
-                                kvsp_merger *merger);
+                                const kvsp_visitor *downstream);
 void merge_range_destroy(merge_range *m);
 int merge_range_feed(void *user, const void *data, size_t len);
 /* After the last byte: finishes the merger's reader. */
