@@ -36,7 +36,7 @@ FIXTURES = ['audio_video.mkv', 'h264_blockgroups.mkv', 'h265_track.mkv', 'known_
             'kvs_absolute_timecodes.mkv', 'kvs_corrupt_frame.mkv', 'kvs_error_tags.mkv', 'kvs_fragment_list.mkv',
             'kvs_mid_gop.mkv', 'kvs_restart_at_zero.mkv', 'kvs_unknown_size_1byte.mkv',
             'kvs_unknown_size_8byte.mkv', 'kvs_user_tags.mkv', 'lacing_ebml.mkv', 'lacing_xiph.mkv',
-            'odd_size_642x362.mkv']
+            'odd_size_642x362.mkv', 'kvs_bframes.mkv']
 # Inputs cut short: kvsp merge keeps their complete frames and exits 1.
 TRUNCATED = {'output-get-media-equal-timecode.mkv'}
 CAPTURE_FILES = ['output_get_media.mkv', 'output_get_media_sparse_fragments.mkv',
@@ -98,7 +98,8 @@ def probe_packets(src, data=None):
     for p in out['packets']:
         s = streams[p['stream_index']]
         base = Fraction(s['time_base'])
-        s['packets'].append({'pts': p['pts'] * base, 'dts': p['dts'] * base,
+        # no dts in Matroska with B-frames for the first packets: ffprobe leaves it out
+        s['packets'].append({'pts': p['pts'] * base, 'dts': p['dts'] * base if 'dts' in p else None,
                              # none in fragmented MP4: ffmpeg leaves them unset there
                              'duration': int(p['duration']) * base if 'duration' in p else None,
                              'size': int(p['size']),
@@ -189,9 +190,14 @@ class Mp4(unittest.TestCase):
             for p, want in zip(got, expected_times(frames)):
                 if want is not None:
                     self.assertEqual(p['pts'], want, '%s track %d: pts' % (name, track))
+            reordered = [p['pts'] for p in got] != sorted(p['pts'] for p in got)  # B-frames
             for p, q in zip(got, got[1:]):
-                self.assertEqual(p['dts'], p['pts'], name)
-                self.assertEqual(p['pts'] + p['duration'], q['pts'], '%s track %d: gap or overlap' % (name, track))
+                if not reordered:
+                    self.assertEqual(p['dts'], p['pts'], name)
+                # MP4 durations run in decode order, to the next packet's decode time
+                self.assertEqual(p['dts'] + p['duration'], q['dts'], '%s track %d: gap or overlap' % (name, track))
+            for p in got:
+                self.assertLessEqual(p['dts'], p['pts'], '%s track %d: decoded after shown' % (name, track))
             self.assertGreater(got[-1]['duration'], 0, name)
 
     def test_packets_match_the_input(self):
@@ -214,12 +220,13 @@ class Mp4(unittest.TestCase):
                 self.assertEqual(got, want)
                 # the last frame's duration by the same rule: the MKV's Duration (the end of
                 # its last frame, checked by the merge test) is where the MP4's tracks end
-                ends = [s['packets'][-1]['pts'] + s['packets'][-1]['duration'] for s in streams]
+                ends = [max(p['pts'] + p['duration'] for p in s['packets']) for s in streams]
                 info = json.loads(run(['mkvmerge', '-J', mkv]).stdout)
                 self.assertEqual(max(ends), Fraction(info['container']['properties']['duration'], 10 ** 9))
 
     def test_framemd5_equals_the_input(self):
-        names = ['h265_track.mkv', 'audio_video.mkv', 'odd_size_642x362.mkv', 'kvs_unknown_size_8byte.mkv']
+        names = ['h265_track.mkv', 'audio_video.mkv', 'odd_size_642x362.mkv', 'kvs_unknown_size_8byte.mkv',
+                 'kvs_bframes.mkv']
         chosen = [(n, os.path.join(RESOURCES, n)) for n in names]
         if CAPTURES and os.path.isdir(CAPTURES):
             chosen += [(n, os.path.join(CAPTURES, n)) for n in
@@ -232,6 +239,56 @@ class Mp4(unittest.TestCase):
                 want = [h for _, h in framemd5(src)]
                 self.assertGreater(len(want), 0)
                 self.assertEqual([h for _, h in framemd5(out)], want)
+
+    def test_b_frames(self):
+        """B-frames: the packets keep the input's presentation times exactly; their decode times
+        (which Matroska does not store) grow strictly, each at or before its presentation time, some
+        before it; ffmpeg decodes the same pictures at the same times as from the input."""
+        src = os.path.join(RESOURCES, 'kvs_bframes.mkv')
+        want = [(p['pts'], p['md5']) for p in probe_packets(src)[0]['packets']]
+        self.assertNotEqual([t for t, _ in want], sorted(t for t, _ in want), 'the fixture has B-frames')
+        for fmt in ['mp4', 'fmp4']:
+            with self.subTest(format=fmt):
+                out = tmp('bframes.%s.mp4' % fmt)
+                r = merge(src, out, '--format', fmt)
+                self.assertIn(b' 0 retimed', r.stderr)
+                got = probe_packets(out)[0]['packets']
+                dts = [p['dts'] for p in got]
+                self.assertEqual(dts, sorted(set(dts)), 'decode times grow strictly')
+                self.assertTrue(all(p['dts'] <= p['pts'] for p in got))
+                self.assertTrue(any(p['dts'] != p['pts'] for p in got))
+                # fragmented MP4 has no edit list here: libavformat moves every time later by
+                # the reorder delay (README); a progressive file keeps them as they are
+                shift = got[0]['pts'] - want[0][0]
+                if fmt == 'mp4':
+                    self.assertEqual(shift, 0)
+                self.assertEqual([(p['pts'] - shift, p['md5']) for p in got], want)
+                pictures = framemd5(src)
+                self.assertEqual(len(pictures), 30)
+                # (ffmpeg's times count from the file's start: the shift does not show)
+                self.assertEqual(framemd5(out), pictures)
+
+    def test_range_same_packets_as_the_matroska_clip(self):
+        """--from/--to to MP4 (progressive and fMP4) keeps the packets the Matroska clip of the same
+        range keeps (times, keyframes, payload MD5s): BlockGroups cut by time (a plain file's
+        times), and B-frames whole GOPs on the producer timeline (fixtures.json's timestamps)."""
+        with open(os.path.join(RESOURCES, 'fixtures.json')) as f:
+            base = json.load(f)['fixtures']['kvs_bframes.mkv']['fragments'][0]['producer_timestamp_ms']
+        cases = [('h264_blockgroups.mkv', 0.65, 1.3, 9), ('h264_blockgroups.mkv', 1.55, 1.95, 5),
+                 ('kvs_bframes.mkv', (base + 1200) / 1000, (base + 2950) / 1000, 20)]
+        for name, lo, hi, count in cases:
+            src = os.path.join(RESOURCES, name)
+            mkv = tmp('range.mkv')
+            merge(src, mkv, '--from', str(lo), '--to', str(hi))
+            want = [(p['pts'], p['key'], p['md5']) for p in probe_packets(mkv)[0]['packets']]
+            self.assertEqual(len(want), count)
+            for fmt in ['mp4', 'fmp4']:
+                with self.subTest(input=name, range=(lo, hi), format=fmt):
+                    out = tmp('range.%s.mp4' % fmt)
+                    merge(src, out, '--format', fmt, '--from', str(lo), '--to', str(hi))
+                    got = probe_packets(out)[0]['packets']
+                    shift = got[0]['pts'] - want[0][0]  # fMP4 with B-frames: later (test_b_frames)
+                    self.assertEqual([(p['pts'] - shift, p['key'], p['md5']) for p in got], want)
 
     def test_index_before_media_in_files(self):
         out = tmp('faststart.mp4')
@@ -436,6 +493,20 @@ class Browser(unittest.TestCase):
                 stream = probe_packets(out)[0]
                 last = stream['packets'][-1]
                 end = float(last['pts'] + last['duration'])
+                state = self.play(out)
+                self.assertAlmostEqual(state['duration'], end, delta=0.05, msg=state)
+                self.assertGreater(state['later'], state['start'], state)
+                self.assertEqual((state['width'], state['height']), (stream['width'], stream['height']))
+
+    def test_plays_b_frames(self):
+        for fmt in ['mp4', 'fmp4']:
+            with self.subTest(format=fmt):
+                out = tmp('browser_bframes_%s.mp4' % fmt)
+                merge(os.path.join(RESOURCES, 'kvs_bframes.mkv'), out, '--format', fmt)
+                stream = probe_packets(out)[0]
+                # Chromium's duration: from the first picture shown (fMP4: moved later, README)
+                end = float(max(p['pts'] + p['duration'] for p in stream['packets']) -
+                            min(p['pts'] for p in stream['packets']))
                 state = self.play(out)
                 self.assertAlmostEqual(state['duration'], end, delta=0.05, msg=state)
                 self.assertGreater(state['later'], state['start'], state)

@@ -98,9 +98,9 @@ KVSP_API int kvsp_merger_finish(kvsp_merger *m);
 KVSP_API const kvsp_merge_stats *kvsp_merger_stats(const kvsp_merger *m);
 
 /* A clip of the input for a merger (kvsp merge --from/--to): the merger is
- * fed from the keyframe at or before from_ms on, and only the SimpleBlocks
- * with times in [that keyframe, to_ms] (BlockGroups are copied as they
- * are); a Cluster left without blocks is not written. Times are ms since
+ * fed from the keyframe at or before from_ms on, and only the blocks
+ * (SimpleBlocks, and BlockGroups by their Block's time) with times in
+ * [that keyframe, to_ms]; a Cluster left without blocks is not written. Times are ms since
  * the epoch on the producer timeline (a frame's fragment producer
  * timestamp plus its offset in the Cluster; without KVS tags, its
  * presentation time) or, with server set, the server timeline. The input
@@ -120,6 +120,12 @@ typedef struct kvsp_merge_clip kvsp_merge_clip;
  * NULL on bad options or memory. */
 KVSP_API kvsp_merge_clip *kvsp_merge_clip_create(const kvsp_merge_clip_options *opts,
                                                  kvsp_fragment_visitor *meta, kvsp_merger *merger);
+/* The same clip fed to any downstream visitor instead of a merger (the MP4
+ * sink's, kvsparser/mp4.h, for kvsp merge -o clip.mp4); *downstream is
+ * copied, its user pointer must outlive the clip. */
+KVSP_API kvsp_merge_clip *kvsp_merge_clip_create_for(const kvsp_merge_clip_options *opts,
+                                                     kvsp_fragment_visitor *meta,
+                                                     const kvsp_visitor *downstream);
 KVSP_API void kvsp_merge_clip_destroy(kvsp_merge_clip *c);
 /* The input's next bytes. KVSP_OK or a negative status (a reader's: see
  * kvsp_merge_clip_reader for its offset and message). */

@@ -24,9 +24,11 @@ extern "C" {
  * (kvsparser/merger.h, kvsp_merge_timeline), so an MP4 and an MKV of the
  * same input have the same frame times. A fragment with other tracks or
  * codec private data than the open file's ends that file, as for the
- * merger (kvsp_merge_split). Frames whose time does not advance within a
- * track (B-frames reordered in presentation order) are moved one tick after
- * their predecessor: the sink writes dts = pts. */
+ * merger (kvsp_merge_split). Decode times are made from the presentation
+ * times (B-frames: a track's first GOP is held to measure its reorder
+ * delay; README "B-frames"); a frame that does not fit that delay, or
+ * whose time repeats, is moved one tick after the previous decode time
+ * (stats.retimed). */
 
 typedef struct kvsp_mp4_output {
     void *user;

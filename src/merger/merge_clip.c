@@ -10,10 +10,13 @@
  * so what is held is about one fragment (at most MERGE_CLIP_MAX_HOLD).
  * Once A sees a frame at or after `from`, the held bytes and everything
  * after them go to the merger's reader (B), whose blocks are filtered by
- * time: SimpleBlocks before that keyframe or after `to` are not copied
- * (BlockGroups are copied as they are; KVS producers write SimpleBlocks).
- * A Cluster reaches the merger only with its first block kept: its start
- * and Timestamp are held until then, so no empty clusters are written.
+ * time: SimpleBlocks and BlockGroups before that keyframe or after `to`
+ * are not copied. A BlockGroup's start is held until its Block gives the
+ * time (writers put the Block first; a group with another child before its
+ * Block is copied as it is). A Cluster reaches the merger only with its
+ * first block kept: its start and Timestamp are held until then, so no
+ * empty clusters are written. "The merger" is any downstream visitor: the
+ * MKV merger, or the MP4 sink (kvsp merge -o clip.mp4).
  *
  * Times are on the chosen timeline by the rule of every time range
  * (kvsp_frame_time_ms, kvsp_block_time_ms in frames.h). */
@@ -58,6 +61,10 @@ struct kvsp_merge_clip {
     uint32_t cluster_depth;
     kvsp_event cluster_start, cluster_time;
     uint8_t time_bytes[16];
+    /* the BlockGroup being read */
+    enum { GROUP_NONE, GROUP_HELD, GROUP_COPIED, GROUP_DROPPED } group;
+    uint32_t group_depth;
+    kvsp_event group_start;
 };
 
 static int send_cluster(kvsp_merge_clip *m)
@@ -69,6 +76,14 @@ static int send_cluster(kvsp_merge_clip *m)
     if (st == KVSP_OK && m->cluster_time.id)
         st = kvsp_visitor_dispatch(&m->merger, &m->cluster_time);
     return st;
+}
+
+/* The held BlockGroup's start goes out (after its Cluster's, if held). */
+static int send_group(kvsp_merge_clip *m)
+{
+    m->group = GROUP_COPIED;
+    int st = send_cluster(m);
+    return st == KVSP_OK ? kvsp_visitor_dispatch(&m->merger, &m->group_start) : st;
 }
 
 static int a_start(void *user, const kvsp_event *ev)
@@ -108,6 +123,20 @@ static int a_frame(void *user, const kvsp_frame *f)
 static int b_data(void *user, const kvsp_event *ev)
 {
     kvsp_merge_clip *m = user;
+    if (m->group == GROUP_DROPPED && ev->depth > m->group_depth)
+        return KVSP_OK;
+    if (m->group == GROUP_HELD && ev->depth > m->group_depth) {
+        double t;
+        if (ev->id == KVSP_ID_BLOCK && ev->block &&
+            (kvsp_block_time_ms(kvsp_fragment_visitor_current(m->meta), m->cluster_tc,
+                                ev->block->timecode, m->opts.server, &t) != KVSP_OK ||
+             !(t >= m->start_ms && t <= m->opts.to_ms))) {
+            m->group = GROUP_DROPPED; /* not copied, nor the rest of the group */
+            return KVSP_OK;
+        }
+        int st = send_group(m); /* kept, or another child first: copied as it is */
+        return st == KVSP_OK ? kvsp_visitor_dispatch(&m->merger, ev) : st;
+    }
     int in_held = m->cluster_held && !m->cluster_sent && ev->depth == m->cluster_depth + 1;
     if (ev->id == KVSP_ID_CLUSTER_TIMECODE && ev->value_type == KVSP_TYPE_UINT)
         m->cluster_tc = (int64_t)ev->value.u;
@@ -136,6 +165,18 @@ static int b_data(void *user, const kvsp_event *ev)
 static int b_start(void *user, const kvsp_event *ev)
 {
     kvsp_merge_clip *m = user;
+    if (m->group == GROUP_DROPPED && ev->depth > m->group_depth)
+        return KVSP_OK;
+    if (m->group == GROUP_HELD && ev->depth > m->group_depth) {
+        int st = send_group(m); /* a master before the Block: the group is copied */
+        return st == KVSP_OK ? kvsp_visitor_dispatch(&m->merger, ev) : st;
+    }
+    if (ev->id == KVSP_ID_BLOCKGROUP && m->group == GROUP_NONE) {
+        m->group = GROUP_HELD; /* until its Block says when it is */
+        m->group_depth = ev->depth;
+        m->group_start = *ev;
+        return KVSP_OK;
+    }
     if (ev->id == KVSP_ID_CLUSTER) {
         m->cluster_held = 1;
         m->cluster_sent = 0;
@@ -155,6 +196,16 @@ static int b_start(void *user, const kvsp_event *ev)
 static int b_end(void *user, const kvsp_event *ev)
 {
     kvsp_merge_clip *m = user;
+    if (m->group != GROUP_NONE && ev->depth >= m->group_depth) {
+        if (ev->depth > m->group_depth && m->group == GROUP_DROPPED)
+            return KVSP_OK;
+        if (ev->depth == m->group_depth && ev->id == KVSP_ID_BLOCKGROUP) {
+            int copied = m->group == GROUP_COPIED;
+            m->group = GROUP_NONE;
+            if (!copied)
+                return KVSP_OK; /* dropped, or without a Block */
+        }
+    }
     if (m->cluster_held && ev->depth == m->cluster_depth && ev->id == KVSP_ID_CLUSTER) {
         int sent = m->cluster_sent;
         m->cluster_held = m->cluster_sent = 0;
@@ -170,17 +221,34 @@ static int b_other(void *user, const kvsp_event *ev)
     return kvsp_visitor_dispatch(&m->merger, ev);
 }
 
+static int b_resync(void *user, const kvsp_event *ev)
+{
+    kvsp_merge_clip *m = user;
+    m->group = GROUP_NONE; /* the group's end will not come */
+    return kvsp_visitor_dispatch(&m->merger, ev);
+}
+
 kvsp_merge_clip *kvsp_merge_clip_create(const kvsp_merge_clip_options *opts,
                                         kvsp_fragment_visitor *meta, kvsp_merger *merger)
 {
-    if (!opts || !meta || !merger || isnan(opts->from_ms) || isnan(opts->to_ms))
+    if (!merger)
+        return NULL;
+    kvsp_visitor v = kvsp_merger_visitor(merger);
+    return kvsp_merge_clip_create_for(opts, meta, &v);
+}
+
+kvsp_merge_clip *kvsp_merge_clip_create_for(const kvsp_merge_clip_options *opts,
+                                            kvsp_fragment_visitor *meta,
+                                            const kvsp_visitor *downstream)
+{
+    if (!opts || !meta || !downstream || isnan(opts->from_ms) || isnan(opts->to_ms))
         return NULL;
     kvsp_merge_clip *m = kvsp_calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->opts = *opts;
     m->meta = meta;
-    m->merger = kvsp_merger_visitor(merger);
+    m->merger = *downstream;
     kvsp_visitor sink;
     memset(&sink, 0, sizeof sink);
     sink.on_frame = a_frame;
@@ -198,7 +266,7 @@ kvsp_merge_clip *kvsp_merge_clip_create(const kvsp_merge_clip_options *opts,
     b[1].on_end = b_end;
     b[1].on_data = b_data;
     b[1].on_error = b_other;
-    b[1].on_resync = b_other;
+    b[1].on_resync = b_resync;
     b[1].user = m;
     m->a_pair = m->frames ? kvsp_composite_create(a, 2) : NULL;
     m->b_pair = kvsp_composite_create(b, 2);

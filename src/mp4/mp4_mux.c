@@ -172,7 +172,7 @@ int kvsp_mp4_mux_begin(mp4_mux *m, int64_t offset_us)
 }
 
 int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size, int64_t pts,
-                        int64_t duration, int keyframe)
+                        int64_t dts, int64_t duration, int keyframe)
 {
     if (size > (size_t)INT32_MAX - AV_INPUT_BUFFER_PADDING_SIZE)
         return fail(m, KVSP_ERR_INVALID_ARG, "frame of %zu bytes too large for MP4", size);
@@ -187,9 +187,10 @@ int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size
         memcpy(pkt->data, data, size);
     pkt->stream_index = stream;
     /* The end is rescaled, not the duration, so that durations add up to the
-     * next packet's time exactly. */
-    pkt->pts = pkt->dts = av_rescale_q(pts, ticks, st->time_base);
-    pkt->duration = av_rescale_q(pts + duration, ticks, st->time_base) - pkt->pts;
+     * next packet's decode time exactly. */
+    pkt->pts = av_rescale_q(pts, ticks, st->time_base);
+    pkt->dts = av_rescale_q(dts, ticks, st->time_base);
+    pkt->duration = av_rescale_q(dts + duration, ticks, st->time_base) - pkt->dts;
     if (keyframe)
         pkt->flags |= AV_PKT_FLAG_KEY;
     int rc = av_interleaved_write_frame(m->oc, pkt);

@@ -44,8 +44,10 @@ int kvsp_mp4_mux_open(mp4_mux *m, const char *path, int (*write)(void *, const v
 int kvsp_mp4_mux_add(mp4_mux *m, const kvsp_track *t);
 /* offset_us: added to every packet's time (fragmented output only). */
 int kvsp_mp4_mux_begin(mp4_mux *m, int64_t offset_us);
+/* duration: to the next packet's decode time (MP4 keeps sample durations
+ * in decode order). */
 int kvsp_mp4_mux_packet(mp4_mux *m, int stream, const uint8_t *data, size_t size, int64_t pts,
-                        int64_t duration, int keyframe);
+                        int64_t dts, int64_t duration, int keyframe);
 /* Writes the trailer (a progressive file: moov moved to the front) and
  * closes; frees everything also after an error. */
 int kvsp_mp4_mux_close(mp4_mux *m);

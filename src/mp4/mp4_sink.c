@@ -1,7 +1,8 @@
 /* The MP4 sink: frames from the frame visitor, placed on the merger's
  * output timeline (src/merger/timeline.c: the same calls in the same order
- * as the merger makes them, so that MP4 and MKV agree), handed to
- * libavformat one frame late, when the next frame of the track gives its
+ * as the merger makes them, so that MP4 and MKV agree), given decode times
+ * (mp4_reorder.c: a track's first GOP is held for that) and handed to
+ * libavformat one frame late, when the next frame's decode time gives its
  * duration. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "kvsparser/frames.h"
 #include "kvsparser/mp4.h"
 #include "mp4_mux.h"
+#include "mp4_reorder.h"
 #include "timeline.h"
 
 #define NAME_SIZE 4096
@@ -21,14 +23,10 @@ typedef struct out_track {
     int stream;            /* -1: a codec MP4 does not take here */
     int64_t default_ticks; /* DefaultDuration in ticks, 0 if none */
     uint64_t default_ns;   /* DefaultDuration, 0 if none */
-    int pending;           /* a frame waits for its duration */
-    uint8_t *data;
-    size_t size, cap;
-    int64_t pts;
-    int64_t own_duration; /* its BlockDuration, -1 if none */
-    int keyframe;
+    mp4_reorder frames;    /* the frames not yet written */
+    uint64_t retimed;      /* of frames.retimed, counted in the stats */
     int has_last;
-    int64_t last, last_delta;
+    int64_t last, last_delta; /* the last decode time written, and the step to it */
 } out_track;
 
 struct kvsp_mp4_sink {
@@ -144,27 +142,43 @@ static double ticks_to_ms(int64_t ticks, uint64_t scale)
     return (double)ticks * (double)scale / 1e6;
 }
 
-static int write_pending(kvsp_mp4_sink *s, out_track *t, int64_t duration)
-{
-    t->pending = 0;
-    if (duration < 1)
-        duration = 1;
-    int rc =
-        kvsp_mp4_mux_packet(&s->mux, t->stream, t->data, t->size, t->pts, duration, t->keyframe);
-    if (rc == KVSP_OK)
-        s->stats.frames++;
-    return rc;
-}
-
 /* A track's last frame lasts as the merger's timeline has it: its
  * BlockDuration, else DefaultDuration, else the gap before it. */
-static int64_t last_duration(const out_track *t)
+static int64_t last_duration(const out_track *t, const mp4_held *h)
 {
-    if (t->own_duration >= 0)
-        return t->own_duration;
+    if (h->own_duration >= 0)
+        return h->own_duration;
     if (t->default_ticks > 0)
         return t->default_ticks;
     return t->last_delta > 0 ? t->last_delta : 1;
+}
+
+/* Writes the frames whose duration is known (all of them at the end). */
+static int write_ready(kvsp_mp4_sink *s, out_track *t, int at_end)
+{
+    const mp4_held *h;
+    s->stats.retimed += t->frames.retimed - t->retimed;
+    t->retimed = t->frames.retimed;
+    while ((h = kvsp_mp4_reorder_ready(&t->frames, at_end)) != NULL) {
+        int64_t next, duration;
+        if (t->has_last)
+            t->last_delta = h->dts - t->last;
+        t->has_last = 1;
+        t->last = h->dts;
+        if (kvsp_mp4_reorder_next_dts(&t->frames, &next) == 0)
+            duration = next - h->dts;
+        else
+            duration = last_duration(t, h);
+        if (duration < 1)
+            duration = 1;
+        int rc = kvsp_mp4_mux_packet(&s->mux, t->stream, h->data, h->size, h->pts, h->dts, duration,
+                                     h->keyframe);
+        if (rc)
+            return rc;
+        s->stats.frames++;
+        kvsp_mp4_reorder_pop(&t->frames);
+    }
+    return KVSP_OK;
 }
 
 static int close_output(kvsp_mp4_sink *s)
@@ -173,9 +187,11 @@ static int close_output(kvsp_mp4_sink *s)
         return KVSP_OK;
     s->open = 0;
     int rc = KVSP_OK;
-    for (size_t i = 0; i < s->ntracks; i++)
-        if (s->tracks[i].pending && rc == KVSP_OK)
-            rc = write_pending(s, &s->tracks[i], last_duration(&s->tracks[i]));
+    for (size_t i = 0; i < s->ntracks && rc == KVSP_OK; i++) {
+        kvsp_mp4_reorder_flush(&s->tracks[i].frames);
+        if (s->tracks[i].stream >= 0)
+            rc = write_ready(s, &s->tracks[i], 1);
+    }
     s->stats.duration_ms += ticks_to_ms(kvsp_timeline_end(&s->tl), s->scale);
     int rc2 = kvsp_mp4_mux_close(&s->mux);
     return rc ? rc : rc2;
@@ -212,11 +228,12 @@ static int open_output(kvsp_mp4_sink *s, const kvsp_fragment *f)
         if (!(tr->present & KVSP_TRACK_HAS_NUMBER))
             continue;
         out_track *t = &s->tracks[s->ntracks++];
-        uint8_t *data = t->data;
-        size_t cap = t->cap;
-        memset(t, 0, sizeof *t);
-        t->data = data;
-        t->cap = cap;
+        kvsp_mp4_reorder_reset(&t->frames); /* its buffers kept */
+        t->retimed = 0;
+        t->has_last = 0;
+        t->last = t->last_delta = 0;
+        t->default_ns = 0;
+        t->default_ticks = 0;
         t->number = tr->number;
         t->stream = -1;
         if ((tr->present & KVSP_TRACK_HAS_DEFAULT_DURATION) &&
@@ -337,31 +354,24 @@ static int64_t lace_offset(uint64_t length, const kvsp_frame *fr, uint32_t index
     return (int64_t)(length * index / frames);
 }
 
-static int keep_pending(kvsp_mp4_sink *s, out_track *t, const kvsp_frame *fr, int64_t time)
+/* Into the track's frames, with its own length: a share of a laced
+ * block's, else its BlockDuration. */
+static int push_frame(kvsp_mp4_sink *s, out_track *t, const kvsp_frame *fr, int64_t time)
 {
-    if (fr->size > t->cap) {
-        uint8_t *bigger = kvsp_ext_realloc(t->data, fr->size);
-        if (!bigger)
-            return fail(s, KVSP_ERR_NOMEM, "out of memory for a frame of %zu bytes", fr->size);
-        t->data = bigger;
-        t->cap = fr->size;
-    }
-    if (fr->size)
-        memcpy(t->data, fr->data, fr->size);
-    t->size = fr->size;
-    t->pts = time;
-    t->keyframe = fr->keyframe;
-    /* its own length: a share of a laced block's, else its BlockDuration */
+    int64_t own;
     uint64_t length = block_length(s, t, fr);
     if (fr->frames_in_block > 1 && length)
-        t->own_duration = lace_offset(length, fr, fr->index_in_block + 1) -
-                          lace_offset(length, fr, fr->index_in_block);
+        own = lace_offset(length, fr, fr->index_in_block + 1) -
+              lace_offset(length, fr, fr->index_in_block);
     else
-        t->own_duration = (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX
-                              ? (int64_t)fr->duration
-                              : -1;
-    t->pending = 1;
-    return KVSP_OK;
+        own = (fr->present & KVSP_FRAME_HAS_DURATION) && fr->duration <= INT64_MAX
+                  ? (int64_t)fr->duration
+                  : -1;
+    int rc = kvsp_mp4_reorder_push(&t->frames, fr->data, fr->size, time, own, fr->keyframe,
+                                   t->default_ticks);
+    if (rc)
+        return fail(s, rc, "out of memory for a frame of %zu bytes", fr->size);
+    return write_ready(s, t, 0);
 }
 
 static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
@@ -408,17 +418,7 @@ static int frame_out(kvsp_mp4_sink *s, const kvsp_frame *fr)
         s->stats.frames_left_out++;
         return KVSP_OK;
     }
-    if (t->has_last && time <= t->last) {
-        time = t->last + 1; /* dts = pts must grow */
-        s->stats.retimed++;
-    }
-    if (t->has_last)
-        t->last_delta = time - t->last;
-    if (t->pending && (rc = write_pending(s, t, time - t->pts)) != KVSP_OK)
-        return rc;
-    t->has_last = 1;
-    t->last = time;
-    return keep_pending(s, t, fr, time);
+    return push_frame(s, t, fr, time);
 }
 
 static int on_frame(void *user, const kvsp_frame *fr)
@@ -467,7 +467,7 @@ void kvsp_mp4_sink_destroy(kvsp_mp4_sink *s)
         kvsp_mp4_mux_close(&s->mux);
     }
     for (size_t i = 0; i < TIMELINE_MAX_TRACKS; i++)
-        kvsp_ext_free(s->tracks[i].data);
+        kvsp_mp4_reorder_free(&s->tracks[i].frames);
     kvsp_ext_free(s->sig);
     kvsp_ext_free(s->frag_sig);
     kvsp_frame_visitor_destroy(s->fv);

@@ -26,12 +26,17 @@ pictures (framemd5) of the generated files, filtered by time in Python.
   Merge             merge --from/--to of the file, of stdin and of the
                     stream: ffprobe's packets (payload MD5s, keyframes,
                     times from 0) are the source's from the keyframe at or
-                    before --from to the last frame at or before --to
+                    before --from to the last frame at or before --to;
+                    the same range to MP4 and fMP4 has the MKV clip's packets
   FileAndStdin      frames --list FILE / stdin --from/--to against ffprobe;
                     frames --framemd5 --from/--to against ffmpeg's pictures
                     in the range (earlier ones decoded as references only);
                     inspect --json --from/--to (file and stream): the
                     SimpleBlocks are ffprobe's packets in the range
+  Images            frames --stream --from/--to --interval-ms 100 --format
+                    jpeg --size 640x: count and producer/server times from
+                    ffprobe's frame times, 640x480 JPEGs by ffprobe;
+                    --keyframes: ffprobe's keyframes in the range
 
 usage: range_test.py KVSP [unittest arguments]
 """
@@ -244,6 +249,78 @@ class Merge(Range):
             with self.subTest(how=how):
                 (got,) = ffprobe_packets.packet_details(out).values()
                 self.assertEqual([(p['pts_ms'], p['keyframe'], p['md5']) for p in got], want)
+
+    def test_clip_mp4(self):
+        """The same range to MP4 (progressive file, fMP4 on stdout) from the file, stdin and the
+        stream: ffprobe's packets are those of the Matroska clip of that range (times, keyframes,
+        payload MD5s), which test_clip checks against the source."""
+        lo, hi = '2026-12-04T10:00:10.02Z', str(((BASE + 70) * 1000 + 500) / 1000)
+        mkv = os.path.join(ROOT, 'clip-for-mp4.mkv')
+        kvsp('merge', '-o', mkv, '--from', lo, '--to', hi, self.long)
+        (want,) = ffprobe_packets.packet_details(mkv).values()
+        want = [(p['pts_ms'], p['keyframe'], p['md5']) for p in want]
+        self.assertEqual(len(want), 1513)
+        with open(self.long, 'rb') as f:
+            data = f.read()
+        for how in ('file', 'stdin', 'stream', 'fmp4-stdout'):
+            with self.subTest(how=how):
+                out = os.path.join(ROOT, 'clip-%s.mp4' % how)
+                if how == 'file':
+                    kvsp('merge', '-o', out, '--from', lo, '--to', hi, self.long)
+                elif how == 'stdin':
+                    kvsp('merge', '-o', out, '--from', lo, '--to', hi, '-', data=data)
+                elif how == 'stream':
+                    with self.serve() as s:
+                        self.stream(s, 'long', 'merge', '-o', out, '--from', lo, '--to', hi)
+                else:
+                    r = kvsp('merge', '--format', 'mp4', '-o', '-', '--from', lo, '--to', hi, self.long)
+                    with open(out, 'wb') as f:
+                        f.write(r.stdout)
+                (got,) = ffprobe_packets.packet_details(out).values()
+                self.assertEqual([(p['pts_ms'], p['keyframe'], p['md5']) for p in got], want)
+
+
+class Images(Range):
+    def images(self, *options):
+        out = os.path.join(ROOT, 'images-%d' % len(os.listdir(ROOT)))
+        with self.serve() as s:
+            self.stream(s, 'long', 'frames', '--from', str(BASE + 10.02), '--to', str(BASE + 12.5),
+                        '-o', out, '--format', 'jpeg', '--size', '640x', *options)
+        with open(os.path.join(out, 'index.jsonl')) as f:
+            return out, [json.loads(line) for line in f]
+
+    def test_interval(self):
+        """frames --stream --from/--to --interval-ms 100 --format jpeg --size 640x: the pictures
+        are the first in the range, then the first at or after each 100 ms step, counted from
+        ffprobe's frame times of the served file; producer times are those (serve's producer
+        timeline is the file's), server times 250 ms later (serve's rule); every JPEG is 640x480
+        (64x48 scaled, aspect kept) by ffprobe."""
+        lo, hi = (BASE + 10) * 1000 + 20, (BASE + 12) * 1000 + 500
+        times, next_ms = [], None
+        for pts, _, _ in in_range(self.long_packets, lo, hi):
+            if next_ms is None or pts >= next_ms:
+                times.append(pts)
+                next_ms = (pts if next_ms is None else next_ms) + 100
+                while next_ms <= pts:
+                    next_ms += 100
+        self.assertEqual(len(times), 25)
+        out, index = self.images('--interval-ms', '100')
+        self.assertEqual([p['producer_timestamp_ms'] for p in index], times)
+        self.assertEqual([p['server_timestamp_ms'] - p['producer_timestamp_ms'] for p in index], [250] * 25)
+        names = sorted(n for n in os.listdir(out) if n.endswith('.jpg') or n.endswith('.jpeg'))
+        self.assertEqual(len(names), len(times))
+        for n in names:
+            r = subprocess.run(['ffprobe', '-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of',
+                                'csv=p=0', os.path.join(out, n)], capture_output=True, text=True, timeout=TIMEOUT)
+            self.assertEqual(r.stdout.strip(), 'mjpeg,640,480', n)
+
+    def test_keyframes(self):
+        """--keyframes: the keyframes in the range (ffprobe's), nothing else."""
+        lo, hi = (BASE + 10) * 1000 + 20, (BASE + 12) * 1000 + 500
+        want = [pts for pts, key, _ in in_range(self.long_packets, lo, hi) if key]
+        _, index = self.images('--keyframes')
+        self.assertEqual([p['producer_timestamp_ms'] for p in index], want)
+        self.assertTrue(all(p['keyframe'] for p in index))
 
 
 def peak_rss_kb(args):

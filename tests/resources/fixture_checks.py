@@ -232,7 +232,9 @@ def check_frames(tmp, path, data, f):
     lead = f.get("frames_before_first_keyframe", 0)
     if keys[0] != lead:
         raise ValueError("first keyframe at %d, frames_before_first_keyframe %d" % (keys[0], lead))
-    want = [(pts, key, f["tracks"]["1"]["width"], f["tracks"]["1"]["height"]) for pts, _, _, key in packets[lead:]]
+    # pictures come out in presentation order: the packets' (decode) order sorted by time (B-frames)
+    want = sorted((pts, key, f["tracks"]["1"]["width"], f["tracks"]["1"]["height"])
+                  for pts, _, _, key in packets[lead:])
     if frames != want:
         raise ValueError("ffprobe decoded %d frames %s, not the %d packets from %d on at %dx%d" % (
             len(frames), sorted(set(fr[2:] for fr in frames)), len(want), lead, want[0][2], want[0][3]))

@@ -106,6 +106,12 @@ def sources(tmp):
         src["h264_gop10_" + size] = encode(tmp, "h264_gop10_" + size, [
             "-f", "lavfi", "-i", "testsrc=size=%s:rate=10" % size, "-pix_fmt", "yuv420p", "-bf", "0",
             "-frames:v", str(count), "-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0"])
+    # B-frames (-bf 2): frames stored in decode order with their presentation times, which do not
+    # grow frame by frame; an IDR frame every 10 (closed GOPs), 30 frames.
+    src["h264_bf2"] = encode(tmp, "h264_bf2", [
+        "-f", "lavfi", "-i", "testsrc=size=160x96:rate=10", "-pix_fmt", "yuv420p", "-bf", "2",
+        "-frames:v", "30", "-c:v", "libx264", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0",
+        "-x264-params", "b-adapt=0"])
     # A size that is not a multiple of 16 (the SPS crops the coded 656x368 to 642x362): 20 frames, an
     # IDR frame every 10.
     src["h264_gop10_642x362"] = encode(tmp, "h264_gop10_642x362", [

@@ -62,6 +62,10 @@ Why each fixture exists:
                           (160x96, IDR every 10, no B frames) with one byte inverted (XOR 0xFF) in the
                           middle of the slice data of frame 14, a P frame: the container is intact,
                           ffmpeg reports a decode error for that frame (and conceals it).
+  kvs_bframes.mkv         a GetMedia-like chain (8-byte unknown sizes) of 3 fragments of 10 H.264 frames
+                          (160x96, 10 fps, IDR every 10, 2 B-frames: blocks in decode order, their
+                          timecodes the presentation times, so they go back within a GOP); Cluster
+                          timecodes 0, 1000, 2000, producer timestamps alike.
   odd_size_642x362.mkv    one plain Matroska file (known sizes, no KVS tags): 20 H.264 frames at
                           642x362 (not a multiple of 16: the SPS crops), IDR frames 0 and 10.
 """
@@ -371,6 +375,19 @@ def fx_kvs_mid_gop(src):
     return out, extra
 
 
+def fx_kvs_bframes(src):
+    """3 fragments of one B-frame encode, each a closed GOP from its IDR frame (frames in decode order,
+    timestamps as encoded: presentation times, frame n shown at n * 100 ms)."""
+    trk, frames = src["h264_bf2"]
+    assert [key for _, key, _ in frames] == [n % 10 == 0 for n in range(30)]
+    assert [ts for ts, _, _ in frames] != sorted(ts for ts, _, _ in frames), "no B-frames"
+    parts = split(frames, 10)
+    out, extra = chain([functools.partial(get_media_fragment, k, [(ts - 1000 * k, key, d) for ts, key, d in p],
+                                          1000 * k, 1000 * k, trk) for k, p in enumerate(parts)], unknown=8)
+    extra.update(keyframe_indexes=keyframe_indexes(frames))
+    return out, extra
+
+
 MID_GOP_DROPPED = 7   # frames 0-6 of the encode (its first IDR frame included) are left out
 MID_GOP_LEADING = 10 - MID_GOP_DROPPED
 
@@ -512,7 +529,8 @@ FIXTURES = collections.OrderedDict(
         fx_h264_blockgroups, fx_lacing_xiph, fx_lacing_ebml, fx_lacing_fixed, fx_kvs_unknown_size_8byte,
         fx_kvs_unknown_size_1byte, fx_known_size_cluster, fx_h265_track, fx_audio_video, fx_kvs_fragment_list,
         fx_kvs_error_tags, fx_kvs_user_tags, fx_kvs_resolution_change, fx_kvs_restart_at_zero,
-        fx_kvs_mid_gop, fx_kvs_corrupt_frame, fx_odd_size_642x362, fx_kvs_absolute_timecodes))
+        fx_kvs_mid_gop, fx_kvs_corrupt_frame, fx_odd_size_642x362, fx_kvs_absolute_timecodes,
+        fx_kvs_bframes))
 
 
 FIELDS = collections.OrderedDict([

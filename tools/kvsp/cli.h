@@ -208,6 +208,9 @@ char *cli_numbered_name(const char *base, unsigned index);
 int cli_write_all(int fd, const void *data, size_t len, int64_t offset);
 /* Feeds every input (or the --stream) through v and finishes the reader. */
 int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v);
+/* cli_input_options.feed for --from/--to: the bytes go to the
+ * kvsp_merge_clip that user is (to the MKV merger or the MP4 sink). */
+int cli_clip_feed(void *user, const void *data, size_t len);
 #ifdef KVSP_HAVE_MP4
 int merge_mp4(cli_input_options *in, const merge_args *args);
 #endif

@@ -198,8 +198,7 @@ int cli_merge_feed(cli_input_options *in, kvsp_reader *r, const kvsp_visitor *v)
     return st;
 }
 
-/* cli_input_options.feed for --from/--to: the bytes go to the clip. */
-static int clip_feed(void *user, const void *data, size_t len)
+int cli_clip_feed(void *user, const void *data, size_t len)
 {
     return kvsp_merge_clip_feed(user, data, len);
 }
@@ -236,10 +235,6 @@ int cmd_merge(int argc, char **argv)
     }
     if (!args.format_given && (ends_with(args.output, ".mp4") || ends_with(args.output, ".m4v")))
         args.format = MERGE_FORMAT_MP4;
-    if (args.format != MERGE_FORMAT_MKV && in.range) {
-        cli_error("kvsp merge: --from/--to write Matroska only so far, not MP4\n");
-        return CLI_EXIT_USAGE;
-    }
     if (args.format != MERGE_FORMAT_MKV) {
 #ifdef KVSP_HAVE_MP4
         return merge_mp4(&in, &args);
@@ -283,7 +278,7 @@ int cmd_merge(int argc, char **argv)
     kvsp_merge_clip *range =
         in.range && merger ? kvsp_merge_clip_create(&clip_opts, meta, merger) : NULL;
     if (range) {
-        in.feed = clip_feed;
+        in.feed = cli_clip_feed;
         in.feed_user = range;
     }
     kvsp_reader *r = kvsp_reader_create(&in.reader);

@@ -170,7 +170,20 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
     kvsp_mp4_sink *sink = kvsp_mp4_sink_create(&opts, &out);
     kvsp_reader *r = kvsp_reader_create(&in->reader);
     kvsp_visitor v = sink ? kvsp_mp4_sink_visitor(sink) : (kvsp_visitor){0};
-    int st = (sink && r) ? cli_merge_feed(in, r, &v) : KVSP_ERR_NOMEM;
+    /* --from/--to: the same cut as for Matroska (the library's clip,
+     * src/merger/merge_clip.c), before the sink */
+    kvsp_fragment_visitor *meta = in->range ? kvsp_fragment_visitor_create(NULL) : NULL;
+    kvsp_merge_clip_options clip_opts = {in->range_from_ms, in->range_to_ms, in->range_server,
+                                         in->reader};
+    kvsp_merge_clip *range =
+        in->range && sink && meta ? kvsp_merge_clip_create_for(&clip_opts, meta, &v) : NULL;
+    if (range) {
+        in->feed = cli_clip_feed;
+        in->feed_user = range;
+    }
+    int st = (sink && r && (range || !in->range)) ? cli_merge_feed(in, r, &v) : KVSP_ERR_NOMEM;
+    if (range && st >= 0)
+        st = kvsp_merge_clip_finish(range);
     int fin = sink ? kvsp_mp4_sink_finish(sink) : KVSP_OK;
     /* When the sink stopped the run, its error is the one to show. */
     if (st < 0 && !(fin < 0 && kvsp_mp4_sink_error(sink)[0]))
@@ -199,6 +212,8 @@ int merge_mp4(cli_input_options *in, const merge_args *args)
     free(c.names);
     free(c.placed);
     kvsp_reader_destroy(r);
+    kvsp_merge_clip_destroy(range);
     kvsp_mp4_sink_destroy(sink);
+    kvsp_fragment_visitor_destroy(meta);
     return cli_exit_status(st < 0 ? st : fin);
 }
