@@ -82,6 +82,18 @@ KVSP_API int kvsp_frame_time_ms(const kvsp_frame *f, int server, double *ms);
 KVSP_API int kvsp_block_time_ms(const kvsp_fragment *f, int64_t cluster_tc, int16_t rel, int server,
                                 double *ms);
 
+/* The window rule of a time range, the one place the CLI's --from/--to,
+ * the decoder's and audio sink's windows and the Python package's
+ * kvsp.Window apply it. 1 when the frame's time on that timeline
+ * (kvsp_frame_time_ms) is in [from_ms, to_ms] (inclusive); 0 when it is
+ * outside or has no time on it. */
+KVSP_API int kvsp_window_contains(const kvsp_frame *f, int server, double from_ms, double to_ms);
+/* 1 when the fragment's first-to-last frame span on that timeline overlaps
+ * [from_ms, to_ms] (the fragments `kvsp fragments --from --to` prints);
+ * 0 when not, when it has no frames, or no time on that timeline. */
+KVSP_API int kvsp_window_overlaps_fragment(const kvsp_fragment *f, int server, double from_ms,
+                                           double to_ms);
+
 #ifdef __cplusplus
 }
 #endif

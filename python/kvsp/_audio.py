@@ -4,6 +4,7 @@ long gap or a change of format starting a new output), PCM copied, AAC and
 other codecs decoded, optionally resampled and mixed; and WAV files of
 them, written by the library's WAV header rule (the bytes `kvsp audio
 --format wav` writes)."""
+import json
 import os
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
@@ -49,7 +50,7 @@ class AudioGap:
 class AudioInfo:
     """What an output is (the keys of `kvsp audio`'s index lines): its
     track, codec and how its PCM was obtained (source: copied, connect-l16,
-    overridden or decoded), the PCM's sample_rate, channels and
+    override or decoded, the words of its index), the PCM's sample_rate, channels and
     sample_format (s16, s32, f32), its first and last blocks' times (ms;
     None when the fragments have none), samples per channel, and the gaps
     (silence inserted) and overlaps (samples dropped) at the source rate;
@@ -181,19 +182,47 @@ def write_wav(path, pcm: numpy.ndarray, sample_rate: int) -> None:
         data.tofile(f)
 
 
+def index_line(info: AudioInfo, file: str) -> dict:
+    """The line `kvsp audio -o DIR` writes in DIR/index.jsonl for an output
+    written as file (its name in DIR), with the same keys in the same order."""
+    return {
+        "file": file, "track": info.track, "name": info.track_name, "codec": info.codec_id,
+        "source": info.source, "source_codec": info.source_codec,
+        "sample_rate": info.sample_rate, "channels": info.channels,
+        "sample_format": info.sample_format, "source_sample_rate": info.source_sample_rate,
+        "source_channels": info.source_channels,
+        "first_producer_timestamp_ms": info.first_producer_timestamp_ms,
+        "last_producer_timestamp_ms": info.last_producer_timestamp_ms,
+        "first_server_timestamp_ms": info.first_server_timestamp_ms,
+        "last_server_timestamp_ms": info.last_server_timestamp_ms,
+        "first_pts_ms": info.first_pts_ms, "last_pts_ms": info.last_pts_ms,
+        "first_fragment_number": info.first_fragment_number, "samples": info.samples,
+        "duration_ms": info.duration_ms, "blocks": info.blocks,
+        "gaps": [{"position": g.position, "samples": g.samples, "ms": g.ms,
+                  "producer_timestamp_ms": g.producer_timestamp_ms} for g in info.gap_list],
+        "gap_count": info.gaps, "gap_samples": info.gap_samples, "overlaps": info.overlaps,
+        "overlap_samples": info.overlap_samples,
+    }
+
+
 def audio_files(source, out_dir, **kw) -> List[str]:
     """Writes each output of kvsp.audio(source, **kw) as a WAV file in
     out_dir, named as `kvsp audio -o DIR` names them
-    (track-N[-NAME][-K].wav); returns their paths. Each output is held in
-    memory until it ends, as in kvsp.audio."""
+    (track-N[-NAME][-K].wav), and out_dir/index.jsonl with one line per
+    file as the CLI writes it (index_line); returns the WAV files' paths.
+    Each output is held in memory until it ends, as in kvsp.audio."""
     os.makedirs(out_dir, exist_ok=True)
     paths = []
-    for info, pcm in audio(source, **kw):
-        raw = (info.track_name or "").encode("utf-8")[:127]  # the CLI cleans bytes
-        name = "".join(chr(c) if chr(c).isascii() and (chr(c).isalnum() or chr(c) in ".-_") else "_"
-                       for c in raw)
-        piece = "-%d" % info.index if info.index else ""
-        path = os.path.join(out_dir, "track-%d%s%s%s.wav" % (info.track, "-" if name else "", name, piece))
-        write_wav(path, pcm, info.sample_rate)
-        paths.append(path)
+    with open(os.path.join(out_dir, "index.jsonl"), "w", encoding="utf-8") as index:
+        for info, pcm in audio(source, **kw):
+            raw = (info.track_name or "").encode("utf-8")[:127]  # the CLI cleans bytes
+            name = "".join(chr(c) if chr(c).isascii() and (chr(c).isalnum() or chr(c) in ".-_")
+                           else "_" for c in raw)
+            piece = "-%d" % info.index if info.index else ""
+            file = "track-%d%s%s%s.wav" % (info.track, "-" if name else "", name, piece)
+            path = os.path.join(out_dir, file)
+            write_wav(path, pcm, info.sample_rate)
+            index.write(json.dumps(index_line(info, file), ensure_ascii=False, separators=(",", ":")) + "\n")
+            index.flush()
+            paths.append(path)
     return paths

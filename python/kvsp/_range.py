@@ -87,34 +87,25 @@ class Window:
         kind = _native.WINDOW_SERVER if self.timestamp == "server" else _native.WINDOW_PRODUCER
         return dict(window=kind, window_from_ms=self.start_ms, window_to_ms=self.end_ms)
 
+    # The rule is the library's (kvsparser/frames.h), the one the CLI's
+    # --from/--to, the decoder and the audio sink apply: no copy here.
     def frame_time_ms(self, frame) -> Optional[float]:
-        """A frame's (or picture's) time on this window's timeline, or None."""
-        if self.timestamp == "server":
-            return frame.server_timestamp_ms
-        t = frame.producer_timestamp_ms
-        return frame.pts_ms if t is None else t
+        """A frame's (or picture's) time on this window's timeline, or None
+        (kvsp_frame_time_ms)."""
+        return _native.frame_time_ms(frame, self.timestamp == "server")
 
     def contains_frame(self, frame) -> bool:
-        t = self.frame_time_ms(frame)
-        return t is not None and self.start_ms <= t <= self.end_ms
+        """Whether the frame's (or picture's) time is in the window
+        (kvsp_window_contains: the frames `kvsp frames --from --to` lists)."""
+        return _native.window_contains(frame, self.timestamp == "server", self.start_ms,
+                                       self.end_ms)
 
     def overlaps_fragment(self, fragment) -> bool:
         """Whether the fragment's first-to-last frame span overlaps the
-        window (the fragments `kvsp fragments --from --to` prints)."""
-        f = fragment
-        if f.first_pts_ms is None or f.last_pts_ms is None:
-            return False
-        scale_ms = f.timecode_scale / 1e6
-        if self.timestamp == "server" or f.producer_timestamp_ms is not None:
-            base = f.server_timestamp_ms if self.timestamp == "server" else f.producer_timestamp_ms
-            if base is None or f.cluster_timecode is None:
-                return False
-            anchor = f.cluster_timecode * scale_ms
-        else:
-            base, anchor = 0, 0.0
-        first = base + (f.first_pts_ms - anchor)
-        last = base + (f.last_pts_ms - anchor)
-        return last >= self.start_ms and first <= self.end_ms
+        window (kvsp_window_overlaps_fragment: the fragments
+        `kvsp fragments --from --to` prints)."""
+        return _native.window_overlaps_fragment(fragment, self.timestamp == "server",
+                                                self.start_ms, self.end_ms)
 
 
 NO_WINDOW = Window()

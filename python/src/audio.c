@@ -39,14 +39,16 @@ typedef struct {
     size_t len, cap; /* bytes */
     kvsp_audio_gap *gaps;
     size_t gap_count, gap_cap;
+    uint64_t ended; /* its place in the order of ends (1, 2, ...); 0 while open */
 } audio_buf;
 
 typedef struct {
     PyObject_HEAD kvsp_reader *reader;
     kvsp_audio_sink *sink;
     kvsp_visitor visitor;
-    audio_buf *bufs; /* open outputs first, in order of their start, then ended ones */
+    audio_buf *bufs; /* open and ended (not yet taken) outputs, in order of their start */
     size_t count, cap;
+    uint64_t ends; /* outputs ended so far */
     int nomem, finished, busy;
     int error;
     int64_t error_offset;
@@ -132,9 +134,11 @@ static void copy_str(char *dst, size_t size, const char *src, int *has)
 
 static int on_end(void *user, const kvsp_audio_output *out)
 {
-    audio_buf *b = find_open(user, out);
+    audio_obj *a = user;
+    audio_buf *b = find_open(a, out);
     if (!b)
         return KVSP_ERR_INVALID_ARG;
+    b->ended = ++a->ends;
     b->meta = *out;
     copy_str(b->track_name, sizeof b->track_name, out->track_name, &b->has_track_name);
     copy_str(b->codec_id, sizeof b->codec_id, out->codec_id, NULL);
@@ -152,7 +156,8 @@ static void free_pcm(PyObject *capsule)
     free(PyCapsule_GetPointer(capsule, "kvsp.pcm"));
 }
 
-static const char *const source_names[] = {"copied", "connect-l16", "overridden", "decoded"};
+/* The words of `kvsp audio`'s index (tools/kvsp/audio_extract.c). */
+static const char *const source_names[] = {"copied", "connect-l16", "override", "decoded"};
 static const char *const format_names[] = {"s16", "s32", "f32"};
 
 static PyObject *opt_ms(int present, double ms)
@@ -230,25 +235,33 @@ static PyObject *output_tuple(audio_buf *b)
     return Py_BuildValue("(NN)", meta, arr);
 }
 
-/* The ended outputs as (metadata, array) pairs, in order of their start;
+/* The ended outputs as (metadata, array) pairs, in the order they ended
+ * (the order `kvsp audio` writes its index lines, whatever the chunking);
  * the open ones stay. */
 static PyObject *take_ended(audio_obj *a)
 {
     PyObject *list = PyList_New(0);
-    size_t kept = 0;
-    for (size_t i = 0; i < a->count; i++) {
-        audio_buf *b = &a->bufs[i];
-        if (b->out) {
-            a->bufs[kept++] = *b;
-            continue;
-        }
-        PyObject *t = list ? output_tuple(b) : NULL;
+    for (;;) {
+        audio_buf *next = NULL; /* the earliest ended of those left */
+        for (size_t i = 0; i < a->count; i++)
+            if (!a->bufs[i].out && a->bufs[i].ended && (!next || a->bufs[i].ended < next->ended))
+                next = &a->bufs[i];
+        if (!next)
+            break;
+        PyObject *t = list ? output_tuple(next) : NULL;
         if (!t || PyList_Append(list, t) < 0)
             Py_CLEAR(list);
         Py_XDECREF(t);
-        free(b->pcm);
-        free(b->gaps);
+        free(next->pcm);
+        free(next->gaps);
+        next->pcm = NULL;
+        next->gaps = NULL;
+        next->ended = 0; /* taken */
     }
+    size_t kept = 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (a->bufs[i].out)
+            a->bufs[kept++] = a->bufs[i];
     a->count = kept;
     return list;
 }

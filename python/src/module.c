@@ -87,7 +87,7 @@ static int module_exec(PyObject *m)
         return -1;
     if (PyModule_AddStringConstant(m, "library_version", KVSP_VERSION_STRING) < 0)
         return -1;
-    if (kvsp_py_add_parser(m) < 0 || kvsp_py_add_merger(m) < 0)
+    if (kvsp_py_add_parser(m) < 0 || kvsp_py_add_merger(m) < 0 || kvsp_py_add_window(m) < 0)
         return -1;
 #ifdef KVSP_PY_HAVE_CLIENT
     if (kvsp_py_add_client(m) < 0)

@@ -12,6 +12,7 @@
  *   client.c        the Client: KVS calls of libkvsparser-client
  *   consumer.c      the Consumer: many GetMedia streams, resumed and retried
  *   range.c         range_read / range_list: the range reader of a Client
+ *   window.c        the library's window rule for kvsp.Window
  *
  * Everything is called with the GIL held unless it says otherwise. */
 #ifndef KVSP_PY_NATIVE_H
@@ -98,6 +99,7 @@ typedef struct kvsp_py_body_ctx {
 } kvsp_py_body_ctx;
 int kvsp_py_body(void *user, const void *data, size_t len);
 int kvsp_py_add_range(PyObject *module);
+int kvsp_py_add_window(PyObject *module);
 
 /* Refuses pickling of live handles with a TypeError saying why. */
 PyObject *kvsp_py_no_pickle(PyObject *self, PyObject *unused);

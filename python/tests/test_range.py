@@ -19,7 +19,7 @@ with SigV4 required and its ListFragments pages shuffled
   audio --stream --from --to --format wav` byte for byte;
 - kvsp.merge of a range is `kvsp merge --stream --from --to`'s clip;
 - on files, window= cuts frames and fragments as `kvsp frames --list` /
-  `kvsp fragments` with --from/--to do (the two window rules agree);
+  `kvsp fragments` with --from/--to do (both call the library's one window rule);
 - the server timeline, and service errors carrying their AWS names."""
 import datetime
 import json
@@ -308,7 +308,7 @@ def _file_windows(path):
 def test_file_window_equals_cli(name):
     """On files (no stream): frames and fragments with window= equal `kvsp
     frames --list FILE --from --to` and `kvsp fragments FILE --from --to`
-    (the Python window rule and cli_range.c agree), on the producer
+    (kvsp.Window and cli_range.c call the same library rule), on the producer
     timeline and, where there are server timestamps, the server one."""
     from conftest import resolve
     path = resolve(name)

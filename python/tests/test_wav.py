@@ -159,8 +159,27 @@ def test_codec_override_equals_cli(tmp_path):
     for info, pcm in kvsp.audio(CONNECT, codec_overrides=over):
         want = plain[(info.track_name, info.index)]
         if info.track_name == "AUDIO_FROM_CUSTOMER":
-            assert info.source == "overridden" and numpy.array_equal(pcm, want.byteswap())
+            # the CLI's word for it (its index line's source)
+            cli = [r["source"] for r in rows.values() if r["name"] == "AUDIO_FROM_CUSTOMER"]
+            assert info.source == "override" and set(cli) == {"override"}
+            assert numpy.array_equal(pcm, want.byteswap())
         else:
             assert numpy.array_equal(pcm, want)
     with pytest.raises(ValueError):
         list(kvsp.audio(CONNECT, codec_overrides=[kvsp.CodecOverride(1, "A_PCM/INT/LIT")] * 17))
+
+
+@pytest.mark.parametrize("args", [(), ("--codec-override", "AUDIO_FROM_CUSTOMER=A_PCM/INT/BIG,8000,1")])
+def test_audio_files_index_equals_cli(tmp_path, args):
+    """kvsp.audio_files writes DIR/index.jsonl as `kvsp audio -o DIR` does:
+    the same lines, in the same order, parsed as JSON (with a codec
+    override, the source word "override" of both)."""
+    rows = cli_dir(CONNECT, tmp_path / "cli", *args)
+    over = [kvsp.CodecOverride("AUDIO_FROM_CUSTOMER", "A_PCM/INT/BIG", 8000, 1)] if args else []
+    kvsp.audio_files(CONNECT, tmp_path / "py", codec_overrides=over)
+    theirs = [json.loads(line) for line in open(tmp_path / "cli" / "index.jsonl")]
+    ours = [json.loads(line) for line in open(tmp_path / "py" / "index.jsonl")]
+    assert ours == theirs and len(theirs) == len(rows) >= 2
+    assert [list(r) for r in ours] == [list(r) for r in theirs]  # key order too
+    sources = {r["source"] for r in ours}
+    assert ("override" in sources) == bool(args)

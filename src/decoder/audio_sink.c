@@ -379,15 +379,8 @@ static int in_window(const kvsp_audio_options *o, const kvsp_frame *fr)
 {
     if (o->window == KVSP_WINDOW_NONE)
         return 1;
-    double t;
-    if (o->window == KVSP_WINDOW_SERVER) {
-        if (!(fr->present & KVSP_FRAME_HAS_SERVER_TIME))
-            return 0;
-        t = fr->server_timestamp_ms;
-    } else {
-        t = (fr->present & KVSP_FRAME_HAS_PRODUCER_TIME) ? fr->producer_timestamp_ms : fr->pts_ms;
-    }
-    return t >= o->window_from_ms && t <= o->window_to_ms;
+    return kvsp_window_contains(fr, o->window == KVSP_WINDOW_SERVER, o->window_from_ms,
+                                o->window_to_ms);
 }
 
 static int on_frame(void *user, const kvsp_frame *fr)

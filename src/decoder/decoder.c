@@ -173,15 +173,14 @@ static int in_window(const kvsp_decoder *d, const frame_meta *m)
     const kvsp_decode_options *o = &d->opts;
     if (o->window == KVSP_WINDOW_NONE)
         return 1;
-    double t;
-    if (o->window == KVSP_WINDOW_SERVER) {
-        if (!(m->present & KVSP_FRAME_HAS_SERVER_TIME))
-            return 0;
-        t = m->server_ms;
-    } else {
-        t = (m->present & KVSP_FRAME_HAS_PRODUCER_TIME) ? m->producer_ms : m->pts_ms;
-    }
-    return t >= o->window_from_ms && t <= o->window_to_ms;
+    /* The frame's times as it had them, for the one window rule. */
+    kvsp_frame f = {0};
+    f.present = m->present;
+    f.pts_ms = m->pts_ms;
+    f.producer_timestamp_ms = m->producer_ms;
+    f.server_timestamp_ms = m->server_ms;
+    return kvsp_window_contains(&f, o->window == KVSP_WINDOW_SERVER, o->window_from_ms,
+                                o->window_to_ms);
 }
 
 static int keep_picture(kvsp_decoder *d, const frame_meta *m)

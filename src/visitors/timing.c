@@ -40,6 +40,35 @@ int kvsp_block_time_ms(const kvsp_fragment *f, int64_t cluster_tc, int16_t rel, 
     return KVSP_OK;
 }
 
+int kvsp_window_contains(const kvsp_frame *f, int server, double from_ms, double to_ms)
+{
+    double t;
+    if (kvsp_frame_time_ms(f, server, &t) != KVSP_OK)
+        return 0; /* no time on that timeline: outside any window */
+    return t >= from_ms && t <= to_ms;
+}
+
+int kvsp_window_overlaps_fragment(const kvsp_fragment *f, int server, double from_ms, double to_ms)
+{
+    if (!(f->present & KVSP_FRAGMENT_HAS_FRAMES))
+        return 0;
+    double scale = (double)f->info.timecode_scale / 1e6, base;
+    int64_t anchor = 0; /* the fragment timestamp is that of its Cluster */
+    if (server || (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP)) {
+        uint32_t need =
+            server ? KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP : KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP;
+        if (!(f->present & need) || !(f->present & KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE))
+            return 0;
+        base = (double)(server ? f->server_timestamp_ms : f->producer_timestamp_ms);
+        anchor = f->cluster_timecode;
+    } else {
+        base = 0;
+    }
+    double first = base + (double)(f->first_timecode - anchor) * scale;
+    double last = base + (double)(f->last_timecode - anchor) * scale;
+    return last >= from_ms && first <= to_ms;
+}
+
 int kvsp_ticks_to_ns(int64_t ticks, uint64_t timecode_scale, int64_t *ns)
 {
     return kvsp_ticks_to_ns_inline(ticks, timecode_scale, ns) == 0 ? KVSP_OK : KVSP_ERR_INVALID_ARG;

@@ -163,35 +163,17 @@ int cli_range_frame(const cli_input_options *o, const kvsp_frame *f)
 {
     if (!o->range)
         return 0;
-    double t;
-    if (cli_frame_time_ms(o, f, &t) != 0)
-        return -1; /* no time on that timeline: outside any range */
-    if (t < o->range_from_ms)
-        return -1;
-    return t > o->range_to_ms ? 1 : 0;
+    if (kvsp_window_contains(f, o->range_server, o->range_from_ms, o->range_to_ms))
+        return 0;
+    double t; /* outside: after the range (1) lets a reader stop early */
+    return cli_frame_time_ms(o, f, &t) == 0 && t > o->range_to_ms ? 1 : -1;
 }
 
 int cli_range_fragment(const cli_input_options *o, const kvsp_fragment *f)
 {
     if (!o->range)
         return 1;
-    if (!(f->present & KVSP_FRAGMENT_HAS_FRAMES))
-        return 0;
-    double scale = (double)f->info.timecode_scale / 1e6, base;
-    int64_t anchor = 0; /* the fragment timestamp is that of its Cluster */
-    if (o->range_server || (f->present & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP)) {
-        uint32_t need = o->range_server ? KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP
-                                        : KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP;
-        if (!(f->present & need) || !(f->present & KVSP_FRAGMENT_HAS_CLUSTER_TIMECODE))
-            return 0;
-        base = (double)(o->range_server ? f->server_timestamp_ms : f->producer_timestamp_ms);
-        anchor = f->cluster_timecode;
-    } else {
-        base = 0;
-    }
-    double first = base + (double)(f->first_timecode - anchor) * scale;
-    double last = base + (double)(f->last_timecode - anchor) * scale;
-    return last >= o->range_from_ms && first <= o->range_to_ms;
+    return kvsp_window_overlaps_fragment(f, o->range_server, o->range_from_ms, o->range_to_ms);
 }
 
 int cli_block_time_ms(const cli_input_options *o, const kvsp_fragment *f, int64_t cluster_tc,
