@@ -10,7 +10,6 @@ usage: merge_mp4_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 KVSP is the lean `kvsp`: MP4 output runs in kvsp-full, which it execs.
 """
 import hashlib
-import http.server
 import json
 import os
 import re
@@ -19,11 +18,10 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
-import urllib.parse
 from fractions import Fraction
 
+import headless_page
 import independent_mkv
 import kvsp_testing
 import waiting
@@ -432,53 +430,19 @@ v.addEventListener('timeupdate', () => {
 </script></body></html>"""
 
 
-class Reports(http.server.BaseHTTPRequestHandler):
-    """The page's one report: GET /report?JSON."""
-
-    def do_GET(self):
-        path, _, query = self.path.partition('?')
-        if path == '/report':
-            self.server.reports.append(json.loads(urllib.parse.unquote(query)))
-            self.server.reported.set()
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 class Browser(unittest.TestCase):
     """Chromium, headless, plays the MP4 in a <video> element (page and file from file://): the
     page reports its duration and that currentTime advances to a server on 127.0.0.1, which the
     test waits for (up to waiting.HANG_S); then Chromium is stopped and the server shut down."""
 
     def play(self, video):
-        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Reports)
-        server.reports, server.reported = [], threading.Event()
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         page = tmp('page_%s.html' % os.path.basename(video))
-        with open(page, 'w') as f:
-            f.write(PAGE % {'video': os.path.basename(video),
-                            'report': 'http://127.0.0.1:%d/report' % server.server_address[1]})
-        profile = tempfile.mkdtemp(dir=TMP)
-        browser = subprocess.Popen([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                                    '--user-data-dir=' + profile, '--autoplay-policy=no-user-gesture-required',
-                                    '--allow-file-access-from-files', 'file://' + page],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            reported = server.reported.wait(waiting.HANG_S)
-        finally:
-            browser.terminate()
-            try:
-                _, err = browser.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                _, err = browser.communicate()
-            server.shutdown()
-            server.server_close()
-        self.assertTrue(reported, 'no report from the page in %d s: %s' % (waiting.HANG_S, err[-2000:]))
-        state = server.reports[0]
+        with headless_page.ReportServer() as reports:
+            with open(page, 'w') as f:
+                f.write(PAGE % {'video': os.path.basename(video), 'report': reports.url})
+            reported, err = headless_page.run_page(CHROMIUM, page, TMP, reports)
+        self.assertTrue(reported, 'no report from the page in %d s: %s' % (waiting.HANG_S, err))
+        state = reports.reports[0]
         self.assertNotIn('error', state, state)
         return state
 

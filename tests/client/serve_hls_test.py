@@ -17,7 +17,6 @@ points to, checked by independent clients.
 usage: serve_hls_test.py KVSP RESOURCES_DIR CAPTURES_DIR NPM_CACHE PART
 """
 import datetime
-import http.server
 import json
 import os
 import re
@@ -25,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 import urllib.error
 import urllib.parse
@@ -33,6 +31,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import headless_page  # noqa: E402
 import kvsp_server  # noqa: E402
 import kvsp_testing  # noqa: E402
 import waiting  # noqa: E402
@@ -489,19 +488,6 @@ function picture(video) {  // the mean and largest brightness of the frame shown
 </script></body></html>"""
 
 
-class Reports(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        path, _, query = self.path.partition('?')
-        if path == '/report':
-            self.server.reports.append(json.loads(urllib.parse.unquote(query)))
-            self.server.reported.set()
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def hls_js():
     """hls.js from the npm registry, installed once into NPM_CACHE."""
     path = os.path.join(NPM_CACHE, 'node_modules', 'hls.js', 'dist', 'hls.min.js')
@@ -522,32 +508,14 @@ class Browser(unittest.TestCase):
     127.0.0.1; the test waits for the report up to waiting.HANG_S."""
 
     def play(self, server, stream, mode, advance, selector):
-        reports = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Reports)
-        reports.reports, reports.reported = [], threading.Event()
-        threading.Thread(target=reports.serve_forever, daemon=True).start()
         page = os.path.join(TMP, 'page_%s_%s.html' % (stream, mode))
-        with open(page, 'w') as f:
-            f.write(PAGE % {'hlsjs': 'file://' + HLS_JS, 'stream': stream, 'mode': mode, 'selector': selector,
-                            'endpoint': server.url, 'start': BASE - 1, 'end': BASE + 3600,
-                            'advance': advance,
-                            'report': 'http://127.0.0.1:%d/report' % reports.server_address[1]})
-        browser = subprocess.Popen([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                                    '--user-data-dir=' + tempfile.mkdtemp(dir=TMP),
-                                    '--autoplay-policy=no-user-gesture-required',
-                                    '--allow-file-access-from-files', 'file://' + page],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            reported = reports.reported.wait(waiting.HANG_S)
-        finally:
-            browser.terminate()
-            try:
-                _, err = browser.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                _, err = browser.communicate()
-            reports.shutdown()
-            reports.server_close()
-        self.assertTrue(reported, 'no report from the page in %d s: %s' % (waiting.HANG_S, err[-2000:]))
+        with headless_page.ReportServer() as reports:
+            with open(page, 'w') as f:
+                f.write(PAGE % {'hlsjs': 'file://' + HLS_JS, 'stream': stream, 'mode': mode,
+                                'selector': selector, 'endpoint': server.url, 'start': BASE - 1,
+                                'end': BASE + 3600, 'advance': advance, 'report': reports.url})
+            reported, err = headless_page.run_page(CHROMIUM, page, TMP, reports)
+        self.assertTrue(reported, 'no report from the page in %d s: %s' % (waiting.HANG_S, err))
         state = reports.reports[0]
         print('%s %s: %s' % (stream, mode, json.dumps(state)), flush=True)
         self.assertNotIn('error', state, state)
