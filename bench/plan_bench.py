@@ -23,13 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import kvsp_server  # noqa: E402
 
 BASE = 1700000000  # kvsp serve's default start time
-TICK = os.sysconf('SC_CLK_TCK')
 
-
-def cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
 def main():
@@ -50,14 +44,14 @@ def main():
     try:
         plan = os.path.join(tmp, 'plan.jsonl')
         for run in range(a.runs):
-            before = cpu_seconds(server.proc.pid)
+            before = kvsp_server.cpu_seconds(server.proc.pid)
             r = subprocess.run(['/usr/bin/time', '-f', '%e %U %S %M', a.kvsp, 'plan', '--stream', 'cam',
                                 '--from', str(BASE), '--to', str(BASE + a.days * 86400),
                                 '--endpoint-url', server.url, '-o', plan],
                                env=env, capture_output=True, timeout=600)
             if r.returncode != 0:
                 sys.exit(r.stderr.decode(errors='replace'))
-            served = cpu_seconds(server.proc.pid) - before
+            served = kvsp_server.cpu_seconds(server.proc.pid) - before
             wall, user, sys_, rss_kb = r.stderr.decode().strip().splitlines()[-1].split()
             with open(plan) as f:
                 header = json.loads(f.readline())

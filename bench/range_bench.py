@@ -29,13 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import kvsp_server  # noqa: E402
 
 BASE = 1700000000  # kvsp serve's default start time
-TICK = os.sysconf('SC_CLK_TCK')
 
-
-def cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def measure(a, env, tmp, pace):
@@ -49,7 +43,7 @@ def measure(a, env, tmp, pace):
         to = BASE + a.repeat * 16
         out = os.path.join(tmp, 'fragments.jsonl')
         for n in a.parallel:
-            before = cpu_seconds(server.proc.pid)
+            before = kvsp_server.cpu_seconds(server.proc.pid)
             with open(out, 'wb') as f:
                 r = subprocess.run(['/usr/bin/time', '-f', '%e %U %S %M', a.kvsp, 'fragments',
                                     '--endpoint-url', server.url, '--stream', 'cam', '--from', str(BASE),
@@ -57,7 +51,7 @@ def measure(a, env, tmp, pace):
                                    env=env, stdout=f, stderr=subprocess.PIPE, timeout=900)
             if r.returncode != 0:
                 sys.exit(r.stderr.decode(errors='replace'))
-            served = cpu_seconds(server.proc.pid) - before
+            served = kvsp_server.cpu_seconds(server.proc.pid) - before
             with open(out) as f:
                 lines = sum(1 for _ in f)
             if lines != a.repeat * 8:

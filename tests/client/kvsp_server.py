@@ -103,3 +103,11 @@ class Forwarder:
 
     def close(self):
         self.sock.close()
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a live process so far (/proc), e.g. a
+    served kvsp serve's, for the benchmarks that report the server's CPU."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')  # utime, stime
