@@ -29,5 +29,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   python3-boto3 \
   slurm-wlm munge \
   python3-yaml \
-  npm \
   >/dev/null
+# npm (hls.js for the HLS browser test comes from the npm registry): Debian's
+# package unless the machine has its own Node.js and npm, which Debian's npm
+# conflicts with (a nodesource nodejs, as on the CI machines).
+command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
