@@ -309,7 +309,8 @@ static int hold(kvsp_merge_clip *m, const void *data, size_t len)
         size_t drop = (size_t)(m->key_start - m->held_base);
         if (drop > m->held_len)
             drop = m->held_len;
-        memmove(m->held, m->held + drop, m->held_len - drop);
+        if (drop < m->held_len) /* (nothing held yet: held is NULL, no move) */
+            memmove(m->held, m->held + drop, m->held_len - drop);
         m->held_len -= drop;
         m->held_base += drop;
     }
