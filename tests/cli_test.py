@@ -6,6 +6,7 @@ usage: cli_test.py KVSP RESOURCES_DIR [CAPTURES_DIR]
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,8 +49,8 @@ class ExitStatus(unittest.TestCase):
         top = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'CMakeLists.txt')
         with open(top) as f:
             declared = re.search(r'project\(kvsparser VERSION ([0-9.]+)', f.read()).group(1)
-        full = os.path.join(os.path.dirname(KVSP), 'kvsp-full')
-        for exe in [KVSP] + ([full] if os.path.exists(full) else []):
+        others = [os.path.join(os.path.dirname(KVSP), n) for n in ('kvsp-full', 'kvsp-decode')]
+        for exe in [KVSP] + [e for e in others if os.path.exists(e)]:
             r = subprocess.run([exe, '--version'], capture_output=True, timeout=60)
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b'kvsp %s\n' % declared.encode(), b''), exe)
 
@@ -184,6 +185,56 @@ class Resync(unittest.TestCase):
         clean = [json.loads(line) for line in run('inspect', '--json', '-', stdin=data).stdout.splitlines()]
         count = lambda evs: sum(1 for e in evs if e.get('name') == 'SimpleBlock')
         self.assertEqual(count(events), count(clean))
+
+
+class Delegation(unittest.TestCase):
+    """The front hands commands that need only the decoder to kvsp-decode,
+    else to kvsp-full, and kvsp-decode hands on what it lacks to kvsp-full
+    (cli_delegate.c): each is looked for beside the executable, so copies
+    of some of them into a directory show which one ran."""
+
+    def setUp(self):
+        self.build = os.path.dirname(KVSP)
+        for name in ('kvsp-full', 'kvsp-decode'):
+            if not os.path.exists(os.path.join(self.build, name)):
+                self.skipTest('no %s in this build' % name)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def run_with(self, present, exe, *args):
+        """exe run from a directory that holds only the executables named in present."""
+        d = tempfile.mkdtemp(dir=self.tmp.name)
+        for name in present:
+            shutil.copy2(os.path.join(self.build, name), d)
+        return subprocess.run([os.path.join(d, exe), *args], capture_output=True, timeout=120)
+
+    def test_decoder_commands_in_kvsp_decode_or_kvsp_full(self):
+        args = ('frames', '--framemd5', '--keyframes', sample())
+        expected = subprocess.run([os.path.join(self.build, 'kvsp-full'), *args],
+                                  capture_output=True, timeout=120)
+        self.assertEqual(expected.returncode, 0)
+        self.assertIn(b'MD5', expected.stdout)
+        for present in (['kvsp', 'kvsp-decode'], ['kvsp', 'kvsp-full']):
+            r = self.run_with(present, 'kvsp', *args)
+            self.assertEqual((r.returncode, r.stdout), (0, expected.stdout), present)
+        r = self.run_with(['kvsp'], 'kvsp', *args)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b'kvsp-full, which is not installed', r.stderr)
+
+    def test_other_commands_go_to_kvsp_full(self):
+        # MP4 and the client are kvsp-full's alone, from the front and from kvsp-decode.
+        out = os.path.join(self.tmp.name, 'clip.mp4')
+        r = self.run_with(['kvsp', 'kvsp-decode'], 'kvsp', 'merge', sample(), '-o', out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b'kvsp-full, which is not installed', r.stderr)
+        full_help = subprocess.run([os.path.join(self.build, 'kvsp-full'), 'get-media', '--help'],
+                                   capture_output=True, timeout=60)
+        self.assertEqual(full_help.returncode, 0)
+        r = self.run_with(['kvsp-decode', 'kvsp-full'], 'kvsp-decode', 'get-media', '--help')
+        self.assertEqual((r.returncode, r.stdout), (0, full_help.stdout))
+        r = self.run_with(['kvsp-decode'], 'kvsp-decode', 'get-media', '--help')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b'kvsp-full, which is not installed', r.stderr)
 
 
 if __name__ == '__main__':

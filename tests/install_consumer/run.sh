@@ -25,6 +25,17 @@ needed=$(readelf -d "$prefix/bin/kvsp" | grep NEEDED || true)
 if grep -Eq 'avcodec|curl|crypto|microhttpd|kvsparser-(client|decoder)' <<<"$needed"; then
   echo "the kvsp front links more than the core:"; echo "$needed"; exit 1
 fi
+# kvsp-decode, the front with the decoder only, loads no more than that.
+if [ -x "$build_dir/kvsp-decode" ]; then
+  decode_exe="$prefix/libexec/kvsparser/kvsp-decode"
+  test -x "$decode_exe" || { echo "kvsp-decode is not installed"; exit 1; }
+  # ldd: what it loads, through its libraries too (the link drops unused ones)
+  loaded=$(ldd "$decode_exe")
+  grep -q libavcodec <<<"$loaded" || { echo "kvsp-decode does not load libavcodec?"; exit 1; }
+  if grep -Eq 'avformat|curl|libssl|microhttpd|jansson|kvsparser-(client|mp4)' <<<"$loaded"; then
+    echo "kvsp-decode loads more than the decoder:"; echo "$loaded"; exit 1
+  fi
+fi
 fixture="$src_dir/../resources/h264_blockgroups.mkv"
 "$prefix/bin/kvsp" merge "$fixture" -o "$work/merged.mkv" 2>/dev/null
 test -s "$work/merged.mkv"
