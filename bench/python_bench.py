@@ -11,14 +11,22 @@ wall clock and by CPU time (the thread's for parsing, which runs on it with
 the GIL released; the process's, every decoder thread included, for
 decoding), which a shared, loaded machine disturbs less.
 
-Parsing: N copies of the capture output_get_media.mkv chained in memory
-(default 20: 50 MB, 6,000 frames, 100 fragments), fed in 64 KiB chunks:
+Parsing: N copies of the capture output_get_media.mkv chained (default
+100: 250 MB, 30,000 frames, 500 fragments; longer passes are steadier on a
+loaded machine), in 64 KiB chunks, from memory:
 
   c-consumer     kvsp_bench --case consumer (reader + fragment + frame
                  visitors in C), when --kvsp-bench is given
   py-frames      kvsp.frames(): one Frame object per frame
   py-frames-data the same, touching frame.data (a memoryview) of each
   py-fragments   kvsp.fragments(): one Fragment per fragment, no frame objects
+
+and from the file (written to a temporary directory, so in the page cache):
+
+  c-consumer-file    kvsp_bench --case consumer --source read: read(2) of
+                     64 KiB chunks into one buffer, fed to the consumer
+  py-frames-file     kvsp.frames(path), which the parser reads itself
+  py-fragments-file  kvsp.fragments(path)
 
 Decoding and extraction for ML (issue 24): the capture 4 times with
 increasing timestamps (bench/make_inputs.py's concat, ffmpeg -f concat -c
@@ -147,7 +155,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--kvsp-bench")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--copies", type=int, default=20)
+    ap.add_argument("--copies", type=int, default=100)
     ap.add_argument("--capture", default=CAPTURE)
     ap.add_argument("--before")
     ap.add_argument("--only", choices=["parse", "decode"])
@@ -162,17 +170,19 @@ def main():
     # frames or pictures, or (wall s, CPU s, count) measured by a child
     cases = {}
     if args.only != "decode":
+        chained = os.path.join(tmpdir.name, "chain.mkv")
+        with open(chained, "wb") as f:
+            f.write(data)
         if args.kvsp_bench:
-            chained = os.path.join(tmpdir.name, "chain.mkv")
-            with open(chained, "wb") as f:
-                f.write(data)
-
-            def c_consumer():
-                out = subprocess.run([args.kvsp_bench, "--case", "consumer", "--chunk", str(CHUNK), "--repeat",
-                                      "1", chained], check=True, capture_output=True).stdout
-                r = json.loads(out)
-                return r["seconds"][0], r["cpu_seconds"][0], r["frames"]
-            cases["c-consumer"] = (c_consumer, len(data), None)
+            def c_consumer(source):
+                def run():
+                    out = subprocess.run([args.kvsp_bench, "--case", "consumer", "--chunk", str(CHUNK), "--repeat",
+                                          "1", "--source", source, chained], check=True, capture_output=True).stdout
+                    r = json.loads(out)
+                    return r["seconds"][0], r["cpu_seconds"][0], r["frames"]
+                return run
+            cases["c-consumer"] = (c_consumer("mem"), len(data), None)
+            cases["c-consumer-file"] = (c_consumer("read"), len(data), None)
         if args.before:
             def child(path, case):
                 def run():
@@ -190,6 +200,9 @@ def main():
                                    time.thread_time)
         cases["py-fragments"] = (lambda: sum(f.frames for f in kvsp.fragments(chunks(data))), len(data),
                                  time.thread_time)
+        cases["py-frames-file"] = (lambda: sum(1 for _ in kvsp.frames(chained, chunk_size=CHUNK)), len(data), time.thread_time)
+        cases["py-fragments-file"] = (lambda: sum(f.frames for f in kvsp.fragments(chained, chunk_size=CHUNK)), len(data),
+                                      time.thread_time)
     pairs = []
     if args.only != "parse" and kvsp.have_decoder:
         video = decode_input(args.capture, tmpdir.name)
@@ -253,6 +266,8 @@ def main():
     if "c-consumer" in rows:
         for k in ("py-frames", "py-frames-data", "py-fragments"):
             ratios[k + "/c"] = ratio("c-consumer", k)
+        for k in ("py-frames-file", "py-fragments-file"):
+            ratios[k + "/c-file"] = ratio("c-consumer-file", k)
     for k in ("py-frames", "py-frames-data", "py-fragments"):
         if "before-" + k in rows:
             ratios[k + " after/before"] = ratio("before-" + k, "after-" + k)
