@@ -75,7 +75,8 @@ int kvsp_py_file_init(kvsp_py_file *f, PyObject *file, int own, size_t chunk_siz
     return 0;
 }
 
-Py_ssize_t kvsp_py_file_read(kvsp_py_file *f, const unsigned char **data)
+Py_ssize_t kvsp_py_file_read(kvsp_py_file *f, const unsigned char **data,
+                             void (*then)(void *, const unsigned char *, size_t), void *user)
 {
     if (!f->file) {
         PyErr_SetString(PyExc_ValueError, "read of a closed kvsp file source");
@@ -88,6 +89,8 @@ Py_ssize_t kvsp_py_file_read(kvsp_py_file *f, const unsigned char **data)
         PyThreadState *ts = PyEval_SaveThread();
         n = f->pos < 0 ? read(f->fd, f->buf, f->cap) : pread(f->fd, f->buf, f->cap, (off_t)f->pos);
         int err = errno;
+        if (n > 0 && then)
+            then(user, f->buf, (size_t)n);
         PyEval_RestoreThread(ts);
         if (n >= 0)
             break;

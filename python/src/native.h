@@ -82,8 +82,10 @@ typedef struct kvsp_py_file {
 int kvsp_py_file_init(kvsp_py_file *f, PyObject *file, int own, size_t chunk_size);
 /* The next chunk into f's buffer (valid until the next read), read with
  * the GIL released: its length, 0 at the end of the file, -1 with an
- * exception. */
-Py_ssize_t kvsp_py_file_read(kvsp_py_file *f, const unsigned char **data);
+ * exception. then (or NULL) is called with the chunk before the GIL is
+ * taken back, so must not touch Python. */
+Py_ssize_t kvsp_py_file_read(kvsp_py_file *f, const unsigned char **data,
+                             void (*then)(void *, const unsigned char *, size_t), void *user);
 /* Ends the reading (idempotent): closes an owned file, else seeks a
  * BufferedReader to after what was read. -1 with an exception. */
 int kvsp_py_file_close(kvsp_py_file *f);
