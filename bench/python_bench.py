@@ -53,8 +53,9 @@ number of pictures:
 
 With --before DIR (the python/ folder of another build of the package,
 e.g. a copy taken before a change), the cases before-py-frames,
-before-py-frames-data and before-py-fragments run it, and the after-*
-ones this build's, the same way: each pass in a child process over the same
+before-py-frames-data, before-py-fragments, before-py-frames-file and
+before-py-fragments-file run it, and the after-* ones this build's, the
+same way: each pass in a child process over the same
 bytes (its second pass timed, CPU time of the thread), interleaved.
 
 Prints a table and one JSON line. Machines are shared and noisy: compare
@@ -73,6 +74,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURE = os.path.join(HERE, "..", "..", "shared", "kvs-captures", "output_get_media.mkv")
 CHUNK = 1 << 16
+PY_PARSE = ("py-frames", "py-frames-data", "py-fragments", "py-frames-file", "py-fragments-file")
 
 
 def chunks(data):
@@ -80,14 +82,16 @@ def chunks(data):
     return (view[i:i + CHUNK] for i in range(0, len(view), CHUNK))
 
 
-def worker(path, case, capture, copies):
+def worker(path, case, capture, copies, chained):
     """One child of --before: the case timed on its second pass."""
     sys.path.insert(0, path)
     import kvsp
     data = open(capture, "rb").read() * copies
     fn = {"py-frames": lambda: sum(1 for _ in kvsp.frames(chunks(data))),
           "py-frames-data": lambda: sum(len(f.data) > 0 for f in kvsp.frames(chunks(data))),
-          "py-fragments": lambda: sum(f.frames for f in kvsp.fragments(chunks(data)))}[case]
+          "py-fragments": lambda: sum(f.frames for f in kvsp.fragments(chunks(data))),
+          "py-frames-file": lambda: sum(1 for _ in kvsp.frames(chained, chunk_size=CHUNK)),
+          "py-fragments-file": lambda: sum(f.frames for f in kvsp.fragments(chained, chunk_size=CHUNK))}[case]
     fn()
     t = time.thread_time()
     n = fn()
@@ -149,8 +153,8 @@ def decode_input(capture, tmpdir):
 
 
 def main():
-    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
-        return worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    if len(sys.argv) == 7 and sys.argv[1] == "--worker":
+        return worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6])
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--kvsp-bench")
@@ -187,11 +191,12 @@ def main():
             def child(path, case):
                 def run():
                     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", path, case,
-                                          args.capture, str(args.copies)], check=True, capture_output=True).stdout
+                                          args.capture, str(args.copies), chained], check=True,
+                                         capture_output=True).stdout
                     r = json.loads(out)
                     return r["seconds"], r["seconds"], r["frames"]
                 return run
-            for case in ("py-frames", "py-frames-data", "py-fragments"):
+            for case in PY_PARSE:
                 cases["before-" + case] = (child(os.path.abspath(args.before), case), len(data), None)
                 cases["after-" + case] = (child(os.path.join(os.path.abspath(args.build), "python"), case),
                                           len(data), None)
@@ -268,7 +273,7 @@ def main():
             ratios[k + "/c"] = ratio("c-consumer", k)
         for k in ("py-frames-file", "py-fragments-file"):
             ratios[k + "/c-file"] = ratio("c-consumer-file", k)
-    for k in ("py-frames", "py-frames-data", "py-fragments"):
+    for k in PY_PARSE:
         if "before-" + k in rows:
             ratios[k + " after/before"] = ratio("before-" + k, "after-" + k)
     mismatch = []
