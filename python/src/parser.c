@@ -192,6 +192,16 @@ static void parser_dealloc(PyObject *self)
     Py_XDECREF(p->number);
     Py_XDECREF(p->source);
     Py_XDECREF(p->convert);
+    /* An iteration dropped before its end: the file is closed (a path's)
+     * or left after what was read, as a dropped generator of its chunks
+     * would leave it, not to the file object's own finalizer (which warns). */
+    if (p->file.file) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (kvsp_py_file_close(&p->file) < 0)
+            PyErr_WriteUnraisable(self);
+        PyErr_Restore(type, value, tb);
+    }
     kvsp_py_file_clear(&p->file);
     kvsp_composite_destroy(p->composite);
     kvsp_frame_visitor_destroy(p->frames);

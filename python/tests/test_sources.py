@@ -192,20 +192,28 @@ def test_native_file_reading_equals_chunks_from_python(path):
         with open(path, "rb") as f:
             f.seek(skip)
             assert read_all(f, chunk_size=5000) == read_all(data[skip:])
-    # Closed, not left to be collected (which would warn).
-    for stop_early in (True, False):
+    # Closed, not left to the file's finalizer (which would warn): at the
+    # end, on close() and when the iteration is dropped.
+    for how in ("end", "close", "drop"):
         items = kvsp.read(path)
         next(items)
         assert fd_count() == fds + 1
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if stop_early:
-                items.close()
-            else:
+            if how == "end":
                 assert sum(1 for _ in _until_error(items))
+            elif how == "close":
+                items.close()
+            del items
             gc.collect()
-        assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
-        assert fd_count() == fds
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)], how
+        assert fd_count() == fds, how
+    # A file object whose iteration is dropped is left after what was read.
+    with open(path, "rb") as f:
+        items = kvsp.read(f, chunk_size=1000)
+        next(items)
+        del items
+        assert f.tell() >= 1000
 
 
 def _until_error(items):
