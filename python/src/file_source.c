@@ -55,10 +55,6 @@ static int file_open(kvsp_py_file *f)
 int kvsp_py_file_init(kvsp_py_file *f, PyObject *file, int own, size_t chunk_size)
 {
     kvsp_py_file_clear(f);
-    if (chunk_size == 0) {
-        PyErr_SetString(PyExc_ValueError, "chunk_size must be positive");
-        return -1;
-    }
     PyObject *io = PyImport_ImportModule("io");
     f->fileio_type = io ? PyObject_GetAttrString(io, "FileIO") : NULL;
     Py_XDECREF(io);

@@ -70,7 +70,8 @@ int kvsp_py_add_frame(PyObject *module);
 /* A file read by the parser itself (file_source.c): a path's opener
  * (own: opened on the first read, closed at the end), an io.FileIO (read
  * with read(2)) or a seekable io.BufferedReader (pread(2) from its tell(),
- * sought after what was read at the end). Zeroed, then init. */
+ * sought after what was read at the end). Zeroed, then init (chunk_size
+ * > 0). */
 typedef struct kvsp_py_file {
     PyObject *file; /* the file object, or (own, before the first read) its opener */
     PyObject *fileio_type;

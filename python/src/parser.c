@@ -405,8 +405,11 @@ static PyObject *parser_iterate(PyObject *self, PyObject *args)
         return NULL;
     if (source != Py_None && !PyIter_Check(source))
         return PyErr_Format(PyExc_TypeError, "source must be an iterator of chunks");
-    Py_XSETREF(p->source, source == Py_None ? NULL : Py_NewRef(source));
+    /* A native file of an earlier iteration ends as at its end. */
+    if (p->file.file && kvsp_py_file_close(&p->file) < 0)
+        return NULL;
     kvsp_py_file_clear(&p->file);
+    Py_XSETREF(p->source, source == Py_None ? NULL : Py_NewRef(source));
     p->convert_in_c = convert == Py_None ? 0 : kvsp_py_fragment_model(convert);
     if (p->convert_in_c < 0)
         return NULL;
@@ -430,9 +433,9 @@ static PyObject *parser_iterate_file(PyObject *self, PyObject *args)
     Py_XDECREF(none);
     if (!r)
         return NULL;
+    if (chunk_size <= 0)
+        PyErr_SetString(PyExc_ValueError, "chunk_size must be positive");
     if (chunk_size <= 0 || kvsp_py_file_init(&p->file, file, own, (size_t)chunk_size) < 0) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "chunk_size must be positive");
         Py_DECREF(r);
         return NULL;
     }

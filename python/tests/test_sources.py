@@ -221,3 +221,23 @@ def _until_error(items):
         yield from items
     except kvsp.Error:
         pass
+
+
+def test_a_native_file_is_closed_when_its_parser_iterates_something_else():
+    """The native parser given another source closes the file it was reading
+    (kvsp.Reader's parser is never given a file; this is the parser's own
+    contract)."""
+    import functools
+    from kvsp import _native
+    path = resolve(FILES[-1])
+    fds = fd_count()
+    p = _native.Parser()
+    it = p.iterate_file(functools.partial(open, path, "rb", buffering=0), True, 1000, None)
+    next(it)
+    assert fd_count() == fds + 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p.iterate(None, None)
+        gc.collect()
+    assert fd_count() == fds
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
