@@ -11,14 +11,22 @@ wall clock and by CPU time (the thread's for parsing, which runs on it with
 the GIL released; the process's, every decoder thread included, for
 decoding), which a shared, loaded machine disturbs less.
 
-Parsing: N copies of the capture output_get_media.mkv chained in memory
-(default 20: 50 MB, 6,000 frames, 100 fragments), fed in 64 KiB chunks:
+Parsing: N copies of the capture output_get_media.mkv chained (default
+100: 250 MB, 30,000 frames, 500 fragments; longer passes are steadier on a
+loaded machine), in 64 KiB chunks, from memory:
 
   c-consumer     kvsp_bench --case consumer (reader + fragment + frame
                  visitors in C), when --kvsp-bench is given
   py-frames      kvsp.frames(): one Frame object per frame
   py-frames-data the same, touching frame.data (a memoryview) of each
   py-fragments   kvsp.fragments(): one Fragment per fragment, no frame objects
+
+and from the file (written to a temporary directory, so in the page cache):
+
+  c-consumer-file    kvsp_bench --case consumer --source read: read(2) of
+                     64 KiB chunks into one buffer, fed to the consumer
+  py-frames-file     kvsp.frames(path), which the parser reads itself
+  py-fragments-file  kvsp.fragments(path)
 
 Decoding and extraction for ML (issue 24): the capture 4 times with
 increasing timestamps (bench/make_inputs.py's concat, ffmpeg -f concat -c
@@ -45,8 +53,9 @@ number of pictures:
 
 With --before DIR (the python/ folder of another build of the package,
 e.g. a copy taken before a change), the cases before-py-frames,
-before-py-frames-data and before-py-fragments run it, and the after-*
-ones this build's, the same way: each pass in a child process over the same
+before-py-frames-data, before-py-fragments, before-py-frames-file and
+before-py-fragments-file run it, and the after-* ones this build's, the
+same way: each pass in a child process over the same
 bytes (its second pass timed, CPU time of the thread), interleaved.
 
 Prints a table and one JSON line. Machines are shared and noisy: compare
@@ -65,6 +74,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURE = os.path.join(HERE, "..", "..", "shared", "kvs-captures", "output_get_media.mkv")
 CHUNK = 1 << 16
+PY_PARSE = ("py-frames", "py-frames-data", "py-fragments", "py-frames-file", "py-fragments-file")
 
 
 def chunks(data):
@@ -72,14 +82,16 @@ def chunks(data):
     return (view[i:i + CHUNK] for i in range(0, len(view), CHUNK))
 
 
-def worker(path, case, capture, copies):
+def worker(path, case, capture, copies, chained):
     """One child of --before: the case timed on its second pass."""
     sys.path.insert(0, path)
     import kvsp
     data = open(capture, "rb").read() * copies
     fn = {"py-frames": lambda: sum(1 for _ in kvsp.frames(chunks(data))),
           "py-frames-data": lambda: sum(len(f.data) > 0 for f in kvsp.frames(chunks(data))),
-          "py-fragments": lambda: sum(f.frames for f in kvsp.fragments(chunks(data)))}[case]
+          "py-fragments": lambda: sum(f.frames for f in kvsp.fragments(chunks(data))),
+          "py-frames-file": lambda: sum(1 for _ in kvsp.frames(chained, chunk_size=CHUNK)),
+          "py-fragments-file": lambda: sum(f.frames for f in kvsp.fragments(chained, chunk_size=CHUNK))}[case]
     fn()
     t = time.thread_time()
     n = fn()
@@ -141,13 +153,13 @@ def decode_input(capture, tmpdir):
 
 
 def main():
-    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
-        return worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    if len(sys.argv) == 7 and sys.argv[1] == "--worker":
+        return worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6])
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--kvsp-bench")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--copies", type=int, default=20)
+    ap.add_argument("--copies", type=int, default=100)
     ap.add_argument("--capture", default=CAPTURE)
     ap.add_argument("--before")
     ap.add_argument("--only", choices=["parse", "decode"])
@@ -162,26 +174,29 @@ def main():
     # frames or pictures, or (wall s, CPU s, count) measured by a child
     cases = {}
     if args.only != "decode":
+        chained = os.path.join(tmpdir.name, "chain.mkv")
+        with open(chained, "wb") as f:
+            f.write(data)
         if args.kvsp_bench:
-            chained = os.path.join(tmpdir.name, "chain.mkv")
-            with open(chained, "wb") as f:
-                f.write(data)
-
-            def c_consumer():
-                out = subprocess.run([args.kvsp_bench, "--case", "consumer", "--chunk", str(CHUNK), "--repeat",
-                                      "1", chained], check=True, capture_output=True).stdout
-                r = json.loads(out)
-                return r["seconds"][0], r["cpu_seconds"][0], r["frames"]
-            cases["c-consumer"] = (c_consumer, len(data), None)
+            def c_consumer(source):
+                def run():
+                    out = subprocess.run([args.kvsp_bench, "--case", "consumer", "--chunk", str(CHUNK), "--repeat",
+                                          "1", "--source", source, chained], check=True, capture_output=True).stdout
+                    r = json.loads(out)
+                    return r["seconds"][0], r["cpu_seconds"][0], r["frames"]
+                return run
+            cases["c-consumer"] = (c_consumer("mem"), len(data), None)
+            cases["c-consumer-file"] = (c_consumer("read"), len(data), None)
         if args.before:
             def child(path, case):
                 def run():
                     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", path, case,
-                                          args.capture, str(args.copies)], check=True, capture_output=True).stdout
+                                          args.capture, str(args.copies), chained], check=True,
+                                         capture_output=True).stdout
                     r = json.loads(out)
                     return r["seconds"], r["seconds"], r["frames"]
                 return run
-            for case in ("py-frames", "py-frames-data", "py-fragments"):
+            for case in PY_PARSE:
                 cases["before-" + case] = (child(os.path.abspath(args.before), case), len(data), None)
                 cases["after-" + case] = (child(os.path.join(os.path.abspath(args.build), "python"), case),
                                           len(data), None)
@@ -190,6 +205,9 @@ def main():
                                    time.thread_time)
         cases["py-fragments"] = (lambda: sum(f.frames for f in kvsp.fragments(chunks(data))), len(data),
                                  time.thread_time)
+        cases["py-frames-file"] = (lambda: sum(1 for _ in kvsp.frames(chained, chunk_size=CHUNK)), len(data), time.thread_time)
+        cases["py-fragments-file"] = (lambda: sum(f.frames for f in kvsp.fragments(chained, chunk_size=CHUNK)), len(data),
+                                      time.thread_time)
     pairs = []
     if args.only != "parse" and kvsp.have_decoder:
         video = decode_input(args.capture, tmpdir.name)
@@ -253,7 +271,9 @@ def main():
     if "c-consumer" in rows:
         for k in ("py-frames", "py-frames-data", "py-fragments"):
             ratios[k + "/c"] = ratio("c-consumer", k)
-    for k in ("py-frames", "py-frames-data", "py-fragments"):
+        for k in ("py-frames-file", "py-fragments-file"):
+            ratios[k + "/c-file"] = ratio("c-consumer-file", k)
+    for k in PY_PARSE:
         if "before-" + k in rows:
             ratios[k + " after/before"] = ratio("before-" + k, "after-" + k)
     mismatch = []

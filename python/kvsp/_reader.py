@@ -7,7 +7,7 @@ from typing import Iterator, Optional, Union
 from . import _native
 from ._model import Fragment
 from ._range import Window, window_of
-from ._sources import DEFAULT_CHUNK_SIZE, chunks
+from ._sources import DEFAULT_CHUNK_SIZE, chunks, native_file
 
 Frame = _native.Frame
 _fragment = Fragment._from_dict
@@ -112,8 +112,14 @@ def read(source, options: Optional[ReadOptions] = None, *, frames=True, fragment
     # The native parser iterates itself (feeding it the chunks): no Python
     # frame per item. An exception (a BufferError for a view held past its
     # step) leaves it usable: drop the view and iterate on. close() closes
-    # the source (a file opened from a path).
-    items = r._parser.iterate(chunks(source, r.options.chunk_size), _fragment)
+    # the source (a file opened from a path). A path or a real file it
+    # reads itself (native_file).
+    size = r.options.chunk_size
+    native = native_file(source, size)
+    if native is not None:
+        items = r._parser.iterate_file(native[0], native[1], size, _fragment)
+    else:
+        items = r._parser.iterate(chunks(source, size), _fragment)
     w = window_of(source, window)
     return items if w is None else _cut(items, w)
 

@@ -7,43 +7,57 @@
 
 #include "kvsparser/fragment.h"
 
-/* The keys as interned str objects, made once: the keys are string
- * literals, so their address identifies them. PyDict_SetItemString would
- * make and intern a new str for every key of every fragment, a good part
- * of the cost of a fragment. */
-#define KEY_CACHE 64
-static struct {
-    const char *literal;
-    PyObject *key;
-} keys[KEY_CACHE];
+/* A kind of dict (a fragment, a track, a tag): its keys, in the order
+ * they appear, and its shape, a dict of these keys with None values. Each
+ * dict is a copy of the shape with its values replaced: copying a dict
+ * with a combined table is one copy of its keys table, where inserting key
+ * by key grew and rehashed the table on the way (about half the cost of a
+ * fragment's dict). The keys are interned once. */
+#define MAX_KEYS 24
+typedef struct {
+    const char *const *names;
+    int n;
+    PyObject *keys[MAX_KEYS];
+    PyObject *shape; /* kept for the life of the process, with the keys */
+} dict_kind;
 
-/* Borrowed; NULL when the cache is full (the caller falls back). */
-static PyObject *key_for(const char *literal)
+static int kind_ready(dict_kind *k)
+{
+    if (k->shape)
+        return 0;
+    PyObject *shape = PyDict_New();
+    for (int i = 0; shape && i < k->n; i++) {
+        if (!k->keys[i])
+            k->keys[i] = PyUnicode_InternFromString(k->names[i]);
+        if (!k->keys[i] || PyDict_SetItem(shape, k->keys[i], Py_None) < 0)
+            Py_CLEAR(shape);
+    }
+    k->shape = shape;
+    return shape ? 0 : -1;
+}
+
+/* The dict of kind k with values v (k->n new references, consumed; a NULL
+ * one is a failure, with its exception set: the values are made in one
+ * initializer, so the others were made too, which only running out of
+ * memory can cause). */
+static PyObject *make_dict(dict_kind *k, PyObject **v)
 {
     int i = 0;
-    for (; i < KEY_CACHE && keys[i].literal; i++)
-        if (keys[i].literal == literal)
-            return keys[i].key;
-    if (i == KEY_CACHE)
-        return NULL;
-    PyObject *k = PyUnicode_InternFromString(literal);
-    if (k) {
-        keys[i].literal = literal;
-        keys[i].key = k; /* kept for the life of the process */
+    while (i < k->n && v[i])
+        i++;
+    PyObject *d = i == k->n && kind_ready(k) == 0 ? PyDict_Copy(k->shape) : NULL;
+    for (i = 0; i < k->n; i++) {
+        if (d && PyDict_SetItem(d, k->keys[i], v[i]) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(v[i]);
     }
-    return k;
+    return d;
 }
 
-/* Steals value; -1 on failure (value NULL or insertion failed). */
-static int put(PyObject *d, const char *key, PyObject *value)
-{
-    if (!value)
-        return -1;
-    PyObject *k = key_for(key);
-    int rc = k ? PyDict_SetItem(d, k, value) : PyDict_SetItemString(d, key, value);
-    Py_DECREF(value);
-    return rc;
-}
+#define KIND(names)                                              \
+    {                                                            \
+        names, (int)(sizeof names / sizeof *names), {NULL}, NULL \
+    }
 
 static PyObject *opt_i64(int present, int64_t v)
 {
@@ -74,59 +88,66 @@ static PyObject *ticks_ms(int present, int64_t ticks, uint64_t scale)
     return kvsp_py_ms(ms);
 }
 
+static const char *const track_keys[] = {"number",
+                                         "type",
+                                         "codec_id",
+                                         "name",
+                                         "language",
+                                         "codec_private",
+                                         "default_duration_ns",
+                                         "width",
+                                         "height",
+                                         "display_width",
+                                         "display_height",
+                                         "sampling_frequency",
+                                         "output_sampling_frequency",
+                                         "channels",
+                                         "bit_depth"};
+static dict_kind track_kind = KIND(track_keys);
+_Static_assert(sizeof track_keys / sizeof *track_keys <= MAX_KEYS, "MAX_KEYS");
+
 static PyObject *track_dict(const kvsp_track *t)
 {
-    PyObject *d = PyDict_New();
     uint32_t p = t->present;
-    if (!d)
-        return NULL;
-    if (put(d, "number", opt_u64(p & KVSP_TRACK_HAS_NUMBER, t->number)) < 0 ||
-        put(d, "type",
-            (p & KVSP_TRACK_HAS_TYPE) ? PyUnicode_FromString(kvsp_track_type_name(t->type))
-                                      : Py_NewRef(Py_None)) < 0 ||
-        put(d, "codec_id", kvsp_py_cstring(t->codec_id)) < 0 ||
-        put(d, "name", kvsp_py_cstring(t->name)) < 0 ||
-        put(d, "language", kvsp_py_cstring(t->language)) < 0 ||
-        put(d, "codec_private",
-            t->codec_private ? PyBytes_FromStringAndSize((const char *)t->codec_private,
-                                                         (Py_ssize_t)t->codec_private_size)
-                             : Py_NewRef(Py_None)) < 0 ||
-        put(d, "default_duration_ns",
-            opt_u64(p & KVSP_TRACK_HAS_DEFAULT_DURATION, t->default_duration_ns)) < 0 ||
-        put(d, "width", opt_u64(p & KVSP_TRACK_HAS_PIXEL_WIDTH, t->pixel_width)) < 0 ||
-        put(d, "height", opt_u64(p & KVSP_TRACK_HAS_PIXEL_HEIGHT, t->pixel_height)) < 0 ||
-        put(d, "display_width", opt_u64(p & KVSP_TRACK_HAS_DISPLAY_WIDTH, t->display_width)) < 0 ||
-        put(d, "display_height", opt_u64(p & KVSP_TRACK_HAS_DISPLAY_HEIGHT, t->display_height)) <
-            0 ||
-        put(d, "sampling_frequency",
-            opt_double(p & KVSP_TRACK_HAS_SAMPLING_FREQUENCY, t->sampling_frequency)) < 0 ||
-        put(d, "output_sampling_frequency",
-            opt_double(p & KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY,
-                       t->output_sampling_frequency)) < 0 ||
-        put(d, "channels", opt_u64(p & KVSP_TRACK_HAS_CHANNELS, t->channels)) < 0 ||
-        put(d, "bit_depth", opt_u64(p & KVSP_TRACK_HAS_BIT_DEPTH, t->bit_depth)) < 0) {
-        Py_DECREF(d);
-        return NULL;
-    }
-    return d;
+    PyObject *v[] = {
+        opt_u64(p & KVSP_TRACK_HAS_NUMBER, t->number),
+        (p & KVSP_TRACK_HAS_TYPE) ? PyUnicode_FromString(kvsp_track_type_name(t->type))
+                                  : Py_NewRef(Py_None),
+        kvsp_py_cstring(t->codec_id),
+        kvsp_py_cstring(t->name),
+        kvsp_py_cstring(t->language),
+        t->codec_private ? PyBytes_FromStringAndSize((const char *)t->codec_private,
+                                                     (Py_ssize_t)t->codec_private_size)
+                         : Py_NewRef(Py_None),
+        opt_u64(p & KVSP_TRACK_HAS_DEFAULT_DURATION, t->default_duration_ns),
+        opt_u64(p & KVSP_TRACK_HAS_PIXEL_WIDTH, t->pixel_width),
+        opt_u64(p & KVSP_TRACK_HAS_PIXEL_HEIGHT, t->pixel_height),
+        opt_u64(p & KVSP_TRACK_HAS_DISPLAY_WIDTH, t->display_width),
+        opt_u64(p & KVSP_TRACK_HAS_DISPLAY_HEIGHT, t->display_height),
+        opt_double(p & KVSP_TRACK_HAS_SAMPLING_FREQUENCY, t->sampling_frequency),
+        opt_double(p & KVSP_TRACK_HAS_OUTPUT_SAMPLING_FREQUENCY, t->output_sampling_frequency),
+        opt_u64(p & KVSP_TRACK_HAS_CHANNELS, t->channels),
+        opt_u64(p & KVSP_TRACK_HAS_BIT_DEPTH, t->bit_depth),
+    };
+    _Static_assert(sizeof v / sizeof *v == sizeof track_keys / sizeof *track_keys, "one per key");
+    return make_dict(&track_kind, v);
 }
+
+static const char *const tag_keys[] = {"name", "value", "binary", "depth"};
+static dict_kind tag_kind = KIND(tag_keys);
+_Static_assert(sizeof tag_keys / sizeof *tag_keys <= MAX_KEYS, "MAX_KEYS");
 
 static PyObject *tag_dict(const kvsp_tag *t)
 {
-    PyObject *d = PyDict_New();
-    if (!d)
-        return NULL;
-    if (put(d, "name", kvsp_py_cstring(t->name)) < 0 ||
-        put(d, "value", kvsp_py_text(t->value, t->value_size)) < 0 ||
-        put(d, "binary",
-            t->binary
-                ? PyBytes_FromStringAndSize((const char *)t->binary, (Py_ssize_t)t->binary_size)
-                : Py_NewRef(Py_None)) < 0 ||
-        put(d, "depth", PyLong_FromUnsignedLong(t->depth)) < 0) {
-        Py_DECREF(d);
-        return NULL;
-    }
-    return d;
+    PyObject *v[] = {
+        kvsp_py_cstring(t->name),
+        kvsp_py_text(t->value, t->value_size),
+        t->binary ? PyBytes_FromStringAndSize((const char *)t->binary, (Py_ssize_t)t->binary_size)
+                  : Py_NewRef(Py_None),
+        PyLong_FromUnsignedLong(t->depth),
+    };
+    _Static_assert(sizeof v / sizeof *v == sizeof tag_keys / sizeof *tag_keys, "one per key");
+    return make_dict(&tag_kind, v);
 }
 
 /* The metadata classes of kvsp._model (Fragment, Track, Tag), when the
@@ -209,26 +230,38 @@ static unsigned char *scratch;
 static size_t scratch_len, scratch_cap;
 static int scratch_failed;
 
-static void add(const void *p, size_t n)
+/* Grows the scratch key for n more bytes, then appends them. */
+static void add_grown(const void *p, size_t n)
 {
     if (scratch_failed || n == 0)
         return;
-    if (n > scratch_cap - scratch_len) {
-        size_t cap = scratch_cap ? scratch_cap : 1024;
-        while (cap - scratch_len < n) {
-            if (cap > SIZE_MAX / 2) {
-                scratch_failed = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        unsigned char *b = PyMem_Realloc(scratch, cap);
-        if (!b) {
+    size_t cap = scratch_cap ? scratch_cap : 1024;
+    while (cap - scratch_len < n) {
+        if (cap > SIZE_MAX / 2) {
             scratch_failed = 1;
             return;
         }
-        scratch = b;
-        scratch_cap = cap;
+        cap *= 2;
+    }
+    unsigned char *b = PyMem_Realloc(scratch, cap);
+    if (!b) {
+        scratch_failed = 1;
+        return;
+    }
+    scratch = b;
+    scratch_cap = cap;
+    memcpy(scratch + scratch_len, p, n);
+    scratch_len += n;
+}
+
+/* Inline, so that a field's fixed-size copy is a store: the key is made
+ * for every fragment, and the calls were most of its cost. (After a
+ * failure the key is not used, so appending on is harmless.) */
+static inline void add(const void *p, size_t n)
+{
+    if (n == 0 || n > scratch_cap - scratch_len) {
+        add_grown(p, n);
+        return;
     }
     memcpy(scratch + scratch_len, p, n);
     scratch_len += n;
@@ -236,7 +269,7 @@ static void add(const void *p, size_t n)
 
 #define ADD(v) add(&(v), sizeof(v))
 
-static void add_bytes(const void *p, size_t n)
+static inline void add_bytes(const void *p, size_t n)
 {
     unsigned char there = p != NULL;
     ADD(there);
@@ -245,7 +278,7 @@ static void add_bytes(const void *p, size_t n)
         add(p, n);
 }
 
-static void add_str(const char *s)
+static inline void add_str(const char *s)
 {
     add_bytes(s, s ? strlen(s) : 0);
 }
@@ -314,52 +347,69 @@ static PyObject *tags_of(const kvsp_fragment *f, PyObject *cls)
     return list_of(f->tags, f->tag_count, sizeof *f->tags, make_tag, cls);
 }
 
+static const char *const fragment_keys[] = {"index",
+                                            "fragment_number",
+                                            "server_timestamp_ms",
+                                            "producer_timestamp_ms",
+                                            "millis_behind_now",
+                                            "continuation_token",
+                                            "error_id",
+                                            "error_code",
+                                            "error_message",
+                                            "complete",
+                                            "offset",
+                                            "end_offset",
+                                            "timecode_scale",
+                                            "cluster_timecode",
+                                            "frames",
+                                            "frames_per_track",
+                                            "first_pts_ms",
+                                            "last_pts_ms",
+                                            "duration",
+                                            "title",
+                                            "muxing_app",
+                                            "writing_app",
+                                            "tracks",
+                                            "tags"};
+static dict_kind fragment_kind = KIND(fragment_keys);
+_Static_assert(sizeof fragment_keys / sizeof *fragment_keys <= MAX_KEYS, "MAX_KEYS");
+
 static PyObject *fragment_dict(const kvsp_fragment *f, PyObject *track_cls, PyObject *tag_cls)
 {
     uint32_t p = f->present;
     int frames = (p & KVSP_FRAGMENT_HAS_FRAMES) != 0;
     uint64_t scale = f->info.timecode_scale;
-    PyObject *d = PyDict_New();
-    if (!d)
-        return NULL;
-    if (put(d, "index", PyLong_FromUnsignedLongLong(f->index)) < 0 ||
-        put(d, "fragment_number", kvsp_py_cstring(f->fragment_number)) < 0 ||
-        put(d, "server_timestamp_ms",
-            opt_i64(p & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP, f->server_timestamp_ms)) < 0 ||
-        put(d, "producer_timestamp_ms",
-            opt_i64(p & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP, f->producer_timestamp_ms)) < 0 ||
-        put(d, "millis_behind_now",
-            opt_i64(p & KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW, f->millis_behind_now)) < 0 ||
-        put(d, "continuation_token", kvsp_py_cstring(f->continuation_token)) < 0 ||
-        put(d, "error_id",
-            (p & KVSP_FRAGMENT_HAS_ERROR_ID) ? PyLong_FromLongLong(f->error_id)
-                                             : kvsp_py_cstring(f->error_id_text)) < 0 ||
-        put(d, "error_code", kvsp_py_cstring(f->error_code)) < 0 ||
-        put(d, "error_message", kvsp_py_cstring(f->error_message)) < 0 ||
-        put(d, "complete", PyBool_FromLong(f->complete)) < 0 ||
-        put(d, "offset", PyLong_FromUnsignedLongLong(f->offset)) < 0 ||
-        put(d, "end_offset", PyLong_FromUnsignedLongLong(f->end_offset)) < 0 ||
-        put(d, "timecode_scale", PyLong_FromUnsignedLongLong(scale)) < 0 ||
-        put(d, "cluster_timecode", opt_i64(p & KVSP_FRAGMENT_HAS_CLUSTER, f->cluster_timecode)) <
-            0 ||
-        put(d, "frames", PyLong_FromUnsignedLongLong(f->frames)) < 0 ||
-        put(d, "frames_per_track", per_track(f)) < 0 ||
-        put(d, "first_pts_ms", ticks_ms(frames, f->first_timecode, scale)) < 0 ||
-        put(d, "last_pts_ms", ticks_ms(frames, f->last_timecode, scale)) < 0 ||
-        put(d, "duration", opt_double(f->info.has_duration, f->info.duration)) < 0 ||
-        put(d, "title", kvsp_py_cstring(f->info.title)) < 0 ||
-        put(d, "muxing_app", kvsp_py_cstring(f->info.muxing_app)) < 0 ||
-        put(d, "writing_app", kvsp_py_cstring(f->info.writing_app)) < 0 ||
-        put(d, "tracks",
-            track_cls ? cached(&tracks_cache, f, key_of_tracks, tracks_of, track_cls)
-                      : tracks_of(f, NULL)) < 0 ||
-        put(d, "tags",
-            tag_cls ? cached(&tags_cache, f, key_of_tags, tags_of, tag_cls) : tags_of(f, NULL)) <
-            0) {
-        Py_DECREF(d);
-        return NULL;
-    }
-    return d;
+    PyObject *v[] = {
+        PyLong_FromUnsignedLongLong(f->index),
+        kvsp_py_cstring(f->fragment_number),
+        opt_i64(p & KVSP_FRAGMENT_HAS_SERVER_TIMESTAMP, f->server_timestamp_ms),
+        opt_i64(p & KVSP_FRAGMENT_HAS_PRODUCER_TIMESTAMP, f->producer_timestamp_ms),
+        opt_i64(p & KVSP_FRAGMENT_HAS_MILLIS_BEHIND_NOW, f->millis_behind_now),
+        kvsp_py_cstring(f->continuation_token),
+        (p & KVSP_FRAGMENT_HAS_ERROR_ID) ? PyLong_FromLongLong(f->error_id)
+                                         : kvsp_py_cstring(f->error_id_text),
+        kvsp_py_cstring(f->error_code),
+        kvsp_py_cstring(f->error_message),
+        PyBool_FromLong(f->complete),
+        PyLong_FromUnsignedLongLong(f->offset),
+        PyLong_FromUnsignedLongLong(f->end_offset),
+        PyLong_FromUnsignedLongLong(scale),
+        opt_i64(p & KVSP_FRAGMENT_HAS_CLUSTER, f->cluster_timecode),
+        PyLong_FromUnsignedLongLong(f->frames),
+        per_track(f),
+        ticks_ms(frames, f->first_timecode, scale),
+        ticks_ms(frames, f->last_timecode, scale),
+        opt_double(f->info.has_duration, f->info.duration),
+        kvsp_py_cstring(f->info.title),
+        kvsp_py_cstring(f->info.muxing_app),
+        kvsp_py_cstring(f->info.writing_app),
+        track_cls ? cached(&tracks_cache, f, key_of_tracks, tracks_of, track_cls)
+                  : tracks_of(f, NULL),
+        tag_cls ? cached(&tags_cache, f, key_of_tags, tags_of, tag_cls) : tags_of(f, NULL),
+    };
+    _Static_assert(sizeof v / sizeof *v == sizeof fragment_keys / sizeof *fragment_keys,
+                   "one per key");
+    return make_dict(&fragment_kind, v);
 }
 
 PyObject *kvsp_py_fragment_dict(const kvsp_fragment *f)

@@ -33,6 +33,22 @@ typedef struct {
 
 static PyTypeObject frame_type;
 
+/* A Frame is made and dropped at every step: a few dropped ones are kept
+ * and reinitialized instead of going back to the allocator (as CPython
+ * keeps floats). The type is final (no Py_TPFLAGS_BASETYPE), so every
+ * object of it has this size. */
+#define FREE_FRAMES 8
+static frame_obj *free_frames[FREE_FRAMES];
+static int free_count;
+
+static frame_obj *frame_alloc(void)
+{
+    if (free_count == 0)
+        return PyObject_New(frame_obj, &frame_type);
+    frame_obj *o = free_frames[--free_count];
+    return (frame_obj *)PyObject_Init((PyObject *)o, &frame_type);
+}
+
 PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number, PyObject *parent,
                             PyObject **slot)
 {
@@ -43,7 +59,7 @@ PyObject *kvsp_py_frame_new(const kvsp_frame *f, PyObject *fragment_number, PyOb
 PyObject *kvsp_py_frame_new_copied(const kvsp_frame *f, int has_fragment, uint64_t fragment_index,
                                    PyObject *fragment_number, PyObject *parent, PyObject **slot)
 {
-    frame_obj *o = PyObject_New(frame_obj, &frame_type);
+    frame_obj *o = frame_alloc();
     if (!o) {
         Py_DECREF(fragment_number);
         return NULL;
@@ -140,7 +156,10 @@ static void frame_dealloc(PyObject *self)
     Py_XDECREF(o->view);
     Py_XDECREF(o->owner);
     Py_XDECREF(o->fragment_number);
-    PyObject_Free(self);
+    if (free_count < FREE_FRAMES)
+        free_frames[free_count++] = o;
+    else
+        PyObject_Free(self);
 }
 
 static PyObject *get_data(PyObject *self, void *unused)

@@ -6,6 +6,7 @@
  *   fragment_dict.c a kvsp_fragment as a dict (kvsp fragments' keys)
  *   frame.c         the Frame type and its step-bound buffer
  *   parser.c        the Parser: reader + fragment and frame visitors
+ *   file_source.c   a file the Parser reads itself, the GIL released
  *   decoder.c       the Decoder: reader + frame decoder to numpy
  *   audio.c         the AudioSink: reader + audio sink to numpy PCM; wav_header
  *   merger.c        the Merger: reader + segment merger to files
@@ -65,6 +66,32 @@ PyObject *kvsp_py_frame_new_copied(const struct kvsp_frame *f, int has_fragment,
  * behind it are about to be reused. */
 int kvsp_py_frame_end_step(PyObject *frame);
 int kvsp_py_add_frame(PyObject *module);
+
+/* A file read by the parser itself (file_source.c): a path's opener
+ * (own: opened on the first read, closed at the end), an io.FileIO (read
+ * with read(2)) or a seekable io.BufferedReader (pread(2) from its tell(),
+ * sought after what was read at the end). Zeroed, then init (chunk_size
+ * > 0). */
+typedef struct kvsp_py_file {
+    PyObject *file; /* the file object, or (own, before the first read) its opener */
+    PyObject *fileio_type;
+    int own, opened, fd;
+    long long pos; /* the next pread offset; -1: read(2) at the fd's position */
+    unsigned char *buf;
+    size_t cap; /* chunk_size: bytes asked of each read */
+} kvsp_py_file;
+int kvsp_py_file_init(kvsp_py_file *f, PyObject *file, int own, size_t chunk_size);
+/* The next chunk into f's buffer (valid until the next read), read with
+ * the GIL released: its length, 0 at the end of the file, -1 with an
+ * exception. then (or NULL) is called with the chunk before the GIL is
+ * taken back, so must not touch Python. */
+Py_ssize_t kvsp_py_file_read(kvsp_py_file *f, const unsigned char **data,
+                             void (*then)(void *, const unsigned char *, size_t), void *user);
+/* Ends the reading (idempotent): closes an owned file, else seeks a
+ * BufferedReader to after what was read. -1 with an exception. */
+int kvsp_py_file_close(kvsp_py_file *f);
+/* Drops the references and the buffer, without closing. */
+void kvsp_py_file_clear(kvsp_py_file *f);
 
 /* Memory for decoded pictures' pixels, recycled (pixel_pool.c): callable
  * without the GIL. */

@@ -39,8 +39,12 @@ typedef struct {
     kvsp_composite *composite;
     kvsp_visitor visitor;
     int want_fragments;
-    Py_buffer input; /* the chunk the reader points into, until consumed */
-    int input_held;
+    /* The chunk the reader points into, until consumed: a Python buffer
+     * (input_view) or the native file's (file). */
+    Py_buffer input;
+    const uint8_t *input_buf;
+    size_t input_len;
+    int input_held, input_view;
     int paused, finishing, final_reported, done, busy;
     batched_frame *batch; /* frames of the last run, handed out from batch_pos */
     size_t batch_len, batch_pos;
@@ -61,6 +65,9 @@ typedef struct {
     PyObject *source, *convert;
     int convert_in_c; /* convert is Fragment._from_dict: the object is made in C */
     int source_ended;
+    /* A file read natively instead of source (iterate_file); file.file
+     * NULL: none. */
+    kvsp_py_file file;
     int error; /* the run's error, raised once the open fragment was delivered */
     int64_t error_offset;
     char error_message[512];
@@ -84,9 +91,9 @@ static int in_input(const parser_obj *p, const kvsp_frame *f)
         return 1;
     if (!p->input_held)
         return 0;
-    uintptr_t start = (uintptr_t)p->input.buf, at = (uintptr_t)f->data;
-    return at >= start && at - start <= (uintptr_t)p->input.len &&
-           f->size <= (uintptr_t)p->input.len - (at - start);
+    uintptr_t start = (uintptr_t)p->input_buf, at = (uintptr_t)f->data;
+    return at >= start && at - start <= (uintptr_t)p->input_len &&
+           f->size <= (uintptr_t)p->input_len - (at - start);
 }
 
 static int on_frame(void *user, const kvsp_frame *f)
@@ -111,10 +118,9 @@ static int on_frame(void *user, const kvsp_frame *f)
 
 static void release_input(parser_obj *p)
 {
-    if (p->input_held) {
+    if (p->input_held && p->input_view)
         PyBuffer_Release(&p->input);
-        p->input_held = 0;
-    }
+    p->input_held = p->input_view = 0;
 }
 
 static int parser_init(PyObject *self, PyObject *args, PyObject *kw)
@@ -186,6 +192,17 @@ static void parser_dealloc(PyObject *self)
     Py_XDECREF(p->number);
     Py_XDECREF(p->source);
     Py_XDECREF(p->convert);
+    /* An iteration dropped before its end: the file is closed (a path's)
+     * or left after what was read, as a dropped generator of its chunks
+     * would leave it, not to the file object's own finalizer (which warns). */
+    if (p->file.file) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (kvsp_py_file_close(&p->file) < 0)
+            PyErr_WriteUnraisable(self);
+        PyErr_Restore(type, value, tb);
+    }
+    kvsp_py_file_clear(&p->file);
     kvsp_composite_destroy(p->composite);
     kvsp_frame_visitor_destroy(p->frames);
     kvsp_fragment_visitor_destroy(p->fragments);
@@ -209,32 +226,50 @@ static int check_usable(parser_obj *p)
     return 0;
 }
 
+static int check_feedable(parser_obj *p)
+{
+    if (check_usable(p) < 0)
+        return -1;
+    if (p->finishing) {
+        PyErr_SetString(PyExc_RuntimeError, "feed() after finish()");
+        return -1;
+    }
+    if (p->paused || p->input_held) {
+        PyErr_SetString(
+            PyExc_RuntimeError,
+            "feed() before the previous chunk was consumed: call next() until it returns None");
+        return -1;
+    }
+    return 0;
+}
+
+/* Hands len bytes at buf to the reader, held until consumed; view (or
+ * NULL) is their Python buffer, released then (and here when not fed). */
+static void feed_bytes(parser_obj *p, const uint8_t *buf, size_t len, Py_buffer *view)
+{
+    /* An error is sticky: next() reports it. */
+    if (len == 0 || kvsp_reader_feed(p->reader, buf, len) < 0) {
+        if (view)
+            PyBuffer_Release(view);
+        return;
+    }
+    if (view)
+        p->input = *view;
+    p->input_buf = buf;
+    p->input_len = len;
+    p->input_view = view != NULL;
+    p->input_held = 1;
+}
+
 static PyObject *parser_feed(PyObject *self, PyObject *arg)
 {
     parser_obj *p = (parser_obj *)self;
-    if (check_usable(p) < 0)
+    if (check_feedable(p) < 0)
         return NULL;
-    if (p->finishing)
-        return PyErr_Format(PyExc_RuntimeError, "feed() after finish()");
-    if (p->paused || p->input_held)
-        return PyErr_Format(
-            PyExc_RuntimeError,
-            "feed() before the previous chunk was consumed: call next() until it returns None");
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    if (view.len == 0) {
-        PyBuffer_Release(&view);
-        Py_RETURN_NONE;
-    }
-    int st = kvsp_reader_feed(p->reader, view.buf, (size_t)view.len);
-    if (st < 0) {
-        /* A sticky error: next() reports it. */
-        PyBuffer_Release(&view);
-        Py_RETURN_NONE;
-    }
-    p->input = view;
-    p->input_held = 1;
+    feed_bytes(p, view.buf, (size_t)view.len, &view);
     Py_RETURN_NONE;
 }
 
@@ -299,6 +334,14 @@ static void note_error(parser_obj *p, int st)
     snprintf(p->error_message, sizeof p->error_message, "%s", msg ? msg : "");
 }
 
+/* A run's result, handled by next() once the batch was handed out. */
+static void note_run(parser_obj *p, int st)
+{
+    p->paused = st == KVSP_PAUSED;
+    p->status = st;
+    p->have_status = 1;
+}
+
 static PyObject *parser_next(PyObject *self, PyObject *unused)
 {
     (void)unused;
@@ -349,9 +392,7 @@ static PyObject *parser_next(PyObject *self, PyObject *unused)
             Py_BEGIN_ALLOW_THREADS st = kvsp_reader_run(p->reader, &p->visitor);
             Py_END_ALLOW_THREADS p->busy = 0;
         }
-        p->paused = st == KVSP_PAUSED;
-        p->status = st;
-        p->have_status = 1;
+        note_run(p, st);
     }
 }
 
@@ -364,6 +405,10 @@ static PyObject *parser_iterate(PyObject *self, PyObject *args)
         return NULL;
     if (source != Py_None && !PyIter_Check(source))
         return PyErr_Format(PyExc_TypeError, "source must be an iterator of chunks");
+    /* A native file of an earlier iteration ends as at its end. */
+    if (p->file.file && kvsp_py_file_close(&p->file) < 0)
+        return NULL;
+    kvsp_py_file_clear(&p->file);
     Py_XSETREF(p->source, source == Py_None ? NULL : Py_NewRef(source));
     p->convert_in_c = convert == Py_None ? 0 : kvsp_py_fragment_model(convert);
     if (p->convert_in_c < 0)
@@ -371,6 +416,31 @@ static PyObject *parser_iterate(PyObject *self, PyObject *args)
     Py_XSETREF(p->convert, convert == Py_None ? NULL : Py_NewRef(convert));
     p->source_ended = p->source == NULL;
     return Py_NewRef(self);
+}
+
+/* iterate_file(file, own, chunk_size, convert): self, to iterate over a
+ * file read natively (see file_source.c; own: file is a path's opener). */
+static PyObject *parser_iterate_file(PyObject *self, PyObject *args)
+{
+    parser_obj *p = (parser_obj *)self;
+    PyObject *file, *convert;
+    int own;
+    Py_ssize_t chunk_size;
+    if (!PyArg_ParseTuple(args, "OpnO", &file, &own, &chunk_size, &convert))
+        return NULL;
+    PyObject *none = Py_BuildValue("(OO)", Py_None, convert);
+    PyObject *r = none ? parser_iterate(self, none) : NULL;
+    Py_XDECREF(none);
+    if (!r)
+        return NULL;
+    if (chunk_size <= 0)
+        PyErr_SetString(PyExc_ValueError, "chunk_size must be positive");
+    if (chunk_size <= 0 || kvsp_py_file_init(&p->file, file, own, (size_t)chunk_size) < 0) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    p->source_ended = 0;
+    return r;
 }
 
 /* Closes the source (a file opened from a path), as the end of input does. */
@@ -381,6 +451,10 @@ static PyObject *parser_close(PyObject *self, PyObject *unused)
     PyObject *src = p->source;
     p->source = NULL;
     p->source_ended = 1;
+    if (p->file.file && kvsp_py_file_close(&p->file) < 0) {
+        Py_XDECREF(src);
+        return NULL;
+    }
     if (src) {
         PyObject *r = PyObject_HasAttrString(src, "close") ? PyObject_CallMethod(src, "close", NULL)
                                                            : Py_NewRef(Py_None);
@@ -390,6 +464,51 @@ static PyObject *parser_close(PyObject *self, PyObject *unused)
         Py_DECREF(r);
     }
     Py_RETURN_NONE;
+}
+
+/* Called without the GIL after a native file's read: feeds the chunk and
+ * runs the reader over it as next() would, in the same release of the
+ * GIL instead of a second one. */
+static void feed_and_run(void *user, const unsigned char *data, size_t n)
+{
+    parser_obj *p = user;
+    feed_bytes(p, data, n, NULL);
+    if (p->input_held && !p->error)
+        note_run(p, kvsp_reader_run(p->reader, &p->visitor));
+}
+
+/* Feeds the source's next chunk, or at its end closes it and finishes the
+ * input. */
+static int feed_next(PyObject *self)
+{
+    parser_obj *p = (parser_obj *)self;
+    PyObject *chunk = NULL, *r;
+    if (p->file.file) {
+        if (check_feedable(p) < 0)
+            return -1;
+        const unsigned char *data;
+        p->busy = 1;
+        Py_ssize_t n = kvsp_py_file_read(&p->file, &data, feed_and_run, p);
+        p->busy = 0;
+        if (n < 0)
+            return -1;
+        if (n > 0)
+            return 0;
+    } else if (!(chunk = PyIter_Next(p->source)) && PyErr_Occurred()) {
+        return -1;
+    }
+    if (chunk) {
+        r = parser_feed(self, chunk);
+        Py_DECREF(chunk);
+    } else {
+        r = parser_close(self, NULL);
+        if (r) {
+            Py_DECREF(r);
+            r = parser_finish(self, NULL);
+        }
+    }
+    Py_XDECREF(r);
+    return r ? 0 : -1;
 }
 
 /* The next item; at the end of the source, finishes the input. An
@@ -412,25 +531,8 @@ static PyObject *parser_iternext(PyObject *self)
         Py_DECREF(item);
         if (p->source_ended)
             return NULL; /* StopIteration */
-        PyObject *chunk = PyIter_Next(p->source);
-        if (!chunk) {
-            if (PyErr_Occurred())
-                return NULL;
-            PyObject *r = parser_close(self, NULL);
-            if (!r)
-                return NULL;
-            Py_DECREF(r);
-            r = parser_finish(self, NULL);
-            if (!r)
-                return NULL;
-            Py_DECREF(r);
-            continue;
-        }
-        PyObject *r = parser_feed(self, chunk);
-        Py_DECREF(chunk);
-        if (!r)
+        if (feed_next(self) < 0)
             return NULL;
-        Py_DECREF(r);
     }
 }
 
@@ -473,6 +575,9 @@ static PyMethodDef parser_methods[] = {
     {"iterate", parser_iterate, METH_VARARGS,
      "iterate(source, convert): self as an iterator over the chunks of source (None: what is "
      "ready), fragment dicts passed through convert."},
+    {"iterate_file", parser_iterate_file, METH_VARARGS,
+     "iterate_file(file, own, chunk_size, convert): self as an iterator over a file it reads "
+     "itself, the GIL released (own: file is the opener of a path's file, closed at the end)."},
     {"close", parser_close, METH_NOARGS, "Closes the source."},
     {"__reduce__", kvsp_py_no_pickle, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},

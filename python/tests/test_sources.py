@@ -1,8 +1,10 @@
 """Every kind of source, and every way of cutting the input into chunks,
 gives the same fragments and frames as reading the file whole."""
+import gc
 import io
 import os
 import random
+import warnings
 
 import pytest
 
@@ -151,3 +153,91 @@ def test_a_long_stream_does_not_grow_the_process(captures):
     # AddressSanitizer quarantines freed memory (256 MB): RSS says nothing there.
     if not os.environ.get("KVSP_SANITIZED"):
         assert rss_bytes() - base < 8 << 20
+
+
+def fd_count():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("path", FILES[:2] + FILES[-2:], ids=file_id)
+def test_native_file_reading_equals_chunks_from_python(path):
+    """A path, an io.FileIO and a BufferedReader are read by the parser
+    itself (read(2)/pread(2)); bytes and iterators of chunks are fed from
+    Python: every kind and every chunk size gives the same items, a file
+    object is left after what was read (at its end) and a path's file is
+    closed, also when the iteration is closed early."""
+    path = resolve(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    expected = read_all(data)
+    assert expected[0], "nothing read"
+    fds = fd_count()
+    for size in (1, 4096, 65536, 1 << 20):
+        if size == 1 and len(data) > 20000:
+            size = 7
+        assert read_all(path, chunk_size=size) == expected, size
+        with open(path, "rb") as f:
+            f.read(100)
+            f.seek(0)
+            assert read_all(f, chunk_size=size) == expected, size
+            assert f.tell() == len(data) or expected[1]
+        with open(path, "rb", buffering=0) as f:
+            assert read_all(f, chunk_size=size) == expected, size
+            assert f.tell() == len(data) or expected[1]
+        pieces = (data[i:i + size] for i in range(0, len(data), size))
+        assert read_all(pieces) == expected, size
+    # From where the file object is: the bytes after it, as a Python read of it would.
+    skip = expected[0][0].end_offset if isinstance(expected[0][0], kvsp.Fragment) else None
+    if skip:
+        with open(path, "rb") as f:
+            f.seek(skip)
+            assert read_all(f, chunk_size=5000) == read_all(data[skip:])
+    # Closed, not left to the file's finalizer (which would warn): at the
+    # end, on close() and when the iteration is dropped.
+    for how in ("end", "close", "drop"):
+        items = kvsp.read(path)
+        next(items)
+        assert fd_count() == fds + 1
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if how == "end":
+                assert sum(1 for _ in _until_error(items))
+            elif how == "close":
+                items.close()
+            del items
+            gc.collect()
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)], how
+        assert fd_count() == fds, how
+    # A file object whose iteration is dropped is left after what was read.
+    with open(path, "rb") as f:
+        items = kvsp.read(f, chunk_size=1000)
+        next(items)
+        del items
+        assert f.tell() >= 1000
+
+
+def _until_error(items):
+    try:
+        yield from items
+    except kvsp.Error:
+        pass
+
+
+def test_a_native_file_is_closed_when_its_parser_iterates_something_else():
+    """The native parser given another source closes the file it was reading
+    (kvsp.Reader's parser is never given a file; this is the parser's own
+    contract)."""
+    import functools
+    from kvsp import _native
+    path = resolve(FILES[-1])
+    fds = fd_count()
+    p = _native.Parser()
+    it = p.iterate_file(functools.partial(open, path, "rb", buffering=0), True, 1000, None)
+    next(it)
+    assert fd_count() == fds + 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p.iterate(None, None)
+        gc.collect()
+    assert fd_count() == fds
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
