@@ -111,6 +111,17 @@ static int same_codec_private(const stream_decoder *s, const kvsp_track *t)
             memcmp(s->extradata, t->codec_private, t->codec_private_size) == 0);
 }
 
+/* Frame threads when none are asked for: as many as cores; with the
+ * conversion thread one more, as ffmpeg's auto, so that a frame thread is
+ * ready whenever a core is free of scaling (BENCHMARKS.md, "Scaled RGB on
+ * its own thread"). Keyframes only keeps as many as cores: its frames do
+ * not depend on each other. */
+static int default_threads(const kvsp_decoder *d)
+{
+    int cores = av_cpu_count();
+    return d->pipeline && d->opts.sampling != KVSP_SAMPLE_KEYFRAMES ? cores + 1 : cores;
+}
+
 static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
 {
     enum AVCodecID id = kvsp_codec_from_matroska(t->codec_id);
@@ -134,7 +145,7 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
     if (codec->type == AVMEDIA_TYPE_VIDEO) {
         s->ctx->width = (int)t->pixel_width;
         s->ctx->height = (int)t->pixel_height;
-        s->ctx->thread_count = d->opts.threads > 0 ? d->opts.threads : av_cpu_count();
+        s->ctx->thread_count = d->opts.threads > 0 ? d->opts.threads : default_threads(d);
     } else {
         if (t->present & KVSP_TRACK_HAS_SAMPLING_FREQUENCY)
             s->ctx->sample_rate = (int)t->sampling_frequency;
