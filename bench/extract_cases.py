@@ -33,6 +33,15 @@ def _rgb224_pictures(cmd):
     return len(out) // RGB224 if len(out) % RGB224 == 0 else -1
 
 
+def rgb224_commands(kvsp, path):
+    """The pair "scaled RGB 224x224": kvsp's command and ffmpeg's (also run by
+    bench/rgb224_ab.py, which compares builds)."""
+    ff = ['ffmpeg', '-nostdin', '-v', 'error', '-y']
+    return ([kvsp, 'frames', '-o', '-', '--size', '224x224', '--format', 'raw', '--pix-fmt', 'rgb24', path],
+            ff + ['-i', path, '-map', '0:v', '-s', '224x224', '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
+                  '-f', 'rawvideo', '-'])
+
+
 def cases(process, median, kvsp, path, runs, workdir):
     """Yields (name, ours, theirs, reference name, pictures) for each pair; `process`
     and `median` are bench/run's. Raises RuntimeError when the two sides' counts differ."""
@@ -70,10 +79,7 @@ def cases(process, median, kvsp, path, runs, workdir):
                   ff + ['-skip_frame', 'nokey', '-i', path, '-map', '0:v', '-fps_mode', 'passthrough',
                         '-f', 'framemd5', '-'],
                   'ffmpeg -skip_frame nokey -f framemd5', _framemd5_lines))
-    pairs.append(('scaled RGB 224x224',
-                  [kvsp, 'frames', '-o', '-', '--size', '224x224', '--format', 'raw', '--pix-fmt', 'rgb24', path],
-                  ff + ['-i', path, '-map', '0:v', '-s', '224x224', '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
-                        '-f', 'rawvideo', '-'],
+    pairs.append(('scaled RGB 224x224', *rgb224_commands(kvsp, path),
                   'ffmpeg -s 224x224 -pix_fmt rgb24 -f rawvideo -', _rgb224_pictures))
     for name, mine, ref, ref_name, counter in pairs:
         if counter:

@@ -96,7 +96,14 @@ typedef struct kvsp_decode_options {
     kvsp_sampling sampling;         /* 0: KVSP_SAMPLE_ALL */
     uint64_t every_n;               /* KVSP_SAMPLE_EVERY_N; 0: 1 */
     double interval_ms;             /* KVSP_SAMPLE_INTERVAL: required, > 0 */
-    int threads;                    /* decoder threads; 0: as many as cores */
+    /* Decoder threads; 0: as many as cores (one more with the conversion
+     * thread below, except for keyframes only). With more than one and a
+     * conversion asked for (pixel_format, width or height), pictures are
+     * converted on a thread of the decoder's own, split over as many slice
+     * threads, at most 6 at a time: on_picture is still called, in order,
+     * on the thread that feeds the decoder (during its visitor's callbacks
+     * and kvsp_decoder_finish), up to a few pictures later. */
+    int threads;
     int (*on_picture)(void *user, const kvsp_picture *picture);
     /* Optional: decode the first audio track too (AAC and the like). */
     int (*on_audio)(void *user, const kvsp_audio *audio);

@@ -16,6 +16,7 @@
 #include "decoder_internal.h"
 #include "kvsparser/decoder.h"
 #include "picture_convert.h"
+#include "picture_pipeline.h"
 #include "random_access.h"
 
 /* Frames a decoder may hold before a picture comes out: reordering depth
@@ -66,6 +67,7 @@ struct kvsp_decoder {
     AVPacket *packet;
     AVFrame *picture;
     picture_converter converter;
+    picture_pipeline *pipeline; /* NULL: pictures converted on the caller's thread */
     frame_meta ring[META_RING];
     held_frame *held;
     size_t held_count, held_bytes;
@@ -109,6 +111,17 @@ static int same_codec_private(const stream_decoder *s, const kvsp_track *t)
             memcmp(s->extradata, t->codec_private, t->codec_private_size) == 0);
 }
 
+/* Frame threads when none are asked for: as many as cores; with the
+ * conversion thread one more, as ffmpeg's auto, so that a frame thread is
+ * ready whenever a core is free of scaling (BENCHMARKS.md, "Scaled RGB on
+ * its own thread"). Keyframes only keeps as many as cores: its frames do
+ * not depend on each other. */
+static int default_threads(const kvsp_decoder *d)
+{
+    int cores = av_cpu_count();
+    return d->pipeline && d->opts.sampling != KVSP_SAMPLE_KEYFRAMES ? cores + 1 : cores;
+}
+
 static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
 {
     enum AVCodecID id = kvsp_codec_from_matroska(t->codec_id);
@@ -132,7 +145,7 @@ static int open_stream(kvsp_decoder *d, stream_decoder *s, const kvsp_track *t)
     if (codec->type == AVMEDIA_TYPE_VIDEO) {
         s->ctx->width = (int)t->pixel_width;
         s->ctx->height = (int)t->pixel_height;
-        s->ctx->thread_count = d->opts.threads > 0 ? d->opts.threads : av_cpu_count();
+        s->ctx->thread_count = d->opts.threads > 0 ? d->opts.threads : default_threads(d);
     } else {
         if (t->present & KVSP_TRACK_HAS_SAMPLING_FREQUENCY)
             s->ctx->sample_rate = (int)t->sampling_frequency;
@@ -202,30 +215,12 @@ static int keep_picture(kvsp_decoder *d, const frame_meta *m)
     }
 }
 
-static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
+/* Hands one kept picture, converted (out) or not (NULL: out of memory), to
+ * on_picture: called on the caller's thread, directly or from the pipeline. */
+static int hand_out(void *user, const AVFrame *out, const void *meta)
 {
-    d->stats.decoded++;
-    const frame_meta *m = &d->ring[(uint64_t)frame->pts % META_RING];
-    if (frame->pts < 0 || m->id != (uint64_t)frame->pts)
-        m = NULL;
-    if (frame->flags & AV_FRAME_FLAG_CORRUPT || frame->decode_error_flags) {
-        corrupt(d, d->video.track, m ? m->pts_ms : 0, "picture marked corrupt by the decoder");
-        return KVSP_OK;
-    }
-    frame_meta none;
-    if (!m) {
-        memset(&none, 0, sizeof none);
-        m = &none;
-    }
-    if (!in_window(d, m)) {
-        d->stats.outside_window++;
-        return KVSP_OK; /* decoded as a reference, not converted */
-    }
-    if (!keep_picture(d, m))
-        return KVSP_OK; /* not converted: sampling drops it first */
-    d->kept_any = 1;
-    const AVFrame *out = kvsp_converter_run(&d->converter, frame, d->opts.pixel_format,
-                                            d->opts.width, d->opts.height);
+    kvsp_decoder *d = user;
+    const frame_meta *m = meta;
     if (!out)
         return fail(d, KVSP_ERR_NOMEM, "out of memory converting a picture");
     kvsp_picture p;
@@ -251,6 +246,36 @@ static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
     p.index = d->stats.delivered++;
     int rc = d->opts.on_picture ? d->opts.on_picture(d->opts.user, &p) : KVSP_OK;
     return rc < 0 ? rc : KVSP_OK;
+}
+
+static int deliver_picture(kvsp_decoder *d, const AVFrame *frame)
+{
+    d->stats.decoded++;
+    const frame_meta *m = &d->ring[(uint64_t)frame->pts % META_RING];
+    if (frame->pts < 0 || m->id != (uint64_t)frame->pts)
+        m = NULL;
+    if (frame->flags & AV_FRAME_FLAG_CORRUPT || frame->decode_error_flags) {
+        corrupt(d, d->video.track, m ? m->pts_ms : 0, "picture marked corrupt by the decoder");
+        return KVSP_OK;
+    }
+    frame_meta none;
+    if (!m) {
+        memset(&none, 0, sizeof none);
+        m = &none;
+    }
+    if (!in_window(d, m)) {
+        d->stats.outside_window++;
+        return KVSP_OK; /* decoded as a reference, not converted */
+    }
+    if (!keep_picture(d, m))
+        return KVSP_OK; /* not converted: sampling drops it first */
+    d->kept_any = 1;
+    if (d->pipeline)
+        return kvsp_pipeline_push(d->pipeline, frame, m);
+    return hand_out(d,
+                    kvsp_converter_run(&d->converter, frame, d->opts.pixel_format, d->opts.width,
+                                       d->opts.height),
+                    m);
 }
 
 static int deliver_audio(kvsp_decoder *d, const AVFrame *frame)
@@ -475,8 +500,15 @@ int kvsp_decoder_push_frame(kvsp_decoder *d, const kvsp_frame *fr)
         }
         if ((d->opts.sampling == KVSP_SAMPLE_INTERVAL && d->kept_any) ||
             d->opts.window != KVSP_WINDOW_NONE)
-            return hold_or_decode(d, fr);
-        return decode(d, &d->video, fr);
+            rc = hold_or_decode(d, fr);
+        else
+            rc = decode(d, &d->video, fr);
+        /* What the conversion thread finished meanwhile goes out now, not
+         * with the next picture: a live stream's pictures come out as soon
+         * as they are converted, at most a frame later. */
+        if (rc >= 0 && d->pipeline)
+            rc = kvsp_pipeline_flush(d->pipeline, 0);
+        return rc;
     }
     if (d->opts.on_audio && t->type == KVSP_TRACK_AUDIO &&
         (!d->opts.audio_track || d->opts.audio_track == fr->track) &&
@@ -520,6 +552,21 @@ kvsp_decoder *kvsp_decoder_create(kvsp_fragment_visitor *meta, const kvsp_decode
         kvsp_decoder_destroy(d);
         return NULL;
     }
+    /* Scaling costs about as much as decoding (a bicubic 640x360 to 224x224
+     * RGB as much as an H.264 P frame): done on the decoding thread it
+     * leaves libavcodec's frame threads waiting for their next packet. With
+     * more than one thread asked for, it gets a thread of its own, which
+     * splits each picture over as many slice threads (BENCHMARKS.md,
+     * "Scaled RGB on its own thread"). */
+    int threads = opts->threads > 0 ? opts->threads : av_cpu_count();
+    if (threads > 1 && (opts->pixel_format != KVSP_PIX_NATIVE || opts->width || opts->height)) {
+        d->pipeline = kvsp_pipeline_create(opts->pixel_format, opts->width, opts->height, threads,
+                                           sizeof(frame_meta), hand_out, d);
+        if (!d->pipeline) {
+            kvsp_decoder_destroy(d);
+            return NULL;
+        }
+    }
     return d;
 }
 
@@ -527,6 +574,7 @@ void kvsp_decoder_destroy(kvsp_decoder *d)
 {
     if (!d)
         return;
+    kvsp_pipeline_destroy(d->pipeline); /* first: its thread stops before anything is freed */
     drop_held(d);
     kvsp_ext_free(d->held);
     close_stream(&d->video);
@@ -549,6 +597,8 @@ int kvsp_decoder_finish(kvsp_decoder *d)
         return KVSP_ERR_INVALID_ARG;
     drop_held(d); /* after the last kept picture: never decoded */
     int rc = drain(d, &d->video);
+    if (rc >= 0 && d->pipeline) /* after an error no picture follows, as from drain */
+        rc = kvsp_pipeline_flush(d->pipeline, 1);
     int rc2 = drain(d, &d->audio);
     return rc < 0 ? rc : rc2;
 }

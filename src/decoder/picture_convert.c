@@ -1,5 +1,6 @@
 #include "picture_convert.h"
 
+#include <libavutil/opt.h>
 #include <libavutil/pixfmt.h>
 #include <libswscale/swscale.h>
 
@@ -40,33 +41,79 @@ static void target_size(const AVFrame *in, int width, int height, int *w, int *h
         *h = 1;
 }
 
+/* The scaler for in to w x h in fmt, kept while those stay the same. With
+ * threads, libswscale splits each picture into slices scaled in parallel
+ * (only through sws_scale_frame; sws_getCachedContext cannot set threads,
+ * so such a context is cached here). Same bicubic filter, same bytes. */
+static struct SwsContext *scaler_for(picture_converter *c, const AVFrame *in, int w, int h,
+                                     enum AVPixelFormat fmt)
+{
+    if (c->threads <= 1) {
+        c->sws = sws_getCachedContext(c->sws, in->width, in->height, (enum AVPixelFormat)in->format,
+                                      w, h, fmt, SWS_BICUBIC, NULL, NULL, NULL);
+        return c->sws;
+    }
+    if (c->sws && c->in_w == in->width && c->in_h == in->height && c->in_fmt == in->format &&
+        c->out_w == w && c->out_h == h && c->out_fmt == fmt)
+        return c->sws;
+    sws_freeContext(c->sws);
+    c->sws = sws_alloc_context();
+    if (!c->sws)
+        return NULL;
+    if (av_opt_set_int(c->sws, "srcw", in->width, 0) < 0 ||
+        av_opt_set_int(c->sws, "srch", in->height, 0) < 0 ||
+        av_opt_set_int(c->sws, "src_format", in->format, 0) < 0 ||
+        av_opt_set_int(c->sws, "dstw", w, 0) < 0 || av_opt_set_int(c->sws, "dsth", h, 0) < 0 ||
+        av_opt_set_int(c->sws, "dst_format", fmt, 0) < 0 ||
+        av_opt_set_int(c->sws, "sws_flags", SWS_BICUBIC, 0) < 0 ||
+        av_opt_set_int(c->sws, "threads", c->threads, 0) < 0 ||
+        sws_init_context(c->sws, NULL, NULL) < 0) {
+        sws_freeContext(c->sws);
+        c->sws = NULL;
+        return NULL;
+    }
+    c->in_w = in->width;
+    c->in_h = in->height;
+    c->in_fmt = in->format;
+    c->out_w = w;
+    c->out_h = h;
+    c->out_fmt = fmt;
+    return c->sws;
+}
+
 const AVFrame *kvsp_converter_run(picture_converter *c, const AVFrame *in, kvsp_pixel_format format,
                                   int width, int height)
+{
+    return kvsp_converter_run_into(c, in, &c->out, format, width, height);
+}
+
+const AVFrame *kvsp_converter_run_into(picture_converter *c, const AVFrame *in, AVFrame **out,
+                                       kvsp_pixel_format format, int width, int height)
 {
     enum AVPixelFormat fmt = target_format(format, (enum AVPixelFormat)in->format);
     int w, h;
     target_size(in, width, height, &w, &h);
     if (fmt == in->format && w == in->width && h == in->height)
         return in;
-    c->sws = sws_getCachedContext(c->sws, in->width, in->height, (enum AVPixelFormat)in->format, w,
-                                  h, fmt, SWS_BICUBIC, NULL, NULL, NULL);
-    if (!c->sws)
+    if (!scaler_for(c, in, w, h, fmt))
         return NULL;
-    if (!c->out || c->out->width != w || c->out->height != h || c->out->format != fmt) {
-        av_frame_free(&c->out);
-        c->out = av_frame_alloc();
-        if (!c->out)
+    if (!*out || (*out)->width != w || (*out)->height != h || (*out)->format != fmt) {
+        av_frame_free(out);
+        *out = av_frame_alloc();
+        if (!*out)
             return NULL;
-        c->out->width = w;
-        c->out->height = h;
-        c->out->format = fmt;
-        if (av_frame_get_buffer(c->out, 0) < 0) {
-            av_frame_free(&c->out);
+        (*out)->width = w;
+        (*out)->height = h;
+        (*out)->format = fmt;
+        if (av_frame_get_buffer(*out, 0) < 0) {
+            av_frame_free(out);
             return NULL;
         }
     }
+    if (c->threads > 1)
+        return sws_scale_frame(c->sws, *out, in) < 0 ? NULL : *out;
     if (sws_scale(c->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height,
-                  c->out->data, c->out->linesize) != h)
+                  (*out)->data, (*out)->linesize) != h)
         return NULL;
-    return c->out;
+    return *out;
 }

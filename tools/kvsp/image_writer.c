@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +66,27 @@ const char *image_writer_extension(image_format format)
     return ext[format];
 }
 
+/* One plane without a palette whose rows have no padding (rgb24 224 wide:
+ * 672 bytes, a multiple of libavutil's 32-byte line alignment) is packed
+ * already: its bytes are returned as they are, sparing a copy of every
+ * picture written to a model's pipe. */
+static int already_packed(const kvsp_picture *p, int n)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)p->pixel_format);
+    return desc && !(desc->flags & AV_PIX_FMT_FLAG_PAL) &&
+           av_pix_fmt_count_planes((enum AVPixelFormat)p->pixel_format) == 1 && p->height > 0 &&
+           (int64_t)p->strides[0] * p->height == n;
+}
+
 const uint8_t *image_writer_pack(image_writer *w, const kvsp_picture *p, size_t *size)
 {
     int n = av_image_get_buffer_size((enum AVPixelFormat)p->pixel_format, p->width, p->height, 1);
     if (n < 0)
         return NULL;
+    if (already_packed(p, n)) {
+        *size = (size_t)n;
+        return p->planes[0];
+    }
     if ((size_t)n > w->buffer_cap) {
         uint8_t *bigger = realloc(w->buffer, (size_t)n);
         if (!bigger)

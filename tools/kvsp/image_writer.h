@@ -19,7 +19,8 @@ const char *image_writer_extension(image_format format);
 /* 0, or -1 with errno or a message on stderr. */
 int image_writer_write(image_writer *w, const kvsp_picture *p, const char *path);
 /* The bytes of the picture, planes packed without padding, as ffmpeg's
- * rawvideo gives them; the buffer is the writer's. */
+ * rawvideo gives them: the writer's buffer, or the picture's own plane
+ * when it has no padding; valid until the next call or the picture's end. */
 const uint8_t *image_writer_pack(image_writer *w, const kvsp_picture *p, size_t *size);
 
 #endif
