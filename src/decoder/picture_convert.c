@@ -44,15 +44,11 @@ static void target_size(const AVFrame *in, int width, int height, int *w, int *h
 /* The scaler for in to w x h in fmt, kept while those stay the same. With
  * threads, libswscale splits each picture into slices scaled in parallel
  * (only through sws_scale_frame; sws_getCachedContext cannot set threads,
- * so such a context is cached here). Same bicubic filter, same bytes. */
+ * so the context is cached here, with or without them). Same bicubic
+ * filter, same bytes. */
 static struct SwsContext *scaler_for(picture_converter *c, const AVFrame *in, int w, int h,
                                      enum AVPixelFormat fmt)
 {
-    if (c->threads <= 1) {
-        c->sws = sws_getCachedContext(c->sws, in->width, in->height, (enum AVPixelFormat)in->format,
-                                      w, h, fmt, SWS_BICUBIC, NULL, NULL, NULL);
-        return c->sws;
-    }
     if (c->sws && c->in_w == in->width && c->in_h == in->height && c->in_fmt == in->format &&
         c->out_w == w && c->out_h == h && c->out_fmt == fmt)
         return c->sws;
@@ -66,7 +62,7 @@ static struct SwsContext *scaler_for(picture_converter *c, const AVFrame *in, in
         av_opt_set_int(c->sws, "dstw", w, 0) < 0 || av_opt_set_int(c->sws, "dsth", h, 0) < 0 ||
         av_opt_set_int(c->sws, "dst_format", fmt, 0) < 0 ||
         av_opt_set_int(c->sws, "sws_flags", SWS_BICUBIC, 0) < 0 ||
-        av_opt_set_int(c->sws, "threads", c->threads, 0) < 0 ||
+        av_opt_set_int(c->sws, "threads", c->threads > 1 ? c->threads : 1, 0) < 0 ||
         sws_init_context(c->sws, NULL, NULL) < 0) {
         sws_freeContext(c->sws);
         c->sws = NULL;
@@ -110,10 +106,5 @@ const AVFrame *kvsp_converter_run_into(picture_converter *c, const AVFrame *in, 
             return NULL;
         }
     }
-    if (c->threads > 1)
-        return sws_scale_frame(c->sws, *out, in) < 0 ? NULL : *out;
-    if (sws_scale(c->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height,
-                  (*out)->data, (*out)->linesize) != h)
-        return NULL;
-    return *out;
+    return sws_scale_frame(c->sws, *out, in) < 0 ? NULL : *out;
 }

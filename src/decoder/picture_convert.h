@@ -12,7 +12,7 @@ typedef struct picture_converter {
     struct SwsContext *sws;
     AVFrame *out;
     int threads; /* libswscale's slice threads; 0 or 1: none (set before the first run) */
-    int in_w, in_h, in_fmt, out_w, out_h, out_fmt; /* what sws was made for, with threads */
+    int in_w, in_h, in_fmt, out_w, out_h, out_fmt; /* what sws was made for */
 } picture_converter;
 
 void kvsp_converter_free(picture_converter *c);
